@@ -1,0 +1,12 @@
+/* The whole C core: kernel ABI, raw syscalls, ring, prep helpers, registration. */
+#ifndef IORING_IORING_H
+#define IORING_IORING_H
+
+#include "ioring/abi.h"
+#include "ioring/syscall.h"
+#include "ioring/barrier.h"
+#include "ioring/ring.h"
+#include "ioring/prep.h"
+#include "ioring/register.h"
+
+#endif /* IORING_IORING_H */

@@ -1,0 +1,508 @@
+/* The ring core: setup and mmap, SQE allocation, flush/submit, waiting, CQ peek/advance, teardown.
+ *
+ * The semantics follow liburing's (return -errno, NULL SQE when full, a CQE stays valid until it
+ * is advanced past) so that the thin Python layer can mirror liburing one-to-one on top of it.
+ *
+ * A program may define IORING_BLOCKING_BEGIN / IORING_BLOCKING_END before including this header:
+ * they bracket the only syscall that can sleep (io_uring_enter with GETEVENTS), so that an
+ * embedding interpreter can drop its lock there and nowhere else: all ring state is touched
+ * with the lock held. */
+#ifndef IORING_RING_H
+#define IORING_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ioring/abi.h"
+#include "ioring/barrier.h"
+#include "ioring/syscall.h"
+
+#ifndef IORING_BLOCKING_BEGIN
+#define IORING_BLOCKING_BEGIN
+#define IORING_BLOCKING_END
+#endif
+
+/* ring->int_flags: state that is ours, not the kernel's. */
+#define IORING_INT_FLAG_REG_RING 0x01u      /* enter_ring_fd is a registered ring index */
+#define IORING_INT_FLAG_REG_REG_RING 0x02u  /* the ring fd itself is registered-only */
+
+struct ioring_sq {
+    unsigned *khead;
+    unsigned *ktail;
+    unsigned *kflags;
+    unsigned *kdropped;
+    unsigned *array;          /* NULL with IORING_SETUP_NO_SQARRAY */
+    struct io_uring_sqe *sqes;
+    unsigned sqe_head;        /* first SQE not yet published to the kernel */
+    unsigned sqe_tail;        /* next SQE handed out by ioring_get_sqe */
+    size_t ring_sz;
+    void *ring_ptr;
+    size_t sqes_sz;
+    unsigned ring_mask;
+    unsigned ring_entries;
+};
+
+struct ioring_cq {
+    unsigned *khead;
+    unsigned *ktail;
+    unsigned *kflags;
+    unsigned *koverflow;
+    struct io_uring_cqe *cqes;
+    size_t ring_sz;
+    void *ring_ptr;
+    unsigned ring_mask;
+    unsigned ring_entries;
+};
+
+struct ioring {
+    struct ioring_sq sq;
+    struct ioring_cq cq;
+    unsigned flags;           /* IORING_SETUP_* the ring was created with */
+    int ring_fd;
+    unsigned features;        /* IORING_FEAT_* reported by the kernel */
+    int enter_ring_fd;        /* ring_fd, or its registered index */
+    uint8_t int_flags;
+};
+
+/* log2 of the SQE / CQE size in units of the base struct. */
+static inline unsigned ioring_sqe_shift(const struct ioring *ring)
+{
+    return (ring->flags & IORING_SETUP_SQE128) ? 1u : 0u;
+}
+
+static inline unsigned ioring_cqe_shift(const struct ioring *ring)
+{
+    return (ring->flags & IORING_SETUP_CQE32) ? 1u : 0u;
+}
+
+/* ---- setup / teardown ---------------------------------------------------------------------- */
+
+static inline void ioring_unmap_rings(struct ioring *ring)
+{
+    if (ring->sq.sqes && ring->sq.sqes != MAP_FAILED)
+        munmap(ring->sq.sqes, ring->sq.sqes_sz);
+    if (ring->cq.ring_ptr && ring->cq.ring_ptr != ring->sq.ring_ptr && ring->cq.ring_ptr != MAP_FAILED)
+        munmap(ring->cq.ring_ptr, ring->cq.ring_sz);
+    if (ring->sq.ring_ptr && ring->sq.ring_ptr != MAP_FAILED)
+        munmap(ring->sq.ring_ptr, ring->sq.ring_sz);
+    ring->sq.sqes = NULL;
+    ring->sq.ring_ptr = NULL;
+    ring->cq.ring_ptr = NULL;
+}
+
+/* Map the rings of an io_uring fd: one mapping with IORING_FEAT_SINGLE_MMAP, two otherwise. */
+static inline int ioring_queue_mmap(int fd, const struct io_uring_params *p, struct ioring *ring)
+{
+    struct ioring_sq *sq = &ring->sq;
+    struct ioring_cq *cq = &ring->cq;
+    size_t cqe_size = sizeof(struct io_uring_cqe) << ((p->flags & IORING_SETUP_CQE32) ? 1 : 0);
+    size_t sqe_size = sizeof(struct io_uring_sqe) << ((p->flags & IORING_SETUP_SQE128) ? 1 : 0);
+    int saved = errno;
+
+    memset(ring, 0, sizeof(*ring));
+    ring->ring_fd = ring->enter_ring_fd = fd;
+    ring->flags = p->flags;
+    ring->features = p->features;
+
+    sq->ring_sz = p->sq_off.array + p->sq_entries * sizeof(unsigned);
+    cq->ring_sz = p->cq_off.cqes + p->cq_entries * cqe_size;
+    if (p->features & IORING_FEAT_SINGLE_MMAP) {
+        if (cq->ring_sz > sq->ring_sz)
+            sq->ring_sz = cq->ring_sz;
+        cq->ring_sz = sq->ring_sz;
+    }
+    sq->ring_ptr = mmap(NULL, sq->ring_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                        fd, IORING_OFF_SQ_RING);
+    if (sq->ring_ptr == MAP_FAILED)
+        goto fail;
+    if (p->features & IORING_FEAT_SINGLE_MMAP) {
+        cq->ring_ptr = sq->ring_ptr;
+    } else {
+        cq->ring_ptr = mmap(NULL, cq->ring_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                            fd, IORING_OFF_CQ_RING);
+        if (cq->ring_ptr == MAP_FAILED)
+            goto fail;
+    }
+    sq->sqes_sz = sqe_size * p->sq_entries;
+    sq->sqes = (struct io_uring_sqe *)mmap(NULL, sq->sqes_sz, PROT_READ | PROT_WRITE,
+                                           MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    if (sq->sqes == MAP_FAILED)
+        goto fail;
+
+    {
+        char *sbase = (char *)sq->ring_ptr, *cbase = (char *)cq->ring_ptr;
+        sq->khead = (unsigned *)(sbase + p->sq_off.head);
+        sq->ktail = (unsigned *)(sbase + p->sq_off.tail);
+        sq->kflags = (unsigned *)(sbase + p->sq_off.flags);
+        sq->kdropped = (unsigned *)(sbase + p->sq_off.dropped);
+        sq->array = (p->flags & IORING_SETUP_NO_SQARRAY) ? NULL
+                                                          : (unsigned *)(sbase + p->sq_off.array);
+        sq->ring_mask = *(unsigned *)(sbase + p->sq_off.ring_mask);
+        sq->ring_entries = *(unsigned *)(sbase + p->sq_off.ring_entries);
+        cq->khead = (unsigned *)(cbase + p->cq_off.head);
+        cq->ktail = (unsigned *)(cbase + p->cq_off.tail);
+        cq->kflags = p->cq_off.flags ? (unsigned *)(cbase + p->cq_off.flags) : NULL;
+        cq->koverflow = (unsigned *)(cbase + p->cq_off.overflow);
+        cq->cqes = (struct io_uring_cqe *)(cbase + p->cq_off.cqes);
+        cq->ring_mask = *(unsigned *)(cbase + p->cq_off.ring_mask);
+        cq->ring_entries = *(unsigned *)(cbase + p->cq_off.ring_entries);
+    }
+    /* The SQ index array maps ring slot i to SQE i for the life of the ring. */
+    if (sq->array) {
+        for (unsigned i = 0; i < sq->ring_entries; i++)
+            sq->array[i] = i;
+    }
+    sq->sqe_head = sq->sqe_tail = ioring_load_acquire(sq->khead);
+    return 0;
+fail:
+    {
+        int err = -errno;
+        ioring_unmap_rings(ring);
+        errno = saved;
+        return err;
+    }
+}
+
+/* Create a ring. p->flags is honoured as given, except that IORING_SETUP_NO_SQARRAY is added
+ * when the kernel offers it (as liburing does since 2.6): the SQ index array is pure overhead. */
+static inline int ioring_queue_init_params(unsigned entries, struct ioring *ring,
+                                           struct io_uring_params *p)
+{
+    unsigned asked = p->flags;
+    int fd, ret;
+
+    p->flags = asked | IORING_SETUP_NO_SQARRAY;
+    fd = ioring_sys_setup(entries, p);
+    if (fd == -EINVAL && !(asked & IORING_SETUP_NO_SQARRAY)) {
+        p->flags = asked;
+        fd = ioring_sys_setup(entries, p);
+    }
+    if (fd < 0) {
+        p->flags = asked;
+        return fd;
+    }
+    ret = ioring_queue_mmap(fd, p, ring);
+    if (ret) {
+        close(fd);
+        return ret;
+    }
+    return 0;
+}
+
+static inline int ioring_queue_init(unsigned entries, struct ioring *ring, unsigned flags)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = flags;
+    return ioring_queue_init_params(entries, ring, &p);
+}
+
+static inline void ioring_queue_exit(struct ioring *ring)
+{
+    if (ring->int_flags & IORING_INT_FLAG_REG_RING) {
+        struct io_uring_rsrc_update up;
+        memset(&up, 0, sizeof(up));
+        up.offset = (unsigned)ring->enter_ring_fd;
+        ioring_sys_register(ring->ring_fd, IORING_UNREGISTER_RING_FDS, &up, 1);
+    }
+    ioring_unmap_rings(ring);
+    if (ring->ring_fd >= 0)
+        close(ring->ring_fd);
+    ring->ring_fd = ring->enter_ring_fd = -1;
+    ring->int_flags = 0;
+}
+
+/* ---- submission queue ------------------------------------------------------------------------ */
+
+static inline unsigned ioring_sq_ready(const struct ioring *ring)
+{
+    return ring->sq.sqe_tail - ioring_load_acquire(ring->sq.khead);
+}
+
+static inline unsigned ioring_sq_space_left(const struct ioring *ring)
+{
+    return ring->sq.ring_entries - ioring_sq_ready(ring);
+}
+
+static inline struct io_uring_sqe *ioring_sqe_at(const struct ioring *ring, unsigned index)
+{
+    return &ring->sq.sqes[(index & ring->sq.ring_mask) << ioring_sqe_shift(ring)];
+}
+
+/* Next free SQE, zeroed (an SQE nobody prepares is a NOP, never a stale request), or NULL. */
+static inline struct io_uring_sqe *ioring_get_sqe(struct ioring *ring)
+{
+    struct ioring_sq *sq = &ring->sq;
+    unsigned tail = sq->sqe_tail;
+    struct io_uring_sqe *sqe;
+
+    if (tail - ioring_load_acquire(sq->khead) >= sq->ring_entries)
+        return NULL;
+    sqe = ioring_sqe_at(ring, tail);
+    memset(sqe, 0, sizeof(*sqe) << ioring_sqe_shift(ring));
+    sq->sqe_tail = tail + 1;
+    return sqe;
+}
+
+/* Publish every SQE handed out so far; returns how many the kernel has not consumed yet. */
+static inline unsigned ioring_flush_sq(struct ioring *ring)
+{
+    struct ioring_sq *sq = &ring->sq;
+    unsigned tail = sq->sqe_tail;
+
+    if (sq->sqe_head != tail) {
+        sq->sqe_head = tail;
+        ioring_store_release(sq->ktail, tail);
+    }
+    return tail - ioring_load_acquire(sq->khead);
+}
+
+/* Whether submitting needs a syscall: always without SQPOLL; with SQPOLL only when the
+ * poller thread sleeps (the fence orders our tail store before the flag load). */
+static inline bool ioring_sq_needs_enter(const struct ioring *ring, unsigned submit, unsigned *flags)
+{
+    if (!submit)
+        return false;
+    if (!(ring->flags & IORING_SETUP_SQPOLL))
+        return true;
+    ioring_smp_mb();
+    if (ioring_read_once(ring->sq.kflags) & IORING_SQ_NEED_WAKEUP) {
+        *flags |= IORING_ENTER_SQ_WAKEUP;
+        return true;
+    }
+    return false;
+}
+
+/* Completions held back by the kernel (overflow list, deferred task work) need an enter. */
+static inline bool ioring_cq_needs_flush(const struct ioring *ring)
+{
+    return ioring_read_once(ring->sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN);
+}
+
+static inline bool ioring_cq_needs_enter(const struct ioring *ring)
+{
+    return (ring->flags & IORING_SETUP_IOPOLL) || ioring_cq_needs_flush(ring);
+}
+
+static inline int ioring_enter(struct ioring *ring, unsigned submit, unsigned wait_nr,
+                               unsigned flags, void *arg, size_t arg_size)
+{
+    int ret;
+    if (ring->int_flags & IORING_INT_FLAG_REG_RING)
+        flags |= IORING_ENTER_REGISTERED_RING;
+    if (flags & IORING_ENTER_GETEVENTS) {
+        IORING_BLOCKING_BEGIN
+        ret = ioring_sys_enter2(ring->enter_ring_fd, submit, wait_nr, flags, arg, arg_size);
+        IORING_BLOCKING_END
+    } else {
+        ret = ioring_sys_enter2(ring->enter_ring_fd, submit, wait_nr, flags, arg, arg_size);
+    }
+    return ret;
+}
+
+/* Flush the SQ and enter the kernel when needed; waits for wait_nr completions.
+ * Returns the number of SQEs submitted or -errno. */
+static inline int ioring_submit_and_wait(struct ioring *ring, unsigned wait_nr)
+{
+    unsigned submitted = ioring_flush_sq(ring);
+    unsigned flags = 0;
+    bool cq_enter = wait_nr || ioring_cq_needs_enter(ring);
+
+    if (ioring_sq_needs_enter(ring, submitted, &flags) || cq_enter) {
+        if (cq_enter)
+            flags |= IORING_ENTER_GETEVENTS;
+        return ioring_enter(ring, submitted, wait_nr, flags, NULL, IORING_SIGSET_BYTES);
+    }
+    return (int)submitted;
+}
+
+static inline int ioring_submit(struct ioring *ring)
+{
+    return ioring_submit_and_wait(ring, 0);
+}
+
+/* ---- completion queue ------------------------------------------------------------------------ */
+
+static inline unsigned ioring_cq_ready(const struct ioring *ring)
+{
+    return ioring_load_acquire(ring->cq.ktail) - *ring->cq.khead;
+}
+
+static inline unsigned ioring_cq_tail(const struct ioring *ring)
+{
+    return ioring_load_acquire(ring->cq.ktail);
+}
+
+static inline struct io_uring_cqe *ioring_cqe_at(const struct ioring *ring, unsigned index)
+{
+    return &ring->cq.cqes[(index & ring->cq.ring_mask) << ioring_cqe_shift(ring)];
+}
+
+static inline void ioring_cq_advance(struct ioring *ring, unsigned nr)
+{
+    if (nr)
+        ioring_store_release(ring->cq.khead, *ring->cq.khead + nr);
+}
+
+/* The CQE at the head, without waiting: 0 and *cqe_ptr set (NULL when empty). */
+static inline int ioring_peek_cqe_nowait(const struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+                                         unsigned *nr_available)
+{
+    unsigned head = *ring->cq.khead;
+    unsigned available = ioring_load_acquire(ring->cq.ktail) - head;
+
+    *cqe_ptr = available ? ioring_cqe_at(ring, head) : NULL;
+    if (nr_available)
+        *nr_available = available;
+    return 0;
+}
+
+/* Arguments of one wait, as liburing's get_data. */
+struct ioring_wait {
+    unsigned submit;          /* SQEs to submit with the first enter */
+    unsigned wait_nr;         /* completions to wait for */
+    unsigned get_flags;       /* extra IORING_ENTER_* (EXT_ARG) */
+    size_t arg_size;
+    bool has_ts;
+    void *arg;                /* sigset_t* or struct io_uring_getevents_arg* */
+};
+
+/* The waiting loop of liburing's _io_uring_get_cqe. Returns 0 (or the count submitted by the
+ * first enter) with *cqe_ptr set, -EAGAIN when there is nothing and no reason to wait, -ETIME
+ * on timeout, or -errno. */
+static inline int ioring_get_cqe(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+                                 struct ioring_wait *w)
+{
+    struct io_uring_cqe *cqe = NULL;
+    bool looped = false;
+    int err = 0;
+
+    for (;;) {
+        bool need_enter = false;
+        unsigned flags = 0, nr_available;
+        int ret;
+
+        ioring_peek_cqe_nowait(ring, &cqe, &nr_available);
+        if (!cqe && !w->wait_nr && !w->submit) {
+            /* Entered once already with nothing to submit or wait for: don't spin. */
+            if (looped || !ioring_cq_needs_enter(ring)) {
+                if (!err)
+                    err = -EAGAIN;
+                break;
+            }
+            need_enter = true;
+        }
+        if (w->wait_nr > nr_available || need_enter) {
+            flags = IORING_ENTER_GETEVENTS | w->get_flags;
+            need_enter = true;
+        }
+        if (ioring_sq_needs_enter(ring, w->submit, &flags))
+            need_enter = true;
+        if (!need_enter)
+            break;
+        if (looped && w->has_ts) {
+            if (!cqe && !err)
+                err = -ETIME;
+            break;
+        }
+        ret = ioring_enter(ring, w->submit, w->wait_nr, flags, w->arg, w->arg_size);
+        if (ret < 0) {
+            if (!err)
+                err = ret;
+            break;
+        }
+        w->submit -= (unsigned)ret;
+        if (cqe)
+            break;
+        if (!looped) {
+            looped = true;
+            err = ret;
+        }
+    }
+    *cqe_ptr = cqe;
+    return err;
+}
+
+/* Wait for wait_nr completions with an optional relative timeout (IORING_ENTER_EXT_ARG,
+ * kernel 5.11) and signal mask; submit = SQEs to submit in the same enter. */
+static inline int ioring_wait_cqes_timeout(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+                                           unsigned submit, unsigned wait_nr,
+                                           struct ioring_kernel_timespec *ts, sigset_t *sigmask)
+{
+    struct ioring_wait w;
+    struct io_uring_getevents_arg arg;
+
+    memset(&w, 0, sizeof(w));
+    w.submit = submit;
+    w.wait_nr = wait_nr;
+    if (!ts) {
+        w.arg = sigmask;
+        w.arg_size = IORING_SIGSET_BYTES;
+        return ioring_get_cqe(ring, cqe_ptr, &w);
+    }
+    if (!(ring->features & IORING_FEAT_EXT_ARG))
+        return -EOPNOTSUPP;
+    memset(&arg, 0, sizeof(arg));
+    arg.sigmask = (uint64_t)(uintptr_t)sigmask;
+    arg.sigmask_sz = IORING_SIGSET_BYTES;
+    arg.ts = (uint64_t)(uintptr_t)ts;
+    w.get_flags = IORING_ENTER_EXT_ARG;
+    w.arg = &arg;
+    w.arg_size = sizeof(arg);
+    w.has_ts = true;
+    return ioring_get_cqe(ring, cqe_ptr, &w);
+}
+
+static inline int ioring_wait_cqe_nr(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+                                     unsigned wait_nr)
+{
+    return ioring_wait_cqes_timeout(ring, cqe_ptr, 0, wait_nr, NULL, NULL);
+}
+
+static inline int ioring_wait_cqe(struct ioring *ring, struct io_uring_cqe **cqe_ptr)
+{
+    struct io_uring_cqe *cqe;
+    ioring_peek_cqe_nowait(ring, &cqe, NULL);
+    if (cqe) {
+        *cqe_ptr = cqe;
+        return 0;
+    }
+    return ioring_wait_cqe_nr(ring, cqe_ptr, 1);
+}
+
+/* As liburing's io_uring_peek_cqe: 0 with a CQE, -EAGAIN without (after flushing any
+ * overflowed or deferred completions into the CQ). */
+static inline int ioring_peek_cqe(struct ioring *ring, struct io_uring_cqe **cqe_ptr)
+{
+    ioring_peek_cqe_nowait(ring, cqe_ptr, NULL);
+    if (*cqe_ptr)
+        return 0;
+    return ioring_wait_cqe_nr(ring, cqe_ptr, 0);
+}
+
+/* Copy up to count CQE pointers starting at the head; flushes held-back completions when
+ * the CQ looks empty. Does not advance. */
+static inline unsigned ioring_peek_batch_cqe(struct ioring *ring, struct io_uring_cqe **cqes,
+                                             unsigned count)
+{
+    bool flushed = false;
+    for (;;) {
+        unsigned head = *ring->cq.khead;
+        unsigned ready = ioring_load_acquire(ring->cq.ktail) - head;
+        if (ready) {
+            if (ready > count)
+                ready = count;
+            for (unsigned i = 0; i < ready; i++)
+                cqes[i] = ioring_cqe_at(ring, head + i);
+            return ready;
+        }
+        if (flushed || !ioring_cq_needs_flush(ring))
+            return 0;
+        ioring_enter(ring, 0, 0, IORING_ENTER_GETEVENTS, NULL, IORING_SIGSET_BYTES);
+        flushed = true;
+    }
+}
+
+#endif /* IORING_RING_H */

@@ -1,0 +1,172 @@
+# io_uring_prep_*: included by liburing.pyx. Each validates everything before it touches the
+# SQE, then encodes it with the C core's prep helper, then pins what the kernel will use.
+
+
+def io_uring_prep_nop(io_uring_sqe sqe not None):
+    """io_uring_prep_nop(3)."""
+    c.ioring_prep_nop(sqe._begin())
+
+
+def io_uring_prep_read(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
+    """io_uring_prep_read(3): read ``nbytes`` into the writable buffer ``buf`` (zero-copy) at
+    ``offset`` (-1: the current file position)."""
+    cdef _Buffer b = _buffer_for(buf, nbytes, True)
+    cdef uint64_t off = _offset(offset)
+    c.ioring_prep_read(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off)
+    sqe._pin(b)
+
+
+def io_uring_prep_write(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
+    """io_uring_prep_write(3): write ``nbytes`` of ``buf`` at ``offset`` (-1: current position)."""
+    cdef _Buffer b = _buffer_for(buf, nbytes, False)
+    cdef uint64_t off = _offset(offset)
+    c.ioring_prep_write(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off)
+    sqe._pin(b)
+
+
+def io_uring_prep_readv(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0):
+    """io_uring_prep_readv(3): ``iovecs`` is a sequence of writable buffers."""
+    io_uring_prep_readv2(sqe, fd, iovecs, nr_vecs, offset, 0)
+
+
+def io_uring_prep_readv2(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0, int flags=0):
+    """io_uring_prep_readv2(3): readv with RWF_* ``flags``."""
+    cdef _Iovecs v = _Iovecs(iovecs, nr_vecs, True)
+    cdef uint64_t off = _offset(offset)
+    c.ioring_prep_readv2(sqe._begin(), fd, v.vecs, <unsigned>v.count, off, flags)
+    sqe._pin(v)
+
+
+def io_uring_prep_writev(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0):
+    """io_uring_prep_writev(3): ``iovecs`` is a sequence of buffers."""
+    io_uring_prep_writev2(sqe, fd, iovecs, nr_vecs, offset, 0)
+
+
+def io_uring_prep_writev2(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0, int flags=0):
+    """io_uring_prep_writev2(3): writev with RWF_* ``flags``."""
+    cdef _Iovecs v = _Iovecs(iovecs, nr_vecs, False)
+    cdef uint64_t off = _offset(offset)
+    c.ioring_prep_writev2(sqe._begin(), fd, v.vecs, <unsigned>v.count, off, flags)
+    sqe._pin(v)
+
+
+cdef int _check_fixed(io_uring ring, _Buffer b, long long nbytes, int buf_index) except -1:
+    """READ_FIXED/WRITE_FIXED must stay inside registered buffer ``buf_index``."""
+    cdef list ranges = ring._registered_ranges
+    if ranges is None:
+        raise ValueError("no buffers are registered with this ring (io_uring_register_buffers)")
+    if buf_index < 0 or buf_index >= len(ranges):
+        raise ValueError(f"buf_index {buf_index} is out of range: {len(ranges)} buffers are registered")
+    start, length = ranges[buf_index]
+    if <size_t>b.ptr < <size_t>start or <size_t>b.ptr + <size_t>nbytes > <size_t>start + <size_t>length:
+        raise ValueError(f"the buffer is not inside registered buffer {buf_index}")
+    return 0
+
+
+def io_uring_prep_read_fixed(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset, int buf_index):
+    """io_uring_prep_read_fixed(3): ``buf`` must lie inside registered buffer ``buf_index``
+    (a memoryview slice of it, for instance)."""
+    cdef _Buffer b = _buffer_for(buf, nbytes, True)
+    cdef uint64_t off = _offset(offset)
+    _check_fixed(sqe.ring, b, nbytes, buf_index)
+    c.ioring_prep_read_fixed(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off, buf_index)
+    sqe._pin(b)
+
+
+def io_uring_prep_write_fixed(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset, int buf_index):
+    """io_uring_prep_write_fixed(3): ``buf`` must lie inside registered buffer ``buf_index``."""
+    cdef _Buffer b = _buffer_for(buf, nbytes, False)
+    cdef uint64_t off = _offset(offset)
+    _check_fixed(sqe.ring, b, nbytes, buf_index)
+    c.ioring_prep_write_fixed(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off, buf_index)
+    sqe._pin(b)
+
+
+def io_uring_prep_fsync(io_uring_sqe sqe not None, int fd, unsigned fsync_flags=0):
+    """io_uring_prep_fsync(3): ``fsync_flags`` 0 or IORING_FSYNC_DATASYNC."""
+    c.ioring_prep_fsync(sqe._begin(), fd, fsync_flags)
+
+
+def io_uring_prep_timeout(io_uring_sqe sqe not None, kernel_timespec ts not None, unsigned count=0,
+                          unsigned flags=0):
+    """io_uring_prep_timeout(3): complete after ``ts`` or after ``count`` other completions."""
+    c.ioring_prep_timeout(sqe._begin(), &ts.ts, count, flags)
+    sqe._pin(ts)
+
+
+def io_uring_prep_timeout_remove(io_uring_sqe sqe not None, uint64_t user_data, unsigned flags=0):
+    """io_uring_prep_timeout_remove(3): remove the timeout whose user_data is ``user_data``."""
+    c.ioring_prep_timeout_remove(sqe._begin(), user_data, flags)
+
+
+def io_uring_prep_link_timeout(io_uring_sqe sqe not None, kernel_timespec ts not None, unsigned flags=0):
+    """io_uring_prep_link_timeout(3): cancel the previous linked request after ``ts``."""
+    c.ioring_prep_link_timeout(sqe._begin(), &ts.ts, flags)
+    sqe._pin(ts)
+
+
+def io_uring_prep_cancel64(io_uring_sqe sqe not None, uint64_t user_data, int flags=0):
+    """io_uring_prep_cancel64(3): cancel the request(s) with ``user_data``
+    (IORING_ASYNC_CANCEL_ALL / _ANY / ... in ``flags``)."""
+    c.ioring_prep_cancel64(sqe._begin(), user_data, flags)
+
+
+def io_uring_prep_cancel(io_uring_sqe sqe not None, uint64_t user_data, int flags=0):
+    """io_uring_prep_cancel(3): as io_uring_prep_cancel64 (C passes the user_data as a pointer)."""
+    c.ioring_prep_cancel64(sqe._begin(), user_data, flags)
+
+
+def io_uring_prep_cancel_fd(io_uring_sqe sqe not None, int fd, unsigned flags=0):
+    """io_uring_prep_cancel_fd(3): cancel requests on ``fd`` (IORING_ASYNC_CANCEL_ALL for all)."""
+    c.ioring_prep_cancel_fd(sqe._begin(), fd, flags)
+
+
+def io_uring_prep_openat(io_uring_sqe sqe not None, int dfd, path, int flags, unsigned mode=0):
+    """io_uring_prep_openat(3): ``path`` is str or bytes; cqe.res is the new fd or -errno."""
+    cdef bytes raw = _path(path)
+    c.ioring_prep_openat(sqe._begin(), dfd, PyBytes_AS_STRING(raw), flags, mode)
+    sqe._pin(raw)
+
+
+def io_uring_prep_openat2(io_uring_sqe sqe not None, int dfd, path, open_how how not None):
+    """io_uring_prep_openat2(3): ``how`` is an open_how(flags, mode, resolve)."""
+    cdef bytes raw = _path(path)
+    c.ioring_prep_openat2(sqe._begin(), dfd, PyBytes_AS_STRING(raw), &how.how)
+    sqe._pin((raw, how))
+
+
+def io_uring_prep_close(io_uring_sqe sqe not None, int fd):
+    """io_uring_prep_close(3)."""
+    c.ioring_prep_close(sqe._begin(), fd)
+
+
+def io_uring_prep_statx(io_uring_sqe sqe not None, int dfd, path, int flags, unsigned mask,
+                        statx statxbuf not None):
+    """io_uring_prep_statx(3): the kernel fills ``statxbuf`` (a statx()) in place."""
+    cdef bytes raw = _path(path)
+    c.ioring_prep_statx(sqe._begin(), dfd, PyBytes_AS_STRING(raw), flags, mask, &statxbuf.st)
+    sqe._pin((raw, statxbuf))
+
+
+def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
+    """io_uring_prep_send(3): send ``len`` bytes of ``buf``."""
+    cdef _Buffer b = _buffer_for(buf, len, False)
+    c.ioring_prep_send(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
+    sqe._pin(b)
+
+
+def io_uring_prep_recv(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
+    """io_uring_prep_recv(3): receive up to ``len`` bytes into the writable ``buf``."""
+    cdef _Buffer b = _buffer_for(buf, len, True)
+    c.ioring_prep_recv(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
+    sqe._pin(b)
+
+
+def io_uring_prep_poll_add(io_uring_sqe sqe not None, int fd, unsigned poll_mask):
+    """io_uring_prep_poll_add(3): complete when ``fd`` has any of the POLL* events."""
+    c.ioring_prep_poll_add(sqe._begin(), fd, poll_mask)
+
+
+def io_uring_prep_poll_remove(io_uring_sqe sqe not None, uint64_t user_data):
+    """io_uring_prep_poll_remove(3): remove the poll request with ``user_data``."""
+    c.ioring_prep_poll_remove(sqe._begin(), user_data)

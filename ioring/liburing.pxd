@@ -1,0 +1,67 @@
+# The thin layer's types, for `cimport` by the Pythonic layer and the Windows emulation.
+from libc.stdint cimport uint32_t, uint64_t, int32_t
+from cpython.buffer cimport Py_buffer
+from posix.uio cimport iovec
+
+from ioring cimport _core as c
+
+
+cdef class _Buffer:
+    """A buffer-protocol export held for as long as the kernel may touch the memory."""
+    cdef Py_buffer view
+    cdef bint held
+    cdef char *ptr
+    cdef Py_ssize_t nbytes
+
+
+cdef class _Iovecs:
+    """A C iovec array over pinned buffers."""
+    cdef iovec *vecs
+    cdef Py_ssize_t count
+    cdef list buffers
+
+
+cdef class _Inflight:
+    """What the kernel may still use for the submitted requests sharing one user_data."""
+    cdef Py_ssize_t count
+    cdef list pins
+
+
+cdef class io_uring:
+    cdef c.ioring ring
+    cdef bint initialized
+    cdef list _slot_pins          # per SQE slot: objects pinned by the prep of the SQE there
+    cdef dict _inflight           # user_data -> _Inflight, for submitted requests
+    cdef unsigned _tracked        # SQEs before this SQ index have been moved to _inflight
+    cdef list _registered_buffers
+    cdef list _registered_ranges  # (address, length) of each registered buffer
+    cdef int _blocking            # blocking calls in progress (the GIL is released in them)
+
+    cdef int _check(self) except -1
+    cdef c.io_uring_sqe *_sqe(self, unsigned seq) except NULL
+    cdef void _track(self)
+    cdef void _retire(self, unsigned nr)
+    cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos)
+    cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
+                   c.ioring_kernel_timespec *ts, void *sigmask) except? -1
+    cdef void _quiesce(self)
+    cdef void _leak(self, str why)
+    cdef void _release_all(self)
+
+
+cdef class io_uring_sqe:
+    cdef io_uring ring
+    cdef unsigned seq             # SQ index the SQE was handed out at
+
+    cdef c.io_uring_sqe *_begin(self) except NULL
+    cdef void _pin(self, object obj)
+
+
+cdef class io_uring_cqe:
+    cdef readonly uint64_t user_data
+    cdef readonly int32_t res
+    cdef readonly uint32_t flags
+    cdef uint64_t _big[2]
+    cdef bint _is_big
+    cdef object _ring
+    cdef unsigned _pos

@@ -1,0 +1,977 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""liburing's C API, one-to-one, over ioring's own ring core.
+
+Names, argument order and constants are liburing 2.15's; its man pages are the documentation.
+What changes (see DESIGN.md): out-parameters are returned, ``-errno`` raises ``OSError``,
+"no completion yet" and "timed out" return ``None``, C arrays are Python sequences, and every
+object handed to the kernel stays pinned until its completion has been consumed.
+"""
+cimport cython
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_CheckSignals
+from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memset, strlen
+from posix.signal cimport sigset_t, sigemptyset, sigaddset
+from posix.uio cimport iovec
+
+from ioring cimport _core as c
+
+import os
+import warnings
+
+include "_constants.pxi"
+
+IO_URING_VERSION_MAJOR = 2
+IO_URING_VERSION_MINOR = 15
+
+cdef double _QUIESCE_SECONDS = 10.0
+# user_data of the cancellations a teardown submits.
+cdef uint64_t _QUIESCE_UD = 0xFFFFFFFFFFFFFFFEULL
+
+# Pins of requests the kernel never reported done before a ring was torn down: kept forever,
+# because leaking memory is better than letting the kernel write into freed memory.
+_leaked_pins = []
+
+
+# ---- errors and argument conversion ------------------------------------------------------------
+
+cdef int _raise_errno(int err) except -1:
+    raise OSError(err, os.strerror(err))
+
+
+cdef inline int _check_ret(int ret) except -1:
+    if ret < 0:
+        _raise_errno(-ret)
+    return ret
+
+
+cdef inline uint64_t _offset(object offset) except? 0xFFFFFFFFFFFFFFFE:
+    """A file offset: 0..2**64-1, or -1 for "the current position" as (__u64)-1 in C."""
+    if offset == -1:
+        return <uint64_t>-1
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0 or -1 (current position), not {offset}")
+    return <uint64_t>offset
+
+
+cdef inline unsigned _u32(long long value, str name) except? 0xFFFFFFFF:
+    if value < 0 or value > 0xFFFFFFFF:
+        raise ValueError(f"{name} must be in 0..2**32-1, not {value}")
+    return <unsigned>value
+
+
+cdef unsigned _length(Py_ssize_t available, object nr, str name) except? 0xFFFFFFFF:
+    """The optional C length that follows a sequence: defaults to len(sequence)."""
+    if nr is None:
+        return <unsigned>available
+    if nr < 0 or nr > available:
+        raise ValueError(f"{name}={nr} does not fit the {available} items given")
+    return <unsigned>nr
+
+
+cdef bytes _path(object path):
+    """A NUL-terminated path (str or bytes), pinned by keeping the bytes object."""
+    cdef bytes raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise ValueError("embedded null byte in path")
+    return raw
+
+
+# ---- pinned objects ----------------------------------------------------------------------------
+
+@cython.final
+cdef class _Buffer:
+    def __cinit__(self, object obj, bint writable):
+        cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
+        try:
+            PyObject_GetBuffer(obj, &self.view, flags)
+        except BufferError as exc:
+            if writable and "writ" in str(exc).lower():
+                raise TypeError(f"a writable buffer is required, not read-only {type(obj).__name__}") from None
+            raise ValueError(f"a contiguous buffer is required: {exc}") from None
+        except TypeError:
+            raise TypeError(f"a bytes-like object is required, not {type(obj).__name__}") from None
+        self.held = True
+        self.ptr = <char *>self.view.buf
+        self.nbytes = self.view.len
+
+    def __dealloc__(self):
+        if self.held:
+            PyBuffer_Release(&self.view)
+            self.held = False
+
+
+cdef _Buffer _buffer_for(object buf, long long nbytes, bint writable):
+    cdef _Buffer b = _Buffer(buf, writable)
+    if nbytes < 0 or nbytes > b.nbytes:
+        raise ValueError(f"nbytes={nbytes} is larger than the buffer ({b.nbytes} bytes)")
+    if nbytes > 0xFFFFFFFF:
+        raise ValueError(f"nbytes={nbytes} does not fit in 32 bits")
+    return b
+
+
+@cython.final
+cdef class _Iovecs:
+    def __cinit__(self, object buffers, object nr, bint writable):
+        cdef list bufs = list(buffers)
+        cdef unsigned n = _length(len(bufs), nr, "nr_vecs")
+        cdef _Buffer b
+        cdef unsigned i
+        if n == 0:
+            raise ValueError("at least one iovec is required")
+        self.vecs = <iovec *>calloc(n, sizeof(iovec))
+        if self.vecs == NULL:
+            raise MemoryError()
+        self.count = n
+        self.buffers = []
+        for i in range(n):
+            b = _Buffer(bufs[i], writable)
+            self.buffers.append(b)
+            self.vecs[i].iov_base = b.ptr
+            self.vecs[i].iov_len = <size_t>b.nbytes
+
+    def __dealloc__(self):
+        free(self.vecs)
+        self.vecs = NULL
+
+
+@cython.final
+@cython.freelist(64)
+cdef class _Inflight:
+    pass
+
+
+# ---- C structs as small Python types -----------------------------------------------------------
+
+@cython.final
+cdef class kernel_timespec:
+    """struct __kernel_timespec { tv_sec, tv_nsec }."""
+    cdef c.ioring_kernel_timespec ts
+
+    def __init__(self, long long tv_sec=0, long long tv_nsec=0):
+        self.ts.tv_sec = tv_sec
+        self.ts.tv_nsec = tv_nsec
+
+    @property
+    def tv_sec(self):
+        return self.ts.tv_sec
+
+    @tv_sec.setter
+    def tv_sec(self, long long value):
+        self.ts.tv_sec = value
+
+    @property
+    def tv_nsec(self):
+        return self.ts.tv_nsec
+
+    @tv_nsec.setter
+    def tv_nsec(self, long long value):
+        self.ts.tv_nsec = value
+
+    def __repr__(self):
+        return f"kernel_timespec(tv_sec={self.ts.tv_sec}, tv_nsec={self.ts.tv_nsec})"
+
+
+cdef c.ioring_kernel_timespec *_timespec_ptr(kernel_timespec ts):
+    return NULL if ts is None else &ts.ts
+
+
+@cython.final
+cdef class open_how:
+    """struct open_how { flags, mode, resolve } for openat2."""
+    cdef c.ioring_open_how how
+
+    def __init__(self, unsigned long long flags=0, unsigned long long mode=0, unsigned long long resolve=0):
+        self.how.flags = flags
+        self.how.mode = mode
+        self.how.resolve = resolve
+
+    @property
+    def flags(self):
+        return self.how.flags
+
+    @property
+    def mode(self):
+        return self.how.mode
+
+    @property
+    def resolve(self):
+        return self.how.resolve
+
+    def __repr__(self):
+        return f"open_how(flags={self.how.flags:#o}, mode={self.how.mode:#o}, resolve={self.how.resolve:#x})"
+
+
+@cython.final
+cdef class statx_timestamp:
+    """struct statx_timestamp { tv_sec, tv_nsec }."""
+    cdef readonly long long tv_sec
+    cdef readonly unsigned tv_nsec
+
+    def __repr__(self):
+        return f"statx_timestamp(tv_sec={self.tv_sec}, tv_nsec={self.tv_nsec})"
+
+
+cdef statx_timestamp _stamp(c.ioring_statx_timestamp t):
+    cdef statx_timestamp s = statx_timestamp.__new__(statx_timestamp)
+    s.tv_sec = t.tv_sec
+    s.tv_nsec = t.tv_nsec
+    return s
+
+
+@cython.final
+cdef class statx:
+    """struct statx, filled by the kernel in place (io_uring_prep_statx)."""
+    cdef c.ioring_statx st
+
+    def __init__(self):
+        memset(&self.st, 0, sizeof(self.st))
+
+    @property
+    def stx_mask(self): return self.st.stx_mask
+    @property
+    def stx_blksize(self): return self.st.stx_blksize
+    @property
+    def stx_attributes(self): return self.st.stx_attributes
+    @property
+    def stx_nlink(self): return self.st.stx_nlink
+    @property
+    def stx_uid(self): return self.st.stx_uid
+    @property
+    def stx_gid(self): return self.st.stx_gid
+    @property
+    def stx_mode(self): return self.st.stx_mode
+    @property
+    def stx_ino(self): return self.st.stx_ino
+    @property
+    def stx_size(self): return self.st.stx_size
+    @property
+    def stx_blocks(self): return self.st.stx_blocks
+    @property
+    def stx_attributes_mask(self): return self.st.stx_attributes_mask
+    @property
+    def stx_atime(self): return _stamp(self.st.stx_atime)
+    @property
+    def stx_btime(self): return _stamp(self.st.stx_btime)
+    @property
+    def stx_ctime(self): return _stamp(self.st.stx_ctime)
+    @property
+    def stx_mtime(self): return _stamp(self.st.stx_mtime)
+    @property
+    def stx_rdev_major(self): return self.st.stx_rdev_major
+    @property
+    def stx_rdev_minor(self): return self.st.stx_rdev_minor
+    @property
+    def stx_dev_major(self): return self.st.stx_dev_major
+    @property
+    def stx_dev_minor(self): return self.st.stx_dev_minor
+    @property
+    def stx_mnt_id(self): return self.st.stx_mnt_id
+    @property
+    def stx_dio_mem_align(self): return self.st.stx_dio_mem_align
+    @property
+    def stx_dio_offset_align(self): return self.st.stx_dio_offset_align
+
+    def __repr__(self):
+        return (f"statx(stx_mask={self.st.stx_mask:#x}, stx_mode={self.st.stx_mode:#o}, "
+                f"stx_size={self.st.stx_size}, stx_ino={self.st.stx_ino})")
+
+
+@cython.final
+cdef class io_sqring_offsets:
+    """struct io_sqring_offsets, as the kernel filled it."""
+    cdef readonly uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array
+    cdef readonly uint64_t user_addr
+
+
+@cython.final
+cdef class io_cqring_offsets:
+    """struct io_cqring_offsets, as the kernel filled it."""
+    cdef readonly uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags
+    cdef readonly uint64_t user_addr
+
+
+@cython.final
+cdef class io_uring_params:
+    """struct io_uring_params: set flags (and sq_thread_*, cq_entries, wq_fd) before
+    io_uring_queue_init_params; the kernel fills in the rest."""
+    cdef c.io_uring_params p
+
+    def __init__(self, unsigned flags=0, unsigned sq_entries=0, unsigned cq_entries=0,
+                 unsigned sq_thread_cpu=0, unsigned sq_thread_idle=0, unsigned wq_fd=0):
+        memset(&self.p, 0, sizeof(self.p))
+        self.p.flags = flags
+        self.p.sq_entries = sq_entries
+        self.p.cq_entries = cq_entries
+        self.p.sq_thread_cpu = sq_thread_cpu
+        self.p.sq_thread_idle = sq_thread_idle
+        self.p.wq_fd = wq_fd
+
+    @property
+    def sq_entries(self): return self.p.sq_entries
+    @sq_entries.setter
+    def sq_entries(self, unsigned v): self.p.sq_entries = v
+    @property
+    def cq_entries(self): return self.p.cq_entries
+    @cq_entries.setter
+    def cq_entries(self, unsigned v): self.p.cq_entries = v
+    @property
+    def flags(self): return self.p.flags
+    @flags.setter
+    def flags(self, unsigned v): self.p.flags = v
+    @property
+    def sq_thread_cpu(self): return self.p.sq_thread_cpu
+    @sq_thread_cpu.setter
+    def sq_thread_cpu(self, unsigned v): self.p.sq_thread_cpu = v
+    @property
+    def sq_thread_idle(self): return self.p.sq_thread_idle
+    @sq_thread_idle.setter
+    def sq_thread_idle(self, unsigned v): self.p.sq_thread_idle = v
+    @property
+    def features(self): return self.p.features
+    @property
+    def wq_fd(self): return self.p.wq_fd
+    @wq_fd.setter
+    def wq_fd(self, unsigned v): self.p.wq_fd = v
+
+    @property
+    def sq_off(self):
+        cdef io_sqring_offsets o = io_sqring_offsets.__new__(io_sqring_offsets)
+        o.head, o.tail = self.p.sq_off.head, self.p.sq_off.tail
+        o.ring_mask, o.ring_entries = self.p.sq_off.ring_mask, self.p.sq_off.ring_entries
+        o.flags, o.dropped, o.array = self.p.sq_off.flags, self.p.sq_off.dropped, self.p.sq_off.array
+        o.user_addr = self.p.sq_off.user_addr
+        return o
+
+    @property
+    def cq_off(self):
+        cdef io_cqring_offsets o = io_cqring_offsets.__new__(io_cqring_offsets)
+        o.head, o.tail = self.p.cq_off.head, self.p.cq_off.tail
+        o.ring_mask, o.ring_entries = self.p.cq_off.ring_mask, self.p.cq_off.ring_entries
+        o.overflow, o.cqes, o.flags = self.p.cq_off.overflow, self.p.cq_off.cqes, self.p.cq_off.flags
+        o.user_addr = self.p.cq_off.user_addr
+        return o
+
+    def __repr__(self):
+        return (f"io_uring_params(sq_entries={self.p.sq_entries}, cq_entries={self.p.cq_entries}, "
+                f"flags={self.p.flags:#x}, features={self.p.features:#x})")
+
+
+@cython.final
+cdef class io_uring_probe_op:
+    """struct io_uring_probe_op { op, flags }."""
+    cdef readonly uint8_t op
+    cdef readonly uint16_t flags
+
+    def __repr__(self):
+        return f"io_uring_probe_op(op={self.op}, flags={self.flags:#x})"
+
+
+@cython.final
+cdef class io_uring_probe:
+    """struct io_uring_probe, as IORING_REGISTER_PROBE fills it (io_uring_get_probe)."""
+    cdef c.io_uring_probe *probe
+
+    def __cinit__(self):
+        self.probe = <c.io_uring_probe *>calloc(1, c.ioring_probe_size())
+        if self.probe == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.probe)
+
+    @property
+    def last_op(self): return self.probe.last_op
+    @property
+    def ops_len(self): return self.probe.ops_len
+
+    @property
+    def ops(self):
+        cdef list out = []
+        cdef io_uring_probe_op o
+        cdef int i
+        for i in range(self.probe.ops_len):
+            o = io_uring_probe_op.__new__(io_uring_probe_op)
+            o.op = self.probe.ops[i].op
+            o.flags = self.probe.ops[i].flags
+            out.append(o)
+        return out
+
+    def __repr__(self):
+        return f"io_uring_probe(last_op={self.probe.last_op}, ops_len={self.probe.ops_len})"
+
+
+# ---- the ring ----------------------------------------------------------------------------------
+
+@cython.no_gc_clear
+cdef class io_uring:
+    """struct io_uring. Create it empty and fill it with io_uring_queue_init, as in C."""
+
+    def __cinit__(self):
+        memset(&self.ring, 0, sizeof(self.ring))
+        self.ring.ring_fd = -1
+        self.ring.enter_ring_fd = -1
+        self.initialized = False
+        self._inflight = {}
+        self._slot_pins = []
+        self._registered_buffers = None
+        self._registered_ranges = None
+
+    cdef int _check(self) except -1:
+        if not self.initialized:
+            raise ValueError("the ring is not initialized (io_uring_queue_init) or was closed (io_uring_queue_exit)")
+        return 0
+
+    cdef c.io_uring_sqe *_sqe(self, unsigned seq) except NULL:
+        """The SQE handed out at SQ index seq, if it has not been submitted yet."""
+        if not self.initialized:
+            raise ValueError("the SQE's ring was closed (io_uring_queue_exit)")
+        if <unsigned>(seq - self._tracked) >= <unsigned>(self.ring.sq.sqe_tail - self._tracked):
+            raise ValueError("the SQE was already submitted; get a new one with io_uring_get_sqe")
+        return c.ioring_sqe_at(&self.ring, seq)
+
+    cdef void _track(self):
+        """Move the pins of every SQE about to be published into _inflight, keyed by user_data
+        and counted, so they are released when the last completion of that user_data is seen."""
+        cdef unsigned tail = self.ring.sq.sqe_tail
+        cdef unsigned slot
+        cdef _Inflight rec
+        cdef object pins, key
+        while self._tracked != tail:
+            slot = self._tracked & self.ring.sq.ring_mask
+            key = c.ioring_sqe_at(&self.ring, self._tracked).user_data
+            rec = <_Inflight>self._inflight.get(key)
+            if rec is None:
+                rec = _Inflight.__new__(_Inflight)
+                rec.count = 0
+                rec.pins = None
+                self._inflight[key] = rec
+            rec.count += 1
+            pins = self._slot_pins[slot]
+            if pins is not None:
+                self._slot_pins[slot] = None
+                if rec.pins is None:
+                    rec.pins = []
+                rec.pins.append(pins)
+            self._tracked += 1
+
+    cdef void _retire(self, unsigned nr):
+        """Advance the CQ head by nr, releasing what completed requests pinned."""
+        cdef unsigned head = self.ring.cq.khead[0]
+        cdef unsigned i
+        cdef c.io_uring_cqe *cqe
+        cdef _Inflight rec
+        cdef object key
+        if self._inflight:
+            for i in range(nr):
+                cqe = c.ioring_cqe_at(&self.ring, head + i)
+                if cqe.flags & _c_IORING_CQE_F_MORE:
+                    continue
+                key = cqe.user_data
+                rec = <_Inflight>self._inflight.get(key)
+                if rec is not None:
+                    rec.count -= 1
+                    if rec.count <= 0:
+                        del self._inflight[key]
+        c.ioring_cq_advance(&self.ring, nr)
+
+    cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
+        cdef io_uring_cqe out = io_uring_cqe.__new__(io_uring_cqe)
+        out.user_data = cqe.user_data
+        out.res = cqe.res
+        out.flags = cqe.flags
+        out._ring = self
+        out._pos = pos
+        if self.ring.flags & _c_IORING_SETUP_CQE32:
+            out._is_big = True
+            out._big[0] = cqe.big_cqe[0]
+            out._big[1] = cqe.big_cqe[1]
+        return out
+
+    cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
+                   c.ioring_kernel_timespec *ts, void *sigmask) except? -1:
+        """Wait with the GIL released in the kernel; EINTR runs Python's signal handlers
+        (KeyboardInterrupt propagates, completions stay in the CQ) and waits again."""
+        cdef int ret
+        self._check()
+        self._track()
+        self._blocking += 1
+        try:
+            while True:
+                ret = c.ioring_wait_cqes_timeout(&self.ring, cqe_ptr, submit, wait_nr, ts, <sigset_t *>sigmask)
+                if ret != -EINTR:
+                    return ret
+                PyErr_CheckSignals()
+                submit = c.ioring_flush_sq(&self.ring)
+        finally:
+            self._blocking -= 1
+
+    cdef void _quiesce(self):
+        """Before the ring goes away: cancel everything in flight and wait until the kernel
+        is done with every pinned object (it may finish cancelled work after the fd closes).
+        What cannot be confirmed done is leaked, never released."""
+        import time
+        cdef c.io_uring_sqe *sqe
+        cdef c.io_uring_cqe *cqe
+        cdef c.ioring_kernel_timespec ts
+        cdef int ret, idle_rounds = 0
+        cdef unsigned n, i, head
+        cdef bint progress, cancel_any = True
+        cdef double deadline
+        # SQEs handed out but never submitted: the kernel has not seen them.
+        self.ring.sq.sqe_tail = self.ring.sq.sqe_head
+        self._tracked = self.ring.sq.sqe_tail
+        for i in range(len(self._slot_pins)):
+            self._slot_pins[i] = None
+        deadline = time.monotonic() + _QUIESCE_SECONDS
+        while self._inflight:
+            if time.monotonic() >= deadline:
+                self._leak("requests still in flight after cancellation")
+                return
+            if cancel_any:
+                sqe = c.ioring_get_sqe(&self.ring)
+                if sqe != NULL:
+                    c.ioring_prep_cancel64(sqe, 0, _c_IORING_ASYNC_CANCEL_ANY)
+                    c.ioring_sqe_set_data64(sqe, _QUIESCE_UD)
+            else:
+                for key in list(self._inflight):
+                    sqe = c.ioring_get_sqe(&self.ring)
+                    if sqe == NULL:
+                        break
+                    c.ioring_prep_cancel64(sqe, key, 0)
+                    c.ioring_sqe_set_data64(sqe, _QUIESCE_UD)
+            self._tracked = self.ring.sq.sqe_tail
+            ts.tv_sec = 0
+            ts.tv_nsec = 50000000
+            ret = c.ioring_wait_cqes_timeout(&self.ring, &cqe, c.ioring_flush_sq(&self.ring), 1, &ts, NULL)
+            if ret < 0 and ret != -ETIME and ret != -EAGAIN and ret != -EINTR:
+                self._leak(f"waiting for cancelled requests failed: {os.strerror(-ret)}")
+                return
+            progress = False
+            n = c.ioring_cq_ready(&self.ring)
+            head = self.ring.cq.khead[0]
+            for i in range(n):
+                cqe = c.ioring_cqe_at(&self.ring, head + i)
+                if cqe.user_data != _QUIESCE_UD:
+                    progress = True
+                elif cqe.res == -EINVAL and cancel_any:
+                    cancel_any = False      # kernel before 5.19: cancel each user_data
+                    progress = True
+                elif cqe.res > 0 or cqe.res == -EALREADY:
+                    progress = True         # something was found and is being cancelled
+            self._retire(n)
+            if progress:
+                idle_rounds = 0
+            else:
+                idle_rounds += 1
+                # Nothing left to cancel and nothing completing: what remains are requests
+                # whose success CQE was skipped (IOSQE_CQE_SKIP_SUCCESS), already done.
+                if idle_rounds >= 3 and c.ioring_sq_ready(&self.ring) == 0:
+                    self._inflight.clear()
+
+    cdef void _leak(self, str why):
+        _leaked_pins.append(list(self._inflight.values()))
+        self._inflight.clear()
+        warnings.warn(f"io_uring_queue_exit: {why}; their buffers are kept alive forever",
+                      RuntimeWarning)
+
+    cdef void _release_all(self):
+        self._inflight = {}
+        self._slot_pins = []
+        self._registered_buffers = None
+        self._registered_ranges = None
+
+    def __del__(self):
+        if self.initialized:
+            warnings.warn(f"unclosed io_uring (fd {self.ring.ring_fd}): call io_uring_queue_exit",
+                          ResourceWarning, source=self)
+            _queue_exit(self)
+
+    def __dealloc__(self):
+        # Normally __del__ has run; this is the last resort (e.g. interpreter shutdown).
+        if self.initialized:
+            self.initialized = False
+            c.ioring_queue_exit(&self.ring)
+
+    @property
+    def ring_fd(self):
+        return self.ring.ring_fd if self.initialized else None
+
+    @property
+    def enter_ring_fd(self):
+        return self.ring.enter_ring_fd if self.initialized else None
+
+    @property
+    def flags(self):
+        return self.ring.flags if self.initialized else None
+
+    @property
+    def features(self):
+        return self.ring.features if self.initialized else None
+
+    @property
+    def int_flags(self):
+        return self.ring.int_flags if self.initialized else None
+
+    @property
+    def sq_entries(self):
+        """ring->sq.ring_entries."""
+        return self.ring.sq.ring_entries if self.initialized else None
+
+    @property
+    def cq_entries(self):
+        """ring->cq.ring_entries."""
+        return self.ring.cq.ring_entries if self.initialized else None
+
+    def __repr__(self):
+        if not self.initialized:
+            return "io_uring(uninitialized)"
+        return (f"io_uring(fd={self.ring.ring_fd}, sq_entries={self.ring.sq.ring_entries}, "
+                f"cq_entries={self.ring.cq.ring_entries}, flags={self.ring.flags:#x})")
+
+
+@cython.final
+@cython.freelist(64)
+cdef class io_uring_sqe:
+    """A submission queue entry of a ring, valid from io_uring_get_sqe until it is submitted."""
+
+    cdef c.io_uring_sqe *_begin(self) except NULL:
+        """Start a prep: the SQE must still be unsubmitted; whatever it pinned is released."""
+        cdef c.io_uring_sqe *sqe = self.ring._sqe(self.seq)
+        self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = None
+        return sqe
+
+    cdef void _pin(self, object obj):
+        self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
+
+    @property
+    def opcode(self): return self.ring._sqe(self.seq).opcode
+    @property
+    def fd(self): return self.ring._sqe(self.seq).fd
+    @property
+    def off(self): return self.ring._sqe(self.seq).off
+    @property
+    def addr(self): return self.ring._sqe(self.seq).addr
+    @property
+    def len(self): return self.ring._sqe(self.seq).len
+    @property
+    def rw_flags(self): return self.ring._sqe(self.seq).rw_flags
+    @property
+    def buf_index(self): return self.ring._sqe(self.seq).buf_index
+    @property
+    def splice_fd_in(self): return self.ring._sqe(self.seq).splice_fd_in
+    @property
+    def addr3(self): return self.ring._sqe(self.seq).addr3
+
+    @property
+    def flags(self): return self.ring._sqe(self.seq).flags
+    @flags.setter
+    def flags(self, unsigned v):
+        if v > 0xFF:
+            raise ValueError(f"SQE flags are 8 bits, not {v:#x}")
+        self.ring._sqe(self.seq).flags = <uint8_t>v
+
+    @property
+    def ioprio(self): return self.ring._sqe(self.seq).ioprio
+    @ioprio.setter
+    def ioprio(self, uint16_t v): self.ring._sqe(self.seq).ioprio = v
+
+    @property
+    def personality(self): return self.ring._sqe(self.seq).personality
+    @personality.setter
+    def personality(self, uint16_t v): self.ring._sqe(self.seq).personality = v
+
+    @property
+    def user_data(self): return self.ring._sqe(self.seq).user_data
+    @user_data.setter
+    def user_data(self, uint64_t v): self.ring._sqe(self.seq).user_data = v
+
+    def __repr__(self):
+        try:
+            s = self.ring._sqe(self.seq)
+        except ValueError:
+            return "io_uring_sqe(submitted)"
+        return f"io_uring_sqe(opcode={s.opcode}, fd={s.fd}, flags={s.flags:#x}, user_data={s.user_data})"
+
+
+@cython.final
+@cython.freelist(128)
+cdef class io_uring_cqe:
+    """A completion (a copy of struct io_uring_cqe): user_data, res, flags, and big_cqe on
+    IORING_SETUP_CQE32 rings. res is data: a negative res is -errno, never raised."""
+
+    @property
+    def big_cqe(self):
+        return (self._big[0], self._big[1]) if self._is_big else None
+
+    def __repr__(self):
+        return f"io_uring_cqe(user_data={self.user_data}, res={self.res}, flags={self.flags:#x})"
+
+
+# ---- setup and teardown ------------------------------------------------------------------------
+
+cdef int _init(io_uring ring, unsigned entries, c.io_uring_params *p) except -1:
+    if ring.initialized:
+        raise ValueError("the ring is already initialized; io_uring_queue_exit it first")
+    _check_ret(c.ioring_queue_init_params(entries, &ring.ring, p))
+    ring.initialized = True
+    ring._slot_pins = [None] * ring.ring.sq.ring_entries
+    ring._inflight = {}
+    ring._tracked = ring.ring.sq.sqe_tail
+    ring._blocking = 0
+    return 0
+
+
+def io_uring_queue_init(unsigned entries, io_uring ring not None, unsigned flags=0):
+    """io_uring_queue_init(3): set up ``ring`` with ``entries`` SQEs and IORING_SETUP_* flags."""
+    cdef c.io_uring_params p
+    memset(&p, 0, sizeof(p))
+    p.flags = flags
+    return _init(ring, entries, &p)
+
+
+def io_uring_queue_init_params(unsigned entries, io_uring ring not None, io_uring_params p not None):
+    """io_uring_queue_init_params(3): as io_uring_queue_init; the kernel fills ``p``."""
+    return _init(ring, entries, &p.p)
+
+
+cdef _queue_exit(io_uring ring):
+    if ring._blocking:
+        raise RuntimeError("io_uring_queue_exit: another thread is waiting on this ring")
+    ring._quiesce()
+    ring.initialized = False
+    c.ioring_queue_exit(&ring.ring)
+    ring._release_all()
+
+
+def io_uring_queue_exit(io_uring ring not None):
+    """io_uring_queue_exit(3): tear the ring down. Requests still in flight are cancelled and
+    waited for before the buffers they pinned are released."""
+    ring._check()
+    _queue_exit(ring)
+
+
+# ---- SQEs --------------------------------------------------------------------------------------
+
+def io_uring_get_sqe(io_uring ring not None):
+    """io_uring_get_sqe(3): the next SQE, or None when the submission queue is full."""
+    ring._check()
+    if c.ioring_get_sqe(&ring.ring) == NULL:
+        return None
+    cdef io_uring_sqe sqe = io_uring_sqe.__new__(io_uring_sqe)
+    sqe.ring = ring
+    sqe.seq = ring.ring.sq.sqe_tail - 1
+    return sqe
+
+
+def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
+    """io_uring_sqe_set_data64(3): the user_data the completion will carry."""
+    sqe.ring._sqe(sqe.seq).user_data = data
+
+
+def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
+    """io_uring_sqe_set_flags(3): IOSQE_* flags."""
+    if flags > 0xFF:
+        raise ValueError(f"SQE flags are 8 bits, not {flags:#x}")
+    c.ioring_sqe_set_flags(sqe.ring._sqe(sqe.seq), flags)
+
+
+def io_uring_sq_ready(io_uring ring not None):
+    """io_uring_sq_ready(3): SQEs prepared but not yet consumed by the kernel."""
+    ring._check()
+    return c.ioring_sq_ready(&ring.ring)
+
+
+def io_uring_sq_space_left(io_uring ring not None):
+    """io_uring_sq_space_left(3): free SQEs."""
+    ring._check()
+    return c.ioring_sq_space_left(&ring.ring)
+
+
+# ---- submit and wait ---------------------------------------------------------------------------
+
+def io_uring_submit(io_uring ring not None):
+    """io_uring_submit(3): submit the prepared SQEs; returns how many were submitted."""
+    ring._check()
+    ring._track()
+    return _check_ret(c.ioring_submit(&ring.ring))
+
+
+def io_uring_submit_and_wait(io_uring ring not None, unsigned wait_nr):
+    """io_uring_submit_and_wait(3): submit, then wait for ``wait_nr`` completions."""
+    cdef int ret
+    ring._check()
+    ring._track()
+    ring._blocking += 1
+    try:
+        while True:
+            ret = c.ioring_submit_and_wait(&ring.ring, wait_nr)
+            if ret != -EINTR:
+                return _check_ret(ret)
+            PyErr_CheckSignals()
+    finally:
+        ring._blocking -= 1
+
+
+cdef class _Sigmask:
+    cdef sigset_t mask
+
+    def __cinit__(self, object signals):
+        sigemptyset(&self.mask)
+        for s in signals:
+            if sigaddset(&self.mask, int(s)) != 0:
+                raise ValueError(f"invalid signal number {s!r}")
+
+
+cdef void *_sigmask_ptr(_Sigmask m):
+    return NULL if m is None else &m.mask
+
+
+def io_uring_submit_and_wait_timeout(io_uring ring not None, unsigned wait_nr,
+                                     kernel_timespec ts=None, sigmask=None):
+    """io_uring_submit_and_wait_timeout(3): submit and wait for ``wait_nr`` completions or the
+    timeout. Returns (submitted, cqe); cqe is None when it timed out. ``sigmask`` is an
+    iterable of signal numbers blocked during the wait."""
+    cdef c.io_uring_cqe *cqe = NULL
+    cdef _Sigmask m = None if sigmask is None else _Sigmask(sigmask)
+    cdef int ret
+    ring._check()
+    ring._track()
+    cdef unsigned to_submit = c.ioring_flush_sq(&ring.ring)
+    cdef unsigned before = to_submit
+    ret = ring._wait(&cqe, to_submit, wait_nr, _timespec_ptr(ts), _sigmask_ptr(m))
+    submitted = before - c.ioring_sq_ready(&ring.ring) if not (ring.ring.flags & _c_IORING_SETUP_SQPOLL) else before
+    if ret == -ETIME or (ret == -EAGAIN and cqe == NULL):
+        return (submitted, None)
+    _check_ret(ret)
+    return (submitted, None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0]))
+
+
+def io_uring_wait_cqe(io_uring ring not None):
+    """io_uring_wait_cqe(3): wait for a completion and return it (it stays in the CQ until
+    io_uring_cqe_seen). Ctrl-C raises KeyboardInterrupt; completions are kept."""
+    cdef c.io_uring_cqe *cqe = NULL
+    ring._check()
+    c.ioring_peek_cqe_nowait(&ring.ring, &cqe, NULL)
+    if cqe == NULL:
+        _check_ret(ring._wait(&cqe, 0, 1, NULL, NULL))
+    return ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+
+
+def io_uring_wait_cqe_nr(io_uring ring not None, unsigned wait_nr):
+    """io_uring_wait_cqe_nr(3): wait until ``wait_nr`` completions are ready; returns the first."""
+    cdef c.io_uring_cqe *cqe = NULL
+    _check_ret(ring._wait(&cqe, 0, wait_nr, NULL, NULL))
+    return None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+
+
+def io_uring_wait_cqes(io_uring ring not None, unsigned wait_nr, kernel_timespec ts=None, sigmask=None):
+    """io_uring_wait_cqes(3): wait for ``wait_nr`` completions, the timeout or a signal;
+    returns the first completion, or None when it timed out."""
+    cdef c.io_uring_cqe *cqe = NULL
+    cdef _Sigmask m = None if sigmask is None else _Sigmask(sigmask)
+    cdef int ret = ring._wait(&cqe, 0, wait_nr, _timespec_ptr(ts), _sigmask_ptr(m))
+    if ret == -ETIME:
+        return None
+    _check_ret(ret)
+    return None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+
+
+def io_uring_wait_cqe_timeout(io_uring ring not None, kernel_timespec ts=None):
+    """io_uring_wait_cqe_timeout(3): wait for one completion or the timeout (None)."""
+    return io_uring_wait_cqes(ring, 1, ts)
+
+
+def io_uring_peek_cqe(io_uring ring not None):
+    """io_uring_peek_cqe(3): the completion at the head, or None if there is none yet."""
+    cdef c.io_uring_cqe *cqe = NULL
+    cdef int ret
+    ring._check()
+    ret = c.ioring_peek_cqe(&ring.ring, &cqe)
+    if ret == -EAGAIN or cqe == NULL:
+        return None
+    _check_ret(ret)
+    return ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+
+
+def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
+    """io_uring_peek_batch_cqe(3): up to ``count`` ready completions, as a list (not advanced)."""
+    cdef unsigned ready, i, head
+    cdef list out = []
+    cdef c.io_uring_cqe *dummy
+    ring._check()
+    if count == 0:
+        return out
+    ready = c.ioring_cq_ready(&ring.ring)
+    if ready == 0 and c.ioring_cq_needs_flush(&ring.ring):
+        c.ioring_peek_batch_cqe(&ring.ring, &dummy, 1)
+        ready = c.ioring_cq_ready(&ring.ring)
+    if ready > count:
+        ready = count
+    head = ring.ring.cq.khead[0]
+    for i in range(ready):
+        out.append(ring._copy_cqe(c.ioring_cqe_at(&ring.ring, head + i), head + i))
+    return out
+
+
+@cython.final
+cdef class _CqeIterator:
+    cdef io_uring ring
+    cdef unsigned head
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.ring._check()
+        if self.head == c.ioring_cq_tail(&self.ring.ring):
+            raise StopIteration
+        cqe = self.ring._copy_cqe(c.ioring_cqe_at(&self.ring.ring, self.head), self.head)
+        self.head += 1
+        return cqe
+
+
+def io_uring_for_each_cqe(io_uring ring not None):
+    """io_uring_for_each_cqe(3): iterate over the ready completions without consuming them;
+    follow with io_uring_cq_advance(ring, count)."""
+    ring._check()
+    cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
+    it.ring = ring
+    it.head = ring.ring.cq.khead[0]
+    return it
+
+
+def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
+    """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ by one)."""
+    ring._check()
+    if cqe._ring is not ring:
+        raise ValueError("the CQE belongs to another ring")
+    if cqe._pos != ring.ring.cq.khead[0]:
+        raise ValueError("the CQE is not at the head of the CQ (already seen?)")
+    ring._retire(1)
+
+
+def io_uring_cq_advance(io_uring ring not None, unsigned nr):
+    """io_uring_cq_advance(3): mark ``nr`` completions consumed."""
+    ring._check()
+    if nr > c.ioring_cq_ready(&ring.ring):
+        raise ValueError(f"cannot advance by {nr}: only {c.ioring_cq_ready(&ring.ring)} completions are ready")
+    ring._retire(nr)
+
+
+def io_uring_cq_ready(io_uring ring not None):
+    """io_uring_cq_ready(3): completions ready to be consumed."""
+    ring._check()
+    return c.ioring_cq_ready(&ring.ring)
+
+
+def io_uring_cqe_get_data64(io_uring_cqe cqe not None):
+    """io_uring_cqe_get_data64(3): the completion's user_data."""
+    return cqe.user_data
+
+
+include "_prep.pxi"
+include "_register.pxi"

@@ -1,0 +1,32 @@
+"""Build of the Cython extensions over include/ioring/ (no system liburing needed)."""
+import os
+import sys
+
+from setuptools import Extension, setup
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+import gen_constants  # noqa: E402
+
+from Cython.Build import cythonize  # noqa: E402
+
+gen_constants.main()
+
+include_dirs = ["include"]
+compile_args = ["-O2", "-D_GNU_SOURCE", "-Wno-unused-function"]
+extra = os.environ.get("IORING_EXTRA_CFLAGS")
+if extra:
+    compile_args += extra.split()
+link_args = os.environ.get("IORING_EXTRA_LDFLAGS", "").split()
+
+extensions = [
+    Extension("ioring.liburing", ["ioring/liburing.pyx"], include_dirs=include_dirs,
+              extra_compile_args=compile_args, extra_link_args=link_args,
+              depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/_prep.pxi",
+                       "ioring/_register.pxi", "ioring/_constants.pxi"]
+              + [os.path.join("include", "ioring", h) for h in os.listdir("include/ioring")]),
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": 3, "embedsignature": True},
+                          include_path=["."]),
+)
