@@ -1,0 +1,108 @@
+"""python -m ioring: command-line entry points.
+
+  demo   write and read back a file through ioring.liburing, then time NOP round trips
+  info   kernel, io_uring availability, and the opcodes this kernel supports
+"""
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+
+
+def _opcode_names(L):
+    return {getattr(L, n): n for n in dir(L) if n.startswith("IORING_OP_") and n != "IORING_OP_LAST"}
+
+
+def cmd_info(args):
+    from ioring import liburing as L
+    print(f"ioring {__import__('ioring').__version__}, mirrors liburing "
+          f"{L.io_uring_major_version()}.{L.io_uring_minor_version()}")
+    print(f"kernel {platform.release()} ({platform.machine()}), Python {platform.python_version()}")
+    try:
+        with open("/proc/sys/kernel/io_uring_disabled") as f:
+            print(f"kernel.io_uring_disabled = {f.read().strip()}")
+    except OSError:
+        pass
+    try:
+        probe = L.io_uring_get_probe()
+    except OSError as exc:
+        print(f"io_uring is not available here: {exc}")
+        return 1
+    names = _opcode_names(L)
+    supported = [names.get(op.op, f"op {op.op}") for op in probe.ops if op.flags & L.IO_URING_OP_SUPPORTED]
+    missing = [names[op] for op in sorted(names) if not L.io_uring_opcode_supported(probe, op)]
+    print(f"opcodes supported: {len(supported)} of {len(names)} known (last_op {probe.last_op})")
+    for name in supported:
+        print(f"  + {name}")
+    for name in missing:
+        print(f"  - {name} (not supported by this kernel)")
+    return 0
+
+
+def cmd_demo(args):
+    from ioring import liburing as L
+    ring = L.io_uring()
+    L.io_uring_queue_init(64, ring, 0)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "demo.bin")
+            payload = os.urandom(1 << 16)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                sqe = L.io_uring_get_sqe(ring)
+                L.io_uring_prep_write(sqe, fd, payload, len(payload), 0)
+                L.io_uring_sqe_set_flags(sqe, L.IOSQE_IO_LINK)
+                L.io_uring_prep_fsync(L.io_uring_get_sqe(ring), fd, 0)
+                L.io_uring_submit_and_wait(ring, 2)
+                results = []
+                for _ in range(2):
+                    cqe = L.io_uring_wait_cqe(ring)
+                    results.append(cqe.res)
+                    L.io_uring_cqe_seen(ring, cqe)
+                back = bytearray(len(payload))
+                sqe = L.io_uring_get_sqe(ring)
+                L.io_uring_prep_read(sqe, fd, back, len(back), 0)
+                L.io_uring_submit(ring)
+                cqe = L.io_uring_wait_cqe(ring)
+                L.io_uring_cqe_seen(ring, cqe)
+            finally:
+                os.close(fd)
+        ok = results[0] == len(payload) and results[1] == 0 and cqe.res == len(payload) and back == payload
+        print(f"write {results[0]} B + fsync {results[1]} (linked), read back {cqe.res} B: "
+              f"{'identical' if ok else 'MISMATCH'}")
+        for batch in (1, 32):
+            n, start = 0, time.perf_counter()
+            while time.perf_counter() - start < args.seconds:
+                for _ in range(batch):
+                    L.io_uring_prep_nop(L.io_uring_get_sqe(ring))
+                L.io_uring_submit_and_wait(ring, batch)
+                L.io_uring_cq_advance(ring, L.io_uring_cq_ready(ring))
+                n += batch
+            elapsed = time.perf_counter() - start
+            print(f"thin-layer NOP round trips, batch {batch:3d}: {n / elapsed / 1e6:6.2f} M ops/s "
+                  f"({elapsed / n * 1e9:6.0f} ns/op)")
+        return 0 if ok else 1
+    finally:
+        L.io_uring_queue_exit(ring)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m ioring", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="write, fsync and read a file; time NOP round trips")
+    demo.add_argument("--seconds", type=float, default=1.0, help="time per NOP measurement")
+    sub.add_parser("info", help="kernel and io_uring opcode support")
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "demo":
+        return cmd_demo(args)
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

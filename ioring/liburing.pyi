@@ -1,0 +1,603 @@
+"""Type stubs for ioring.liburing: liburing 2.15's C API, one-to-one (see DESIGN.md)."""
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Final, Optional, Union
+
+from typing_extensions import Buffer
+
+_Path = Union[str, bytes]
+_Signals = Iterable[int]
+
+IO_URING_VERSION_MAJOR: Final[int]
+IO_URING_VERSION_MINOR: Final[int]
+
+class kernel_timespec:
+    """struct __kernel_timespec."""
+    tv_sec: int
+    tv_nsec: int
+    def __init__(self, tv_sec: int = ..., tv_nsec: int = ...) -> None: ...
+
+class open_how:
+    """struct open_how (openat2)."""
+    @property
+    def flags(self) -> int: ...
+    @property
+    def mode(self) -> int: ...
+    @property
+    def resolve(self) -> int: ...
+    def __init__(self, flags: int = ..., mode: int = ..., resolve: int = ...) -> None: ...
+
+class statx_timestamp:
+    @property
+    def tv_sec(self) -> int: ...
+    @property
+    def tv_nsec(self) -> int: ...
+
+class statx:
+    """struct statx, filled in place by io_uring_prep_statx."""
+    def __init__(self) -> None: ...
+    @property
+    def stx_mask(self) -> int: ...
+    @property
+    def stx_blksize(self) -> int: ...
+    @property
+    def stx_attributes(self) -> int: ...
+    @property
+    def stx_nlink(self) -> int: ...
+    @property
+    def stx_uid(self) -> int: ...
+    @property
+    def stx_gid(self) -> int: ...
+    @property
+    def stx_mode(self) -> int: ...
+    @property
+    def stx_ino(self) -> int: ...
+    @property
+    def stx_size(self) -> int: ...
+    @property
+    def stx_blocks(self) -> int: ...
+    @property
+    def stx_attributes_mask(self) -> int: ...
+    @property
+    def stx_atime(self) -> statx_timestamp: ...
+    @property
+    def stx_btime(self) -> statx_timestamp: ...
+    @property
+    def stx_ctime(self) -> statx_timestamp: ...
+    @property
+    def stx_mtime(self) -> statx_timestamp: ...
+    @property
+    def stx_rdev_major(self) -> int: ...
+    @property
+    def stx_rdev_minor(self) -> int: ...
+    @property
+    def stx_dev_major(self) -> int: ...
+    @property
+    def stx_dev_minor(self) -> int: ...
+    @property
+    def stx_mnt_id(self) -> int: ...
+    @property
+    def stx_dio_mem_align(self) -> int: ...
+    @property
+    def stx_dio_offset_align(self) -> int: ...
+
+class io_sqring_offsets:
+    @property
+    def head(self) -> int: ...
+    @property
+    def tail(self) -> int: ...
+    @property
+    def ring_mask(self) -> int: ...
+    @property
+    def ring_entries(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def array(self) -> int: ...
+    @property
+    def user_addr(self) -> int: ...
+
+class io_cqring_offsets:
+    @property
+    def head(self) -> int: ...
+    @property
+    def tail(self) -> int: ...
+    @property
+    def ring_mask(self) -> int: ...
+    @property
+    def ring_entries(self) -> int: ...
+    @property
+    def overflow(self) -> int: ...
+    @property
+    def cqes(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def user_addr(self) -> int: ...
+
+class io_uring_params:
+    """struct io_uring_params."""
+    sq_entries: int
+    cq_entries: int
+    flags: int
+    sq_thread_cpu: int
+    sq_thread_idle: int
+    wq_fd: int
+    @property
+    def features(self) -> int: ...
+    @property
+    def sq_off(self) -> io_sqring_offsets: ...
+    @property
+    def cq_off(self) -> io_cqring_offsets: ...
+    def __init__(self, flags: int = ..., sq_entries: int = ..., cq_entries: int = ...,
+                 sq_thread_cpu: int = ..., sq_thread_idle: int = ..., wq_fd: int = ...) -> None: ...
+
+class io_uring_probe_op:
+    @property
+    def op(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+
+class io_uring_probe:
+    """struct io_uring_probe."""
+    @property
+    def last_op(self) -> int: ...
+    @property
+    def ops_len(self) -> int: ...
+    @property
+    def ops(self) -> list[io_uring_probe_op]: ...
+
+class io_uring:
+    """struct io_uring: create empty, fill with io_uring_queue_init."""
+    def __init__(self) -> None: ...
+    @property
+    def ring_fd(self) -> Optional[int]: ...
+    @property
+    def enter_ring_fd(self) -> Optional[int]: ...
+    @property
+    def flags(self) -> Optional[int]: ...
+    @property
+    def features(self) -> Optional[int]: ...
+    @property
+    def int_flags(self) -> Optional[int]: ...
+    @property
+    def sq_entries(self) -> Optional[int]: ...
+    @property
+    def cq_entries(self) -> Optional[int]: ...
+
+class io_uring_sqe:
+    """An SQE of a ring, valid until it is submitted."""
+    flags: int
+    ioprio: int
+    personality: int
+    user_data: int
+    @property
+    def opcode(self) -> int: ...
+    @property
+    def fd(self) -> int: ...
+    @property
+    def off(self) -> int: ...
+    @property
+    def addr(self) -> int: ...
+    @property
+    def len(self) -> int: ...
+    @property
+    def rw_flags(self) -> int: ...
+    @property
+    def buf_index(self) -> int: ...
+    @property
+    def splice_fd_in(self) -> int: ...
+    @property
+    def addr3(self) -> int: ...
+
+class io_uring_cqe:
+    """A copy of struct io_uring_cqe."""
+    @property
+    def user_data(self) -> int: ...
+    @property
+    def res(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def big_cqe(self) -> Optional[tuple[int, int]]: ...
+
+# setup / teardown
+def io_uring_queue_init(entries: int, ring: io_uring, flags: int = ...) -> int: ...
+def io_uring_queue_init_params(entries: int, ring: io_uring, p: io_uring_params) -> int: ...
+def io_uring_queue_exit(ring: io_uring) -> None: ...
+
+# SQEs
+def io_uring_get_sqe(ring: io_uring) -> Optional[io_uring_sqe]: ...
+def io_uring_sqe_set_data64(sqe: io_uring_sqe, data: int) -> None: ...
+def io_uring_sqe_set_flags(sqe: io_uring_sqe, flags: int) -> None: ...
+def io_uring_sq_ready(ring: io_uring) -> int: ...
+def io_uring_sq_space_left(ring: io_uring) -> int: ...
+
+# submit / wait
+def io_uring_submit(ring: io_uring) -> int: ...
+def io_uring_submit_and_wait(ring: io_uring, wait_nr: int) -> int: ...
+def io_uring_submit_and_wait_timeout(ring: io_uring, wait_nr: int, ts: Optional[kernel_timespec] = ...,
+                                     sigmask: Optional[_Signals] = ...) -> tuple[int, Optional[io_uring_cqe]]: ...
+def io_uring_wait_cqe(ring: io_uring) -> io_uring_cqe: ...
+def io_uring_wait_cqe_nr(ring: io_uring, wait_nr: int) -> Optional[io_uring_cqe]: ...
+def io_uring_wait_cqes(ring: io_uring, wait_nr: int, ts: Optional[kernel_timespec] = ...,
+                       sigmask: Optional[_Signals] = ...) -> Optional[io_uring_cqe]: ...
+def io_uring_wait_cqe_timeout(ring: io_uring, ts: Optional[kernel_timespec] = ...) -> Optional[io_uring_cqe]: ...
+def io_uring_peek_cqe(ring: io_uring) -> Optional[io_uring_cqe]: ...
+def io_uring_peek_batch_cqe(ring: io_uring, count: int) -> list[io_uring_cqe]: ...
+def io_uring_for_each_cqe(ring: io_uring) -> Iterator[io_uring_cqe]: ...
+def io_uring_cqe_seen(ring: io_uring, cqe: io_uring_cqe) -> None: ...
+def io_uring_cq_advance(ring: io_uring, nr: int) -> None: ...
+def io_uring_cq_ready(ring: io_uring) -> int: ...
+def io_uring_cqe_get_data64(cqe: io_uring_cqe) -> int: ...
+
+# prep
+def io_uring_prep_nop(sqe: io_uring_sqe) -> None: ...
+def io_uring_prep_read(sqe: io_uring_sqe, fd: int, buf: Buffer, nbytes: int, offset: int) -> None: ...
+def io_uring_prep_write(sqe: io_uring_sqe, fd: int, buf: Buffer, nbytes: int, offset: int) -> None: ...
+def io_uring_prep_readv(sqe: io_uring_sqe, fd: int, iovecs: Sequence[Buffer], nr_vecs: Optional[int] = ...,
+                        offset: int = ...) -> None: ...
+def io_uring_prep_readv2(sqe: io_uring_sqe, fd: int, iovecs: Sequence[Buffer], nr_vecs: Optional[int] = ...,
+                         offset: int = ..., flags: int = ...) -> None: ...
+def io_uring_prep_writev(sqe: io_uring_sqe, fd: int, iovecs: Sequence[Buffer], nr_vecs: Optional[int] = ...,
+                         offset: int = ...) -> None: ...
+def io_uring_prep_writev2(sqe: io_uring_sqe, fd: int, iovecs: Sequence[Buffer], nr_vecs: Optional[int] = ...,
+                          offset: int = ..., flags: int = ...) -> None: ...
+def io_uring_prep_read_fixed(sqe: io_uring_sqe, fd: int, buf: Buffer, nbytes: int, offset: int,
+                             buf_index: int) -> None: ...
+def io_uring_prep_write_fixed(sqe: io_uring_sqe, fd: int, buf: Buffer, nbytes: int, offset: int,
+                              buf_index: int) -> None: ...
+def io_uring_prep_fsync(sqe: io_uring_sqe, fd: int, fsync_flags: int = ...) -> None: ...
+def io_uring_prep_timeout(sqe: io_uring_sqe, ts: kernel_timespec, count: int = ..., flags: int = ...) -> None: ...
+def io_uring_prep_timeout_remove(sqe: io_uring_sqe, user_data: int, flags: int = ...) -> None: ...
+def io_uring_prep_link_timeout(sqe: io_uring_sqe, ts: kernel_timespec, flags: int = ...) -> None: ...
+def io_uring_prep_cancel64(sqe: io_uring_sqe, user_data: int, flags: int = ...) -> None: ...
+def io_uring_prep_cancel(sqe: io_uring_sqe, user_data: int, flags: int = ...) -> None: ...
+def io_uring_prep_cancel_fd(sqe: io_uring_sqe, fd: int, flags: int = ...) -> None: ...
+def io_uring_prep_openat(sqe: io_uring_sqe, dfd: int, path: _Path, flags: int, mode: int = ...) -> None: ...
+def io_uring_prep_openat2(sqe: io_uring_sqe, dfd: int, path: _Path, how: open_how) -> None: ...
+def io_uring_prep_close(sqe: io_uring_sqe, fd: int) -> None: ...
+def io_uring_prep_statx(sqe: io_uring_sqe, dfd: int, path: _Path, flags: int, mask: int,
+                        statxbuf: statx) -> None: ...
+def io_uring_prep_send(sqe: io_uring_sqe, sockfd: int, buf: Buffer, len: int, flags: int = ...) -> None: ...
+def io_uring_prep_recv(sqe: io_uring_sqe, sockfd: int, buf: Buffer, len: int, flags: int = ...) -> None: ...
+def io_uring_prep_poll_add(sqe: io_uring_sqe, fd: int, poll_mask: int) -> None: ...
+def io_uring_prep_poll_remove(sqe: io_uring_sqe, user_data: int) -> None: ...
+
+# registration and probe
+def io_uring_register_buffers(ring: io_uring, iovecs: Sequence[Buffer], nr_iovecs: Optional[int] = ...) -> int: ...
+def io_uring_unregister_buffers(ring: io_uring) -> int: ...
+def io_uring_register_files(ring: io_uring, files: Sequence[int], nr_files: Optional[int] = ...) -> int: ...
+def io_uring_unregister_files(ring: io_uring) -> int: ...
+def io_uring_register_files_update(ring: io_uring, off: int, files: Sequence[int],
+                                   nr_files: Optional[int] = ...) -> int: ...
+def io_uring_register_eventfd(ring: io_uring, fd: int) -> int: ...
+def io_uring_register_eventfd_async(ring: io_uring, fd: int) -> int: ...
+def io_uring_unregister_eventfd(ring: io_uring) -> int: ...
+def io_uring_get_probe_ring(ring: io_uring) -> io_uring_probe: ...
+def io_uring_get_probe() -> io_uring_probe: ...
+def io_uring_free_probe(probe: io_uring_probe) -> None: ...
+def io_uring_opcode_supported(probe: io_uring_probe, op: int) -> bool: ...
+def io_uring_major_version() -> int: ...
+def io_uring_minor_version() -> int: ...
+def io_uring_check_version(major: int, minor: int) -> bool: ...
+
+# BEGIN CONSTANTS (generated by tools/gen_constants.py)
+IORING_OP_NOP: Final[int]
+IORING_OP_READV: Final[int]
+IORING_OP_WRITEV: Final[int]
+IORING_OP_FSYNC: Final[int]
+IORING_OP_READ_FIXED: Final[int]
+IORING_OP_WRITE_FIXED: Final[int]
+IORING_OP_POLL_ADD: Final[int]
+IORING_OP_POLL_REMOVE: Final[int]
+IORING_OP_SYNC_FILE_RANGE: Final[int]
+IORING_OP_SENDMSG: Final[int]
+IORING_OP_RECVMSG: Final[int]
+IORING_OP_TIMEOUT: Final[int]
+IORING_OP_TIMEOUT_REMOVE: Final[int]
+IORING_OP_ACCEPT: Final[int]
+IORING_OP_ASYNC_CANCEL: Final[int]
+IORING_OP_LINK_TIMEOUT: Final[int]
+IORING_OP_CONNECT: Final[int]
+IORING_OP_FALLOCATE: Final[int]
+IORING_OP_OPENAT: Final[int]
+IORING_OP_CLOSE: Final[int]
+IORING_OP_FILES_UPDATE: Final[int]
+IORING_OP_STATX: Final[int]
+IORING_OP_READ: Final[int]
+IORING_OP_WRITE: Final[int]
+IORING_OP_FADVISE: Final[int]
+IORING_OP_MADVISE: Final[int]
+IORING_OP_SEND: Final[int]
+IORING_OP_RECV: Final[int]
+IORING_OP_OPENAT2: Final[int]
+IORING_OP_EPOLL_CTL: Final[int]
+IORING_OP_SPLICE: Final[int]
+IORING_OP_PROVIDE_BUFFERS: Final[int]
+IORING_OP_REMOVE_BUFFERS: Final[int]
+IORING_OP_TEE: Final[int]
+IORING_OP_SHUTDOWN: Final[int]
+IORING_OP_RENAMEAT: Final[int]
+IORING_OP_UNLINKAT: Final[int]
+IORING_OP_MKDIRAT: Final[int]
+IORING_OP_SYMLINKAT: Final[int]
+IORING_OP_LINKAT: Final[int]
+IORING_OP_MSG_RING: Final[int]
+IORING_OP_FSETXATTR: Final[int]
+IORING_OP_SETXATTR: Final[int]
+IORING_OP_FGETXATTR: Final[int]
+IORING_OP_GETXATTR: Final[int]
+IORING_OP_SOCKET: Final[int]
+IORING_OP_URING_CMD: Final[int]
+IORING_OP_SEND_ZC: Final[int]
+IORING_OP_SENDMSG_ZC: Final[int]
+IORING_OP_READ_MULTISHOT: Final[int]
+IORING_OP_WAITID: Final[int]
+IORING_OP_FUTEX_WAIT: Final[int]
+IORING_OP_FUTEX_WAKE: Final[int]
+IORING_OP_FUTEX_WAITV: Final[int]
+IORING_OP_FIXED_FD_INSTALL: Final[int]
+IORING_OP_FTRUNCATE: Final[int]
+IORING_OP_BIND: Final[int]
+IORING_OP_LISTEN: Final[int]
+IORING_OP_RECV_ZC: Final[int]
+IORING_OP_EPOLL_WAIT: Final[int]
+IORING_OP_READV_FIXED: Final[int]
+IORING_OP_WRITEV_FIXED: Final[int]
+IORING_OP_PIPE: Final[int]
+IORING_OP_NOP128: Final[int]
+IORING_OP_URING_CMD128: Final[int]
+IORING_OP_LAST: Final[int]
+IORING_SETUP_IOPOLL: Final[int]
+IORING_SETUP_SQPOLL: Final[int]
+IORING_SETUP_SQ_AFF: Final[int]
+IORING_SETUP_CQSIZE: Final[int]
+IORING_SETUP_CLAMP: Final[int]
+IORING_SETUP_ATTACH_WQ: Final[int]
+IORING_SETUP_R_DISABLED: Final[int]
+IORING_SETUP_SUBMIT_ALL: Final[int]
+IORING_SETUP_COOP_TASKRUN: Final[int]
+IORING_SETUP_TASKRUN_FLAG: Final[int]
+IORING_SETUP_SQE128: Final[int]
+IORING_SETUP_CQE32: Final[int]
+IORING_SETUP_SINGLE_ISSUER: Final[int]
+IORING_SETUP_DEFER_TASKRUN: Final[int]
+IORING_SETUP_NO_MMAP: Final[int]
+IORING_SETUP_REGISTERED_FD_ONLY: Final[int]
+IORING_SETUP_NO_SQARRAY: Final[int]
+IORING_SETUP_HYBRID_IOPOLL: Final[int]
+IORING_SETUP_CQE_MIXED: Final[int]
+IORING_SETUP_SQE_MIXED: Final[int]
+IORING_SETUP_SQ_REWIND: Final[int]
+IORING_FEAT_SINGLE_MMAP: Final[int]
+IORING_FEAT_NODROP: Final[int]
+IORING_FEAT_SUBMIT_STABLE: Final[int]
+IORING_FEAT_RW_CUR_POS: Final[int]
+IORING_FEAT_CUR_PERSONALITY: Final[int]
+IORING_FEAT_FAST_POLL: Final[int]
+IORING_FEAT_POLL_32BITS: Final[int]
+IORING_FEAT_SQPOLL_NONFIXED: Final[int]
+IORING_FEAT_EXT_ARG: Final[int]
+IORING_FEAT_NATIVE_WORKERS: Final[int]
+IORING_FEAT_RSRC_TAGS: Final[int]
+IORING_FEAT_CQE_SKIP: Final[int]
+IORING_FEAT_LINKED_FILE: Final[int]
+IORING_FEAT_REG_REG_RING: Final[int]
+IORING_FEAT_RECVSEND_BUNDLE: Final[int]
+IORING_FEAT_MIN_TIMEOUT: Final[int]
+IORING_FEAT_RW_ATTR: Final[int]
+IORING_FEAT_NO_IOWAIT: Final[int]
+IOSQE_FIXED_FILE_BIT: Final[int]
+IOSQE_IO_DRAIN_BIT: Final[int]
+IOSQE_IO_LINK_BIT: Final[int]
+IOSQE_IO_HARDLINK_BIT: Final[int]
+IOSQE_ASYNC_BIT: Final[int]
+IOSQE_BUFFER_SELECT_BIT: Final[int]
+IOSQE_CQE_SKIP_SUCCESS_BIT: Final[int]
+IOSQE_FIXED_FILE: Final[int]
+IOSQE_IO_DRAIN: Final[int]
+IOSQE_IO_LINK: Final[int]
+IOSQE_IO_HARDLINK: Final[int]
+IOSQE_ASYNC: Final[int]
+IOSQE_BUFFER_SELECT: Final[int]
+IOSQE_CQE_SKIP_SUCCESS: Final[int]
+IORING_FILE_INDEX_ALLOC: Final[int]
+IORING_CQE_F_BUFFER: Final[int]
+IORING_CQE_F_MORE: Final[int]
+IORING_CQE_F_SOCK_NONEMPTY: Final[int]
+IORING_CQE_F_NOTIF: Final[int]
+IORING_CQE_F_BUF_MORE: Final[int]
+IORING_CQE_F_SKIP: Final[int]
+IORING_CQE_F_32: Final[int]
+IORING_CQE_BUFFER_SHIFT: Final[int]
+IORING_TIMESTAMP_HW_SHIFT: Final[int]
+IORING_TIMESTAMP_TYPE_SHIFT: Final[int]
+IORING_CQE_F_TSTAMP_HW: Final[int]
+IORING_SQ_NEED_WAKEUP: Final[int]
+IORING_SQ_CQ_OVERFLOW: Final[int]
+IORING_SQ_TASKRUN: Final[int]
+IORING_CQ_EVENTFD_DISABLED: Final[int]
+IORING_OFF_SQ_RING: Final[int]
+IORING_OFF_CQ_RING: Final[int]
+IORING_OFF_SQES: Final[int]
+IORING_OFF_PBUF_RING: Final[int]
+IORING_OFF_PBUF_SHIFT: Final[int]
+IORING_OFF_MMAP_MASK: Final[int]
+IORING_ENTER_GETEVENTS: Final[int]
+IORING_ENTER_SQ_WAKEUP: Final[int]
+IORING_ENTER_SQ_WAIT: Final[int]
+IORING_ENTER_EXT_ARG: Final[int]
+IORING_ENTER_REGISTERED_RING: Final[int]
+IORING_ENTER_ABS_TIMER: Final[int]
+IORING_ENTER_EXT_ARG_REG: Final[int]
+IORING_ENTER_NO_IOWAIT: Final[int]
+IORING_REGISTER_BUFFERS: Final[int]
+IORING_UNREGISTER_BUFFERS: Final[int]
+IORING_REGISTER_FILES: Final[int]
+IORING_UNREGISTER_FILES: Final[int]
+IORING_REGISTER_EVENTFD: Final[int]
+IORING_UNREGISTER_EVENTFD: Final[int]
+IORING_REGISTER_FILES_UPDATE: Final[int]
+IORING_REGISTER_EVENTFD_ASYNC: Final[int]
+IORING_REGISTER_PROBE: Final[int]
+IORING_REGISTER_PERSONALITY: Final[int]
+IORING_UNREGISTER_PERSONALITY: Final[int]
+IORING_REGISTER_RESTRICTIONS: Final[int]
+IORING_REGISTER_ENABLE_RINGS: Final[int]
+IORING_REGISTER_FILES2: Final[int]
+IORING_REGISTER_FILES_UPDATE2: Final[int]
+IORING_REGISTER_BUFFERS2: Final[int]
+IORING_REGISTER_BUFFERS_UPDATE: Final[int]
+IORING_REGISTER_IOWQ_AFF: Final[int]
+IORING_UNREGISTER_IOWQ_AFF: Final[int]
+IORING_REGISTER_IOWQ_MAX_WORKERS: Final[int]
+IORING_REGISTER_RING_FDS: Final[int]
+IORING_UNREGISTER_RING_FDS: Final[int]
+IORING_REGISTER_PBUF_RING: Final[int]
+IORING_UNREGISTER_PBUF_RING: Final[int]
+IORING_REGISTER_SYNC_CANCEL: Final[int]
+IORING_REGISTER_FILE_ALLOC_RANGE: Final[int]
+IORING_REGISTER_PBUF_STATUS: Final[int]
+IORING_REGISTER_NAPI: Final[int]
+IORING_UNREGISTER_NAPI: Final[int]
+IORING_REGISTER_CLOCK: Final[int]
+IORING_REGISTER_CLONE_BUFFERS: Final[int]
+IORING_REGISTER_SEND_MSG_RING: Final[int]
+IORING_REGISTER_ZCRX_IFQ: Final[int]
+IORING_REGISTER_RESIZE_RINGS: Final[int]
+IORING_REGISTER_MEM_REGION: Final[int]
+IORING_REGISTER_QUERY: Final[int]
+IORING_REGISTER_ZCRX_CTRL: Final[int]
+IORING_REGISTER_BPF_FILTER: Final[int]
+IORING_REGISTER_LAST: Final[int]
+IORING_REGISTER_USE_REGISTERED_RING: Final[int]
+IO_WQ_BOUND: Final[int]
+IO_WQ_UNBOUND: Final[int]
+IORING_REGISTER_FILES_SKIP: Final[int]
+IORING_RSRC_REGISTER_SPARSE: Final[int]
+IO_URING_OP_SUPPORTED: Final[int]
+IORING_RESTRICTION_REGISTER_OP: Final[int]
+IORING_RESTRICTION_SQE_OP: Final[int]
+IORING_RESTRICTION_SQE_FLAGS_ALLOWED: Final[int]
+IORING_RESTRICTION_SQE_FLAGS_REQUIRED: Final[int]
+IORING_RESTRICTION_LAST: Final[int]
+IOU_PBUF_RING_MMAP: Final[int]
+IOU_PBUF_RING_INC: Final[int]
+IORING_REGISTER_SRC_REGISTERED: Final[int]
+IORING_REGISTER_DST_REPLACE: Final[int]
+IORING_MEM_REGION_TYPE_USER: Final[int]
+IORING_MEM_REGION_REG_WAIT_ARG: Final[int]
+IORING_REG_WAIT_TS: Final[int]
+IO_URING_NAPI_REGISTER_OP: Final[int]
+IO_URING_NAPI_STATIC_ADD_ID: Final[int]
+IO_URING_NAPI_STATIC_DEL_ID: Final[int]
+IO_URING_NAPI_TRACKING_DYNAMIC: Final[int]
+IO_URING_NAPI_TRACKING_STATIC: Final[int]
+IO_URING_NAPI_TRACKING_INACTIVE: Final[int]
+IO_URING_QUERY_OPCODES: Final[int]
+IO_URING_QUERY_ZCRX: Final[int]
+IO_URING_QUERY_SCQ: Final[int]
+IORING_ZCRX_AREA_SHIFT: Final[int]
+IORING_ZCRX_AREA_MASK: Final[int]
+IORING_ZCRX_AREA_DMABUF: Final[int]
+ZCRX_REG_IMPORT: Final[int]
+ZCRX_FEATURE_RX_PAGE_SIZE: Final[int]
+ZCRX_CTRL_FLUSH_RQ: Final[int]
+ZCRX_CTRL_EXPORT: Final[int]
+IORING_FSYNC_DATASYNC: Final[int]
+IORING_TIMEOUT_ABS: Final[int]
+IORING_TIMEOUT_UPDATE: Final[int]
+IORING_TIMEOUT_BOOTTIME: Final[int]
+IORING_TIMEOUT_REALTIME: Final[int]
+IORING_LINK_TIMEOUT_UPDATE: Final[int]
+IORING_TIMEOUT_ETIME_SUCCESS: Final[int]
+IORING_TIMEOUT_MULTISHOT: Final[int]
+IORING_TIMEOUT_IMMEDIATE_ARG: Final[int]
+IORING_TIMEOUT_CLOCK_MASK: Final[int]
+IORING_TIMEOUT_UPDATE_MASK: Final[int]
+SPLICE_F_FD_IN_FIXED: Final[int]
+IORING_POLL_ADD_MULTI: Final[int]
+IORING_POLL_UPDATE_EVENTS: Final[int]
+IORING_POLL_UPDATE_USER_DATA: Final[int]
+IORING_POLL_ADD_LEVEL: Final[int]
+IORING_ASYNC_CANCEL_ALL: Final[int]
+IORING_ASYNC_CANCEL_FD: Final[int]
+IORING_ASYNC_CANCEL_ANY: Final[int]
+IORING_ASYNC_CANCEL_FD_FIXED: Final[int]
+IORING_ASYNC_CANCEL_USERDATA: Final[int]
+IORING_ASYNC_CANCEL_OP: Final[int]
+IORING_RECVSEND_POLL_FIRST: Final[int]
+IORING_RECV_MULTISHOT: Final[int]
+IORING_RECVSEND_FIXED_BUF: Final[int]
+IORING_SEND_ZC_REPORT_USAGE: Final[int]
+IORING_RECVSEND_BUNDLE: Final[int]
+IORING_SEND_VECTORIZED: Final[int]
+IORING_NOTIF_USAGE_ZC_COPIED: Final[int]
+IORING_ACCEPT_MULTISHOT: Final[int]
+IORING_ACCEPT_DONTWAIT: Final[int]
+IORING_ACCEPT_POLL_FIRST: Final[int]
+IORING_MSG_DATA: Final[int]
+IORING_MSG_SEND_FD: Final[int]
+IORING_MSG_RING_CQE_SKIP: Final[int]
+IORING_MSG_RING_FLAGS_PASS: Final[int]
+IORING_FIXED_FD_NO_CLOEXEC: Final[int]
+IORING_NOP_INJECT_RESULT: Final[int]
+IORING_NOP_FILE: Final[int]
+IORING_NOP_FIXED_FILE: Final[int]
+IORING_NOP_FIXED_BUFFER: Final[int]
+IORING_NOP_TW: Final[int]
+IORING_NOP_CQE32: Final[int]
+IORING_URING_CMD_FIXED: Final[int]
+IORING_URING_CMD_MULTISHOT: Final[int]
+IORING_URING_CMD_MASK: Final[int]
+IORING_RW_ATTR_FLAG_PI: Final[int]
+SOCKET_URING_OP_SIOCINQ: Final[int]
+SOCKET_URING_OP_SIOCOUTQ: Final[int]
+SOCKET_URING_OP_GETSOCKOPT: Final[int]
+SOCKET_URING_OP_SETSOCKOPT: Final[int]
+SOCKET_URING_OP_TX_TIMESTAMP: Final[int]
+SOCKET_URING_OP_GETSOCKNAME: Final[int]
+AT_FDCWD: Final[int]
+AT_SYMLINK_NOFOLLOW: Final[int]
+AT_REMOVEDIR: Final[int]
+AT_SYMLINK_FOLLOW: Final[int]
+AT_NO_AUTOMOUNT: Final[int]
+AT_EMPTY_PATH: Final[int]
+AT_STATX_SYNC_AS_STAT: Final[int]
+AT_STATX_FORCE_SYNC: Final[int]
+AT_STATX_DONT_SYNC: Final[int]
+AT_STATX_SYNC_TYPE: Final[int]
+STATX_TYPE: Final[int]
+STATX_MODE: Final[int]
+STATX_NLINK: Final[int]
+STATX_UID: Final[int]
+STATX_GID: Final[int]
+STATX_ATIME: Final[int]
+STATX_MTIME: Final[int]
+STATX_CTIME: Final[int]
+STATX_INO: Final[int]
+STATX_SIZE: Final[int]
+STATX_BLOCKS: Final[int]
+STATX_BASIC_STATS: Final[int]
+STATX_BTIME: Final[int]
+STATX_ALL: Final[int]
+STATX_MNT_ID: Final[int]
+STATX_DIOALIGN: Final[int]
+STATX_MNT_ID_UNIQUE: Final[int]
+STATX_SUBVOL: Final[int]
+STATX_WRITE_ATOMIC: Final[int]
+STATX_DIO_READ_ALIGN: Final[int]
+RWF_HIPRI: Final[int]
+RWF_DSYNC: Final[int]
+RWF_SYNC: Final[int]
+RWF_NOWAIT: Final[int]
+RWF_APPEND: Final[int]
+RESOLVE_NO_XDEV: Final[int]
+RESOLVE_NO_MAGICLINKS: Final[int]
+RESOLVE_NO_SYMLINKS: Final[int]
+RESOLVE_BENEATH: Final[int]
+RESOLVE_IN_ROOT: Final[int]
+RESOLVE_CACHED: Final[int]
+# END CONSTANTS

@@ -1,0 +1,68 @@
+"""Shared fixtures: rings in the configurations the ring-mechanics tests run under."""
+import errno
+
+import pytest
+
+from ioring import liburing as L
+
+# name -> IORING_SETUP_* flags. Every configuration must work on the CI kernel (6.x);
+# a configuration the kernel refuses is skipped with the kernel's errno as the reason.
+RING_CONFIGS = {
+    "plain": 0,
+    "sqpoll": L.IORING_SETUP_SQPOLL,
+    "single_issuer_defer_taskrun": L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN,
+    "cqe32": L.IORING_SETUP_CQE32,
+}
+
+
+def make_ring(entries=64, flags=0):
+    ring = L.io_uring()
+    try:
+        L.io_uring_queue_init(entries, ring, flags)
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EINVAL, errno.EOPNOTSUPP):
+            pytest.skip(f"kernel refused IORING_SETUP flags {flags:#x}: {exc}")
+        raise
+    return ring
+
+
+@pytest.fixture
+def ring():
+    r = make_ring(64)
+    yield r
+    if r.ring_fd is not None:
+        L.io_uring_queue_exit(r)
+
+
+@pytest.fixture(params=list(RING_CONFIGS), ids=list(RING_CONFIGS))
+def any_ring(request):
+    r = make_ring(16, RING_CONFIGS[request.param])
+    yield r
+    if r.ring_fd is not None:
+        L.io_uring_queue_exit(r)
+
+
+def reap(ring, count, timeout=5.0):
+    """Wait for ``count`` completions; returns them in CQ order as (user_data, res, flags)."""
+    out = []
+    ts = L.kernel_timespec(int(timeout), int((timeout % 1) * 1e9))
+    while len(out) < count:
+        cqe = L.io_uring_wait_cqe_timeout(ring, ts)
+        assert cqe is not None, f"timed out after {len(out)} of {count} completions"
+        out.append((cqe.user_data, cqe.res, cqe.flags))
+        L.io_uring_cqe_seen(ring, cqe)
+    return out
+
+
+def get_sqe(ring, timeout=5.0):
+    """An SQE, submitting what is queued when the SQ is full (under SQPOLL the kernel thread
+    frees SQ space asynchronously, so this may have to wait a little)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        sqe = L.io_uring_get_sqe(ring)
+        if sqe is not None:
+            return sqe
+        assert time.monotonic() < deadline, "the SQ never drained"
+        L.io_uring_submit(ring)
+        time.sleep(0.0005)

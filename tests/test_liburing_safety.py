@@ -1,0 +1,423 @@
+"""The safety promises of DESIGN.md: pinned objects live until their completion is consumed,
+teardown waits for the kernel, bad input raises before the kernel sees anything, the GIL is
+released while waiting, and Ctrl-C interrupts a wait without losing completions."""
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from ioring import liburing as L
+from conftest import make_ring, reap
+
+
+@pytest.fixture
+def pipe():
+    r, w = os.pipe()
+    yield r, w
+    for fd in (r, w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def queue_read(ring, fd, buf, user_data, nbytes=None, offset=-1):
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_read(sqe, fd, buf, len(buf) if nbytes is None else nbytes, offset)
+    L.io_uring_sqe_set_data64(sqe, user_data)
+    return sqe
+
+
+def resizable(buf):
+    try:
+        buf.append(0)
+    except BufferError:
+        return False
+    buf.pop()
+    return True
+
+
+# ---- pinning --------------------------------------------------------------------------------------
+
+def test_buffer_is_pinned_from_prep_until_cqe_seen(ring, pipe):
+    r, w = pipe
+    buf = bytearray(16)
+    queue_read(ring, r, buf, 1)
+    assert not resizable(buf)          # pinned by the prepared SQE
+    L.io_uring_submit(ring)
+    assert not resizable(buf)          # pinned while in flight
+    os.write(w, b"data")
+    cqe = L.io_uring_wait_cqe(ring)
+    assert not resizable(buf)          # still pinned: the CQE is not consumed yet
+    L.io_uring_cqe_seen(ring, cqe)
+    assert resizable(buf)
+    assert bytes(buf[:4]) == b"data"
+
+
+def test_buffer_survives_losing_every_python_reference(ring, pipe):
+    r, w = pipe
+    buf = bytearray(b"x" * 64)
+    view_id = id(buf)
+    queue_read(ring, r, buf, 9)
+    L.io_uring_submit(ring)
+    del buf
+    gc.collect()
+    os.write(w, b"late data")          # the kernel writes into the pinned buffer, not freed memory
+    assert reap(ring, 1) == [(9, 9, 0)]
+
+
+def test_reprepping_an_sqe_releases_the_first_pin(ring):
+    buf = bytearray(8)
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_read(sqe, 0, buf, 8, 0)
+    assert not resizable(buf)
+    L.io_uring_prep_nop(sqe)
+    assert resizable(buf)
+    L.io_uring_submit(ring)
+    reap(ring, 1)
+
+
+def test_shared_user_data_keeps_pins_until_the_last_completion(ring, pipe):
+    """Requests that share a user_data: a completion cannot be matched to one of them, so all
+    their pins live until every one of them has completed (never released early)."""
+    r, w = pipe
+    a, b = bytearray(4), bytearray(4)
+    queue_read(ring, r, a, 0)
+    queue_read(ring, r, b, 0)
+    L.io_uring_submit(ring)
+    os.write(w, b"1111")
+    cqe = L.io_uring_wait_cqe(ring)
+    L.io_uring_cqe_seen(ring, cqe)
+    assert not resizable(a) and not resizable(b)   # one read is still in flight
+    os.write(w, b"2222")
+    cqe = L.io_uring_wait_cqe(ring)
+    L.io_uring_cqe_seen(ring, cqe)
+    assert resizable(a) and resizable(b)
+    assert {bytes(a), bytes(b)} == {b"1111", b"2222"}
+
+
+def test_a_nop_with_the_same_user_data_does_not_release_a_read(ring, pipe):
+    r, w = pipe
+    buf = bytearray(4)
+    queue_read(ring, r, buf, 7)
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_nop(sqe)
+    L.io_uring_sqe_set_data64(sqe, 7)
+    L.io_uring_submit(ring)
+    cqe = L.io_uring_wait_cqe(ring)     # the NOP
+    assert cqe.res == 0
+    L.io_uring_cqe_seen(ring, cqe)
+    assert not resizable(buf)
+    os.write(w, b"abcd")
+    reap(ring, 1)
+    assert resizable(buf) and buf == b"abcd"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: (L.kernel_timespec(10, 0), lambda ring, ts: L.io_uring_prep_timeout(L.io_uring_get_sqe(ring), ts, 0, 0)),
+    lambda: (L.statx(), lambda ring, sx: L.io_uring_prep_statx(L.io_uring_get_sqe(ring), L.AT_FDCWD, "/", 0, L.STATX_ALL, sx)),
+])
+def test_structs_are_pinned_too(ring, make):
+    obj, prep = make()
+    refs = sys.getrefcount(obj)
+    prep(ring, obj)
+    assert sys.getrefcount(obj) > refs
+    L.io_uring_submit(ring)
+    if isinstance(obj, L.kernel_timespec):
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_timeout_remove(sqe, 0, 0)
+        L.io_uring_submit(ring)
+        reap(ring, 2)
+    else:
+        reap(ring, 1)
+    assert sys.getrefcount(obj) == refs
+
+
+def test_path_is_pinned_until_completion(ring, tmp_path):
+    path = os.fsencode(tmp_path / "f")
+    refs = sys.getrefcount(path)
+    L.io_uring_prep_openat(L.io_uring_get_sqe(ring), L.AT_FDCWD, path, os.O_CREAT | os.O_WRONLY, 0o600)
+    L.io_uring_submit(ring)
+    (_, fd, _), = reap(ring, 1)
+    os.close(fd)
+    assert sys.getrefcount(path) == refs
+
+
+def test_registered_buffers_are_pinned_until_unregistered(ring):
+    buf = bytearray(4096)
+    L.io_uring_register_buffers(ring, [buf])
+    assert not resizable(buf)
+    L.io_uring_unregister_buffers(ring)
+    assert resizable(buf)
+
+
+def test_refcounts_return_to_their_start_after_many_operations(ring, tmp_path):
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    try:
+        os.write(fd, b"z" * 4096)
+        buf = bytearray(4096)
+        before = sys.getrefcount(buf)
+        for i in range(2000):
+            queue_read(ring, fd, buf, i, offset=0)
+            if L.io_uring_sq_space_left(ring) == 0:
+                L.io_uring_submit(ring)
+                reap(ring, L.io_uring_sq_ready(ring) or ring.sq_entries)
+        L.io_uring_submit(ring)
+        while L.io_uring_cq_ready(ring) or L.io_uring_peek_cqe(ring):
+            L.io_uring_cq_advance(ring, L.io_uring_cq_ready(ring))
+        deadline = time.monotonic() + 5
+        while sys.getrefcount(buf) != before and time.monotonic() < deadline:
+            cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, 10_000_000))
+            if cqe is not None:
+                L.io_uring_cqe_seen(ring, cqe)
+        assert sys.getrefcount(buf) == before
+    finally:
+        os.close(fd)
+
+
+# ---- teardown --------------------------------------------------------------------------------------
+
+def test_queue_exit_with_a_read_in_flight_cancels_and_releases(pipe):
+    r, w = pipe
+    ring = make_ring(8)
+    buf = bytearray(b"\xAA" * 32)
+    queue_read(ring, r, buf, 1)
+    L.io_uring_submit(ring)
+    time.sleep(0.01)
+    start = time.monotonic()
+    L.io_uring_queue_exit(ring)
+    assert time.monotonic() - start < 5
+    assert resizable(buf)
+    os.write(w, b"after exit")
+    time.sleep(0.05)
+    assert buf == b"\xAA" * 32        # the cancelled read never wrote into it
+    assert os.read(r, 100) == b"after exit"
+
+
+def test_queue_exit_drops_prepared_but_unsubmitted_sqes(pipe):
+    r, _ = pipe
+    ring = make_ring(8)
+    buf = bytearray(8)
+    queue_read(ring, r, buf, 1)
+    L.io_uring_queue_exit(ring)
+    assert resizable(buf)
+
+
+def test_unclosed_ring_warns_and_still_waits_for_the_kernel(pipe):
+    r, w = pipe
+    ring = make_ring(8)
+    buf = bytearray(b"\x55" * 16)
+    queue_read(ring, r, buf, 3)
+    L.io_uring_submit(ring)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del ring
+        gc.collect()
+    assert any(issubclass(x.category, ResourceWarning) for x in caught)
+    assert resizable(buf)
+    os.write(w, b"x")
+    time.sleep(0.02)
+    assert buf == b"\x55" * 16
+
+
+def test_ring_in_a_reference_cycle_is_torn_down_safely(pipe):
+    r, w = pipe
+    ring = make_ring(8)
+    buf = bytearray(16)
+    holder = [ring, buf]
+    holder.append(holder)
+    queue_read(ring, r, buf, 3)
+    L.io_uring_submit(ring)
+    del ring, holder
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    assert resizable(buf)
+
+
+# ---- the GIL and signals -------------------------------------------------------------------------
+
+def test_the_gil_is_released_while_waiting(ring, pipe):
+    r, w = pipe
+    buf = bytearray(8)
+    queue_read(ring, r, buf, 5)
+    L.io_uring_submit(ring)
+    # Only another Python thread can complete the read: it must run while we wait.
+    threading.Timer(0.05, os.write, (w, b"go")).start()
+    cqe = L.io_uring_wait_cqe(ring)
+    assert (cqe.user_data, cqe.res) == (5, 2)
+    L.io_uring_cqe_seen(ring, cqe)
+
+
+def test_queue_exit_from_another_thread_while_waiting_is_refused(ring, pipe):
+    r, w = pipe
+    buf = bytearray(8)
+    queue_read(ring, r, buf, 5)
+    L.io_uring_submit(ring)
+    errors = []
+
+    def other():
+        time.sleep(0.05)
+        try:
+            L.io_uring_queue_exit(ring)
+        except RuntimeError as exc:
+            errors.append(exc)
+        os.write(w, b"x")
+
+    t = threading.Thread(target=other)
+    t.start()
+    cqe = L.io_uring_wait_cqe(ring)
+    t.join()
+    assert errors and cqe.res == 1
+    L.io_uring_cqe_seen(ring, cqe)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals go to the main thread")
+def test_ctrl_c_interrupts_wait_cqe_and_keeps_completions(ring):
+    ts = L.kernel_timespec(0, 300_000_000)
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_timeout(sqe, ts, 0, 0)
+    L.io_uring_sqe_set_data64(sqe, 77)
+    L.io_uring_submit(ring)
+    threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        L.io_uring_wait_cqe(ring)
+    assert time.monotonic() - start < 0.29
+    cqe = L.io_uring_wait_cqe(ring)       # the timeout completion was not lost
+    assert (cqe.user_data, cqe.res) == (77, -62)   # -ETIME
+    L.io_uring_cqe_seen(ring, cqe)
+
+
+def test_other_signals_are_handled_and_the_wait_goes_on(ring):
+    hits = []
+    old = signal.signal(signal.SIGUSR1, lambda *a: hits.append(1))
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_timeout(sqe, L.kernel_timespec(0, 200_000_000), 0, 0)
+        L.io_uring_submit(ring)
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        cqe = L.io_uring_wait_cqe(ring)
+        assert cqe.res == -62 and hits == [1]
+        L.io_uring_cqe_seen(ring, cqe)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
+# ---- bad input raises before the kernel sees anything ------------------------------------------------
+
+def test_read_into_a_read_only_buffer_is_refused(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    for ro in (b"abc", memoryview(bytearray(3)).toreadonly()):
+        with pytest.raises(TypeError):
+            L.io_uring_prep_read(sqe, 0, ro, 3, 0)
+    assert sqe.opcode == L.IORING_OP_NOP
+
+
+def test_nbytes_past_the_end_of_the_buffer_is_refused(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_read(sqe, 0, bytearray(10), 11, 0)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_write(sqe, 1, b"0123456789", 11, 0)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_read(sqe, 0, bytearray(10), -1, 0)
+    assert sqe.opcode == L.IORING_OP_NOP and sqe.addr == 0
+
+
+def test_non_contiguous_buffers_are_refused(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    strided = memoryview(bytearray(20))[::2]
+    with pytest.raises(ValueError):
+        L.io_uring_prep_read(sqe, 0, strided, 5, 0)
+
+
+def test_offsets_below_minus_one_are_refused(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_read(sqe, 0, bytearray(1), 1, -2)
+
+
+def test_sequence_lengths_are_checked(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_readv(sqe, 0, [bytearray(4)], 2, 0)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_readv(sqe, 0, [], None, 0)
+    with pytest.raises(ValueError):
+        L.io_uring_register_files(ring, [0, 1], 3)
+
+
+def test_embedded_nul_in_a_path_is_refused(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_openat(sqe, L.AT_FDCWD, "a\0b", os.O_RDONLY, 0)
+    assert sqe.opcode == L.IORING_OP_NOP
+
+
+def test_none_is_refused_where_c_takes_a_pointer(ring):
+    with pytest.raises(TypeError):
+        L.io_uring_prep_nop(None)
+    with pytest.raises(TypeError):
+        L.io_uring_submit(None)
+    with pytest.raises(TypeError):
+        L.io_uring_prep_timeout(L.io_uring_get_sqe(ring), None, 0, 0)
+
+
+_junk = st.one_of(st.none(), st.integers(min_value=-2**70, max_value=2**70), st.text(max_size=5),
+                  st.binary(max_size=8), st.floats(allow_nan=True), st.lists(st.integers(), max_size=3),
+                  st.builds(bytearray, st.binary(max_size=8)), st.builds(object))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fd=_junk, buf=_junk, nbytes=_junk, offset=_junk)
+def test_prep_read_write_with_junk_raise_cleanly(ring, fd, buf, nbytes, offset):
+    for prep in (L.io_uring_prep_read, L.io_uring_prep_write):
+        sqe = L.io_uring_get_sqe(ring)
+        if sqe is None:
+            L.io_uring_submit(ring)
+            L.io_uring_cq_advance(ring, L.io_uring_cq_ready(ring))
+            continue
+        try:
+            prep(sqe, fd, buf, nbytes, offset)
+        except (TypeError, ValueError, OverflowError):
+            assert sqe.opcode == L.IORING_OP_NOP
+        else:
+            # A valid combination: it must be a real buffer no larger than its length.
+            assert isinstance(buf, (bytes, bytearray)) and 0 <= nbytes <= len(buf)
+            L.io_uring_prep_nop(sqe)
+    L.io_uring_submit(ring)
+    deadline = time.monotonic() + 5
+    while L.io_uring_sq_ready(ring) and time.monotonic() < deadline:
+        L.io_uring_submit(ring)
+    L.io_uring_cq_advance(ring, L.io_uring_cq_ready(ring))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(args=st.lists(_junk, min_size=0, max_size=4))
+def test_ring_functions_with_junk_raise_cleanly(ring, args):
+    # (Only calls that cannot block: a junk wait count would rightly wait forever.)
+    for fn in (L.io_uring_cq_advance, L.io_uring_register_files, L.io_uring_register_buffers,
+               L.io_uring_peek_batch_cqe, L.io_uring_register_files_update, L.io_uring_queue_init,
+               L.io_uring_register_eventfd, L.io_uring_sqe_set_flags, L.io_uring_sqe_set_data64):
+        try:
+            fn(ring, *args)
+        except (TypeError, ValueError, OverflowError, OSError):
+            pass
+        # A call that succeeded with junk must have done something harmless; reset.
+        if L.io_uring_cq_ready(ring):
+            L.io_uring_cq_advance(ring, L.io_uring_cq_ready(ring))
+        try:
+            L.io_uring_unregister_files(ring)
+        except OSError:
+            pass
+        try:
+            L.io_uring_unregister_buffers(ring)
+        except OSError:
+            pass
