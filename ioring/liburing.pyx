@@ -16,6 +16,7 @@ from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, strlen
 from posix.signal cimport sigset_t, sigemptyset, sigaddset
 from posix.uio cimport iovec
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 from ioring cimport _core as c
 
@@ -33,10 +34,17 @@ cdef uint64_t _QUIESCE_UD = 0xFFFFFFFFFFFFFFFEULL
 
 # Pins of requests the kernel never reported done before a ring was torn down: kept forever,
 # because leaking memory is better than letting the kernel write into freed memory.
-_leaked_pins = []
+cdef list _leaked_pins = []
 
 
 # ---- errors and argument conversion ------------------------------------------------------------
+
+cdef double _monotonic() noexcept:
+    # C clock: teardown can run at interpreter shutdown, when Python modules are gone.
+    cdef timespec now
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec + now.tv_nsec * 1e-9
+
 
 cdef int _raise_errno(int err) except -1:
     raise OSError(err, os.strerror(err))
@@ -513,7 +521,6 @@ cdef class io_uring:
         """Before the ring goes away: cancel everything in flight and wait until the kernel
         is done with every pinned object (it may finish cancelled work after the fd closes).
         What cannot be confirmed done is leaked, never released."""
-        import time
         cdef c.io_uring_sqe *sqe
         cdef c.io_uring_cqe *cqe
         cdef c.ioring_kernel_timespec ts
@@ -526,9 +533,9 @@ cdef class io_uring:
         self._tracked = self.ring.sq.sqe_tail
         for i in range(len(self._slot_pins)):
             self._slot_pins[i] = None
-        deadline = time.monotonic() + _QUIESCE_SECONDS
+        deadline = _monotonic() + _QUIESCE_SECONDS
         while self._inflight:
-            if time.monotonic() >= deadline:
+            if _monotonic() >= deadline:
                 self._leak("requests still in flight after cancellation")
                 return
             if cancel_any:
@@ -574,9 +581,12 @@ cdef class io_uring:
 
     cdef void _leak(self, str why):
         _leaked_pins.append(list(self._inflight.values()))
-        self._inflight.clear()
-        warnings.warn(f"io_uring_queue_exit: {why}; their buffers are kept alive forever",
-                      RuntimeWarning)
+        self._inflight = {}
+        try:
+            warnings.warn(f"io_uring_queue_exit: {why}; their buffers are kept alive forever",
+                          RuntimeWarning)
+        except Exception:
+            pass  # interpreter shutdown
 
     cdef void _release_all(self):
         self._inflight = {}
@@ -586,8 +596,11 @@ cdef class io_uring:
 
     def __del__(self):
         if self.initialized:
-            warnings.warn(f"unclosed io_uring (fd {self.ring.ring_fd}): call io_uring_queue_exit",
-                          ResourceWarning, source=self)
+            try:
+                warnings.warn(f"unclosed io_uring (fd {self.ring.ring_fd}): call io_uring_queue_exit",
+                              ResourceWarning, source=self)
+            except Exception:
+                pass  # interpreter shutdown: warnings may be gone; the teardown must still run
             _queue_exit(self)
 
     def __dealloc__(self):

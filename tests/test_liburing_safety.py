@@ -421,3 +421,22 @@ def test_ring_functions_with_junk_raise_cleanly(ring, args):
             L.io_uring_unregister_buffers(ring)
         except OSError:
             pass
+
+
+def test_unclosed_ring_at_interpreter_exit_is_torn_down_quietly(tmp_path):
+    """Regression: teardown at shutdown used the time module after it was cleared."""
+    import subprocess
+    import ioring
+    code = (
+        "import os\n"
+        "from ioring import liburing as L\n"
+        "ring = L.io_uring(); L.io_uring_queue_init(8, ring, 0)\n"
+        "r, w = os.pipe(); buf = bytearray(8)\n"
+        "sqe = L.io_uring_get_sqe(ring); L.io_uring_prep_read(sqe, r, buf, 8, -1)\n"
+        "L.io_uring_submit(ring)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(ioring.__file__)))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30, env=env)
+    assert result.returncode == 0
+    assert "Error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
