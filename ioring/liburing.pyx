@@ -987,4 +987,6 @@ def io_uring_cqe_get_data64(io_uring_cqe cqe not None):
 
 
 include "_prep.pxi"
+include "_prep_fs.pxi"
+include "_prep_net.pxi"
 include "_register.pxi"

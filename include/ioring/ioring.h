@@ -7,6 +7,8 @@
 #include "ioring/barrier.h"
 #include "ioring/ring.h"
 #include "ioring/prep.h"
+#include "ioring/prep_fs.h"
+#include "ioring/prep_net.h"
 #include "ioring/register.h"
 
 #endif /* IORING_IORING_H */
