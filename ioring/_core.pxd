@@ -204,3 +204,32 @@ cdef extern from "ioring/python.h" nogil:
     size_t ioring_probe_size()
     int ioring_register_probe(ioring *ring, io_uring_probe *probe, unsigned nr)
     int ioring_opcode_supported(const io_uring_probe *probe, int op)
+
+    # buf_ring.h
+    struct io_uring_buf:
+        uint64_t addr
+        uint32_t len
+        uint16_t bid
+
+    struct io_uring_buf_ring:
+        uint16_t tail
+        io_uring_buf bufs[1]
+
+    struct io_uring_buf_reg:
+        uint64_t ring_addr
+        uint32_t ring_entries
+        uint16_t bgid
+        uint16_t flags
+
+    int ioring_buf_ring_mask(uint32_t ring_entries)
+    void ioring_buf_ring_init(io_uring_buf_ring *br)
+    void ioring_buf_ring_add(io_uring_buf_ring *br, void *addr, unsigned len, unsigned short bid, int mask, int buf_offset)
+    void ioring_buf_ring_advance(io_uring_buf_ring *br, int count)
+    void ioring_buf_ring_cq_advance2(ioring *ring, io_uring_buf_ring *br, int cq_count, int buf_count)
+    int ioring_register_buf_ring(ioring *ring, io_uring_buf_reg *reg, unsigned flags)
+    int ioring_unregister_buf_ring(ioring *ring, int bgid)
+    int ioring_buf_ring_head(ioring *ring, int buf_group, uint16_t *head)
+    io_uring_buf_ring *ioring_setup_buf_ring(ioring *ring, unsigned nentries, int bgid, unsigned flags, int *err)
+    int ioring_free_buf_ring(ioring *ring, io_uring_buf_ring *br, unsigned nentries, int bgid)
+    void ioring_prep_provide_buffers(io_uring_sqe *sqe, void *addr, int len, int nr, int bgid, int bid)
+    void ioring_prep_remove_buffers(io_uring_sqe *sqe, int nr, int bgid)

@@ -7,12 +7,27 @@ def io_uring_prep_nop(io_uring_sqe sqe not None):
     c.ioring_prep_nop(sqe._begin())
 
 
+cdef _Buffer _selectable_buffer(object buf, long long nbytes):
+    """A writable buffer, or None (C's NULL) for IOSQE_BUFFER_SELECT, where the kernel picks a
+    provided buffer of at most ``nbytes``; without BUFFER_SELECT the kernel answers -EFAULT."""
+    if buf is None:
+        if nbytes < 0 or nbytes > 0xFFFFFFFF:
+            raise ValueError(f"nbytes={nbytes} does not fit in 32 bits")
+        return None
+    return _buffer_for(buf, nbytes, True)
+
+
+cdef inline void *_ptr(_Buffer b):
+    return NULL if b is None else b.ptr
+
+
 def io_uring_prep_read(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_read(3): read ``nbytes`` into the writable buffer ``buf`` (zero-copy) at
-    ``offset`` (-1: the current file position)."""
-    cdef _Buffer b = _buffer_for(buf, nbytes, True)
+    ``offset`` (-1: the current file position). ``buf`` None: a provided buffer is selected
+    (IOSQE_BUFFER_SELECT with io_uring_sqe_set_buf_group)."""
+    cdef _Buffer b = _selectable_buffer(buf, nbytes)
     cdef uint64_t off = _offset(offset)
-    c.ioring_prep_read(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off)
+    c.ioring_prep_read(sqe._begin(), fd, _ptr(b), <unsigned>nbytes, off)
     sqe._pin(b)
 
 
@@ -111,9 +126,10 @@ def io_uring_prep_cancel64(io_uring_sqe sqe not None, uint64_t user_data, int fl
     c.ioring_prep_cancel64(sqe._begin(), user_data, flags)
 
 
-def io_uring_prep_cancel(io_uring_sqe sqe not None, uint64_t user_data, int flags=0):
-    """io_uring_prep_cancel(3): as io_uring_prep_cancel64 (C passes the user_data as a pointer)."""
-    c.ioring_prep_cancel64(sqe._begin(), user_data, flags)
+def io_uring_prep_cancel(io_uring_sqe sqe not None, object user_data, int flags=0):
+    """io_uring_prep_cancel(3): cancel the request whose io_uring_sqe_set_data object is
+    ``user_data`` (C passes the pointer; use io_uring_prep_cancel64 for a 64-bit value)."""
+    c.ioring_prep_cancel64(sqe._begin(), <uint64_t><size_t><void *>user_data, flags)
 
 
 def io_uring_prep_cancel_fd(io_uring_sqe sqe not None, int fd, unsigned flags=0):
@@ -156,9 +172,10 @@ def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len
 
 
 def io_uring_prep_recv(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
-    """io_uring_prep_recv(3): receive up to ``len`` bytes into the writable ``buf``."""
-    cdef _Buffer b = _buffer_for(buf, len, True)
-    c.ioring_prep_recv(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
+    """io_uring_prep_recv(3): receive up to ``len`` bytes into the writable ``buf`` (None: a
+    provided buffer is selected, as for io_uring_prep_read)."""
+    cdef _Buffer b = _selectable_buffer(buf, len)
+    c.ioring_prep_recv(sqe._begin(), sockfd, _ptr(b), <size_t>len, flags)
     sqe._pin(b)
 
 

@@ -25,12 +25,17 @@ cdef class _Inflight:
     """What the kernel may still use for the submitted requests sharing one user_data."""
     cdef Py_ssize_t count
     cdef list pins
+    cdef object data              # the io_uring_sqe_set_data object, if any
 
 
 cdef class io_uring:
     cdef c.ioring ring
     cdef bint initialized
     cdef list _slot_pins          # per SQE slot: objects pinned by the prep of the SQE there
+    cdef list _slot_data          # per SQE slot: the io_uring_sqe_set_data object
+    cdef bint _has_data           # some SQE carried a set_data object: CQE copies look it up
+    cdef dict _buf_rings          # bgid -> io_uring_buf_ring registered with this ring
+    cdef list _provided           # buffers given with PROVIDE_BUFFERS (the kernel keeps them)
     cdef dict _inflight           # user_data -> _Inflight, for submitted requests
     cdef unsigned _tracked        # SQEs before this SQ index have been moved to _inflight
     cdef list _registered_buffers
@@ -65,3 +70,16 @@ cdef class io_uring_cqe:
     cdef bint _is_big
     cdef object _ring
     cdef unsigned _pos
+    cdef object _data
+
+
+cdef class io_uring_buf_ring:
+    cdef c.io_uring_buf_ring *br
+    cdef unsigned nentries
+    cdef int bgid
+    cdef bint mapped              # mmap'd by io_uring_setup_buf_ring: unmapped when freed
+    cdef _Buffer memory           # user memory given with io_uring_buf_reg
+    cdef dict _pins               # (address, length) -> _Buffer handed to the kernel
+    cdef dict _by_bid             # bid -> (_Buffer, length) last added under that bid
+
+    cdef void _detach(self)

@@ -425,6 +425,9 @@ cdef class io_uring:
         self.initialized = False
         self._inflight = {}
         self._slot_pins = []
+        self._slot_data = []
+        self._buf_rings = {}
+        self._provided = []
         self._registered_buffers = None
         self._registered_ranges = None
 
@@ -456,6 +459,7 @@ cdef class io_uring:
                 rec = _Inflight.__new__(_Inflight)
                 rec.count = 0
                 rec.pins = None
+                rec.data = None
                 self._inflight[key] = rec
             rec.count += 1
             pins = self._slot_pins[slot]
@@ -464,6 +468,11 @@ cdef class io_uring:
                 if rec.pins is None:
                     rec.pins = []
                 rec.pins.append(pins)
+            if self._has_data:
+                pins = self._slot_data[slot]
+                if pins is not None:
+                    self._slot_data[slot] = None
+                    rec.data = pins
             self._tracked += 1
 
     cdef void _retire(self, unsigned nr):
@@ -487,12 +496,17 @@ cdef class io_uring:
         c.ioring_cq_advance(&self.ring, nr)
 
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
+        cdef _Inflight rec
         cdef io_uring_cqe out = io_uring_cqe.__new__(io_uring_cqe)
         out.user_data = cqe.user_data
         out.res = cqe.res
         out.flags = cqe.flags
         out._ring = self
         out._pos = pos
+        if self._has_data:
+            rec = <_Inflight>self._inflight.get(out.user_data)
+            if rec is not None:
+                out._data = rec.data
         if self.ring.flags & _c_IORING_SETUP_CQE32:
             out._is_big = True
             out._big[0] = cqe.big_cqe[0]
@@ -533,6 +547,7 @@ cdef class io_uring:
         self._tracked = self.ring.sq.sqe_tail
         for i in range(len(self._slot_pins)):
             self._slot_pins[i] = None
+            self._slot_data[i] = None
         deadline = _monotonic() + _QUIESCE_SECONDS
         while self._inflight:
             if _monotonic() >= deadline:
@@ -589,8 +604,16 @@ cdef class io_uring:
             pass  # interpreter shutdown
 
     cdef void _release_all(self):
+        """After the fd is closed: drop every pin; unmap buffer rings this module mapped."""
+        cdef io_uring_buf_ring br
+        for br in self._buf_rings.values():
+            br._detach()
+        self._buf_rings = {}
+        self._provided = []
         self._inflight = {}
         self._slot_pins = []
+        self._slot_data = []
+        self._has_data = False
         self._registered_buffers = None
         self._registered_ranges = None
 
@@ -700,7 +723,7 @@ cdef class io_uring_sqe:
     @property
     def user_data(self): return self.ring._sqe(self.seq).user_data
     @user_data.setter
-    def user_data(self, uint64_t v): self.ring._sqe(self.seq).user_data = v
+    def user_data(self, uint64_t v): io_uring_sqe_set_data64(self, v)
 
     def __repr__(self):
         try:
@@ -732,6 +755,10 @@ cdef int _init(io_uring ring, unsigned entries, c.io_uring_params *p) except -1:
     _check_ret(c.ioring_queue_init_params(entries, &ring.ring, p))
     ring.initialized = True
     ring._slot_pins = [None] * ring.ring.sq.ring_entries
+    ring._slot_data = [None] * ring.ring.sq.ring_entries
+    ring._has_data = False
+    ring._buf_rings = {}
+    ring._provided = []
     ring._inflight = {}
     ring._tracked = ring.ring.sq.sqe_tail
     ring._blocking = 0
@@ -783,6 +810,22 @@ def io_uring_get_sqe(io_uring ring not None):
 def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     """io_uring_sqe_set_data64(3): the user_data the completion will carry."""
     sqe.ring._sqe(sqe.seq).user_data = data
+    sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+
+
+def io_uring_sqe_set_data(io_uring_sqe sqe not None, object data):
+    """io_uring_sqe_set_data(3): attach any Python object; io_uring_cqe_get_data returns it.
+    The user_data is id(data) (C stores the pointer), and the object is kept alive until the
+    completion is consumed."""
+    cdef io_uring ring = sqe.ring
+    ring._sqe(sqe.seq).user_data = <uint64_t><size_t><void *>data
+    ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
+    ring._has_data = True
+
+
+def io_uring_cqe_get_data(io_uring_cqe cqe not None):
+    """io_uring_cqe_get_data(3): the object given to io_uring_sqe_set_data, or None."""
+    return cqe._data
 
 
 def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
@@ -990,3 +1033,4 @@ include "_prep.pxi"
 include "_prep_fs.pxi"
 include "_prep_net.pxi"
 include "_register.pxi"
+include "_buf_ring.pxi"

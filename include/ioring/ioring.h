@@ -10,5 +10,6 @@
 #include "ioring/prep_fs.h"
 #include "ioring/prep_net.h"
 #include "ioring/register.h"
+#include "ioring/buf_ring.h"
 
 #endif /* IORING_IORING_H */
