@@ -326,6 +326,9 @@ def io_uring_buf_ring_available(ring: io_uring, br: io_uring_buf_ring, bgid: int
 def io_uring_prep_provide_buffers(sqe: io_uring_sqe, addr: Buffer, len: int, nr: int, bgid: int, bid: int) -> None: ...
 def io_uring_prep_remove_buffers(sqe: io_uring_sqe, nr: int, bgid: int) -> None: ...
 
+# register group (tags, sparse tables, clone, personality, restrictions, io-wq, sync cancel, napi, clock, regions, zcrx, bpf, query)
+# END REGISTER STUBS
+
 # fs group (io_uring_prep_* for files, paths, xattrs, pipes, epoll, futex, waitid)
 # END FS STUBS
 
