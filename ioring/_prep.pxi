@@ -72,6 +72,8 @@ cdef int _check_fixed(io_uring ring, _Buffer b, long long nbytes, int buf_index)
         raise ValueError("no buffers are registered with this ring (io_uring_register_buffers)")
     if buf_index < 0 or buf_index >= len(ranges):
         raise ValueError(f"buf_index {buf_index} is out of range: {len(ranges)} buffers are registered")
+    if ranges[buf_index] is None:
+        raise ValueError(f"registered buffer slot {buf_index} is empty (sparse)")
     start, length = ranges[buf_index]
     if <size_t>b.ptr < <size_t>start or <size_t>b.ptr + <size_t>nbytes > <size_t>start + <size_t>length:
         raise ValueError(f"the buffer is not inside registered buffer {buf_index}")
