@@ -10,6 +10,7 @@ cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.number cimport PyNumber_Index
 from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, calloc, free
@@ -58,6 +59,7 @@ cdef inline int _check_ret(int ret) except -1:
 
 cdef inline uint64_t _offset(object offset) except? 0xFFFFFFFFFFFFFFFE:
     """A file offset: 0..2**64-1, or -1 for "the current position" as (__u64)-1 in C."""
+    offset = PyNumber_Index(offset)     # an integer, never a truncated float
     if offset == -1:
         return <uint64_t>-1
     if offset < 0:
@@ -476,16 +478,17 @@ cdef class io_uring:
             self._tracked += 1
 
     cdef void _retire(self, unsigned nr):
-        """Advance the CQ head by nr, releasing what completed requests pinned."""
+        """Advance the CQ head by nr slots, releasing what completed requests pinned."""
         cdef unsigned head = self.ring.cq.khead[0]
-        cdef unsigned i
+        cdef unsigned i = 0
         cdef c.io_uring_cqe *cqe
         cdef _Inflight rec
         cdef object key
         if self._inflight:
-            for i in range(nr):
+            while i < nr:
                 cqe = c.ioring_cqe_at(&self.ring, head + i)
-                if cqe.flags & _c_IORING_CQE_F_MORE:
+                i += c.ioring_cqe_nr(cqe)
+                if cqe.flags & (_c_IORING_CQE_F_MORE | _c_IORING_CQE_F_SKIP):
                     continue
                 key = cqe.user_data
                 rec = <_Inflight>self._inflight.get(key)
@@ -507,7 +510,7 @@ cdef class io_uring:
             rec = <_Inflight>self._inflight.get(out.user_data)
             if rec is not None:
                 out._data = rec.data
-        if self.ring.flags & _c_IORING_SETUP_CQE32:
+        if (self.ring.flags & _c_IORING_SETUP_CQE32) or (cqe.flags & _c_IORING_CQE_F_32):
             out._is_big = True
             out._big[0] = cqe.big_cqe[0]
             out._big[1] = cqe.big_cqe[1]
@@ -753,15 +756,7 @@ cdef int _init(io_uring ring, unsigned entries, c.io_uring_params *p) except -1:
     if ring.initialized:
         raise ValueError("the ring is already initialized; io_uring_queue_exit it first")
     _check_ret(c.ioring_queue_init_params(entries, &ring.ring, p))
-    ring.initialized = True
-    ring._slot_pins = [None] * ring.ring.sq.ring_entries
-    ring._slot_data = [None] * ring.ring.sq.ring_entries
-    ring._has_data = False
-    ring._buf_rings = {}
-    ring._provided = []
-    ring._inflight = {}
-    ring._tracked = ring.ring.sq.sqe_tail
-    ring._blocking = 0
+    _adopt(ring)
     return 0
 
 
@@ -799,7 +794,7 @@ def io_uring_queue_exit(io_uring ring not None):
 def io_uring_get_sqe(io_uring ring not None):
     """io_uring_get_sqe(3): the next SQE, or None when the submission queue is full."""
     ring._check()
-    if c.ioring_get_sqe(&ring.ring) == NULL:
+    if c.ioring_get_sqe_zeroed(&ring.ring) == NULL:   # unprepared, it is a NOP
         return None
     cdef io_uring_sqe sqe = io_uring_sqe.__new__(io_uring_sqe)
     sqe.ring = ring
@@ -958,6 +953,7 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
     cdef unsigned ready, i, head
     cdef list out = []
     cdef c.io_uring_cqe *dummy
+    cdef c.io_uring_cqe *cqe
     ring._check()
     if count == 0:
         return out
@@ -965,11 +961,12 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
     if ready == 0 and c.ioring_cq_needs_flush(&ring.ring):
         c.ioring_peek_batch_cqe(&ring.ring, &dummy, 1)
         ready = c.ioring_cq_ready(&ring.ring)
-    if ready > count:
-        ready = count
     head = ring.ring.cq.khead[0]
-    for i in range(ready):
-        out.append(ring._copy_cqe(c.ioring_cqe_at(&ring.ring, head + i), head + i))
+    i = 0
+    while i < ready and <unsigned>len(out) < count:
+        cqe = c.ioring_cqe_at(&ring.ring, head + i)
+        out.append(ring._copy_cqe(cqe, head + i))
+        i += c.ioring_cqe_nr(cqe)
     return out
 
 
@@ -985,14 +982,16 @@ cdef class _CqeIterator:
         self.ring._check()
         if self.head == c.ioring_cq_tail(&self.ring.ring):
             raise StopIteration
-        cqe = self.ring._copy_cqe(c.ioring_cqe_at(&self.ring.ring, self.head), self.head)
-        self.head += 1
-        return cqe
+        cdef c.io_uring_cqe *cqe = c.ioring_cqe_at(&self.ring.ring, self.head)
+        out = self.ring._copy_cqe(cqe, self.head)
+        self.head += c.ioring_cqe_nr(cqe)    # 2 slots for a 32-byte CQE of a CQE_MIXED ring
+        return out
 
 
 def io_uring_for_each_cqe(io_uring ring not None):
     """io_uring_for_each_cqe(3): iterate over the ready completions without consuming them;
-    follow with io_uring_cq_advance(ring, count)."""
+    follow with io_uring_cq_advance(ring, count) (count in CQ slots: io_uring_cqe_nr(cqe) per
+    CQE on IORING_SETUP_CQE_MIXED rings, where IORING_CQE_F_SKIP entries are padding)."""
     ring._check()
     cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
     it.ring = ring
@@ -1001,13 +1000,13 @@ def io_uring_for_each_cqe(io_uring ring not None):
 
 
 def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
-    """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ by one)."""
+    """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ past it)."""
     ring._check()
     if cqe._ring is not ring:
         raise ValueError("the CQE belongs to another ring")
     if cqe._pos != ring.ring.cq.khead[0]:
         raise ValueError("the CQE is not at the head of the CQ (already seen?)")
-    ring._retire(1)
+    ring._retire(2 if cqe.flags & _c_IORING_CQE_F_32 else 1)
 
 
 def io_uring_cq_advance(io_uring ring not None, unsigned nr):
@@ -1035,3 +1034,4 @@ include "_prep_net.pxi"
 include "_register.pxi"
 include "_register_ext.pxi"
 include "_buf_ring.pxi"
+include "_ring_ctl.pxi"

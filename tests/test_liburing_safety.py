@@ -344,6 +344,22 @@ def test_offsets_below_minus_one_are_refused(ring):
         L.io_uring_prep_read(sqe, 0, bytearray(1), 1, -2)
 
 
+def test_floats_are_never_truncated_into_integers(ring):
+    """Regression: Cython's int conversion used __int__, so 4.5 became 4 (now __index__)."""
+    import numpy
+    sqe = L.io_uring_get_sqe(ring)
+    for args in ((0, bytearray(8), 4.5, 0), (0, bytearray(8), 4, 1.5), (0, bytearray(8), 4, -1.0),
+                 (3.7, bytearray(8), 4, 0)):
+        with pytest.raises(TypeError):
+            L.io_uring_prep_read(sqe, *args)
+    with pytest.raises(TypeError):
+        L.kernel_timespec(0.5)
+    with pytest.raises(TypeError):
+        L.io_uring_register_files(ring, [0, 1.9])
+    L.io_uring_prep_read(sqe, numpy.int32(0), bytearray(8), numpy.int64(4), numpy.uint8(0))
+    assert (sqe.len, sqe.off) == (4, 0)
+
+
 def test_sequence_lengths_are_checked(ring):
     sqe = L.io_uring_get_sqe(ring)
     with pytest.raises(ValueError):
@@ -389,8 +405,10 @@ def test_prep_read_write_with_junk_raise_cleanly(ring, fd, buf, nbytes, offset):
         except (TypeError, ValueError, OverflowError):
             assert sqe.opcode == L.IORING_OP_NOP
         else:
-            # A valid combination: it must be a real buffer no larger than its length.
-            assert isinstance(buf, (bytes, bytearray)) and 0 <= nbytes <= len(buf)
+            # A valid combination: a real buffer no larger than its length, or (reads only)
+            # None, the NULL of IOSQE_BUFFER_SELECT.
+            assert (buf is None and prep is L.io_uring_prep_read) or (
+                isinstance(buf, (bytes, bytearray)) and 0 <= nbytes <= len(buf))
             L.io_uring_prep_nop(sqe)
     L.io_uring_submit(ring)
     deadline = time.monotonic() + 5

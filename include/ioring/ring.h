@@ -26,7 +26,8 @@
 
 /* ring->int_flags: state that is ours, not the kernel's. */
 #define IORING_INT_FLAG_REG_RING 0x01u      /* enter_ring_fd is a registered ring index */
-#define IORING_INT_FLAG_REG_REG_RING 0x02u  /* the ring fd itself is registered-only */
+#define IORING_INT_FLAG_REG_REG_RING 0x02u  /* register through the registered ring index */
+#define IORING_INT_FLAG_NO_IOWAIT 0x04u     /* waits don't count as iowait (io_uring_set_iowait) */
 
 struct ioring_sq {
     unsigned *khead;
@@ -77,11 +78,17 @@ static inline unsigned ioring_cqe_shift(const struct ioring *ring)
     return (ring->flags & IORING_SETUP_CQE32) ? 1u : 0u;
 }
 
+/* CQ slots a CQE occupies: 2 for a 32-byte CQE of an IORING_SETUP_CQE_MIXED ring. */
+static inline unsigned ioring_cqe_nr(const struct io_uring_cqe *cqe)
+{
+    return (cqe->flags & IORING_CQE_F_32) ? 2u : 1u;
+}
+
 /* ---- setup / teardown ---------------------------------------------------------------------- */
 
 static inline void ioring_unmap_rings(struct ioring *ring)
 {
-    if (ring->sq.sqes && ring->sq.sqes != MAP_FAILED)
+    if (ring->sq.sqes && ring->sq.sqes != MAP_FAILED && ring->sq.sqes_sz)
         munmap(ring->sq.sqes, ring->sq.sqes_sz);
     if (ring->cq.ring_ptr && ring->cq.ring_ptr != ring->sq.ring_ptr && ring->cq.ring_ptr != MAP_FAILED)
         munmap(ring->cq.ring_ptr, ring->cq.ring_sz);
@@ -205,7 +212,11 @@ static inline void ioring_queue_exit(struct ioring *ring)
         struct io_uring_rsrc_update up;
         memset(&up, 0, sizeof(up));
         up.offset = (unsigned)ring->enter_ring_fd;
-        ioring_sys_register(ring->ring_fd, IORING_UNREGISTER_RING_FDS, &up, 1);
+        if (ring->int_flags & IORING_INT_FLAG_REG_REG_RING)
+            ioring_sys_register(ring->enter_ring_fd,
+                                IORING_UNREGISTER_RING_FDS | IORING_REGISTER_USE_REGISTERED_RING, &up, 1);
+        else
+            ioring_sys_register(ring->ring_fd, IORING_UNREGISTER_RING_FDS, &up, 1);
     }
     ioring_unmap_rings(ring);
     if (ring->ring_fd >= 0)
@@ -231,7 +242,9 @@ static inline struct io_uring_sqe *ioring_sqe_at(const struct ioring *ring, unsi
     return &ring->sq.sqes[(index & ring->sq.ring_mask) << ioring_sqe_shift(ring)];
 }
 
-/* Next free SQE, zeroed (an SQE nobody prepares is a NOP, never a stale request), or NULL. */
+/* Next free SQE, or NULL when the SQ is full. Like liburing's, it clears only what the prep
+ * helpers keep (flags, user_data, personality): every ioring_prep_* initializes the rest.
+ * (The Python layer zeroes it all, so that an SQE nobody prepares is a NOP there.) */
 static inline struct io_uring_sqe *ioring_get_sqe(struct ioring *ring)
 {
     struct ioring_sq *sq = &ring->sq;
@@ -240,9 +253,20 @@ static inline struct io_uring_sqe *ioring_get_sqe(struct ioring *ring)
 
     if (tail - ioring_load_acquire(sq->khead) >= sq->ring_entries)
         return NULL;
-    sqe = ioring_sqe_at(ring, tail);
-    memset(sqe, 0, sizeof(*sqe) << ioring_sqe_shift(ring));
     sq->sqe_tail = tail + 1;
+    sqe = ioring_sqe_at(ring, tail);
+    sqe->flags = 0;
+    sqe->user_data = 0;
+    sqe->personality = 0;
+    return sqe;
+}
+
+/* As ioring_get_sqe, zeroed (all 128 bytes on SQE128 rings). */
+static inline struct io_uring_sqe *ioring_get_sqe_zeroed(struct ioring *ring)
+{
+    struct io_uring_sqe *sqe = ioring_get_sqe(ring);
+    if (sqe)
+        memset(sqe, 0, sizeof(*sqe) << ioring_sqe_shift(ring));
     return sqe;
 }
 
@@ -292,6 +316,8 @@ static inline int ioring_enter(struct ioring *ring, unsigned submit, unsigned wa
     int ret;
     if (ring->int_flags & IORING_INT_FLAG_REG_RING)
         flags |= IORING_ENTER_REGISTERED_RING;
+    if ((ring->int_flags & IORING_INT_FLAG_NO_IOWAIT) && (flags & IORING_ENTER_GETEVENTS))
+        flags |= IORING_ENTER_NO_IOWAIT;
     if (flags & IORING_ENTER_GETEVENTS) {
         IORING_BLOCKING_BEGIN
         ret = ioring_sys_enter2(ring->enter_ring_fd, submit, wait_nr, flags, arg, arg_size);
@@ -347,16 +373,24 @@ static inline void ioring_cq_advance(struct ioring *ring, unsigned nr)
 }
 
 /* The CQE at the head, without waiting: 0 and *cqe_ptr set (NULL when empty). */
-static inline int ioring_peek_cqe_nowait(const struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+static inline int ioring_peek_cqe_nowait(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
                                          unsigned *nr_available)
 {
-    unsigned head = *ring->cq.khead;
-    unsigned available = ioring_load_acquire(ring->cq.ktail) - head;
+    for (;;) {
+        unsigned head = *ring->cq.khead;
+        unsigned available = ioring_load_acquire(ring->cq.ktail) - head;
+        struct io_uring_cqe *cqe = available ? ioring_cqe_at(ring, head) : NULL;
 
-    *cqe_ptr = available ? ioring_cqe_at(ring, head) : NULL;
-    if (nr_available)
-        *nr_available = available;
-    return 0;
+        /* A CQE_MIXED ring pads with IORING_CQE_F_SKIP entries: nobody's completion. */
+        if (cqe && (cqe->flags & IORING_CQE_F_SKIP)) {
+            ioring_cq_advance(ring, ioring_cqe_nr(cqe));
+            continue;
+        }
+        *cqe_ptr = cqe;
+        if (nr_available)
+            *nr_available = available;
+        return 0;
+    }
 }
 
 /* Arguments of one wait, as liburing's get_data. */
@@ -426,10 +460,12 @@ static inline int ioring_get_cqe(struct ioring *ring, struct io_uring_cqe **cqe_
 }
 
 /* Wait for wait_nr completions with an optional relative timeout (IORING_ENTER_EXT_ARG,
- * kernel 5.11) and signal mask; submit = SQEs to submit in the same enter. */
-static inline int ioring_wait_cqes_timeout(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
-                                           unsigned submit, unsigned wait_nr,
-                                           struct ioring_kernel_timespec *ts, sigset_t *sigmask)
+ * kernel 5.11) and signal mask; submit = SQEs to submit in the same enter, which must be what
+ * ioring_flush_sq returned (this does not flush). */
+static inline int ioring_wait_cqes_ext(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+                                       unsigned submit, unsigned wait_nr,
+                                       struct ioring_kernel_timespec *ts, unsigned min_wait_usec,
+                                       sigset_t *sigmask)
 {
     struct ioring_wait w;
     struct io_uring_getevents_arg arg;
@@ -437,22 +473,32 @@ static inline int ioring_wait_cqes_timeout(struct ioring *ring, struct io_uring_
     memset(&w, 0, sizeof(w));
     w.submit = submit;
     w.wait_nr = wait_nr;
-    if (!ts) {
+    if (!ts && !min_wait_usec) {
         w.arg = sigmask;
         w.arg_size = IORING_SIGSET_BYTES;
         return ioring_get_cqe(ring, cqe_ptr, &w);
     }
     if (!(ring->features & IORING_FEAT_EXT_ARG))
         return -EOPNOTSUPP;
+    if (min_wait_usec && !(ring->features & IORING_FEAT_MIN_TIMEOUT))
+        return -EINVAL;
     memset(&arg, 0, sizeof(arg));
     arg.sigmask = (uint64_t)(uintptr_t)sigmask;
     arg.sigmask_sz = IORING_SIGSET_BYTES;
+    arg.min_wait_usec = min_wait_usec;
     arg.ts = (uint64_t)(uintptr_t)ts;
     w.get_flags = IORING_ENTER_EXT_ARG;
     w.arg = &arg;
     w.arg_size = sizeof(arg);
-    w.has_ts = true;
+    w.has_ts = ts != NULL;
     return ioring_get_cqe(ring, cqe_ptr, &w);
+}
+
+static inline int ioring_wait_cqes_timeout(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
+                                           unsigned submit, unsigned wait_nr,
+                                           struct ioring_kernel_timespec *ts, sigset_t *sigmask)
+{
+    return ioring_wait_cqes_ext(ring, cqe_ptr, submit, wait_nr, ts, 0, sigmask);
 }
 
 static inline int ioring_wait_cqe_nr(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
@@ -482,8 +528,9 @@ static inline int ioring_peek_cqe(struct ioring *ring, struct io_uring_cqe **cqe
     return ioring_wait_cqe_nr(ring, cqe_ptr, 0);
 }
 
-/* Copy up to count CQE pointers starting at the head; flushes held-back completions when
- * the CQ looks empty. Does not advance. */
+/* Up to count CQE pointers from the head, skipping CQE_MIXED filler entries; flushes held-back
+ * completions when the CQ looks empty. Does not advance: the caller advances by the sum of
+ * ioring_cqe_nr() of what it consumed (plus any filler before them). */
 static inline unsigned ioring_peek_batch_cqe(struct ioring *ring, struct io_uring_cqe **cqes,
                                              unsigned count)
 {
@@ -491,18 +538,322 @@ static inline unsigned ioring_peek_batch_cqe(struct ioring *ring, struct io_urin
     for (;;) {
         unsigned head = *ring->cq.khead;
         unsigned ready = ioring_load_acquire(ring->cq.ktail) - head;
-        if (ready) {
-            if (ready > count)
-                ready = count;
-            for (unsigned i = 0; i < ready; i++)
-                cqes[i] = ioring_cqe_at(ring, head + i);
-            return ready;
+        unsigned got = 0, i = 0;
+        while (i < ready && got < count) {
+            struct io_uring_cqe *cqe = ioring_cqe_at(ring, head + i);
+            i += ioring_cqe_nr(cqe);
+            if (!(cqe->flags & IORING_CQE_F_SKIP))
+                cqes[got++] = cqe;
         }
+        if (got || ready)
+            return got;
         if (flushed || !ioring_cq_needs_flush(ring))
             return 0;
         ioring_enter(ring, 0, 0, IORING_ENTER_GETEVENTS, NULL, IORING_SIGSET_BYTES);
         flushed = true;
     }
+}
+
+/* ---- CQ state and ring control ------------------------------------------------------------- */
+
+static inline bool ioring_cq_has_overflow(const struct ioring *ring)
+{
+    return ioring_read_once(ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW;
+}
+
+static inline bool ioring_cq_eventfd_enabled(const struct ioring *ring)
+{
+    if (!ring->cq.kflags)
+        return true;
+    return !(ioring_read_once(ring->cq.kflags) & IORING_CQ_EVENTFD_DISABLED);
+}
+
+static inline int ioring_cq_eventfd_toggle(struct ioring *ring, bool enabled)
+{
+    unsigned flags;
+    if (enabled == ioring_cq_eventfd_enabled(ring))
+        return 0;
+    if (!ring->cq.kflags)
+        return -EOPNOTSUPP;
+    flags = ioring_read_once(ring->cq.kflags);
+    if (enabled)
+        flags &= ~IORING_CQ_EVENTFD_DISABLED;
+    else
+        flags |= IORING_CQ_EVENTFD_DISABLED;
+    ioring_write_once(ring->cq.kflags, flags);
+    return 0;
+}
+
+/* Flush deferred/overflowed completions into the CQ without waiting for any. */
+static inline int ioring_get_events(struct ioring *ring)
+{
+    return ioring_enter(ring, 0, 0, IORING_ENTER_GETEVENTS, NULL, IORING_SIGSET_BYTES);
+}
+
+static inline int ioring_submit_and_get_events(struct ioring *ring)
+{
+    unsigned submitted = ioring_flush_sq(ring);
+    unsigned flags = IORING_ENTER_GETEVENTS;
+    if (ring->flags & IORING_SETUP_SQPOLL) {
+        ioring_smp_mb();
+        if (ioring_read_once(ring->sq.kflags) & IORING_SQ_NEED_WAKEUP)
+            flags |= IORING_ENTER_SQ_WAKEUP;
+    }
+    return ioring_enter(ring, submitted, 0, flags, NULL, IORING_SIGSET_BYTES);
+}
+
+/* The kernel's SQ head: acquire, since an SQPOLL thread moves it concurrently. */
+static inline unsigned ioring_load_sq_head(const struct ioring *ring)
+{
+    return ioring_load_acquire(ring->sq.khead);
+}
+
+/* SQPOLL only: sleep until the poller has freed at least one SQ entry. */
+static inline int ioring_sqring_wait(struct ioring *ring)
+{
+    if (!(ring->flags & IORING_SETUP_SQPOLL))
+        return -EINVAL;
+    if (ioring_sq_space_left(ring))
+        return 0;
+    return ioring_enter(ring, 0, 0, IORING_ENTER_SQ_WAIT | IORING_ENTER_GETEVENTS, NULL,
+                        IORING_SIGSET_BYTES);
+}
+
+static inline int ioring_set_iowait(struct ioring *ring, bool enable_iowait)
+{
+    if (!(ring->features & IORING_FEAT_NO_IOWAIT))
+        return -EOPNOTSUPP;
+    if (enable_iowait)
+        ring->int_flags &= (uint8_t)~IORING_INT_FLAG_NO_IOWAIT;
+    else
+        ring->int_flags |= IORING_INT_FLAG_NO_IOWAIT;
+    return 0;
+}
+
+/* Keep the rings out of fork() children: their copy would alias the parent's. */
+static inline int ioring_ring_dontfork(struct ioring *ring)
+{
+    int saved = errno, ret = 0;
+    if (!ring->sq.ring_ptr || !ring->sq.sqes || !ring->cq.ring_ptr)
+        return -EINVAL;
+    if (madvise(ring->sq.sqes, ring->sq.sqes_sz, MADV_DONTFORK) ||
+        madvise(ring->sq.ring_ptr, ring->sq.ring_sz, MADV_DONTFORK) ||
+        (ring->cq.ring_ptr != ring->sq.ring_ptr &&
+         madvise(ring->cq.ring_ptr, ring->cq.ring_sz, MADV_DONTFORK)))
+        ret = -errno;
+    errno = saved;
+    return ret;
+}
+
+/* Register the ring fd (IORING_REGISTER_RING_FDS, 5.18) so that enter skips the fd lookup. */
+static inline int ioring_register_ring_fd(struct ioring *ring)
+{
+    struct io_uring_rsrc_update up;
+    int ret;
+
+    if (ring->int_flags & IORING_INT_FLAG_REG_RING)
+        return -EEXIST;
+    memset(&up, 0, sizeof(up));
+    up.data = (uint64_t)ring->ring_fd;
+    up.offset = (uint32_t)-1;
+    ret = ioring_sys_register(ring->ring_fd, IORING_REGISTER_RING_FDS, &up, 1);
+    if (ret == 1) {
+        ring->enter_ring_fd = (int)up.offset;
+        ring->int_flags |= IORING_INT_FLAG_REG_RING;
+        if (ring->features & IORING_FEAT_REG_REG_RING)
+            ring->int_flags |= IORING_INT_FLAG_REG_REG_RING;
+    }
+    return ret;
+}
+
+static inline int ioring_unregister_ring_fd(struct ioring *ring)
+{
+    struct io_uring_rsrc_update up;
+    int ret;
+
+    if (!(ring->int_flags & IORING_INT_FLAG_REG_RING))
+        return -EINVAL;
+    if (ring->ring_fd < 0)
+        return -EBADF;    /* io_uring_close_ring_fd: the registered index is all there is */
+    memset(&up, 0, sizeof(up));
+    up.offset = (uint32_t)ring->enter_ring_fd;
+    ret = ioring_sys_register(ring->ring_fd, IORING_UNREGISTER_RING_FDS, &up, 1);
+    if (ret == 1) {
+        ring->enter_ring_fd = ring->ring_fd;
+        ring->int_flags &= (uint8_t)~(IORING_INT_FLAG_REG_RING | IORING_INT_FLAG_REG_REG_RING);
+    }
+    return ret;
+}
+
+static inline int ioring_close_ring_fd(struct ioring *ring)
+{
+    if (!(ring->features & IORING_FEAT_REG_REG_RING))
+        return -EOPNOTSUPP;
+    if (!(ring->int_flags & IORING_INT_FLAG_REG_RING))
+        return -EINVAL;
+    if (ring->ring_fd == -1)
+        return -EBADF;
+    close(ring->ring_fd);
+    ring->ring_fd = -1;
+    return 1;
+}
+
+/* IORING_REGISTER_RESIZE_RINGS (6.13): the kernel moves the rings (and their entries) to new
+ * memory; we map it again and keep our SQ indices. Published SQEs are carried over by the
+ * kernel, so the caller flushes first. */
+static inline int ioring_resize_rings(struct ioring *ring, struct io_uring_params *p)
+{
+    unsigned sqe_head = ring->sq.sqe_head, sqe_tail = ring->sq.sqe_tail;
+    int fd = ring->ring_fd, enter_fd = ring->enter_ring_fd;
+    uint8_t int_flags = ring->int_flags;
+    unsigned flags = ring->flags, features = ring->features;
+    int ret;
+
+    if (ring->flags & IORING_SETUP_NO_MMAP)
+        return -EINVAL;
+    if (fd < 0)
+        return -EBADF;
+    memset(&p->sq_off, 0, sizeof(p->sq_off));
+    memset(&p->cq_off, 0, sizeof(p->cq_off));
+    ret = ioring_sys_register(fd, IORING_REGISTER_RESIZE_RINGS, p, 1);
+    if (ret < 0)
+        return ret;
+    ioring_unmap_rings(ring);
+    {
+        /* Map with the ring's own setup flags (CQE32, SQE128, NO_SQARRAY...), not the
+         * resize request's. */
+        struct io_uring_params q = *p;
+        q.flags = flags;
+        q.features = features;
+        ret = ioring_queue_mmap(fd, &q, ring);
+    }
+    ring->enter_ring_fd = enter_fd;
+    ring->int_flags = int_flags;
+    if (ret)
+        return ret;
+    ring->sq.sqe_head = sqe_head;
+    ring->sq.sqe_tail = sqe_tail;
+    return 0;
+}
+
+/* ---- rings in caller memory (IORING_SETUP_NO_MMAP, 6.5) and memory sizing ------------------ */
+
+static inline unsigned ioring_roundup_pow2(unsigned v)
+{
+    unsigned r = 1;
+    while (r < v)
+        r <<= 1;
+    return r;
+}
+
+/* SQ and CQ sizes the kernel will pick for these parameters (io_uring_setup(2) rules). */
+static inline int ioring_entries_for(unsigned entries, const struct io_uring_params *p,
+                                     unsigned *sq_entries, unsigned *cq_entries)
+{
+    if (!entries)
+        return -EINVAL;
+    if (entries > 32768) {
+        if (!(p->flags & IORING_SETUP_CLAMP))
+            return -EINVAL;
+        entries = 32768;
+    }
+    *sq_entries = ioring_roundup_pow2(entries);
+    if (p->flags & IORING_SETUP_CQSIZE) {
+        unsigned cq = p->cq_entries;
+        if (!cq)
+            return -EINVAL;
+        if (cq > 65536) {
+            if (!(p->flags & IORING_SETUP_CLAMP))
+                return -EINVAL;
+            cq = 65536;
+        }
+        *cq_entries = ioring_roundup_pow2(cq);
+        if (*cq_entries < *sq_entries)
+            return -EINVAL;
+    } else {
+        *cq_entries = 2 * *sq_entries;
+    }
+    return 0;
+}
+
+#define IORING_PAGE_ALIGN(x) (((x) + 4095u) & ~(size_t)4095u)
+/* The kernel's struct io_rings header before the CQE array, rounded up generously. */
+#define IORING_RINGS_HEADER 1024u
+
+/* Bytes io_uring_queue_init_mem needs: the SQE array, then the rings, each page-aligned. */
+static inline long ioring_memory_size_params(unsigned entries, const struct io_uring_params *p,
+                                             size_t *sqes_size)
+{
+    unsigned sq_entries, cq_entries;
+    size_t sqes, rings;
+    int ret = ioring_entries_for(entries, p, &sq_entries, &cq_entries);
+    if (ret)
+        return ret;
+    sqes = IORING_PAGE_ALIGN(sq_entries * (sizeof(struct io_uring_sqe) << ((p->flags & IORING_SETUP_SQE128) ? 1 : 0)));
+    rings = IORING_RINGS_HEADER + cq_entries * (sizeof(struct io_uring_cqe) << ((p->flags & IORING_SETUP_CQE32) ? 1 : 0));
+    if (!(p->flags & IORING_SETUP_NO_SQARRAY))
+        rings += sq_entries * sizeof(unsigned) + 64;
+    rings = IORING_PAGE_ALIGN(rings);
+    if (sqes_size)
+        *sqes_size = sqes;
+    return (long)(sqes + rings);
+}
+
+/* Create a ring whose SQEs and rings live in buf (page-aligned, buf_size bytes). Returns the
+ * bytes used, or -errno. The memory must outlive the ring. */
+static inline long ioring_queue_init_mem(unsigned entries, struct ioring *ring,
+                                         struct io_uring_params *p, void *buf, size_t buf_size)
+{
+    size_t sqes_size = 0;
+    long need;
+    unsigned asked = p->flags;
+    int fd;
+
+    p->flags |= IORING_SETUP_NO_MMAP | IORING_SETUP_NO_SQARRAY;
+    need = ioring_memory_size_params(entries, p, &sqes_size);
+    if (need < 0 || (uintptr_t)buf % 4096) {
+        p->flags = asked;
+        return need < 0 ? need : -EINVAL;
+    }
+    if ((size_t)need > buf_size) {
+        p->flags = asked;
+        return -ENOMEM;
+    }
+    memset(buf, 0, (size_t)need);
+    p->sq_off.user_addr = (uint64_t)(uintptr_t)buf;
+    p->cq_off.user_addr = (uint64_t)(uintptr_t)((char *)buf + sqes_size);
+    fd = ioring_sys_setup(entries, p);
+    if (fd < 0) {
+        p->flags = asked;
+        return fd;
+    }
+    {
+        struct ioring_sq *sq = &ring->sq;
+        struct ioring_cq *cq = &ring->cq;
+        char *rings = (char *)buf + sqes_size;
+        memset(ring, 0, sizeof(*ring));
+        ring->ring_fd = ring->enter_ring_fd = fd;
+        ring->flags = p->flags;
+        ring->features = p->features;
+        /* ring_sz 0 and ring_ptr NULL: nothing for ioring_unmap_rings to unmap. */
+        sq->sqes = (struct io_uring_sqe *)buf;
+        sq->khead = (unsigned *)(rings + p->sq_off.head);
+        sq->ktail = (unsigned *)(rings + p->sq_off.tail);
+        sq->kflags = (unsigned *)(rings + p->sq_off.flags);
+        sq->kdropped = (unsigned *)(rings + p->sq_off.dropped);
+        sq->array = NULL;
+        sq->ring_mask = *(unsigned *)(rings + p->sq_off.ring_mask);
+        sq->ring_entries = *(unsigned *)(rings + p->sq_off.ring_entries);
+        cq->khead = (unsigned *)(rings + p->cq_off.head);
+        cq->ktail = (unsigned *)(rings + p->cq_off.tail);
+        cq->kflags = p->cq_off.flags ? (unsigned *)(rings + p->cq_off.flags) : NULL;
+        cq->koverflow = (unsigned *)(rings + p->cq_off.overflow);
+        cq->cqes = (struct io_uring_cqe *)(rings + p->cq_off.cqes);
+        cq->ring_mask = *(unsigned *)(rings + p->cq_off.ring_mask);
+        cq->ring_entries = *(unsigned *)(rings + p->cq_off.ring_entries);
+        sq->sqe_head = sq->sqe_tail = ioring_load_acquire(sq->khead);
+    }
+    return need;
 }
 
 #endif /* IORING_RING_H */

@@ -1,0 +1,193 @@
+/* The shared part of the C reference benchmarks: which ring implementation they run on, the
+ * timed loop, the command line and the output line.
+ *
+ * The benchmarks are written against our core's names (ioring_*, struct ioring). Compiled with
+ * -DIORING_BENCH_LIBURING the same source runs on liburing instead: the handful of ioring_*
+ * names the benchmarks use map onto their io_uring_* twins (same arguments, same semantics),
+ * and the ring type is bench_ring in both cases. Nothing else differs between the two builds,
+ * so the difference in their figures is the difference between the two ring implementations.
+ *
+ * Output: one line per measured point, key=value, for example
+ *   nop batch=32 ops=12345678 seconds=1.000 ops_per_sec=12345678 ns_per_op=81.0 impl=ioring
+ * Lines starting with '#' are comments (parameters of the run). */
+#ifndef IORING_BENCH_LOOP_H
+#define IORING_BENCH_LOOP_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef IORING_BENCH_LIBURING
+#include <liburing.h>
+#define BENCH_IMPL "liburing"
+typedef struct io_uring bench_ring;
+#define ioring_queue_init_params io_uring_queue_init_params
+#define ioring_queue_exit io_uring_queue_exit
+#define ioring_get_sqe io_uring_get_sqe
+#define ioring_prep_nop io_uring_prep_nop
+#define ioring_prep_read io_uring_prep_read
+#define ioring_prep_read_fixed io_uring_prep_read_fixed
+#define ioring_submit io_uring_submit
+#define ioring_submit_and_wait io_uring_submit_and_wait
+#define ioring_wait_cqe io_uring_wait_cqe
+#define ioring_peek_batch_cqe io_uring_peek_batch_cqe
+#define ioring_cq_advance io_uring_cq_advance
+#define ioring_register_buffers io_uring_register_buffers
+#else
+#include "ioring/ioring.h"
+#define BENCH_IMPL "ioring"
+typedef struct ioring bench_ring;
+#endif
+
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+
+#define BENCH_EXIT_FAIL 1
+#define BENCH_EXIT_SKIP 77
+#define BENCH_MAX_POINTS 32
+
+static inline int64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Create a ring, or exit: 77 when this machine has no usable io_uring, 1 on any other error. */
+static inline void bench_ring_init(bench_ring *ring, unsigned entries, unsigned flags)
+{
+    struct io_uring_params p;
+    int ret;
+
+    memset(&p, 0, sizeof(p));
+    p.flags = flags;
+    ret = ioring_queue_init_params(entries, ring, &p);
+    if (ret == -ENOSYS || ret == -EPERM || ret == -EACCES) {
+        printf("# skip: io_uring unavailable: %s\n", strerror(-ret));
+        exit(BENCH_EXIT_SKIP);
+    }
+    if (ret < 0) {
+        fprintf(stderr, "queue_init(%u, flags=%#x): %s\n", entries, flags, strerror(-ret));
+        exit(BENCH_EXIT_FAIL);
+    }
+}
+
+/* One step of a benchmark: does some round trips and returns how many operations completed,
+ * or -1 after printing what went wrong (a wrong user_data, res or byte is an error). */
+typedef int (*bench_step_fn)(void *ctx);
+
+struct bench_result {
+    uint64_t ops;
+    double seconds;
+};
+
+/* Warm up for a tenth of the time (at most 0.2 s), then run step() for `seconds` of wall
+ * time. The clock is read every 16 steps so that its cost stays out of the figure. */
+static inline int bench_timed(double seconds, bench_step_fn step, void *ctx,
+                              struct bench_result *r)
+{
+    double warm = seconds / 10 < 0.2 ? seconds / 10 : 0.2;
+    int64_t t0 = bench_now_ns(), end = t0 + (int64_t)(warm * 1e9), now = t0;
+    uint64_t ops = 0;
+    unsigned iter = 0;
+
+    while (now < end) {
+        if (step(ctx) < 0)
+            return -1;
+        if (!(++iter & 15))
+            now = bench_now_ns();
+    }
+    t0 = bench_now_ns();
+    end = t0 + (int64_t)(seconds * 1e9);
+    now = t0;
+    iter = 0;
+    while (now < end) {
+        int n = step(ctx);
+        if (n < 0)
+            return -1;
+        ops += (uint64_t)n;
+        if (!(++iter & 15))
+            now = bench_now_ns();
+    }
+    now = bench_now_ns();
+    r->ops = ops;
+    r->seconds = (double)(now - t0) / 1e9;
+    return 0;
+}
+
+static inline void bench_print(const char *what, const char *param, unsigned value,
+                               const struct bench_result *r, const char *extra)
+{
+    double ops_per_sec = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
+    double ns_per_op = r->ops ? r->seconds * 1e9 / (double)r->ops : 0;
+    printf("%s %s=%u ops=%llu seconds=%.3f ops_per_sec=%.0f ns_per_op=%.1f impl=%s%s%s\n", what,
+           param, value, (unsigned long long)r->ops, r->seconds, ops_per_sec, ns_per_op,
+           BENCH_IMPL, extra && *extra ? " " : "", extra ? extra : "");
+    fflush(stdout);
+}
+
+/* Command line shared by the benchmarks: `--seconds S` and a list of positive integers (batch
+ * sizes or queue depths); anything else goes to the benchmark's own `flag` callback, which
+ * returns how many arguments it consumed (0: unknown). */
+struct bench_args {
+    double seconds;
+    unsigned points[BENCH_MAX_POINTS];
+    int npoints;
+};
+
+typedef int (*bench_flag_fn)(int argc, char **argv, int i, void *ctx);
+
+static inline void bench_parse(int argc, char **argv, struct bench_args *a,
+                               const unsigned *defaults, int ndefaults, bench_flag_fn flag,
+                               void *ctx, const char *usage)
+{
+    a->seconds = 1.0;
+    a->npoints = 0;
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s", usage);
+            exit(0);
+        }
+        if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            a->seconds = strtod(argv[++i], &end);
+            if (*end || !(a->seconds > 0) || a->seconds > 3600) {
+                fprintf(stderr, "bad --seconds %s\n%s", argv[i], usage);
+                exit(2);
+            }
+            continue;
+        }
+        if (argv[i][0] >= '0' && argv[i][0] <= '9') {
+            unsigned long v = strtoul(argv[i], &end, 10);
+            if (*end || v < 1 || v > 4096 || a->npoints == BENCH_MAX_POINTS) {
+                fprintf(stderr, "bad value %s (1..4096, at most %d of them)\n%s", argv[i],
+                        BENCH_MAX_POINTS, usage);
+                exit(2);
+            }
+            a->points[a->npoints++] = (unsigned)v;
+            continue;
+        }
+        {
+            int used = flag ? flag(argc, argv, i, ctx) : 0;
+            if (used <= 0) {
+                fprintf(stderr, "unknown argument %s\n%s", argv[i], usage);
+                exit(2);
+            }
+            i += used - 1;
+        }
+    }
+    if (!a->npoints) {
+        for (int i = 0; i < ndefaults; i++)
+            a->points[i] = defaults[i];
+        a->npoints = ndefaults;
+    }
+}
+
+#endif /* IORING_BENCH_LOOP_H */
