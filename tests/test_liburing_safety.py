@@ -455,6 +455,6 @@ def test_unclosed_ring_at_interpreter_exit_is_torn_down_quietly(tmp_path):
     )
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(ioring.__file__)))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=30, env=env)
-    assert result.returncode == 0
+                            timeout=30, env=env, cwd=tmp_path)   # not the source tree
+    assert result.returncode == 0, result.stderr
     assert "Error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
