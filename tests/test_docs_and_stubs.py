@@ -48,3 +48,15 @@ def test_every_public_function_names_the_c_function_it_mirrors():
         obj = getattr(L, name)
         if name.startswith("io_uring_") and callable(obj) and not isinstance(obj, type):
             assert obj.__doc__ and f"{name}(" in obj.__doc__, name
+
+
+def test_main_command_runs_from_the_source_tree():
+    """Regression: `pip install . && python -m ioring demo` in the repository root imported the
+    source package, which has no compiled extension."""
+    import ioring
+    installed_root = pathlib.Path(ioring.__file__).parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(installed_root)]))
+    result = subprocess.run([sys.executable, "-m", "ioring", "info"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "opcodes supported" in result.stdout
