@@ -24,3 +24,5 @@ def _find_built_extensions():
 
 
 _find_built_extensions()
+
+from ioring._info import kernel_probe, liburing_version  # noqa: E402

@@ -11,10 +11,6 @@ import tempfile
 import time
 
 
-def _opcode_names(L):
-    return {getattr(L, n): n for n in dir(L) if n.startswith("IORING_OP_") and n != "IORING_OP_LAST"}
-
-
 def cmd_info(args):
     from ioring import liburing as L
     print(f"ioring {__import__('ioring').__version__}, mirrors liburing "
@@ -25,15 +21,15 @@ def cmd_info(args):
             print(f"kernel.io_uring_disabled = {f.read().strip()}")
     except OSError:
         pass
+    from ioring._info import kernel_probe
     try:
-        probe = L.io_uring_get_probe()
+        table = kernel_probe()
     except OSError as exc:
         print(f"io_uring is not available here: {exc}")
         return 1
-    names = _opcode_names(L)
-    supported = [names.get(op.op, f"op {op.op}") for op in probe.ops if op.flags & L.IO_URING_OP_SUPPORTED]
-    missing = [names[op] for op in sorted(names) if not L.io_uring_opcode_supported(probe, op)]
-    print(f"opcodes supported: {len(supported)} of {len(names)} known (last_op {probe.last_op})")
+    supported = [name for name, ok in table.items() if ok]
+    missing = [name for name, ok in table.items() if not ok]
+    print(f"opcodes supported: {len(supported)} of {len(table)} known")
     for name in supported:
         print(f"  + {name}")
     for name in missing:

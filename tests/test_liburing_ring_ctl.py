@@ -326,3 +326,30 @@ def test_queue_init_mem_refuses_small_or_unaligned_memory():
 def test_mlock_size_is_zero_on_native_worker_kernels():
     assert L.io_uring_mlock_size(8, 0) == 0
     assert L.io_uring_mlock_size_params(8, L.io_uring_params()) == 0
+
+
+def test_registered_wait_region():
+    ring = make_ring(8, L.IORING_SETUP_R_DISABLED | L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN)
+    try:
+        region = L.io_uring_reg_wait_region(2)
+        region[0].ts = L.kernel_timespec(0, 20_000_000)
+        region[0].flags = L.IORING_REG_WAIT_TS
+        region[1].ts = L.kernel_timespec(5, 0)
+        region[1].flags = L.IORING_REG_WAIT_TS
+        assert region[0].ts.tv_nsec == 20_000_000
+        try:
+            L.io_uring_register_wait_reg(ring, region, 2)
+        except OSError as exc:
+            pytest.skip(f"kernel refused a registered wait region: {exc}")
+        L.io_uring_enable_rings(ring)
+        start = time.monotonic()
+        assert L.io_uring_submit_and_wait_reg(ring, 1, 0) == (0, None)   # slot 0: 20 ms timeout
+        assert 0.01 < time.monotonic() - start < 2
+        nops(ring, 1, 4)
+        submitted, cqe = L.io_uring_submit_and_wait_reg(ring, 1, 1)
+        assert submitted == 1 and cqe.user_data == 4
+        L.io_uring_cqe_seen(ring, cqe)
+        with pytest.raises(IndexError):
+            region[2]
+    finally:
+        L.io_uring_queue_exit(ring)
