@@ -18,12 +18,17 @@ if extra:
     compile_args += extra.split()
 link_args = os.environ.get("IORING_EXTRA_LDFLAGS", "").split()
 
+ring_core_headers = [os.path.join("include", "ioring", h) for h in os.listdir("include/ioring")]
+
 extensions = [
     Extension("ioring.liburing", ["ioring/liburing.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/_prep.pxi",
                        "ioring/_register.pxi", "ioring/_register_ext.pxi", "ioring/_buf_ring.pxi", "ioring/_ring_ctl.pxi", "ioring/_wait_reg.pxi", "ioring/_prep_fs.pxi", "ioring/_prep_net.pxi", "ioring/_constants.pxi"]
-              + [os.path.join("include", "ioring", h) for h in os.listdir("include/ioring")]),
+              + ring_core_headers),
+    Extension("ioring._ring", ["ioring/_ring.pyx"], include_dirs=include_dirs,
+              extra_compile_args=compile_args, extra_link_args=link_args,
+              depends=["ioring/_core.pxd", "ioring/liburing.pxd"] + ring_core_headers),
 ]
 
 setup(

@@ -26,3 +26,6 @@ def _find_built_extensions():
 _find_built_extensions()
 
 from ioring._info import kernel_probe, liburing_version  # noqa: E402
+from ioring._ring import BufferPool, Operation, Ring  # noqa: E402
+
+__all__ = ["Ring", "Operation", "BufferPool", "kernel_probe", "liburing_version"]

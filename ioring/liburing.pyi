@@ -382,6 +382,298 @@ def io_uring_register_wait_reg(ring: io_uring, reg: io_uring_reg_wait_region, nr
 def io_uring_submit_and_wait_reg(ring: io_uring, wait_nr: int, reg_index: int) -> tuple[int, Optional[io_uring_cqe]]: ...
 
 # register group (tags, sparse tables, clone, personality, restrictions, io-wq, sync cancel, napi, clock, regions, zcrx, bpf, query)
+IO_URING_BPF_FILTER_DENY_REST: Final[int]
+IO_URING_BPF_FILTER_SZ_STRICT: Final[int]
+IO_URING_BPF_CMD_FILTER: Final[int]
+
+# registered buffers and files: tags, sparse tables, cloning, allocation range
+def io_uring_register_buffers_tags(ring: io_uring, iovecs: Sequence[Optional[Buffer]],
+                                   tags: Optional[Sequence[int]], nr: Optional[int] = ...) -> int:
+    """io_uring_register_buffers_tags(3): None in iovecs is an empty slot; tag CQEs on release."""
+def io_uring_register_buffers_sparse(ring: io_uring, nr: int) -> int:
+    """io_uring_register_buffers_sparse(3)."""
+def io_uring_register_buffers_update_tag(ring: io_uring, off: int, iovecs: Sequence[Optional[Buffer]],
+                                         tags: Optional[Sequence[int]], nr: Optional[int] = ...) -> int:
+    """io_uring_register_buffers_update_tag(3): returns how many slots were updated."""
+def io_uring_clone_buffers(dst: io_uring, src: io_uring) -> int:
+    """io_uring_clone_buffers(3)."""
+def io_uring_clone_buffers_offset(dst: io_uring, src: io_uring, dst_off: int, src_off: int, nr: int,
+                                  flags: int = ...) -> int:
+    """io_uring_clone_buffers_offset(3)."""
+def io_uring_register_files_tags(ring: io_uring, files: Sequence[int], tags: Optional[Sequence[int]],
+                                 nr: Optional[int] = ...) -> int:
+    """io_uring_register_files_tags(3)."""
+def io_uring_register_files_sparse(ring: io_uring, nr: int) -> int:
+    """io_uring_register_files_sparse(3)."""
+def io_uring_register_files_update_tag(ring: io_uring, off: int, files: Sequence[int],
+                                       tags: Optional[Sequence[int]], nr_files: Optional[int] = ...) -> int:
+    """io_uring_register_files_update_tag(3): returns how many slots were updated."""
+def io_uring_register_file_alloc_range(ring: io_uring, off: int, len: int) -> int:
+    """io_uring_register_file_alloc_range(3)."""
+
+# personalities, restrictions
+def io_uring_register_personality(ring: io_uring) -> int:
+    """io_uring_register_personality(3): returns the personality id."""
+def io_uring_unregister_personality(ring: io_uring, id: int) -> int:
+    """io_uring_unregister_personality(3)."""
+
+class io_uring_restriction:
+    """struct io_uring_restriction (register_op / sqe_op / sqe_flags are one C union)."""
+    opcode: int
+    register_op: int
+    sqe_op: int
+    sqe_flags: int
+    def __init__(self, opcode: int = ..., register_op: Optional[int] = ..., sqe_op: Optional[int] = ...,
+                 sqe_flags: Optional[int] = ...) -> None: ...
+
+def io_uring_register_restrictions(ring: io_uring, res: Sequence[io_uring_restriction],
+                                   nr_res: Optional[int] = ...) -> int:
+    """io_uring_register_restrictions(3)."""
+def io_uring_enable_rings(ring: io_uring) -> int:
+    """io_uring_enable_rings(3)."""
+
+# io-wq
+def io_uring_register_iowq_aff(ring: io_uring, cpusz: Union[int, Iterable[int], None],
+                               mask: Iterable[int] = ...) -> int:
+    """io_uring_register_iowq_aff(3): (ring, cpusz, mask) or (ring, mask); mask = CPU numbers."""
+def io_uring_unregister_iowq_aff(ring: io_uring) -> int:
+    """io_uring_unregister_iowq_aff(3)."""
+def io_uring_register_iowq_max_workers(ring: io_uring, values: Sequence[int]) -> list[int]:
+    """io_uring_register_iowq_max_workers(3): returns the previous [bounded, unbounded]."""
+
+# synchronous cancel and message
+class io_uring_sync_cancel_reg:
+    """struct io_uring_sync_cancel_reg; timeout None = kernel_timespec(-1, -1), forever."""
+    addr: int
+    fd: int
+    flags: int
+    opcode: int
+    timeout: kernel_timespec
+    def __init__(self, addr: int = ..., fd: int = ..., flags: int = ...,
+                 timeout: Optional[kernel_timespec] = ..., opcode: int = ...) -> None: ...
+
+def io_uring_register_sync_cancel(ring: io_uring, reg: io_uring_sync_cancel_reg) -> int:
+    """io_uring_register_sync_cancel(3)."""
+def io_uring_register_sync_msg(sqe: Union[io_uring_sqe, Buffer]) -> int:
+    """io_uring_register_sync_msg(3): an unsubmitted SQE or the bytes of one."""
+
+# NAPI, clock
+class io_uring_napi:
+    """struct io_uring_napi (the kernel writes the previous settings back)."""
+    busy_poll_to: int
+    prefer_busy_poll: int
+    opcode: int
+    op_param: int
+    def __init__(self, busy_poll_to: int = ..., prefer_busy_poll: int = ..., opcode: int = ...,
+                 op_param: int = ...) -> None: ...
+
+def io_uring_register_napi(ring: io_uring, napi: io_uring_napi) -> int:
+    """io_uring_register_napi(3)."""
+def io_uring_unregister_napi(ring: io_uring, napi: Optional[io_uring_napi] = ...) -> int:
+    """io_uring_unregister_napi(3)."""
+
+class io_uring_clock_register:
+    """struct io_uring_clock_register."""
+    clockid: int
+    def __init__(self, clockid: int = ...) -> None: ...
+
+def io_uring_register_clock(ring: io_uring, arg: io_uring_clock_register) -> int:
+    """io_uring_register_clock(3)."""
+
+# memory regions
+class io_uring_region_desc:
+    """struct io_uring_region_desc over user memory (pinned) or kernel memory (mmap_offset)."""
+    def __init__(self, user_addr: Optional[Buffer] = ..., size: Optional[int] = ..., flags: int = ...,
+                 id: int = ...) -> None: ...
+    @property
+    def user_addr(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def mmap_offset(self) -> int: ...
+
+class io_uring_mem_region_reg:
+    """struct io_uring_mem_region_reg."""
+    def __init__(self, region_uptr: io_uring_region_desc, flags: int = ...) -> None: ...
+    @property
+    def region_uptr(self) -> io_uring_region_desc: ...
+    @property
+    def flags(self) -> int: ...
+
+def io_uring_register_region(ring: io_uring, reg: io_uring_mem_region_reg) -> int:
+    """io_uring_register_region(3): user memory stays pinned until io_uring_queue_exit."""
+
+# zero-copy receive
+class io_uring_zcrx_offsets:
+    """struct io_uring_zcrx_offsets."""
+    @property
+    def head(self) -> int: ...
+    @property
+    def tail(self) -> int: ...
+    @property
+    def rqes(self) -> int: ...
+
+class io_uring_zcrx_area_reg:
+    """struct io_uring_zcrx_area_reg (addr: a buffer, or a dmabuf offset with IORING_ZCRX_AREA_DMABUF)."""
+    def __init__(self, addr: Union[Buffer, int, None] = ..., len: Optional[int] = ..., flags: int = ...,
+                 dmabuf_fd: int = ...) -> None: ...
+    @property
+    def addr(self) -> int: ...
+    @property
+    def len(self) -> int: ...
+    @property
+    def rq_area_token(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def dmabuf_fd(self) -> int: ...
+
+class io_uring_zcrx_ifq_reg:
+    """struct io_uring_zcrx_ifq_reg."""
+    def __init__(self, if_idx: int = ..., if_rxq: int = ..., rq_entries: int = ..., flags: int = ...,
+                 area_ptr: Optional[io_uring_zcrx_area_reg] = ..., region_ptr: Optional[io_uring_region_desc] = ...,
+                 rx_buf_len: int = ...) -> None: ...
+    @property
+    def if_idx(self) -> int: ...
+    @property
+    def if_rxq(self) -> int: ...
+    @property
+    def rq_entries(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def area_ptr(self) -> Optional[io_uring_zcrx_area_reg]: ...
+    @property
+    def region_ptr(self) -> Optional[io_uring_region_desc]: ...
+    @property
+    def offsets(self) -> io_uring_zcrx_offsets: ...
+    @property
+    def zcrx_id(self) -> int: ...
+    @property
+    def rx_buf_len(self) -> int: ...
+
+def io_uring_register_ifq(ring: io_uring, reg: io_uring_zcrx_ifq_reg) -> int:
+    """io_uring_register_ifq(3)."""
+
+class zcrx_ctrl:
+    """struct zcrx_ctrl (zcrx_fd is zc_export.zcrx_fd)."""
+    def __init__(self, zcrx_id: int = ..., op: int = ...) -> None: ...
+    @property
+    def zcrx_id(self) -> int: ...
+    @property
+    def op(self) -> int: ...
+    @property
+    def zcrx_fd(self) -> int: ...
+
+def io_uring_register_zcrx_ctrl(ring: io_uring, ctrl: zcrx_ctrl) -> int:
+    """io_uring_register_zcrx_ctrl(3)."""
+
+# BPF filters
+class io_uring_bpf_filter:
+    """struct io_uring_bpf_filter; filter_ptr: (code, jt, jf, k) tuples or struct sock_filter bytes."""
+    def __init__(self, opcode: int = ..., flags: int = ...,
+                 filter_ptr: Union[Iterable[tuple[int, int, int, int]], Buffer, None] = ...,
+                 filter_len: Optional[int] = ..., pdu_size: int = ...) -> None: ...
+    @property
+    def opcode(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def filter_len(self) -> int: ...
+    @property
+    def pdu_size(self) -> int: ...
+    @property
+    def filter_ptr(self) -> list[tuple[int, int, int, int]]: ...
+
+class io_uring_bpf:
+    """struct io_uring_bpf."""
+    def __init__(self, cmd_type: int = ..., cmd_flags: int = ..., filter: Optional[io_uring_bpf_filter] = ...) -> None: ...
+    @property
+    def cmd_type(self) -> int: ...
+    @property
+    def cmd_flags(self) -> int: ...
+    @property
+    def filter(self) -> Optional[io_uring_bpf_filter]: ...
+
+def io_uring_register_bpf_filter(ring: io_uring, bpf: io_uring_bpf) -> int:
+    """io_uring_register_bpf_filter(3)."""
+def io_uring_register_bpf_filter_task(bpf: io_uring_bpf) -> int:
+    """io_uring_register_bpf_filter_task(3)."""
+
+# queries, probe
+class io_uring_query_opcode:
+    """struct io_uring_query_opcode."""
+    def __init__(self) -> None: ...
+    @property
+    def nr_request_opcodes(self) -> int: ...
+    @property
+    def nr_register_opcodes(self) -> int: ...
+    @property
+    def feature_flags(self) -> int: ...
+    @property
+    def ring_setup_flags(self) -> int: ...
+    @property
+    def enter_flags(self) -> int: ...
+    @property
+    def sqe_flags(self) -> int: ...
+    @property
+    def nr_query_opcodes(self) -> int: ...
+
+class io_uring_query_scq:
+    """struct io_uring_query_scq."""
+    def __init__(self) -> None: ...
+    @property
+    def hdr_size(self) -> int: ...
+    @property
+    def hdr_alignment(self) -> int: ...
+
+class io_uring_query_hdr:
+    """struct io_uring_query_hdr (a chain through next_entry)."""
+    next_entry: Optional[io_uring_query_hdr]
+    def __init__(self, query_op: int = ...,
+                 query_data: Union[io_uring_query_opcode, io_uring_query_scq, Buffer, None] = ...,
+                 size: Optional[int] = ..., next_entry: Optional[io_uring_query_hdr] = ...) -> None: ...
+    @property
+    def query_op(self) -> int: ...
+    @property
+    def query_data(self) -> Union[io_uring_query_opcode, io_uring_query_scq, Buffer, None]: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def result(self) -> int: ...
+
+def io_uring_register_query(query: io_uring_query_hdr) -> int:
+    """io_uring_register_query(3)."""
+def io_uring_register_probe(ring: io_uring, probe: io_uring_probe, nr: int) -> int:
+    """io_uring_register_probe(3)."""
+
+# raw syscalls
+class io_uring_getevents_arg:
+    """struct io_uring_getevents_arg (IORING_ENTER_EXT_ARG)."""
+    def __init__(self, sigmask: Optional[_Signals] = ..., sigmask_sz: Optional[int] = ...,
+                 min_wait_usec: int = ..., ts: Optional[kernel_timespec] = ...) -> None: ...
+    @property
+    def sigmask(self) -> Optional[tuple[int, ...]]: ...
+    @property
+    def sigmask_sz(self) -> int: ...
+    @property
+    def min_wait_usec(self) -> int: ...
+    @property
+    def ts(self) -> Optional[kernel_timespec]: ...
+
+def io_uring_setup(entries: int, p: io_uring_params) -> int:
+    """io_uring_setup(2): returns the ring fd (owned by the caller)."""
+def io_uring_enter(fd: int, to_submit: int, min_complete: int, flags: int, sig: Optional[_Signals] = ...) -> int:
+    """io_uring_enter(2)."""
+def io_uring_enter2(fd: int, to_submit: int, min_complete: int, flags: int,
+                    arg: Union[None, _Signals, io_uring_getevents_arg, int] = ..., sz: Optional[int] = ...) -> int:
+    """io_uring_enter2(2)."""
+def io_uring_register(fd: int, opcode: int, arg: Optional[Buffer], nr_args: int) -> int:
+    """io_uring_register(2): arg's bytes are passed (the kernel may write into them)."""
 # END REGISTER STUBS
 
 # fs group (io_uring_prep_* for files, paths, xattrs, pipes, epoll, futex, waitid)

@@ -285,7 +285,7 @@ def test_ctrl_c_interrupts_wait_cqe_and_keeps_completions(ring):
     L.io_uring_prep_timeout(sqe, ts, 0, 0)
     L.io_uring_sqe_set_data64(sqe, 77)
     L.io_uring_submit(ring)
-    threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+    threading.Timer(0.05, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         L.io_uring_wait_cqe(ring)
@@ -295,6 +295,24 @@ def test_ctrl_c_interrupts_wait_cqe_and_keeps_completions(ring):
     L.io_uring_cqe_seen(ring, cqe)
 
 
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals go to the main thread")
+def test_ctrl_c_interrupts_a_wait_that_also_submitted(ring, pipe):
+    """Regression: when the enter that submits is interrupted, the kernel returns the count
+    submitted, not EINTR; the wait went on with the signal consumed and slept forever."""
+    r, w = pipe
+    queue_read(ring, r, bytearray(4), 1)
+    threading.Timer(0.1, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
+    rescue = threading.Timer(3, os.write, (w, b"free"))    # unblocks the wait if it regresses
+    rescue.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            L.io_uring_submit_and_wait_timeout(ring, 1)
+        assert time.monotonic() - start < 2
+    finally:
+        rescue.cancel()
+
+
 def test_other_signals_are_handled_and_the_wait_goes_on(ring):
     hits = []
     old = signal.signal(signal.SIGUSR1, lambda *a: hits.append(1))
@@ -302,7 +320,7 @@ def test_other_signals_are_handled_and_the_wait_goes_on(ring):
         sqe = L.io_uring_get_sqe(ring)
         L.io_uring_prep_timeout(sqe, L.kernel_timespec(0, 200_000_000), 0, 0)
         L.io_uring_submit(ring)
-        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        threading.Timer(0.05, signal.pthread_kill, (threading.main_thread().ident, signal.SIGUSR1)).start()
         cqe = L.io_uring_wait_cqe(ring)
         assert cqe.res == -62 and hits == [1]
         L.io_uring_cqe_seen(ring, cqe)

@@ -450,6 +450,16 @@ static inline int ioring_get_cqe(struct ioring *ring, struct io_uring_cqe **cqe_
         w->submit -= (unsigned)ret;
         if (cqe)
             break;
+        if ((flags & IORING_ENTER_GETEVENTS) && w->wait_nr && !w->has_ts) {
+            /* The kernel only gives up an untimed wait early for a signal; it reports the
+             * SQEs it submitted instead of -EINTR then. Say EINTR, or the next enter would
+             * sleep with the signal already consumed. */
+            ioring_peek_cqe_nowait(ring, &cqe, NULL);
+            if (!cqe) {
+                err = -EINTR;
+                break;
+            }
+        }
         if (!looped) {
             looped = true;
             err = ret;

@@ -1,0 +1,319 @@
+/* io_uring_register wrappers beyond the basics, with liburing 2.15's argument lists and
+ * results: tagged and sparse resource tables, buffer cloning, personalities, restrictions,
+ * io-wq control, synchronous cancel and message, NAPI, clock, memory regions, zero-copy
+ * receive, BPF filters and queries. Each returns the kernel's result or -errno, as liburing's
+ * register.c does. Nothing here allocates or keeps a pointer: the caller owns every argument. */
+#ifndef IORING_REGISTER_EXT_H
+#define IORING_REGISTER_EXT_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+
+#include "ioring/register.h"
+
+/* ---- kernel ABI that abi.h does not carry yet ------------------------------------------- */
+
+/* linux/io_uring/bpf_filter.h (7.0): IORING_REGISTER_BPF_FILTER argument. abi.h may take these
+ * over; it then defines IORING_ABI_HAS_BPF_FILTER. */
+#ifndef IORING_ABI_HAS_BPF_FILTER
+#define IORING_ABI_HAS_BPF_FILTER 1
+
+enum {
+    IO_URING_BPF_FILTER_DENY_REST = 1, /* opcodes without a filter are denied */
+    IO_URING_BPF_FILTER_SZ_STRICT = 2  /* fail if the kernel's pdu_size differs */
+};
+
+enum {
+    IO_URING_BPF_CMD_FILTER = 1
+};
+
+struct io_uring_bpf_filter {
+    uint32_t opcode;     /* IORING_OP_* the filter applies to */
+    uint32_t flags;      /* IO_URING_BPF_FILTER_* */
+    uint32_t filter_len; /* number of struct sock_filter instructions */
+    uint8_t pdu_size;    /* expected size of the opcode's context payload */
+    uint8_t resv[3];
+    uint64_t filter_ptr; /* struct sock_filter * */
+    uint64_t resv2[5];
+};
+
+struct io_uring_bpf {
+    uint16_t cmd_type;  /* IO_URING_BPF_CMD_* */
+    uint16_t cmd_flags;
+    uint32_t resv;
+    union {
+        struct io_uring_bpf_filter filter;
+    };
+};
+
+IORING_ABI_ASSERT(sizeof(struct io_uring_bpf_filter) == 64, "sizeof(struct io_uring_bpf_filter)");
+IORING_ABI_ASSERT(sizeof(struct io_uring_bpf) == 72, "sizeof(struct io_uring_bpf)");
+#endif
+
+/* struct sock_filter (linux/filter.h): one classic BPF instruction. */
+struct ioring_sock_filter {
+    uint16_t code;
+    uint8_t jt;
+    uint8_t jf;
+    uint32_t k;
+};
+IORING_ABI_ASSERT(sizeof(struct ioring_sock_filter) == 8, "sizeof(struct sock_filter)");
+
+/* ---- registered buffers ----------------------------------------------------------------- */
+
+static inline int ioring_register_buffers_tags(struct ioring *ring, const struct iovec *iovecs,
+                                               const uint64_t *tags, unsigned nr)
+{
+    struct io_uring_rsrc_register reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.nr = nr;
+    reg.data = (uint64_t)(uintptr_t)iovecs;
+    reg.tags = (uint64_t)(uintptr_t)tags;
+    return ioring_register(ring, IORING_REGISTER_BUFFERS2, &reg, sizeof(reg));
+}
+
+static inline int ioring_register_buffers_sparse(struct ioring *ring, unsigned nr)
+{
+    struct io_uring_rsrc_register reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.flags = IORING_RSRC_REGISTER_SPARSE;
+    reg.nr = nr;
+    return ioring_register(ring, IORING_REGISTER_BUFFERS2, &reg, sizeof(reg));
+}
+
+static inline int ioring_register_buffers_update_tag(struct ioring *ring, unsigned off,
+                                                     const struct iovec *iovecs,
+                                                     const uint64_t *tags, unsigned nr)
+{
+    struct io_uring_rsrc_update2 up;
+    memset(&up, 0, sizeof(up));
+    up.offset = off;
+    up.data = (uint64_t)(uintptr_t)iovecs;
+    up.tags = (uint64_t)(uintptr_t)tags;
+    up.nr = nr;
+    return ioring_register(ring, IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof(up));
+}
+
+/* liburing's __io_uring_clone_buffers_offset: the source is named by its registered index
+ * only when asked to and when it has one; otherwise by its fd, without the flag. */
+static inline int __ioring_clone_buffers_offset(struct ioring *dst, struct ioring *src,
+                                                unsigned dst_off, unsigned src_off,
+                                                unsigned nr, unsigned flags)
+{
+    struct io_uring_clone_buffers buf;
+    memset(&buf, 0, sizeof(buf));
+    buf.flags = flags;
+    buf.src_off = src_off;
+    buf.dst_off = dst_off;
+    buf.nr = nr;
+    if ((flags & IORING_REGISTER_SRC_REGISTERED) && (src->int_flags & IORING_INT_FLAG_REG_REG_RING)) {
+        buf.src_fd = (uint32_t)src->enter_ring_fd;
+    } else {
+        buf.src_fd = (uint32_t)src->ring_fd;
+        buf.flags &= ~IORING_REGISTER_SRC_REGISTERED;
+    }
+    return ioring_register(dst, IORING_REGISTER_CLONE_BUFFERS, &buf, 1);
+}
+
+static inline int ioring_clone_buffers_offset(struct ioring *dst, struct ioring *src,
+                                              unsigned dst_off, unsigned src_off, unsigned nr,
+                                              unsigned flags)
+{
+    return __ioring_clone_buffers_offset(dst, src, dst_off, src_off, nr,
+                                         flags | IORING_REGISTER_SRC_REGISTERED);
+}
+
+static inline int ioring_clone_buffers(struct ioring *dst, struct ioring *src)
+{
+    return __ioring_clone_buffers_offset(dst, src, 0, 0, 0, IORING_REGISTER_SRC_REGISTERED);
+}
+
+/* ---- registered files ------------------------------------------------------------------- */
+
+/* As liburing: on EMFILE, raise RLIMIT_NOFILE's soft limit once and try again. */
+static inline void ioring_increase_rlimit_nofile(unsigned nr)
+{
+    struct rlimit rlim;
+    if (getrlimit(RLIMIT_NOFILE, &rlim) < 0)
+        return;
+    if (rlim.rlim_cur < nr) {
+        rlim.rlim_cur += nr;
+        (void)setrlimit(RLIMIT_NOFILE, &rlim);
+    }
+}
+
+static inline int ioring_register_files2(struct ioring *ring, struct io_uring_rsrc_register *reg)
+{
+    int ret, did_increase = 0;
+    int saved = errno;
+    for (;;) {
+        ret = ioring_register(ring, IORING_REGISTER_FILES2, reg, sizeof(*reg));
+        if (ret == -EMFILE && !did_increase) {
+            did_increase = 1;
+            ioring_increase_rlimit_nofile(reg->nr);
+            continue;
+        }
+        break;
+    }
+    errno = saved;
+    return ret;
+}
+
+static inline int ioring_register_files_tags(struct ioring *ring, const int *files,
+                                             const uint64_t *tags, unsigned nr)
+{
+    struct io_uring_rsrc_register reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.nr = nr;
+    reg.data = (uint64_t)(uintptr_t)files;
+    reg.tags = (uint64_t)(uintptr_t)tags;
+    return ioring_register_files2(ring, &reg);
+}
+
+static inline int ioring_register_files_sparse(struct ioring *ring, unsigned nr)
+{
+    struct io_uring_rsrc_register reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.flags = IORING_RSRC_REGISTER_SPARSE;
+    reg.nr = nr;
+    return ioring_register_files2(ring, &reg);
+}
+
+static inline int ioring_register_files_update_tag(struct ioring *ring, unsigned off,
+                                                   const int *files, const uint64_t *tags,
+                                                   unsigned nr_files)
+{
+    struct io_uring_rsrc_update2 up;
+    memset(&up, 0, sizeof(up));
+    up.offset = off;
+    up.data = (uint64_t)(uintptr_t)files;
+    up.tags = (uint64_t)(uintptr_t)tags;
+    up.nr = nr_files;
+    return ioring_register(ring, IORING_REGISTER_FILES_UPDATE2, &up, sizeof(up));
+}
+
+static inline int ioring_register_file_alloc_range(struct ioring *ring, unsigned off, unsigned len)
+{
+    struct io_uring_file_index_range range;
+    memset(&range, 0, sizeof(range));
+    range.off = off;
+    range.len = len;
+    return ioring_register(ring, IORING_REGISTER_FILE_ALLOC_RANGE, &range, 0);
+}
+
+/* ---- credentials and restrictions ------------------------------------------------------- */
+
+static inline int ioring_register_personality(struct ioring *ring)
+{
+    return ioring_register(ring, IORING_REGISTER_PERSONALITY, NULL, 0);
+}
+
+static inline int ioring_unregister_personality(struct ioring *ring, int id)
+{
+    return ioring_register(ring, IORING_UNREGISTER_PERSONALITY, NULL, (unsigned)id);
+}
+
+static inline int ioring_register_restrictions(struct ioring *ring, struct io_uring_restriction *res,
+                                               unsigned nr_res)
+{
+    return ioring_register(ring, IORING_REGISTER_RESTRICTIONS, res, nr_res);
+}
+
+static inline int ioring_enable_rings(struct ioring *ring)
+{
+    return ioring_register(ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+}
+
+/* ---- io-wq ------------------------------------------------------------------------------ */
+
+/* mask is a cpu_set_t-style bitmap of cpusz bytes (bit n of byte n/8 is CPU n). */
+static inline int ioring_register_iowq_aff(struct ioring *ring, size_t cpusz, const void *mask)
+{
+    if (cpusz >= (1U << 31))
+        return -EINVAL;
+    return ioring_register(ring, IORING_REGISTER_IOWQ_AFF, mask, (unsigned)cpusz);
+}
+
+static inline int ioring_unregister_iowq_aff(struct ioring *ring)
+{
+    return ioring_register(ring, IORING_UNREGISTER_IOWQ_AFF, NULL, 0);
+}
+
+/* val[0] bounded, val[1] unbounded workers (0 = leave as is); the previous limits are
+ * written back into val. */
+static inline int ioring_register_iowq_max_workers(struct ioring *ring, unsigned *val)
+{
+    return ioring_register(ring, IORING_REGISTER_IOWQ_MAX_WORKERS, val, 2);
+}
+
+/* ---- cancel and message ----------------------------------------------------------------- */
+
+static inline int ioring_register_sync_cancel(struct ioring *ring, struct io_uring_sync_cancel_reg *reg)
+{
+    return ioring_register(ring, IORING_REGISTER_SYNC_CANCEL, reg, 1);
+}
+
+/* No ring: the SQE (prepared as IORING_OP_MSG_RING) is handed to the kernel directly. */
+static inline int ioring_register_sync_msg(struct io_uring_sqe *sqe)
+{
+    return ioring_sys_register(-1, IORING_REGISTER_SEND_MSG_RING, sqe, 1);
+}
+
+/* ---- NAPI, clock ------------------------------------------------------------------------ */
+
+/* Both write the previous busy-poll settings back into napi (unregister: if napi is given). */
+static inline int ioring_register_napi(struct ioring *ring, struct io_uring_napi *napi)
+{
+    return ioring_register(ring, IORING_REGISTER_NAPI, napi, 1);
+}
+
+static inline int ioring_unregister_napi(struct ioring *ring, struct io_uring_napi *napi)
+{
+    return ioring_register(ring, IORING_UNREGISTER_NAPI, napi, 1);
+}
+
+static inline int ioring_register_clock(struct ioring *ring, struct io_uring_clock_register *arg)
+{
+    return ioring_register(ring, IORING_REGISTER_CLOCK, arg, 0);
+}
+
+/* ---- memory regions, zero-copy receive -------------------------------------------------- */
+
+static inline int ioring_register_region(struct ioring *ring, struct io_uring_mem_region_reg *reg)
+{
+    return ioring_register(ring, IORING_REGISTER_MEM_REGION, reg, 1);
+}
+
+static inline int ioring_register_ifq(struct ioring *ring, struct io_uring_zcrx_ifq_reg *reg)
+{
+    return ioring_register(ring, IORING_REGISTER_ZCRX_IFQ, reg, 1);
+}
+
+static inline int ioring_register_zcrx_ctrl(struct ioring *ring, struct zcrx_ctrl *ctrl)
+{
+    return ioring_register(ring, IORING_REGISTER_ZCRX_CTRL, ctrl, 0);
+}
+
+/* ---- BPF filters, queries --------------------------------------------------------------- */
+
+static inline int ioring_register_bpf_filter(struct ioring *ring, struct io_uring_bpf *bpf)
+{
+    return ioring_register(ring, IORING_REGISTER_BPF_FILTER, bpf, 1);
+}
+
+/* On the calling task: applies to rings it creates afterwards, and to its children. */
+static inline int ioring_register_bpf_filter_task(struct io_uring_bpf *bpf)
+{
+    return ioring_sys_register(-1, IORING_REGISTER_BPF_FILTER, bpf, 1);
+}
+
+/* No ring: a chain of io_uring_query_hdr linked through next_entry. */
+static inline int ioring_register_query(struct io_uring_query_hdr *query)
+{
+    return ioring_sys_register(-1, IORING_REGISTER_QUERY, query, 0);
+}
+
+#endif /* IORING_REGISTER_EXT_H */

@@ -1,0 +1,833 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The Pythonic layer's core: ``Ring`` (one io_uring), ``Operation`` (one queued request) and
+the batch entry points that prepare, submit and reap a whole batch in one call into C.
+
+Every request goes through the thin layer (``ioring.liburing``): its prep helpers encode the
+SQEs and its pinning keeps buffers alive until the kernel is done. The hot requests (read,
+write, nop and the batches) are prepared here at C level over the same ring, without the
+per-call Python objects of the thin layer.
+"""
+cimport cython
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, Py_buffer
+from cpython.exc cimport PyErr_CheckSignals
+from libc.errno cimport EINTR, ETIME, EAGAIN
+cdef extern from "<errno.h>":
+    enum: ECANCELED
+from libc.stdint cimport uint64_t, int64_t, uint32_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memset
+
+from ioring cimport _core as c
+from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer, _Inflight
+
+cdef extern from "ioring/abi.h":
+    enum:
+        IORING_CQE_F_MORE
+
+import array
+import os
+import time
+
+from ioring import liburing as L
+
+# user_data of batch requests: the top bit set, the index in the low bits. Single requests use
+# a counter below 2**62, so the two never meet.
+cdef uint64_t _BATCH_TAG = 1ULL << 63
+cdef uint64_t _CANCEL_TAG = 1ULL << 62
+
+
+cdef class Operation:
+    """One queued request. ``result()`` waits for it; a negative result raises OSError naming
+    the request, its fd and its path."""
+    cdef readonly Ring ring
+    cdef readonly str kind
+    cdef readonly object fd
+    cdef readonly object path
+    cdef readonly uint64_t user_data
+    cdef object _value          # what result() returns on success (None: cqe.res)
+    cdef object _res            # cqe.res once complete
+    cdef readonly uint32_t flags
+    cdef object _callbacks
+    cdef object __weakref__
+
+    def done(self):
+        """True once the completion has been reaped."""
+        return self._res is not None
+
+    @property
+    def res(self):
+        """The raw cqe.res (None until done)."""
+        return self._res
+
+    def describe(self):
+        parts = [] if self.fd is None else [f"fd={self.fd}"]
+        if self.path is not None:
+            parts.append(f"path={self.path!r}")
+        return f"{self.kind}({', '.join(parts)})"
+
+    def exception(self):
+        """The OSError the request failed with, or None (waits like result)."""
+        if self._res is None:
+            self.ring._wait_for(self, None)
+        if self._res >= 0:
+            return None
+        err = -<int>self._res
+        return OSError(err, f"{os.strerror(err)} [{self.describe()}]", self.path)
+
+    def result(self, timeout=None):
+        """Wait (at most ``timeout`` seconds: TimeoutError) and return the result: the byte
+        count, the new fd, the statx... A negative cqe.res raises OSError."""
+        if self._res is None:
+            self.ring._wait_for(self, timeout)
+        if self._res < 0:
+            raise self.exception()
+        if self._value is None:
+            return self._res
+        if isinstance(self._value, _Truncate):
+            return bytes((<_Truncate>self._value).buf[:self._res])
+        return self._value
+
+    def cancel(self):
+        """Ask the kernel to cancel the request (IORING_OP_ASYNC_CANCEL); returns False if it
+        has already completed. The request then completes with -ECANCELED (or its result)."""
+        if self._res is not None:
+            return False
+        self.ring._cancel(self)
+        return True
+
+    def add_done_callback(self, fn):
+        """Call ``fn(op)`` when the request completes (at once if it already has)."""
+        if self._res is not None:
+            fn(self)
+        elif self._callbacks is None:
+            self._callbacks = [fn]
+        else:
+            self._callbacks.append(fn)
+
+    cdef void _complete(self, int res, uint32_t flags):
+        self._res = res
+        self.flags = flags
+        if self._callbacks is not None:
+            callbacks, self._callbacks = self._callbacks, None
+            for fn in callbacks:
+                fn(self)
+
+    def __repr__(self):
+        state = "pending" if self._res is None else f"res={self._res}"
+        return f"<Operation {self.describe()} {state}>"
+
+
+cdef class _Linked:
+    cdef Ring ring
+
+    def __enter__(self):
+        if self.ring._link_depth:
+            raise RuntimeError("linked() chains do not nest")
+        self.ring._link_depth = 1
+        self.ring._link_last = None
+        return self.ring
+
+    def __exit__(self, *exc):
+        cdef io_uring_sqe last = self.ring._link_last
+        self.ring._link_depth = 0
+        self.ring._link_last = None
+        if last is not None:
+            # The last request of a chain must not link to whatever comes next.
+            try:
+                last.flags = last.flags & ~(L.IOSQE_IO_LINK | L.IOSQE_IO_HARDLINK)
+            except ValueError:
+                pass    # already submitted (the SQ filled up): see Ring.linked
+        return False
+
+
+@cython.no_gc_clear
+cdef class Ring:
+    """One io_uring, as a context manager.
+
+    ``Ring(entries=256, *, sqpoll=False, flags=0, cq_entries=0, sq_thread_idle=0)``. Methods
+    that queue a request return an Operation; when the SQ fills up, what is queued is
+    submitted automatically. ``submit()``, ``wait()`` and ``completions()`` give explicit control.
+    """
+    cdef readonly io_uring uring
+    cdef dict _ops                 # user_data -> Operation
+    cdef uint64_t _next_ud
+    cdef int _link_depth
+    cdef io_uring_sqe _link_last
+    cdef list _completed           # operations reaped but not yet handed out by completions()
+    cdef bint _collect
+    cdef object __weakref__
+
+    def __init__(self, unsigned entries=256, *, bint sqpoll=False, unsigned flags=0,
+                 unsigned cq_entries=0, unsigned sq_thread_idle=0):
+        if sqpoll:
+            flags |= L.IORING_SETUP_SQPOLL
+        if cq_entries:
+            flags |= L.IORING_SETUP_CQSIZE
+        p = L.io_uring_params(flags=flags, cq_entries=cq_entries, sq_thread_idle=sq_thread_idle)
+        self.uring = L.io_uring()
+        L.io_uring_queue_init_params(entries, self.uring, p)
+        self._ops = {}
+        self._next_ud = 1
+        self._completed = []
+
+    # ---- lifetime ---------------------------------------------------------------------------
+
+    def close(self):
+        """Cancel what is in flight, wait for the kernel, release everything (idempotent)."""
+        if self.uring is not None and self.uring.initialized:
+            L.io_uring_queue_exit(self.uring)
+        for op in list(self._ops.values()):
+            if (<Operation>op)._res is None:
+                (<Operation>op)._complete(-ECANCELED, 0)
+        self._ops = {}
+
+    @property
+    def closed(self):
+        return not self.uring.initialized
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def fd(self):
+        return self.uring.ring_fd
+
+    @property
+    def sq_entries(self):
+        return self.uring.sq_entries
+
+    @property
+    def cq_entries(self):
+        return self.uring.cq_entries
+
+    def __repr__(self):
+        if self.closed:
+            return "<Ring closed>"
+        return f"<Ring fd={self.uring.ring_fd} sq={self.uring.sq_entries} in_flight={len(self._ops)}>"
+
+    # ---- queueing ---------------------------------------------------------------------------
+
+    cdef io_uring_sqe _sqe(self):
+        """An SQE, submitting queued ones when the SQ is full."""
+        sqe = L.io_uring_get_sqe(self.uring)
+        while sqe is None:
+            if self._link_depth:
+                # A chain cannot straddle two submits reliably: the kernel would run the first
+                # half linked to nothing. Refuse instead.
+                raise RuntimeError("linked() chain longer than the submission queue")
+            self._submit_some()
+            sqe = L.io_uring_get_sqe(self.uring)
+        return sqe
+
+    cdef void _submit_some(self) except *:
+        L.io_uring_submit(self.uring)
+        if L.io_uring_sq_space_left(self.uring) == 0:
+            # SQPOLL consumes asynchronously; a full CQ backlog can also hold it back.
+            self._reap(0)
+            L.io_uring_sqring_wait(self.uring) if self.uring.flags & L.IORING_SETUP_SQPOLL else None
+
+    cdef Operation _track(self, io_uring_sqe sqe, str kind, object fd, object path, object value,
+                          unsigned flags, timeout):
+        cdef Operation op = Operation.__new__(Operation)
+        cdef uint64_t ud = self._next_ud
+        self._next_ud += 1
+        op.ring = self
+        op.kind = kind
+        op.fd = fd
+        op.path = path
+        op._value = value
+        op.user_data = ud
+        sqe.user_data = ud
+        if self._link_depth:
+            flags |= L.IOSQE_IO_LINK
+            self._link_last = sqe
+        if timeout is not None:
+            flags |= L.IOSQE_IO_LINK
+        if flags:
+            sqe.flags = sqe.flags | flags
+        self._ops[ud] = op
+        if timeout is not None:
+            self._link_timeout(timeout)
+        return op
+
+    cdef _link_timeout(self, timeout):
+        sec = float(timeout)
+        if sec < 0:
+            raise ValueError("timeout must be >= 0")
+        ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
+        sqe = self._sqe()
+        L.io_uring_prep_link_timeout(sqe, ts, 0)
+        sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
+        self._next_ud += 1
+        if self._link_depth:
+            sqe.flags = sqe.flags | L.IOSQE_IO_LINK
+            self._link_last = sqe
+
+    def queue(self, prep, *args, kind=None, fd=None, path=None, value=None, unsigned flags=0,
+              timeout=None):
+        """Queue any thin-layer prep: ``ring.queue(L.io_uring_prep_fallocate, fd, 0, 0, 4096)``.
+        ``flags`` are IOSQE_* flags; ``timeout`` (seconds) links a timeout to the request."""
+        sqe = self._sqe()
+        prep(sqe, *args)
+        return self._track(sqe, kind or prep.__name__.replace("io_uring_prep_", ""), fd, path,
+                           value, flags, timeout)
+
+    def nop(self, *, unsigned flags=0):
+        """Queue a NOP."""
+        sqe = self._sqe()
+        L.io_uring_prep_nop(sqe)
+        return self._track(sqe, "nop", None, None, None, flags, None)
+
+    def read(self, int fd, buf, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
+        """Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the
+        file position). Result: bytes read. A buffer of a registered BufferPool is read with
+        IORING_OP_READ_FIXED."""
+        cdef int index = self._registered_index(buf)
+        sqe = self._sqe()
+        if index >= 0:
+            L.io_uring_prep_read_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, index)
+            return self._track(sqe, "read_fixed", fd, None, None, flags, timeout)
+        L.io_uring_prep_read(sqe, fd, buf, _nbytes(buf, nbytes), offset)
+        return self._track(sqe, "read", fd, None, None, flags, timeout)
+
+    def write(self, int fd, data, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
+        """Write ``data`` (all of it, or ``nbytes``) at ``offset`` (-1: the file position);
+        WRITE_FIXED for a buffer of a registered BufferPool."""
+        cdef int index = self._registered_index(data)
+        sqe = self._sqe()
+        if index >= 0:
+            L.io_uring_prep_write_fixed(sqe, fd, data, _nbytes(data, nbytes), offset, index)
+            return self._track(sqe, "write_fixed", fd, None, None, flags, timeout)
+        L.io_uring_prep_write(sqe, fd, data, _nbytes(data, nbytes), offset)
+        return self._track(sqe, "write", fd, None, None, flags, timeout)
+
+    cdef int _registered_index(self, object buf) except -2:
+        """The registered buffer that holds ``buf``, or -1."""
+        cdef Py_buffer view
+        cdef size_t start, end
+        ranges = self.uring._registered_ranges
+        if ranges is None or buf is None:
+            return -1
+        if PyObject_GetBuffer(buf, &view, PyBUF_ANY_CONTIGUOUS) != 0:
+            return -1
+        start = <size_t>view.buf
+        end = start + <size_t>view.len
+        PyBuffer_Release(&view)
+        for i, r in enumerate(ranges):
+            if r is not None and <size_t>r[0] <= start and end <= <size_t>r[0] + <size_t>r[1]:
+                return i
+        return -1
+
+    def readv(self, int fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
+        sqe = self._sqe()
+        L.io_uring_prep_readv(sqe, fd, buffers, None, offset)
+        return self._track(sqe, "readv", fd, None, None, flags, timeout)
+
+    def writev(self, int fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
+        sqe = self._sqe()
+        L.io_uring_prep_writev(sqe, fd, buffers, None, offset)
+        return self._track(sqe, "writev", fd, None, None, flags, timeout)
+
+    def read_fixed(self, int fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
+        sqe = self._sqe()
+        L.io_uring_prep_read_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, buf_index)
+        return self._track(sqe, "read_fixed", fd, None, None, flags, timeout)
+
+    def write_fixed(self, int fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
+        sqe = self._sqe()
+        L.io_uring_prep_write_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, buf_index)
+        return self._track(sqe, "write_fixed", fd, None, None, flags, timeout)
+
+    def fsync(self, int fd, *, bint datasync=False, unsigned flags=0, timeout=None):
+        sqe = self._sqe()
+        L.io_uring_prep_fsync(sqe, fd, L.IORING_FSYNC_DATASYNC if datasync else 0)
+        return self._track(sqe, "fsync", fd, None, None, flags, timeout)
+
+    def openat(self, path, int oflags=os.O_RDONLY, unsigned mode=0o666, *, int dir_fd=L.AT_FDCWD,
+               unsigned flags=0, timeout=None):
+        """Open ``path``; result: the new fd."""
+        sqe = self._sqe()
+        L.io_uring_prep_openat(sqe, dir_fd, path, oflags, mode)
+        return self._track(sqe, "openat", None, path, None, flags, timeout)
+
+    def close_fd(self, int fd, *, unsigned flags=0):
+        """Close ``fd`` (IORING_OP_CLOSE). (``Ring.close()`` closes the ring itself.)"""
+        sqe = self._sqe()
+        L.io_uring_prep_close(sqe, fd)
+        return self._track(sqe, "close", fd, None, None, flags, None)
+
+    def statx(self, path, unsigned mask=L.STATX_BASIC_STATS, int statx_flags=0, *,
+              int dir_fd=L.AT_FDCWD, unsigned flags=0, timeout=None):
+        """statx(2) of ``path``; result: an ``ioring.liburing.statx``."""
+        st = L.statx()
+        sqe = self._sqe()
+        L.io_uring_prep_statx(sqe, dir_fd, path, statx_flags, mask, st)
+        return self._track(sqe, "statx", None, path, st, flags, timeout)
+
+    def send(self, sock, data, int msg_flags=0, *, unsigned flags=0, timeout=None):
+        cdef int fd = _fileno(sock)
+        sqe = self._sqe()
+        L.io_uring_prep_send(sqe, fd, data, _nbytes(data, None), msg_flags)
+        return self._track(sqe, "send", fd, None, None, flags, timeout)
+
+    def recv(self, sock, buf, int msg_flags=0, *, unsigned flags=0, timeout=None):
+        """Receive into ``buf`` (a writable buffer) or, given an int, into a new bytearray of
+        that size (the result is then the bytes received)."""
+        cdef int fd = _fileno(sock)
+        value = None
+        if isinstance(buf, int):
+            buf = bytearray(buf)
+            value = _Truncate(buf)
+        sqe = self._sqe()
+        L.io_uring_prep_recv(sqe, fd, buf, _nbytes(buf, None), msg_flags)
+        op = self._track(sqe, "recv", fd, None, value, flags, timeout)
+        return op
+
+    def accept(self, sock, int accept_flags=0, *, unsigned flags=0, timeout=None):
+        """Accept a connection; result: the new socket fd."""
+        cdef int fd = _fileno(sock)
+        sqe = self._sqe()
+        L.io_uring_prep_accept(sqe, fd, None, None, accept_flags)
+        return self._track(sqe, "accept", fd, None, None, flags, timeout)
+
+    def connect(self, sock, address, *, unsigned flags=0, timeout=None):
+        """Connect ``sock`` to ``address`` (as the socket module takes it)."""
+        cdef int fd = _fileno(sock)
+        addr = L.sockaddr(int(sock.family), address)
+        sqe = self._sqe()
+        L.io_uring_prep_connect(sqe, fd, addr)
+        return self._track(sqe, "connect", fd, None, None, flags, timeout)
+
+    def splice(self, int fd_in, off_in, int fd_out, off_out, unsigned nbytes, unsigned splice_flags=0, *,
+               unsigned flags=0, timeout=None):
+        sqe = self._sqe()
+        L.io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
+        return self._track(sqe, "splice", fd_in, None, None, flags, timeout)
+
+    def timeout(self, seconds, *, unsigned count=0, unsigned flags=0):
+        """A timer: completes after ``seconds`` (result() returns 0; -ETIME is success here)."""
+        sec = float(seconds)
+        ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
+        sqe = self._sqe()
+        L.io_uring_prep_timeout(sqe, ts, count, 0)
+        return self._track(sqe, "timeout", None, None, 0, flags, None)
+
+    def linked(self):
+        """``with ring.linked(): ...``: the requests queued inside run in order, each only if
+        the previous succeeded (IOSQE_IO_LINK). The chain must fit in the SQ."""
+        cdef _Linked ctx = _Linked.__new__(_Linked)
+        ctx.ring = self
+        return ctx
+
+    cdef _cancel(self, Operation op):
+        sqe = self._sqe()
+        L.io_uring_prep_cancel64(sqe, op.user_data, 0)
+        sqe.user_data = _CANCEL_TAG | self._next_ud
+        self._next_ud += 1
+        L.io_uring_submit(self.uring)
+
+    # ---- registration -----------------------------------------------------------------------
+
+    def register_files(self, files):
+        """Register fds (IORING_REGISTER_FILES); use their index with flags=IOSQE_FIXED_FILE."""
+        return L.io_uring_register_files(self.uring, [_fileno(f) for f in files])
+
+    def unregister_files(self):
+        return L.io_uring_unregister_files(self.uring)
+
+    # ---- submit and reap --------------------------------------------------------------------
+
+    def submit(self):
+        """Submit what is queued; returns how many requests were submitted."""
+        return L.io_uring_submit(self.uring)
+
+    cdef int _reap(self, int limit) except -1:
+        """Complete the Operations of every ready CQE (at most ``limit`` if > 0)."""
+        cdef io_uring uring = self.uring
+        cdef unsigned head, ready, i = 0
+        cdef int done = 0
+        cdef c.io_uring_cqe *cqe
+        cdef uint64_t ud
+        cdef Operation op
+        ready = c.ioring_cq_ready(&uring.ring)
+        if ready == 0:
+            return 0
+        head = uring.ring.cq.khead[0]
+        while i < ready and (limit <= 0 or done < limit):
+            cqe = c.ioring_cqe_at(&uring.ring, head + i)
+            i += 1
+            ud = cqe.user_data
+            if ud & (_CANCEL_TAG | _BATCH_TAG):
+                continue
+            if cqe.flags & IORING_CQE_F_MORE:
+                op = self._ops.get(ud)
+            else:
+                op = self._ops.pop(ud, None)
+            if op is not None:
+                if op.kind == "timeout" and cqe.res == -ETIME:
+                    op._complete(0, cqe.flags)
+                else:
+                    op._complete(cqe.res, cqe.flags)
+                if self._collect:
+                    self._completed.append(op)
+                done += 1
+        uring._retire(i)
+        return done
+
+    def wait(self, unsigned n=1, timeout=None):
+        """Submit what is queued and wait until ``n`` requests completed (or ``timeout``
+        seconds passed); returns how many completed."""
+        cdef int got = 0
+        deadline = None if timeout is None else time.monotonic() + timeout
+        L.io_uring_submit(self.uring)
+        got += self._reap(0)
+        while got < <int>n:
+            if deadline is None:
+                L.io_uring_submit_and_wait(self.uring, 1)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                submitted, cqe = L.io_uring_submit_and_wait_timeout(
+                    self.uring, 1, L.kernel_timespec(int(left), int((left % 1) * 1e9)))
+            got += self._reap(0)
+        return got
+
+    cdef _wait_for(self, Operation op, timeout):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if op._res is None and not self.uring.initialized:
+            raise ValueError("the ring is closed")
+        while op._res is None:
+            if deadline is None:
+                self.wait(1)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{op.describe()} did not complete within {timeout} s")
+                self.wait(1, left)
+
+    def completions(self, timeout=None):
+        """Iterate over requests as they complete, until none is in flight (or ``timeout``
+        seconds pass without one completing)."""
+        self._collect = True
+        try:
+            while True:
+                while self._completed:
+                    yield self._completed.pop(0)
+                if not self._ops:
+                    return
+                if self.wait(1, timeout) == 0 and not self._completed:
+                    return
+        finally:
+            self._collect = False
+            self._completed = []
+
+    @property
+    def in_flight(self):
+        """Requests queued or submitted whose completion has not been reaped."""
+        return len(self._ops)
+
+    # ---- batches: one call into C for the whole batch -----------------------------------------
+
+    def nop_many(self, Py_ssize_t n):
+        """Prepare, submit and reap ``n`` NOPs; returns n. (The NOP benchmark's batch path.)"""
+        return _run_batch(self, _BATCH_NOP, n, -1, None, None, None)
+
+    def read_many(self, int fd, buffers, offsets):
+        """Read each buffer (fully) at the matching offset, all in flight at once (up to the
+        SQ size), the GIL released while the kernel works. Returns array('q') of results
+        (bytes read, or -errno: not raised, so one bad offset doesn't hide the others)."""
+        return _run_batch(self, _BATCH_READ, len(buffers), fd, buffers, offsets, None)
+
+    def write_many(self, int fd, buffers, offsets):
+        """As read_many, writing each buffer at its offset."""
+        return _run_batch(self, _BATCH_WRITE, len(buffers), fd, buffers, offsets, None)
+
+    def read_fixed_many(self, int fd, buffers, offsets, buf_indexes):
+        """As read_many with registered buffers (READ_FIXED): each buffer lies inside the
+        registered buffer of the matching index (e.g. BufferPool views)."""
+        return _run_batch(self, _BATCH_READ_FIXED, len(buffers), fd, buffers, offsets, buf_indexes)
+
+    def write_fixed_many(self, int fd, buffers, offsets, buf_indexes):
+        return _run_batch(self, _BATCH_WRITE_FIXED, len(buffers), fd, buffers, offsets, buf_indexes)
+
+    def __del__(self):
+        if self.uring is not None and self.uring.initialized:
+            import warnings
+            try:
+                warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self)
+            except Exception:
+                pass
+            self.close()
+
+
+class BufferPool:
+    """``count`` page-aligned buffers of ``size`` bytes (rounded up to a page: O_DIRECT-ready),
+    carved from one anonymous mmap and registered with ``ring`` (IORING_REGISTER_BUFFERS).
+    ``Ring.read``/``write`` on them use READ_FIXED/WRITE_FIXED automatically.
+
+    ``with pool.buffer() as (index, view): ...`` lends a free buffer; ``pool[i]`` is buffer i.
+    """
+
+    def __init__(self, Ring ring, unsigned count, unsigned size):
+        import mmap
+        if count == 0 or size == 0:
+            raise ValueError("count and size must be > 0")
+        self.size = (size + 4095) & ~4095
+        self.count = count
+        self.ring = ring
+        self._memory = mmap.mmap(-1, self.size * count)
+        view = memoryview(self._memory)
+        self._views = [view[i * self.size:(i + 1) * self.size] for i in range(count)]
+        self._free = list(range(count - 1, -1, -1))
+        L.io_uring_register_buffers(ring.uring, self._views)
+
+    def __getitem__(self, i):
+        return self._views[i]
+
+    def __len__(self):
+        return self.count
+
+    def acquire(self):
+        """(index, memoryview) of a free buffer; IndexError when all are lent."""
+        if not self._free:
+            raise IndexError("every buffer of the pool is in use")
+        i = self._free.pop()
+        return i, self._views[i]
+
+    def release(self, index):
+        if index in self._free or not 0 <= index < self.count:
+            raise ValueError(f"buffer {index} is not lent")
+        self._free.append(index)
+
+    def buffer(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def lend():
+            i, v = self.acquire()
+            try:
+                yield i, v
+            finally:
+                self.release(i)
+        return lend()
+
+    def close(self):
+        """Unregister (requests in flight keep their own pins) and drop the views."""
+        if self.ring is not None and not self.ring.closed:
+            L.io_uring_unregister_buffers(self.ring.uring)
+        self.ring = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+cdef class _Truncate:
+    """recv(sock, size): the result is the bytes received, not a count."""
+    cdef object buf
+
+    def __cinit__(self, buf):
+        self.buf = buf
+
+
+cdef inline unsigned _nbytes(object buf, object nbytes) except? 0xFFFFFFFF:
+    if nbytes is not None:
+        return nbytes
+    if buf is None:
+        raise TypeError("a buffer is required")
+    n = memoryview(buf).nbytes
+    if n > 0xFFFFFFFF:
+        raise ValueError("a single request moves at most 4 GiB - 1")
+    return n
+
+
+cdef int _fileno(object f) except? -1:
+    if isinstance(f, int):
+        return f
+    return f.fileno()
+
+
+# ---- the batch engine ----------------------------------------------------------------------------
+
+cdef enum _BatchKind:
+    _BATCH_NOP, _BATCH_READ, _BATCH_WRITE, _BATCH_READ_FIXED, _BATCH_WRITE_FIXED
+
+
+cdef class _BatchPins:
+    """The Py_buffer exports of one batch; released only when no request of it is in flight."""
+    cdef Py_buffer *views
+    cdef Py_ssize_t n
+    cdef Py_ssize_t held
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        for i in range(self.held):
+            PyBuffer_Release(&self.views[i])
+        free(self.views)
+
+
+cdef object _run_batch(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object buffers,
+                       object offsets, object buf_indexes):
+    cdef char *finished = <char *>calloc(n if n > 0 else 1, 1)
+    if finished == NULL:
+        raise MemoryError()
+    try:
+        return _run_batch_inner(self, kind, n, fd, buffers, offsets, buf_indexes, finished)
+    finally:
+        free(finished)
+
+
+cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object buffers,
+                             object offsets, object buf_indexes, char *finished):
+    cdef io_uring uring = self.uring
+    cdef c.ioring *ring
+    cdef _BatchPins pins = None
+    cdef Py_ssize_t i, queued = 0, completed = 0, in_flight = 0
+    cdef unsigned ready, j, head, space
+    cdef c.io_uring_sqe *sqe
+    cdef c.io_uring_cqe *cqe
+    cdef uint64_t *offs = NULL
+    cdef int *idx = NULL
+    cdef bint writable = kind == _BATCH_READ or kind == _BATCH_READ_FIXED
+    cdef int ret
+    cdef int64_t[::1] out
+    if not uring.initialized:
+        raise ValueError("the ring is closed")
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    results = array.array("q", bytes(8 * n)) if kind != _BATCH_NOP else None
+    if kind != _BATCH_NOP:
+        out = results
+        if len(offsets) != n:
+            raise ValueError(f"{n} buffers but {len(offsets)} offsets")
+        pins = _BatchPins.__new__(_BatchPins)
+        pins.views = <Py_buffer *>calloc(n if n else 1, sizeof(Py_buffer))
+        offs = <uint64_t *>calloc(n if n else 1, sizeof(uint64_t))
+        if pins.views == NULL or offs == NULL:
+            free(offs)
+            raise MemoryError()
+        if kind == _BATCH_READ_FIXED or kind == _BATCH_WRITE_FIXED:
+            if len(buf_indexes) != n:
+                free(offs)
+                raise ValueError(f"{n} buffers but {len(buf_indexes)} buffer indexes")
+            idx = <int *>calloc(n if n else 1, sizeof(int))
+        try:
+            for i in range(n):
+                try:
+                    PyObject_GetBuffer(buffers[i], &pins.views[i],
+                                       PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0))
+                except BufferError as exc:
+                    # As the thin layer: a read-only buffer is the wrong type of argument.
+                    if writable and "writ" in str(exc).lower():
+                        raise TypeError(f"buffer {i} is read-only") from None
+                    raise ValueError(f"buffer {i}: {exc}") from None
+                pins.held += 1
+                if pins.views[i].len > 0xFFFFFFFF:
+                    raise ValueError(f"buffer {i} is larger than 4 GiB - 1")
+                o = offsets[i]
+                offs[i] = <uint64_t>-1 if o == -1 else <uint64_t>o
+                if idx != NULL:
+                    idx[i] = buf_indexes[i]
+                    # The thin layer's check: the buffer must lie in registered buffer idx[i].
+                    _check_registered(uring, &pins.views[i], idx[i])
+        except BaseException:
+            free(offs)
+            free(idx)
+            raise
+    ring = &uring.ring
+    uring._track()          # requests queued before the batch keep their own tracking
+    uring._blocking += 1
+    try:
+        while completed < n:
+            # Fill the SQ with the next requests.
+            space = c.ioring_sq_space_left(ring)
+            while queued < n and space:
+                sqe = c.ioring_get_sqe(ring)
+                if kind == _BATCH_NOP:
+                    c.ioring_prep_nop(sqe)
+                elif kind == _BATCH_READ:
+                    c.ioring_prep_read(sqe, fd, pins.views[queued].buf, <unsigned>pins.views[queued].len, offs[queued])
+                elif kind == _BATCH_WRITE:
+                    c.ioring_prep_write(sqe, fd, pins.views[queued].buf, <unsigned>pins.views[queued].len, offs[queued])
+                elif kind == _BATCH_READ_FIXED:
+                    c.ioring_prep_read_fixed(sqe, fd, pins.views[queued].buf, <unsigned>pins.views[queued].len,
+                                             offs[queued], idx[queued])
+                else:
+                    c.ioring_prep_write_fixed(sqe, fd, pins.views[queued].buf, <unsigned>pins.views[queued].len,
+                                              offs[queued], idx[queued])
+                sqe.user_data = _BATCH_TAG | <uint64_t>queued
+                queued += 1
+                in_flight += 1
+                space -= 1
+            uring._tracked = ring.sq.sqe_tail      # the batch pins its own buffers
+            ret = c.ioring_submit_and_wait(ring, 1)
+            # A signal may have cut the wait short without EINTR (the kernel reports the SQEs
+            # it submitted instead): run Python's handlers now, KeyboardInterrupt included.
+            PyErr_CheckSignals()
+            if ret == -EINTR:
+                continue
+            if ret < 0 and ret != -EAGAIN and ret != -ETIME:
+                raise OSError(-ret, os.strerror(-ret))
+            # Reap: batch results into the array, other requests to their Operations.
+            ready = c.ioring_cq_ready(ring)
+            head = ring.cq.khead[0]
+            for j in range(ready):
+                cqe = c.ioring_cqe_at(ring, head + j)
+                if cqe.user_data & _BATCH_TAG and not (cqe.user_data & _CANCEL_TAG):
+                    i = <Py_ssize_t>(cqe.user_data & ~_BATCH_TAG)
+                    finished[i] = 1
+                    if kind != _BATCH_NOP:
+                        out[i] = cqe.res
+                    completed += 1
+                    in_flight -= 1
+            if ready:
+                _reap_others(self, ready)
+    except BaseException:
+        # Interrupted with requests in flight: their buffers must outlive them. Hand the
+        # pins to the ring, released when the last of them completes.
+        if in_flight and pins is not None:
+            _leave_pins(uring, pins, queued, finished)
+        raise
+    finally:
+        uring._blocking -= 1
+        free(offs)
+        free(idx)
+    return n if kind == _BATCH_NOP else results
+
+
+cdef int _check_registered(io_uring uring, Py_buffer *view, int index) except -1:
+    ranges = uring._registered_ranges
+    if ranges is None or index < 0 or index >= len(ranges) or ranges[index] is None:
+        raise ValueError(f"buf_index {index} is not a registered buffer")
+    start, length = ranges[index]
+    if <size_t>view.buf < <size_t>start or <size_t>view.buf + <size_t>view.len > <size_t>start + <size_t>length:
+        raise ValueError(f"a buffer is not inside registered buffer {index}")
+    return 0
+
+
+cdef void _reap_others(Ring self, unsigned ready) except *:
+    """Complete the non-batch requests among ``ready`` CQEs, then consume them all."""
+    self._reap(0)
+
+
+cdef void _leave_pins(io_uring uring, _BatchPins pins, Py_ssize_t queued, char *finished):
+    """Keep a batch's buffers pinned by the ring until every batch request in flight completed:
+    one _Inflight record per request, keyed by its user_data, as the thin layer does."""
+    cdef Py_ssize_t i
+    cdef _Inflight rec
+    for i in range(queued):
+        if finished[i]:
+            continue
+        rec = _Inflight.__new__(_Inflight)
+        rec.count = 1
+        rec.pins = [pins]
+        rec.data = None
+        uring._inflight[_BATCH_TAG | <uint64_t>i] = rec

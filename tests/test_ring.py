@@ -1,0 +1,368 @@
+"""The Pythonic layer: ioring.Ring, Operation, BufferPool and the batch entry points."""
+import array
+import errno
+import gc
+import os
+import signal
+import socket
+import threading
+import time
+import warnings
+
+import pytest
+
+import ioring
+from ioring import liburing as L
+
+
+@pytest.fixture
+def ring():
+    with ioring.Ring(32) as r:
+        yield r
+
+
+@pytest.fixture
+def datafile(tmp_path):
+    path = tmp_path / "data"
+    payload = bytes(range(256)) * 256          # 64 KiB, every 4 KiB block distinct enough
+    path.write_bytes(payload)
+    fd = os.open(path, os.O_RDWR)
+    yield fd, payload, path
+    os.close(fd)
+
+
+def test_context_manager_closes_the_ring():
+    with ioring.Ring(8) as ring:
+        fd = ring.fd
+        assert not ring.closed
+    assert ring.closed
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    ring.close()  # idempotent
+
+
+def test_read_write_results_and_data(ring, datafile):
+    fd, payload, _ = datafile
+    buf = bytearray(100)
+    op = ring.read(fd, buf, 1000)
+    assert not op.done()
+    assert op.result() == 100 and op.done()
+    assert buf == payload[1000:1100]
+    assert ring.write(fd, b"XYZ", 5).result() == 3
+    assert os.pread(fd, 3, 5) == b"XYZ"
+    assert ring.read(fd, buf, 65536 - 10).result() == 10       # short read, reported as is
+
+
+def test_read_at_current_position(ring, datafile):
+    fd, payload, _ = datafile
+    os.lseek(fd, 500, os.SEEK_SET)
+    buf = bytearray(10)
+    assert ring.read(fd, buf).result() == 10
+    assert buf == payload[500:510] and os.lseek(fd, 0, os.SEEK_CUR) == 510
+
+
+def test_errors_name_the_request(ring, tmp_path):
+    missing = str(tmp_path / "missing")
+    op = ring.openat(missing)
+    with pytest.raises(FileNotFoundError) as info:
+        op.result()
+    assert info.value.filename == missing and "openat" in str(info.value)
+    with pytest.raises(OSError) as info:
+        ring.read(9999, bytearray(4), 0).result()
+    assert info.value.errno == errno.EBADF and "fd=9999" in str(info.value)
+    assert isinstance(ring.read(9999, bytearray(4), 0).exception(), OSError)
+
+
+def test_openat_statx_close(ring, tmp_path):
+    path = tmp_path / "f"
+    fd = ring.openat(path, os.O_CREAT | os.O_WRONLY, 0o600).result()
+    try:
+        ring.write(fd, b"12345").result()
+    finally:
+        assert ring.close_fd(fd).result() == 0
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    st = ring.statx(path).result()
+    assert st.stx_size == 5 and st.stx_mode & 0o777 == 0o600
+
+
+def test_readv_writev_fsync(ring, datafile):
+    fd, payload, _ = datafile
+    a, b = bytearray(3), bytearray(5)
+    assert ring.readv(fd, [a, b], 10).result() == 8
+    assert a + b == payload[10:18]
+    assert ring.writev(fd, [b"ab", b"cd"], 0).result() == 4
+    assert ring.fsync(fd, datasync=True).result() == 0
+    assert os.pread(fd, 4, 0) == b"abcd"
+
+
+def test_socket_ops(ring):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.socket()
+    try:
+        acc = ring.accept(listener)
+        con = ring.connect(client, listener.getsockname())
+        assert con.result(timeout=5) == 0
+        conn_fd = acc.result(timeout=5)
+        try:
+            assert ring.send(client, b"ping").result() == 4
+            assert ring.recv(conn_fd, 16).result(timeout=5) == b"ping"
+            buf = bytearray(8)
+            ring.send(conn_fd, b"pong").result()
+            assert ring.recv(client, buf).result(timeout=5) == 4 and buf[:4] == b"pong"
+        finally:
+            os.close(conn_fd)
+    finally:
+        client.close()
+        listener.close()
+
+
+def test_timeout_and_wait(ring):
+    start = time.monotonic()
+    op = ring.timeout(0.05)
+    assert op.result() == 0
+    assert 0.04 < time.monotonic() - start < 2
+    pending = ring.timeout(10)
+    assert ring.wait(1, timeout=0.05) == 0
+    with pytest.raises(TimeoutError):
+        pending.result(timeout=0.02)
+    assert pending.cancel()
+    with pytest.raises(OSError) as info:
+        pending.result(timeout=5)
+    assert info.value.errno == errno.ECANCELED
+
+
+def test_per_request_timeout_cancels_a_blocked_read(ring):
+    r, w = os.pipe()
+    try:
+        op = ring.read(r, bytearray(4), timeout=0.05)
+        with pytest.raises(OSError) as info:
+            op.result(timeout=5)
+        assert info.value.errno == errno.ECANCELED
+        os.write(w, b"abcd")
+        assert ring.read(r, bytearray(4), timeout=5).result(timeout=5) == 4   # timer never fires
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_cancel_a_blocked_read(ring):
+    r, w = os.pipe()
+    try:
+        op = ring.read(r, bytearray(4))
+        ring.submit()
+        assert op.cancel()
+        with pytest.raises(OSError) as info:
+            op.result(timeout=5)
+        assert info.value.errno == errno.ECANCELED
+        assert not op.cancel()           # already done
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_linked_chain_runs_in_order_and_stops_at_a_failure(ring, datafile):
+    fd, payload, _ = datafile
+    out = bytearray(2)
+    with ring.linked():
+        w = ring.write(fd, b"QQ", 0)
+        s = ring.fsync(fd)
+        r = ring.read(fd, out, 0)
+    assert (w.result(), s.result(), r.result()) == (2, 0, 2) and out == b"QQ"
+    with ring.linked():
+        bad = ring.read(9999, bytearray(1), 0)
+        after = ring.nop()
+    with pytest.raises(OSError) as info:
+        after.result()
+    assert info.value.errno == errno.ECANCELED
+    assert bad.exception().errno == errno.EBADF
+    nxt = ring.nop()                     # not linked to the chain before it
+    assert nxt.result() == 0
+
+
+def test_drain_flag(ring):
+    r, w = os.pipe()
+    try:
+        first = ring.read(r, bytearray(1))
+        drained = ring.nop(flags=L.IOSQE_IO_DRAIN)
+        ring.submit()
+        assert ring.wait(1, timeout=0.05) == 0 and not drained.done()
+        os.write(w, b"x")
+        assert drained.result(timeout=5) == 0 and first.done()
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_sq_full_submits_automatically():
+    with ioring.Ring(4) as ring:
+        ops = [ring.nop() for _ in range(50)]
+        assert all(op.result() == 0 for op in ops)
+        assert ring.in_flight == 0
+
+
+def test_completions_iterator(ring):
+    ops = {ring.nop() for _ in range(10)}
+    seen = set(ring.completions())
+    assert seen == ops
+
+
+def test_done_callbacks(ring):
+    calls = []
+    op = ring.nop()
+    op.add_done_callback(calls.append)
+    op.result()
+    assert calls == [op]
+    op.add_done_callback(calls.append)
+    assert calls == [op, op]
+
+
+def test_generic_queue_with_thin_layer_preps(ring, tmp_path):
+    path = tmp_path / "dir"
+    assert ring.queue(L.io_uring_prep_mkdirat, L.AT_FDCWD, str(path), 0o755, path=str(path)).result() == 0
+    assert path.is_dir()
+    op = ring.queue(L.io_uring_prep_mkdirat, L.AT_FDCWD, str(path), 0o755, path=str(path))
+    with pytest.raises(FileExistsError):
+        op.result()
+
+
+def test_closing_with_requests_in_flight_cancels_them():
+    r, w = os.pipe()
+    try:
+        ring = ioring.Ring(8)
+        buf = bytearray(4)
+        op = ring.read(r, buf)
+        ring.submit()
+        ring.close()
+        assert op.done() and op.res == -errno.ECANCELED
+        buf.append(0)                    # unpinned
+        os.write(w, b"late")
+        assert buf[:4] == b"\0\0\0\0"
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_unclosed_ring_warns():
+    ring = ioring.Ring(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del ring
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) for w in caught)
+
+
+# ---- batches ----------------------------------------------------------------------------------
+
+def test_nop_many(ring):
+    assert ring.nop_many(1000) == 1000
+    assert ring.nop_many(0) == 0
+
+
+def test_read_many_and_write_many(ring, datafile):
+    fd, payload, _ = datafile
+    bufs = [bytearray(4096) for _ in range(16)]
+    offsets = [i * 4096 for i in range(16)][::-1]
+    res = ring.read_many(fd, bufs, offsets)
+    assert isinstance(res, array.array) and list(res) == [4096] * 16
+    for buf, off in zip(bufs, offsets):
+        assert buf == payload[off:off + 4096]
+    res = ring.write_many(fd, [b"A" * 10, b"B" * 10], [0, 100])
+    assert list(res) == [10, 10]
+    assert os.pread(fd, 10, 100) == b"B" * 10
+
+
+def test_batch_larger_than_the_sq(datafile):
+    fd, payload, _ = datafile
+    with ioring.Ring(4) as ring:
+        bufs = [bytearray(16) for _ in range(100)]
+        res = ring.read_many(fd, bufs, [i * 16 for i in range(100)])
+        assert list(res) == [16] * 100
+        assert b"".join(bufs) == payload[:1600]
+
+
+def test_batch_reports_errors_per_request(ring, datafile):
+    fd, _, _ = datafile
+    res = ring.read_many(9999, [bytearray(4)], [0])
+    assert list(res) == [-errno.EBADF]
+    res = ring.read_many(fd, [bytearray(4), bytearray(4)], [0, 10**9])
+    assert list(res) == [4, 0]
+
+
+def test_batch_bad_arguments(ring, datafile):
+    fd, _, _ = datafile
+    with pytest.raises(ValueError):
+        ring.read_many(fd, [bytearray(4)], [0, 4])
+    with pytest.raises(TypeError):
+        ring.read_many(fd, [b"read-only"], [0])
+    with pytest.raises(TypeError):
+        ring.read_many(fd, [bytearray(4)], [1.5])
+
+
+def test_batch_alongside_single_requests(ring, datafile):
+    fd, payload, _ = datafile
+    single = ring.read(fd, bytearray(8), 0)
+    ring.submit()
+    res = ring.read_many(fd, [bytearray(8)], [8])
+    assert list(res) == [8]
+    assert single.result() == 8
+
+
+def test_buffer_pool_reads_use_registered_buffers(ring, datafile):
+    fd, payload, _ = datafile
+    with ioring.BufferPool(ring, 4, 1000) as pool:
+        assert pool.size == 4096 and len(pool) == 4
+        index, view = pool.acquire()
+        assert (view.nbytes, memoryview(view).obj is not None) == (4096, True)
+        op = ring.read(fd, view, 4096)
+        assert op.kind == "read_fixed" and op.result() == 4096
+        assert bytes(view) == payload[4096:8192]
+        pool.release(index)
+        with pool.buffer() as (i, v):
+            assert ring.write(fd, v[:4], 0).kind == "write_fixed"
+        res = ring.read_fixed_many(fd, [pool[1], pool[2]], [0, 8192], [1, 2])
+        assert list(res) == [4096, 4096] and bytes(pool[2]) == payload[8192:12288]
+        with pytest.raises(ValueError):
+            ring.read_fixed_many(fd, [bytearray(10)], [0], [0])
+        for _ in range(4):
+            pool.acquire()
+        with pytest.raises(IndexError):
+            pool.acquire()
+    assert ring.read(fd, bytearray(4), 0).kind == "read"
+
+
+def test_buffer_pool_memory_is_page_aligned(ring):
+    import ctypes
+    with ioring.BufferPool(ring, 2, 4096) as pool:
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(pool[1]))
+        assert addr % 4096 == 0
+
+
+def test_interrupted_batch_keeps_buffers_pinned_until_the_kernel_is_done():
+    r, w = os.pipe()
+    try:
+        ring = ioring.Ring(8)
+        bufs = [bytearray(4) for _ in range(2)]
+        threading.Timer(0.1, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            ring.read_many(r, bufs, [-1, -1])        # blocks: nothing to read
+        for b in bufs:
+            with pytest.raises(BufferError):
+                b.append(0)                         # still pinned: the reads are in flight
+        os.write(w, b"12345678")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            ring.wait(1, timeout=0.1)
+            try:
+                bufs[0].append(0)
+                bufs[1].append(0)
+                break
+            except BufferError:
+                continue
+        assert b"".join(b[:4] for b in bufs) in (b"12345678", b"56781234")
+        ring.close()
+    finally:
+        os.close(r)
+        os.close(w)
