@@ -16,7 +16,7 @@ def liburing_functions():
 
 def not_mirrored_in_readme():
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Not mirrored", 1)[1].split("\n## ", 1)[0] if "### Not mirrored" in readme else ""
+    section = readme.split("### Not mirrored", 1)[1].split("\n#", 1)[0] if "### Not mirrored" in readme else ""
     return set(re.findall(r"^\| `(io_uring\w+)` \|", section, re.M))
 
 
