@@ -869,6 +869,7 @@ def io_uring_prep_msg_ring(io_uring_sqe sqe not None, int fd, unsigned len, uint
     """io_uring_prep_msg_ring(3): post a CQE (user_data ``data``, res ``len``) to the ring
     whose fd is ``fd``."""
     ioring_prep_msg_ring(sqe._begin(), fd, len, data, flags)
+    _expect_foreign_cqe(fd, data)
 
 
 def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned len, uint64_t data,
@@ -876,6 +877,7 @@ def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned
     """io_uring_prep_msg_ring_cqe_flags(3): as io_uring_prep_msg_ring, the target CQE's flags
     being ``cqe_flags``."""
     ioring_prep_msg_ring_cqe_flags(sqe._begin(), fd, len, data, flags, cqe_flags)
+    _expect_foreign_cqe(fd, data)
 
 
 cdef int _target_slot(object target_fd) except? -2:
@@ -895,12 +897,14 @@ def io_uring_prep_msg_ring_fd(io_uring_sqe sqe not None, int fd, int source_fd, 
     slot ``target_fd`` (IORING_FILE_INDEX_ALLOC: a free one) of the ring whose fd is ``fd``."""
     cdef int slot = _target_slot(target_fd)
     ioring_prep_msg_ring_fd(sqe._begin(), fd, source_fd, slot, data, flags)
+    _expect_foreign_cqe(fd, data)
 
 
 def io_uring_prep_msg_ring_fd_alloc(io_uring_sqe sqe not None, int fd, int source_fd, uint64_t data,
                                     unsigned flags=0):
     """io_uring_prep_msg_ring_fd_alloc(3): io_uring_prep_msg_ring_fd into a free slot."""
     ioring_prep_msg_ring_fd_alloc(sqe._begin(), fd, source_fd, data, flags)
+    _expect_foreign_cqe(fd, data)
 
 
 # ---- uring_cmd ---------------------------------------------------------------------------------

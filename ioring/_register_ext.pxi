@@ -251,6 +251,7 @@ cdef class _U64Array:
     """A C __u64 array (resource tags) of ``count`` items, or NULL for None."""
     cdef uint64_t *items
 
+
     def __cinit__(self, object values, unsigned count, str name):
         cdef list vals
         cdef unsigned i
@@ -269,6 +270,16 @@ cdef class _U64Array:
     def __dealloc__(self):
         free(self.items)
 
+
+
+cdef void _expect_tag_cqes(io_uring ring, _U64Array tags, unsigned count):
+    """Each nonzero tag will come back as a CQE with user_data = tag: tell the ring, so that
+    such a CQE never passes for the completion of a request with the same user_data."""
+    cdef unsigned i
+    if tags.items != NULL:
+        for i in range(count):
+            if tags.items[i]:
+                ring._expect_foreign(tags.items[i])
 
 cdef list _buffer_slot_pins(io_uring ring):
     """The pins of the registered buffer table, one per slot of ring._registered_ranges
@@ -329,6 +340,7 @@ def io_uring_register_buffers_tags(io_uring ring not None, iovecs, tags, nr=None
     with nogil:
         ret = ioring_register_buffers_tags(&ring.ring, v.vecs, t.items, v.count)
     ret = _reg_end(ring, ret)
+    _expect_tag_cqes(ring, t, v.count)
     ring._registered_ranges = None
     ring._registered_buffers = None
     _set_buffer_slots(ring, 0, v.pins, v.count)
@@ -359,6 +371,7 @@ def io_uring_register_buffers_update_tag(io_uring ring not None, unsigned off, i
     with nogil:
         ret = ioring_register_buffers_update_tag(&ring.ring, off, v.vecs, t.items, v.count)
     ret = _reg_end(ring, ret)
+    _expect_tag_cqes(ring, t, v.count)
     _set_buffer_slots(ring, off, v.pins, <unsigned>ret if <unsigned>ret < v.count else v.count)
     return ret
 
@@ -441,7 +454,9 @@ def io_uring_register_files_tags(io_uring ring not None, files, tags, nr=None):
     _reg_begin(ring)
     with nogil:
         ret = ioring_register_files_tags(&ring.ring, fds.items, t.items, fds.count)
-    return _reg_end(ring, ret)
+    ret = _reg_end(ring, ret)
+    _expect_tag_cqes(ring, t, fds.count)
+    return ret
 
 
 def io_uring_register_files_sparse(io_uring ring not None, unsigned nr):
@@ -465,7 +480,9 @@ def io_uring_register_files_update_tag(io_uring ring not None, unsigned off, fil
     _reg_begin(ring)
     with nogil:
         ret = ioring_register_files_update_tag(&ring.ring, off, fds.items, t.items, fds.count)
-    return _reg_end(ring, ret)
+    ret = _reg_end(ring, ret)
+    _expect_tag_cqes(ring, t, fds.count)
+    return ret
 
 
 def io_uring_register_file_alloc_range(io_uring ring not None, unsigned off, unsigned len):

@@ -446,18 +446,21 @@ cdef class Ring:
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit) except -1:
-        """Complete the Operations of every ready CQE (at most ``limit`` if > 0)."""
+        """Complete the Operations of every ready CQE (at most ``limit`` if > 0). The CQEs are
+        consumed before any done-callback runs, so a callback that queues (and so may reap)
+        can never see the same CQE twice."""
         cdef io_uring uring = self.uring
         cdef unsigned head, ready, i = 0
-        cdef int done = 0
         cdef c.io_uring_cqe *cqe
         cdef uint64_t ud
         cdef Operation op
+        cdef list done
         ready = c.ioring_cq_ready(&uring.ring)
         if ready == 0:
             return 0
+        done = []
         head = uring.ring.cq.khead[0]
-        while i < ready and (limit <= 0 or done < limit):
+        while i < ready and (limit <= 0 or <int>len(done) < limit):
             cqe = c.ioring_cqe_at(&uring.ring, head + i)
             i += 1
             ud = cqe.user_data
@@ -468,15 +471,13 @@ cdef class Ring:
             else:
                 op = self._ops.pop(ud, None)
             if op is not None:
-                if op.kind == "timeout" and cqe.res == -ETIME:
-                    op._complete(0, cqe.flags)
-                else:
-                    op._complete(cqe.res, cqe.flags)
-                if self._collect:
-                    self._completed.append(op)
-                done += 1
+                done.append((op, 0 if op.kind == "timeout" and cqe.res == -ETIME else cqe.res, cqe.flags))
         uring._retire(i)
-        return done
+        for op, res, flags in done:
+            op._complete(res, flags)
+            if self._collect:
+                self._completed.append(op)
+        return len(done)
 
     def wait(self, unsigned n=1, timeout=None):
         """Submit what is queued and wait until ``n`` requests completed (or ``timeout``

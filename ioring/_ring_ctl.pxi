@@ -81,7 +81,11 @@ def io_uring_close_ring_fd(io_uring ring not None):
     """io_uring_close_ring_fd(3): close the ring fd once it is registered (the ring keeps
     working through the registered index); returns 1."""
     ring._check()
-    return _check_ret(c.ioring_close_ring_fd(&ring.ring))
+    cdef int fd = ring.ring.ring_fd
+    cdef int ret = _check_ret(c.ioring_close_ring_fd(&ring.ring))
+    if _rings_by_fd.get(fd) is ring:
+        del _rings_by_fd[fd]
+    return ret
 
 
 def io_uring_resize_rings(io_uring ring not None, io_uring_params p not None):
@@ -249,6 +253,9 @@ cdef _adopt(io_uring ring):
     ring._provided = []
     ring._tracked = ring.ring.sq.sqe_tail
     ring._blocking = 0
+    ring._foreign = {}
+    ring._generation = _fork_generation
+    _rings_by_fd[ring.ring.ring_fd] = ring
 
 
 def io_uring_memory_size_params(unsigned entries, io_uring_params p not None):

@@ -41,6 +41,11 @@ cdef class io_uring:
     cdef list _registered_buffers
     cdef list _registered_ranges  # (address, length) of each registered buffer
     cdef int _blocking            # blocking calls in progress (the GIL is released in them)
+    cdef dict _foreign            # user_data -> CQEs expected that complete no request (tags, msg_ring)
+    cdef unsigned long _generation   # the fork generation it was created in
+    cdef object __weakref__
+
+    cdef void _expect_foreign(self, uint64_t user_data)
 
     cdef int _check(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq) except NULL

@@ -38,6 +38,32 @@ cdef uint64_t _QUIESCE_UD = 0xFFFFFFFFFFFFFFFEULL
 cdef list _leaked_pins = []
 
 
+# ---- fork ---------------------------------------------------------------------------------------
+# A ring's memory is shared with the kernel; in a fork child the parent's rings are the parent's.
+# Every ring remembers the fork generation it was made in and refuses use in another.
+cdef unsigned long _fork_generation = 0
+
+
+def _after_fork_in_child():
+    global _fork_generation
+    _fork_generation += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+# Rings of this process by fd, so that a MSG_RING aimed at one can announce its CQE.
+from weakref import WeakValueDictionary as _WeakValueDictionary
+_rings_by_fd = _WeakValueDictionary()
+
+
+cdef void _expect_foreign_cqe(int ring_fd, uint64_t user_data):
+    """A MSG_RING to ``ring_fd`` will post a CQE with ``user_data`` there: if that ring is one of
+    ours, it must not take the CQE for the completion of its own request with that user_data."""
+    ring = _rings_by_fd.get(ring_fd)
+    if ring is not None:
+        (<io_uring>ring)._expect_foreign(user_data)
+
+
 # ---- errors and argument conversion ------------------------------------------------------------
 
 cdef double _monotonic() noexcept:
@@ -432,16 +458,26 @@ cdef class io_uring:
         self._provided = []
         self._registered_buffers = None
         self._registered_ranges = None
+        self._foreign = {}
 
     cdef int _check(self) except -1:
         if not self.initialized:
             raise ValueError("the ring is not initialized (io_uring_queue_init) or was closed (io_uring_queue_exit)")
+        if self._generation != _fork_generation:
+            raise RuntimeError("this io_uring belongs to the parent process: a ring cannot be used "
+                               "after fork() (create a new one in the child)")
         return 0
+
+    cdef void _expect_foreign(self, uint64_t user_data):
+        key = user_data
+        self._foreign[key] = self._foreign.get(key, 0) + 1
 
     cdef c.io_uring_sqe *_sqe(self, unsigned seq) except NULL:
         """The SQE handed out at SQ index seq, if it has not been submitted yet."""
         if not self.initialized:
             raise ValueError("the SQE's ring was closed (io_uring_queue_exit)")
+        if self._generation != _fork_generation:
+            self._check()
         if <unsigned>(seq - self._tracked) >= <unsigned>(self.ring.sq.sqe_tail - self._tracked):
             raise ValueError("the SQE was already submitted; get a new one with io_uring_get_sqe")
         return c.ioring_sqe_at(&self.ring, seq)
@@ -484,13 +520,23 @@ cdef class io_uring:
         cdef c.io_uring_cqe *cqe
         cdef _Inflight rec
         cdef object key
-        if self._inflight:
+        if self._inflight or self._foreign:
             while i < nr:
                 cqe = c.ioring_cqe_at(&self.ring, head + i)
                 i += c.ioring_cqe_nr(cqe)
                 if cqe.flags & (_c_IORING_CQE_F_MORE | _c_IORING_CQE_F_SKIP):
                     continue
                 key = cqe.user_data
+                if self._foreign and self._foreign.get(key):
+                    # Announced as not a request's completion (a tag, a MSG_RING): it releases
+                    # nothing. Which of two same-valued CQEs is the foreign one is unknowable;
+                    # counting either way can only delay a release, never make it early.
+                    n = self._foreign[key] - 1
+                    if n:
+                        self._foreign[key] = n
+                    else:
+                        del self._foreign[key]
+                    continue
                 rec = <_Inflight>self._inflight.get(key)
                 if rec is not None:
                     rec.count -= 1
@@ -617,6 +663,7 @@ cdef class io_uring:
         self._slot_pins = []
         self._slot_data = []
         self._has_data = False
+        self._foreign = {}
         self._registered_buffers = None
         self._registered_ranges = None
 
@@ -774,10 +821,20 @@ def io_uring_queue_init_params(unsigned entries, io_uring ring not None, io_urin
 
 
 cdef _queue_exit(io_uring ring):
+    if ring._generation != _fork_generation:
+        # A fork child's copy (garbage-collected there): the ring is the parent's. Touch
+        # nothing the kernel shares; just drop this process's fd and mappings.
+        ring.initialized = False
+        ring.ring.int_flags = 0
+        c.ioring_queue_exit(&ring.ring)
+        ring._release_all()
+        return
     if ring._blocking:
         raise RuntimeError("io_uring_queue_exit: another thread is waiting on this ring")
     ring._quiesce()
     ring.initialized = False
+    if _rings_by_fd.get(ring.ring.ring_fd) is ring:
+        del _rings_by_fd[ring.ring.ring_fd]
     c.ioring_queue_exit(&ring.ring)
     ring._release_all()
 

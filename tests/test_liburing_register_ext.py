@@ -300,7 +300,9 @@ def test_clone_buffers_offset(ring, ring2, datafile):
     assert_read_fixed_refused(ring2, datafile, c, 0)
     assert read_fixed(ring2, datafile, a, 4096, 4096, 0) == 4096
     assert bytes(a) == pattern(65536)[4096:8192]
-    assert read_fixed(ring2, datafile, c2, 100, 0, 1) == 100
+    # Slots after the cloned range are kept since the 6.18.y fix "copy original dst nodes
+    # from after the cloned range"; kernels before it drop them (the read then faults).
+    assert read_fixed(ring2, datafile, c2, 100, 0, 1) in (100, -errno.EFAULT)
     c.extend(b"x")                                           # replaced: released
     with pytest.raises(OSError) as exc:                      # offsets without nr
         L.io_uring_clone_buffers_offset(ring2, ring, 1, 0, 0, L.IORING_REGISTER_DST_REPLACE)
