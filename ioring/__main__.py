@@ -2,6 +2,7 @@
 
   demo   write and read back a file through ioring.liburing, then time NOP round trips
   info   kernel, io_uring availability, and the opcodes this kernel supports
+  bench  benchmarks against C over the same core, os.pread and other io_uring packages
 """
 import argparse
 import os
@@ -91,11 +92,15 @@ def main(argv=None):
     demo = sub.add_parser("demo", help="write, fsync and read a file; time NOP round trips")
     demo.add_argument("--seconds", type=float, default=1.0, help="time per NOP measurement")
     sub.add_parser("info", help="kernel and io_uring opcode support")
+    from ioring._cli_bench import add_subcommands as add_bench
+    add_bench(sub)
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)
     if args.command == "demo":
         return cmd_demo(args)
+    if args.command == "bench":
+        return args.func(args)
     parser.print_help()
     return 2
 

@@ -445,7 +445,7 @@ cdef class Ring:
         """Submit what is queued; returns how many requests were submitted."""
         return L.io_uring_submit(self.uring)
 
-    cdef int _reap(self, int limit) except -1:
+    cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
         """Complete the Operations of every ready CQE (at most ``limit`` if > 0). The CQEs are
         consumed before any done-callback runs, so a callback that queues (and so may reap)
         can never see the same CQE twice."""
@@ -456,6 +456,8 @@ cdef class Ring:
         cdef Operation op
         cdef list done
         ready = c.ioring_cq_ready(&uring.ring)
+        if ready > max_cqes:
+            ready = max_cqes
         if ready == 0:
             return 0
         done = []
@@ -815,8 +817,9 @@ cdef int _check_registered(io_uring uring, Py_buffer *view, int index) except -1
 
 
 cdef void _reap_others(Ring self, unsigned ready) except *:
-    """Complete the non-batch requests among ``ready`` CQEs, then consume them all."""
-    self._reap(0)
+    """Complete the non-batch requests among the ``ready`` CQEs the batch loop has looked at,
+    then consume exactly those: a batch CQE that arrived since must stay for the next round."""
+    self._reap(0, ready)
 
 
 cdef void _leave_pins(io_uring uring, _BatchPins pins, Py_ssize_t queued, char *finished):

@@ -366,3 +366,21 @@ def test_interrupted_batch_keeps_buffers_pinned_until_the_kernel_is_done():
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_batch_writes_never_lose_a_completion(tmp_path):
+    """Regression: the batch loop handed its CQE count to _reap, which re-read the CQ and also
+    consumed batch CQEs that arrived meanwhile, so the batch waited forever for them (seen
+    every few thousand write_many calls, whose writes complete in kernel workers)."""
+    import faulthandler
+    fd = os.open(tmp_path / "w", os.O_RDWR | os.O_CREAT)
+    faulthandler.dump_traceback_later(120, exit=True)     # a hang fails the run, loudly
+    try:
+        with ioring.Ring(32) as ring:
+            bufs = [bytes([i]) * 512 for i in range(32)]
+            offsets = [i * 512 for i in range(32)]
+            for _ in range(3000):
+                assert list(ring.write_many(fd, bufs, offsets)) == [512] * 32
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        os.close(fd)

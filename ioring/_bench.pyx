@@ -1,0 +1,396 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""C reference loops for ``python -m ioring bench``: the benchmark workloads written in C over
+the ring core (include/ioring/), run with the GIL released. They are the "physical limit" every
+Python-level figure is divided by, measured in the same process and the same run.
+
+The timed loop, its warm-up and its clock are those of the C reference programs
+(``bench/c/bench_loop.h``: ``bench_timed``, a warm-up of a tenth of the time, at most 0.2 s,
+CLOCK_MONOTONIC read every 16 steps), and the steps do what ``bench/c/bench_nop.c`` and
+``bench/c/bench_read.c`` do, check for check:
+
+* ``nop(batch, seconds)``: each step prepares ``batch`` NOPs (get_sqe, prep_nop, user_data),
+  submits them and waits for all of them with one io_uring_enter, then reaps them with
+  peek_batch_cqe + cq_advance, checking every user_data and res.
+* ``read(fd, qd, seconds)`` / ``write(fd, qd, seconds)``: ``qd`` 4 KiB requests in flight at
+  uniformly random 4 KiB blocks of the file (xorshift64*); each step is one
+  submit_and_wait(1), then every available CQE is checked (res == 4096; for reads, the block
+  number stamped in the first 8 bytes of the block) and its slot gets a new request. Buffers are
+  page aligned, so an fd opened with O_DIRECT works. ``fixed_buffers`` registers the ``qd``
+  buffers (READ_FIXED / WRITE_FIXED), ``fixed_files`` registers the fd (IOSQE_FIXED_FILE).
+  Writes stamp the block number into the buffer first, so a file stays readable with checks.
+
+Every function returns ``(ops, seconds)``: completions checked during the measured time and the
+measured wall time. A wrong completion raises RuntimeError (a benchmark that "goes fast" by
+losing completions fails instead); a ring the kernel refuses raises OSError.
+
+File format expected by ``read(..., verify=True)``: block ``b`` (4096 bytes at offset
+``b * 4096``) starts with ``b`` as a little-endian uint64 (``ioring.bench.make_file`` writes it).
+"""
+cdef extern from *:
+    """
+    /* The reference loops run without the GIL from start to end, so the core must not drop
+     * and retake it around io_uring_enter as it does for the other extensions (ioring/python.h
+     * defines these hooks as Py_BEGIN/END_ALLOW_THREADS). bench_loop.h includes the core
+     * first, with the hooks empty; ioring/python.h, included after this block through
+     * ioring/_core.pxd, then finds the core already compiled. */
+    #define IORING_BLOCKING_BEGIN
+    #define IORING_BLOCKING_END
+    #include "bench_loop.h"
+    #undef IORING_BLOCKING_BEGIN
+    #undef IORING_BLOCKING_END
+    """
+    struct bench_result:
+        unsigned long long ops
+        double seconds
+    ctypedef int (*bench_step_fn)(void *ctx) noexcept nogil
+    int bench_timed(double seconds, bench_step_fn step, void *ctx, bench_result *r) nogil
+
+from libc.stdint cimport uint64_t
+
+cdef extern from "ioring/abi.h":
+    enum:
+        IOSQE_FIXED_FILE
+
+cdef extern from "<endian.h>" nogil:
+    uint64_t htole64(uint64_t v)
+    uint64_t le64toh(uint64_t v)
+
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void **memptr, size_t alignment, size_t size)
+
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memset, strerror
+from libc.stdio cimport snprintf
+from posix.stat cimport struct_stat, fstat
+from posix.uio cimport iovec
+from libc.errno cimport errno
+
+from ioring cimport _core as c
+
+#: Size of one read or write of the read/write loops.
+BLOCK_SIZE = 4096
+cdef enum:
+    _BS = 4096
+    _MAX = 4096         # largest batch / queue depth (as the C programs)
+    _ERRLEN = 256
+
+
+# ---- NOP round trips --------------------------------------------------------------------------
+
+ctypedef struct _NopCtx:
+    c.ioring ring
+    unsigned batch
+    uint64_t seq                    # user_data of the next NOP, checked on the way back
+    c.io_uring_cqe **cqes
+    char err[_ERRLEN]
+
+
+cdef inline const char *_why(int res, const char *otherwise) noexcept nogil:
+    """strerror of a negative result, else ``otherwise``."""
+    if res < 0:
+        return strerror(-res)
+    return otherwise
+
+
+cdef int _nop_step(void *arg) noexcept nogil:
+    cdef _NopCtx *x = <_NopCtx *>arg
+    cdef unsigned i, n, batch = x.batch, reaped = 0
+    cdef uint64_t tag = x.seq
+    cdef c.io_uring_sqe *sqe
+    cdef c.io_uring_cqe *cqe
+    cdef int ret
+    for i in range(batch):
+        sqe = c.ioring_get_sqe(&x.ring)
+        if sqe == NULL:
+            snprintf(x.err, _ERRLEN, "get_sqe: SQ full at %u of %u", i, batch)
+            return -1
+        c.ioring_prep_nop(sqe)
+        sqe.user_data = tag + i
+    ret = c.ioring_submit_and_wait(&x.ring, batch)
+    if ret != <int>batch:
+        snprintf(x.err, _ERRLEN, "submit_and_wait: %d (%s), expected %u", ret,
+                 _why(ret, "short"), batch)
+        return -1
+    while reaped < batch:
+        n = c.ioring_peek_batch_cqe(&x.ring, x.cqes, batch - reaped)
+        if n == 0:
+            ret = c.ioring_wait_cqe(&x.ring, &cqe)
+            if ret < 0:
+                snprintf(x.err, _ERRLEN, "wait_cqe: %s", strerror(-ret))
+                return -1
+            continue
+        for i in range(n):
+            cqe = x.cqes[i]
+            if cqe.user_data != x.seq or cqe.res != 0:
+                snprintf(x.err, _ERRLEN, "bad completion: user_data %llu res %d, expected %llu res 0",
+                         <unsigned long long>cqe.user_data, cqe.res, <unsigned long long>x.seq)
+                return -1
+            x.seq += 1
+        c.ioring_cq_advance(&x.ring, n)
+        reaped += n
+    return <int>batch
+
+
+def nop(unsigned batch, double seconds, *, unsigned setup_flags=0):
+    """NOP round trips in batches of ``batch`` for ``seconds`` (after a warm-up); returns
+    ``(ops, seconds)``. ``setup_flags`` are IORING_SETUP_* flags for the ring (e.g.
+    SINGLE_ISSUER | DEFER_TASKRUN). The ring has ``batch`` SQ entries, as in bench_nop.c."""
+    cdef _NopCtx *x
+    cdef bench_result r
+    cdef c.io_uring_params p
+    memset(&r, 0, sizeof(r))
+    cdef int ret = 0, status = 0
+    _check_args(batch, seconds, "batch")
+    x = <_NopCtx *>calloc(1, sizeof(_NopCtx))
+    if x == NULL:
+        raise MemoryError()
+    x.cqes = <c.io_uring_cqe **>calloc(batch, sizeof(c.io_uring_cqe *))
+    if x.cqes == NULL:
+        free(x)
+        raise MemoryError()
+    x.batch = batch
+    memset(&p, 0, sizeof(p))
+    p.flags = setup_flags
+    try:
+        with nogil:
+            ret = c.ioring_queue_init_params(batch, &x.ring, &p)
+            if ret == 0:
+                status = bench_timed(seconds, _nop_step, x, &r)
+                c.ioring_queue_exit(&x.ring)
+        if ret < 0:
+            raise OSError(-ret, f"io_uring_queue_init_params({batch}, flags={setup_flags:#x}): "
+                                f"{strerror(-ret).decode()}")
+        if status < 0:
+            raise RuntimeError(f"nop batch={batch}: {x.err.decode(errors='replace')}")
+        return r.ops, r.seconds
+    finally:
+        free(x.cqes)
+        free(x)
+
+
+# ---- 4 KiB random reads and writes, QD in flight ----------------------------------------------
+
+ctypedef struct _RwCtx:
+    c.ioring ring
+    int fd                          # the fd, or its registered index 0 with fixed files
+    unsigned qd
+    bint write
+    bint fixed_buffers
+    bint verify
+    unsigned sqe_flags              # IOSQE_FIXED_FILE with registered files
+    uint64_t nblocks
+    uint64_t rng
+    unsigned char *bufs             # qd blocks of 4 KiB, page aligned
+    uint64_t *block                 # block being read into / written from each slot
+    c.io_uring_cqe **cqes
+    char err[_ERRLEN]
+
+
+cdef inline uint64_t _next_rand(uint64_t *s) noexcept nogil:
+    # xorshift64*
+    cdef uint64_t v = s[0]
+    v ^= v >> 12
+    v ^= v << 25
+    v ^= v >> 27
+    s[0] = v
+    return v * 0x2545f4914f6cdd1dULL
+
+
+cdef int _queue_rw(_RwCtx *x, unsigned slot) noexcept nogil:
+    cdef c.io_uring_sqe *sqe = c.ioring_get_sqe(&x.ring)
+    cdef uint64_t blk = _next_rand(&x.rng) % x.nblocks
+    cdef unsigned char *buf = x.bufs + <size_t>slot * _BS
+    cdef uint64_t stamp
+    if sqe == NULL:
+        snprintf(x.err, _ERRLEN, "get_sqe: SQ full")
+        return -1
+    if x.write:
+        stamp = htole64(blk)
+        memcpy(buf, &stamp, sizeof(stamp))
+        if x.fixed_buffers:
+            c.ioring_prep_write_fixed(sqe, x.fd, buf, _BS, blk * _BS, <int>slot)
+        else:
+            c.ioring_prep_write(sqe, x.fd, buf, _BS, blk * _BS)
+    elif x.fixed_buffers:
+        c.ioring_prep_read_fixed(sqe, x.fd, buf, _BS, blk * _BS, <int>slot)
+    else:
+        c.ioring_prep_read(sqe, x.fd, buf, _BS, blk * _BS)
+    sqe.flags = sqe.flags | x.sqe_flags
+    sqe.user_data = slot
+    x.block[slot] = blk
+    return 0
+
+
+cdef int _rw_step(void *arg) noexcept nogil:
+    cdef _RwCtx *x = <_RwCtx *>arg
+    cdef unsigned i, n, slot
+    cdef uint64_t stamp
+    cdef c.io_uring_cqe *cqe
+    cdef int ret = c.ioring_submit_and_wait(&x.ring, 1)
+    if ret < 0:
+        snprintf(x.err, _ERRLEN, "submit_and_wait: %s", strerror(-ret))
+        return -1
+    n = c.ioring_peek_batch_cqe(&x.ring, x.cqes, x.qd)
+    for i in range(n):
+        cqe = x.cqes[i]
+        slot = <unsigned>cqe.user_data
+        if slot >= x.qd or cqe.res != _BS:
+            snprintf(x.err, _ERRLEN, "bad completion: user_data %llu res %d (%s)",
+                     <unsigned long long>cqe.user_data, cqe.res,
+                     _why(cqe.res, "short transfer"))
+            return -1
+        if x.verify and not x.write:
+            memcpy(&stamp, x.bufs + <size_t>slot * _BS, sizeof(stamp))
+            stamp = le64toh(stamp)
+            if stamp != x.block[slot]:
+                snprintf(x.err, _ERRLEN, "slot %u: read block %llu, expected %llu", slot,
+                         <unsigned long long>stamp, <unsigned long long>x.block[slot])
+                return -1
+        if _queue_rw(x, slot) < 0:
+            return -1
+    c.ioring_cq_advance(&x.ring, n)
+    return <int>n
+
+
+cdef int _drain(_RwCtx *x, unsigned inflight) noexcept nogil:
+    """Wait for every request still in flight, so the buffers can be freed."""
+    cdef int ret
+    cdef unsigned n
+    while inflight:
+        ret = c.ioring_submit_and_wait(&x.ring, 1)
+        if ret < 0:
+            return -1
+        n = c.ioring_peek_batch_cqe(&x.ring, x.cqes, x.qd)
+        c.ioring_cq_advance(&x.ring, n)
+        inflight -= n if n <= inflight else inflight
+    return 0
+
+
+cdef int _run_rw(_RwCtx *x, double seconds, bench_result *r, int *setup_err) noexcept nogil:
+    """Ring, registrations, the first qd requests, the timed loop, the drain. Returns 0, or -1
+    with x.err set; *setup_err gets the -errno of a failed queue_init/register."""
+    cdef unsigned s, queued = 0
+    cdef int ret, status = 0
+    cdef iovec *iov
+    ret = c.ioring_queue_init(x.qd, &x.ring, 0)
+    if ret < 0:
+        setup_err[0] = ret
+        snprintf(x.err, _ERRLEN, "io_uring_queue_init(%u): %s", x.qd, strerror(-ret))
+        return -1
+    if x.fixed_buffers:
+        iov = <iovec *>calloc(x.qd, sizeof(iovec))
+        if iov == NULL:
+            snprintf(x.err, _ERRLEN, "out of memory")
+            status = -1
+        else:
+            for s in range(x.qd):
+                iov[s].iov_base = x.bufs + <size_t>s * _BS
+                iov[s].iov_len = _BS
+            ret = c.ioring_register_buffers(&x.ring, iov, x.qd)
+            free(iov)
+            if ret < 0:
+                setup_err[0] = ret
+                snprintf(x.err, _ERRLEN, "io_uring_register_buffers: %s", strerror(-ret))
+                status = -1
+    if status == 0 and x.sqe_flags:
+        ret = c.ioring_register_files(&x.ring, &x.fd, 1)
+        if ret < 0:
+            setup_err[0] = ret
+            snprintf(x.err, _ERRLEN, "io_uring_register_files: %s", strerror(-ret))
+            status = -1
+        x.fd = 0
+    if status == 0:
+        for s in range(x.qd):
+            if _queue_rw(x, s) < 0:
+                status = -1
+                break
+            queued += 1
+        if status == 0 and bench_timed(seconds, _rw_step, x, r) < 0:
+            status = -1
+    # Whatever happened, nothing may be in flight when the buffers are freed.
+    if queued and _drain(x, queued) < 0:
+        # Cannot wait (the ring is broken): leave the buffers to the kernel.
+        x.bufs = NULL
+    c.ioring_queue_exit(&x.ring)
+    return status
+
+
+cdef object _rw(bint write, int fd, unsigned qd, double seconds, bint fixed_buffers,
+                bint fixed_files, bint verify, unsigned long long nblocks):
+    cdef _RwCtx *x
+    cdef bench_result r
+    cdef struct_stat st
+    memset(&r, 0, sizeof(r))
+    cdef void *mem = NULL
+    cdef int status = 0, setup_err = 0
+    _check_args(qd, seconds, "qd")
+    if fd < 0:
+        raise ValueError("fd must be >= 0")
+    if nblocks == 0:
+        if fstat(fd, &st) < 0:
+            raise OSError(errno, strerror(errno).decode())
+        nblocks = <unsigned long long>st.st_size // _BS
+        if nblocks == 0:
+            raise ValueError("the file is smaller than one 4 KiB block")
+    x = <_RwCtx *>calloc(1, sizeof(_RwCtx))
+    if x == NULL:
+        raise MemoryError()
+    try:
+        x.block = <uint64_t *>calloc(qd, sizeof(uint64_t))
+        x.cqes = <c.io_uring_cqe **>calloc(qd, sizeof(c.io_uring_cqe *))
+        if x.block == NULL or x.cqes == NULL or posix_memalign(&mem, _BS, <size_t>qd * _BS) != 0:
+            raise MemoryError()
+        x.bufs = <unsigned char *>mem
+        memset(x.bufs, 0, <size_t>qd * _BS)
+        x.fd = fd
+        x.qd = qd
+        x.write = write
+        x.fixed_buffers = fixed_buffers
+        x.verify = verify
+        x.sqe_flags = IOSQE_FIXED_FILE if fixed_files else 0
+        x.nblocks = nblocks
+        x.rng = 0x9e3779b97f4a7c15ULL ^ qd
+        with nogil:
+            status = _run_rw(x, seconds, &r, &setup_err)
+        if x.bufs == NULL:
+            mem = NULL          # still owned by requests the ring could not wait for
+        if status < 0:
+            what = f"{'write' if write else 'read'} qd={qd}: {x.err.decode(errors='replace')}"
+            if setup_err:
+                raise OSError(-setup_err, what)
+            raise RuntimeError(what)
+        return r.ops, r.seconds
+    finally:
+        free(mem)
+        free(x.block)
+        free(x.cqes)
+        free(x)
+
+
+def read(int fd, unsigned qd, double seconds, *, bint fixed_buffers=False, bint fixed_files=False,
+         bint verify=True, unsigned long long nblocks=0):
+    """4 KiB reads at random 4 KiB blocks of ``fd`` (the first ``nblocks`` blocks, default the
+    whole file), ``qd`` in flight, for ``seconds`` after a warm-up; returns ``(ops, seconds)``.
+
+    ``fixed_buffers``: registered buffers (READ_FIXED). ``fixed_files``: the fd is registered
+    and used by index (IOSQE_FIXED_FILE). ``verify``: check the block number stamped at the
+    start of each block (a file written by ``ioring.bench.make_file``). The buffers are page
+    aligned, so ``fd`` may be opened with O_DIRECT."""
+    return _rw(False, fd, qd, seconds, fixed_buffers, fixed_files, verify, nblocks)
+
+
+def write(int fd, unsigned qd, double seconds, *, bint fixed_buffers=False, bint fixed_files=False,
+          unsigned long long nblocks=0):
+    """4 KiB writes at random 4 KiB blocks of ``fd``, ``qd`` in flight, for ``seconds`` after a
+    warm-up; returns ``(ops, seconds)``. Each block written starts with its block number (the
+    ``make_file`` format), so the file stays valid for ``read(..., verify=True)``. Options as
+    ``read``; ``fd`` must be open for writing (O_DIRECT works)."""
+    return _rw(True, fd, qd, seconds, fixed_buffers, fixed_files, False, nblocks)
+
+
+cdef int _check_args(unsigned n, double seconds, str what) except -1:
+    if n < 1 or n > _MAX:
+        raise ValueError(f"{what} must be 1..{_MAX}, not {n}")
+    if not (seconds > 0 and seconds <= 3600):
+        raise ValueError(f"seconds must be in (0, 3600], not {seconds}")
+    return 0
