@@ -66,3 +66,27 @@ def get_sqe(ring, timeout=5.0):
         assert time.monotonic() < deadline, "the SQ never drained"
         L.io_uring_submit(ring)
         time.sleep(0.0005)
+
+
+def wait_one(ring, timeout=5.0):
+    """The next completion (consumed) as (user_data, res, flags), failing instead of hanging."""
+    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(int(timeout), int((timeout % 1) * 1e9)))
+    assert cqe is not None, f"no completion within {timeout}s"
+    out = (cqe.user_data, cqe.res, cqe.flags)
+    L.io_uring_cqe_seen(ring, cqe)
+    return out
+
+
+def assert_no_completion(ring, wait=0.1):
+    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9)))
+    assert cqe is None, f"unexpected completion {cqe!r}"
+
+
+def sqe_for(ring, user_data, flags=None):
+    """An SQE with its user_data (and IOSQE flags) set."""
+    sqe = L.io_uring_get_sqe(ring)
+    assert sqe is not None
+    L.io_uring_sqe_set_data64(sqe, user_data)
+    if flags is not None:
+        L.io_uring_sqe_set_flags(sqe, flags)
+    return sqe

@@ -19,6 +19,7 @@ import sys
 import pytest
 
 from ioring import liburing as L
+from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
 
 U64_MAX = 2**64 - 1
 PROBE = L.io_uring_get_probe()
@@ -31,15 +32,6 @@ def require_op(name):
     op = getattr(L, name)
     if not L.io_uring_opcode_supported(PROBE, op):
         pytest.skip(f"{name} ({op}) is not supported by this kernel: probe last_op={PROBE.last_op}")
-
-
-def wait_one(ring, timeout=5.0):
-    """The next completion (consumed) as (user_data, res, flags); fails instead of hanging."""
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(int(timeout), int((timeout % 1) * 1e9)))
-    assert cqe is not None, f"no completion within {timeout}s"
-    out = (cqe.user_data, cqe.res, cqe.flags)
-    L.io_uring_cqe_seen(ring, cqe)
-    return out
 
 
 def submit_and_reap(ring, n=1, timeout=5.0):
@@ -58,20 +50,6 @@ def run(ring, prep, *args, user_data=1, sqe_flags=None):
     sqe = sqe_for(ring, user_data, sqe_flags)
     prep(sqe, *args)
     return submit_and_reap(ring)[user_data]
-
-
-def assert_no_completion(ring, wait=0.05):
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9)))
-    assert cqe is None, f"unexpected completion {cqe!r}"
-
-
-def sqe_for(ring, user_data, flags=None):
-    sqe = L.io_uring_get_sqe(ring)
-    assert sqe is not None
-    L.io_uring_sqe_set_data64(sqe, user_data)
-    if flags is not None:
-        L.io_uring_sqe_set_flags(sqe, flags)
-    return sqe
 
 
 def address_of(buf):

@@ -16,20 +16,12 @@ import stat
 import pytest
 
 from ioring import liburing as L
+from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
 
 U64_MAX = 2**64 - 1
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def wait_one(ring, timeout=5.0):
-    """The next completion (consumed), failing instead of hanging."""
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(int(timeout), int((timeout % 1) * 1e9)))
-    assert cqe is not None, f"no completion within {timeout}s"
-    out = (cqe.user_data, cqe.res, cqe.flags)
-    L.io_uring_cqe_seen(ring, cqe)
-    return out
-
 
 def reap_list(ring, n, timeout=5.0):
     """n completions, in CQ order, as (user_data, res, flags)."""
@@ -45,20 +37,6 @@ def submit_and_reap(ring, n, timeout=5.0):
         assert ud not in out, f"two completions for user_data {ud}"
         out[ud] = res
     return out
-
-
-def assert_no_completion(ring, wait=0.05):
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9)))
-    assert cqe is None, f"unexpected completion {cqe!r}"
-
-
-def sqe_for(ring, user_data, flags=None):
-    sqe = L.io_uring_get_sqe(ring)
-    assert sqe is not None
-    L.io_uring_sqe_set_data64(sqe, user_data)
-    if flags is not None:
-        L.io_uring_sqe_set_flags(sqe, flags)
-    return sqe
 
 
 def address_of(buf):

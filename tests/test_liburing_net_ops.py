@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ioring import liburing as L
+from conftest import assert_no_completion, sqe_for  # noqa: E402
 
 from conftest import make_ring, reap
 
@@ -41,15 +42,6 @@ def require_op(op, name):
                     f"io_uring_opcode_supported({op}) is False")
 
 
-def sqe_for(ring, user_data, flags=None):
-    sqe = L.io_uring_get_sqe(ring)
-    assert sqe is not None
-    L.io_uring_sqe_set_data64(sqe, user_data)
-    if flags is not None:
-        L.io_uring_sqe_set_flags(sqe, flags)
-    return sqe
-
-
 def run(ring, n=1):
     """Submit and reap n completions: {user_data: (res, flags)} (user_data must be unique)."""
     assert L.io_uring_submit(ring) >= 1
@@ -63,11 +55,6 @@ def run(ring, n=1):
 def run_one(ring):
     (res, _flags), = run(ring, 1).values()
     return res
-
-
-def assert_no_completion(ring, wait=0.1):
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9)))
-    assert cqe is None, f"unexpected completion {cqe!r}"
 
 
 def fresh_nop(ring):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from ioring import liburing as L
+from conftest import sqe_for  # noqa: E402
 
 from conftest import make_ring
 
@@ -33,13 +34,6 @@ def reap(ring, n, timeout=5.0):
 
 def no_more_cqes(ring, wait=0.05):
     return L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9))) is None
-
-
-def sqe_for(ring, user_data):
-    sqe = L.io_uring_get_sqe(ring)
-    assert sqe is not None
-    L.io_uring_sqe_set_data64(sqe, user_data)
-    return sqe
 
 
 def read_fixed(ring, fd, buf, nbytes, offset, buf_index, user_data=1):

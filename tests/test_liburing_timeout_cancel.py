@@ -11,17 +11,10 @@ import time
 import pytest
 
 from ioring import liburing as L
+from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def wait_one(ring, timeout=5.0):
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(int(timeout), int((timeout % 1) * 1e9)))
-    assert cqe is not None, f"no completion within {timeout}s"
-    out = (cqe.user_data, cqe.res, cqe.flags)
-    L.io_uring_cqe_seen(ring, cqe)
-    return out
-
 
 def reap_list(ring, n, timeout=5.0):
     return [wait_one(ring, timeout) for _ in range(n)]
@@ -38,20 +31,6 @@ def reap(ring, n, timeout=5.0):
 def submit_and_reap(ring, n, timeout=5.0):
     assert L.io_uring_submit(ring) >= 1
     return reap(ring, n, timeout)
-
-
-def assert_no_completion(ring, wait=0.05):
-    cqe = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9)))
-    assert cqe is None, f"unexpected completion {cqe!r}"
-
-
-def sqe_for(ring, user_data, flags=None):
-    sqe = L.io_uring_get_sqe(ring)
-    assert sqe is not None
-    L.io_uring_sqe_set_data64(sqe, user_data)
-    if flags is not None:
-        L.io_uring_sqe_set_flags(sqe, flags)
-    return sqe
 
 
 def ms(n):
