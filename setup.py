@@ -29,6 +29,10 @@ extensions = [
     Extension("ioring._ring", ["ioring/_ring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd"] + ring_core_headers),
+    Extension("ioring.winioring", ["ioring/winioring.pyx"], include_dirs=include_dirs,
+              extra_compile_args=compile_args, extra_link_args=link_args,
+              depends=["ioring/_core.pxd", "ioring/liburing.pxd", "include/ioring/winioring.h"]
+              + ring_core_headers),
     Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "bench/c/bench_loop.h"] + ring_core_headers),

@@ -3,6 +3,8 @@
   demo   write and read back a file through ioring.liburing, then time NOP round trips
   info   kernel, io_uring availability, and the opcodes this kernel supports
   bench  benchmarks against C over the same core, os.pread and other io_uring packages
+  cp     copy a file (pipelined reads and writes with registered buffers)
+  unzip  extract a zip or wheel (open-write-close chains in flight while decompressing)
 """
 import argparse
 import os
@@ -94,12 +96,14 @@ def main(argv=None):
     sub.add_parser("info", help="kernel and io_uring opcode support")
     from ioring._cli_bench import add_subcommands as add_bench
     add_bench(sub)
+    from ioring._cli_files import add_subcommands as add_files
+    add_files(sub)
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)
     if args.command == "demo":
         return cmd_demo(args)
-    if args.command == "bench":
+    if args.command in ("bench", "cp", "unzip"):
         return args.func(args)
     parser.print_help()
     return 2

@@ -27,6 +27,7 @@ cdef extern from "ioring/abi.h":
 import array
 import os
 import time
+import warnings
 
 from ioring import liburing as L
 
@@ -560,7 +561,6 @@ cdef class Ring:
 
     def __del__(self):
         if self.uring is not None and self.uring.initialized:
-            import warnings
             try:
                 warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self)
             except Exception:

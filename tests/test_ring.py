@@ -384,3 +384,15 @@ def test_batch_writes_never_lose_a_completion(tmp_path):
     finally:
         faulthandler.cancel_dump_traceback_later()
         os.close(fd)
+
+
+def test_unclosed_ring_at_interpreter_exit_is_quiet(tmp_path):
+    """Regression: Ring.__del__ imported warnings at interpreter exit ("sys.meta_path is None")."""
+    import subprocess
+    import sys
+    code = "import ioring\nring = ioring.Ring(8)\nring.nop()\n"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(ioring.__file__)))
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=30, env=env)
+    assert result.returncode == 0
+    assert "Exception ignored" not in result.stderr and "Error" not in result.stderr, result.stderr

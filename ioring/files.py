@@ -1,0 +1,878 @@
+"""Whole-file operations over io_uring, many files in flight at once.
+
+``read_files``, ``write_files``, ``copy_file`` and ``extract_zip`` replace the plain-Python
+loops that storage tools and package installers are made of (``open().read()`` per file,
+``open(path, "wb").write(data)`` per file, ``shutil.copyfile``, ``ZipFile.extractall``).
+
+How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
+``bench/bench_files.py``):
+
+- Every call uses a private ``ioring.Ring`` (creating one costs ~25-50 us) with a sparse table
+  of registered files. A file is one linked chain of requests on a *direct descriptor* (a slot
+  of that table): ``openat_direct(slot) -> read/write(IOSQE_FIXED_FILE slot)``, with up to
+  ``slots`` chains in flight. The fd produced by ``openat`` is never needed in Python, so open
+  and I/O are one chain.
+- A slot is closed by the next ``openat_direct`` into it (the kernel closes a file that is
+  replaced in its slot, as ``io_uring_register_files_update`` does) and the table is closed
+  with the ring. Compared with a third ``close_direct`` request per file this saves a request
+  and a completion per file: reading 2000 files of 4 KiB takes 7.2 ms instead of 9.0 ms;
+  writing is unchanged. At most 64 files are open at any time.
+- ``read_files`` does not ``statx`` first: statx is always punted to the kernel's io-wq
+  thread pool and costs a request, a completion and a ``statx`` object per file (10.2-11.7 ms
+  for the same 2000 files). Each file is read into a 32 KiB per-slot buffer of an anonymous
+  mmap (faulted in lazily); a file that fills it is read again, whole, with one ``read``
+  into an exact-size ``bytes`` (no extra copy), while the ring works on the next files.
+- Opens are submitted with IOSQE_ASYNC when there is more than one CPU, so that opening and
+  reading run on another CPU while Python prepares the next requests (6.1 ms against
+  7.6 ms inline for the 2000 files).
+- ``copy_file`` uses 4 registered buffers of 256 KiB: the pool stays in the L2 cache, so the
+  second copy (buffer -> page cache) reads from cache; 8 x 1 MiB was 15-30 % slower and
+  costs 2.6 ms to register.
+- Parent directories are created with ``os.makedirs`` (one ``stat`` per distinct directory):
+  IORING_OP_MKDIRAT, always punted to io-wq, was 1.4-1.5x slower for 200 directories.
+- The CQ is reaped in batches (``io_uring_peek_batch_cqe``) and requests are prepared with
+  the thin layer directly: ``Ring.queue`` would create an ``Operation`` per request, which
+  costs ~0.25 us more per request and a Python callback per completion.
+
+Where the time goes: a new file is created (``O_CREAT``) by io-wq whatever is asked, and
+creations in one directory serialize on its lock, so writing many small new files is
+kernel-bound (1.1-1.2x faster than an ``open()`` loop, 0.85x of an ``os.open`` loop). The
+per-file Python cost of preparing and reaping two requests (~1.5-2 us, plus the thin layer's
+pin tracking) is what keeps ``read_files`` of small cached files behind an ``os.open`` loop
+(syscalls cost ~0.3 us here); larger files, decompression and copies overlap with the
+kernel's work and win (see ``bench/bench_files.py``).
+
+Kernels without IORING_FEAT_LINKED_FILE (before 5.17: the file of a linked request would be
+looked up before the open that fills its slot has run) and systems where io_uring is
+disabled get the plain-Python implementations, with the same results and errors.
+"""
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import shutil
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Mapping
+
+from ioring import liburing as L
+from ioring._ring import BufferPool, Ring
+
+__all__ = ["read_files", "write_files", "copy_file", "extract_zip"]
+
+# ---- tuning (see the module docstring) ----------------------------------------------------------
+
+_SLOTS = 64                    # chains (files) in flight
+_READ_BUFFER = 32 << 10        # per-slot read buffer; larger files are read whole in Python
+_COPY_CHUNK = 256 << 10        # copy_file: 4 x 256 KiB registered buffers (1 MiB: stays in L2)
+_COPY_DEPTH = 4
+_MAX_WRITE = 1 << 30           # bytes per write request (the kernel caps one at 2 GiB - 4 KiB)
+_MIN_BATCH = 4                 # fewer files than this: the plain loop is cheaper than a ring
+_ASYNC_OPEN = L.IOSQE_ASYNC if (os.cpu_count() or 1) > 1 else 0
+
+# user_data of a chain's request: job index | slot | final bit | kind
+_KIND_BITS = 2
+_FINAL = 1 << _KIND_BITS
+_SLOT_SHIFT = 3
+_SLOT_BITS = 18
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
+_JOB_SHIFT = _SLOT_SHIFT + _SLOT_BITS
+_OPEN, _WRITE, _FSYNC, _READ = 0, 1, 2, 3
+_KIND_NAMES = ("open", "write", "fsync", "read")
+
+_LINK = L.IOSQE_IO_LINK
+_FIXED = L.IOSQE_FIXED_FILE
+_AT_FDCWD = L.AT_FDCWD
+_ECANCELED = errno.ECANCELED
+
+
+# ---- rings --------------------------------------------------------------------------------------
+
+def _open_ring(entries):
+    """A private Ring for one call, or None when io_uring cannot run linked direct-descriptor
+    chains here (io_uring disabled, or a kernel without IORING_FEAT_LINKED_FILE)."""
+    flags = getattr(L, "IORING_SETUP_COOP_TASKRUN", 0)
+    try:
+        try:
+            ring = Ring(entries, flags=flags)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or not flags:
+                raise
+            ring = Ring(entries)            # before 5.19: no IORING_SETUP_COOP_TASKRUN
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL):
+            return None
+        raise
+    if not (ring.uring.features or 0) & L.IORING_FEAT_LINKED_FILE:
+        ring.close()
+        return None
+    return ring
+
+
+def _register_slots(ring, n):
+    """A sparse registered-file table of n slots (direct descriptors)."""
+    if hasattr(L, "io_uring_register_files_sparse"):
+        L.io_uring_register_files_sparse(ring.uring, n)
+    else:
+        L.io_uring_register_files(ring.uring, [-1] * n)
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+def _oserror(err, path, what=None):
+    msg = os.strerror(err) if what is None else f"{os.strerror(err)} ({what})"
+    return OSError(err, msg, path)
+
+
+def _raise_collected(errors, paths):
+    """Raise the OSError of the first failed job (in input order). Every failure is listed in
+    its ``errors`` attribute (a list of OSError, input order) and summarised in a note."""
+    if not errors:
+        return
+    jobs = sorted(errors)
+    excs = []
+    for job in jobs:
+        err = errors[job]
+        if isinstance(err, BaseException):
+            excs.append(err)
+        else:
+            excs.append(_oserror(err[0], paths[job], err[1]))
+    first = excs[0]
+    first.errors = excs
+    if len(excs) > 1:
+        more = ", ".join(f"{e.filename!r} ({e.strerror})" for e in excs[1:6])
+        tail = ", ..." if len(excs) > 6 else ""
+        first.add_note(f"{len(excs) - 1} more path(s) failed: {more}{tail}")
+    raise first
+
+
+# ---- read_files ---------------------------------------------------------------------------------
+
+def read_files(paths):
+    """Read whole files: returns a list of ``bytes``, one per path, in the order given.
+
+    All files are in flight at once (up to 64 chains ``openat -> read`` on direct
+    descriptors). Paths are ``str``, ``bytes`` or path-like; regular files are expected (a
+    short read is taken as end of file). If any file cannot be read, an ``OSError`` naming the
+    first failing path (input order) is raised once every request has completed; its
+    ``errors`` attribute lists the OSError of every failed path.
+    """
+    paths = [os.fspath(p) for p in paths]
+    n = len(paths)
+    if n < _MIN_BATCH:
+        return _read_files_plain(paths)
+    slots = min(_SLOTS, n)
+    ring = _open_ring(4 * slots)
+    if ring is None:
+        return _read_files_plain(paths)
+    size = _READ_BUFFER
+    out = [None] * n
+    errors = {}
+    big = []                    # files that filled their buffer: read whole in Python
+    mem = mmap.mmap(-1, slots * size)
+    whole = memoryview(mem)
+    views = [whole[k * size:(k + 1) * size] for k in range(slots)]
+    try:
+        u = ring.uring
+        _register_slots(ring, slots)
+        get_sqe = L.io_uring_get_sqe
+        prep_open = L.io_uring_prep_openat_direct
+        prep_read = L.io_uring_prep_read
+        space_left = L.io_uring_sq_space_left
+        submit = L.io_uring_submit
+        submit_and_wait = L.io_uring_submit_and_wait
+        peek = L.io_uring_peek_batch_cqe
+        advance = L.io_uring_cq_advance
+        rdonly = os.O_RDONLY
+        open_flags = _LINK | _ASYNC_OPEN
+        free = list(range(slots - 1, -1, -1))
+        i = done = 0
+        while done < n:
+            while i < n and free:
+                if space_left(u) < 2:
+                    submit(u)
+                k = free.pop()
+                ud = (i << _JOB_SHIFT) | (k << _SLOT_SHIFT)
+                sqe = get_sqe(u)
+                prep_open(sqe, _AT_FDCWD, paths[i], rdonly, 0, k)
+                sqe.flags = open_flags
+                sqe.user_data = ud
+                sqe = get_sqe(u)
+                prep_read(sqe, k, views[k], size, 0)
+                sqe.flags = _FIXED
+                sqe.user_data = ud | _FINAL | _READ
+                i += 1
+            if big:
+                # The kernel works on the queued chains while Python reads the large files.
+                submit(u)
+                for job in big:
+                    try:
+                        out[job] = _read_whole(paths[job])
+                    except OSError as exc:
+                        errors[job] = exc
+                big = []
+                if not L.io_uring_cq_ready(u):
+                    continue
+            else:
+                submit_and_wait(u, 1)
+            cqes = peek(u, 4 * slots)
+            for cqe in cqes:
+                ud = cqe.user_data
+                res = cqe.res
+                job = ud >> _JOB_SHIFT
+                if ud & _FINAL:
+                    k = (ud >> _SLOT_SHIFT) & _SLOT_MASK
+                    if res >= 0:
+                        if res < size:
+                            start = k * size
+                            out[job] = mem[start:start + res]
+                        else:
+                            big.append(job)
+                    elif job not in errors:
+                        errors[job] = (-res, "read")
+                    free.append(k)
+                    done += 1
+                elif res < 0:
+                    errors[job] = (-res, "open")
+            advance(u, len(cqes))
+    finally:
+        ring.close()
+        del views
+        _release(whole, mem)
+    for job in big:
+        try:
+            out[job] = _read_whole(paths[job])
+        except OSError as exc:
+            errors[job] = exc
+    _raise_collected(errors, paths)
+    return out
+
+
+def _read_whole(path):
+    """One file with os.open/fstat/read: a single copy into an exact-size bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1 if size else 1 << 16)
+        if size and len(data) <= size:
+            return data
+        parts = [data]
+        while data:                 # it grew, or it reports no size (procfs): to EOF
+            data = os.read(fd, 1 << 20)
+            parts.append(data)
+        return b"".join(parts)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from None
+    finally:
+        os.close(fd)
+
+
+def _release(view, mem):
+    """Drop the views of an mmap and unmap it (left to the GC if something still holds it)."""
+    try:
+        view.release()
+        mem.close()
+    except BufferError:
+        pass
+
+
+def _read_files_plain(paths):
+    out = []
+    errors = {}
+    for job, path in enumerate(paths):
+        try:
+            out.append(_read_whole(path))
+        except OSError as exc:
+            out.append(None)
+            errors[job] = exc
+    _raise_collected(errors, paths)
+    return out
+
+
+# ---- the write engine (write_files, extract_zip) ------------------------------------------------
+
+class _Writer:
+    """Chains ``openat(2)_direct(slot) -> write(slot)... [-> fsync(slot)]``, one per file, at
+    most ``slots`` in flight; the slot is closed when the next open replaces it."""
+
+    def __init__(self, ring, slots, *, dir_fd=_AT_FDCWD, fsync=False, resolve=0, progress=None,
+                 total=0):
+        self.ring = ring
+        self.u = ring.uring
+        self.slots = slots
+        self.dir_fd = dir_fd
+        self.oflags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        self.fsync = fsync
+        self.resolve = resolve
+        self.hows = {}
+        self.free = list(range(slots - 1, -1, -1))
+        self.last_len = [0] * slots
+        self.nbytes = [0] * slots
+        self.errors = {}
+        self.in_flight = 0
+        self.progress = progress
+        self.total = total
+        self.done_bytes = 0
+        _register_slots(ring, slots)
+
+    def run(self, items, batch=8):
+        """Write every ``(job, path, data, mode)`` of ``items`` (an iterable, consumed as slots
+        free up, so that a generator can produce the data while earlier chains are in
+        flight); submits every ``batch`` chains; returns when all have completed."""
+        u = self.u
+        free = self.free
+        last_len = self.last_len
+        sizes = self.nbytes
+        get_sqe = L.io_uring_get_sqe
+        prep_open = L.io_uring_prep_openat_direct
+        prep_open2 = L.io_uring_prep_openat2_direct
+        prep_write = L.io_uring_prep_write
+        space_left = L.io_uring_sq_space_left
+        submit = L.io_uring_submit
+        dir_fd = self.dir_fd
+        oflags = self.oflags
+        resolve = self.resolve
+        hows = self.hows
+        simple_max = 0 if self.fsync else _MAX_WRITE
+        queued = 0
+        for job, path, data, mode in items:
+            while not free:
+                self.reap(True)
+                queued = 0
+            nbytes = len(data) if type(data) is bytes else memoryview(data).nbytes
+            if not 0 < nbytes <= simple_max:
+                self.put(job, path, data, mode, nbytes)
+            else:
+                # The common case: open -> one write, two requests.
+                if space_left(u) < 2:
+                    submit(u)
+                    queued = 0
+                k = free.pop()
+                ud = (job << _JOB_SHIFT) | (k << _SLOT_SHIFT)
+                sqe = get_sqe(u)
+                if resolve:
+                    how = hows.get(mode)
+                    if how is None:
+                        how = hows[mode] = L.open_how(flags=oflags, mode=mode, resolve=resolve)
+                    prep_open2(sqe, dir_fd, path, how, k)
+                else:
+                    prep_open(sqe, dir_fd, path, oflags, mode, k)
+                sqe.flags = _LINK
+                sqe.user_data = ud
+                sqe = get_sqe(u)
+                prep_write(sqe, k, data, nbytes, 0)
+                sqe.flags = _FIXED
+                sqe.user_data = ud | _FINAL | _WRITE
+                last_len[k] = nbytes
+                sizes[k] = nbytes
+                self.in_flight += 1
+            queued += 1
+            if queued >= batch:
+                submit(u)
+                queued = 0
+        self.drain()
+
+    def put(self, job, path, data, mode, nbytes):
+        """Queue the chain of any file: ``open -> write x parts [-> fsync]`` (an empty file:
+        ``open [-> fsync]``). Writes larger than _MAX_WRITE are split."""
+        u = self.u
+        parts = (nbytes + _MAX_WRITE - 1) // _MAX_WRITE
+        length = 1 + parts + (1 if self.fsync else 0)
+        if length > L.io_uring_sq_space_left(u):
+            L.io_uring_submit(u)
+            if length > L.io_uring_sq_space_left(u):
+                raise ValueError(f"{path!r}: {nbytes} bytes is more than one chain can write")
+        k = self.free.pop()
+        ud = (job << _JOB_SHIFT) | (k << _SLOT_SHIFT)
+        get_sqe = L.io_uring_get_sqe
+        sqe = get_sqe(u)
+        if self.resolve:
+            how = self.hows.get(mode)
+            if how is None:
+                how = self.hows[mode] = L.open_how(flags=self.oflags, mode=mode, resolve=self.resolve)
+            L.io_uring_prep_openat2_direct(sqe, self.dir_fd, path, how, k)
+        else:
+            L.io_uring_prep_openat_direct(sqe, self.dir_fd, path, self.oflags, mode, k)
+        if length == 1:
+            sqe.user_data = ud | _FINAL | _OPEN
+        else:
+            sqe.flags = _LINK
+            sqe.user_data = ud | _OPEN
+            offset = chunk = 0
+            for part in range(parts):
+                chunk = min(_MAX_WRITE, nbytes - offset)
+                sqe = get_sqe(u)
+                if parts == 1:
+                    L.io_uring_prep_write(sqe, k, data, chunk, 0)
+                else:
+                    L.io_uring_prep_write(sqe, k, memoryview(data).cast("B")[offset:offset + chunk],
+                                          chunk, offset)
+                offset += chunk
+                if part == parts - 1 and not self.fsync:
+                    sqe.flags = _FIXED
+                    sqe.user_data = ud | _FINAL | _WRITE
+                else:
+                    sqe.flags = _FIXED | _LINK
+                    sqe.user_data = ud | _WRITE
+            self.last_len[k] = chunk
+            if self.fsync:
+                sqe = get_sqe(u)
+                L.io_uring_prep_fsync(sqe, k, 0)
+                sqe.flags = _FIXED
+                sqe.user_data = ud | _FINAL | _FSYNC
+        self.nbytes[k] = nbytes
+        self.in_flight += 1
+
+    def reap(self, wait):
+        u = self.u
+        if wait:
+            L.io_uring_submit_and_wait(u, 1)
+        cqes = L.io_uring_peek_batch_cqe(u, 4 * self.slots + 8)
+        errors = self.errors
+        for cqe in cqes:
+            ud = cqe.user_data
+            res = cqe.res
+            if res < 0:
+                job = ud >> _JOB_SHIFT
+                if job not in errors:
+                    # -ECANCELED with no earlier failure: a short write broke the chain.
+                    errors[job] = ((errno.EIO, "short write") if res == -_ECANCELED
+                                   else (-res, _KIND_NAMES[ud & 3]))
+            elif ud & _FINAL and ud & 3 == _WRITE:
+                k = (ud >> _SLOT_SHIFT) & _SLOT_MASK
+                if res != self.last_len[k]:
+                    errors.setdefault(ud >> _JOB_SHIFT, (errno.EIO, "short write"))
+            if ud & _FINAL:
+                k = (ud >> _SLOT_SHIFT) & _SLOT_MASK
+                self.free.append(k)
+                self.in_flight -= 1
+                if self.progress is not None:
+                    self.done_bytes += self.nbytes[k]
+                    self.progress(self.done_bytes, self.total)
+        L.io_uring_cq_advance(u, len(cqes))
+
+    def drain(self):
+        while self.in_flight:
+            self.reap(True)
+
+
+def _mkdirs(dirs):
+    """Create the parent directories (os.makedirs, one stat per distinct directory)."""
+    seen = set()
+    for d in dirs:
+        if d and d not in seen:
+            seen.add(d)
+            if not os.path.isdir(d):
+                os.makedirs(d, exist_ok=True)
+
+
+# ---- write_files --------------------------------------------------------------------------------
+
+def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
+    """Write whole files: ``files`` maps path -> data (any bytes-like object), or is an
+    iterable of ``(path, data)`` pairs (a path given twice: the last data wins).
+
+    Each file is created or truncated (``O_WRONLY|O_CREAT|O_TRUNC``, new files get ``mode``
+    minus the umask, as ``open()`` does; an existing file keeps its permissions), written and,
+    with ``fsync=True``, fsynced: one linked chain per file, up to 64 files in flight. Missing
+    parent directories are created first when ``makedirs`` is true. Returns the number of bytes
+    written. If any file fails, an ``OSError`` naming the first failing path (input order) is
+    raised once every request has completed (the files that succeeded are written); its
+    ``errors`` attribute lists the OSError of every failed path.
+    """
+    items = list(files.items() if isinstance(files, Mapping) else dict(files).items())
+    paths = [os.fspath(p) for p, _ in items]
+    datas = [d for _, d in items]
+    total = 0
+    for d in datas:
+        total += len(d) if type(d) is bytes else memoryview(d).nbytes
+    if makedirs:
+        _mkdirs(os.path.dirname(p) for p in paths)
+    n = len(paths)
+    if n < _MIN_BATCH:
+        return _write_files_plain(paths, datas, mode, fsync, total)
+    slots = min(_SLOTS, n)
+    ring = _open_ring(4 * slots)
+    if ring is None:
+        return _write_files_plain(paths, datas, mode, fsync, total)
+    try:
+        w = _Writer(ring, slots, fsync=fsync)
+        w.run(zip(range(n), paths, datas, [mode] * n))
+    finally:
+        ring.close()
+    _raise_collected(w.errors, paths)
+    return total
+
+
+def _write_files_plain(paths, datas, mode, fsync, total):
+    errors = {}
+    for job, (path, data) in enumerate(zip(paths, datas)):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+            try:
+                view = memoryview(data).cast("B")
+                while view:
+                    view = view[os.write(fd, view):]
+                if fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            errors[job] = OSError(exc.errno, exc.strerror, path)
+    _raise_collected(errors, paths)
+    return total
+
+
+# ---- copy_file ----------------------------------------------------------------------------------
+
+def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, progress=None):
+    """Copy the contents and the permission bits of file ``src`` to ``dst`` (created or
+    truncated), like ``shutil.copy`` without the directory handling. Returns ``dst``.
+
+    The copy is a pipeline of linked ``READ_FIXED -> WRITE_FIXED`` pairs on registered
+    buffers (a BufferPool of ``queue_depth`` buffers of ``chunk_size`` bytes) and registered
+    files: chunk i+1 is read while chunk i is written. The size is taken when the copy
+    starts: a source that shrinks meanwhile is copied to its new end, what is appended to it
+    meanwhile is not copied. ``progress(done, total)``, if given, is called as chunks land. Raises ``shutil.SameFileError`` when ``src`` and
+    ``dst`` are the same file, ``OSError`` naming the file that failed.
+    """
+    src = os.fspath(src)
+    dst = os.fspath(dst)
+    if not 0 < chunk_size <= _MAX_WRITE:
+        raise ValueError(f"chunk_size must be in 1..{_MAX_WRITE}")
+    if queue_depth < 1:
+        raise ValueError("queue_depth must be >= 1")
+    if stat.S_ISFIFO(os.stat(src).st_mode):        # before open(), which would block
+        raise shutil.SpecialFileError(f"`{src}` is a named pipe")
+    fi = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fi)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), src)
+        try:
+            if os.path.samestat(st, os.stat(dst)):
+                raise shutil.SameFileError(f"{src!r} and {dst!r} are the same file")
+        except FileNotFoundError:
+            pass
+        fo = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            if stat.S_ISREG(st.st_mode) and st.st_size:
+                _copy_ring(fi, fo, st.st_size, src, dst, chunk_size, queue_depth, progress)
+            elif not stat.S_ISREG(st.st_mode):
+                _copy_rest(fi, fo, 0, chunk_size, src, dst)
+            os.fchmod(fo, stat.S_IMODE(st.st_mode))
+        finally:
+            os.close(fo)
+    finally:
+        os.close(fi)
+    if progress is not None and not st.st_size:
+        progress(0, 0)
+    return dst
+
+
+def _copy_rest(fi, fo, offset, chunk_size, src, dst):
+    """Copy from ``offset`` to the end of the source with pread/pwrite; returns the end."""
+    while True:
+        try:
+            data = os.pread(fi, chunk_size, offset)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, src) from None
+        if not data:
+            return offset
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.pwrite(fo, view, offset)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, dst) from None
+            view = view[n:]
+            offset += n
+
+
+def _copy_ring(fi, fo, size, src, dst, chunk_size, queue_depth, progress):
+    nbuf = min(queue_depth, -(-size // chunk_size))
+    bufsize = min(chunk_size, size)
+    ring = _open_ring(2 * nbuf + 2)
+    if ring is None:
+        end = _copy_rest(fi, fo, 0, chunk_size, src, dst)
+        if progress is not None:
+            progress(end, size)
+        return
+    u = ring.uring
+    error = None
+    changed = None              # lowest offset of a chunk the source no longer fully had
+    try:
+        pool = BufferPool(ring, nbuf, bufsize)
+        L.io_uring_register_files(u, [fi, fo])
+        bufs = [pool[k] for k in range(nbuf)]
+        boff = [0] * nbuf
+        blen = [0] * nbuf
+        short = [False] * nbuf
+        free = list(range(nbuf - 1, -1, -1))
+        get_sqe = L.io_uring_get_sqe
+        prep_read = L.io_uring_prep_read_fixed
+        prep_write = L.io_uring_prep_write_fixed
+        offset = done = 0
+        in_flight = 0
+        while True:
+            while offset < size and free and error is None and changed is None:
+                k = free.pop()
+                nb = min(chunk_size, size - offset)
+                boff[k] = offset
+                blen[k] = nb
+                short[k] = False
+                sqe = get_sqe(u)
+                prep_read(sqe, 0, bufs[k], nb, offset, k)
+                sqe.flags = _FIXED | _LINK
+                sqe.user_data = k << 1
+                sqe = get_sqe(u)
+                prep_write(sqe, 1, bufs[k], nb, offset, k)
+                sqe.flags = _FIXED
+                sqe.user_data = (k << 1) | 1
+                offset += nb
+                in_flight += 1
+            if not in_flight:
+                break
+            L.io_uring_submit_and_wait(u, 1)
+            cqes = L.io_uring_peek_batch_cqe(u, 2 * nbuf + 2)
+            for cqe in cqes:
+                ud = cqe.user_data
+                res = cqe.res
+                k = ud >> 1
+                if not ud & 1:                          # the read of chunk k
+                    if res < 0:
+                        error = error or _oserror(-res, src, "read")
+                    elif res < blen[k]:
+                        short[k] = True                 # the source shrank: redo from here
+                        changed = boff[k] if changed is None else min(changed, boff[k])
+                    continue
+                if res < 0:                             # the write of chunk k
+                    if not (short[k] and res == -_ECANCELED):
+                        error = error or _oserror(-res, dst, "write")
+                elif res < blen[k]:
+                    error = error or _oserror(errno.EIO, dst, "short write")
+                else:
+                    done += res
+                    if progress is not None:
+                        progress(done, size)
+                free.append(k)
+                in_flight -= 1
+            L.io_uring_cq_advance(u, len(cqes))
+        pool.close()
+    finally:
+        ring.close()
+    if error is not None:
+        raise error
+    if changed is not None:
+        end = _copy_rest(fi, fo, changed, chunk_size, src, dst)
+        os.ftruncate(fo, end)
+        if progress is not None:
+            progress(end, end)
+
+
+# ---- extract_zip --------------------------------------------------------------------------------
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_LOCAL_MAGIC = b"PK\x03\x04"
+
+
+def _member_parts(name):
+    """The path components of an archive member, or ValueError for a name that would land
+    outside the destination (absolute, drive-qualified, ``..``) or that holds a NUL."""
+    if "\x00" in name:
+        raise ValueError(f"archive member name holds a NUL byte: {name!r}")
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
+        raise ValueError(f"absolute path in archive member {name!r}")
+    if ".." in name.replace("\\", "/").split("/"):
+        raise ValueError(f"path traversal ('..') in archive member {name!r}")
+    return [p for p in name.split("/") if p not in ("", ".")]
+
+
+def _member_mode(info):
+    """Permission bits for a regular file from ``external_attr`` (Unix archivers), without
+    setuid/setgid/sticky; 0o644 when the archive has none (the umask still applies)."""
+    attr = info.external_attr >> 16
+    perm = attr & 0o777
+    if perm and (stat.S_IFMT(attr) in (0, stat.S_IFREG)):
+        return perm
+    return 0o644
+
+
+def _member_data(zf, view, info):
+    """The uncompressed bytes of a member (a zero-copy view for stored members), CRC-checked.
+    Stored and deflated members are read from the mapped archive; others go through zipfile."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return zf.read(info)
+    off = info.header_offset
+    header = view[off:off + _LOCAL_HEADER.size]
+    if len(header) != _LOCAL_HEADER.size:
+        raise zipfile.BadZipFile(f"truncated local header for {info.filename!r}")
+    fields = _LOCAL_HEADER.unpack(header)
+    if fields[0] != _LOCAL_MAGIC:
+        raise zipfile.BadZipFile(f"bad local header magic for {info.filename!r}")
+    start = off + _LOCAL_HEADER.size + fields[9] + fields[10]
+    raw = view[start:start + info.compress_size]
+    if len(raw) != info.compress_size:
+        raise zipfile.BadZipFile(f"truncated data for {info.filename!r}")
+    if info.compress_type == zipfile.ZIP_STORED:
+        data = raw
+    else:
+        try:
+            data = zlib.decompress(raw, -15, max(info.file_size, 1))
+        except zlib.error as exc:
+            raise zipfile.BadZipFile(f"{info.filename!r}: {exc}") from None
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return data
+
+
+def _map_archive(archive):
+    """(ZipFile, buffer of the whole archive, cleanup callable)."""
+    if isinstance(archive, (str, bytes, os.PathLike)):
+        f = open(archive, "rb")
+        owned = f
+    else:
+        f = archive
+        owned = None
+    try:
+        zf = zipfile.ZipFile(f)
+        mem = None
+        if hasattr(f, "getbuffer"):
+            view = f.getbuffer()
+        else:
+            try:
+                mem = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                view = memoryview(mem)
+            except (AttributeError, OSError, ValueError):
+                f.seek(0)
+                view = memoryview(f.read())
+    except BaseException:
+        if owned is not None:
+            owned.close()
+        raise
+
+    def cleanup():
+        zf.close()
+        try:
+            view.release()
+            if mem is not None:
+                mem.close()
+        except BufferError:
+            pass
+        if owned is not None:
+            owned.close()
+    return zf, view, cleanup
+
+
+def extract_zip(archive, dest, *, progress=None):
+    """Extract a zip archive or wheel (path or binary file object) into directory ``dest``
+    (created if needed); returns the list of extracted paths (``dest`` joined with each
+    member name, archive order, each path once).
+
+    Every member name is checked before anything is written: an absolute name, a drive
+    letter or a ``..`` component raises ValueError. Files are then opened with
+    ``openat2(RESOLVE_BENEATH)`` relative to ``dest``, so a symbolic link already in
+    ``dest`` cannot lead a write outside it either (that member fails with EXDEV), and
+    directories are created only when their resolved path lies inside ``dest``. Members are
+    decompressed in Python (zlib) while the ``openat2 -> write`` chains of the previous ones
+    are in flight. Regular files get the permission bits recorded by Unix archivers
+    (``external_attr``, without setuid/setgid, minus the umask), others 0o644 minus the
+    umask; an existing file is truncated and keeps its permissions; a later member with the
+    same name wins. Symbolic-link members are written as regular files holding the link
+    target, as ``zipfile`` does. ``progress(done, total)`` is called with uncompressed bytes.
+    Errors: ValueError (unsafe names), ``zipfile.BadZipFile`` (corrupt data), ``OSError``
+    naming the first path that could not be written (after everything in flight completed).
+    """
+    dest = os.fsdecode(os.fspath(dest))
+    zf, view, cleanup = _map_archive(archive)
+    try:
+        infos = zf.infolist()
+        # 1. Validate every name before touching the filesystem.
+        members = []                 # (info, relative path, is_dir)
+        last = {}
+        for info in infos:
+            parts = _member_parts(info.filename)
+            if not parts:
+                continue
+            rel = "/".join(parts)
+            last[rel] = len(members)
+            members.append((info, rel, info.filename.endswith("/")))
+        members = [m for i, m in enumerate(members) if last[m[1]] == i]
+        # 2. Directories (inside dest once resolved), then the files.
+        os.makedirs(dest, exist_ok=True)
+        real_dest = os.path.realpath(dest)
+        dirs = set()
+        for info, rel, is_dir in members:
+            d = rel if is_dir else rel.rpartition("/")[0]
+            while d and d not in dirs:
+                dirs.add(d)
+                d = d.rpartition("/")[0]
+        for d in sorted(dirs, key=lambda s: s.count("/")):
+            # Parents first: a directory created here is safe, an existing one is safe unless
+            # it is a symbolic link that resolves outside dest.
+            full = os.path.join(dest, d)
+            try:
+                os.mkdir(full)
+            except FileExistsError:
+                st = os.lstat(full)
+                if stat.S_ISLNK(st.st_mode):
+                    resolved = os.path.realpath(full)
+                    if resolved != real_dest and not resolved.startswith(real_dest + os.sep):
+                        raise ValueError(f"archive directory {d!r} resolves outside {dest!r} "
+                                         f"(symbolic link to {resolved!r})") from None
+                    st = os.stat(full)
+                if not stat.S_ISDIR(st.st_mode):
+                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), full) from None
+        files = [(info, rel) for info, rel, is_dir in members if not is_dir]
+        total = sum(info.file_size for info, _ in files)
+        ring = _open_ring(4 * min(_SLOTS, len(files))) if files else None
+        if ring is None:
+            _extract_plain(zf, view, files, dest, progress, total)
+        else:
+            _extract_ring(ring, zf, view, files, dest, progress, total)
+        return [os.path.join(dest, rel) for _, rel, _ in members]
+    finally:
+        cleanup()
+
+
+def _extract_ring(ring, zf, view, files, dest, progress, total):
+    dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            w = _Writer(ring, min(_SLOTS, len(files)), dir_fd=dfd, resolve=L.RESOLVE_BENEATH,
+                        progress=progress, total=total)
+            # A generator: each member is decompressed when a slot is free for it, while the
+            # chains of the previous members are in flight (submitted every 8 chains).
+            w.run((job, rel, _member_data(zf, view, info), _member_mode(info))
+                  for job, (info, rel) in enumerate(files))
+        finally:
+            ring.close()
+    finally:
+        os.close(dfd)
+    _raise_collected(w.errors, [os.path.join(dest, rel) for _, rel in files])
+
+
+def _extract_plain(zf, view, files, dest, progress, total):
+    """Without io_uring: the parent directories were checked to resolve inside dest, and
+    O_NOFOLLOW keeps the last component from being a symbolic link."""
+    done = 0
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    for info, rel in files:
+        data = _member_data(zf, view, info)
+        path = os.path.join(dest, rel)
+        try:
+            fd = os.open(path, flags, _member_mode(info))
+            try:
+                view_ = memoryview(data).cast("B")
+                while view_:
+                    view_ = view_[os.write(fd, view_):]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, path) from None
+        done += info.file_size
+        if progress is not None:
+            progress(done, total)

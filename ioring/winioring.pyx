@@ -1,0 +1,1320 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The Windows IoRing API (ioringapi.h) one-to-one, emulated on Linux over the io_uring core.
+
+Names, argument order and constants are those of the Windows SDK (through IORING_VERSION_4);
+see /work/shared/reference/windows-ioring.md for the behaviour reproduced here. Conventions:
+
+* Out-parameters are returned: ``CreateIoRing(...)`` -> HIORING, ``SubmitIoRing(...)`` ->
+  submittedEntries, ``PopIoRingCompletion(ring)`` -> IORING_CQE, or None for S_FALSE.
+* A failing HRESULT raises :class:`IoRingError` (an OSError) whose ``.hresult`` is the HRESULT
+  as an unsigned 32-bit int (0x80460002...). HRESULTs in CQEs are unsigned ints too.
+* A HANDLE is a file descriptor (int) or any object with ``fileno()`` (kept alive while used).
+* Buffers are any buffer-protocol objects, used in place (zero-copy) and pinned until the
+  completion of the operation that uses them is popped (registered buffers: until the table is
+  replaced or the ring closed).
+* The emulation keeps a Windows-shaped user-space SQ and CQ (Windows sizes, IORING_CQE entries)
+  and translates the queued entries, in SQ order, into io_uring requests inside SubmitIoRing.
+  QueryIoRingCapabilities reports IORING_FEATURE_UM_EMULATION | SET_COMPLETION_EVENT.
+* Python-level type errors (a str as a buffer, a negative size...) raise TypeError/ValueError
+  before anything is queued; a buffer shorter than the requested byte count is ValueError
+  (Windows would fault in the kernel: here memory safety comes first).
+"""
+cimport cython
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, uintptr_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memset
+from libc.errno cimport ETIME, EINTR, ENOENT, EALREADY, ENXIO
+from posix.uio cimport iovec
+from cpython.exc cimport PyErr_CheckSignals
+
+from ioring cimport _core as c
+from ioring.liburing cimport _Buffer
+
+import errno as _errno
+from operator import index as _index
+import os as _os
+import threading as _threading
+import time as _time
+
+cdef extern from "ioring/winioring.h":
+    ctypedef struct _C_CQE "IORING_CQE":
+        uintptr_t UserData
+        int ResultCode
+        uintptr_t Information
+
+cdef extern from "ioring/abi.h":
+    enum:
+        IOSQE_FIXED_FILE
+        IOSQE_IO_DRAIN
+        IORING_FSYNC_DATASYNC
+        IORING_ASYNC_CANCEL_ALL
+        IORING_ASYNC_CANCEL_ANY
+        IORING_ASYNC_CANCEL_FD_FIXED
+        IORING_SETUP_CQSIZE
+        IORING_OP_SYNC_FILE_RANGE
+
+cdef extern from "<sys/eventfd.h>":
+    int eventfd(unsigned initval, int flags)
+    int EFD_CLOEXEC
+
+# ---- constants (C names) ---------------------------------------------------------------------
+IORING_VERSION_INVALID = 0
+IORING_VERSION_1 = 1
+IORING_VERSION_2 = 2
+IORING_VERSION_3 = 300
+IORING_VERSION_4 = 400
+
+IORING_FEATURE_FLAGS_NONE = 0
+IORING_FEATURE_UM_EMULATION = 0x1
+IORING_FEATURE_SET_COMPLETION_EVENT = 0x2
+
+IORING_OP_NOP = 0
+IORING_OP_READ = 1
+IORING_OP_REGISTER_FILES = 2
+IORING_OP_REGISTER_BUFFERS = 3
+IORING_OP_CANCEL = 4
+IORING_OP_WRITE = 5
+IORING_OP_FLUSH = 6
+IORING_OP_READ_SCATTER = 7
+IORING_OP_WRITE_GATHER = 8
+
+IOSQE_FLAGS_NONE = 0
+IOSQE_FLAGS_DRAIN_PRECEDING_OPS = 0x1
+IORING_CREATE_REQUIRED_FLAGS_NONE = 0
+IORING_CREATE_ADVISORY_FLAGS_NONE = 0
+IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS = 0x1
+IORING_REF_RAW = 0
+IORING_REF_REGISTERED = 1
+IORING_SUBMIT_WAIT_ALL = 0xFFFFFFFF
+INFINITE = 0xFFFFFFFF
+INVALID_HANDLE_VALUE = -1
+
+FILE_WRITE_FLAGS_NONE = 0
+FILE_WRITE_FLAGS_WRITE_THROUGH = 0x1
+FILE_FLUSH_DEFAULT = 0
+FILE_FLUSH_DATA = 1
+FILE_FLUSH_MIN_METADATA = 2
+FILE_FLUSH_NO_SYNC = 3
+
+FACILITY_IORING = 70
+IORING_E_REQUIRED_FLAG_NOT_SUPPORTED = 0x80460001
+IORING_E_SUBMISSION_QUEUE_FULL = 0x80460002
+IORING_E_VERSION_NOT_SUPPORTED = 0x80460003
+IORING_E_SUBMISSION_QUEUE_TOO_BIG = 0x80460004
+IORING_E_COMPLETION_QUEUE_TOO_BIG = 0x80460005
+IORING_E_SUBMIT_IN_PROGRESS = 0x80460006
+IORING_E_CORRUPT = 0x80460007
+IORING_E_COMPLETION_QUEUE_TOO_FULL = 0x80460008
+#: Named by the SubmitIoRing docs, defined by no header: HRESULT_FROM_WIN32(ERROR_TIMEOUT) [INF].
+IORING_E_WAIT_TIMEOUT = 0x800705B4
+
+S_OK = 0
+S_FALSE = 1
+E_NOTIMPL = 0x80004001
+E_FAIL = 0x80004005
+E_HANDLE = 0x80070006
+E_INVALIDARG = 0x80070057
+E_OUTOFMEMORY = 0x8007000E
+
+cdef enum:
+    _MAX_SQ = 0x10000
+    _MAX_CQ = 0x20000
+    _URING_SQ = 1024
+    _URING_CQ = 4096
+    _OP_NOP = 0
+    _OP_READ = 1
+    _OP_REG_FILES = 2
+    _OP_REG_BUFS = 3
+    _OP_CANCEL = 4
+    _OP_WRITE = 5
+    _OP_FLUSH = 6
+    _OP_SCATTER = 7
+    _OP_GATHER = 8
+
+cdef uint32_t _HR_EOF = 0x80070026            # HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)
+cdef uint32_t _HR_NOT_FOUND = 0x80070490      # HRESULT_FROM_WIN32(ERROR_NOT_FOUND)
+cdef uint32_t _HR_INVALID_FUNCTION = 0x80070001   # STATUS_NOT_IMPLEMENTED (unknown op) [INF]
+cdef uint32_t _HR_INDEX_OUT_OF_BOUNDS = 0x800701DA  # STATUS_INDEX_OUT_OF_BOUNDS [INF]
+cdef uint32_t _HR_INVALID_USER_BUFFER = 0x800706F8  # STATUS_INVALID_USER_BUFFER [INF]
+cdef uint32_t _HR_NOACCESS = 0x800703E6
+cdef uint64_t _CLOSE_CANCEL_UD = 0xFFFFFFFFFFFFFFFF
+
+#: errno -> HRESULT (reference section 5); anything else is E_FAIL.
+ERRNO_TO_HRESULT = {
+    _errno.EBADF: 0x80070006, _errno.EACCES: 0x80070005, _errno.EPERM: 0x80070005,
+    _errno.ENOENT: 0x80070002, _errno.EINVAL: 0x80070057, _errno.ENOMEM: 0x80070008,
+    _errno.ENOSPC: 0x80070070, _errno.EFAULT: 0x800703E6, _errno.ECANCELED: 0x800703E3,
+    _errno.EINTR: 0x800703E3, _errno.EIO: 0x8007045D, _errno.EOPNOTSUPP: 0x80004001,
+    _errno.EPIPE: 0x8007006D,
+}
+
+
+def HRESULT_FROM_WIN32(x):
+    """HRESULT_FROM_WIN32(x): the HRESULT of a Win32 error code (unsigned 32-bit)."""
+    x = int(x) & 0xFFFFFFFF
+    return x if (x & 0x80000000 or x == 0) else ((x & 0xFFFF) | (7 << 16) | 0x80000000)
+
+
+def SUCCEEDED(hr):
+    """SUCCEEDED(hr): true for S_OK, S_FALSE and every non-negative HRESULT."""
+    return not (int(hr) & 0x80000000)
+
+
+def FAILED(hr):
+    """FAILED(hr): true when the HRESULT's severity bit is set."""
+    return bool(int(hr) & 0x80000000)
+
+
+cdef uint32_t _hr_from_errno(int err):
+    return ERRNO_TO_HRESULT.get(err, 0x80004005)
+
+
+class IoRingError(OSError):
+    """A failing HRESULT returned by an IoRing function; ``.hresult`` holds it (unsigned).
+    ``.submitted_entries`` is set for a SubmitIoRing that timed out (every entry was taken)."""
+
+    def __init__(self, hresult, message=None, submitted_entries=None):
+        self.hresult = int(hresult) & 0xFFFFFFFF
+        self.submitted_entries = submitted_entries
+        name = _HR_NAMES.get(self.hresult, "")
+        text = f"HRESULT 0x{self.hresult:08X}" + (f" ({name})" if name else "")
+        if message:
+            text += f": {message}"
+        super().__init__(text)
+
+_HR_NAMES = {v: k for k, v in list(globals().items())
+             if isinstance(v, int) and (k.startswith("IORING_E_") or k.startswith("E_"))}
+
+
+cdef inline _fail(uint32_t hr, msg=None):
+    raise IoRingError(hr, msg)
+
+
+cdef uint32_t _u32(object v, str name) except? 0xFFFFFFFF:
+    cdef object i = _index(v)
+    if isinstance(v, bool) or not (0 <= i <= 0xFFFFFFFF):
+        if isinstance(v, bool):
+            raise TypeError(f"{name} must be an int")
+        raise ValueError(f"{name}={v!r} does not fit in UINT32")
+    return i
+
+
+cdef uint64_t _u64(object v, str name) except? 0xFFFFFFFFFFFFFFFF:
+    v = _index(v)
+    if v == -1:
+        return 0xFFFFFFFFFFFFFFFF
+    if not (0 <= v <= 0xFFFFFFFFFFFFFFFF):
+        raise ValueError(f"{name}={v!r} does not fit in 64 bits")
+    return v
+
+
+cdef int _handle_fd(object h, bint allow_invalid=False) except -2:
+    """A HANDLE as a file descriptor: an int, or an object with fileno()."""
+    if h is None:
+        raise TypeError("a HANDLE (file descriptor or object with fileno()) is required, not None")
+    if isinstance(h, bool):
+        raise TypeError("a HANDLE must be an int or have fileno()")
+    if not isinstance(h, int):
+        if hasattr(h, "fileno"):
+            h = h.fileno()
+        else:
+            h = _index(h)
+    if h == -1 and allow_invalid:
+        return -1
+    if not (0 <= h <= 0x7FFFFFFF):
+        raise ValueError(f"invalid HANDLE {h!r}")
+    return h
+
+
+# ---- structs ---------------------------------------------------------------------------------
+class IORING_CREATE_FLAGS:
+    """IORING_CREATE_FLAGS {Required, Advisory}."""
+    __slots__ = ("Required", "Advisory")
+
+    def __init__(self, Required=0, Advisory=0):
+        self.Required = Required
+        self.Advisory = Advisory
+
+    def __repr__(self):
+        return f"IORING_CREATE_FLAGS(Required={self.Required:#x}, Advisory={self.Advisory:#x})"
+
+
+class IORING_INFO:
+    """IORING_INFO {IoRingVersion, Flags, SubmissionQueueSize, CompletionQueueSize} (GetIoRingInfo)."""
+    __slots__ = ("IoRingVersion", "Flags", "SubmissionQueueSize", "CompletionQueueSize")
+
+    def __init__(self, IoRingVersion, Flags, SubmissionQueueSize, CompletionQueueSize):
+        self.IoRingVersion = IoRingVersion
+        self.Flags = Flags
+        self.SubmissionQueueSize = SubmissionQueueSize
+        self.CompletionQueueSize = CompletionQueueSize
+
+    def __repr__(self):
+        return (f"IORING_INFO(IoRingVersion={self.IoRingVersion}, Flags={self.Flags!r}, "
+                f"SubmissionQueueSize={self.SubmissionQueueSize}, CompletionQueueSize={self.CompletionQueueSize})")
+
+
+class IORING_CAPABILITIES:
+    """IORING_CAPABILITIES {MaxVersion, MaxSubmissionQueueSize, MaxCompletionQueueSize, FeatureFlags}."""
+    __slots__ = ("MaxVersion", "MaxSubmissionQueueSize", "MaxCompletionQueueSize", "FeatureFlags")
+
+    def __init__(self, MaxVersion, MaxSubmissionQueueSize, MaxCompletionQueueSize, FeatureFlags):
+        self.MaxVersion = MaxVersion
+        self.MaxSubmissionQueueSize = MaxSubmissionQueueSize
+        self.MaxCompletionQueueSize = MaxCompletionQueueSize
+        self.FeatureFlags = FeatureFlags
+
+    def __repr__(self):
+        return (f"IORING_CAPABILITIES(MaxVersion={self.MaxVersion}, MaxSubmissionQueueSize={self.MaxSubmissionQueueSize}, "
+                f"MaxCompletionQueueSize={self.MaxCompletionQueueSize}, FeatureFlags={self.FeatureFlags:#x})")
+
+
+class IORING_CQE:
+    """IORING_CQE {UserData, ResultCode (HRESULT, unsigned), Information}."""
+    __slots__ = ("UserData", "ResultCode", "Information")
+
+    def __init__(self, UserData, ResultCode, Information):
+        self.UserData = UserData
+        self.ResultCode = ResultCode
+        self.Information = Information
+
+    def __repr__(self):
+        return f"IORING_CQE(UserData={self.UserData:#x}, ResultCode=0x{self.ResultCode:08X}, Information={self.Information})"
+
+
+class IORING_REGISTERED_BUFFER:
+    """IORING_REGISTERED_BUFFER {BufferIndex, Offset}."""
+    __slots__ = ("BufferIndex", "Offset")
+
+    def __init__(self, BufferIndex, Offset):
+        self.BufferIndex = BufferIndex
+        self.Offset = Offset
+
+
+class _HandleUnion:
+    __slots__ = ("Handle", "Index")
+
+    def __init__(self, Handle=None, Index=None):
+        self.Handle = Handle
+        self.Index = Index
+
+
+class _BufferUnion:
+    __slots__ = ("Address", "IndexAndOffset")
+
+    def __init__(self, Address=None, IndexAndOffset=None):
+        self.Address = Address
+        self.IndexAndOffset = IndexAndOffset
+
+
+@cython.final
+cdef class IORING_HANDLE_REF:
+    """IORING_HANDLE_REF {Kind, Handle{Handle | Index}}: build with IoRingHandleRefFromHandle or
+    IoRingHandleRefFromIndex."""
+    cdef readonly int Kind
+    cdef readonly object Handle       # _HandleUnion
+    cdef int fd                       # raw: the descriptor; registered: the index
+    cdef uint32_t index
+    cdef object obj                   # the HANDLE object (kept alive while in use)
+
+    def __repr__(self):
+        if self.Kind == 0:
+            return f"IoRingHandleRefFromHandle({self.fd})"
+        return f"IoRingHandleRefFromIndex({self.index})"
+
+
+def IoRingHandleRefFromHandle(h):
+    """IoRingHandleRefFromHandle(h): a raw HANDLE reference (fd or object with fileno())."""
+    cdef IORING_HANDLE_REF r = IORING_HANDLE_REF.__new__(IORING_HANDLE_REF)
+    r.fd = _handle_fd(h)
+    r.Kind = 0
+    r.obj = h
+    r.Handle = _HandleUnion(Handle=h)
+    return r
+
+
+def IoRingHandleRefFromIndex(i):
+    """IoRingHandleRefFromIndex(i): a reference to slot i of the registered file handles."""
+    cdef IORING_HANDLE_REF r = IORING_HANDLE_REF.__new__(IORING_HANDLE_REF)
+    r.index = _u32(i, "index")
+    r.Kind = 1
+    r.Handle = _HandleUnion(Index=r.index)
+    return r
+
+
+@cython.final
+cdef class IORING_BUFFER_REF:
+    """IORING_BUFFER_REF {Kind, Buffer{Address | IndexAndOffset}}: build with
+    IoRingBufferRefFromPointer (any buffer object, zero-copy) or IoRingBufferRefFromIndexAndOffset."""
+    cdef readonly int Kind
+    cdef readonly object Buffer       # _BufferUnion
+    cdef object obj                   # the buffer object
+    cdef uint32_t index, offset
+
+    def __repr__(self):
+        if self.Kind == 0:
+            return f"IoRingBufferRefFromPointer(<{type(self.obj).__name__}>)"
+        return f"IoRingBufferRefFromIndexAndOffset({self.index}, {self.offset})"
+
+
+def IoRingBufferRefFromPointer(p):
+    """IoRingBufferRefFromPointer(p): a raw buffer reference. ``p`` is any buffer-protocol object
+    (writable for reads); it is used in place and pinned from Build* until the completion is popped."""
+    memoryview(p)          # TypeError now for a non-buffer
+    cdef IORING_BUFFER_REF r = IORING_BUFFER_REF.__new__(IORING_BUFFER_REF)
+    r.Kind = 0
+    r.obj = p
+    r.Buffer = _BufferUnion(Address=p)
+    return r
+
+
+def IoRingBufferRefFromIndexAndOffset(i, o):
+    """IoRingBufferRefFromIndexAndOffset(i, o): ``offset`` bytes into registered buffer ``i``."""
+    cdef IORING_BUFFER_REF r = IORING_BUFFER_REF.__new__(IORING_BUFFER_REF)
+    r.Kind = 1
+    r.index = _u32(i, "index")
+    r.offset = _u32(o, "offset")
+    r.Buffer = _BufferUnion(IndexAndOffset=IORING_REGISTERED_BUFFER(r.index, r.offset))
+    return r
+
+
+class IORING_BUFFER_INFO:
+    """IORING_BUFFER_INFO {Address, Length}: one registered buffer. Address is a buffer object or
+    None (a sparse {NULL, 0} slot); Length defaults to the whole buffer."""
+    __slots__ = ("Address", "Length")
+
+    def __init__(self, Address, Length=None):
+        if Address is None:
+            Length = 0 if Length is None else Length
+        elif Length is None:
+            Length = memoryview(Address).nbytes
+        self.Address = Address
+        self.Length = Length
+
+    def __repr__(self):
+        return f"IORING_BUFFER_INFO(<{type(self.Address).__name__}>, Length={self.Length})"
+
+
+class FILE_SEGMENT_ELEMENT:
+    """FILE_SEGMENT_ELEMENT {Buffer}: one segment of a scatter/gather operation (a buffer object)."""
+    __slots__ = ("Buffer",)
+
+    def __init__(self, Buffer):
+        self.Buffer = Buffer
+
+
+# ---- the ring --------------------------------------------------------------------------------
+ctypedef struct _WSqe:
+    uint32_t op
+    uint32_t flags
+    uint64_t user_data
+    uint32_t file_kind
+    int fd                      # raw fd or registered index
+    uint32_t buf_kind
+    char *addr                  # raw address
+    uint32_t buf_index
+    uint32_t buf_offset
+    uint64_t offset
+    uint32_t length
+    uint32_t xflags             # FILE_WRITE_FLAGS / FILE_FLUSH_MODE
+    uint64_t target             # cancel: opToCancel
+
+
+@cython.final
+cdef class _Iov:
+    """The C iovec array of a scatter/gather entry, over pinned buffers."""
+    cdef iovec *vecs
+    cdef unsigned count
+    cdef list pins
+
+    def __dealloc__(self):
+        free(self.vecs)
+
+
+@cython.final
+cdef class _Op:
+    """An entry translated into io_uring requests, until its CQE reaches the Windows CQ."""
+    cdef uint64_t key            # the io_uring user_data
+    cdef uint64_t user_data
+    cdef uint32_t op
+    cdef uint32_t length
+    cdef int fd
+    cdef uint32_t file_kind
+    cdef object pins
+    cdef int remaining          # io_uring CQEs still expected
+    cdef int found              # cancel: a target was found
+    cdef uint32_t err           # cancel: first error other than not found
+
+
+cdef list _leaked = []          # pins of requests a closed ring could not reap
+
+
+@cython.final
+cdef class HIORING:
+    """An IoRing handle (CreateIoRing); close it with CloseIoRing."""
+    cdef c.ioring ring
+    cdef bint open
+    cdef uint32_t version, required, advisory
+    cdef uint32_t sq_size, cq_size
+    cdef _WSqe *sq
+    cdef uint32_t sq_head, sq_tail
+    cdef list sq_pins
+    cdef _C_CQE *cq
+    cdef uint32_t cq_head, cq_tail
+    cdef list cq_pins
+    cdef dict inflight           # io_uring user_data -> _Op
+    cdef uint64_t next_id
+    cdef bint in_submit
+    cdef list reg_bufs           # (address, length) per registered buffer slot
+    cdef object reg_buf_pins
+    cdef uint32_t reg_files
+    cdef object reg_file_pins
+    cdef object event            # the completion event HANDLE object
+    cdef int event_fd
+    cdef int uring_efd           # eventfd registered with the io_uring (harvest thread)
+    cdef object thread
+    cdef bint stop
+    cdef object lock
+
+    def __repr__(self):
+        if not self.open:
+            return "<HIORING closed>"
+        return f"<HIORING version={self.version} sq={self.sq_size} cq={self.cq_size} fd={self.ring.ring_fd}>"
+
+    def __dealloc__(self):
+        if self.open:
+            self._close()
+        free(self.sq)
+        free(self.cq)
+
+    cdef int _check(self) except -1:
+        if not self.open:
+            raise IoRingError(E_HANDLE, "the HIORING is closed")
+        return 0
+
+    # -- the Windows CQ --
+    cdef void _post(self, uint64_t user_data, uint32_t hr, uint64_t info, object pins):
+        cdef uint32_t n = self.cq_tail - self.cq_head
+        cdef _C_CQE *e
+        if n >= self.cq_size:
+            return                    # Windows drops a CQE silently when the CQ is full
+        e = &self.cq[self.cq_tail & (self.cq_size - 1)]
+        e.UserData = <uintptr_t>user_data
+        e.ResultCode = <int>hr
+        e.Information = <uintptr_t>info
+        self.cq_pins[self.cq_tail & (self.cq_size - 1)] = pins
+        self.cq_tail += 1
+        if n == 0 and self.event_fd >= 0:
+            try:
+                _os.write(self.event_fd, b"\x01\0\0\0\0\0\0\0")
+            except OSError:
+                pass
+
+    cdef void _complete(self, _Op o, int res):
+        cdef uint32_t hr = 0
+        cdef uint64_t info = 0
+        if o.op == _OP_CANCEL:
+            if res >= 0 or res == -EALREADY:
+                o.found = 1
+            elif res != -ENOENT and o.err == 0:
+                o.err = _hr_from_errno(-res)
+            o.remaining -= 1
+            if o.remaining > 0:
+                return
+            hr = 0 if o.found else (o.err if o.err else _HR_NOT_FOUND)
+        elif res < 0:
+            hr = _hr_from_errno(-res)
+        elif o.op in (_OP_READ, _OP_SCATTER) and res == 0 and o.length > 0:
+            hr = _HR_EOF
+        elif o.op in (_OP_READ, _OP_WRITE, _OP_SCATTER, _OP_GATHER):
+            info = <uint64_t>res
+        del self.inflight[o.key]
+        self._post(o.user_data, hr, info, o.pins)
+
+    cdef void _harvest(self):
+        """Move the io_uring CQEs into the Windows CQ."""
+        cdef c.io_uring_cqe *cqes[64]
+        cdef unsigned got, i
+        cdef uint64_t ud
+        cdef int res
+        cdef _Op o
+        while self.open:
+            got = c.ioring_peek_batch_cqe(&self.ring, cqes, 64)
+            if got == 0:
+                return
+            for i in range(got):
+                ud = cqes[i].user_data
+                res = cqes[i].res
+                o = self.inflight.get(ud)
+                if o is not None:
+                    self._complete(o, res)
+            c.ioring_cq_advance(&self.ring, got)
+
+    cdef c.io_uring_sqe *_uring_sqe(self) except NULL:
+        cdef c.io_uring_sqe *s = c.ioring_get_sqe(&self.ring)
+        cdef int ret
+        while s == NULL:
+            ret = c.ioring_submit(&self.ring)
+            if ret < 0 and ret != -EINTR:
+                self._harvest()
+            s = c.ioring_get_sqe(&self.ring)
+        return s
+
+    cdef _Op _new_op(self, _WSqe *w, object pins):
+        cdef _Op o = _Op.__new__(_Op)
+        self.next_id += 1
+        o.key = self.next_id
+        o.user_data = w.user_data
+        o.op = w.op
+        o.length = w.length
+        o.fd = w.fd
+        o.file_kind = w.file_kind
+        o.pins = pins
+        o.remaining = 1
+        self.inflight[self.next_id] = o
+        return o
+
+    cdef uint32_t _supported(self, uint32_t op):
+        if op <= _OP_CANCEL:
+            return 1
+        if op <= _OP_FLUSH:
+            return self.version >= 300
+        if op <= _OP_GATHER:
+            return self.version >= 400
+        return 0
+
+    cdef int _translate(self, _WSqe *w, object pins) except -1:
+        """One Windows SQE, in SQ order: io_uring requests, or a CQE posted right away."""
+        cdef c.io_uring_sqe *s
+        cdef _Op o
+        cdef uint32_t hr
+        cdef char *addr = NULL
+        cdef int fd = w.fd
+        cdef unsigned sflags = 0
+        cdef _Iov iov
+        cdef list targets
+        cdef uint64_t key
+        if not self._supported(w.op):
+            self._post(w.user_data, _HR_INVALID_FUNCTION, 0, pins)
+            return 0
+        if w.op in (_OP_REG_FILES, _OP_REG_BUFS):
+            self._register(w, pins)
+            return 0
+        if w.flags & ~1u:
+            self._post(w.user_data, IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, 0, pins)
+            return 0
+        if w.file_kind == 1:
+            if <uint32_t>w.fd >= self.reg_files:
+                self._post(w.user_data, _HR_INDEX_OUT_OF_BOUNDS, 0, pins)
+                return 0
+            sflags |= IOSQE_FIXED_FILE
+        if w.flags & 1:
+            sflags |= IOSQE_IO_DRAIN
+        if w.op in (_OP_READ, _OP_WRITE):
+            if w.buf_kind == 1:
+                hr = self._registered_address(w, &addr)
+                if hr:
+                    self._post(w.user_data, hr, 0, pins)
+                    return 0
+            else:
+                addr = w.addr
+        if w.op == _OP_CANCEL:
+            o = self._new_op(w, pins)
+            key = self.next_id
+            if w.target == 0:
+                s = self._uring_sqe()
+                c.ioring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL |
+                                        (IORING_ASYNC_CANCEL_FD_FIXED if w.file_kind == 1 else 0))
+                c.ioring_sqe_set_data64(s, key)
+                return 0
+            targets = [k for k, t in self.inflight.items()
+                       if (<_Op>t).op != _OP_CANCEL and (<_Op>t).user_data == w.target
+                       and (<_Op>t).fd == fd and (<_Op>t).file_kind == w.file_kind]
+            if not targets:
+                del self.inflight[key]
+                self._post(w.user_data, _HR_NOT_FOUND, 0, pins)
+                return 0
+            o.remaining = len(targets)
+            for k in targets:
+                s = self._uring_sqe()
+                c.ioring_prep_cancel64(s, k, 0)
+                c.ioring_sqe_set_data64(s, key)
+            return 0
+        o = self._new_op(w, pins)
+        s = self._uring_sqe()
+        if w.op == _OP_READ:
+            if w.buf_kind == 1:
+                c.ioring_prep_read_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
+            else:
+                c.ioring_prep_read(s, fd, addr, w.length, w.offset)
+        elif w.op == _OP_WRITE:
+            if w.buf_kind == 1:
+                c.ioring_prep_write_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
+            else:
+                c.ioring_prep_write(s, fd, addr, w.length, w.offset)
+            if w.xflags & 1:
+                s.rw_flags = 0x2          # RWF_DSYNC
+        elif w.op == _OP_FLUSH:
+            if w.xflags == 0:
+                c.ioring_prep_fsync(s, fd, 0)
+            elif w.xflags == 2:
+                c.ioring_prep_fsync(s, fd, IORING_FSYNC_DATASYNC)
+            else:                         # DATA / NO_SYNC: write back, no device flush
+                c.ioring_prep_rw(IORING_OP_SYNC_FILE_RANGE, s, fd, NULL, 0, 0)
+                s.rw_flags = 0x2 | 0x4    # SYNC_FILE_RANGE_WRITE | WAIT_AFTER
+        elif w.op in (_OP_SCATTER, _OP_GATHER):
+            iov = <_Iov>pins[1]
+            if w.op == _OP_SCATTER:
+                c.ioring_prep_readv(s, fd, iov.vecs, iov.count, w.offset)
+            else:
+                c.ioring_prep_writev(s, fd, iov.vecs, iov.count, w.offset)
+                if w.xflags & 1:
+                    s.rw_flags = 0x2
+        else:
+            c.ioring_prep_nop(s)
+        s.flags = sflags
+        c.ioring_sqe_set_data64(s, self.next_id)
+        return 0
+
+    cdef uint32_t _registered_address(self, _WSqe *w, char **addr):
+        cdef object slot
+        if w.buf_index >= len(self.reg_bufs):
+            return _HR_INDEX_OUT_OF_BOUNDS
+        slot = self.reg_bufs[w.buf_index]
+        if slot is None:
+            return _HR_INVALID_USER_BUFFER
+        base, blen = slot
+        if <uint64_t>w.buf_offset + w.length > blen:
+            return _HR_NOACCESS           # [INF] §6.4: the bounds check is unverified on Windows
+        addr[0] = <char *><uintptr_t>base + w.buf_offset
+        return 0
+
+    cdef void _register(self, _WSqe *w, object pins):
+        """REGISTER_FILES / REGISTER_BUFFERS at their SQ position: earlier entries are submitted
+        first, then the whole table is replaced (count 0 unregisters), and the CQE is posted."""
+        cdef int ret
+        cdef uint32_t i, n
+        cdef iovec *vecs
+        cdef int *fds
+        cdef _Buffer b
+        c.ioring_submit(&self.ring)
+        if w.op == _OP_REG_FILES:
+            handles = pins
+            n = len(handles)
+            c.ioring_unregister_files(&self.ring)
+            self.reg_files = 0
+            self.reg_file_pins = None
+            ret = 0
+            if n:
+                fds = <int *>calloc(n, sizeof(int))
+                for i in range(n):
+                    fds[i] = handles[i][0]
+                ret = c.ioring_register_files(&self.ring, fds, n)
+                free(fds)
+                if ret >= 0:
+                    self.reg_files = n
+                    self.reg_file_pins = handles
+            self._post(w.user_data, 0 if ret >= 0 else _hr_from_errno(-ret), n if ret >= 0 else 0, None)
+            return
+        bufs = pins
+        n = len(bufs)
+        c.ioring_unregister_buffers(&self.ring)
+        self.reg_bufs = []
+        self.reg_buf_pins = None
+        ret = 0
+        if n:
+            vecs = <iovec *>calloc(n, sizeof(iovec))
+            for i in range(n):
+                if bufs[i] is not None:
+                    b = <_Buffer>bufs[i][0]
+                    vecs[i].iov_base = b.ptr
+                    vecs[i].iov_len = bufs[i][1]
+            ret = c.ioring_register_buffers(&self.ring, vecs, n)
+            if ret >= 0:
+                self.reg_bufs = [None if bufs[i] is None or vecs[i].iov_base == NULL
+                                 else (<uintptr_t>vecs[i].iov_base, vecs[i].iov_len) for i in range(n)]
+                self.reg_buf_pins = bufs
+            free(vecs)
+        self._post(w.user_data, 0 if ret >= 0 else _hr_from_errno(-ret), n if ret >= 0 else 0, None)
+
+    cdef _WSqe *_build(self, object pins) except NULL:
+        """The next Windows SQE slot (IORING_E_SUBMISSION_QUEUE_FULL when there is none)."""
+        cdef _WSqe *w
+        self._check()
+        if self.sq_tail - self.sq_head >= self.sq_size:
+            raise IoRingError(IORING_E_SUBMISSION_QUEUE_FULL)
+        w = &self.sq[self.sq_tail & (self.sq_size - 1)]
+        memset(w, 0, sizeof(_WSqe))
+        self.sq_pins[self.sq_tail & (self.sq_size - 1)] = pins
+        return w
+
+    cdef void _close(self):
+        cdef c.io_uring_sqe *s
+        cdef double deadline
+        cdef c.ioring_kernel_timespec ts
+        cdef c.io_uring_cqe *cqe
+        self._stop_thread()
+        self.sq_pins = [None] * self.sq_size     # unsubmitted entries are discarded
+        self.sq_head = self.sq_tail
+        if self.inflight:
+            # Windows neither waits nor cancels; the emulation cancels and reaps (bounded) so no
+            # memory is written after CloseIoRing returns.
+            s = c.ioring_get_sqe(&self.ring)
+            if s == NULL:
+                c.ioring_submit(&self.ring)
+                s = c.ioring_get_sqe(&self.ring)
+            if s != NULL:
+                c.ioring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY)
+                c.ioring_sqe_set_data64(s, _CLOSE_CANCEL_UD)
+            c.ioring_submit(&self.ring)
+            deadline = _time.monotonic() + 2.0
+            while self.inflight and _time.monotonic() < deadline:
+                ts.tv_sec = 0
+                ts.tv_nsec = 50000000
+                c.ioring_wait_cqes_timeout(&self.ring, &cqe, 0, 1, &ts, NULL)
+                self._harvest()
+            if self.inflight:
+                _leaked.append([(<_Op>o).pins for o in self.inflight.values()])
+        self.inflight = {}
+        self.open = False
+        c.ioring_queue_exit(&self.ring)
+        self.cq_pins = None
+        self.reg_buf_pins = None
+        self.reg_file_pins = None
+        self.event = None
+        self.event_fd = -1
+
+    # -- the completion-event thread: harvests when the io_uring posts CQEs --
+    cdef void _stop_thread(self):
+        if self.thread is None:
+            return
+        self.stop = True
+        try:
+            _os.write(self.uring_efd, b"\x01\0\0\0\0\0\0\0")
+        except OSError:
+            pass
+        self.thread.join()
+        self.thread = None
+        if self.open:
+            c.ioring_unregister_eventfd(&self.ring)
+        _os.close(self.uring_efd)
+        self.uring_efd = -1
+
+    def _event_loop(self):
+        while True:
+            try:
+                _os.read(self.uring_efd, 8)
+            except InterruptedError:
+                continue
+            except OSError:
+                return
+            if self.stop:
+                return
+            with self.lock:
+                if self.stop or not self.open:
+                    return
+                self._harvest()
+
+
+def QueryIoRingCapabilities():
+    """QueryIoRingCapabilities(): IORING_CAPABILITIES of the emulation: MaxVersion 400, the Windows
+    queue limits (65536 / 131072) and FeatureFlags UM_EMULATION | SET_COMPLETION_EVENT. Raises
+    IoRingError(E_NOTIMPL) when the kernel has no io_uring."""
+    global _probed
+    cdef c.ioring r
+    cdef int ret
+    if _probed is None:
+        ret = c.ioring_queue_init(1, &r, 0)
+        _probed = ret
+        if ret >= 0:
+            c.ioring_queue_exit(&r)
+    if _probed < 0:
+        raise IoRingError(E_NOTIMPL, f"io_uring unavailable: {_os.strerror(-_probed)}")
+    return IORING_CAPABILITIES(IORING_VERSION_4, _MAX_SQ, _MAX_CQ,
+                               IORING_FEATURE_UM_EMULATION | IORING_FEATURE_SET_COMPLETION_EVENT)
+
+_probed = None
+
+
+cdef uint32_t _pow2(uint32_t v):
+    cdef uint32_t p = 1
+    while p < v:
+        p <<= 1
+    return p
+
+
+def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize):
+    """CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize) -> HIORING.
+
+    ``flags`` is an IORING_CREATE_FLAGS or a (Required, Advisory) pair. Version 1..400 (else
+    IORING_E_VERSION_NOT_SUPPORTED), Required must be 0 (else IORING_E_REQUIRED_FLAG_NOT_SUPPORTED);
+    unknown advisory flags are ignored. SQ: 0 -> 32, 1-7 -> 8, > 0x10000 ->
+    IORING_E_SUBMISSION_QUEUE_TOO_BIG, else the next power of two. CQ: > 0x20000 ->
+    IORING_E_COMPLETION_QUEUE_TOO_BIG, <= 2*SQ -> 2*SQ, else the next power of two. The io_uring
+    underneath is sized independently (at most 1024 SQ / 4096 CQ entries, overflow kept by the
+    kernel); GetIoRingInfo reports the Windows sizes."""
+    cdef HIORING h
+    cdef c.io_uring_params p
+    cdef uint32_t version, required, advisory, sq, cq, csq
+    cdef int ret
+    if isinstance(flags, IORING_CREATE_FLAGS):
+        required, advisory = _u32(flags.Required, "Required"), _u32(flags.Advisory, "Advisory")
+    elif isinstance(flags, tuple) and len(flags) == 2:
+        required, advisory = _u32(flags[0], "Required"), _u32(flags[1], "Advisory")
+    else:
+        raise TypeError("flags must be an IORING_CREATE_FLAGS or a (Required, Advisory) pair")
+    version = _u32(ioringVersion, "ioringVersion")
+    sq = _u32(submissionQueueSize, "submissionQueueSize")
+    cq = _u32(completionQueueSize, "completionQueueSize")
+    if version < 1 or version > 400:
+        _fail(IORING_E_VERSION_NOT_SUPPORTED)
+    if required != 0:
+        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED)
+    if sq > _MAX_SQ:
+        _fail(IORING_E_SUBMISSION_QUEUE_TOO_BIG)
+    if cq > _MAX_CQ:
+        _fail(IORING_E_COMPLETION_QUEUE_TOO_BIG)
+    sq = 32 if sq == 0 else (8 if sq < 8 else _pow2(sq))
+    cq = 2 * sq if cq <= 2 * sq else _pow2(cq)
+    h = HIORING.__new__(HIORING)
+    h.event_fd = -1
+    h.uring_efd = -1
+    memset(&p, 0, sizeof(p))
+    csq = sq if sq < _URING_SQ else _URING_SQ
+    p.flags = IORING_SETUP_CQSIZE
+    p.cq_entries = cq if cq < _URING_CQ else _URING_CQ
+    ret = c.ioring_queue_init_params(csq, &h.ring, &p)
+    if ret < 0:
+        raise IoRingError(_hr_from_errno(-ret) if -ret != _errno.ENOSYS else E_NOTIMPL,
+                          f"io_uring_setup: {_os.strerror(-ret)}")
+    h.open = True
+    h.version, h.required, h.advisory = version, required, advisory
+    h.sq_size, h.cq_size = sq, cq
+    h.sq = <_WSqe *>calloc(sq, sizeof(_WSqe))
+    h.cq = <_C_CQE *>calloc(cq, sizeof(_C_CQE))
+    if h.sq == NULL or h.cq == NULL:
+        h._close()
+        raise MemoryError()
+    h.sq_pins = [None] * sq
+    h.cq_pins = [None] * cq
+    h.inflight = {}
+    h.reg_bufs = []
+    h.lock = _threading.RLock()
+    return h
+
+
+def GetIoRingInfo(HIORING ioRing not None):
+    """GetIoRingInfo(ioRing) -> IORING_INFO: the version and flags given to CreateIoRing and the
+    Windows-rule queue sizes."""
+    ioRing._check()
+    return IORING_INFO(ioRing.version, IORING_CREATE_FLAGS(ioRing.required, ioRing.advisory),
+                       ioRing.sq_size, ioRing.cq_size)
+
+
+def IsIoRingOpSupported(ioRing, op):
+    """IsIoRingOpSupported(ioRing, op) -> bool (BOOL, as the header; the doc's HRESULT is wrong).
+    Answered by the ring's version: v1/v2 NOP, READ, REGISTER_FILES, REGISTER_BUFFERS, CANCEL; v3
+    adds WRITE, FLUSH; v4 adds READ_SCATTER, WRITE_GATHER. NOP is reported supported although no
+    builder exists ([INF] §6.7). A bad handle or unknown op is False, never an error."""
+    if not isinstance(ioRing, HIORING) or not (<HIORING>ioRing).open:
+        return False
+    if isinstance(op, bool) or not isinstance(op, int) or op < 0 or op > 0xFFFFFFFF:
+        return False
+    return bool((<HIORING>ioRing)._supported(op))
+
+
+def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
+    """SubmitIoRing(ioRing, waitOperations, milliseconds) -> submittedEntries.
+
+    Pre-checks, none of which consumes an entry: another SubmitIoRing in progress ->
+    IORING_E_SUBMIT_IN_PROGRESS; a finite waitOperations > CQ size -> E_INVALIDARG;
+    new entries + in flight + unpopped CQEs > CQ size -> IORING_E_COMPLETION_QUEUE_TOO_FULL; a finite
+    waitOperations larger than that outstanding count -> E_INVALIDARG. Then every queued entry is
+    translated in SQ order (per-entry errors become CQEs). waitOperations 0 does not wait;
+    IORING_SUBMIT_WAIT_ALL waits until every submitted operation has completed; N waits until at least
+    N CQEs sit in the CQ. milliseconds INFINITE waits forever; a timeout raises IoRingError
+    (IORING_E_WAIT_TIMEOUT = 0x800705B4, unverified on Windows [INF]) whose ``submitted_entries``
+    tells that everything was submitted. The GIL is released while waiting."""
+    cdef uint32_t wait = _u32(waitOperations, "waitOperations")
+    cdef uint32_t ms = _u32(milliseconds, "milliseconds")
+    cdef uint32_t new, outstanding, n, idx, need
+    cdef c.ioring_kernel_timespec ts
+    cdef c.io_uring_cqe *cqe
+    cdef double deadline = 0, left
+    cdef int ret
+    cdef bint done
+    ioRing._check()
+    if ioRing.in_submit:
+        _fail(IORING_E_SUBMIT_IN_PROGRESS)
+    with ioRing.lock:
+        ioRing._harvest()
+        new = ioRing.sq_tail - ioRing.sq_head
+        if new > ioRing.sq_size:
+            _fail(IORING_E_CORRUPT)
+        if wait != 0xFFFFFFFF and wait > ioRing.cq_size:
+            _fail(E_INVALIDARG, "waitOperations is larger than the completion queue")
+        outstanding = new + len(ioRing.inflight) + (ioRing.cq_tail - ioRing.cq_head)
+        if outstanding > ioRing.cq_size:
+            _fail(IORING_E_COMPLETION_QUEUE_TOO_FULL)
+        if wait != 0xFFFFFFFF and wait > outstanding:
+            _fail(E_INVALIDARG, "waitOperations is larger than the operations outstanding")
+        ioRing.in_submit = True
+        try:
+            for n in range(new):
+                idx = ioRing.sq_head & (ioRing.sq_size - 1)
+                pins = ioRing.sq_pins[idx]
+                ioRing.sq_pins[idx] = None
+                ioRing.sq_head += 1
+                ioRing._translate(&ioRing.sq[idx], pins)
+            c.ioring_submit(&ioRing.ring)
+        except BaseException:
+            ioRing.in_submit = False
+            raise
+    try:
+        if wait == 0:
+            return new
+        if ms != 0xFFFFFFFF:
+            deadline = _time.monotonic() + ms / 1000.0
+        while True:
+            with ioRing.lock:
+                if not ioRing.open:
+                    return new
+                ioRing._harvest()
+                if wait == 0xFFFFFFFF:
+                    done = len(ioRing.inflight) == 0
+                    need = len(ioRing.inflight)
+                else:
+                    done = ioRing.cq_tail - ioRing.cq_head >= wait
+                    need = wait - (ioRing.cq_tail - ioRing.cq_head) if not done else 0
+            if done:
+                return new
+            if ioRing.thread is not None or need == 0:
+                need = 1
+            if ms != 0xFFFFFFFF or ioRing.thread is not None:
+                left = deadline - _time.monotonic() if ms != 0xFFFFFFFF else 0.05
+                if left <= 0:
+                    raise IoRingError(IORING_E_WAIT_TIMEOUT, "the wait timed out (all entries were submitted)",
+                                      submitted_entries=new)
+                if ioRing.thread is not None and left > 0.05:
+                    left = 0.05           # the event thread may take the CQEs: poll the Windows CQ
+                ts.tv_sec = <long long>left
+                ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
+                ret = c.ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, &ts, NULL)
+            else:
+                ret = c.ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, NULL, NULL)
+            if ret == -EINTR:
+                PyErr_CheckSignals()
+    finally:
+        ioRing.in_submit = False
+
+
+def PopIoRingCompletion(HIORING ioRing not None):
+    """PopIoRingCompletion(ioRing) -> IORING_CQE, or None when the CQ is empty (S_FALSE). Never
+    blocks. Popping releases the buffers pinned by the operation. EOF on a read of more than 0
+    bytes is ResultCode 0x80070026 (HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)); errno values map per
+    ERRNO_TO_HRESULT; Information is the byte count for reads/writes, the entry count for
+    registrations, 0 otherwise."""
+    cdef _C_CQE *e
+    cdef uint32_t idx
+    ioRing._check()
+    with ioRing.lock:
+        ioRing._harvest()
+        if ioRing.cq_tail == ioRing.cq_head:
+            return None
+        idx = ioRing.cq_head & (ioRing.cq_size - 1)
+        e = &ioRing.cq[idx]
+        out = IORING_CQE(e.UserData, (<uint32_t>e.ResultCode), e.Information)
+        ioRing.cq_pins[idx] = None
+        ioRing.cq_head += 1
+        return out
+
+
+def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
+    """SetIoRingCompletionEvent(ioRing, hEvent): the event signalled (8-byte 1 written, as to an
+    eventfd) when the CQ goes from empty to non-empty -- edge-triggered: pop until None before
+    waiting again. hEvent is an eventfd (int) or an object with fileno(); None clears it;
+    INVALID_HANDLE_VALUE or a negative value is E_HANDLE. A helper thread moves completions into
+    the CQ while an event is set. The object (not a duplicate) is used: keep it open."""
+    cdef int fd
+    ioRing._check()
+    if hEvent is None:
+        with ioRing.lock:
+            ioRing.event = None
+            ioRing.event_fd = -1
+        ioRing._stop_thread()
+        return None
+    try:
+        fd = _handle_fd(hEvent)
+    except ValueError:
+        _fail(E_HANDLE, "invalid event handle")
+    with ioRing.lock:
+        ioRing.event = hEvent
+        ioRing.event_fd = fd
+        if ioRing.thread is None:
+            efd = eventfd(0, EFD_CLOEXEC)
+            if efd < 0:
+                _fail(E_OUTOFMEMORY)
+            ret = c.ioring_register_eventfd(&ioRing.ring, efd)
+            if ret < 0:
+                _os.close(efd)
+                _fail(_hr_from_errno(-ret))
+            ioRing.uring_efd = efd
+            ioRing.stop = False
+            ioRing.thread = _threading.Thread(target=ioRing._event_loop, daemon=True,
+                                              name="winioring-completion-event")
+            ioRing.thread.start()
+    return None
+
+
+def CloseIoRing(HIORING ioRing not None):
+    """CloseIoRing(ioRing): discards built-but-unsubmitted entries and closes the ring. Unlike
+    Windows (which neither waits nor cancels), in-flight operations are cancelled and reaped (for
+    up to 2 s; buffers of any left are kept alive forever) so no memory is touched afterwards.
+    Any later call with this handle raises E_HANDLE (Windows would fault)."""
+    ioRing._check()
+    ioRing._stop_thread()
+    with ioRing.lock:
+        ioRing._close()
+
+
+cdef uint32_t _sqe_flags(HIORING r, object sqeFlags) except? 0xFFFFFFFF:
+    cdef uint32_t f = _u32(sqeFlags, "sqeFlags")
+    if f & ~1u and not (r.advisory & 1):
+        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown sqeFlags {f:#x}")
+    return f
+
+
+cdef IORING_HANDLE_REF _file_ref(object fileRef):
+    if not isinstance(fileRef, IORING_HANDLE_REF):
+        if fileRef is not None and (isinstance(fileRef, int) or hasattr(fileRef, "fileno")):
+            return IoRingHandleRefFromHandle(fileRef)
+        raise TypeError(f"an IORING_HANDLE_REF is required, not {type(fileRef).__name__}")
+    return fileRef
+
+
+cdef object _rw_build(HIORING r, uint32_t op, object fileRef, object bufferRef, object nbytes, object fileOffset,
+                      uint32_t xflags, object userData, object sqeFlags):
+    cdef IORING_HANDLE_REF f = _file_ref(fileRef)
+    cdef IORING_BUFFER_REF b
+    cdef uint32_t length = _u32(nbytes, "numberOfBytes")
+    cdef uint64_t offset = _u64(fileOffset, "fileOffset")
+    cdef uint64_t ud = _u64(userData, "userData")
+    cdef uint32_t flags
+    cdef _Buffer pin = None
+    cdef _WSqe *w
+    if not isinstance(bufferRef, IORING_BUFFER_REF):
+        raise TypeError(f"an IORING_BUFFER_REF is required, not {type(bufferRef).__name__}")
+    b = bufferRef
+    r._check()
+    flags = _sqe_flags(r, sqeFlags)
+    if b.Kind == 0:
+        pin = _Buffer(b.obj, op == _OP_READ)
+        if length > pin.nbytes:
+            raise ValueError(f"numberOfBytes={length} is larger than the buffer ({pin.nbytes} bytes)")
+    w = r._build((f, b, pin))
+    w.op = op
+    w.flags = flags
+    w.user_data = ud
+    w.file_kind = f.Kind
+    w.fd = f.fd if f.Kind == 0 else <int>f.index
+    w.buf_kind = b.Kind
+    w.addr = pin.ptr if pin is not None else NULL
+    w.buf_index = b.index
+    w.buf_offset = b.offset
+    w.offset = offset
+    w.length = length
+    w.xflags = xflags
+    r.sq_tail += 1
+    return None
+
+
+def BuildIoRingReadFile(HIORING ioRing not None, fileRef, dataRef, numberOfBytesToRead, fileOffset, userData,
+                        sqeFlags=IOSQE_FLAGS_NONE):
+    """BuildIoRingReadFile(ioRing, fileRef, dataRef, numberOfBytesToRead, fileOffset, userData, sqeFlags):
+    queues a READ (io_uring READ, or READ_FIXED for a registered buffer; IOSQE_FIXED_FILE for a
+    registered handle). Queue full -> IORING_E_SUBMISSION_QUEUE_FULL. A read at/after EOF completes
+    with 0x80070026. fileOffset -1 is io_uring's "current position" (Linux only)."""
+    _rw_build(ioRing, _OP_READ, fileRef, dataRef, numberOfBytesToRead, fileOffset, 0, userData, sqeFlags)
+
+
+def BuildIoRingWriteFile(HIORING ioRing not None, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, writeFlags,
+                         userData, sqeFlags=IOSQE_FLAGS_NONE):
+    """BuildIoRingWriteFile(ioRing, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, writeFlags, userData,
+    sqeFlags): queues a WRITE (version 3+). FILE_WRITE_FLAGS_WRITE_THROUGH -> RWF_DSYNC (Linux accepts it
+    on cached files; Windows fails those with 0x800701FD). Unknown writeFlags ->
+    IORING_E_REQUIRED_FLAG_NOT_SUPPORTED [INF]."""
+    cdef uint32_t wf = _u32(writeFlags, "writeFlags")
+    if wf & ~1u and not (ioRing.advisory & 1):
+        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown writeFlags {wf:#x}")
+    _rw_build(ioRing, _OP_WRITE, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, wf, userData, sqeFlags)
+
+
+def BuildIoRingFlushFile(HIORING ioRing not None, fileRef, flushMode, userData, sqeFlags=IOSQE_FLAGS_NONE):
+    """BuildIoRingFlushFile(ioRing, fileRef, flushMode, userData, sqeFlags): queues a FLUSH (version 3+).
+    FILE_FLUSH_DEFAULT -> fsync; MIN_METADATA -> fdatasync; DATA / NO_SYNC -> sync_file_range(WRITE |
+    WAIT_AFTER) (no device flush: an approximation). An unknown mode is E_INVALIDARG [INF]. Without
+    IOSQE_FLAGS_DRAIN_PRECEDING_OPS a flush does not cover earlier writes."""
+    cdef IORING_HANDLE_REF f = _file_ref(fileRef)
+    cdef uint32_t mode = _u32(flushMode, "flushMode")
+    cdef uint64_t ud = _u64(userData, "userData")
+    cdef uint32_t flags
+    cdef _WSqe *w
+    ioRing._check()
+    flags = _sqe_flags(ioRing, sqeFlags)
+    if mode > 3:
+        _fail(E_INVALIDARG, f"unknown flushMode {mode}")
+    w = ioRing._build((f,))
+    w.op = _OP_FLUSH
+    w.flags = flags
+    w.user_data = ud
+    w.file_kind = f.Kind
+    w.fd = f.fd if f.Kind == 0 else <int>f.index
+    w.xflags = mode
+    ioRing.sq_tail += 1
+
+
+cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCount, object segmentArray,
+                      object nbytes, object fileOffset, uint32_t xflags, object userData, object sqeFlags):
+    cdef IORING_HANDLE_REF f = _file_ref(fileRef)
+    cdef list segs = list(segmentArray)
+    cdef uint32_t n = len(segs) if segmentCount is None else _u32(segmentCount, "segmentCount")
+    cdef uint32_t length = _u32(nbytes, "numberOfBytes")
+    cdef uint64_t offset = _u64(fileOffset, "fileOffset")
+    cdef uint64_t ud = _u64(userData, "userData")
+    cdef uint32_t flags, i
+    cdef uint64_t left = length
+    cdef _Iov iov
+    cdef _Buffer b
+    cdef _WSqe *w
+    if n > len(segs):
+        raise ValueError(f"segmentCount={n} is larger than the segment array ({len(segs)})")
+    if n == 0:
+        raise ValueError("at least one segment is required")
+    r._check()
+    flags = _sqe_flags(r, sqeFlags)
+    iov = _Iov.__new__(_Iov)
+    iov.vecs = <iovec *>calloc(n, sizeof(iovec))
+    if iov.vecs == NULL:
+        raise MemoryError()
+    iov.pins = []
+    for i in range(n):
+        seg = segs[i]
+        if isinstance(seg, FILE_SEGMENT_ELEMENT):
+            seg = seg.Buffer
+        b = _Buffer(seg, op == _OP_SCATTER)
+        iov.pins.append(b)
+        iov.vecs[i].iov_base = b.ptr
+        iov.vecs[i].iov_len = b.nbytes if <uint64_t>b.nbytes < left else left
+        left -= iov.vecs[i].iov_len
+    if left:
+        raise ValueError(f"numberOfBytes={length} is larger than the segments hold")
+    iov.count = n
+    w = r._build((f, iov))
+    w.op = op
+    w.flags = flags
+    w.user_data = ud
+    w.file_kind = f.Kind
+    w.fd = f.fd if f.Kind == 0 else <int>f.index
+    w.offset = offset
+    w.length = length
+    w.xflags = xflags
+    r.sq_tail += 1
+    return None
+
+
+def BuildIoRingReadFileScatter(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToRead,
+                               fileOffset, userData, sqeFlags=IOSQE_FLAGS_NONE):
+    """BuildIoRingReadFileScatter(ioRing, fileRef, segmentCount, segmentArray, numberOfBytesToRead, fileOffset,
+    userData, sqeFlags): queues a READ_SCATTER (version 4) as io_uring READV. Segments are
+    FILE_SEGMENT_ELEMENTs or writable buffers (segmentCount None = all); the bytes fill them in order,
+    so segments of any size work -- Windows' page-size/alignment rule ([INF] §6.5) is not enforced."""
+    _sg_build(ioRing, _OP_SCATTER, fileRef, segmentCount, segmentArray, numberOfBytesToRead, fileOffset, 0,
+              userData, sqeFlags)
+
+
+def BuildIoRingWriteFileGather(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToWrite,
+                               fileOffset, writeFlags, userData, sqeFlags=IOSQE_FLAGS_NONE):
+    """BuildIoRingWriteFileGather(ioRing, fileRef, segmentCount, segmentArray, numberOfBytesToWrite, fileOffset,
+    writeFlags, userData, sqeFlags): queues a WRITE_GATHER (version 4) as io_uring WRITEV
+    (WRITE_THROUGH -> RWF_DSYNC). Page-size segments are not required (see the scatter variant)."""
+    cdef uint32_t wf = _u32(writeFlags, "writeFlags")
+    if wf & ~1u and not (ioRing.advisory & 1):
+        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown writeFlags {wf:#x}")
+    _sg_build(ioRing, _OP_GATHER, fileRef, segmentCount, segmentArray, numberOfBytesToWrite, fileOffset, wf,
+              userData, sqeFlags)
+
+
+def BuildIoRingCancelRequest(HIORING ioRing not None, file, opToCancel, userData):
+    """BuildIoRingCancelRequest(ioRing, file, opToCancel, userData): queues a CANCEL of the operations on
+    ``file`` (an IORING_HANDLE_REF) whose userData is opToCancel; opToCancel 0 cancels everything
+    on that file (io_uring ASYNC_CANCEL_FD | ALL -- in this ring only, Windows also hits other I/O).
+    The cancel's CQE: S_OK when a target was found (it may still complete normally), 0x80070490
+    (ERROR_NOT_FOUND) otherwise [INF]; a cancelled target completes with 0x800703E3 [INF §6.2]."""
+    cdef IORING_HANDLE_REF f = _file_ref(file)
+    cdef uint64_t target = _u64(opToCancel, "opToCancel")
+    cdef uint64_t ud = _u64(userData, "userData")
+    cdef _WSqe *w
+    ioRing._check()
+    w = ioRing._build((f,))
+    w.op = _OP_CANCEL
+    w.user_data = ud
+    w.file_kind = f.Kind
+    w.fd = f.fd if f.Kind == 0 else <int>f.index
+    w.target = target
+    ioRing.sq_tail += 1
+
+
+def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData):
+    """BuildIoRingRegisterBuffers(ioRing, count, buffers, userData): queues a REGISTER_BUFFERS. At its SQ
+    position (inside SubmitIoRing) the whole table is replaced by ``buffers`` (IORING_BUFFER_INFO, buffer
+    objects, or None for a sparse {NULL, 0} slot; count None = all; count 0 unregisters); the entry
+    completes with its own CQE (Information = count). Buffers stay pinned until replaced or the ring is
+    closed. Every buffer must be writable (Windows probes them for write [INF §6.6])."""
+    cdef list items = list(buffers) if buffers is not None else []
+    cdef uint32_t n = len(items) if count is None else _u32(count, "count")
+    cdef uint64_t ud = _u64(userData, "userData")
+    cdef list table = []
+    cdef _Buffer b
+    cdef _WSqe *w
+    if n > len(items):
+        raise ValueError(f"count={n} is larger than the buffer array ({len(items)})")
+    ioRing._check()
+    for i in range(n):
+        item = items[i]
+        if not isinstance(item, IORING_BUFFER_INFO):
+            item = IORING_BUFFER_INFO(item)
+        if item.Address is None:
+            if item.Length:
+                raise ValueError("a NULL buffer must have Length 0")
+            table.append(None)
+            continue
+        b = _Buffer(item.Address, True)
+        length = _u32(item.Length, "Length")
+        if length > b.nbytes:
+            raise ValueError(f"Length={length} is larger than the buffer ({b.nbytes} bytes)")
+        table.append((b, length))
+    w = ioRing._build(table)
+    w.op = _OP_REG_BUFS
+    w.user_data = ud
+    w.length = n
+    ioRing.sq_tail += 1
+
+
+def BuildIoRingRegisterFileHandles(HIORING ioRing not None, count, handles, userData):
+    """BuildIoRingRegisterFileHandles(ioRing, count, handles, userData): queues a REGISTER_FILES. At its SQ
+    position the whole table is replaced by ``handles`` (fds or objects with fileno(); INVALID_HANDLE_VALUE
+    (-1) is a sparse slot; count None = all; 0 unregisters); it completes with its own CQE (Information =
+    count). The handles are not duplicated: keep them open while registered."""
+    cdef list items = list(handles) if handles is not None else []
+    cdef uint32_t n = len(items) if count is None else _u32(count, "count")
+    cdef uint64_t ud = _u64(userData, "userData")
+    cdef _WSqe *w
+    if n > len(items):
+        raise ValueError(f"count={n} is larger than the handle array ({len(items)})")
+    table = [(_handle_fd(items[i], True), items[i]) for i in range(n)]
+    ioRing._check()
+    w = ioRing._build(table)
+    w.op = _OP_REG_FILES
+    w.user_data = ud
+    w.length = n
+    ioRing.sq_tail += 1

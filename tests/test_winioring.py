@@ -1,0 +1,487 @@
+"""ioring.winioring: the Windows IoRing API emulated over io_uring, against the real kernel."""
+import os
+import select
+import threading
+import time
+
+import pytest
+
+from ioring import winioring as W
+
+FLAGS = W.IORING_CREATE_FLAGS(0, 0)
+
+
+@pytest.fixture
+def ring():
+    r = W.CreateIoRing(W.IORING_VERSION_4, FLAGS, 16, 0)
+    yield r
+    try:
+        W.CloseIoRing(r)
+    except W.IoRingError:
+        pass
+
+
+@pytest.fixture
+def tmpfile(tmp_path):
+    p = tmp_path / "data"
+    p.write_bytes(bytes(range(256)) * 16)      # 4096 bytes
+    fd = os.open(p, os.O_RDWR)
+    yield p, fd
+    os.close(fd)
+
+
+def pop_all(ring, n, timeout=5.0):
+    out = []
+    end = time.monotonic() + timeout
+    while len(out) < n:
+        cqe = W.PopIoRingCompletion(ring)
+        if cqe is None:
+            assert time.monotonic() < end, f"only {len(out)} of {n} completions"
+            time.sleep(0.001)
+            continue
+        out.append(cqe)
+    return out
+
+
+def hr_of(excinfo):
+    return excinfo.value.hresult
+
+
+def test_capabilities():
+    caps = W.QueryIoRingCapabilities()
+    assert caps.MaxVersion == 400
+    assert caps.MaxSubmissionQueueSize == 65536 and caps.MaxCompletionQueueSize == 131072
+    assert caps.FeatureFlags == W.IORING_FEATURE_UM_EMULATION | W.IORING_FEATURE_SET_COMPLETION_EVENT == 3
+
+
+@pytest.mark.parametrize("sq,cq,esq,ecq", [(0, 0, 32, 64), (1, 0, 8, 16), (7, 3, 8, 16), (20, 20, 32, 64),
+                                           (8, 100, 8, 128), (0x10000, 0x20000, 0x10000, 0x20000),
+                                           (33, 0, 64, 128)])
+def test_create_sizes(sq, cq, esq, ecq):
+    r = W.CreateIoRing(W.IORING_VERSION_3, W.IORING_CREATE_FLAGS(0, 0x80), sq, cq)
+    info = W.GetIoRingInfo(r)
+    assert (info.SubmissionQueueSize, info.CompletionQueueSize) == (esq, ecq)
+    assert info.IoRingVersion == 300 and info.Flags.Required == 0 and info.Flags.Advisory == 0x80
+    W.CloseIoRing(r)
+
+
+@pytest.mark.parametrize("args,hr", [
+    ((0, FLAGS, 8, 0), W.IORING_E_VERSION_NOT_SUPPORTED),
+    ((401, FLAGS, 8, 0), W.IORING_E_VERSION_NOT_SUPPORTED),
+    ((1, W.IORING_CREATE_FLAGS(1, 0), 8, 0), W.IORING_E_REQUIRED_FLAG_NOT_SUPPORTED),
+    ((1, FLAGS, 0x10001, 0), W.IORING_E_SUBMISSION_QUEUE_TOO_BIG),
+    ((1, FLAGS, 8, 0x20001), W.IORING_E_COMPLETION_QUEUE_TOO_BIG),
+])
+def test_create_errors(args, hr):
+    with pytest.raises(W.IoRingError) as ei:
+        W.CreateIoRing(*args)
+    assert hr_of(ei) == hr and isinstance(ei.value, OSError)
+
+
+def test_create_bad_input():
+    with pytest.raises(TypeError):
+        W.CreateIoRing(1, 0, 8, 0)
+    with pytest.raises(ValueError):
+        W.CreateIoRing(1, FLAGS, -1, 0)
+    with pytest.raises(TypeError):
+        W.CreateIoRing(1.0, FLAGS, 8, 0)
+
+
+def test_op_supported_by_version():
+    r1 = W.CreateIoRing(W.IORING_VERSION_1, FLAGS, 8, 0)
+    r3 = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 8, 0)
+    r4 = W.CreateIoRing(W.IORING_VERSION_4, FLAGS, 8, 0)
+    for op in range(5):
+        assert W.IsIoRingOpSupported(r1, op) is True
+    assert not W.IsIoRingOpSupported(r1, W.IORING_OP_WRITE)
+    assert W.IsIoRingOpSupported(r3, W.IORING_OP_FLUSH) and not W.IsIoRingOpSupported(r3, W.IORING_OP_READ_SCATTER)
+    assert W.IsIoRingOpSupported(r4, W.IORING_OP_WRITE_GATHER)
+    assert not W.IsIoRingOpSupported(r4, 9) and not W.IsIoRingOpSupported(r4, -1)
+    assert not W.IsIoRingOpSupported(None, 1) and not W.IsIoRingOpSupported("x", 1)
+    for r in (r1, r3, r4):
+        W.CloseIoRing(r)
+    assert not W.IsIoRingOpSupported(r1, 1)
+
+
+def test_read_file(ring, tmpfile):
+    path, fd = tmpfile
+    buf = bytearray(100)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(buf), 100, 10,
+                          0x1234, W.IOSQE_FLAGS_NONE)
+    assert W.PopIoRingCompletion(ring) is None       # not submitted yet
+    assert W.SubmitIoRing(ring, 1, W.INFINITE) == 1
+    cqe = W.PopIoRingCompletion(ring)
+    assert (cqe.UserData, cqe.ResultCode, cqe.Information) == (0x1234, W.S_OK, 100)
+    assert bytes(buf) == path.read_bytes()[10:110]
+    assert W.PopIoRingCompletion(ring) is None
+
+
+def test_read_eof_and_short(ring, tmpfile):
+    path, fd = tmpfile
+    b1, b2, b3 = bytearray(200), bytearray(10), bytearray(0)
+    f = W.IoRingHandleRefFromHandle(fd)
+    W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(b1), 200, 4000, 1)
+    W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(b2), 10, 5000, 2)
+    W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(b3), 0, 5000, 3)
+    assert W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000) == 3
+    res = {c.UserData: (c.ResultCode, c.Information) for c in pop_all(ring, 3)}
+    assert res[1] == (0, 96) and bytes(b1[:96]) == path.read_bytes()[4000:]
+    assert res[2] == (0x80070026, 0)
+    assert res[3] == (0, 0)
+
+
+def test_write_file_and_flush(ring, tmp_path):
+    fd = os.open(tmp_path / "w", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        f = W.IoRingHandleRefFromHandle(fd)
+        W.BuildIoRingWriteFile(ring, f, W.IoRingBufferRefFromPointer(b"hello world"), 11, 0,
+                               W.FILE_WRITE_FLAGS_NONE, 7)
+        W.BuildIoRingWriteFile(ring, f, W.IoRingBufferRefFromPointer(memoryview(b"XYZ")), 3, 20,
+                               W.FILE_WRITE_FLAGS_WRITE_THROUGH, 8)
+        for mode, ud in ((W.FILE_FLUSH_DEFAULT, 9), (W.FILE_FLUSH_DATA, 10), (W.FILE_FLUSH_MIN_METADATA, 11),
+                         (W.FILE_FLUSH_NO_SYNC, 12)):
+            W.BuildIoRingFlushFile(ring, f, mode, ud, W.IOSQE_FLAGS_DRAIN_PRECEDING_OPS)
+        assert W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, W.INFINITE) == 6
+        res = {c.UserData: (c.ResultCode, c.Information) for c in pop_all(ring, 6)}
+        assert res[7] == (0, 11) and res[8] == (0, 3)
+        assert all(res[u] == (0, 0) for u in (9, 10, 11, 12))
+        assert (tmp_path / "w").read_bytes() == b"hello world" + b"\0" * 9 + b"XYZ"
+    finally:
+        os.close(fd)
+
+
+def test_write_on_v1_ring_completes_with_error(tmpfile):
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_1, FLAGS, 8, 0)
+    W.BuildIoRingWriteFile(r, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(b"x"), 1, 0, 0, 5)
+    W.SubmitIoRing(r, 1, 1000)
+    cqe = W.PopIoRingCompletion(r)
+    assert cqe.UserData == 5 and W.FAILED(cqe.ResultCode)
+    W.CloseIoRing(r)
+
+
+def test_scatter_gather(ring, tmp_path):
+    fd = os.open(tmp_path / "sg", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        f = W.IoRingHandleRefFromHandle(fd)
+        segs = [W.FILE_SEGMENT_ELEMENT(b"a" * 4096), W.FILE_SEGMENT_ELEMENT(b"b" * 4096)]
+        W.BuildIoRingWriteFileGather(ring, f, 2, segs, 8192, 0, W.FILE_WRITE_FLAGS_NONE, 1)
+        W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000)
+        c = W.PopIoRingCompletion(ring)
+        assert (c.ResultCode, c.Information) == (0, 8192)
+        assert (tmp_path / "sg").read_bytes() == b"a" * 4096 + b"b" * 4096
+        out = [bytearray(4096), bytearray(4096)]
+        W.BuildIoRingReadFileScatter(ring, f, 2, out, 8192, 0, 2)
+        W.SubmitIoRing(ring, 1, 5000)
+        c = W.PopIoRingCompletion(ring)
+        assert (c.UserData, c.ResultCode, c.Information) == (2, 0, 8192)
+        assert out[0] == b"a" * 4096 and out[1] == b"b" * 4096
+        with pytest.raises(ValueError):
+            W.BuildIoRingReadFileScatter(ring, f, 3, out, 8192, 0, 2)
+        with pytest.raises(ValueError):
+            W.BuildIoRingReadFileScatter(ring, f, 2, out, 8193, 0, 2)
+        with pytest.raises(TypeError):
+            W.BuildIoRingReadFileScatter(ring, f, 1, [b"readonly"], 8, 0, 2)
+    finally:
+        os.close(fd)
+
+
+def test_queue_full_and_submit_drains(tmpfile):
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 8, 0)
+    f = W.IoRingHandleRefFromHandle(fd)
+    for i in range(8):
+        W.BuildIoRingFlushFile(r, f, W.FILE_FLUSH_DEFAULT, i + 1)
+    with pytest.raises(W.IoRingError) as ei:
+        W.BuildIoRingFlushFile(r, f, W.FILE_FLUSH_DEFAULT, 99)
+    assert hr_of(ei) == W.IORING_E_SUBMISSION_QUEUE_FULL == 0x80460002
+    assert W.SubmitIoRing(r, W.IORING_SUBMIT_WAIT_ALL, 5000) == 8
+    W.BuildIoRingFlushFile(r, f, W.FILE_FLUSH_DEFAULT, 99)      # room again
+    assert sorted(c.UserData for c in pop_all(r, 8)) == list(range(1, 9))
+    W.CloseIoRing(r)
+
+
+def test_cq_too_full_consumes_nothing(tmpfile):
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 8, 0)          # CQ 16
+    f = W.IoRingHandleRefFromHandle(fd)
+    for i in range(8):
+        W.BuildIoRingFlushFile(r, f, 0, i + 1)
+    assert W.SubmitIoRing(r, W.IORING_SUBMIT_WAIT_ALL, 5000) == 8
+    for i in range(8):
+        W.BuildIoRingFlushFile(r, f, 0, i + 11)
+    assert W.SubmitIoRing(r, W.IORING_SUBMIT_WAIT_ALL, 5000) == 8   # 16 unpopped: CQ full
+    W.BuildIoRingFlushFile(r, f, 0, 50)
+    with pytest.raises(W.IoRingError) as ei:
+        W.SubmitIoRing(r, 0, 0)
+    assert hr_of(ei) == W.IORING_E_COMPLETION_QUEUE_TOO_FULL
+    assert W.PopIoRingCompletion(r) is not None                  # one slot free
+    assert W.SubmitIoRing(r, 0, 0) == 1                          # the entry was still queued
+    W.CloseIoRing(r)
+
+
+def test_submit_wait_checks(ring):
+    with pytest.raises(W.IoRingError) as ei:
+        W.SubmitIoRing(ring, 33, 0)                              # > CQ size (32)
+    assert hr_of(ei) == W.E_INVALIDARG
+    with pytest.raises(W.IoRingError) as ei:
+        W.SubmitIoRing(ring, 1, 0)                               # more than outstanding
+    assert hr_of(ei) == W.E_INVALIDARG
+    assert W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, W.INFINITE) == 0   # nothing outstanding
+    with pytest.raises(ValueError):
+        W.SubmitIoRing(ring, -1, 0)
+
+
+def test_submit_timeout_and_wait_count(ring):
+    rfd, wfd = os.pipe()
+    try:
+        buf = bytearray(8)
+        W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(rfd), W.IoRingBufferRefFromPointer(buf), 8, 0, 77)
+        t = time.monotonic()
+        with pytest.raises(W.IoRingError) as ei:
+            W.SubmitIoRing(ring, 1, 100)
+        assert hr_of(ei) == W.IORING_E_WAIT_TIMEOUT == 0x800705B4
+        assert ei.value.submitted_entries == 1
+        assert 0.08 < time.monotonic() - t < 2
+        assert W.PopIoRingCompletion(ring) is None
+        os.write(wfd, b"pipedata")
+        assert W.SubmitIoRing(ring, 1, 5000) == 0                # waits for the earlier op
+        c = W.PopIoRingCompletion(ring)
+        assert (c.UserData, c.ResultCode, c.Information) == (77, 0, 8) and buf == b"pipedata"
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def test_wait_releases_gil(ring):
+    rfd, wfd = os.pipe()
+    try:
+        W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(rfd), W.IoRingBufferRefFromPointer(bytearray(4)),
+                              4, 0, 1)
+        threading.Timer(0.2, os.write, (wfd, b"abcd")).start()
+        assert W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000) == 1
+        assert W.PopIoRingCompletion(ring).Information == 4
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def test_submit_in_progress(ring):
+    rfd, wfd = os.pipe()
+    try:
+        W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(rfd), W.IoRingBufferRefFromPointer(bytearray(4)),
+                              4, 0, 1)
+        th = threading.Thread(target=W.SubmitIoRing, args=(ring, 1, 3000))
+        th.start()
+        time.sleep(0.2)
+        with pytest.raises(W.IoRingError) as ei:
+            W.SubmitIoRing(ring, 0, 0)
+        assert hr_of(ei) == W.IORING_E_SUBMIT_IN_PROGRESS
+        os.write(wfd, b"abcd")
+        th.join()
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def test_register_buffers_and_fixed_io(ring, tmpfile):
+    path, fd = tmpfile
+    arena = bytearray(8192)
+    W.BuildIoRingRegisterBuffers(ring, 2, [W.IORING_BUFFER_INFO(arena, 4096), W.IORING_BUFFER_INFO(None, 0)], 100)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromIndexAndOffset(0, 16), 32, 64, 101)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromIndexAndOffset(5, 0), 8, 0, 102)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromIndexAndOffset(1, 0), 8, 0, 103)
+    assert W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000) == 4
+    res = {c.UserData: (c.ResultCode, c.Information) for c in pop_all(ring, 4)}
+    assert res[100] == (0, 2)                                    # registration CQE, Information = count
+    assert res[101] == (0, 32) and arena[16:48] == path.read_bytes()[64:96]
+    assert res[102] == (0x800701DA, 0)                           # index out of bounds
+    assert res[103] == (0x800706F8, 0)                           # sparse slot
+    # replace the table: index 0 now is another buffer; count 0 unregisters
+    other = bytearray(16)
+    W.BuildIoRingRegisterBuffers(ring, None, [other], 200)
+    W.BuildIoRingWriteFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromIndexAndOffset(0, 0), 16, 0,
+                           0, 201)
+    W.BuildIoRingRegisterBuffers(ring, 0, [], 202)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromIndexAndOffset(0, 0), 4, 0, 203)
+    W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000)
+    res = {c.UserData: (c.ResultCode, c.Information) for c in pop_all(ring, 4)}
+    assert res[200] == (0, 1) and res[201] == (0, 16) and res[202] == (0, 0) and res[203][0] == 0x800701DA
+    assert path.read_bytes()[:16] == bytes(16)
+
+
+def test_register_files(ring, tmpfile):
+    path, fd = tmpfile
+    buf = bytearray(5)
+    W.BuildIoRingRegisterFileHandles(ring, 2, [W.INVALID_HANDLE_VALUE, fd], 1)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromIndex(1), W.IoRingBufferRefFromPointer(buf), 5, 1, 2)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromIndex(0), W.IoRingBufferRefFromPointer(bytearray(5)), 5, 1, 3)
+    W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromIndex(9), W.IoRingBufferRefFromPointer(bytearray(5)), 5, 1, 4)
+    W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000)
+    res = {c.UserData: (c.ResultCode, c.Information) for c in pop_all(ring, 4)}
+    assert res[1] == (0, 2) and res[2] == (0, 5) and bytes(buf) == path.read_bytes()[1:6]
+    assert res[3] == (0x80070006, 0)                             # sparse slot: EBADF
+    assert res[4] == (0x800701DA, 0)
+
+
+def test_cancel(ring):
+    rfd, wfd = os.pipe()
+    try:
+        f = W.IoRingHandleRefFromHandle(rfd)
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(4)), 4, 0, 10)
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(4)), 4, 0, 11)
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(4)), 4, 0, 12)
+        W.SubmitIoRing(ring, 0, 0)
+        W.BuildIoRingCancelRequest(ring, f, 10, 20)                   # one op
+        W.BuildIoRingCancelRequest(ring, f, 999, 21)                  # no such op
+        W.BuildIoRingCancelRequest(ring, W.IoRingHandleRefFromHandle(wfd), 11, 22)   # wrong file
+        W.SubmitIoRing(ring, 4, 5000)
+        res = {c.UserData: c.ResultCode for c in pop_all(ring, 4)}
+        assert res[20] == 0 and res[10] == 0x800703E3
+        assert res[21] == 0x80070490 and res[22] == 0x80070490
+        W.BuildIoRingCancelRequest(ring, f, 0, 30)                    # everything on the file
+        W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000)
+        res = {c.UserData: c.ResultCode for c in pop_all(ring, 3)}
+        assert res == {30: 0, 11: 0x800703E3, 12: 0x800703E3}
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def test_completion_event_edge(ring, tmpfile):
+    _, fd = tmpfile
+    efd = os.eventfd(0, os.EFD_NONBLOCK)
+    try:
+        W.SetIoRingCompletionEvent(ring, efd)
+        f = W.IoRingHandleRefFromHandle(fd)
+        for i in range(3):
+            W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(8)), 8, 0, i + 1)
+        W.SubmitIoRing(ring, 0, 0)                                   # no wait: the event thread harvests
+        assert select.select([efd], [], [], 5)[0] == [efd]
+        time.sleep(0.2)
+        assert os.eventfd_read(efd) == 1                             # one edge for 3 CQEs
+        assert len(pop_all(ring, 3)) == 3
+        assert W.PopIoRingCompletion(ring) is None
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(8)), 8, 0, 9)
+        W.SubmitIoRing(ring, 1, 5000)
+        assert os.eventfd_read(efd) == 1                             # the next empty -> non-empty edge
+        W.SetIoRingCompletionEvent(ring, None)
+        W.PopIoRingCompletion(ring)
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(8)), 8, 0, 10)
+        W.SubmitIoRing(ring, 1, 5000)
+        with pytest.raises(BlockingIOError):
+            os.eventfd_read(efd)                                     # cleared: no signal
+        with pytest.raises(W.IoRingError) as ei:
+            W.SetIoRingCompletionEvent(ring, W.INVALID_HANDLE_VALUE)
+        assert hr_of(ei) == W.E_HANDLE
+    finally:
+        os.close(efd)
+
+
+def test_close_discards_and_invalidates(tmpfile):
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_4, FLAGS, 8, 0)
+    rfd, wfd = os.pipe()
+    try:
+        buf = bytearray(4)
+        W.BuildIoRingReadFile(r, W.IoRingHandleRefFromHandle(rfd), W.IoRingBufferRefFromPointer(buf), 4, 0, 1)
+        W.SubmitIoRing(r, 0, 0)                                      # in flight
+        W.BuildIoRingReadFile(r, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(bytearray(4)), 4, 0, 2)
+        W.CloseIoRing(r)                                             # cancels, reaps, discards
+        os.write(wfd, b"late")
+        assert buf == bytes(4)
+        for call in (lambda: W.GetIoRingInfo(r), lambda: W.PopIoRingCompletion(r),
+                     lambda: W.SubmitIoRing(r, 0, 0), lambda: W.CloseIoRing(r),
+                     lambda: W.BuildIoRingFlushFile(r, W.IoRingHandleRefFromHandle(fd), 0, 1)):
+            with pytest.raises(W.IoRingError) as ei:
+                call()
+            assert hr_of(ei) == W.E_HANDLE
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def test_builder_checks(ring, tmpfile):
+    _, fd = tmpfile
+    f = W.IoRingHandleRefFromHandle(fd)
+    b = W.IoRingBufferRefFromPointer(bytearray(8))
+    with pytest.raises(W.IoRingError) as ei:
+        W.BuildIoRingReadFile(ring, f, b, 8, 0, 1, 0x2)
+    assert hr_of(ei) == W.IORING_E_REQUIRED_FLAG_NOT_SUPPORTED
+    with pytest.raises(W.IoRingError) as ei:
+        W.BuildIoRingWriteFile(ring, f, b, 8, 0, 0x4, 1)
+    assert hr_of(ei) == W.IORING_E_REQUIRED_FLAG_NOT_SUPPORTED
+    with pytest.raises(W.IoRingError) as ei:
+        W.BuildIoRingFlushFile(ring, f, 4, 1)
+    assert hr_of(ei) == W.E_INVALIDARG
+    with pytest.raises(ValueError):
+        W.BuildIoRingReadFile(ring, f, b, 9, 0, 1)                   # longer than the buffer
+    with pytest.raises(TypeError):
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(b"ro"), 2, 0, 1)   # read into bytes
+    with pytest.raises(TypeError):
+        W.BuildIoRingReadFile(ring, f, bytearray(8), 8, 0, 1)
+    with pytest.raises(TypeError):
+        W.IoRingBufferRefFromPointer("text")
+    with pytest.raises(TypeError):
+        W.BuildIoRingReadFile(ring, "f", b, 8, 0, 1)
+    with pytest.raises(ValueError):
+        W.IoRingHandleRefFromHandle(-5)
+    with pytest.raises(TypeError):
+        W.BuildIoRingReadFile(None, f, b, 8, 0, 1)
+    with pytest.raises(ValueError):
+        W.BuildIoRingRegisterFileHandles(ring, 3, [fd], 1)
+    assert W.SubmitIoRing(ring, 0, 0) == 0                           # nothing was queued
+
+
+def test_skip_builder_checks_moves_error_to_cqe(tmpfile):
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_4, W.IORING_CREATE_FLAGS(0, W.IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS), 8, 0)
+    W.BuildIoRingReadFile(r, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(bytearray(8)), 8, 0, 5, 0x2)
+    W.SubmitIoRing(r, 1, 5000)
+    c = W.PopIoRingCompletion(r)
+    assert (c.UserData, c.ResultCode) == (5, W.IORING_E_REQUIRED_FLAG_NOT_SUPPORTED)
+    W.CloseIoRing(r)
+
+
+def test_errno_mapping(ring, tmp_path):
+    fd = os.open(tmp_path / "ro", os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        W.BuildIoRingWriteFile(ring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(b"x"), 1, 0, 0, 1)
+        W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(1000), W.IoRingBufferRefFromPointer(bytearray(1)),
+                              1, 0, 2)
+        W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000)
+        res = {c.UserData: c.ResultCode for c in pop_all(ring, 2)}
+        assert res == {1: 0x80070006, 2: 0x80070006}                 # EBADF (write on O_RDONLY, bad fd)
+    finally:
+        os.close(fd)
+    assert W.HRESULT_FROM_WIN32(38) == 0x80070026 and W.SUCCEEDED(W.S_FALSE) and W.FAILED(0x80460002)
+
+
+def test_handle_objects_and_pinning(ring, tmp_path):
+    p = tmp_path / "obj"
+    p.write_bytes(b"0123456789")
+    with open(p, "rb") as fobj:
+        buf = bytearray(4)
+        W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(fobj), W.IoRingBufferRefFromPointer(buf), 4, 3, 1)
+        with pytest.raises(BufferError):
+            buf.extend(b"x")                                         # pinned while queued
+        W.SubmitIoRing(ring, 1, 5000)
+        with pytest.raises(BufferError):
+            buf.extend(b"x")                                         # pinned until popped
+        c = W.PopIoRingCompletion(ring)
+        assert c.Information == 4 and buf == b"3456"
+        buf.extend(b"x")                                             # released
+
+
+def test_struct_layout_header_constants():
+    assert W.IORING_VERSION_3 == 300 and W.IORING_VERSION_4 == 400
+    assert W.IORING_SUBMIT_WAIT_ALL == 0xFFFFFFFF
+    assert [getattr(W, n) for n in ("IORING_E_REQUIRED_FLAG_NOT_SUPPORTED", "IORING_E_SUBMISSION_QUEUE_FULL",
+                                    "IORING_E_VERSION_NOT_SUPPORTED", "IORING_E_SUBMISSION_QUEUE_TOO_BIG",
+                                    "IORING_E_COMPLETION_QUEUE_TOO_BIG", "IORING_E_SUBMIT_IN_PROGRESS",
+                                    "IORING_E_CORRUPT", "IORING_E_COMPLETION_QUEUE_TOO_FULL")] == \
+        list(range(0x80460001, 0x80460009))
+    r = W.IoRingBufferRefFromIndexAndOffset(2, 5)
+    assert r.Kind == W.IORING_REF_REGISTERED and r.Buffer.IndexAndOffset.BufferIndex == 2
+    h = W.IoRingHandleRefFromIndex(3)
+    assert h.Kind == W.IORING_REF_REGISTERED and h.Handle.Index == 3
