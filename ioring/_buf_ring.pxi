@@ -15,6 +15,7 @@ cdef class io_uring_buf_ring:
     def __cinit__(self):
         self._pins = {}
         self._by_bid = {}
+        self._generation = _fork_generation
 
     cdef void _detach(self):
         """The ring is gone or the group unregistered: the kernel no longer picks from it."""
@@ -65,6 +66,9 @@ cdef class io_uring_buf_ring:
 cdef c.io_uring_buf_ring *_br(io_uring_buf_ring br) except NULL:
     if br.br == NULL:
         raise ValueError("the buffer ring was freed or its io_uring closed")
+    if br._generation != _fork_generation:
+        raise RuntimeError("this buffer ring belongs to the parent process: it cannot be used "
+                           "after fork()")
     return br.br
 
 
@@ -258,4 +262,4 @@ def io_uring_sqe_set_buf_group(io_uring_sqe sqe not None, int bgid):
     """io_uring_sqe_set_buf_group(3): the buffer group an IOSQE_BUFFER_SELECT request picks from."""
     if bgid < 0 or bgid > 0xFFFF:
         raise ValueError(f"bgid is 16 bits, not {bgid}")
-    sqe.ring._sqe(sqe.seq).buf_group = <uint16_t>bgid
+    sqe.ring._sqe(sqe.seq, sqe.incarnation).buf_group = <uint16_t>bgid

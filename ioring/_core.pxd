@@ -169,6 +169,7 @@ cdef extern from "ioring/python.h" nogil:
     int ioring_sqring_wait(ioring *ring)
     int ioring_set_iowait(ioring *ring, bint enable_iowait)
     int ioring_ring_dontfork(ioring *ring)
+    void ioring_queue_exit_in_child(ioring *ring)
     int ioring_register_ring_fd(ioring *ring)
     int ioring_unregister_ring_fd(ioring *ring)
     int ioring_close_ring_fd(ioring *ring)

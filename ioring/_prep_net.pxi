@@ -618,7 +618,7 @@ def io_uring_prep_send_set_addr(io_uring_sqe sqe not None, sockaddr dest_addr no
     """io_uring_prep_send_set_addr(3): give a send already prepared on ``sqe`` a destination
     (``addr_len`` defaults to dest_addr.addrlen)."""
     cdef socklen_t n = _socklen(dest_addr, addr_len, "addr_len")
-    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq)
+    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq, sqe.incarnation)
     ioring_prep_send_set_addr(s, <c_sockaddr *>&dest_addr.ss, <uint16_t>n)
     _pin_also(sqe, dest_addr)
 

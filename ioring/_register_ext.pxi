@@ -735,7 +735,7 @@ def io_uring_register_sync_msg(sqe):
     cdef _Buffer b
     cdef int ret
     if isinstance(sqe, io_uring_sqe):
-        memcpy(&copy, (<io_uring_sqe>sqe).ring._sqe((<io_uring_sqe>sqe).seq), sizeof(copy))
+        memcpy(&copy, (<io_uring_sqe>sqe).ring._sqe((<io_uring_sqe>sqe).seq, (<io_uring_sqe>sqe).incarnation), sizeof(copy))
     else:
         b = _Buffer(sqe, False)
         if b.nbytes < <Py_ssize_t>sizeof(copy):

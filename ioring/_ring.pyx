@@ -560,6 +560,8 @@ cdef class Ring:
         return _run_batch(self, _BATCH_WRITE_FIXED, len(buffers), fd, buffers, offsets, buf_indexes)
 
     def __del__(self):
+        if self.uring is not None and self.uring.initialized and self.uring._in_fork_child():
+            return      # the parent's ring: its io_uring drops this process's copy by itself
         if self.uring is not None and self.uring.initialized:
             try:
                 warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self)
@@ -702,8 +704,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     cdef bint writable = kind == _BATCH_READ or kind == _BATCH_READ_FIXED
     cdef int ret
     cdef int64_t[::1] out
-    if not uring.initialized:
-        raise ValueError("the ring is closed")
+    uring._check()              # closed, or the parent's ring in a fork child: refused
     if n < 0:
         raise ValueError("n must be >= 0")
     results = array.array("q", bytes(8 * n)) if kind != _BATCH_NOP else None

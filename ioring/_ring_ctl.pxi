@@ -107,8 +107,8 @@ def io_uring_resize_rings(io_uring ring not None, io_uring_params p not None):
 cdef int _wait_min(io_uring ring, c.io_uring_cqe **cqe, unsigned submit, unsigned wait_nr,
                    kernel_timespec ts, unsigned min_wait_usec, _Sigmask m) except? -1:
     cdef int ret
+    cdef bint submitting = submit != 0
     ring._check()
-    ring._track()
     ring._blocking += 1
     try:
         while True:
@@ -117,7 +117,9 @@ cdef int _wait_min(io_uring ring, c.io_uring_cqe **cqe, unsigned submit, unsigne
             if ret != -EINTR:
                 return ret
             PyErr_CheckSignals()
-            submit = c.ioring_flush_sq(&ring.ring)
+            if submitting:
+                ring._track()
+                submit = c.ioring_flush_sq(&ring.ring)
     finally:
         ring._blocking -= 1
 
@@ -182,7 +184,7 @@ def io_uring_sqe_shift_from_flags(unsigned flags):
 def io_uring_initialize_sqe(io_uring_sqe sqe not None):
     """io_uring_initialize_sqe(3): clear the fields liburing clears when it hands out an SQE
     (flags, ioprio, rw_flags, buf_index, personality, file_index, addr3)."""
-    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq)
+    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq, sqe.incarnation)
     s.flags = 0
     s.ioprio = 0
     s.rw_flags = 0
@@ -255,6 +257,7 @@ cdef _adopt(io_uring ring):
     ring._blocking = 0
     ring._foreign = {}
     ring._generation = _fork_generation
+    ring._incarnation += 1
     _rings_by_fd[ring.ring.ring_fd] = ring
 
 

@@ -43,12 +43,14 @@ cdef class io_uring:
     cdef int _blocking            # blocking calls in progress (the GIL is released in them)
     cdef dict _foreign            # user_data -> CQEs expected that complete no request (tags, msg_ring)
     cdef unsigned long _generation   # the fork generation it was created in
+    cdef unsigned long _incarnation  # bumped by every queue_init: SQEs of an earlier one are stale
     cdef object __weakref__
 
     cdef void _expect_foreign(self, uint64_t user_data)
+    cdef bint _in_fork_child(self)
 
     cdef int _check(self) except -1
-    cdef c.io_uring_sqe *_sqe(self, unsigned seq) except NULL
+    cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
     cdef void _track(self)
     cdef void _retire(self, unsigned nr)
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos)
@@ -62,6 +64,7 @@ cdef class io_uring:
 cdef class io_uring_sqe:
     cdef io_uring ring
     cdef unsigned seq             # SQ index the SQE was handed out at
+    cdef unsigned long incarnation   # the ring's incarnation when it was handed out
 
     cdef c.io_uring_sqe *_begin(self) except NULL
     cdef void _pin(self, object obj)
@@ -75,6 +78,7 @@ cdef class io_uring_cqe:
     cdef bint _is_big
     cdef object _ring
     cdef unsigned _pos
+    cdef unsigned long _incarnation
     cdef object _data
 
 
@@ -86,5 +90,6 @@ cdef class io_uring_buf_ring:
     cdef _Buffer memory           # user memory given with io_uring_buf_reg
     cdef dict _pins               # (address, length) -> _Buffer handed to the kernel
     cdef dict _by_bid             # bid -> (_Buffer, length) last added under that bid
+    cdef unsigned long _generation   # the fork generation it was set up in
 
     cdef void _detach(self)

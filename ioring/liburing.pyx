@@ -468,13 +468,17 @@ cdef class io_uring:
                                "after fork() (create a new one in the child)")
         return 0
 
+    cdef bint _in_fork_child(self):
+        """True in a fork child for a ring of the parent's."""
+        return self._generation != _fork_generation
+
     cdef void _expect_foreign(self, uint64_t user_data):
         key = user_data
         self._foreign[key] = self._foreign.get(key, 0) + 1
 
-    cdef c.io_uring_sqe *_sqe(self, unsigned seq) except NULL:
+    cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL:
         """The SQE handed out at SQ index seq, if it has not been submitted yet."""
-        if not self.initialized:
+        if not self.initialized or incarnation != self._incarnation:
             raise ValueError("the SQE's ring was closed (io_uring_queue_exit)")
         if self._generation != _fork_generation:
             self._check()
@@ -552,6 +556,7 @@ cdef class io_uring:
         out.flags = cqe.flags
         out._ring = self
         out._pos = pos
+        out._incarnation = self._incarnation
         if self._has_data:
             rec = <_Inflight>self._inflight.get(out.user_data)
             if rec is not None:
@@ -567,8 +572,8 @@ cdef class io_uring:
         """Wait with the GIL released in the kernel; EINTR runs Python's signal handlers
         (KeyboardInterrupt propagates, completions stay in the CQ) and waits again."""
         cdef int ret
+        cdef bint submitting = submit != 0
         self._check()
-        self._track()
         self._blocking += 1
         try:
             while True:
@@ -576,7 +581,11 @@ cdef class io_uring:
                 if ret != -EINTR:
                     return ret
                 PyErr_CheckSignals()
-                submit = c.ioring_flush_sq(&self.ring)
+                if submitting:
+                    # Only a wait that submits publishes SQEs: a pure wait leaves prepared
+                    # SQEs unsubmitted (and preparable).
+                    self._track()
+                    submit = c.ioring_flush_sq(&self.ring)
         finally:
             self._blocking -= 1
 
@@ -668,6 +677,9 @@ cdef class io_uring:
         self._registered_ranges = None
 
     def __del__(self):
+        if self.initialized and self._in_fork_child():
+            _queue_exit(self)       # the parent's ring: drop this process's copy, quietly
+            return
         if self.initialized:
             try:
                 warnings.warn(f"unclosed io_uring (fd {self.ring.ring_fd}): call io_uring_queue_exit",
@@ -726,7 +738,7 @@ cdef class io_uring_sqe:
 
     cdef c.io_uring_sqe *_begin(self) except NULL:
         """Start a prep: the SQE must still be unsubmitted; whatever it pinned is released."""
-        cdef c.io_uring_sqe *sqe = self.ring._sqe(self.seq)
+        cdef c.io_uring_sqe *sqe = self.ring._sqe(self.seq, self.incarnation)
         self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = None
         return sqe
 
@@ -734,50 +746,50 @@ cdef class io_uring_sqe:
         self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
 
     @property
-    def opcode(self): return self.ring._sqe(self.seq).opcode
+    def opcode(self): return self.ring._sqe(self.seq, self.incarnation).opcode
     @property
-    def fd(self): return self.ring._sqe(self.seq).fd
+    def fd(self): return self.ring._sqe(self.seq, self.incarnation).fd
     @property
-    def off(self): return self.ring._sqe(self.seq).off
+    def off(self): return self.ring._sqe(self.seq, self.incarnation).off
     @property
-    def addr(self): return self.ring._sqe(self.seq).addr
+    def addr(self): return self.ring._sqe(self.seq, self.incarnation).addr
     @property
-    def len(self): return self.ring._sqe(self.seq).len
+    def len(self): return self.ring._sqe(self.seq, self.incarnation).len
     @property
-    def rw_flags(self): return self.ring._sqe(self.seq).rw_flags
+    def rw_flags(self): return self.ring._sqe(self.seq, self.incarnation).rw_flags
     @property
-    def buf_index(self): return self.ring._sqe(self.seq).buf_index
+    def buf_index(self): return self.ring._sqe(self.seq, self.incarnation).buf_index
     @property
-    def splice_fd_in(self): return self.ring._sqe(self.seq).splice_fd_in
+    def splice_fd_in(self): return self.ring._sqe(self.seq, self.incarnation).splice_fd_in
     @property
-    def addr3(self): return self.ring._sqe(self.seq).addr3
+    def addr3(self): return self.ring._sqe(self.seq, self.incarnation).addr3
 
     @property
-    def flags(self): return self.ring._sqe(self.seq).flags
+    def flags(self): return self.ring._sqe(self.seq, self.incarnation).flags
     @flags.setter
     def flags(self, unsigned v):
         if v > 0xFF:
             raise ValueError(f"SQE flags are 8 bits, not {v:#x}")
-        self.ring._sqe(self.seq).flags = <uint8_t>v
+        self.ring._sqe(self.seq, self.incarnation).flags = <uint8_t>v
 
     @property
-    def ioprio(self): return self.ring._sqe(self.seq).ioprio
+    def ioprio(self): return self.ring._sqe(self.seq, self.incarnation).ioprio
     @ioprio.setter
-    def ioprio(self, uint16_t v): self.ring._sqe(self.seq).ioprio = v
+    def ioprio(self, uint16_t v): self.ring._sqe(self.seq, self.incarnation).ioprio = v
 
     @property
-    def personality(self): return self.ring._sqe(self.seq).personality
+    def personality(self): return self.ring._sqe(self.seq, self.incarnation).personality
     @personality.setter
-    def personality(self, uint16_t v): self.ring._sqe(self.seq).personality = v
+    def personality(self, uint16_t v): self.ring._sqe(self.seq, self.incarnation).personality = v
 
     @property
-    def user_data(self): return self.ring._sqe(self.seq).user_data
+    def user_data(self): return self.ring._sqe(self.seq, self.incarnation).user_data
     @user_data.setter
     def user_data(self, uint64_t v): io_uring_sqe_set_data64(self, v)
 
     def __repr__(self):
         try:
-            s = self.ring._sqe(self.seq)
+            s = self.ring._sqe(self.seq, self.incarnation)
         except ValueError:
             return "io_uring_sqe(submitted)"
         return f"io_uring_sqe(opcode={s.opcode}, fd={s.fd}, flags={s.flags:#x}, user_data={s.user_data})"
@@ -825,8 +837,7 @@ cdef _queue_exit(io_uring ring):
         # A fork child's copy (garbage-collected there): the ring is the parent's. Touch
         # nothing the kernel shares; just drop this process's fd and mappings.
         ring.initialized = False
-        ring.ring.int_flags = 0
-        c.ioring_queue_exit(&ring.ring)
+        c.ioring_queue_exit_in_child(&ring.ring)
         ring._release_all()
         return
     if ring._blocking:
@@ -856,12 +867,13 @@ def io_uring_get_sqe(io_uring ring not None):
     cdef io_uring_sqe sqe = io_uring_sqe.__new__(io_uring_sqe)
     sqe.ring = ring
     sqe.seq = ring.ring.sq.sqe_tail - 1
+    sqe.incarnation = ring._incarnation
     return sqe
 
 
 def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     """io_uring_sqe_set_data64(3): the user_data the completion will carry."""
-    sqe.ring._sqe(sqe.seq).user_data = data
+    sqe.ring._sqe(sqe.seq, sqe.incarnation).user_data = data
     sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
 
 
@@ -870,7 +882,7 @@ def io_uring_sqe_set_data(io_uring_sqe sqe not None, object data):
     The user_data is id(data) (C stores the pointer), and the object is kept alive until the
     completion is consumed."""
     cdef io_uring ring = sqe.ring
-    ring._sqe(sqe.seq).user_data = <uint64_t><size_t><void *>data
+    ring._sqe(sqe.seq, sqe.incarnation).user_data = <uint64_t><size_t><void *>data
     ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
     ring._has_data = True
 
@@ -884,7 +896,7 @@ def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
     """io_uring_sqe_set_flags(3): IOSQE_* flags."""
     if flags > 0xFF:
         raise ValueError(f"SQE flags are 8 bits, not {flags:#x}")
-    c.ioring_sqe_set_flags(sqe.ring._sqe(sqe.seq), flags)
+    c.ioring_sqe_set_flags(sqe.ring._sqe(sqe.seq, sqe.incarnation), flags)
 
 
 def io_uring_sq_ready(io_uring ring not None):
@@ -1061,7 +1073,7 @@ def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
     ring._check()
     if cqe._ring is not ring:
         raise ValueError("the CQE belongs to another ring")
-    if cqe._pos != ring.ring.cq.khead[0]:
+    if cqe._pos != ring.ring.cq.khead[0] or cqe._incarnation != ring._incarnation:
         raise ValueError("the CQE is not at the head of the CQ (already seen?)")
     ring._retire(2 if cqe.flags & _c_IORING_CQE_F_32 else 1)
 

@@ -476,3 +476,46 @@ def test_unclosed_ring_at_interpreter_exit_is_torn_down_quietly(tmp_path):
                             timeout=30, env=env, cwd=tmp_path)   # not the source tree
     assert result.returncode == 0, result.stderr
     assert "Error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_pure_wait_leaves_prepared_sqes_unsubmitted(ring):
+    """Regression (found by the stateful fuzzer): a wait that submits nothing marked the SQEs
+    handed out so far as submitted, so preparing one afterwards raised."""
+    sqe = L.io_uring_get_sqe(ring)
+    assert L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, 1000)) is None
+    assert L.io_uring_wait_cqes(ring, 1, L.kernel_timespec(0, 1000)) is None
+    L.io_uring_prep_nop(sqe)                 # still ours to prepare
+    L.io_uring_sqe_set_data64(sqe, 31)
+    assert L.io_uring_submit(ring) == 1
+    assert reap(ring, 1) == [(31, 0, 0)]
+
+
+def test_an_sqe_of_an_earlier_incarnation_of_the_ring_is_stale():
+    """Regression (found by the stateful fuzzer): after queue_exit and a new queue_init on the
+    same io_uring object, an SQE handed out before could prepare a slot of the new ring."""
+    ring = make_ring(8)
+    old = L.io_uring_get_sqe(ring)
+    L.io_uring_queue_exit(ring)
+    L.io_uring_queue_init(8, ring, 0)
+    try:
+        L.io_uring_get_sqe(ring)               # the same SQ index in the new ring
+        with pytest.raises(ValueError):
+            L.io_uring_prep_nop(old)
+        with pytest.raises(ValueError):
+            old.user_data = 1
+        # Likewise a CQE of the earlier incarnation, at the same CQ position.
+        L.io_uring_queue_exit(ring)
+        L.io_uring_queue_init(8, ring, 0)
+        L.io_uring_prep_nop(L.io_uring_get_sqe(ring))
+        L.io_uring_submit(ring)
+        old_cqe = L.io_uring_wait_cqe(ring)
+        L.io_uring_queue_exit(ring)
+        L.io_uring_queue_init(8, ring, 0)
+        L.io_uring_prep_nop(L.io_uring_get_sqe(ring))
+        L.io_uring_submit(ring)
+        L.io_uring_wait_cqe(ring)
+        with pytest.raises(ValueError):
+            L.io_uring_cqe_seen(ring, old_cqe)
+        assert L.io_uring_cq_ready(ring) == 1
+    finally:
+        L.io_uring_queue_exit(ring)

@@ -28,6 +28,7 @@
 #define IORING_INT_FLAG_REG_RING 0x01u      /* enter_ring_fd is a registered ring index */
 #define IORING_INT_FLAG_REG_REG_RING 0x02u  /* register through the registered ring index */
 #define IORING_INT_FLAG_NO_IOWAIT 0x04u     /* waits don't count as iowait (io_uring_set_iowait) */
+#define IORING_INT_FLAG_DONTFORK 0x08u      /* the rings are MADV_DONTFORK (absent in children) */
 
 struct ioring_sq {
     unsigned *khead;
@@ -651,8 +652,25 @@ static inline int ioring_ring_dontfork(struct ioring *ring)
         (ring->cq.ring_ptr != ring->sq.ring_ptr &&
          madvise(ring->cq.ring_ptr, ring->cq.ring_sz, MADV_DONTFORK)))
         ret = -errno;
+    else
+        ring->int_flags |= IORING_INT_FLAG_DONTFORK;
     errno = saved;
     return ret;
+}
+
+/* A fork child dropping its copy of a parent's ring: close the inherited fd and unmap the
+ * inherited mappings, touching nothing the kernel shares. After MADV_DONTFORK the child has no
+ * such mappings, and those addresses may hold the child's own memory: leave them alone. */
+static inline void ioring_queue_exit_in_child(struct ioring *ring)
+{
+    if (!(ring->int_flags & IORING_INT_FLAG_DONTFORK))
+        ioring_unmap_rings(ring);
+    if (ring->ring_fd >= 0)
+        close(ring->ring_fd);
+    ring->sq.sqes = NULL;
+    ring->sq.ring_ptr = ring->cq.ring_ptr = NULL;
+    ring->ring_fd = ring->enter_ring_fd = -1;
+    ring->int_flags = 0;
 }
 
 /* Register the ring fd (IORING_REGISTER_RING_FDS, 5.18) so that enter skips the fd lookup. */
