@@ -2,19 +2,19 @@
 import platform
 
 
-def liburing_version():
+def liburing_version() -> "tuple[int, int]":
     """The liburing API level ``ioring.liburing`` mirrors, as (major, minor)."""
     from ioring import liburing as L
     return L.io_uring_major_version(), L.io_uring_minor_version()
 
 
-def opcode_names():
+def opcode_names() -> "dict[int, str]":
     """IORING_OP_* value -> name, for every opcode this build knows."""
     from ioring import liburing as L
     return {getattr(L, n): n for n in dir(L) if n.startswith("IORING_OP_") and n != "IORING_OP_LAST"}
 
 
-def kernel_probe():
+def kernel_probe() -> "dict[str, bool]":
     """{"IORING_OP_READ": True, ...}: which known opcodes the running kernel supports
     (IORING_REGISTER_PROBE). Raises OSError when io_uring is unavailable."""
     from ioring import liburing as L
@@ -22,5 +22,5 @@ def kernel_probe():
     return {name: L.io_uring_opcode_supported(probe, op) for op, name in sorted(opcode_names().items())}
 
 
-def kernel_release():
+def kernel_release() -> str:
     return platform.release()

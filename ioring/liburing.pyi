@@ -1,8 +1,8 @@
 """Type stubs for ioring.liburing: liburing 2.15's C API, one-to-one (see DESIGN.md)."""
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Final, Optional, Union
+from typing import Final, Optional, Union, final
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, Self, disjoint_base
 
 _Path = Union[str, bytes]
 _Signals = Iterable[int]
@@ -10,12 +10,14 @@ _Signals = Iterable[int]
 IO_URING_VERSION_MAJOR: Final[int]
 IO_URING_VERSION_MINOR: Final[int]
 
+@final
 class kernel_timespec:
     """struct __kernel_timespec."""
     tv_sec: int
     tv_nsec: int
     def __init__(self, tv_sec: int = ..., tv_nsec: int = ...) -> None: ...
 
+@final
 class open_how:
     """struct open_how (openat2)."""
     @property
@@ -26,12 +28,14 @@ class open_how:
     def resolve(self) -> int: ...
     def __init__(self, flags: int = ..., mode: int = ..., resolve: int = ...) -> None: ...
 
+@final
 class statx_timestamp:
     @property
     def tv_sec(self) -> int: ...
     @property
     def tv_nsec(self) -> int: ...
 
+@final
 class statx:
     """struct statx, filled in place by io_uring_prep_statx."""
     def __init__(self) -> None: ...
@@ -80,6 +84,7 @@ class statx:
     @property
     def stx_dio_offset_align(self) -> int: ...
 
+@final
 class io_sqring_offsets:
     @property
     def head(self) -> int: ...
@@ -98,6 +103,7 @@ class io_sqring_offsets:
     @property
     def user_addr(self) -> int: ...
 
+@final
 class io_cqring_offsets:
     @property
     def head(self) -> int: ...
@@ -116,6 +122,7 @@ class io_cqring_offsets:
     @property
     def user_addr(self) -> int: ...
 
+@final
 class io_uring_params:
     """struct io_uring_params."""
     sq_entries: int
@@ -133,12 +140,14 @@ class io_uring_params:
     def __init__(self, flags: int = ..., sq_entries: int = ..., cq_entries: int = ...,
                  sq_thread_cpu: int = ..., sq_thread_idle: int = ..., wq_fd: int = ...) -> None: ...
 
+@final
 class io_uring_probe_op:
     @property
     def op(self) -> int: ...
     @property
     def flags(self) -> int: ...
 
+@final
 class io_uring_probe:
     """struct io_uring_probe."""
     @property
@@ -148,6 +157,7 @@ class io_uring_probe:
     @property
     def ops(self) -> list[io_uring_probe_op]: ...
 
+@disjoint_base
 class io_uring:
     """struct io_uring: create empty, fill with io_uring_queue_init."""
     def __init__(self) -> None: ...
@@ -166,6 +176,7 @@ class io_uring:
     @property
     def cq_entries(self) -> Optional[int]: ...
 
+@final
 class io_uring_sqe:
     """An SQE of a ring, valid until it is submitted."""
     flags: int
@@ -191,6 +202,7 @@ class io_uring_sqe:
     @property
     def addr3(self) -> int: ...
 
+@final
 class io_uring_cqe:
     """A copy of struct io_uring_cqe."""
     @property
@@ -289,6 +301,7 @@ def io_uring_cqe_get_data(cqe: io_uring_cqe) -> object: ...
 def io_uring_sqe_set_buf_group(sqe: io_uring_sqe, bgid: int) -> None: ...
 
 # provided buffers
+@final
 class io_uring_buf_ring:
     """struct io_uring_buf_ring."""
     @property
@@ -299,6 +312,7 @@ class io_uring_buf_ring:
     def tail(self) -> Optional[int]: ...
     def buffer(self, bid: int, nbytes: Optional[int] = ...) -> memoryview: ...
 
+@final
 class io_uring_buf_reg:
     """struct io_uring_buf_reg over user memory."""
     def __init__(self, ring_addr: Buffer, ring_entries: int, bgid: int, flags: int = ...) -> None: ...
@@ -327,6 +341,7 @@ def io_uring_prep_provide_buffers(sqe: io_uring_sqe, addr: Buffer, len: int, nr:
 def io_uring_prep_remove_buffers(sqe: io_uring_sqe, nr: int, bgid: int) -> None: ...
 
 # ring control and CQ/SQ state
+@final
 class io_uring_cqe_iter:
     """struct io_uring_cqe_iter."""
 
@@ -364,19 +379,21 @@ def io_uring_mlock_size_params(entries: int, p: io_uring_params) -> int: ...
 def io_uring_mlock_size(entries: int, flags: int) -> int: ...
 
 # registered wait regions
+@final
 class io_uring_reg_wait:
     """One slot of a wait region (struct io_uring_reg_wait)."""
     ts: kernel_timespec
     min_wait_usec: int
     flags: int
 
+@final
 class io_uring_reg_wait_region:
     """nentries struct io_uring_reg_wait slots in page-aligned memory."""
     @property
     def nentries(self) -> int: ...
-    def __init__(self, nentries: int) -> None: ...
+    def __new__(cls, nentries: int) -> Self: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, i: int) -> io_uring_reg_wait: ...
+    def __getitem__(self, i: int, /) -> io_uring_reg_wait: ...
 
 def io_uring_register_wait_reg(ring: io_uring, reg: io_uring_reg_wait_region, nr: Optional[int] = ...) -> int: ...
 def io_uring_submit_and_wait_reg(ring: io_uring, wait_nr: int, reg_index: int) -> tuple[int, Optional[io_uring_cqe]]: ...
@@ -417,6 +434,7 @@ def io_uring_register_personality(ring: io_uring) -> int:
 def io_uring_unregister_personality(ring: io_uring, id: int) -> int:
     """io_uring_unregister_personality(3)."""
 
+@final
 class io_uring_restriction:
     """struct io_uring_restriction (register_op / sqe_op / sqe_flags are one C union)."""
     opcode: int
@@ -442,6 +460,7 @@ def io_uring_register_iowq_max_workers(ring: io_uring, values: Sequence[int]) ->
     """io_uring_register_iowq_max_workers(3): returns the previous [bounded, unbounded]."""
 
 # synchronous cancel and message
+@final
 class io_uring_sync_cancel_reg:
     """struct io_uring_sync_cancel_reg; timeout None = kernel_timespec(-1, -1), forever."""
     addr: int
@@ -458,6 +477,7 @@ def io_uring_register_sync_msg(sqe: Union[io_uring_sqe, Buffer]) -> int:
     """io_uring_register_sync_msg(3): an unsubmitted SQE or the bytes of one."""
 
 # NAPI, clock
+@final
 class io_uring_napi:
     """struct io_uring_napi (the kernel writes the previous settings back)."""
     busy_poll_to: int
@@ -472,6 +492,7 @@ def io_uring_register_napi(ring: io_uring, napi: io_uring_napi) -> int:
 def io_uring_unregister_napi(ring: io_uring, napi: Optional[io_uring_napi] = ...) -> int:
     """io_uring_unregister_napi(3)."""
 
+@final
 class io_uring_clock_register:
     """struct io_uring_clock_register."""
     clockid: int
@@ -481,6 +502,7 @@ def io_uring_register_clock(ring: io_uring, arg: io_uring_clock_register) -> int
     """io_uring_register_clock(3)."""
 
 # memory regions
+@final
 class io_uring_region_desc:
     """struct io_uring_region_desc over user memory (pinned) or kernel memory (mmap_offset)."""
     def __init__(self, user_addr: Optional[Buffer] = ..., size: Optional[int] = ..., flags: int = ...,
@@ -496,6 +518,7 @@ class io_uring_region_desc:
     @property
     def mmap_offset(self) -> int: ...
 
+@final
 class io_uring_mem_region_reg:
     """struct io_uring_mem_region_reg."""
     def __init__(self, region_uptr: io_uring_region_desc, flags: int = ...) -> None: ...
@@ -508,6 +531,7 @@ def io_uring_register_region(ring: io_uring, reg: io_uring_mem_region_reg) -> in
     """io_uring_register_region(3): user memory stays pinned until io_uring_queue_exit."""
 
 # zero-copy receive
+@final
 class io_uring_zcrx_offsets:
     """struct io_uring_zcrx_offsets."""
     @property
@@ -517,6 +541,7 @@ class io_uring_zcrx_offsets:
     @property
     def rqes(self) -> int: ...
 
+@final
 class io_uring_zcrx_area_reg:
     """struct io_uring_zcrx_area_reg (addr: a buffer, or a dmabuf offset with IORING_ZCRX_AREA_DMABUF)."""
     def __init__(self, addr: Union[Buffer, int, None] = ..., len: Optional[int] = ..., flags: int = ...,
@@ -532,6 +557,7 @@ class io_uring_zcrx_area_reg:
     @property
     def dmabuf_fd(self) -> int: ...
 
+@final
 class io_uring_zcrx_ifq_reg:
     """struct io_uring_zcrx_ifq_reg."""
     def __init__(self, if_idx: int = ..., if_rxq: int = ..., rq_entries: int = ..., flags: int = ...,
@@ -559,6 +585,7 @@ class io_uring_zcrx_ifq_reg:
 def io_uring_register_ifq(ring: io_uring, reg: io_uring_zcrx_ifq_reg) -> int:
     """io_uring_register_ifq(3)."""
 
+@final
 class zcrx_ctrl:
     """struct zcrx_ctrl (zcrx_fd is zc_export.zcrx_fd)."""
     def __init__(self, zcrx_id: int = ..., op: int = ...) -> None: ...
@@ -573,6 +600,7 @@ def io_uring_register_zcrx_ctrl(ring: io_uring, ctrl: zcrx_ctrl) -> int:
     """io_uring_register_zcrx_ctrl(3)."""
 
 # BPF filters
+@final
 class io_uring_bpf_filter:
     """struct io_uring_bpf_filter; filter_ptr: (code, jt, jf, k) tuples or struct sock_filter bytes."""
     def __init__(self, opcode: int = ..., flags: int = ...,
@@ -589,6 +617,7 @@ class io_uring_bpf_filter:
     @property
     def filter_ptr(self) -> list[tuple[int, int, int, int]]: ...
 
+@final
 class io_uring_bpf:
     """struct io_uring_bpf."""
     def __init__(self, cmd_type: int = ..., cmd_flags: int = ..., filter: Optional[io_uring_bpf_filter] = ...) -> None: ...
@@ -605,6 +634,7 @@ def io_uring_register_bpf_filter_task(bpf: io_uring_bpf) -> int:
     """io_uring_register_bpf_filter_task(3)."""
 
 # queries, probe
+@final
 class io_uring_query_opcode:
     """struct io_uring_query_opcode."""
     def __init__(self) -> None: ...
@@ -623,6 +653,7 @@ class io_uring_query_opcode:
     @property
     def nr_query_opcodes(self) -> int: ...
 
+@final
 class io_uring_query_scq:
     """struct io_uring_query_scq."""
     def __init__(self) -> None: ...
@@ -631,6 +662,7 @@ class io_uring_query_scq:
     @property
     def hdr_alignment(self) -> int: ...
 
+@final
 class io_uring_query_hdr:
     """struct io_uring_query_hdr (a chain through next_entry)."""
     next_entry: Optional[io_uring_query_hdr]
@@ -652,6 +684,7 @@ def io_uring_register_probe(ring: io_uring, probe: io_uring_probe, nr: int) -> i
     """io_uring_register_probe(3)."""
 
 # raw syscalls
+@final
 class io_uring_getevents_arg:
     """struct io_uring_getevents_arg (IORING_ENTER_EXT_ARG)."""
     def __init__(self, sigmask: Optional[_Signals] = ..., sigmask_sz: Optional[int] = ...,
@@ -677,20 +710,23 @@ def io_uring_register(fd: int, opcode: int, arg: Optional[Buffer], nr_args: int)
 # END REGISTER STUBS
 
 # fs group (io_uring_prep_* for files, paths, xattrs, pipes, epoll, futex, waitid)
+@final
 class epoll_event:
     """struct epoll_event { events, data } (data = epoll_data_t as u64), libc layout."""
     events: int
     data: int
     def __init__(self, events: int = ..., data: int = ...) -> None: ...
 
+@final
 class epoll_event_array:
     """A C array of struct epoll_event for io_uring_prep_epoll_wait."""
-    def __init__(self, n: int) -> None: ...
+    def __new__(cls, n: int) -> Self: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, i: int) -> epoll_event: ...
-    def __setitem__(self, i: int, ev: epoll_event) -> None: ...
+    def __getitem__(self, i: int, /) -> epoll_event: ...
+    def __setitem__(self, i: int, ev: epoll_event, /) -> None: ...
     def __iter__(self) -> Iterator[epoll_event]: ...
 
+@final
 class siginfo:
     """siginfo_t, filled in place by io_uring_prep_waitid."""
     def __init__(self) -> None: ...
@@ -707,6 +743,7 @@ class siginfo:
     @property
     def si_status(self) -> int: ...
 
+@final
 class futex_waitv:
     """struct futex_waitv { val, uaddr, flags }; uaddr is a writable buffer holding the word."""
     def __init__(self, val: int, uaddr: Buffer, flags: int) -> None: ...
@@ -814,6 +851,7 @@ SYNC_FILE_RANGE_WAIT_AFTER: Final[int]
 BLOCK_URING_CMD_DISCARD: Final[int]
 BLOCK_URING_CMD_ZONE_RESET_ALL: Final[int]
 
+@final
 class sockaddr:
     """struct sockaddr_storage and its socklen_t: sockaddr(AF_INET, (host, port)),
     sockaddr(AF_INET6, (host, port[, flowinfo[, scope_id]])), sockaddr(AF_UNIX, path), or
@@ -828,6 +866,7 @@ class sockaddr:
     def to_python(self) -> object: ...
     def __bytes__(self) -> bytes: ...
 
+@final
 class msghdr:
     """struct msghdr, with its name, iovec buffers and control buffer pinned."""
     def __init__(self, msg_name: Optional[sockaddr] = ..., msg_iov: Optional[Iterable[Buffer]] = ...,
@@ -844,6 +883,7 @@ class msghdr:
     msg_controllen: int
     msg_flags: int
 
+@final
 class io_uring_recvmsg_out:
     """struct io_uring_recvmsg_out at the start of a multishot recvmsg buffer."""
     @property
@@ -855,6 +895,7 @@ class io_uring_recvmsg_out:
     @property
     def flags(self) -> int: ...
 
+@final
 class cmsghdr:
     """A control message inside a multishot recvmsg buffer."""
     @property

@@ -1,6 +1,6 @@
 """Stubs for ioring.winioring: the Windows IoRing API (ioringapi.h) emulated over io_uring."""
-from typing import Any, Iterable, Optional, Sequence, Union
-from typing_extensions import Buffer
+from typing import Any, Iterable, Optional, Sequence, Union, final
+from typing_extensions import Buffer as _BufferLike
 
 _Handle = Union[int, Any]  # a file descriptor or an object with fileno()
 
@@ -98,12 +98,14 @@ class IORING_REGISTERED_BUFFER:
     Offset: int
     def __init__(self, BufferIndex: int, Offset: int) -> None: ...
 
+@final
 class IORING_HANDLE_REF:
     @property
     def Kind(self) -> int: ...
     @property
     def Handle(self) -> Any: ...   # .Handle (raw) / .Index (registered)
 
+@final
 class IORING_BUFFER_REF:
     @property
     def Kind(self) -> int: ...
@@ -111,19 +113,20 @@ class IORING_BUFFER_REF:
     def Buffer(self) -> Any: ...   # .Address (raw) / .IndexAndOffset (registered)
 
 class IORING_BUFFER_INFO:
-    Address: Optional[Buffer]
+    Address: Optional[_BufferLike]
     Length: int
-    def __init__(self, Address: Optional[Buffer], Length: Optional[int] = ...) -> None: ...
+    def __init__(self, Address: Optional[_BufferLike], Length: Optional[int] = ...) -> None: ...
 
 class FILE_SEGMENT_ELEMENT:
-    Buffer: Buffer
-    def __init__(self, Buffer: Buffer) -> None: ...
+    Buffer: _BufferLike
+    def __init__(self, Buffer: _BufferLike) -> None: ...
 
+@final
 class HIORING: ...
 
 def IoRingHandleRefFromHandle(h: _Handle) -> IORING_HANDLE_REF: ...
 def IoRingHandleRefFromIndex(i: int) -> IORING_HANDLE_REF: ...
-def IoRingBufferRefFromPointer(p: Buffer) -> IORING_BUFFER_REF: ...
+def IoRingBufferRefFromPointer(p: _BufferLike) -> IORING_BUFFER_REF: ...
 def IoRingBufferRefFromIndexAndOffset(i: int, o: int) -> IORING_BUFFER_REF: ...
 
 def QueryIoRingCapabilities() -> IORING_CAPABILITIES: ...
@@ -143,16 +146,16 @@ def BuildIoRingWriteFile(ioRing: HIORING, fileRef: Union[IORING_HANDLE_REF, _Han
 def BuildIoRingFlushFile(ioRing: HIORING, fileRef: Union[IORING_HANDLE_REF, _Handle], flushMode: int, userData: int,
                          sqeFlags: int = ...) -> None: ...
 def BuildIoRingReadFileScatter(ioRing: HIORING, fileRef: Union[IORING_HANDLE_REF, _Handle],
-                               segmentCount: Optional[int], segmentArray: Iterable[Union[FILE_SEGMENT_ELEMENT, Buffer]],
+                               segmentCount: Optional[int], segmentArray: Iterable[Union[FILE_SEGMENT_ELEMENT, _BufferLike]],
                                numberOfBytesToRead: int, fileOffset: int, userData: int,
                                sqeFlags: int = ...) -> None: ...
 def BuildIoRingWriteFileGather(ioRing: HIORING, fileRef: Union[IORING_HANDLE_REF, _Handle],
-                               segmentCount: Optional[int], segmentArray: Iterable[Union[FILE_SEGMENT_ELEMENT, Buffer]],
+                               segmentCount: Optional[int], segmentArray: Iterable[Union[FILE_SEGMENT_ELEMENT, _BufferLike]],
                                numberOfBytesToWrite: int, fileOffset: int, writeFlags: int, userData: int,
                                sqeFlags: int = ...) -> None: ...
 def BuildIoRingCancelRequest(ioRing: HIORING, file: Union[IORING_HANDLE_REF, _Handle], opToCancel: int,
                              userData: int) -> None: ...
 def BuildIoRingRegisterBuffers(ioRing: HIORING, count: Optional[int],
-                               buffers: Iterable[Union[IORING_BUFFER_INFO, Buffer, None]], userData: int) -> None: ...
+                               buffers: Iterable[Union[IORING_BUFFER_INFO, _BufferLike, None]], userData: int) -> None: ...
 def BuildIoRingRegisterFileHandles(ioRing: HIORING, count: Optional[int], handles: Iterable[_Handle],
                                    userData: int) -> None: ...

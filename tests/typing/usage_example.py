@@ -1,0 +1,165 @@
+"""A typed tour of every layer of ioring, checked with ``mypy --strict`` (tools/check_stubs.sh).
+
+It is also a program: ``python tests/typing/usage_example.py`` runs it against the kernel (and
+tests/test_wheel.py-style runs may execute it), so the annotations below are the types the
+calls really return, not wishes. Layers:
+
+1. ``ioring.liburing``: liburing's C API one-to-one (rings, SQEs, CQEs, probes, structs);
+2. ``ioring.Ring`` / ``Operation``: the Pythonic layer, linked chains, batch entry points;
+3. ``ioring.BufferPool``: registered buffers (READ_FIXED/WRITE_FIXED);
+4. ``ioring.asyncio.AsyncRing``: awaitable requests;
+5. ``ioring.files``: whole-file helpers.
+"""
+from __future__ import annotations
+
+import array
+import asyncio
+import os
+import socket
+import tempfile
+from typing import Optional
+
+import ioring
+from ioring import BufferPool, Operation, Ring
+from ioring import liburing as L
+from ioring.asyncio import AsyncRing, OpFuture
+from ioring.files import copy_file, read_files, write_files
+
+
+def thin_layer(path: str) -> bytes:
+    """Layer 1: liburing's calls, names and argument order; out-parameters returned."""
+    ring = L.io_uring()
+    L.io_uring_queue_init(8, ring, 0)
+    try:
+        probe: L.io_uring_probe = L.io_uring_get_probe()
+        assert L.io_uring_opcode_supported(probe, L.IORING_OP_READ)
+
+        fd = os.open(path, os.O_RDONLY)
+        buf = bytearray(64)
+        sqe: Optional[L.io_uring_sqe] = L.io_uring_get_sqe(ring)
+        assert sqe is not None
+        L.io_uring_prep_read(sqe, fd, buf, len(buf), 0)
+        L.io_uring_sqe_set_data64(sqe, 42)
+
+        st = L.statx()
+        sqe2 = L.io_uring_get_sqe(ring)
+        assert sqe2 is not None
+        L.io_uring_prep_statx(sqe2, L.AT_FDCWD, path, 0, L.STATX_BASIC_STATS, st)
+        L.io_uring_sqe_set_data64(sqe2, 43)
+
+        submitted: int = L.io_uring_submit(ring)
+        assert submitted == 2
+        nread = 0
+        for _ in range(2):
+            cqe: Optional[L.io_uring_cqe] = L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(5, 0))
+            assert cqe is not None
+            user_data: int = L.io_uring_cqe_get_data64(cqe)
+            res: int = cqe.res
+            if user_data == 42:
+                nread = res
+            L.io_uring_cqe_seen(ring, cqe)
+        os.close(fd)
+        size: int = st.stx_size
+        assert size >= nread
+        return bytes(buf[:nread])
+    finally:
+        L.io_uring_queue_exit(ring)
+
+
+def pythonic_layer(path: str) -> int:
+    """Layer 2: Ring, Operation, linked chains, completions, batch calls."""
+    with Ring(64) as ring:
+        nop: Operation = ring.nop()
+        assert nop.result(timeout=5) == 0
+
+        opened = ring.openat(path, os.O_RDWR)
+        fd: int = opened.result(timeout=5)
+        data = b"typed ioring\n"
+        with ring.linked():
+            w = ring.write(fd, data, 0)
+            s = ring.fsync(fd, datasync=True)
+        ring.submit()
+        for op in ring.completions(timeout=5):
+            assert op.exception() is None, op.describe()
+        assert w.result() == len(data) and s.result() == 0
+
+        st: L.statx = ring.statx(path).result(timeout=5)
+        assert st.stx_size >= len(data)
+
+        buffers = [bytearray(4) for _ in range(3)]
+        results: array.array[int] = ring.read_many(fd, buffers, [0, 4, 8])
+        assert list(results) == [4, 4, 4]
+        assert ring.nop_many(10) == 10
+
+        done: list[int] = []
+        t = ring.timeout(0.001)
+        t.add_done_callback(lambda op: done.append(op.user_data))
+        ring.wait(1, timeout=5)
+
+        a, b = socket.socketpair()
+        with a, b:
+            ring.send(a, b"ping").result(timeout=5)
+            got: bytes = ring.recv(b, 4).result(timeout=5)
+            assert got == b"ping"
+
+        ring.close_fd(fd).result(timeout=5)
+        return int(st.stx_size)
+
+
+def buffer_pool(path: str) -> bytes:
+    """Layer 3: registered buffers; Ring.read picks READ_FIXED for pool buffers."""
+    with Ring(16) as ring:
+        pool = BufferPool(ring, 2, 4096)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                with pool.buffer() as (index, view):
+                    assert 0 <= index < len(pool)
+                    n: int = ring.read(fd, view, 0).result(timeout=5)
+                    return bytes(view[:n])
+            finally:
+                os.close(fd)
+        finally:
+            pool.close()
+
+
+async def async_layer(path: str) -> bytes:
+    """Layer 4: AsyncRing, every request an awaitable OpFuture."""
+    async with AsyncRing(32) as ring:
+        fut: OpFuture = ring.openat(path)
+        fd: int = await fut
+        buf = bytearray(64)
+        n: int = await ring.read(fd, buf, 0)
+        await ring.close_fd(fd)
+        await ring.sleep(0.001)
+        assert ring.in_flight == 0
+        return bytes(buf[:n])
+
+
+def files_layer(directory: str) -> list[bytes]:
+    """Layer 5: whole-file helpers over io_uring."""
+    names = [os.path.join(directory, f"f{i}.bin") for i in range(5)]
+    written: int = write_files({name: b"x" * (i + 1) for i, name in enumerate(names)})
+    assert written == 15
+    copied: str = copy_file(names[-1], os.path.join(directory, "copy.bin"))
+    return read_files([*names, copied])
+
+
+def main() -> None:
+    version: tuple[int, int] = ioring.liburing_version()
+    supported: dict[str, bool] = ioring.kernel_probe()
+    assert supported["IORING_OP_NOP"], version
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.txt")
+        with open(path, "wb") as f:
+            f.write(b"hello, io_uring\n" * 4)
+        assert thin_layer(path).startswith(b"hello")
+        assert pythonic_layer(path) > 0
+        assert buffer_pool(path).startswith(b"typed ioring")
+        assert asyncio.run(async_layer(path)).startswith(b"typed ioring")
+        assert files_layer(tmp)[-1] == b"xxxxx"
+    print("usage example: every layer ran")
+
+
+if __name__ == "__main__":
+    main()
