@@ -751,6 +751,9 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     uring._blocking += 1
     try:
         while completed < n:
+            # SQEs a signal handler queued through the thin layer (it runs in
+            # PyErr_CheckSignals below) keep their own tracking, before the batch's are added.
+            uring._track()
             # Fill the SQ with the next requests.
             space = c.ioring_sq_space_left(ring)
             while queued < n and space:

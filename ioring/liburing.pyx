@@ -928,6 +928,7 @@ def io_uring_submit_and_wait(io_uring ring not None, unsigned wait_nr):
     ring._blocking += 1
     try:
         while True:
+            ring._track()      # a signal handler run below may have queued SQEs of its own
             ret = c.ioring_submit_and_wait(&ring.ring, wait_nr)
             if ret != -EINTR:
                 return _check_ret(ret)

@@ -519,3 +519,37 @@ def test_an_sqe_of_an_earlier_incarnation_of_the_ring_is_stale():
         assert L.io_uring_cq_ready(ring) == 1
     finally:
         L.io_uring_queue_exit(ring)
+
+
+def test_sqe_queued_by_a_signal_handler_during_submit_and_wait_keeps_its_pin(ring, pipe):
+    """Regression (found by the threads/signals tests): a Python signal handler runs inside the
+    wait's EINTR retry; an SQE it queued was then published by the retry without being
+    tracked, so its buffer's pin was lost while the read was in flight."""
+    r, w = pipe
+    buf = bytearray(8)
+    queued = []
+
+    def handler(signum, frame):
+        if not queued:
+            sqe = L.io_uring_get_sqe(ring)
+            L.io_uring_prep_read(sqe, r, buf, 8, -1)
+            L.io_uring_sqe_set_data64(sqe, 7)
+            queued.append(sqe)
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_timeout(sqe, L.kernel_timespec(0, 300_000_000), 0, 0)
+        L.io_uring_sqe_set_data64(sqe, 1)
+        L.io_uring_submit(ring)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        L.io_uring_submit_and_wait(ring, 1)
+        assert queued, "the handler did not run"
+        assert not resizable(buf)                 # the handler's read is in flight, pinned
+        os.write(w, b"12345678")
+        got = dict((ud, res) for ud, res, _ in reap(ring, 2))
+        assert got == {1: -62, 7: 8}
+        assert resizable(buf) and buf == b"12345678"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
