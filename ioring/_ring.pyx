@@ -68,6 +68,8 @@ cdef class Operation:
 
     def exception(self):
         """The OSError the request failed with, or None (waits like result)."""
+        if self.ring is None:
+            raise ValueError("not a queued request: Operations come from Ring methods")
         if self._res is None:
             self.ring._wait_for(self, None)
         if self._res >= 0:
@@ -78,6 +80,8 @@ cdef class Operation:
     def result(self, timeout=None):
         """Wait (at most ``timeout`` seconds: TimeoutError) and return the result: the byte
         count, the new fd, the statx... A negative cqe.res raises OSError."""
+        if self.ring is None:
+            raise ValueError("not a queued request: Operations come from Ring methods")
         if self._res is None:
             self.ring._wait_for(self, timeout)
         if self._res < 0:
@@ -91,6 +95,8 @@ cdef class Operation:
     def cancel(self):
         """Ask the kernel to cancel the request (IORING_OP_ASYNC_CANCEL); returns False if it
         has already completed. The request then completes with -ECANCELED (or its result)."""
+        if self.ring is None:
+            raise ValueError("not a queued request: Operations come from Ring methods")
         if self._res is not None:
             return False
         self.ring._cancel(self)

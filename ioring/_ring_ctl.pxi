@@ -211,6 +211,9 @@ cdef class io_uring_cqe_iter:
     cdef unsigned head
     cdef unsigned tail
 
+    def __cinit__(self):
+        self.ring = _NO_RING
+
 
 def io_uring_cqe_iter_init(io_uring ring not None):
     """io_uring_cqe_iter_init(3): iterate over the CQEs ready now (not advanced)."""

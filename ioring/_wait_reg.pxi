@@ -13,11 +13,17 @@ cdef extern from "ioring/wait_reg.h" nogil:
     int ioring_submit_and_wait_reg(c.ioring *ring, c.io_uring_cqe **cqe_ptr, unsigned wait_nr, int reg_index)
 
 
+cdef c_reg_wait _EMPTY_SLOT
+
+
 @cython.final
 cdef class io_uring_reg_wait:
     """One slot of a wait region (struct io_uring_reg_wait): a view into the region's memory."""
     cdef io_uring_reg_wait_region region
     cdef c_reg_wait *slot
+
+    def __cinit__(self):
+        self.slot = &_EMPTY_SLOT     # until a region hands out a real one
 
     @property
     def ts(self):

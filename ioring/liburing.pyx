@@ -731,10 +731,18 @@ cdef class io_uring:
                 f"cq_entries={self.ring.cq.ring_entries}, flags={self.ring.flags:#x})")
 
 
+# The ring of SQEs and iterators made directly from Python instead of by io_uring_get_sqe:
+# never initialized, so every use raises ValueError (a None ring would crash the method call).
+cdef io_uring _NO_RING = io_uring()
+
+
 @cython.final
 @cython.freelist(64)
 cdef class io_uring_sqe:
     """A submission queue entry of a ring, valid from io_uring_get_sqe until it is submitted."""
+
+    def __cinit__(self):
+        self.ring = _NO_RING
 
     cdef c.io_uring_sqe *_begin(self) except NULL:
         """Start a prep: the SQE must still be unsubmitted; whatever it pinned is released."""
@@ -1044,6 +1052,9 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
 cdef class _CqeIterator:
     cdef io_uring ring
     cdef unsigned head
+
+    def __cinit__(self):
+        self.ring = _NO_RING
 
     def __iter__(self):
         return self

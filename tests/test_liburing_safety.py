@@ -553,3 +553,16 @@ def test_sqe_queued_by_a_signal_handler_during_submit_and_wait_keeps_its_pin(rin
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_objects_made_directly_instead_of_by_the_ring_raise_not_crash():
+    """Regression (segfault found by the thin-layer fuzzer): an io_uring_sqe or CQE iterator
+    built directly had no ring, and calling a method of that None crashed the process."""
+    from ioring import _ring
+    for call in (lambda: L.io_uring_prep_nop(L.io_uring_sqe()),
+                 lambda: L.io_uring_sqe().user_data,
+                 lambda: L.io_uring_cqe_iter_next(L.io_uring_cqe_iter()),
+                 lambda: _ring.Operation().result(),
+                 lambda: _ring.Operation().cancel()):
+        with pytest.raises(ValueError):
+            call()
