@@ -1,5 +1,6 @@
 """Shared fixtures: rings in the configurations the ring-mechanics tests run under."""
 import errno
+import os
 
 import pytest
 
@@ -90,3 +91,51 @@ def sqe_for(ring, user_data, flags=None):
     if flags is not None:
         L.io_uring_sqe_set_flags(sqe, flags)
     return sqe
+
+
+def reap_dict(ring, count, timeout=5.0):
+    """Wait for ``count`` completions with distinct user_data: {user_data: res}."""
+    out = {}
+    for _ in range(count):
+        ud, res, _flags = wait_one(ring, timeout)
+        assert ud not in out, f"two completions for user_data {ud}"
+        out[ud] = res
+    return out
+
+
+def submit_and_reap(ring, count=1, timeout=5.0):
+    """Submit what is queued, then reap ``count`` completions: {user_data: res}."""
+    assert L.io_uring_submit(ring) >= 1
+    return reap_dict(ring, count, timeout)
+
+
+def address_of(buf):
+    """The address of a writable buffer's first byte (the export is released on return)."""
+    import ctypes
+    mv = memoryview(buf).cast("B")
+    c = (ctypes.c_char * len(mv)).from_buffer(mv)
+    try:
+        return ctypes.addressof(c)
+    finally:
+        del c
+        mv.release()
+
+
+@pytest.fixture
+def ring32():
+    """A 32-entry ring, the size the per-operation test files were written against."""
+    r = make_ring(32)
+    yield r
+    if r.ring_fd is not None:
+        L.io_uring_queue_exit(r)
+
+
+@pytest.fixture
+def pipe():
+    r, w = os.pipe()
+    yield r, w
+    for fd in (r, w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass

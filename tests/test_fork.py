@@ -17,7 +17,6 @@ into the parent's queue. Expected behaviour:
 Each child reports through a pipe; the parent judges. Children end with os._exit unless the
 test is about a normal interpreter exit (those run in a fresh interpreter via subprocess).
 """
-import ctypes
 import gc
 import json
 import os
@@ -97,17 +96,6 @@ def _outcome(call):
     except Exception as exc:
         return f"OTHER {type(exc).__name__}: {exc}"
     return "ACCEPTED"
-
-
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 def _ring(entries=8):

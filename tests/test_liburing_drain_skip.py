@@ -9,14 +9,6 @@ from ioring import liburing as L
 from conftest import reap
 
 
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    os.close(r)
-    os.close(w)
-
-
 def queue(ring, prep, *args, user_data, flags=0):
     sqe = L.io_uring_get_sqe(ring)
     prep(sqe, *args)

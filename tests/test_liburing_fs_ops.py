@@ -4,7 +4,6 @@ table, another fd, the futex word...), plus the argument checks that must stop b
 before the SQE is touched. Opcodes the kernel lacks are skipped with the probe's answer.
 """
 import array
-import ctypes
 import errno
 import fcntl
 import mmap
@@ -14,12 +13,11 @@ import select
 import signal
 import stat
 import struct
-import sys
 
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
+from conftest import address_of, assert_no_completion, sqe_for, submit_and_reap, wait_one  # noqa: E402
 
 U64_MAX = 2**64 - 1
 PROBE = L.io_uring_get_probe()
@@ -34,33 +32,11 @@ def require_op(name):
         pytest.skip(f"{name} ({op}) is not supported by this kernel: probe last_op={PROBE.last_op}")
 
 
-def submit_and_reap(ring, n=1, timeout=5.0):
-    """Submit, then reap n completions: {user_data: res} (user_data must be unique)."""
-    assert L.io_uring_submit(ring) >= 1
-    out = {}
-    for _ in range(n):
-        ud, res, _flags = wait_one(ring, timeout)
-        assert ud not in out, f"two completions for user_data {ud}"
-        out[ud] = res
-    return out
-
-
 def run(ring, prep, *args, user_data=1, sqe_flags=None):
     """Prepare one SQE with ``prep(sqe, *args)``, submit it and return its cqe.res."""
     sqe = sqe_for(ring, user_data, sqe_flags)
     prep(sqe, *args)
     return submit_and_reap(ring)[user_data]
-
-
-def address_of(buf):
-    """The address of a writable buffer's first byte."""
-    mv = memoryview(buf).cast("B")
-    c = (ctypes.c_char * len(mv)).from_buffer(mv)
-    try:
-        return ctypes.addressof(c)
-    finally:
-        del c
-        mv.release()
 
 
 def read_fixed_file(ring, slot, nbytes=64, offset=0):
@@ -91,17 +67,6 @@ def dirfd(tmp_path):
     fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     yield fd
     os.close(fd)
-
-
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 @pytest.fixture

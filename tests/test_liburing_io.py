@@ -5,7 +5,6 @@ read/write/readv/readv2/writev/writev2, fsync, openat/openat2, close, statx, lin
 before the kernel sees it. Every test reads back with os.pread / os.fstat / os.stat.
 """
 import array
-import ctypes
 import errno
 import gc
 import mmap
@@ -16,39 +15,12 @@ import stat
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
+from conftest import address_of, assert_no_completion, reap, sqe_for, submit_and_reap, wait_one  # noqa: E402
 
 U64_MAX = 2**64 - 1
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def reap_list(ring, n, timeout=5.0):
-    """n completions, in CQ order, as (user_data, res, flags)."""
-    return [wait_one(ring, timeout) for _ in range(n)]
-
-
-def submit_and_reap(ring, n, timeout=5.0):
-    """Submit, then reap n completions: {user_data: res} (user_data must be unique)."""
-    submitted = L.io_uring_submit(ring)
-    assert submitted >= 1
-    out = {}
-    for ud, res, _flags in reap_list(ring, n, timeout):
-        assert ud not in out, f"two completions for user_data {ud}"
-        out[ud] = res
-    return out
-
-
-def address_of(buf):
-    """The address of a writable buffer's first byte (the export is released on return)."""
-    mv = memoryview(buf).cast("B")
-    c = (ctypes.c_char * len(mv)).from_buffer(mv)
-    try:
-        return ctypes.addressof(c)
-    finally:
-        del c
-        mv.release()
-
 
 def pattern(n, seed=0):
     return bytes((i * 7 + seed) & 0xFF for i in range(n))
@@ -57,12 +29,8 @@ def pattern(n, seed=0):
 # ---- fixtures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def ring():
-    r = L.io_uring()
-    L.io_uring_queue_init(32, r)
-    yield r
-    if r.ring_fd is not None:
-        L.io_uring_queue_exit(r)
+def ring(ring32):
+    return ring32
 
 
 @pytest.fixture
@@ -95,17 +63,6 @@ def emptyfile(tmp_path):
         os.close(fd)
     except OSError:
         pass
-
-
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 # ---- nop, SQE fields, CQ helpers ---------------------------------------------------------------
@@ -565,7 +522,7 @@ def test_link_chain_write_fsync_read_runs_in_order(ring, emptyfile):
     L.io_uring_prep_fsync(sqe_for(ring, 2, L.IOSQE_IO_LINK), fd)
     L.io_uring_prep_read(sqe_for(ring, 3), fd, buf, 2048, 0)
     assert L.io_uring_submit(ring) == 3
-    got = reap_list(ring, 3)
+    got = reap(ring, 3)
     assert [(ud, res) for ud, res, _ in got] == [(1, 2048), (2, 0), (3, 2048)]
     assert bytes(buf) == data
     assert os.pread(fd, 4096, 0) == data

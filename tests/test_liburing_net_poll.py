@@ -14,24 +14,10 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
+from conftest import assert_no_completion, reap_dict, sqe_for, submit_and_reap  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def reap(ring, n, timeout=5.0):
-    out = {}
-    for _ in range(n):
-        ud, res, _flags = wait_one(ring, timeout)
-        assert ud not in out, f"two completions for user_data {ud}"
-        out[ud] = res
-    return out
-
-
-def submit_and_reap(ring, n, timeout=5.0):
-    assert L.io_uring_submit(ring) >= 1
-    return reap(ring, n, timeout)
-
 
 def eventfd_count(efd):
     """The eventfd counter (reset to 0), or 0 if it was not signalled (non-blocking fd)."""
@@ -44,12 +30,8 @@ def eventfd_count(efd):
 # ---- fixtures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def ring():
-    r = L.io_uring()
-    L.io_uring_queue_init(32, r)
-    yield r
-    if r.ring_fd is not None:
-        L.io_uring_queue_exit(r)
+def ring(ring32):
+    return ring32
 
 
 @pytest.fixture
@@ -66,17 +48,6 @@ def dgrampair():
     yield a, b
     a.close()
     b.close()
-
-
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 @pytest.fixture
@@ -138,7 +109,7 @@ def test_recv_waits_for_data(ring, sockpair):
     assert L.io_uring_submit(ring) == 1
     assert_no_completion(ring)
     b.send(b"late")
-    assert reap(ring, 1) == {1: 4}
+    assert reap_dict(ring, 1) == {1: 4}
     assert bytes(buf[:4]) == b"late"
 
 
@@ -253,7 +224,7 @@ def test_recv_waitall_gathers_several_sends(ring, sockpair):
     assert_no_completion(ring)
     b.send(b"efgh")
     b.send(b"ijkl")
-    assert reap(ring, 1) == {1: 12}
+    assert reap_dict(ring, 1) == {1: 12}
     assert bytes(buf) == b"abcdefghijkl"
 
 
@@ -291,7 +262,7 @@ def test_recv_buffer_pinned_while_in_flight(ring, sockpair):
     with pytest.raises(BufferError):
         buf.extend(b"grow")
     b.send(b"ok")
-    assert reap(ring, 1) == {1: 2}
+    assert reap_dict(ring, 1) == {1: 2}
     buf.extend(b"grow")
     assert bytes(buf[:2]) == b"ok"
 
@@ -308,7 +279,7 @@ def test_poll_add_pipe_completes_with_pollin_after_write(ring, pipe):
     assert L.io_uring_submit(ring) == 1
     assert_no_completion(ring)
     os.write(w, b"x")
-    got = reap(ring, 1)
+    got = reap_dict(ring, 1)
     assert got[1] > 0
     assert got[1] & select.POLLIN
     assert os.read(r, 10) == b"x"                      # poll consumed nothing
@@ -330,7 +301,7 @@ def test_poll_add_reports_hangup(ring, pipe):
     L.io_uring_submit(ring)
     assert_no_completion(ring, 0.05)
     os.close(w)
-    got = reap(ring, 1)
+    got = reap_dict(ring, 1)
     assert got[1] & select.POLLHUP
 
 
@@ -340,7 +311,7 @@ def test_poll_add_socket(ring, sockpair):
     L.io_uring_submit(ring)
     assert_no_completion(ring, 0.05)
     b.send(b"!")
-    got = reap(ring, 1)
+    got = reap_dict(ring, 1)
     assert got[1] & select.POLLIN
 
 
@@ -386,7 +357,7 @@ def test_poll_add_linked_to_read(ring, pipe):
     L.io_uring_submit(ring)
     assert_no_completion(ring, 0.05)
     os.write(w, b"linked")
-    got = reap(ring, 2)
+    got = reap_dict(ring, 2)
     assert got[1] & select.POLLIN
     assert got[2] == 6
     assert bytes(buf[:6]) == b"linked"
@@ -430,7 +401,7 @@ def test_eventfd_wakes_select_on_async_completion(ring, efd, pipe):
     rl, _, _ = select.select([efd], [], [], 5)
     assert rl == [efd]
     assert eventfd_count(efd) >= 1
-    assert reap(ring, 1) == {1: 4}
+    assert reap_dict(ring, 1) == {1: 4}
     assert bytes(buf[:4]) == b"wake"
 
 

@@ -9,24 +9,10 @@ import os
 import pytest
 
 from ioring import liburing as L
-from conftest import sqe_for, wait_one  # noqa: E402
+from conftest import reap_dict, sqe_for, submit_and_reap  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def reap(ring, n, timeout=5.0):
-    out = {}
-    for _ in range(n):
-        ud, res, _flags = wait_one(ring, timeout)
-        assert ud not in out, f"two completions for user_data {ud}"
-        out[ud] = res
-    return out
-
-
-def submit_and_reap(ring, n, timeout=5.0):
-    assert L.io_uring_submit(ring) >= 1
-    return reap(ring, n, timeout)
-
 
 def pattern(n, seed=0):
     return bytes((i * 13 + seed) & 0xFF for i in range(n))
@@ -41,12 +27,8 @@ def require_op(op, name):
 # ---- fixtures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def ring():
-    r = L.io_uring()
-    L.io_uring_queue_init(32, r)
-    yield r
-    if r.ring_fd is not None:
-        L.io_uring_queue_exit(r)
+def ring(ring32):
+    return ring32
 
 
 @pytest.fixture
@@ -325,7 +307,7 @@ def test_read_fixed_in_flight_keeps_pin_after_unregister(ring, files):
         with pytest.raises(BufferError):
             buf.append(0)                             # the in-flight read keeps its own pin
         os.write(w, b"fixed pipe")
-        assert reap(ring, 1) == {1: 10}
+        assert reap_dict(ring, 1) == {1: 10}
         assert bytes(buf[:10]) == b"fixed pipe"
         buf.append(0)
     finally:

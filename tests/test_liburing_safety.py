@@ -16,17 +16,6 @@ from ioring import liburing as L
 from conftest import make_ring, reap
 
 
-@pytest.fixture
-def pipe():
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 def queue_read(ring, fd, buf, user_data, nbytes=None, offset=-1):
     sqe = L.io_uring_get_sqe(ring)
     L.io_uring_prep_read(sqe, fd, buf, len(buf) if nbytes is None else nbytes, offset)

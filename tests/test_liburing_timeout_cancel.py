@@ -11,27 +11,10 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, sqe_for, wait_one  # noqa: E402
+from conftest import assert_no_completion, reap, reap_dict, sqe_for, submit_and_reap  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def reap_list(ring, n, timeout=5.0):
-    return [wait_one(ring, timeout) for _ in range(n)]
-
-
-def reap(ring, n, timeout=5.0):
-    out = {}
-    for ud, res, _flags in reap_list(ring, n, timeout):
-        assert ud not in out, f"two completions for user_data {ud}"
-        out[ud] = res
-    return out
-
-
-def submit_and_reap(ring, n, timeout=5.0):
-    assert L.io_uring_submit(ring) >= 1
-    return reap(ring, n, timeout)
-
 
 def ms(n):
     return L.kernel_timespec(n // 1000, (n % 1000) * 1_000_000)
@@ -40,12 +23,8 @@ def ms(n):
 # ---- fixtures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def ring():
-    r = L.io_uring()
-    L.io_uring_queue_init(32, r)
-    yield r
-    if r.ring_fd is not None:
-        L.io_uring_queue_exit(r)
+def ring(ring32):
+    return ring32
 
 
 @pytest.fixture
@@ -112,7 +91,7 @@ def test_relative_timeout_fires_with_etime(ring):
     assert sqe.off == 0                                    # count
     t0 = time.monotonic()
     assert L.io_uring_submit(ring) == 1
-    assert reap(ring, 1) == {1: -errno.ETIME}
+    assert reap_dict(ring, 1) == {1: -errno.ETIME}
     elapsed = time.monotonic() - t0
     assert 0.08 <= elapsed < 5
 
@@ -121,7 +100,7 @@ def test_timeout_does_not_fire_early(ring):
     L.io_uring_prep_timeout(sqe_for(ring, 1), ms(400))
     L.io_uring_submit(ring)
     assert_no_completion(ring, 0.1)
-    assert reap(ring, 1) == {1: -errno.ETIME}
+    assert reap_dict(ring, 1) == {1: -errno.ETIME}
 
 
 def test_count_timeout_completes_after_n_completions(ring):
@@ -131,12 +110,12 @@ def test_count_timeout_completes_after_n_completions(ring):
     assert L.io_uring_submit(ring) == 1
     L.io_uring_prep_nop(sqe_for(ring, 1))
     L.io_uring_submit(ring)
-    assert reap(ring, 1) == {1: 0}
+    assert reap_dict(ring, 1) == {1: 0}
     assert_no_completion(ring, 0.05)                       # one completion is not enough
     L.io_uring_prep_nop(sqe_for(ring, 2))
     t0 = time.monotonic()
     L.io_uring_submit(ring)
-    got = reap(ring, 2)
+    got = reap_dict(ring, 2)
     assert got == {2: 0, 100: 0}                           # 0, not -ETIME
     assert time.monotonic() - t0 < 5                       # long before the 10 s
 
@@ -155,7 +134,7 @@ def test_absolute_timeout_monotonic(ring):
     L.io_uring_prep_timeout(sqe, ts, 0, L.IORING_TIMEOUT_ABS)
     assert sqe.rw_flags == L.IORING_TIMEOUT_ABS            # timeout_flags shares the union
     L.io_uring_submit(ring)
-    assert reap(ring, 1) == {1: -errno.ETIME}
+    assert reap_dict(ring, 1) == {1: -errno.ETIME}
     assert time.clock_gettime(time.CLOCK_MONOTONIC) >= deadline - 0.01
 
 
@@ -194,11 +173,11 @@ def test_submit_stops_at_a_request_failing_at_submission(ring):
     L.io_uring_prep_nop(sqe_for(ring, 3))
     assert L.io_uring_submit(ring) == 1
     assert L.io_uring_sq_ready(ring) == 2
-    assert reap(ring, 1) == {1: -errno.EINVAL}
+    assert reap_dict(ring, 1) == {1: -errno.EINVAL}
     assert_no_completion(ring)
     assert L.io_uring_submit(ring) == 2
     assert L.io_uring_sq_ready(ring) == 0
-    assert reap(ring, 2) == {2: 0, 3: 0}
+    assert reap_dict(ring, 2) == {2: 0, 3: 0}
 
 
 def test_timeout_requires_a_timespec(ring):
@@ -234,7 +213,7 @@ def test_several_timeouts_fire_in_order(ring):
     for ud, delay in ((3, 150), (1, 30), (2, 80)):
         L.io_uring_prep_timeout(sqe_for(ring, ud), ms(delay))
     L.io_uring_submit(ring)
-    got = reap_list(ring, 3)
+    got = reap(ring, 3)
     assert [ud for ud, _, _ in got] == [1, 2, 3]
     assert all(res == -errno.ETIME for _, res, _ in got)
 
@@ -280,7 +259,7 @@ def test_timeout_remove_does_not_remove_other_requests(ring, pipes):
     L.io_uring_prep_timeout_remove(sqe_for(ring, 2), 1)       # 1 is a read, not a timeout
     assert submit_and_reap(ring, 1) == {2: -errno.ENOENT}
     os.write(w, b"fine")
-    assert reap(ring, 1) == {1: 4}
+    assert reap_dict(ring, 1) == {1: 4}
     assert bytes(buf) == b"fine"
 
 
@@ -295,7 +274,7 @@ def test_link_timeout_cancels_blocked_read(ring, pipes):
     assert sqe.opcode == L.IORING_OP_LINK_TIMEOUT and sqe.len == 1
     t0 = time.monotonic()
     assert L.io_uring_submit(ring) == 2
-    got = reap(ring, 2)
+    got = reap_dict(ring, 2)
     assert got == {1: -errno.ECANCELED, 2: -errno.ETIME}
     assert 0.05 <= time.monotonic() - t0 < 5
     assert bytes(buf) == b"\xAA" * 8
@@ -310,7 +289,7 @@ def test_link_timeout_that_does_not_fire(ring, pipes):
     assert_no_completion(ring)
     os.write(w, b"in time")
     t0 = time.monotonic()
-    got = reap(ring, 2)
+    got = reap_dict(ring, 2)
     assert got == {1: 7, 2: -errno.ECANCELED}
     assert time.monotonic() - t0 < 5
     assert bytes(buf[:7]) == b"in time"
@@ -439,7 +418,7 @@ def test_cancel_fd_all_cancels_every_read_on_the_fd(ring, pipes):
     assert submit_and_reap(ring, 3) == {1: -errno.ECANCELED, 2: -errno.ECANCELED, 9: 2}
     assert_no_completion(ring)                      # the read on the other pipe is untouched
     os.write(other_w, b"other")
-    assert reap(ring, 1) == {3: 5}
+    assert reap_dict(ring, 1) == {3: 5}
     assert bytes(other[:5]) == b"other"
 
 
@@ -456,7 +435,7 @@ def test_cancel_fd_without_all_cancels_one(ring, pipes):
     assert_no_completion(ring)
     os.write(w, b"rest")
     survivor = 3 - cancelled[0]
-    assert reap(ring, 1) == {survivor: 4}
+    assert reap_dict(ring, 1) == {survivor: 4}
 
 
 def test_cancel_fd_nothing_pending_is_enoent(ring, pipes):
@@ -507,7 +486,7 @@ def test_cancel_userdata_all_with_shared_user_data(ring, pipes):
     L.io_uring_submit(ring)
     L.io_uring_prep_cancel64(sqe_for(ring, 9), 77, L.IORING_ASYNC_CANCEL_ALL)
     L.io_uring_submit(ring)
-    got = reap_list(ring, 4)
+    got = reap(ring, 4)
     assert sorted((ud, res) for ud, res, _ in got) == [(9, 3)] + [(77, -errno.ECANCELED)] * 3 \
         or sorted((ud, res) for ud, res, _ in got) == [(77, -errno.ECANCELED)] * 3 + [(9, 3)]
     for b in bufs:                                   # every pin released after the 3 CQEs
@@ -522,7 +501,7 @@ def test_shared_user_data_pins_released_only_after_last_completion(ring, pipes):
     L.io_uring_prep_read(sqe_for(ring, 5), r2, b, 4, -1)
     L.io_uring_submit(ring)
     os.write(w1, b"one!")
-    assert reap(ring, 1) == {5: 4}
+    assert reap_dict(ring, 1) == {5: 4}
     with pytest.raises(BufferError):
         b.append(0)                                  # the second read is still in flight
     L.io_uring_prep_cancel64(sqe_for(ring, 6), 5)
