@@ -720,3 +720,16 @@ def test_kernelbase_function_missing_from_this_windows(kb, tmpfile):
         buf.extend(b"x")
     finally:
         W.CloseIoRing(r)
+
+
+def test_kernelbase_without_isioringopsupported_export(kb):
+    """Should KernelBase lack the IsIoRingOpSupported export (an inline in some SDK docs), the dispatch
+    answers by the ring's version (reference 2.2)."""
+    W._set_backend(True, {"IsIoRingOpSupported": None})
+    v3 = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 0, 0)
+    try:
+        assert W.IsIoRingOpSupported(v3, W.IORING_OP_FLUSH)
+        assert not W.IsIoRingOpSupported(v3, W.IORING_OP_READ_SCATTER)
+        assert not W.IsIoRingOpSupported(v3, 9)
+    finally:
+        W.CloseIoRing(v3)

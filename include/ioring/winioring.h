@@ -231,7 +231,17 @@ typedef struct IORING_CQE {
 #endif /* !WINIORING_SDK_HAS_V1 */
 
 /* ---- winbase.h (22H2 names) -------------------------------------------------------------- */
-#if !WINIORING_SDK_HAS_V3
+/* The Windows SDK's winbase.h (22621 and later) declares these itself, without ioringapi.h, when
+ * NTDDI_VERSION >= NTDDI_WIN10_NI. WINIORING_SDK_HAS_FILE_FLAGS (0/1) may be predefined. */
+#ifndef WINIORING_SDK_HAS_FILE_FLAGS
+#  if defined(_WIN32) && !defined(__MINGW64_VERSION_MAJOR) && defined(NTDDI_WIN10_NI) && \
+      defined(NTDDI_VERSION) && NTDDI_VERSION >= NTDDI_WIN10_NI
+#    define WINIORING_SDK_HAS_FILE_FLAGS 1
+#  else
+#    define WINIORING_SDK_HAS_FILE_FLAGS WINIORING_SDK_HAS_V3
+#  endif
+#endif
+#if !WINIORING_SDK_HAS_FILE_FLAGS
 typedef enum FILE_WRITE_FLAGS {
     FILE_WRITE_FLAGS_NONE = 0,
     FILE_WRITE_FLAGS_WRITE_THROUGH = 0x000000001

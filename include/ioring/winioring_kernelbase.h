@@ -97,6 +97,26 @@ static struct winioring_kb_table {
 } winioring_kb;
 #undef WINIORING_KB_FIELD
 
+/* IsIoRingOpSupported is a KernelBase export per the SDK header and mingw-w64's kernel32.def; some
+ * SDK documentation shows it as a header inline. Should an IoRing-capable KernelBase lack the
+ * export, this answers by the ring's version as the reference's table does (section 2.2). */
+static WINIORING_INLINE BOOL WINAPI winioring_kb_op_supported_by_version(HIORING ioRing, IORING_OP_CODE op)
+{
+    IORING_INFO info;
+    unsigned v;
+    if (ioRing == NULL || winioring_kb.GetIoRingInfo == NULL || winioring_kb.GetIoRingInfo(ioRing, &info) < 0)
+        return 0;
+    v = (unsigned)info.IoRingVersion;
+    return (unsigned)op <= 4 || ((unsigned)op <= 6 && v >= 300) || ((unsigned)op <= 8 && v >= 400);
+}
+
+static WINIORING_INLINE void winioring_kb_fixup(void)
+{
+    if (winioring_kb.IsIoRingOpSupported == NULL ||
+        winioring_kb.IsIoRingOpSupported == winioring_kb_op_supported_by_version)
+        winioring_kb.IsIoRingOpSupported = winioring_kb.CreateIoRing ? winioring_kb_op_supported_by_version : NULL;
+}
+
 /* Windows: resolves every function from KernelBase.dll. Returns 1 when the version-1 core
  * (QueryIoRingCapabilities, CreateIoRing) is present. Never fails: a missing function stays NULL;
  * the module handle is never freed. Elsewhere: nothing to resolve, returns 0. */
@@ -109,6 +129,7 @@ static WINIORING_INLINE int winioring_kb_load(void)
         winioring_kb.name = m ? (winioring_pfn_##name)(void (*)(void))GetProcAddress(m, #name) : NULL;
         WINIORING_KB_FUNCTIONS(WINIORING_KB_RESOLVE)
 #  undef WINIORING_KB_RESOLVE
+        winioring_kb_fixup();
 #endif
         winioring_kb.loaded = 1;
     }
@@ -132,7 +153,7 @@ static WINIORING_INLINE int winioring_kb_set(const char *name, void (*fn)(void))
 {
     winioring_kb_load();
 #define WINIORING_KB_SET(ret, f, params, args, fallback) \
-    if (strcmp(name, #f) == 0) { winioring_kb.f = (winioring_pfn_##f)fn; return 0; }
+    if (strcmp(name, #f) == 0) { winioring_kb.f = (winioring_pfn_##f)fn; winioring_kb_fixup(); return 0; }
     WINIORING_KB_FUNCTIONS(WINIORING_KB_SET)
 #undef WINIORING_KB_SET
     return -1;
