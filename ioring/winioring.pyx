@@ -1405,7 +1405,9 @@ def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
     eventfd) when the CQ goes from empty to non-empty -- edge-triggered: pop until None before
     waiting again. hEvent is an eventfd (int) or an object with fileno(); None clears it;
     INVALID_HANDLE_VALUE or a negative value is E_HANDLE. A helper thread moves completions into
-    the CQ while an event is set. The object (not a duplicate) is used: keep it open."""
+    the CQ while an event is set. The object (not a duplicate) is used: keep it open. On Windows
+    hEvent is an event HANDLE (int, e.g. from CreateEvent; auto-reset, one waiter) passed to
+    KernelBase as is."""
     cdef int fd
     cdef HRESULT hr
     cdef intptr_t hv = 0
@@ -1454,7 +1456,10 @@ def CloseIoRing(HIORING ioRing not None):
     """CloseIoRing(ioRing): discards built-but-unsubmitted entries and closes the ring. Unlike
     Windows (which neither waits nor cancels), in-flight operations are cancelled and reaped (for
     up to 2 s; buffers of any left are kept alive forever) so no memory is touched afterwards.
-    Any later call with this handle raises E_HANDLE (Windows would fault)."""
+    Any later call with this handle raises E_HANDLE (Windows would fault). On Windows, KernelBase's
+    CloseIoRing is called after popping the completions already posted; it neither waits nor cancels,
+    so the buffers of entries still outstanding are kept alive forever: drain (SubmitIoRing with
+    IORING_SUBMIT_WAIT_ALL, then pop) or cancel before closing."""
     ioRing._check()
     if ioRing.kb:
         with ioRing.lock:
