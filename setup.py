@@ -12,7 +12,8 @@ from Cython.Build import cythonize  # noqa: E402
 gen_constants.main()
 
 include_dirs = ["include"]
-compile_args = ["-O2", "-D_GNU_SOURCE", "-Wno-unused-function"]
+# Windows (MSVC) builds ioring.winioring alone (KernelBase backend): no GCC flags there.
+compile_args = [] if sys.platform == "win32" else ["-O2", "-D_GNU_SOURCE", "-Wno-unused-function"]
 extra = os.environ.get("IORING_EXTRA_CFLAGS")
 if extra:
     compile_args += extra.split()
@@ -31,12 +32,14 @@ extensions = [
               depends=["ioring/_core.pxd", "ioring/liburing.pxd"] + ring_core_headers),
     Extension("ioring.winioring", ["ioring/winioring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/_core.pxd", "ioring/liburing.pxd", "include/ioring/winioring.h"]
-              + ring_core_headers),
+              depends=["include/ioring/winioring.h", "include/ioring/winioring_kernelbase.h",
+                       "include/ioring/winioring_emu.h"] + ring_core_headers),
     Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "bench/c/bench_loop.h"] + ring_core_headers),
 ]
+if sys.platform == "win32":   # io_uring is Linux-only; the rest of the package imports it
+    extensions = [e for e in extensions if e.name == "ioring.winioring"]
 
 setup(
     ext_modules=cythonize(extensions, compiler_directives={"language_level": 3, "embedsignature": True},

@@ -1,8 +1,11 @@
-"""Stubs for ioring.winioring: the Windows IoRing API (ioringapi.h) emulated over io_uring."""
+"""Stubs for ioring.winioring: the Windows IoRing API (ioringapi.h): KernelBase.dll on Windows, emulated
+over io_uring on Linux."""
 from typing import Any, Iterable, Optional, Sequence, Union, final
 from typing_extensions import Buffer as _BufferLike
 
-_Handle = Union[int, Any]  # a file descriptor or an object with fileno()
+# Linux: a file descriptor or an object with fileno(); Windows: an int HANDLE value or an object with
+# fileno() (its msvcrt.get_osfhandle()).
+_Handle = Union[int, Any]
 
 E_FAIL: int
 E_HANDLE: int

@@ -1,17 +1,32 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The Windows IoRing API (ioringapi.h) one-to-one, emulated on Linux over the io_uring core.
+"""The Windows IoRing API (ioringapi.h) one-to-one: KernelBase.dll on Windows, emulated on Linux
+over the io_uring core.
 
 Names, argument order and constants are those of the Windows SDK (through IORING_VERSION_4);
-see /work/shared/reference/windows-ioring.md for the behaviour reproduced here. Conventions:
+see /work/shared/reference/windows-ioring.md for the behaviour reproduced here. Backends:
+
+* Windows: the 16 functions are resolved from KernelBase.dll at run time (LoadLibraryW +
+  GetProcAddress, include/ioring/winioring_kernelbase.h), so the module imports on every Windows; on
+  one without IoRing (Windows 10) QueryIoRingCapabilities / CreateIoRing raise IoRingError(E_NOTIMPL)
+  naming the missing function, and a builder newer than the running Windows (BuildIoRingWriteFile on
+  21H2...) does the same at its call.
+* Linux: the emulation below. Both share the argument checks and the pinning.
+
+Conventions:
 
 * Out-parameters are returned: ``CreateIoRing(...)`` -> HIORING, ``SubmitIoRing(...)`` ->
   submittedEntries, ``PopIoRingCompletion(ring)`` -> IORING_CQE, or None for S_FALSE.
 * A failing HRESULT raises :class:`IoRingError` (an OSError) whose ``.hresult`` is the HRESULT
   as an unsigned 32-bit int (0x80460002...). HRESULTs in CQEs are unsigned ints too.
-* A HANDLE is a file descriptor (int) or any object with ``fileno()`` (kept alive while used).
+* A HANDLE is, on Linux, a file descriptor (int) or any object with ``fileno()``; on Windows an int
+  HANDLE value (msvcrt.get_osfhandle(fd), _winapi.CreateFile...) or an object with ``fileno()``,
+  whose msvcrt.get_osfhandle() is used. The object is kept alive while used.
 * Buffers are any buffer-protocol objects, used in place (zero-copy) and pinned until the
   completion of the operation that uses them is popped (registered buffers: until the table is
-  replaced or the ring closed).
+  replaced or the ring closed). On Windows a CQE names its entry only by UserData: the pins of an
+  entry are released when the last unpopped entry with the same userData is popped (use distinct
+  userData), registered tables stay pinned until CloseIoRing, and since Windows' CloseIoRing
+  neither waits nor cancels, the pins of entries still outstanding then are kept forever.
 * The emulation keeps a Windows-shaped user-space SQ and CQ (Windows sizes, IORING_CQE entries)
   and translates the queued entries, in SQ order, into io_uring requests inside SubmitIoRing.
   QueryIoRingCapabilities reports IORING_FEATURE_UM_EMULATION | SET_COMPLETION_EVENT.
@@ -20,29 +35,45 @@ see /work/shared/reference/windows-ioring.md for the behaviour reproduced here. 
   (Windows would fault in the kernel: here memory safety comes first).
 """
 cimport cython
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, uintptr_t
+from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t, uintptr_t, intptr_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 from libc.errno cimport ETIME, EINTR, ENOENT, EALREADY, ENXIO
-from posix.uio cimport iovec
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS, PyBUF_WRITABLE
 from cpython.exc cimport PyErr_CheckSignals
-
-from ioring cimport _core as c
-from ioring.liburing cimport _Buffer
 
 import errno as _errno
 from operator import index as _index
 import os as _os
+import sys as _sys
 import threading as _threading
 import time as _time
 
-cdef extern from "ioring/winioring.h":
-    ctypedef struct _C_CQE "IORING_CQE":
-        uintptr_t UserData
-        int ResultCode
-        uintptr_t Information
-
-cdef extern from "ioring/abi.h":
+# Two backends, one code path. Every public function validates and pins its arguments the same way,
+# then either calls KernelBase through include/ioring/winioring_kernelbase.h (Windows:
+# WINIORING_KERNELBASE == 1, a compile-time constant of that header) or runs the io_uring emulation
+# below (Linux). Both branches are compiled on both systems: on Windows the emulation's C needs are
+# inert stand-ins (include/ioring/winioring_emu.h), on Linux the ioring_win_* functions are stubs.
+# The emulation header comes first: on Linux it brings the io_uring ABI before winioring.h.
+cdef extern from "ioring/winioring_emu.h" nogil:
+    # The subset of ioring/_core.pxd the emulation uses (include/ioring/ring.h, prep.h, register.h).
+    struct iovec:
+        void *iov_base
+        size_t iov_len
+    struct io_uring_sqe:
+        uint8_t flags
+        uint32_t rw_flags
+    struct io_uring_cqe:
+        uint64_t user_data
+        int32_t res
+    struct io_uring_params:
+        uint32_t flags
+        uint32_t cq_entries
+    struct ioring_kernel_timespec:
+        int64_t tv_sec
+        long long tv_nsec
+    struct ioring:
+        int ring_fd
     enum:
         IOSQE_FIXED_FILE
         IOSQE_IO_DRAIN
@@ -52,10 +83,122 @@ cdef extern from "ioring/abi.h":
         IORING_ASYNC_CANCEL_FD_FIXED
         IORING_SETUP_CQSIZE
         IORING_OP_SYNC_FILE_RANGE
-
-cdef extern from "<sys/eventfd.h>":
+        EFD_CLOEXEC
     int eventfd(unsigned initval, int flags)
-    int EFD_CLOEXEC
+    int ioring_queue_init_params(unsigned entries, ioring *ring, io_uring_params *p)
+    int ioring_queue_init(unsigned entries, ioring *ring, unsigned flags)
+    void ioring_queue_exit(ioring *ring)
+    io_uring_sqe *ioring_get_sqe(ioring *ring)
+    int ioring_submit(ioring *ring)
+    void ioring_cq_advance(ioring *ring, unsigned nr)
+    int ioring_wait_cqes_timeout(ioring *ring, io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
+                                 ioring_kernel_timespec *ts, void *sigmask)
+    unsigned ioring_peek_batch_cqe(ioring *ring, io_uring_cqe **cqes, unsigned count)
+    void ioring_sqe_set_data64(io_uring_sqe *sqe, uint64_t data)
+    void ioring_prep_rw(int op, io_uring_sqe *sqe, int fd, const void *addr, unsigned len, uint64_t offset)
+    void ioring_prep_nop(io_uring_sqe *sqe)
+    void ioring_prep_read(io_uring_sqe *sqe, int fd, void *buf, unsigned nbytes, uint64_t offset)
+    void ioring_prep_write(io_uring_sqe *sqe, int fd, const void *buf, unsigned nbytes, uint64_t offset)
+    void ioring_prep_readv(io_uring_sqe *sqe, int fd, const iovec *iovecs, unsigned nr_vecs, uint64_t offset)
+    void ioring_prep_writev(io_uring_sqe *sqe, int fd, const iovec *iovecs, unsigned nr_vecs, uint64_t offset)
+    void ioring_prep_read_fixed(io_uring_sqe *sqe, int fd, void *buf, unsigned nbytes, uint64_t offset, int buf_index)
+    void ioring_prep_write_fixed(io_uring_sqe *sqe, int fd, const void *buf, unsigned nbytes, uint64_t offset,
+                                 int buf_index)
+    void ioring_prep_fsync(io_uring_sqe *sqe, int fd, unsigned fsync_flags)
+    void ioring_prep_cancel64(io_uring_sqe *sqe, uint64_t user_data, int flags)
+    void ioring_prep_cancel_fd(io_uring_sqe *sqe, int fd, unsigned flags)
+    int ioring_register_buffers(ioring *ring, const iovec *iovecs, unsigned nr_iovecs)
+    int ioring_unregister_buffers(ioring *ring)
+    int ioring_register_files(ioring *ring, const int *files, unsigned nr_files)
+    int ioring_unregister_files(ioring *ring)
+    int ioring_register_eventfd(ioring *ring, int fd)
+    int ioring_unregister_eventfd(ioring *ring)
+
+ctypedef void (*_C_FN)()
+
+cdef extern from "ioring/winioring_kernelbase.h" nogil:
+    enum: WINIORING_KERNELBASE
+    ctypedef int32_t HRESULT
+    ctypedef void *HANDLE
+    ctypedef void *_C_HIORING "HIORING"
+    ctypedef struct _C_CQE "IORING_CQE":
+        uintptr_t UserData
+        int ResultCode
+        uintptr_t Information
+    ctypedef struct _C_CAPS "IORING_CAPABILITIES":
+        int MaxVersion
+        uint32_t MaxSubmissionQueueSize
+        uint32_t MaxCompletionQueueSize
+        int FeatureFlags
+    ctypedef struct _C_CREATE_FLAGS "IORING_CREATE_FLAGS":
+        int Required
+        int Advisory
+    ctypedef struct _C_INFO "IORING_INFO":
+        int IoRingVersion
+        _C_CREATE_FLAGS Flags
+        uint32_t SubmissionQueueSize
+        uint32_t CompletionQueueSize
+    union _C_HandleUnion "HandleUnion":
+        HANDLE Handle
+        uint32_t Index
+    ctypedef struct _C_HANDLE_REF "IORING_HANDLE_REF":
+        int Kind
+        _C_HandleUnion Handle
+    ctypedef struct _C_REGISTERED_BUFFER "IORING_REGISTERED_BUFFER":
+        uint32_t BufferIndex
+        uint32_t Offset
+    union _C_BufferUnion "BufferUnion":
+        void *Address
+        _C_REGISTERED_BUFFER IndexAndOffset
+    ctypedef struct _C_BUFFER_REF "IORING_BUFFER_REF":
+        int Kind
+        _C_BufferUnion Buffer
+    ctypedef struct _C_BUFFER_INFO "IORING_BUFFER_INFO":
+        void *Address
+        uint32_t Length
+    ctypedef union _C_SEGMENT "FILE_SEGMENT_ELEMENT":
+        void *Buffer
+        uint64_t Alignment
+    int winioring_kb_load()
+    int winioring_kb_has(const char *name)
+    int winioring_kb_set(const char *name, _C_FN fn)
+    HRESULT ioring_win_QueryIoRingCapabilities(_C_CAPS *capabilities)
+    int ioring_win_IsIoRingOpSupported(_C_HIORING ioRing, int op)
+    HRESULT ioring_win_CreateIoRing(int ioringVersion, _C_CREATE_FLAGS flags, uint32_t submissionQueueSize,
+                                    uint32_t completionQueueSize, _C_HIORING *h)
+    HRESULT ioring_win_GetIoRingInfo(_C_HIORING ioRing, _C_INFO *info)
+    HRESULT ioring_win_SubmitIoRing(_C_HIORING ioRing, uint32_t waitOperations, uint32_t milliseconds,
+                                    uint32_t *submittedEntries)
+    HRESULT ioring_win_CloseIoRing(_C_HIORING ioRing)
+    HRESULT ioring_win_PopIoRingCompletion(_C_HIORING ioRing, _C_CQE *cqe)
+    HRESULT ioring_win_SetIoRingCompletionEvent(_C_HIORING ioRing, HANDLE hEvent)
+    HRESULT ioring_win_BuildIoRingCancelRequest(_C_HIORING ioRing, _C_HANDLE_REF file, uintptr_t opToCancel,
+                                                uintptr_t userData)
+    HRESULT ioring_win_BuildIoRingReadFile(_C_HIORING ioRing, _C_HANDLE_REF fileRef, _C_BUFFER_REF dataRef,
+                                           uint32_t numberOfBytesToRead, uint64_t fileOffset, uintptr_t userData,
+                                           int sqeFlags)
+    HRESULT ioring_win_BuildIoRingRegisterFileHandles(_C_HIORING ioRing, uint32_t count, HANDLE *handles,
+                                                      uintptr_t userData)
+    HRESULT ioring_win_BuildIoRingRegisterBuffers(_C_HIORING ioRing, uint32_t count, _C_BUFFER_INFO *buffers,
+                                                  uintptr_t userData)
+    HRESULT ioring_win_BuildIoRingWriteFile(_C_HIORING ioRing, _C_HANDLE_REF fileRef, _C_BUFFER_REF bufferRef,
+                                            uint32_t numberOfBytesToWrite, uint64_t fileOffset, int writeFlags,
+                                            uintptr_t userData, int sqeFlags)
+    HRESULT ioring_win_BuildIoRingFlushFile(_C_HIORING ioRing, _C_HANDLE_REF fileRef, int flushMode,
+                                            uintptr_t userData, int sqeFlags)
+    HRESULT ioring_win_BuildIoRingReadFileScatter(_C_HIORING ioRing, _C_HANDLE_REF fileRef, uint32_t segmentCount,
+                                                  _C_SEGMENT *segmentArray, uint32_t numberOfBytesToRead,
+                                                  uint64_t fileOffset, uintptr_t userData, int sqeFlags)
+    HRESULT ioring_win_BuildIoRingWriteFileGather(_C_HIORING ioRing, _C_HANDLE_REF fileRef, uint32_t segmentCount,
+                                                  _C_SEGMENT *segmentArray, uint32_t numberOfBytesToWrite,
+                                                  uint64_t fileOffset, int writeFlags, uintptr_t userData,
+                                                  int sqeFlags)
+
+# Which backend runs: 1 = KernelBase.dll (the default on Windows), 0 = the io_uring emulation (the
+# default elsewhere). Tests may switch it with _set_backend() to run the KernelBase path on Linux,
+# where every ioring_win_* behaves as on a Windows without IoRing (E_NOTIMPL / FALSE).
+cdef bint _kb = WINIORING_KERNELBASE
+winioring_kb_load()
 
 # ---- constants (C names) ---------------------------------------------------------------------
 IORING_VERSION_INVALID = 0
@@ -140,13 +283,11 @@ cdef uint32_t _HR_NOACCESS = 0x800703E6
 cdef uint64_t _CLOSE_CANCEL_UD = 0xFFFFFFFFFFFFFFFF
 
 #: errno -> HRESULT (reference section 5); anything else is E_FAIL.
-ERRNO_TO_HRESULT = {
-    _errno.EBADF: 0x80070006, _errno.EACCES: 0x80070005, _errno.EPERM: 0x80070005,
-    _errno.ENOENT: 0x80070002, _errno.EINVAL: 0x80070057, _errno.ENOMEM: 0x80070008,
-    _errno.ENOSPC: 0x80070070, _errno.EFAULT: 0x800703E6, _errno.ECANCELED: 0x800703E3,
-    _errno.EINTR: 0x800703E3, _errno.EIO: 0x8007045D, _errno.EOPNOTSUPP: 0x80004001,
-    _errno.EPIPE: 0x8007006D,
-}
+ERRNO_TO_HRESULT = {getattr(_errno, _name): _hr for _name, _hr in (
+    ("EBADF", 0x80070006), ("EACCES", 0x80070005), ("EPERM", 0x80070005), ("ENOENT", 0x80070002),
+    ("EINVAL", 0x80070057), ("ENOMEM", 0x80070008), ("ENOSPC", 0x80070070), ("EFAULT", 0x800703E6),
+    ("ECANCELED", 0x800703E3), ("EINTR", 0x800703E3), ("EIO", 0x8007045D), ("EOPNOTSUPP", 0x80004001),
+    ("EPIPE", 0x8007006D)) if hasattr(_errno, _name)}
 
 
 def HRESULT_FROM_WIN32(x):
@@ -224,6 +365,61 @@ cdef int _handle_fd(object h, bint allow_invalid=False) except -2:
     if not (0 <= h <= 0x7FFFFFFF):
         raise ValueError(f"invalid HANDLE {h!r}")
     return h
+
+
+
+@cython.final
+cdef class _Pin:
+    """A buffer-protocol export held for as long as the kernel may touch the memory: the pin of both
+    backends (the same as ioring.liburing's _Buffer, which this module cannot cimport because
+    ioring.liburing does not exist on Windows)."""
+    cdef Py_buffer view
+    cdef bint held
+    cdef char *ptr
+    cdef Py_ssize_t nbytes
+
+    def __cinit__(self, object obj, bint writable):
+        cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
+        try:
+            PyObject_GetBuffer(obj, &self.view, flags)
+        except BufferError as exc:
+            if writable and "writ" in str(exc).lower():
+                raise TypeError(f"a writable buffer is required, not read-only {type(obj).__name__}") from None
+            raise ValueError(f"a contiguous buffer is required: {exc}") from None
+        except TypeError:
+            raise TypeError(f"a bytes-like object is required, not {type(obj).__name__}") from None
+        self.held = True
+        self.ptr = <char *>self.view.buf
+        self.nbytes = self.view.len
+
+    def __dealloc__(self):
+        if self.held:
+            PyBuffer_Release(&self.view)
+            self.held = False
+
+
+cdef intptr_t _handle_value(object h, bint allow_invalid=False) except? -2:
+    """A HANDLE for the backend in use. Emulation: a file descriptor (see _handle_fd). KernelBase: an
+    int is the HANDLE value itself (as returned by msvcrt.get_osfhandle, _winapi.CreateFile...); an
+    object with fileno() gives msvcrt.get_osfhandle(obj.fileno())."""
+    if not _kb:
+        return _handle_fd(h, allow_invalid)
+    if h is None:
+        raise TypeError("a HANDLE (int or object with fileno()) is required, not None")
+    if isinstance(h, bool):
+        raise TypeError("a HANDLE must be an int or have fileno()")
+    if not isinstance(h, int) and hasattr(h, "fileno"):
+        if _sys.platform == "win32":
+            import msvcrt
+            h = msvcrt.get_osfhandle(h.fileno())
+        else:                          # tests of this path on Linux (a fake KernelBase)
+            h = h.fileno()
+    h = _index(h)
+    if h == -1 and not allow_invalid:
+        raise ValueError("INVALID_HANDLE_VALUE is not a file handle")
+    if not (-(1 << 63) <= h < (1 << 64)):
+        raise ValueError(f"invalid HANDLE {h!r}")
+    return <intptr_t>(<uint64_t>(h & 0xFFFFFFFFFFFFFFFF))
 
 
 # ---- structs ---------------------------------------------------------------------------------
@@ -313,20 +509,24 @@ cdef class IORING_HANDLE_REF:
     IoRingHandleRefFromIndex."""
     cdef readonly int Kind
     cdef readonly object Handle       # _HandleUnion
-    cdef int fd                       # raw: the descriptor; registered: the index
+    cdef int fd                       # emulation, raw: the descriptor
+    cdef intptr_t handle              # raw: the HANDLE value (KernelBase) or the descriptor
     cdef uint32_t index
     cdef object obj                   # the HANDLE object (kept alive while in use)
 
     def __repr__(self):
         if self.Kind == 0:
-            return f"IoRingHandleRefFromHandle({self.fd})"
+            return f"IoRingHandleRefFromHandle({self.handle})"
         return f"IoRingHandleRefFromIndex({self.index})"
 
 
 def IoRingHandleRefFromHandle(h):
-    """IoRingHandleRefFromHandle(h): a raw HANDLE reference (fd or object with fileno())."""
+    """IoRingHandleRefFromHandle(h): a raw HANDLE reference. Linux (emulation): a file descriptor or an
+    object with fileno(). Windows: an int HANDLE value, or an object with fileno() (its
+    msvcrt.get_osfhandle())."""
     cdef IORING_HANDLE_REF r = IORING_HANDLE_REF.__new__(IORING_HANDLE_REF)
-    r.fd = _handle_fd(h)
+    r.handle = _handle_value(h)
+    r.fd = <int>r.handle
     r.Kind = 0
     r.obj = h
     r.Handle = _HandleUnion(Handle=h)
@@ -403,6 +603,62 @@ class FILE_SEGMENT_ELEMENT:
         self.Buffer = Buffer
 
 
+cdef _C_HANDLE_REF _c_file(IORING_HANDLE_REF f):
+    cdef _C_HANDLE_REF r
+    memset(&r, 0, sizeof(r))
+    r.Kind = f.Kind
+    if f.Kind == 0:
+        r.Handle.Handle = <HANDLE>f.handle
+    else:
+        r.Handle.Index = f.index
+    return r
+
+
+cdef _C_BUFFER_REF _c_buffer(IORING_BUFFER_REF b, _Pin pin):
+    cdef _C_BUFFER_REF r
+    memset(&r, 0, sizeof(r))
+    r.Kind = b.Kind
+    if b.Kind == 0:
+        r.Buffer.Address = pin.ptr
+    else:
+        r.Buffer.IndexAndOffset.BufferIndex = b.index
+        r.Buffer.IndexAndOffset.Offset = b.offset
+    return r
+
+
+@cython.final
+cdef class _CArray:
+    """A C array handed to KernelBase (buffer infos, handles, segments), alive until the CQE."""
+    cdef void *p
+
+    def __dealloc__(self):
+        free(self.p)
+
+
+cdef _CArray _c_array(size_t n, size_t size):
+    cdef _CArray a = _CArray.__new__(_CArray)
+    a.p = calloc(n if n else 1, size)
+    if a.p == NULL:
+        raise MemoryError()
+    return a
+
+
+cdef uintptr_t _uptr(uint64_t v, str name) except? 0:
+    """UINT_PTR: 32 bits on x86 Windows."""
+    if sizeof(uintptr_t) < 8 and v > 0xFFFFFFFF:
+        raise ValueError(f"{name}={v} does not fit in UINT_PTR")
+    return <uintptr_t>v
+
+
+cdef _kb_fail(HRESULT hr, str function):
+    cdef uint32_t u = <uint32_t>hr
+    if u == E_NOTIMPL and not winioring_kb_has(function.encode()):
+        raise IoRingError(u, f"IoRing is unavailable: KernelBase.dll has no {function} (IoRing needs "
+                             "Windows 11 / Server 2022, build 22000, or later; write/flush need 22H2, "
+                             "scatter/gather 24H2)")
+    raise IoRingError(u, function)
+
+
 # ---- the ring --------------------------------------------------------------------------------
 ctypedef struct _WSqe:
     uint32_t op
@@ -452,7 +708,7 @@ cdef list _leaked = []          # pins of requests a closed ring could not reap
 @cython.final
 cdef class HIORING:
     """An IoRing handle (CreateIoRing); close it with CloseIoRing."""
-    cdef c.ioring ring
+    cdef ioring ring
     cdef bint open
     cdef uint32_t version, required, advisory
     cdef uint32_t sq_size, cq_size
@@ -475,6 +731,11 @@ cdef class HIORING:
     cdef object thread
     cdef bint stop
     cdef object lock
+    # KernelBase backend
+    cdef bint kb                 # created by KernelBase (else: the emulation)
+    cdef _C_HIORING native
+    cdef dict pending            # userData -> [entries not yet popped, [their pins]]
+    cdef list kept               # registration tables (pinned until CloseIoRing)
 
     def __repr__(self):
         if not self.open:
@@ -483,7 +744,10 @@ cdef class HIORING:
 
     def __dealloc__(self):
         if self.open:
-            self._close()
+            if self.kb:
+                self._kb_close()
+            else:
+                self._close()
         free(self.sq)
         free(self.cq)
 
@@ -491,6 +755,43 @@ cdef class HIORING:
         if not self.open:
             raise IoRingError(E_HANDLE, "the HIORING is closed")
         return 0
+
+    # -- KernelBase: pins. Windows matches a CQE with its entry only by UserData, so the objects an
+    # entry pinned are released when the last unpopped entry with the same userData is popped. --
+    cdef int _kb_built(self, HRESULT hr, uint64_t ud, object pins, str function) except -1:
+        if hr < 0:
+            _kb_fail(hr, function)
+        group = self.pending.get(ud)
+        if group is None:
+            self.pending[ud] = [1, [pins]]
+        else:
+            group[0] += 1
+            group[1].append(pins)
+        return 0
+
+    cdef void _kb_popped(self, uint64_t ud):
+        group = self.pending.get(ud)
+        if group is not None:
+            group[0] -= 1
+            if group[0] <= 0:
+                del self.pending[ud]
+
+    cdef void _kb_close(self):
+        """Windows' CloseIoRing neither waits nor cancels: the completions already posted are popped
+        (releasing their pins); the pins of entries still outstanding, and the registration tables
+        then, are kept alive forever (like the emulation's unreapable requests)."""
+        cdef _C_CQE e
+        if self.native != NULL:
+            while ioring_win_PopIoRingCompletion(self.native, &e) == 0:
+                self._kb_popped(e.UserData)
+            ioring_win_CloseIoRing(self.native)
+        self.native = NULL
+        self.open = False
+        if self.pending:
+            _leaked.append((list(self.pending.values()), self.kept))
+        self.pending = {}
+        self.kept = None
+        self.event = None
 
     # -- the Windows CQ --
     cdef void _post(self, uint64_t user_data, uint32_t hr, uint64_t info, object pins):
@@ -533,13 +834,13 @@ cdef class HIORING:
 
     cdef void _harvest(self):
         """Move the io_uring CQEs into the Windows CQ."""
-        cdef c.io_uring_cqe *cqes[64]
+        cdef io_uring_cqe *cqes[64]
         cdef unsigned got, i
         cdef uint64_t ud
         cdef int res
         cdef _Op o
         while self.open:
-            got = c.ioring_peek_batch_cqe(&self.ring, cqes, 64)
+            got = ioring_peek_batch_cqe(&self.ring, cqes, 64)
             if got == 0:
                 return
             for i in range(got):
@@ -548,16 +849,16 @@ cdef class HIORING:
                 o = self.inflight.get(ud)
                 if o is not None:
                     self._complete(o, res)
-            c.ioring_cq_advance(&self.ring, got)
+            ioring_cq_advance(&self.ring, got)
 
-    cdef c.io_uring_sqe *_uring_sqe(self) except NULL:
-        cdef c.io_uring_sqe *s = c.ioring_get_sqe(&self.ring)
+    cdef io_uring_sqe *_uring_sqe(self) except NULL:
+        cdef io_uring_sqe *s = ioring_get_sqe(&self.ring)
         cdef int ret
         while s == NULL:
-            ret = c.ioring_submit(&self.ring)
+            ret = ioring_submit(&self.ring)
             if ret < 0 and ret != -EINTR:
                 self._harvest()
-            s = c.ioring_get_sqe(&self.ring)
+            s = ioring_get_sqe(&self.ring)
         return s
 
     cdef _Op _new_op(self, _WSqe *w, object pins):
@@ -585,7 +886,7 @@ cdef class HIORING:
 
     cdef int _translate(self, _WSqe *w, object pins) except -1:
         """One Windows SQE, in SQ order: io_uring requests, or a CQE posted right away."""
-        cdef c.io_uring_sqe *s
+        cdef io_uring_sqe *s
         cdef _Op o
         cdef uint32_t hr
         cdef char *addr = NULL
@@ -623,9 +924,9 @@ cdef class HIORING:
             key = self.next_id
             if w.target == 0:
                 s = self._uring_sqe()
-                c.ioring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL |
+                ioring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL |
                                         (IORING_ASYNC_CANCEL_FD_FIXED if w.file_kind == 1 else 0))
-                c.ioring_sqe_set_data64(s, key)
+                ioring_sqe_set_data64(s, key)
                 return 0
             targets = [k for k, t in self.inflight.items()
                        if (<_Op>t).op != _OP_CANCEL and (<_Op>t).user_data == w.target
@@ -637,43 +938,43 @@ cdef class HIORING:
             o.remaining = len(targets)
             for k in targets:
                 s = self._uring_sqe()
-                c.ioring_prep_cancel64(s, k, 0)
-                c.ioring_sqe_set_data64(s, key)
+                ioring_prep_cancel64(s, k, 0)
+                ioring_sqe_set_data64(s, key)
             return 0
         o = self._new_op(w, pins)
         s = self._uring_sqe()
         if w.op == _OP_READ:
             if w.buf_kind == 1:
-                c.ioring_prep_read_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
+                ioring_prep_read_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
             else:
-                c.ioring_prep_read(s, fd, addr, w.length, w.offset)
+                ioring_prep_read(s, fd, addr, w.length, w.offset)
         elif w.op == _OP_WRITE:
             if w.buf_kind == 1:
-                c.ioring_prep_write_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
+                ioring_prep_write_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
             else:
-                c.ioring_prep_write(s, fd, addr, w.length, w.offset)
+                ioring_prep_write(s, fd, addr, w.length, w.offset)
             if w.xflags & 1:
                 s.rw_flags = 0x2          # RWF_DSYNC
         elif w.op == _OP_FLUSH:
             if w.xflags == 0:
-                c.ioring_prep_fsync(s, fd, 0)
+                ioring_prep_fsync(s, fd, 0)
             elif w.xflags == 2:
-                c.ioring_prep_fsync(s, fd, IORING_FSYNC_DATASYNC)
+                ioring_prep_fsync(s, fd, IORING_FSYNC_DATASYNC)
             else:                         # DATA / NO_SYNC: write back, no device flush
-                c.ioring_prep_rw(IORING_OP_SYNC_FILE_RANGE, s, fd, NULL, 0, 0)
+                ioring_prep_rw(IORING_OP_SYNC_FILE_RANGE, s, fd, NULL, 0, 0)
                 s.rw_flags = 0x2 | 0x4    # SYNC_FILE_RANGE_WRITE | WAIT_AFTER
         elif w.op in (_OP_SCATTER, _OP_GATHER):
             iov = <_Iov>pins[1]
             if w.op == _OP_SCATTER:
-                c.ioring_prep_readv(s, fd, iov.vecs, iov.count, w.offset)
+                ioring_prep_readv(s, fd, iov.vecs, iov.count, w.offset)
             else:
-                c.ioring_prep_writev(s, fd, iov.vecs, iov.count, w.offset)
+                ioring_prep_writev(s, fd, iov.vecs, iov.count, w.offset)
                 if w.xflags & 1:
                     s.rw_flags = 0x2
         else:
-            c.ioring_prep_nop(s)
+            ioring_prep_nop(s)
         s.flags = sflags
-        c.ioring_sqe_set_data64(s, self.next_id)
+        ioring_sqe_set_data64(s, self.next_id)
         return 0
 
     cdef uint32_t _registered_address(self, _WSqe *w, char **addr):
@@ -696,12 +997,12 @@ cdef class HIORING:
         cdef uint32_t i, n
         cdef iovec *vecs
         cdef int *fds
-        cdef _Buffer b
-        c.ioring_submit(&self.ring)
+        cdef _Pin b
+        ioring_submit(&self.ring)
         if w.op == _OP_REG_FILES:
             handles = pins
             n = len(handles)
-            c.ioring_unregister_files(&self.ring)
+            ioring_unregister_files(&self.ring)
             self.reg_files = 0
             self.reg_file_pins = None
             ret = 0
@@ -709,7 +1010,7 @@ cdef class HIORING:
                 fds = <int *>calloc(n, sizeof(int))
                 for i in range(n):
                     fds[i] = handles[i][0]
-                ret = c.ioring_register_files(&self.ring, fds, n)
+                ret = ioring_register_files(&self.ring, fds, n)
                 free(fds)
                 if ret >= 0:
                     self.reg_files = n
@@ -718,7 +1019,7 @@ cdef class HIORING:
             return
         bufs = pins
         n = len(bufs)
-        c.ioring_unregister_buffers(&self.ring)
+        ioring_unregister_buffers(&self.ring)
         self.reg_bufs = []
         self.reg_buf_pins = None
         ret = 0
@@ -726,10 +1027,10 @@ cdef class HIORING:
             vecs = <iovec *>calloc(n, sizeof(iovec))
             for i in range(n):
                 if bufs[i] is not None:
-                    b = <_Buffer>bufs[i][0]
+                    b = <_Pin>bufs[i][0]
                     vecs[i].iov_base = b.ptr
                     vecs[i].iov_len = bufs[i][1]
-            ret = c.ioring_register_buffers(&self.ring, vecs, n)
+            ret = ioring_register_buffers(&self.ring, vecs, n)
             if ret >= 0:
                 self.reg_bufs = [None if bufs[i] is None or vecs[i].iov_base == NULL
                                  else (<uintptr_t>vecs[i].iov_base, vecs[i].iov_len) for i in range(n)]
@@ -749,35 +1050,35 @@ cdef class HIORING:
         return w
 
     cdef void _close(self):
-        cdef c.io_uring_sqe *s
+        cdef io_uring_sqe *s
         cdef double deadline
-        cdef c.ioring_kernel_timespec ts
-        cdef c.io_uring_cqe *cqe
+        cdef ioring_kernel_timespec ts
+        cdef io_uring_cqe *cqe
         self._stop_thread()
         self.sq_pins = [None] * self.sq_size     # unsubmitted entries are discarded
         self.sq_head = self.sq_tail
         if self.inflight:
             # Windows neither waits nor cancels; the emulation cancels and reaps (bounded) so no
             # memory is written after CloseIoRing returns.
-            s = c.ioring_get_sqe(&self.ring)
+            s = ioring_get_sqe(&self.ring)
             if s == NULL:
-                c.ioring_submit(&self.ring)
-                s = c.ioring_get_sqe(&self.ring)
+                ioring_submit(&self.ring)
+                s = ioring_get_sqe(&self.ring)
             if s != NULL:
-                c.ioring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY)
-                c.ioring_sqe_set_data64(s, _CLOSE_CANCEL_UD)
-            c.ioring_submit(&self.ring)
+                ioring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY)
+                ioring_sqe_set_data64(s, _CLOSE_CANCEL_UD)
+            ioring_submit(&self.ring)
             deadline = _time.monotonic() + 2.0
             while self.inflight and _time.monotonic() < deadline:
                 ts.tv_sec = 0
                 ts.tv_nsec = 50000000
-                c.ioring_wait_cqes_timeout(&self.ring, &cqe, 0, 1, &ts, NULL)
+                ioring_wait_cqes_timeout(&self.ring, &cqe, 0, 1, &ts, NULL)
                 self._harvest()
             if self.inflight:
                 _leaked.append([(<_Op>o).pins for o in self.inflight.values()])
         self.inflight = {}
         self.open = False
-        c.ioring_queue_exit(&self.ring)
+        ioring_queue_exit(&self.ring)
         self.cq_pins = None
         self.reg_buf_pins = None
         self.reg_file_pins = None
@@ -796,7 +1097,7 @@ cdef class HIORING:
         self.thread.join()
         self.thread = None
         if self.open:
-            c.ioring_unregister_eventfd(&self.ring)
+            ioring_unregister_eventfd(&self.ring)
         _os.close(self.uring_efd)
         self.uring_efd = -1
 
@@ -821,13 +1122,22 @@ def QueryIoRingCapabilities():
     queue limits (65536 / 131072) and FeatureFlags UM_EMULATION | SET_COMPLETION_EVENT. Raises
     IoRingError(E_NOTIMPL) when the kernel has no io_uring."""
     global _probed
-    cdef c.ioring r
+    cdef ioring r
     cdef int ret
+    cdef _C_CAPS caps
+    cdef HRESULT hr
+    if _kb:
+        memset(&caps, 0, sizeof(caps))
+        hr = ioring_win_QueryIoRingCapabilities(&caps)
+        if hr < 0:
+            _kb_fail(hr, "QueryIoRingCapabilities")
+        return IORING_CAPABILITIES(<uint32_t>caps.MaxVersion, caps.MaxSubmissionQueueSize,
+                                   caps.MaxCompletionQueueSize, <uint32_t>caps.FeatureFlags)
     if _probed is None:
-        ret = c.ioring_queue_init(1, &r, 0)
+        ret = ioring_queue_init(1, &r, 0)
         _probed = ret
         if ret >= 0:
-            c.ioring_queue_exit(&r)
+            ioring_queue_exit(&r)
     if _probed < 0:
         raise IoRingError(E_NOTIMPL, f"io_uring unavailable: {_os.strerror(-_probed)}")
     return IORING_CAPABILITIES(IORING_VERSION_4, _MAX_SQ, _MAX_CQ,
@@ -854,9 +1164,12 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     underneath is sized independently (at most 1024 SQ / 4096 CQ entries, overflow kept by the
     kernel); GetIoRingInfo reports the Windows sizes."""
     cdef HIORING h
-    cdef c.io_uring_params p
+    cdef io_uring_params p
     cdef uint32_t version, required, advisory, sq, cq, csq
     cdef int ret
+    cdef HRESULT hr
+    cdef _C_CREATE_FLAGS cf
+    cdef _C_HIORING native = NULL
     if isinstance(flags, IORING_CREATE_FLAGS):
         required, advisory = _u32(flags.Required, "Required"), _u32(flags.Advisory, "Advisory")
     elif isinstance(flags, tuple) and len(flags) == 2:
@@ -866,6 +1179,23 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     version = _u32(ioringVersion, "ioringVersion")
     sq = _u32(submissionQueueSize, "submissionQueueSize")
     cq = _u32(completionQueueSize, "completionQueueSize")
+    if _kb:
+        cf.Required = required
+        cf.Advisory = advisory
+        with nogil:
+            hr = ioring_win_CreateIoRing(version, cf, sq, cq, &native)
+        if hr < 0:
+            _kb_fail(hr, "CreateIoRing")
+        h = HIORING.__new__(HIORING)
+        h.kb = True
+        h.native = native
+        h.open = True
+        h.event_fd = h.uring_efd = -1
+        h.version, h.required, h.advisory = version, required, advisory
+        h.pending = {}
+        h.kept = []
+        h.lock = _threading.RLock()
+        return h
     if version < 1 or version > 400:
         _fail(IORING_E_VERSION_NOT_SUPPORTED)
     if required != 0:
@@ -883,7 +1213,7 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     csq = sq if sq < _URING_SQ else _URING_SQ
     p.flags = IORING_SETUP_CQSIZE
     p.cq_entries = cq if cq < _URING_CQ else _URING_CQ
-    ret = c.ioring_queue_init_params(csq, &h.ring, &p)
+    ret = ioring_queue_init_params(csq, &h.ring, &p)
     if ret < 0:
         raise IoRingError(_hr_from_errno(-ret) if -ret != _errno.ENOSYS else E_NOTIMPL,
                           f"io_uring_setup: {_os.strerror(-ret)}")
@@ -906,7 +1236,17 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
 def GetIoRingInfo(HIORING ioRing not None):
     """GetIoRingInfo(ioRing) -> IORING_INFO: the version and flags given to CreateIoRing and the
     Windows-rule queue sizes."""
+    cdef _C_INFO info
+    cdef HRESULT hr
     ioRing._check()
+    if ioRing.kb:
+        memset(&info, 0, sizeof(info))
+        hr = ioring_win_GetIoRingInfo(ioRing.native, &info)
+        if hr < 0:
+            _kb_fail(hr, "GetIoRingInfo")
+        return IORING_INFO(<uint32_t>info.IoRingVersion,
+                           IORING_CREATE_FLAGS(<uint32_t>info.Flags.Required, <uint32_t>info.Flags.Advisory),
+                           info.SubmissionQueueSize, info.CompletionQueueSize)
     return IORING_INFO(ioRing.version, IORING_CREATE_FLAGS(ioRing.required, ioRing.advisory),
                        ioRing.sq_size, ioRing.cq_size)
 
@@ -920,6 +1260,8 @@ def IsIoRingOpSupported(ioRing, op):
         return False
     if isinstance(op, bool) or not isinstance(op, int) or op < 0 or op > 0xFFFFFFFF:
         return False
+    if (<HIORING>ioRing).kb:
+        return ioring_win_IsIoRingOpSupported((<HIORING>ioRing).native, <int><uint32_t>op) != 0
     return bool((<HIORING>ioRing)._supported(op))
 
 
@@ -938,14 +1280,32 @@ def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
     cdef uint32_t wait = _u32(waitOperations, "waitOperations")
     cdef uint32_t ms = _u32(milliseconds, "milliseconds")
     cdef uint32_t new, outstanding, n, idx, need
-    cdef c.ioring_kernel_timespec ts
-    cdef c.io_uring_cqe *cqe
+    cdef ioring_kernel_timespec ts
+    cdef io_uring_cqe *cqe
     cdef double deadline = 0, left
     cdef int ret
     cdef bint done
+    cdef HRESULT hr
+    cdef uint32_t submitted = 0
     ioRing._check()
     if ioRing.in_submit:
         _fail(IORING_E_SUBMIT_IN_PROGRESS)
+    if ioRing.kb:
+        ioRing.in_submit = True
+        try:
+            with ioRing.lock:          # Build* and Submit are not thread-safe on Windows
+                with nogil:
+                    hr = ioring_win_SubmitIoRing(ioRing.native, wait, ms, &submitted)
+        finally:
+            ioRing.in_submit = False
+        # The timeout's HRESULT is unverified (reference 2.4, 6.1): accept the documented derivation
+        # and the two plausible raw forms of WAIT_TIMEOUT / STATUS_TIMEOUT [INF].
+        if <uint32_t>hr in (0x800705B4u, 0x80070102u, 0x102u):
+            raise IoRingError(IORING_E_WAIT_TIMEOUT if hr >= 0 else <uint32_t>hr,
+                              "the wait timed out (all entries were submitted)", submitted_entries=submitted)
+        if hr < 0:
+            _kb_fail(hr, "SubmitIoRing")
+        return submitted
     with ioRing.lock:
         ioRing._harvest()
         new = ioRing.sq_tail - ioRing.sq_head
@@ -966,7 +1326,7 @@ def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
                 ioRing.sq_pins[idx] = None
                 ioRing.sq_head += 1
                 ioRing._translate(&ioRing.sq[idx], pins)
-            c.ioring_submit(&ioRing.ring)
+            ioring_submit(&ioRing.ring)
         except BaseException:
             ioRing.in_submit = False
             raise
@@ -999,9 +1359,9 @@ def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
                     left = 0.05           # the event thread may take the CQEs: poll the Windows CQ
                 ts.tv_sec = <long long>left
                 ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
-                ret = c.ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, &ts, NULL)
+                ret = ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, &ts, NULL)
             else:
-                ret = c.ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, NULL, NULL)
+                ret = ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, NULL, NULL)
             if ret == -EINTR:
                 PyErr_CheckSignals()
     finally:
@@ -1015,8 +1375,19 @@ def PopIoRingCompletion(HIORING ioRing not None):
     ERRNO_TO_HRESULT; Information is the byte count for reads/writes, the entry count for
     registrations, 0 otherwise."""
     cdef _C_CQE *e
+    cdef _C_CQE ce
     cdef uint32_t idx
+    cdef HRESULT hr
     ioRing._check()
+    if ioRing.kb:
+        memset(&ce, 0, sizeof(ce))
+        hr = ioring_win_PopIoRingCompletion(ioRing.native, &ce)
+        if hr == 1:                    # S_FALSE: empty
+            return None
+        if hr < 0:
+            _kb_fail(hr, "PopIoRingCompletion")
+        ioRing._kb_popped(ce.UserData)
+        return IORING_CQE(ce.UserData, <uint32_t>ce.ResultCode, ce.Information)
     with ioRing.lock:
         ioRing._harvest()
         if ioRing.cq_tail == ioRing.cq_head:
@@ -1034,9 +1405,24 @@ def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
     eventfd) when the CQ goes from empty to non-empty -- edge-triggered: pop until None before
     waiting again. hEvent is an eventfd (int) or an object with fileno(); None clears it;
     INVALID_HANDLE_VALUE or a negative value is E_HANDLE. A helper thread moves completions into
-    the CQ while an event is set. The object (not a duplicate) is used: keep it open."""
+    the CQ while an event is set. The object (not a duplicate) is used: keep it open. On Windows
+    hEvent is an event HANDLE (int, e.g. from CreateEvent; auto-reset, one waiter) passed to
+    KernelBase as is."""
     cdef int fd
+    cdef HRESULT hr
+    cdef intptr_t hv = 0
     ioRing._check()
+    if ioRing.kb:
+        if hEvent is not None:
+            try:
+                hv = _handle_value(hEvent)
+            except ValueError:
+                _fail(E_HANDLE, "invalid event handle")
+        hr = ioring_win_SetIoRingCompletionEvent(ioRing.native, <HANDLE>hv)
+        if hr < 0:
+            _kb_fail(hr, "SetIoRingCompletionEvent")
+        ioRing.event = hEvent
+        return None
     if hEvent is None:
         with ioRing.lock:
             ioRing.event = None
@@ -1054,7 +1440,7 @@ def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
             efd = eventfd(0, EFD_CLOEXEC)
             if efd < 0:
                 _fail(E_OUTOFMEMORY)
-            ret = c.ioring_register_eventfd(&ioRing.ring, efd)
+            ret = ioring_register_eventfd(&ioRing.ring, efd)
             if ret < 0:
                 _os.close(efd)
                 _fail(_hr_from_errno(-ret))
@@ -1070,8 +1456,15 @@ def CloseIoRing(HIORING ioRing not None):
     """CloseIoRing(ioRing): discards built-but-unsubmitted entries and closes the ring. Unlike
     Windows (which neither waits nor cancels), in-flight operations are cancelled and reaped (for
     up to 2 s; buffers of any left are kept alive forever) so no memory is touched afterwards.
-    Any later call with this handle raises E_HANDLE (Windows would fault)."""
+    Any later call with this handle raises E_HANDLE (Windows would fault). On Windows, KernelBase's
+    CloseIoRing is called after popping the completions already posted; it neither waits nor cancels,
+    so the buffers of entries still outstanding are kept alive forever: drain (SubmitIoRing with
+    IORING_SUBMIT_WAIT_ALL, then pop) or cancel before closing."""
     ioRing._check()
+    if ioRing.kb:
+        with ioRing.lock:
+            ioRing._kb_close()
+        return None
     ioRing._stop_thread()
     with ioRing.lock:
         ioRing._close()
@@ -1100,17 +1493,29 @@ cdef object _rw_build(HIORING r, uint32_t op, object fileRef, object bufferRef, 
     cdef uint64_t offset = _u64(fileOffset, "fileOffset")
     cdef uint64_t ud = _u64(userData, "userData")
     cdef uint32_t flags
-    cdef _Buffer pin = None
+    cdef _Pin pin = None
     cdef _WSqe *w
+    cdef HRESULT hr
     if not isinstance(bufferRef, IORING_BUFFER_REF):
         raise TypeError(f"an IORING_BUFFER_REF is required, not {type(bufferRef).__name__}")
     b = bufferRef
     r._check()
     flags = _sqe_flags(r, sqeFlags)
     if b.Kind == 0:
-        pin = _Buffer(b.obj, op == _OP_READ)
+        pin = _Pin(b.obj, op == _OP_READ)
         if length > pin.nbytes:
             raise ValueError(f"numberOfBytes={length} is larger than the buffer ({pin.nbytes} bytes)")
+    if r.kb:
+        with r.lock:
+            r._check()
+            if op == _OP_READ:
+                hr = ioring_win_BuildIoRingReadFile(r.native, _c_file(f), _c_buffer(b, pin), length, offset,
+                                                    _uptr(ud, "userData"), flags)
+            else:
+                hr = ioring_win_BuildIoRingWriteFile(r.native, _c_file(f), _c_buffer(b, pin), length, offset,
+                                                     xflags, _uptr(ud, "userData"), flags)
+            r._kb_built(hr, ud, (f, b, pin), "BuildIoRingReadFile" if op == _OP_READ else "BuildIoRingWriteFile")
+        return None
     w = r._build((f, b, pin))
     w.op = op
     w.flags = flags
@@ -1159,10 +1564,17 @@ def BuildIoRingFlushFile(HIORING ioRing not None, fileRef, flushMode, userData, 
     cdef uint64_t ud = _u64(userData, "userData")
     cdef uint32_t flags
     cdef _WSqe *w
+    cdef HRESULT hr
     ioRing._check()
     flags = _sqe_flags(ioRing, sqeFlags)
     if mode > 3:
         _fail(E_INVALIDARG, f"unknown flushMode {mode}")
+    if ioRing.kb:
+        with ioRing.lock:
+            ioRing._check()
+            hr = ioring_win_BuildIoRingFlushFile(ioRing.native, _c_file(f), mode, _uptr(ud, "userData"), flags)
+            ioRing._kb_built(hr, ud, (f,), "BuildIoRingFlushFile")
+        return None
     w = ioRing._build((f,))
     w.op = _OP_FLUSH
     w.flags = flags
@@ -1184,8 +1596,10 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
     cdef uint32_t flags, i
     cdef uint64_t left = length
     cdef _Iov iov
-    cdef _Buffer b
+    cdef _Pin b
     cdef _WSqe *w
+    cdef _CArray segs_c
+    cdef HRESULT hr
     if n > len(segs):
         raise ValueError(f"segmentCount={n} is larger than the segment array ({len(segs)})")
     if n == 0:
@@ -1201,7 +1615,7 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
         seg = segs[i]
         if isinstance(seg, FILE_SEGMENT_ELEMENT):
             seg = seg.Buffer
-        b = _Buffer(seg, op == _OP_SCATTER)
+        b = _Pin(seg, op == _OP_SCATTER)
         iov.pins.append(b)
         iov.vecs[i].iov_base = b.ptr
         iov.vecs[i].iov_len = b.nbytes if <uint64_t>b.nbytes < left else left
@@ -1209,6 +1623,21 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
     if left:
         raise ValueError(f"numberOfBytes={length} is larger than the segments hold")
     iov.count = n
+    if r.kb:
+        segs_c = _c_array(n, sizeof(_C_SEGMENT))
+        for i in range(n):
+            (<_C_SEGMENT *>segs_c.p)[i].Buffer = iov.vecs[i].iov_base
+        with r.lock:
+            r._check()
+            if op == _OP_SCATTER:
+                hr = ioring_win_BuildIoRingReadFileScatter(r.native, _c_file(f), n, <_C_SEGMENT *>segs_c.p, length,
+                                                           offset, _uptr(ud, "userData"), flags)
+            else:
+                hr = ioring_win_BuildIoRingWriteFileGather(r.native, _c_file(f), n, <_C_SEGMENT *>segs_c.p, length,
+                                                           offset, xflags, _uptr(ud, "userData"), flags)
+            r._kb_built(hr, ud, (f, iov, segs_c), "BuildIoRingReadFileScatter" if op == _OP_SCATTER
+                        else "BuildIoRingWriteFileGather")
+        return None
     w = r._build((f, iov))
     w.op = op
     w.flags = flags
@@ -1254,7 +1683,15 @@ def BuildIoRingCancelRequest(HIORING ioRing not None, file, opToCancel, userData
     cdef uint64_t target = _u64(opToCancel, "opToCancel")
     cdef uint64_t ud = _u64(userData, "userData")
     cdef _WSqe *w
+    cdef HRESULT hr
     ioRing._check()
+    if ioRing.kb:
+        with ioRing.lock:
+            ioRing._check()
+            hr = ioring_win_BuildIoRingCancelRequest(ioRing.native, _c_file(f), _uptr(target, "opToCancel"),
+                                                     _uptr(ud, "userData"))
+            ioRing._kb_built(hr, ud, (f,), "BuildIoRingCancelRequest")
+        return None
     w = ioRing._build((f,))
     w.op = _OP_CANCEL
     w.user_data = ud
@@ -1274,8 +1711,10 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
     cdef uint32_t n = len(items) if count is None else _u32(count, "count")
     cdef uint64_t ud = _u64(userData, "userData")
     cdef list table = []
-    cdef _Buffer b
+    cdef _Pin b
     cdef _WSqe *w
+    cdef _CArray arr
+    cdef HRESULT hr
     if n > len(items):
         raise ValueError(f"count={n} is larger than the buffer array ({len(items)})")
     ioRing._check()
@@ -1288,11 +1727,24 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
                 raise ValueError("a NULL buffer must have Length 0")
             table.append(None)
             continue
-        b = _Buffer(item.Address, True)
+        b = _Pin(item.Address, True)
         length = _u32(item.Length, "Length")
         if length > b.nbytes:
             raise ValueError(f"Length={length} is larger than the buffer ({b.nbytes} bytes)")
         table.append((b, length))
+    if ioRing.kb:
+        arr = _c_array(n, sizeof(_C_BUFFER_INFO))
+        for i in range(n):
+            if table[i] is not None:
+                (<_C_BUFFER_INFO *>arr.p)[i].Address = (<_Pin>table[i][0]).ptr
+                (<_C_BUFFER_INFO *>arr.p)[i].Length = table[i][1]
+        with ioRing.lock:
+            ioRing._check()
+            hr = ioring_win_BuildIoRingRegisterBuffers(ioRing.native, n, <_C_BUFFER_INFO *>arr.p if n else NULL,
+                                                       _uptr(ud, "userData"))
+            ioRing._kb_built(hr, ud, (arr, table), "BuildIoRingRegisterBuffers")
+            ioRing.kept.append(table)
+        return None
     w = ioRing._build(table)
     w.op = _OP_REG_BUFS
     w.user_data = ud
@@ -1309,12 +1761,45 @@ def BuildIoRingRegisterFileHandles(HIORING ioRing not None, count, handles, user
     cdef uint32_t n = len(items) if count is None else _u32(count, "count")
     cdef uint64_t ud = _u64(userData, "userData")
     cdef _WSqe *w
+    cdef _CArray arr
+    cdef HRESULT hr
+    cdef uint32_t i
     if n > len(items):
         raise ValueError(f"count={n} is larger than the handle array ({len(items)})")
-    table = [(_handle_fd(items[i], True), items[i]) for i in range(n)]
+    table = [(_handle_value(items[i], True), items[i]) for i in range(n)]
     ioRing._check()
+    if ioRing.kb:
+        arr = _c_array(n, sizeof(HANDLE))
+        for i in range(n):
+            (<HANDLE *>arr.p)[i] = <HANDLE><intptr_t>table[i][0]
+        with ioRing.lock:
+            ioRing._check()
+            hr = ioring_win_BuildIoRingRegisterFileHandles(ioRing.native, n, <HANDLE *>arr.p if n else NULL,
+                                                           _uptr(ud, "userData"))
+            ioRing._kb_built(hr, ud, (arr, table), "BuildIoRingRegisterFileHandles")
+            ioRing.kept.append(table)
+        return None
     w = ioRing._build(table)
     w.op = _OP_REG_FILES
     w.user_data = ud
     w.length = n
     ioRing.sq_tail += 1
+
+
+def _set_backend(kernelbase, functions=None):
+    """Tests only: run the KernelBase path (True) or the io_uring emulation (False) for the calls and
+    rings created from now on. ``functions`` maps API names to C function addresses (int; 0 or None
+    removes one) to install in the dispatch table: on Linux it starts empty, so the KernelBase path
+    behaves as a Windows without IoRing (E_NOTIMPL) until a fake (tests/c/win/fake_kernelbase.c) is
+    installed."""
+    global _kb
+    if functions:
+        for name, address in functions.items():
+            if winioring_kb_set(name.encode(), <_C_FN><uintptr_t>(address or 0)) < 0:
+                raise ValueError(f"{name!r} is not an IoRing function of the dispatch table")
+    _kb = bool(kernelbase)
+
+
+def _backend():
+    """"KernelBase.dll" or "io_uring emulation": the backend CreateIoRing uses now."""
+    return "KernelBase.dll" if _kb else "io_uring emulation"

@@ -485,3 +485,251 @@ def test_struct_layout_header_constants():
     assert r.Kind == W.IORING_REF_REGISTERED and r.Buffer.IndexAndOffset.BufferIndex == 2
     h = W.IoRingHandleRefFromIndex(3)
     assert h.Kind == W.IORING_REF_REGISTERED and h.Handle.Index == 3
+
+
+# ---- the Windows backend (KernelBase.dll through include/ioring/winioring_kernelbase.h) ---------
+import ctypes
+import re
+import shutil
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KB_HEADER = os.path.join(ROOT, "include", "ioring", "winioring_kernelbase.h")
+API_PREFIXES = ("QueryIoRing", "CreateIoRing", "GetIoRing", "IsIoRing", "SubmitIoRing", "PopIoRing",
+                "SetIoRing", "CloseIoRing", "BuildIoRing")
+
+
+def kb_functions():
+    """The function list of the dispatch table (WINIORING_KB_FUNCTIONS)."""
+    text = open(KB_HEADER).read()
+    body = text[text.index("#define WINIORING_KB_FUNCTIONS(X)"):]
+    body = body[:body.index("\n\n")]
+    return re.findall(r"X\(\w+, (\w+),", body)
+
+
+def test_dispatch_table_matches_module():
+    """The Windows dispatch table and the module's API are the same 16 functions, and every one of them
+    has a KernelBase branch in the .pyx: the two backends cannot drift apart."""
+    names = kb_functions()
+    assert len(names) == len(set(names)) == 16
+    public = {n for n in dir(W) if n.startswith(API_PREFIXES) and callable(getattr(W, n))}
+    assert public == set(names)
+    src = open(os.path.join(ROOT, "ioring", "winioring.pyx")).read()
+    for n in names:
+        assert f"ioring_win_{n}(" in src.split("cdef extern from \"ioring/winioring_kernelbase.h\"")[1]
+        assert re.search(rf"HRESULT ioring_win_{n}\(|int ioring_win_{n}\(", src), n
+
+
+@pytest.fixture
+def no_ioring_windows():
+    """The KernelBase path with an empty table: a Windows 10 (KernelBase.dll without IoRing)."""
+    W._set_backend(True)
+    yield
+    W._set_backend(False)
+
+
+def test_kernelbase_without_ioring_is_a_clear_error(no_ioring_windows):
+    assert W._backend() == "KernelBase.dll"
+    for call in (W.QueryIoRingCapabilities, lambda: W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 0, 0)):
+        with pytest.raises(W.IoRingError) as e:
+            call()
+        assert hr_of(e) == W.E_NOTIMPL and "IoRing is unavailable" in str(e.value)
+        assert "Windows 11" in str(e.value)
+    assert W.IsIoRingOpSupported(None, W.IORING_OP_READ) is False
+
+
+_FAKE = {}
+
+
+def fake_kernelbase(tmp_path_factory):
+    if "lib" not in _FAKE:
+        cc = shutil.which(os.environ.get("CC", "cc"))
+        if cc is None:
+            pytest.skip("no C compiler for tests/c/win/fake_kernelbase.c")
+        out = str(tmp_path_factory.mktemp("fakekb") / "fake_kernelbase.so")
+        subprocess.run([cc, "-shared", "-fPIC", "-O1", "-I", os.path.join(ROOT, "include"),
+                        os.path.join(ROOT, "tests", "c", "win", "fake_kernelbase.c"), "-o", out], check=True)
+        _FAKE["lib"] = ctypes.CDLL(out)
+    lib = _FAKE["lib"]
+    return {n: ctypes.cast(getattr(lib, n), ctypes.c_void_p).value for n in kb_functions()}
+
+
+@pytest.fixture
+def kb(tmp_path_factory):
+    """The module's KernelBase path over tests/c/win/fake_kernelbase.c (HANDLE = fd)."""
+    table = fake_kernelbase(tmp_path_factory)
+    W._set_backend(True, table)
+    yield table
+    W._set_backend(False, {n: None for n in table})
+
+
+@pytest.fixture
+def kring(kb):
+    r = W.CreateIoRing(W.IORING_VERSION_4, FLAGS, 8, 0)
+    yield r
+    try:
+        W.CloseIoRing(r)
+    except W.IoRingError:
+        pass
+
+
+def test_kernelbase_create_info_ops(kring):
+    caps = W.QueryIoRingCapabilities()
+    assert caps.MaxVersion == 400 and caps.FeatureFlags == W.IORING_FEATURE_SET_COMPLETION_EVENT
+    info = W.GetIoRingInfo(kring)
+    assert (info.IoRingVersion, info.SubmissionQueueSize, info.CompletionQueueSize) == (400, 8, 16)
+    assert W.IsIoRingOpSupported(kring, W.IORING_OP_WRITE_GATHER)
+    v1 = W.CreateIoRing(W.IORING_VERSION_1, FLAGS, 0, 0)
+    assert not W.IsIoRingOpSupported(v1, W.IORING_OP_WRITE)
+    W.CloseIoRing(v1)
+    with pytest.raises(W.IoRingError) as e:
+        W.CreateIoRing(500, FLAGS, 0, 0)                            # the fake's HRESULT is raised
+    assert hr_of(e) == W.IORING_E_VERSION_NOT_SUPPORTED
+    assert W._backend() == "KernelBase.dll"
+
+
+def test_kernelbase_write_read_and_pins(kring, tmpfile):
+    path, fd = tmpfile
+    out = bytearray(b"KernelBase path!")
+    back = bytearray(16)
+    f = W.IoRingHandleRefFromHandle(fd)
+    W.BuildIoRingWriteFile(kring, f, W.IoRingBufferRefFromPointer(out), 16, 100, W.FILE_WRITE_FLAGS_NONE, 1)
+    W.BuildIoRingFlushFile(kring, f, W.FILE_FLUSH_DEFAULT, 2, W.IOSQE_FLAGS_DRAIN_PRECEDING_OPS)
+    W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(back), 16, 100, 3,
+                          W.IOSQE_FLAGS_DRAIN_PRECEDING_OPS)
+    with pytest.raises(BufferError):
+        back.extend(b"x")                                            # pinned from Build*
+    assert W.SubmitIoRing(kring, W.IORING_SUBMIT_WAIT_ALL, W.INFINITE) == 3
+    with pytest.raises(BufferError):
+        out.extend(b"x")                                             # pinned until popped
+    cqes = pop_all(kring, 3)
+    assert [(c.UserData, c.ResultCode, c.Information) for c in cqes] == [(1, 0, 16), (2, 0, 0), (3, 0, 16)]
+    assert back == out and path.read_bytes()[100:116] == out
+    out.extend(b"x")
+    back.extend(b"x")                                                # released
+    W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(back), 4, 1 << 20, 4)
+    W.SubmitIoRing(kring, 1, 1000)
+    assert W.PopIoRingCompletion(kring).ResultCode == 0x80070026      # EOF, from the fake
+    assert W.PopIoRingCompletion(kring) is None                       # S_FALSE
+
+
+def test_kernelbase_same_userdata_pins_until_last(kring, tmpfile):
+    """Windows matches CQEs with entries by UserData only: entries sharing one keep their pins until
+    the last of them is popped."""
+    _, fd = tmpfile
+    a, b = bytearray(8), bytearray(8)
+    f = W.IoRingHandleRefFromHandle(fd)
+    W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(a), 8, 0, 7)
+    W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(b), 8, 8, 7)
+    W.SubmitIoRing(kring, 2, 1000)
+    assert W.PopIoRingCompletion(kring).UserData == 7
+    with pytest.raises(BufferError):
+        a.extend(b"x")
+    assert W.PopIoRingCompletion(kring).UserData == 7
+    a.extend(b"x")
+    b.extend(b"x")
+    assert bytes(a[:8]) == bytes(range(8)) and bytes(b[:8]) == bytes(range(8, 16))
+
+
+def test_kernelbase_sq_full_pins_nothing(kring, tmpfile):
+    _, fd = tmpfile
+    bufs = [bytearray(4) for _ in range(9)]
+    f = W.IoRingHandleRefFromHandle(fd)
+    for i in range(8):
+        W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(bufs[i]), 4, 0, i + 1)
+    with pytest.raises(W.IoRingError) as e:
+        W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(bufs[8]), 4, 0, 9)
+    assert hr_of(e) == W.IORING_E_SUBMISSION_QUEUE_FULL
+    bufs[8].extend(b"x")                                             # the refused entry pinned nothing
+    with pytest.raises(ValueError):
+        W.BuildIoRingReadFile(kring, f, W.IoRingBufferRefFromPointer(bytearray(2)), 4, 0, 10)
+    assert W.SubmitIoRing(kring, W.IORING_SUBMIT_WAIT_ALL, 1000) == 8
+    assert len(pop_all(kring, 8)) == 8
+
+
+def test_kernelbase_registered_scatter_gather_cancel(kring, tmpfile):
+    path, fd = tmpfile
+    arena = bytearray(64)
+    pages = [bytearray(b"a" * 4096), bytearray(b"b" * 4096)]
+    into = [bytearray(4096), bytearray(4096)]
+    W.BuildIoRingRegisterBuffers(kring, 1, [W.IORING_BUFFER_INFO(arena)], 1)
+    W.BuildIoRingRegisterFileHandles(kring, None, [fd], 2)
+    W.BuildIoRingReadFile(kring, W.IoRingHandleRefFromIndex(0), W.IoRingBufferRefFromIndexAndOffset(0, 8), 16, 32, 3)
+    W.BuildIoRingWriteFileGather(kring, W.IoRingHandleRefFromHandle(fd), None, pages, 8192, 4096,
+                                 W.FILE_WRITE_FLAGS_NONE, 4)
+    W.BuildIoRingReadFileScatter(kring, W.IoRingHandleRefFromHandle(fd), 2,
+                                 [W.FILE_SEGMENT_ELEMENT(b) for b in into], 8192, 4096, 5,
+                                 W.IOSQE_FLAGS_DRAIN_PRECEDING_OPS)
+    W.BuildIoRingCancelRequest(kring, W.IoRingHandleRefFromHandle(fd), 12345, 6)
+    assert W.SubmitIoRing(kring, W.IORING_SUBMIT_WAIT_ALL, 1000) == 6
+    got = {c.UserData: (c.ResultCode, c.Information) for c in pop_all(kring, 6)}
+    assert got == {1: (0, 1), 2: (0, 1), 3: (0, 16), 4: (0, 8192), 5: (0, 8192), 6: (0x80070490, 0)}
+    assert arena[8:24] == bytes(range(32, 48))
+    assert into == pages and path.read_bytes()[4096:] == b"a" * 4096 + b"b" * 4096
+    with pytest.raises(BufferError):
+        arena.extend(b"x")                                           # registered: pinned until close
+    W.CloseIoRing(kring)
+    arena.extend(b"x")
+
+
+def test_kernelbase_completion_event(kring, tmpfile):
+    _, fd = tmpfile
+    efd = os.eventfd(0) if hasattr(os, "eventfd") else pytest.skip("os.eventfd")
+    try:
+        W.SetIoRingCompletionEvent(kring, efd)
+        W.BuildIoRingReadFile(kring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(bytearray(4)),
+                              4, 0, 1)
+        W.SubmitIoRing(kring, 0, 0)
+        assert select.select([efd], [], [], 1)[0] == [efd]
+        W.SetIoRingCompletionEvent(kring, None)
+        with pytest.raises(W.IoRingError) as e:
+            W.SetIoRingCompletionEvent(kring, W.INVALID_HANDLE_VALUE)
+        assert hr_of(e) == W.E_HANDLE
+    finally:
+        os.close(efd)
+
+
+def test_kernelbase_timeout_and_close_keep_inflight_pins(kring, tmpfile):
+    _, fd = tmpfile
+    stuck = bytearray(4)                # the fake never completes a userData with bit 40 set
+    W.BuildIoRingReadFile(kring, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(stuck), 4, 0,
+                          1 << 40)
+    with pytest.raises(W.IoRingError) as e:
+        W.SubmitIoRing(kring, W.IORING_SUBMIT_WAIT_ALL, 10)
+    assert hr_of(e) == W.IORING_E_WAIT_TIMEOUT and e.value.submitted_entries == 1
+    W.CloseIoRing(kring)                # Windows neither waits nor cancels: the buffer stays pinned
+    with pytest.raises(BufferError):
+        stuck.extend(b"x")
+    with pytest.raises(W.IoRingError) as e:
+        W.PopIoRingCompletion(kring)
+    assert hr_of(e) == W.E_HANDLE
+    assert W.IsIoRingOpSupported(kring, W.IORING_OP_READ) is False
+
+
+def test_kernelbase_function_missing_from_this_windows(kb, tmpfile):
+    """A Windows 11 21H2 KernelBase (version 1: no BuildIoRingWriteFile): a clear error at the call."""
+    _, fd = tmpfile
+    W._set_backend(True, {"BuildIoRingWriteFile": None})
+    r = W.CreateIoRing(W.IORING_VERSION_1, FLAGS, 0, 0)
+    try:
+        buf = bytearray(4)
+        with pytest.raises(W.IoRingError) as e:
+            W.BuildIoRingWriteFile(r, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(buf), 4, 0,
+                                   0, 1)
+        assert hr_of(e) == W.E_NOTIMPL and "no BuildIoRingWriteFile" in str(e.value)
+        buf.extend(b"x")
+    finally:
+        W.CloseIoRing(r)
+
+
+def test_kernelbase_without_isioringopsupported_export(kb):
+    """Should KernelBase lack the IsIoRingOpSupported export (an inline in some SDK docs), the dispatch
+    answers by the ring's version (reference 2.2)."""
+    W._set_backend(True, {"IsIoRingOpSupported": None})
+    v3 = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 0, 0)
+    try:
+        assert W.IsIoRingOpSupported(v3, W.IORING_OP_FLUSH)
+        assert not W.IsIoRingOpSupported(v3, W.IORING_OP_READ_SCATTER)
+        assert not W.IsIoRingOpSupported(v3, 9)
+    finally:
+        W.CloseIoRing(v3)

@@ -231,7 +231,17 @@ typedef struct IORING_CQE {
 #endif /* !WINIORING_SDK_HAS_V1 */
 
 /* ---- winbase.h (22H2 names) -------------------------------------------------------------- */
-#if !WINIORING_SDK_HAS_V3
+/* The Windows SDK's winbase.h (22621 and later) declares these itself, without ioringapi.h, when
+ * NTDDI_VERSION >= NTDDI_WIN10_NI. WINIORING_SDK_HAS_FILE_FLAGS (0/1) may be predefined. */
+#ifndef WINIORING_SDK_HAS_FILE_FLAGS
+#  if defined(_WIN32) && !defined(__MINGW64_VERSION_MAJOR) && defined(NTDDI_WIN10_NI) && \
+      defined(NTDDI_VERSION) && NTDDI_VERSION >= NTDDI_WIN10_NI
+#    define WINIORING_SDK_HAS_FILE_FLAGS 1
+#  else
+#    define WINIORING_SDK_HAS_FILE_FLAGS WINIORING_SDK_HAS_V3
+#  endif
+#endif
+#if !WINIORING_SDK_HAS_FILE_FLAGS
 typedef enum FILE_WRITE_FLAGS {
     FILE_WRITE_FLAGS_NONE = 0,
     FILE_WRITE_FLAGS_WRITE_THROUGH = 0x000000001
@@ -327,27 +337,36 @@ WINIORING_API(HRESULT) BuildIoRingWriteFileGather(HIORING ioRing, IORING_HANDLE_
 #else
 #  define WINIORING_SZ(x64, x86) (x86)
 #endif
-_Static_assert(sizeof(IORING_CREATE_FLAGS) == 8, "IORING_CREATE_FLAGS size");
-_Static_assert(offsetof(IORING_CREATE_FLAGS, Advisory) == 4, "IORING_CREATE_FLAGS.Advisory");
-_Static_assert(sizeof(IORING_INFO) == 20, "IORING_INFO size");
-_Static_assert(offsetof(IORING_INFO, Flags) == 4, "IORING_INFO.Flags");
-_Static_assert(offsetof(IORING_INFO, SubmissionQueueSize) == 12, "IORING_INFO.SubmissionQueueSize");
-_Static_assert(offsetof(IORING_INFO, CompletionQueueSize) == 16, "IORING_INFO.CompletionQueueSize");
-_Static_assert(sizeof(IORING_CAPABILITIES) == 16, "IORING_CAPABILITIES size");
-_Static_assert(sizeof(IORING_HANDLE_REF) == WINIORING_SZ(16, 8), "IORING_HANDLE_REF size");
-_Static_assert(offsetof(IORING_HANDLE_REF, Handle) == WINIORING_SZ(8, 4), "IORING_HANDLE_REF.Handle");
-_Static_assert(sizeof(IORING_REGISTERED_BUFFER) == 8, "IORING_REGISTERED_BUFFER size");
-_Static_assert(offsetof(IORING_REGISTERED_BUFFER, Offset) == 4, "IORING_REGISTERED_BUFFER.Offset");
-_Static_assert(sizeof(IORING_BUFFER_REF) == WINIORING_SZ(16, 12), "IORING_BUFFER_REF size");
-_Static_assert(offsetof(IORING_BUFFER_REF, Buffer) == WINIORING_SZ(8, 4), "IORING_BUFFER_REF.Buffer");
-_Static_assert(sizeof(IORING_BUFFER_INFO) == WINIORING_SZ(16, 8), "IORING_BUFFER_INFO size");
-_Static_assert(offsetof(IORING_BUFFER_INFO, Length) == WINIORING_SZ(8, 4), "IORING_BUFFER_INFO.Length");
-_Static_assert(sizeof(IORING_CQE) == WINIORING_SZ(24, 12), "IORING_CQE size");
-_Static_assert(offsetof(IORING_CQE, ResultCode) == WINIORING_SZ(8, 4), "IORING_CQE.ResultCode");
-_Static_assert(offsetof(IORING_CQE, Information) == WINIORING_SZ(16, 8), "IORING_CQE.Information");
-_Static_assert(sizeof(FILE_SEGMENT_ELEMENT) == 8, "FILE_SEGMENT_ELEMENT size");
-_Static_assert(sizeof(IORING_SUBMIT_WAIT_ALL) >= 4 && (UINT32)IORING_SUBMIT_WAIT_ALL == 0xFFFFFFFFu, "WAIT_ALL");
-_Static_assert((HRESULT)IORING_E_COMPLETION_QUEUE_TOO_FULL == (HRESULT)0x80460008L, "IORING_E_*");
-_Static_assert(IORING_VERSION_3 == 300 && IORING_VERSION_4 == 400, "IORING_VERSION");
+/* MSVC compiles C as C89 + extensions unless /std:c11 is given: no _Static_assert there. */
+#if defined(_MSC_VER) && !defined(__clang__) && !defined(__cplusplus) && \
+    !(defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L)
+#  define WINIORING_CAT2(a, b) a##b
+#  define WINIORING_CAT(a, b) WINIORING_CAT2(a, b)
+#  define WINIORING_STATIC_ASSERT(cond, msg) typedef char WINIORING_CAT(winioring_static_assert_, __LINE__)[(cond) ? 1 : -1]
+#else
+#  define WINIORING_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+WINIORING_STATIC_ASSERT(sizeof(IORING_CREATE_FLAGS) == 8, "IORING_CREATE_FLAGS size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_CREATE_FLAGS, Advisory) == 4, "IORING_CREATE_FLAGS.Advisory");
+WINIORING_STATIC_ASSERT(sizeof(IORING_INFO) == 20, "IORING_INFO size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_INFO, Flags) == 4, "IORING_INFO.Flags");
+WINIORING_STATIC_ASSERT(offsetof(IORING_INFO, SubmissionQueueSize) == 12, "IORING_INFO.SubmissionQueueSize");
+WINIORING_STATIC_ASSERT(offsetof(IORING_INFO, CompletionQueueSize) == 16, "IORING_INFO.CompletionQueueSize");
+WINIORING_STATIC_ASSERT(sizeof(IORING_CAPABILITIES) == 16, "IORING_CAPABILITIES size");
+WINIORING_STATIC_ASSERT(sizeof(IORING_HANDLE_REF) == WINIORING_SZ(16, 8), "IORING_HANDLE_REF size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_HANDLE_REF, Handle) == WINIORING_SZ(8, 4), "IORING_HANDLE_REF.Handle");
+WINIORING_STATIC_ASSERT(sizeof(IORING_REGISTERED_BUFFER) == 8, "IORING_REGISTERED_BUFFER size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_REGISTERED_BUFFER, Offset) == 4, "IORING_REGISTERED_BUFFER.Offset");
+WINIORING_STATIC_ASSERT(sizeof(IORING_BUFFER_REF) == WINIORING_SZ(16, 12), "IORING_BUFFER_REF size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_BUFFER_REF, Buffer) == WINIORING_SZ(8, 4), "IORING_BUFFER_REF.Buffer");
+WINIORING_STATIC_ASSERT(sizeof(IORING_BUFFER_INFO) == WINIORING_SZ(16, 8), "IORING_BUFFER_INFO size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_BUFFER_INFO, Length) == WINIORING_SZ(8, 4), "IORING_BUFFER_INFO.Length");
+WINIORING_STATIC_ASSERT(sizeof(IORING_CQE) == WINIORING_SZ(24, 12), "IORING_CQE size");
+WINIORING_STATIC_ASSERT(offsetof(IORING_CQE, ResultCode) == WINIORING_SZ(8, 4), "IORING_CQE.ResultCode");
+WINIORING_STATIC_ASSERT(offsetof(IORING_CQE, Information) == WINIORING_SZ(16, 8), "IORING_CQE.Information");
+WINIORING_STATIC_ASSERT(sizeof(FILE_SEGMENT_ELEMENT) == 8, "FILE_SEGMENT_ELEMENT size");
+WINIORING_STATIC_ASSERT(sizeof(IORING_SUBMIT_WAIT_ALL) >= 4 && (UINT32)IORING_SUBMIT_WAIT_ALL == 0xFFFFFFFFu, "WAIT_ALL");
+WINIORING_STATIC_ASSERT((HRESULT)IORING_E_COMPLETION_QUEUE_TOO_FULL == (HRESULT)0x80460008L, "IORING_E_*");
+WINIORING_STATIC_ASSERT(IORING_VERSION_3 == 300 && IORING_VERSION_4 == 400, "IORING_VERSION");
 
 #endif /* IORING_WINIORING_H */
