@@ -25,7 +25,11 @@ def _find_built_extensions():
 
 _find_built_extensions()
 
-from ioring._info import kernel_probe, liburing_version  # noqa: E402
-from ioring._ring import BufferPool, Operation, Ring  # noqa: E402
+if _sys.platform == "win32":
+    # Only ioring.winioring is built on Windows (io_uring is Linux's).
+    __all__: list = []
+else:
+    from ioring._info import kernel_probe, liburing_version  # noqa: E402
+    from ioring._ring import BufferPool, Operation, Ring  # noqa: E402
 
-__all__ = ["Ring", "Operation", "BufferPool", "kernel_probe", "liburing_version"]
+    __all__ = ["Ring", "Operation", "BufferPool", "kernel_probe", "liburing_version"]

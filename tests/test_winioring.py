@@ -733,3 +733,23 @@ def test_kernelbase_without_isioringopsupported_export(kb):
         assert not W.IsIoRingOpSupported(v3, 9)
     finally:
         W.CloseIoRing(v3)
+
+
+def test_package_imports_where_only_winioring_is_built():
+    """On Windows only ioring.winioring is built: `import ioring` must not pull in the Linux
+    extensions (simulated here: sys.platform says win32 and the Linux modules are unimportable)."""
+    import subprocess
+    import sys
+    code = (
+        "import sys\n"
+        "sys.platform = 'win32'\n"
+        "for name in ('ioring._ring', 'ioring.liburing', 'ioring._info'):\n"
+        "    sys.modules[name] = None  # any import of them raises ImportError\n"
+        "import ioring, ioring.winioring\n"
+        "assert ioring.__all__ == [], ioring.__all__\n"
+        "print(ioring.winioring.IORING_VERSION_3)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "300"
