@@ -25,14 +25,16 @@ extensions = [
     Extension("ioring.liburing", ["ioring/liburing.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/_prep.pxi",
-                       "ioring/_register.pxi", "ioring/_register_ext.pxi", "ioring/_buf_ring.pxi", "ioring/_ring_ctl.pxi", "ioring/_wait_reg.pxi", "ioring/_prep_fs.pxi", "ioring/_prep_net.pxi", "ioring/_constants.pxi"]
+                       "ioring/_register.pxi", "ioring/_register_ext.pxi", "ioring/_buf_ring.pxi", "ioring/_ring_ctl.pxi", "ioring/_wait_reg.pxi", "ioring/_prep_fs.pxi", "ioring/_prep_net.pxi", "ioring/_constants.pxi",
+                       "ioring/_buffer_export.pxi"]
               + ring_core_headers),
     Extension("ioring._ring", ["ioring/_ring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd"] + ring_core_headers),
     Extension("ioring.winioring", ["ioring/winioring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["include/ioring/winioring.h", "include/ioring/winioring_kernelbase.h",
+              depends=["ioring/winioring.pxd", "ioring/_buffer_export.pxi",
+                       "include/ioring/winioring.h", "include/ioring/winioring_kernelbase.h",
                        "include/ioring/winioring_emu.h"] + ring_core_headers),
     Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
               extra_compile_args=compile_args, extra_link_args=link_args,

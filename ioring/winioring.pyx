@@ -368,34 +368,7 @@ cdef int _handle_fd(object h, bint allow_invalid=False) except -2:
 
 
 
-@cython.final
-cdef class _Pin:
-    """A buffer-protocol export held for as long as the kernel may touch the memory: the pin of both
-    backends (the same as ioring.liburing's _Buffer, which this module cannot cimport because
-    ioring.liburing does not exist on Windows)."""
-    cdef Py_buffer view
-    cdef bint held
-    cdef char *ptr
-    cdef Py_ssize_t nbytes
-
-    def __cinit__(self, object obj, bint writable):
-        cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
-        try:
-            PyObject_GetBuffer(obj, &self.view, flags)
-        except BufferError as exc:
-            if writable and "writ" in str(exc).lower():
-                raise TypeError(f"a writable buffer is required, not read-only {type(obj).__name__}") from None
-            raise ValueError(f"a contiguous buffer is required: {exc}") from None
-        except TypeError:
-            raise TypeError(f"a bytes-like object is required, not {type(obj).__name__}") from None
-        self.held = True
-        self.ptr = <char *>self.view.buf
-        self.nbytes = self.view.len
-
-    def __dealloc__(self):
-        if self.held:
-            PyBuffer_Release(&self.view)
-            self.held = False
+include "_buffer_export.pxi"
 
 
 cdef intptr_t _handle_value(object h, bint allow_invalid=False) except? -2:
@@ -614,7 +587,7 @@ cdef _C_HANDLE_REF _c_file(IORING_HANDLE_REF f):
     return r
 
 
-cdef _C_BUFFER_REF _c_buffer(IORING_BUFFER_REF b, _Pin pin):
+cdef _C_BUFFER_REF _c_buffer(IORING_BUFFER_REF b, _Buffer pin):
     cdef _C_BUFFER_REF r
     memset(&r, 0, sizeof(r))
     r.Kind = b.Kind
@@ -997,7 +970,7 @@ cdef class HIORING:
         cdef uint32_t i, n
         cdef iovec *vecs
         cdef int *fds
-        cdef _Pin b
+        cdef _Buffer b
         ioring_submit(&self.ring)
         if w.op == _OP_REG_FILES:
             handles = pins
@@ -1027,7 +1000,7 @@ cdef class HIORING:
             vecs = <iovec *>calloc(n, sizeof(iovec))
             for i in range(n):
                 if bufs[i] is not None:
-                    b = <_Pin>bufs[i][0]
+                    b = <_Buffer>bufs[i][0]
                     vecs[i].iov_base = b.ptr
                     vecs[i].iov_len = bufs[i][1]
             ret = ioring_register_buffers(&self.ring, vecs, n)
@@ -1493,7 +1466,7 @@ cdef object _rw_build(HIORING r, uint32_t op, object fileRef, object bufferRef, 
     cdef uint64_t offset = _u64(fileOffset, "fileOffset")
     cdef uint64_t ud = _u64(userData, "userData")
     cdef uint32_t flags
-    cdef _Pin pin = None
+    cdef _Buffer pin = None
     cdef _WSqe *w
     cdef HRESULT hr
     if not isinstance(bufferRef, IORING_BUFFER_REF):
@@ -1502,7 +1475,7 @@ cdef object _rw_build(HIORING r, uint32_t op, object fileRef, object bufferRef, 
     r._check()
     flags = _sqe_flags(r, sqeFlags)
     if b.Kind == 0:
-        pin = _Pin(b.obj, op == _OP_READ)
+        pin = _Buffer(b.obj, op == _OP_READ)
         if length > pin.nbytes:
             raise ValueError(f"numberOfBytes={length} is larger than the buffer ({pin.nbytes} bytes)")
     if r.kb:
@@ -1596,7 +1569,7 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
     cdef uint32_t flags, i
     cdef uint64_t left = length
     cdef _Iov iov
-    cdef _Pin b
+    cdef _Buffer b
     cdef _WSqe *w
     cdef _CArray segs_c
     cdef HRESULT hr
@@ -1615,7 +1588,7 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
         seg = segs[i]
         if isinstance(seg, FILE_SEGMENT_ELEMENT):
             seg = seg.Buffer
-        b = _Pin(seg, op == _OP_SCATTER)
+        b = _Buffer(seg, op == _OP_SCATTER)
         iov.pins.append(b)
         iov.vecs[i].iov_base = b.ptr
         iov.vecs[i].iov_len = b.nbytes if <uint64_t>b.nbytes < left else left
@@ -1711,7 +1684,7 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
     cdef uint32_t n = len(items) if count is None else _u32(count, "count")
     cdef uint64_t ud = _u64(userData, "userData")
     cdef list table = []
-    cdef _Pin b
+    cdef _Buffer b
     cdef _WSqe *w
     cdef _CArray arr
     cdef HRESULT hr
@@ -1727,7 +1700,7 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
                 raise ValueError("a NULL buffer must have Length 0")
             table.append(None)
             continue
-        b = _Pin(item.Address, True)
+        b = _Buffer(item.Address, True)
         length = _u32(item.Length, "Length")
         if length > b.nbytes:
             raise ValueError(f"Length={length} is larger than the buffer ({b.nbytes} bytes)")
@@ -1736,7 +1709,7 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
         arr = _c_array(n, sizeof(_C_BUFFER_INFO))
         for i in range(n):
             if table[i] is not None:
-                (<_C_BUFFER_INFO *>arr.p)[i].Address = (<_Pin>table[i][0]).ptr
+                (<_C_BUFFER_INFO *>arr.p)[i].Address = (<_Buffer>table[i][0]).ptr
                 (<_C_BUFFER_INFO *>arr.p)[i].Length = table[i][1]
         with ioRing.lock:
             ioRing._check()
