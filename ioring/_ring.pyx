@@ -585,7 +585,7 @@ cdef class Ring:
         while self._ncompleted - start < n:
             if deadline >= 0 and _now() >= deadline:
                 break
-            self._block(deadline)
+            self._block(deadline, True)
         if c.ioring_sq_ready(&self.uring.ring):
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
@@ -599,11 +599,13 @@ cdef class Ring:
         while op._res is None:
             if deadline >= 0 and _now() >= deadline:
                 raise TimeoutError(f"{op.describe()} did not complete within {timeout} s")
-            self._block(deadline)
+            self._block(deadline, True)
 
-    cdef int _block(self, double deadline) except -1:
+    cdef int _block(self, double deadline, bint submit_first) except -1:
         """Submit what is queued and wait until completions may have changed what the caller
-        waits for (it re-checks; ``deadline`` < 0: none).
+        waits for (it re-checks; ``deadline`` < 0: none). ``submit_first``: submit without
+        waiting first, and return if that produced completions (requests that complete at
+        submit, a NOP or a read from the page cache, then cost no wait).
 
         Threads sharing the Ring: one of them (the leader) sleeps in io_uring_enter, the GIL
         released, and reaps when it returns, for everybody (batch CQEs go to their batch);
@@ -628,6 +630,13 @@ cdef class Ring:
                 left = 0
         if not self._leader:
             uring._track()
+            if submit_first and c.ioring_sq_ready(&uring.ring):
+                ret = c.ioring_submit(&uring.ring)
+                if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+                    raise OSError(-ret, os.strerror(-ret))
+                if c.ioring_cq_ready(&uring.ring):
+                    self._reap(0)
+                    return 0
             self._leader = True
             self._woken = False
             uring._blocking += 1
@@ -977,7 +986,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             batch.queued = queued
             uring._tracked = ring.sq.sqe_tail      # the batch pins its own buffers
             # Submit, wait, reap (for everybody): batch results land in batch.
-            self._block(-1.0)
+            self._block(-1.0, False)
     except BaseException:
         # Interrupted with requests in flight: their buffers must outlive them. Hand the
         # pins to the ring, released when the last of them completes.
