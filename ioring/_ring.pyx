@@ -10,6 +10,7 @@ per-call Python objects of the thin layer.
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, Py_buffer
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.pythread cimport PyThread_get_thread_ident
 from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY
 cdef extern from "<errno.h>":
     enum: ECANCELED
@@ -195,6 +196,7 @@ cdef class Ring:
     cdef uint64_t _ncompleted      # Operations completed so far (Ring.wait counts with it)
     cdef dict _batches             # batch id -> _Batch, for the batches running now
     cdef uint64_t _next_batch
+    cdef long _issuer              # IORING_SETUP_SINGLE_ISSUER: the only thread that may use it
     cdef object __weakref__
 
     def __init__(self, unsigned entries=256, *, bint sqpoll=False, unsigned flags=0,
@@ -212,6 +214,17 @@ cdef class Ring:
         self._cond = threading.Condition(threading.Lock())
         self._batches = {}
         self._next_batch = 1
+        if flags & L.IORING_SETUP_SINGLE_ISSUER:
+            self._issuer = PyThread_get_thread_ident()
+
+    cdef int _check_thread(self) except -1:
+        """A SINGLE_ISSUER ring refuses (the kernel says EEXIST) any other thread's submit."""
+        if self._issuer and PyThread_get_thread_ident() != self._issuer:
+            raise RuntimeError(
+                "this Ring was created with IORING_SETUP_SINGLE_ISSUER: only the thread that "
+                f"created it ({self._issuer}) may queue, submit or wait, not thread "
+                f"{PyThread_get_thread_ident()} (share a Ring between threads without that flag)")
+        return 0
 
     # ---- lifetime ---------------------------------------------------------------------------
 
@@ -260,6 +273,8 @@ cdef class Ring:
 
     cdef io_uring_sqe _sqe(self):
         """An SQE, submitting queued ones when the SQ is full."""
+        if self._issuer:
+            self._check_thread()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._link_depth:
@@ -490,6 +505,8 @@ cdef class Ring:
 
     def submit(self):
         """Submit what is queued; returns how many requests were submitted."""
+        if self._issuer:
+            self._check_thread()
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
@@ -575,6 +592,8 @@ cdef class Ring:
         completions reaped by any of them count."""
         cdef uint64_t start = self._ncompleted
         cdef double deadline = -1.0
+        if self._issuer:
+            self._check_thread()
         if timeout is not None:
             deadline = _now() + float(timeout)
         if n == 0:
@@ -622,6 +641,8 @@ cdef class Ring:
         if self._cond is None:
             raise ValueError("not an initialized Ring")
         uring._check()
+        if self._issuer:
+            self._check_thread()
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -895,6 +916,8 @@ cdef object _run_batch(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object 
                        object offsets, object buf_indexes):
     if n < 0:
         raise ValueError("n must be >= 0")
+    if self._issuer:
+        self._check_thread()
     return _run_batch_inner(self, kind, n, fd, buffers, offsets, buf_indexes, _new_batch(self, n))
 
 
