@@ -24,6 +24,8 @@ REPO = os.path.dirname(HERE)
 WORKLOADS = {
     # Ring.nop_many(128) on a 128-entry ring: one io_uring_enter per 128 NOPs, the batch path.
     "nop_many(128)": "ring = ioring.Ring(128)\ndef step():\n    ring.nop_many(128)\n    return 128\n",
+    # 4096 NOPs per call on a 256-entry ring: 16 rounds per call, the per-CQE cost.
+    "nop_many(4096)": "ring = ioring.Ring(256)\ndef step():\n    ring.nop_many(4096)\n    return 4096\n",
     # One NOP, Operation.result(): one request per io_uring_enter, the per-request path.
     "nop().result()": "ring = ioring.Ring(128)\ndef step():\n    ring.nop().result()\n    return 1\n",
     # 16 NOPs queued, then result() of each: the first waits, the others are already reaped.

@@ -871,6 +871,7 @@ cdef class _BatchPins:
 cdef class _Batch:
     """One running batch: where its results go. Any thread's _reap fills it in (the GIL held)."""
     cdef uint64_t id
+    cdef object key             # id as the key of Ring._batches
     cdef uint64_t tag           # _BATCH_TAG | id << 32: the user_data of request 0
     cdef Py_ssize_t n
     cdef Py_ssize_t queued      # requests handed to the SQ so far
@@ -905,9 +906,10 @@ cdef _Batch _new_batch(Ring self, Py_ssize_t n):
     while True:
         bid = self._next_batch
         self._next_batch = 1 if bid >= _BATCH_ID_MASK else bid + 1
-        if bid not in self._batches:
+        if not self._batches or bid not in self._batches:
             break
     batch.id = bid
+    batch.key = bid
     batch.tag = _BATCH_TAG | (bid << 32)
     return batch
 
@@ -981,7 +983,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     uring._blocking += 1
     # From here on, whichever thread reaps this Ring's CQEs (this one or another waiting on the
     # same Ring) records this batch's results in it: the batch ends when all n were recorded.
-    self._batches[batch.id] = batch
+    self._batches[batch.key] = batch
     try:
         while batch.completed < n:
             # SQEs a signal handler queued through the thin layer (it runs in
@@ -1017,7 +1019,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             _leave_pins(uring, pins, batch)
         raise
     finally:
-        del self._batches[batch.id]
+        del self._batches[batch.key]
         uring._blocking -= 1
         free(offs)
         free(idx)
