@@ -991,6 +991,11 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             uring._track()
             # Fill the SQ with the next requests.
             space = c.ioring_sq_space_left(ring)
+            if space == 0 and queued < n:
+                # Other threads' requests fill the SQ: publish them to make room, rather than
+                # wait for a completion that may be slow to come.
+                c.ioring_submit(ring)
+                space = c.ioring_sq_space_left(ring)
             while queued < n and space:
                 sqe = c.ioring_get_sqe(ring)
                 if kind == _BATCH_NOP:
