@@ -592,6 +592,7 @@ cdef class Ring:
         completions reaped by any of them count."""
         cdef uint64_t start = self._ncompleted
         cdef double deadline = -1.0
+        self.uring._check()         # closed, or the parent's ring in a fork child: refused
         if self._issuer:
             self._check_thread()
         if timeout is not None:

@@ -41,6 +41,15 @@ def test_context_manager_closes_the_ring():
     ring.close()  # idempotent
 
 
+def test_a_closed_ring_refuses_waits_and_batches():
+    ring = ioring.Ring(8)
+    ring.close()
+    for call in (lambda: ring.wait(1), lambda: ring.wait(0), lambda: ring.wait(2, timeout=0.1),
+                 lambda: ring.nop_many(1), ring.submit, ring.nop):
+        with pytest.raises(ValueError):
+            call()
+
+
 def test_read_write_results_and_data(ring, datafile):
     fd, payload, _ = datafile
     buf = bytearray(100)
