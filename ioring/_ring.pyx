@@ -10,7 +10,8 @@ per-call Python objects of the thin layer.
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, Py_buffer
 from cpython.exc cimport PyErr_CheckSignals
-from libc.errno cimport EINTR, ETIME, EAGAIN
+from cpython.pythread cimport PyThread_get_thread_ident
+from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY
 cdef extern from "<errno.h>":
     enum: ECANCELED
 from libc.stdint cimport uint64_t, int64_t, uint32_t
@@ -23,18 +24,41 @@ from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer, _Inflight
 cdef extern from "ioring/abi.h":
     enum:
         IORING_CQE_F_MORE
+        IORING_FEAT_EXT_ARG
 
 import array
 import os
+import threading
 import time
 import warnings
 
 from ioring import liburing as L
 
-# user_data of batch requests: the top bit set, the index in the low bits. Single requests use
-# a counter below 2**62, so the two never meet.
+# user_data of batch requests: the top bit set, the batch's id in bits 32-61 (ids are unique
+# among the batches running on a Ring, never 0), the index in the batch in the low 32 bits.
+# Single requests use a counter below 2**62, so the two never meet.
 cdef uint64_t _BATCH_TAG = 1ULL << 63
 cdef uint64_t _CANCEL_TAG = 1ULL << 62
+cdef uint64_t _BATCH_ID_MASK = (1ULL << 30) - 1
+# The NOP that wakes a thread sleeping in the kernel for this Ring (see Ring._block).
+cdef uint64_t _WAKE_UD = _CANCEL_TAG
+# A thread waiting in the kernel re-checks at least this often (seconds): the bound for what no
+# wake-up NOP can reach (completions consumed through the thin layer, a full SQ).
+cdef double _SAFETY_WAIT = 1.0
+
+cdef extern from "<time.h>":
+    ctypedef int clockid_t
+    cdef struct timespec:
+        long tv_sec
+        long tv_nsec
+    int clock_gettime(clockid_t clk, timespec *tp) nogil
+    enum: CLOCK_MONOTONIC
+
+
+cdef inline double _now() noexcept:
+    cdef timespec t
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return t.tv_sec + t.tv_nsec * 1e-9
 
 
 cdef class Operation:
@@ -162,6 +186,17 @@ cdef class Ring:
     cdef io_uring_sqe _link_last
     cdef list _completed           # operations reaped but not yet handed out by completions()
     cdef bint _collect
+    # Threads sharing the Ring (see _block): at most one of them sleeps in the kernel (the
+    # "leader"), the others wait on _cond until it has reaped.
+    cdef object _cond
+    cdef bint _leader              # a thread waits in io_uring_enter for this Ring
+    cdef bint _woken               # a wake-up NOP was posted for that wait
+    cdef int _followers            # threads waiting on _cond
+    cdef uint64_t _reap_gen        # bumped whenever CQEs are consumed or a leader returns
+    cdef uint64_t _ncompleted      # Operations completed so far (Ring.wait counts with it)
+    cdef dict _batches             # batch id -> _Batch, for the batches running now
+    cdef uint64_t _next_batch
+    cdef long _issuer              # IORING_SETUP_SINGLE_ISSUER: the only thread that may use it
     cdef object __weakref__
 
     def __init__(self, unsigned entries=256, *, bint sqpoll=False, unsigned flags=0,
@@ -176,6 +211,20 @@ cdef class Ring:
         self._ops = {}
         self._next_ud = 1
         self._completed = []
+        self._cond = threading.Condition(threading.Lock())
+        self._batches = {}
+        self._next_batch = 1
+        if flags & L.IORING_SETUP_SINGLE_ISSUER:
+            self._issuer = PyThread_get_thread_ident()
+
+    cdef int _check_thread(self) except -1:
+        """A SINGLE_ISSUER ring refuses (the kernel says EEXIST) any other thread's submit."""
+        if self._issuer and PyThread_get_thread_ident() != self._issuer:
+            raise RuntimeError(
+                "this Ring was created with IORING_SETUP_SINGLE_ISSUER: only the thread that "
+                f"created it ({self._issuer}) may queue, submit or wait, not thread "
+                f"{PyThread_get_thread_ident()} (share a Ring between threads without that flag)")
+        return 0
 
     # ---- lifetime ---------------------------------------------------------------------------
 
@@ -187,6 +236,10 @@ cdef class Ring:
             if (<Operation>op)._res is None:
                 (<Operation>op)._complete(-ECANCELED, 0)
         self._ops = {}
+        self._reap_gen += 1
+        if self._followers:
+            with self._cond:
+                self._cond.notify_all()
 
     @property
     def closed(self):
@@ -220,6 +273,8 @@ cdef class Ring:
 
     cdef io_uring_sqe _sqe(self):
         """An SQE, submitting queued ones when the SQ is full."""
+        if self._issuer:
+            self._check_thread()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._link_depth:
@@ -450,17 +505,21 @@ cdef class Ring:
 
     def submit(self):
         """Submit what is queued; returns how many requests were submitted."""
+        if self._issuer:
+            self._check_thread()
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
-        """Complete the Operations of every ready CQE (at most ``limit`` if > 0). The CQEs are
-        consumed before any done-callback runs, so a callback that queues (and so may reap)
-        can never see the same CQE twice."""
+        """Complete the Operations of every ready CQE (at most ``limit`` if > 0) and hand batch
+        CQEs to the batch they belong to, whichever thread runs it. The CQEs are consumed
+        before any done-callback runs, so a callback that queues (and so may reap) can never
+        see the same CQE twice."""
         cdef io_uring uring = self.uring
-        cdef unsigned head, ready, i = 0
+        cdef unsigned head, ready, i = 0, others = 0
         cdef c.io_uring_cqe *cqe
-        cdef uint64_t ud
+        cdef uint64_t ud, bid, cached_bid = 0
         cdef Operation op
+        cdef _Batch batch = None
         cdef list done
         ready = c.ioring_cq_ready(&uring.ring)
         if ready > max_cqes:
@@ -474,7 +533,21 @@ cdef class Ring:
             i += 1
             ud = cqe.user_data
             if ud & (_CANCEL_TAG | _BATCH_TAG):
+                if ud == _WAKE_UD:
+                    continue
+                others += 1
+                if ud & _CANCEL_TAG:
+                    continue
+                # A batch's CQE: to its batch, if it is running (a batch that was interrupted
+                # left its pins in uring._inflight, released by _retire below).
+                bid = (ud >> 32) & _BATCH_ID_MASK
+                if bid != cached_bid:
+                    batch = self._batches.get(bid) if self._batches else None
+                    cached_bid = bid
+                if batch is not None:
+                    batch._record(<uint32_t>ud, cqe.res)
                 continue
+            others += 1
             if cqe.flags & IORING_CQE_F_MORE:
                 op = self._ops.get(ud)
             else:
@@ -482,43 +555,154 @@ cdef class Ring:
             if op is not None:
                 done.append((op, 0 if op.kind == "timeout" and cqe.res == -ETIME else cqe.res, cqe.flags))
         uring._retire(i)
+        self._reap_gen += 1
+        self._ncompleted += len(done)
+        if others and self._leader and not self._woken:
+            # Another thread sleeps in the kernel for this Ring, maybe for one of the CQEs just
+            # consumed: it would sleep until some other completion arrives. Wake it up.
+            self._wake_leader()
         for op, res, flags in done:
             op._complete(res, flags)
             if self._collect:
                 self._completed.append(op)
         return len(done)
 
+    cdef void _wake_leader(self) noexcept:
+        """Post a NOP (its CQE is dropped by _reap): the thread waiting in the kernel returns,
+        reaps and re-checks. Best effort: without an SQE, its bounded wait is the fallback."""
+        cdef io_uring uring = self.uring
+        cdef c.io_uring_sqe *sqe
+        if self._link_depth:
+            return      # a linked() chain is being queued: submitting now would cut it
+        sqe = c.ioring_get_sqe(&uring.ring)
+        if sqe == NULL:
+            return
+        c.ioring_prep_nop(sqe)
+        sqe.user_data = _WAKE_UD
+        try:
+            uring._track()
+        except BaseException:
+            pass
+        if c.ioring_submit(&uring.ring) >= 0:
+            self._woken = True
+
     def wait(self, unsigned n=1, timeout=None):
         """Submit what is queued and wait until ``n`` requests completed (or ``timeout``
-        seconds passed); returns how many completed."""
-        cdef int got = 0
-        deadline = None if timeout is None else time.monotonic() + timeout
-        L.io_uring_submit(self.uring)
-        got += self._reap(0)
-        while got < <int>n:
-            if deadline is None:
-                L.io_uring_submit_and_wait(self.uring, 1)
-            else:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                submitted, cqe = L.io_uring_submit_and_wait_timeout(
-                    self.uring, 1, L.kernel_timespec(int(left), int((left % 1) * 1e9)))
-            got += self._reap(0)
-        return got
+        seconds passed); returns how many completed meanwhile. With threads sharing the Ring,
+        completions reaped by any of them count."""
+        cdef uint64_t start = self._ncompleted
+        cdef double deadline = -1.0
+        self.uring._check()         # closed, or the parent's ring in a fork child: refused
+        if self._issuer:
+            self._check_thread()
+        if timeout is not None:
+            deadline = _now() + float(timeout)
+        if n == 0:
+            L.io_uring_submit(self.uring)
+            self._reap(0)
+            return <int>(self._ncompleted - start)
+        self._reap(0)
+        while self._ncompleted - start < n:
+            if deadline >= 0 and _now() >= deadline:
+                break
+            self._block(deadline, True)
+        if c.ioring_sq_ready(&self.uring.ring):
+            L.io_uring_submit(self.uring)
+        return <int>(self._ncompleted - start)
 
     cdef _wait_for(self, Operation op, timeout):
-        deadline = None if timeout is None else time.monotonic() + timeout
+        cdef double deadline = -1.0
+        if timeout is not None:
+            deadline = _now() + float(timeout)
         if op._res is None and not self.uring.initialized:
             raise ValueError("the ring is closed")
         while op._res is None:
-            if deadline is None:
-                self.wait(1)
-            else:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{op.describe()} did not complete within {timeout} s")
-                self.wait(1, left)
+            if deadline >= 0 and _now() >= deadline:
+                raise TimeoutError(f"{op.describe()} did not complete within {timeout} s")
+            self._block(deadline, True)
+
+    cdef int _block(self, double deadline, bint submit_first) except -1:
+        """Submit what is queued and wait until completions may have changed what the caller
+        waits for (it re-checks; ``deadline`` < 0: none). ``submit_first``: submit without
+        waiting first, and return if that produced completions (requests that complete at
+        submit, a NOP or a read from the page cache, then cost no wait).
+
+        Threads sharing the Ring: one of them (the leader) sleeps in io_uring_enter, the GIL
+        released, and reaps when it returns, for everybody (batch CQEs go to their batch);
+        the others wait on a condition until it has. A thread that consumes CQEs while the
+        leader sleeps posts a NOP to wake it (_reap), since the kernel would otherwise keep it
+        asleep for a completion that is gone; and the leader never sleeps more than
+        _SAFETY_WAIT without re-checking."""
+        cdef io_uring uring = self.uring
+        cdef uint64_t gen = self._reap_gen
+        cdef c.io_uring_cqe *cqe
+        cdef c.ioring_kernel_timespec ts
+        cdef double left = _SAFETY_WAIT
+        cdef int ret
+        if self._cond is None:
+            raise ValueError("not an initialized Ring")
+        uring._check()
+        if self._issuer:
+            self._check_thread()
+        if deadline >= 0:
+            left = deadline - _now()
+            if left > _SAFETY_WAIT:
+                left = _SAFETY_WAIT
+            elif left < 0:
+                left = 0
+        if not self._leader:
+            uring._track()
+            if submit_first and c.ioring_sq_ready(&uring.ring):
+                ret = c.ioring_submit(&uring.ring)
+                if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+                    raise OSError(-ret, os.strerror(-ret))
+                if c.ioring_cq_ready(&uring.ring):
+                    self._reap(0)
+                    return 0
+            self._leader = True
+            self._woken = False
+            uring._blocking += 1
+            try:
+                if uring.ring.features & IORING_FEAT_EXT_ARG:
+                    ts.tv_sec = <long long>left
+                    ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
+                    ret = c.ioring_wait_cqes_timeout(&uring.ring, &cqe, c.ioring_flush_sq(&uring.ring), 1,
+                                                     &ts, NULL)
+                else:
+                    ret = c.ioring_submit_and_wait(&uring.ring, 1)
+            finally:
+                self._leader = False
+                uring._blocking -= 1
+                self._reap_gen += 1
+            try:
+                # A signal may have cut the wait short without EINTR: run Python's handlers
+                # now (KeyboardInterrupt included; the completions stay in the CQ).
+                PyErr_CheckSignals()
+                if ret < 0 and ret != -EINTR and ret != -ETIME and ret != -EAGAIN:
+                    raise OSError(-ret, os.strerror(-ret))
+                self._reap(0)
+            finally:
+                if self._followers:
+                    with self._cond:
+                        self._cond.notify_all()
+            return 0
+        # Another thread waits in the kernel: publish our requests, wait until it has reaped.
+        if c.ioring_sq_ready(&uring.ring):
+            uring._track()
+            ret = c.ioring_submit(&uring.ring)
+            if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+                raise OSError(-ret, os.strerror(-ret))
+        self._followers += 1
+        uring._blocking += 1
+        try:
+            with self._cond:
+                while self._leader and self._reap_gen == gen:
+                    if not self._cond.wait(left if left > 0 else 0):
+                        break
+        finally:
+            self._followers -= 1
+            uring._blocking -= 1
+        return 0
 
     def completions(self, timeout=None):
         """Iterate over requests as they complete, until none is in flight (or ``timeout``
@@ -685,34 +869,74 @@ cdef class _BatchPins:
         free(self.views)
 
 
+cdef class _Batch:
+    """One running batch: where its results go. Any thread's _reap fills it in (the GIL held)."""
+    cdef uint64_t id
+    cdef object key             # id as the key of Ring._batches
+    cdef uint64_t tag           # _BATCH_TAG | id << 32: the user_data of request 0
+    cdef Py_ssize_t n
+    cdef Py_ssize_t queued      # requests handed to the SQ so far
+    cdef Py_ssize_t completed
+    cdef char *finished         # per request: its CQE was seen
+    cdef int64_t *out           # per request: cqe.res (NULL for NOPs)
+    cdef object results         # the array out points into
+
+    def __dealloc__(self):
+        free(self.finished)
+
+    cdef inline void _record(self, uint32_t index, int res) noexcept:
+        # Only requests of this batch that were queued and not yet seen: a CQE with a
+        # user_data that merely looks like ours (thin-layer requests can carry any) is ignored.
+        if index >= self.queued or self.finished[index]:
+            return
+        self.finished[index] = 1
+        if self.out != NULL:
+            self.out[index] = res
+        self.completed += 1
+
+
+cdef _Batch _new_batch(Ring self, Py_ssize_t n):
+    cdef _Batch batch = _Batch.__new__(_Batch)
+    cdef uint64_t bid
+    if <uint64_t>n > 0xFFFFFFFFULL:
+        raise ValueError("a batch holds at most 2**32 - 1 requests")
+    batch.finished = <char *>calloc(n if n > 0 else 1, 1)
+    if batch.finished == NULL:
+        raise MemoryError()
+    batch.n = n
+    while True:
+        bid = self._next_batch
+        self._next_batch = 1 if bid >= _BATCH_ID_MASK else bid + 1
+        if not self._batches or bid not in self._batches:
+            break
+    batch.id = bid
+    batch.key = bid
+    batch.tag = _BATCH_TAG | (bid << 32)
+    return batch
+
+
 cdef object _run_batch(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object buffers,
                        object offsets, object buf_indexes):
-    cdef char *finished = <char *>calloc(n if n > 0 else 1, 1)
-    if finished == NULL:
-        raise MemoryError()
-    try:
-        return _run_batch_inner(self, kind, n, fd, buffers, offsets, buf_indexes, finished)
-    finally:
-        free(finished)
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    if self._issuer:
+        self._check_thread()
+    return _run_batch_inner(self, kind, n, fd, buffers, offsets, buf_indexes, _new_batch(self, n))
 
 
 cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object buffers,
-                             object offsets, object buf_indexes, char *finished):
+                             object offsets, object buf_indexes, _Batch batch):
     cdef io_uring uring = self.uring
     cdef c.ioring *ring
     cdef _BatchPins pins = None
-    cdef Py_ssize_t i, queued = 0, completed = 0, in_flight = 0
-    cdef unsigned ready, j, head, space
+    cdef Py_ssize_t i, queued = 0
+    cdef unsigned space
     cdef c.io_uring_sqe *sqe
-    cdef c.io_uring_cqe *cqe
     cdef uint64_t *offs = NULL
     cdef int *idx = NULL
     cdef bint writable = kind == _BATCH_READ or kind == _BATCH_READ_FIXED
-    cdef int ret
     cdef int64_t[::1] out
     uring._check()              # closed, or the parent's ring in a fork child: refused
-    if n < 0:
-        raise ValueError("n must be >= 0")
     results = array.array("q", bytes(8 * n)) if kind != _BATCH_NOP else None
     if kind != _BATCH_NOP:
         out = results
@@ -752,16 +976,27 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             free(offs)
             free(idx)
             raise
+        if n:
+            batch.out = &out[0]
+        batch.results = results
     ring = &uring.ring
     uring._track()          # requests queued before the batch keep their own tracking
     uring._blocking += 1
+    # From here on, whichever thread reaps this Ring's CQEs (this one or another waiting on the
+    # same Ring) records this batch's results in it: the batch ends when all n were recorded.
+    self._batches[batch.key] = batch
     try:
-        while completed < n:
+        while batch.completed < n:
             # SQEs a signal handler queued through the thin layer (it runs in
-            # PyErr_CheckSignals below) keep their own tracking, before the batch's are added.
+            # PyErr_CheckSignals in _block) keep their own tracking, before the batch's are added.
             uring._track()
             # Fill the SQ with the next requests.
             space = c.ioring_sq_space_left(ring)
+            if space == 0 and queued < n:
+                # Other threads' requests fill the SQ: publish them to make room, rather than
+                # wait for a completion that may be slow to come.
+                c.ioring_submit(ring)
+                space = c.ioring_sq_space_left(ring)
             while queued < n and space:
                 sqe = c.ioring_get_sqe(ring)
                 if kind == _BATCH_NOP:
@@ -776,40 +1011,21 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
                 else:
                     c.ioring_prep_write_fixed(sqe, fd, pins.views[queued].buf, <unsigned>pins.views[queued].len,
                                               offs[queued], idx[queued])
-                sqe.user_data = _BATCH_TAG | <uint64_t>queued
+                sqe.user_data = batch.tag | <uint64_t>queued
                 queued += 1
-                in_flight += 1
                 space -= 1
+            batch.queued = queued
             uring._tracked = ring.sq.sqe_tail      # the batch pins its own buffers
-            ret = c.ioring_submit_and_wait(ring, 1)
-            # A signal may have cut the wait short without EINTR (the kernel reports the SQEs
-            # it submitted instead): run Python's handlers now, KeyboardInterrupt included.
-            PyErr_CheckSignals()
-            if ret == -EINTR:
-                continue
-            if ret < 0 and ret != -EAGAIN and ret != -ETIME:
-                raise OSError(-ret, os.strerror(-ret))
-            # Reap: batch results into the array, other requests to their Operations.
-            ready = c.ioring_cq_ready(ring)
-            head = ring.cq.khead[0]
-            for j in range(ready):
-                cqe = c.ioring_cqe_at(ring, head + j)
-                if cqe.user_data & _BATCH_TAG and not (cqe.user_data & _CANCEL_TAG):
-                    i = <Py_ssize_t>(cqe.user_data & ~_BATCH_TAG)
-                    finished[i] = 1
-                    if kind != _BATCH_NOP:
-                        out[i] = cqe.res
-                    completed += 1
-                    in_flight -= 1
-            if ready:
-                _reap_others(self, ready)
+            # Submit, wait, reap (for everybody): batch results land in batch.
+            self._block(-1.0, False)
     except BaseException:
         # Interrupted with requests in flight: their buffers must outlive them. Hand the
         # pins to the ring, released when the last of them completes.
-        if in_flight and pins is not None:
-            _leave_pins(uring, pins, queued, finished)
+        if batch.completed < batch.queued and pins is not None:
+            _leave_pins(uring, pins, batch)
         raise
     finally:
+        del self._batches[batch.key]
         uring._blocking -= 1
         free(offs)
         free(idx)
@@ -826,22 +1042,16 @@ cdef int _check_registered(io_uring uring, Py_buffer *view, int index) except -1
     return 0
 
 
-cdef void _reap_others(Ring self, unsigned ready) except *:
-    """Complete the non-batch requests among the ``ready`` CQEs the batch loop has looked at,
-    then consume exactly those: a batch CQE that arrived since must stay for the next round."""
-    self._reap(0, ready)
-
-
-cdef void _leave_pins(io_uring uring, _BatchPins pins, Py_ssize_t queued, char *finished):
+cdef void _leave_pins(io_uring uring, _BatchPins pins, _Batch batch):
     """Keep a batch's buffers pinned by the ring until every batch request in flight completed:
     one _Inflight record per request, keyed by its user_data, as the thin layer does."""
     cdef Py_ssize_t i
     cdef _Inflight rec
-    for i in range(queued):
-        if finished[i]:
+    for i in range(batch.queued):
+        if batch.finished[i]:
             continue
         rec = _Inflight.__new__(_Inflight)
         rec.count = 1
         rec.pins = [pins]
         rec.data = None
-        uring._inflight[_BATCH_TAG | <uint64_t>i] = rec
+        uring._inflight[batch.tag | <uint64_t>i] = rec

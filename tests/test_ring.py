@@ -41,6 +41,15 @@ def test_context_manager_closes_the_ring():
     ring.close()  # idempotent
 
 
+def test_a_closed_ring_refuses_waits_and_batches():
+    ring = ioring.Ring(8)
+    ring.close()
+    for call in (lambda: ring.wait(1), lambda: ring.wait(0), lambda: ring.wait(2, timeout=0.1),
+                 lambda: ring.nop_many(1), ring.submit, ring.nop):
+        with pytest.raises(ValueError):
+            call()
+
+
 def test_read_write_results_and_data(ring, datafile):
     fd, payload, _ = datafile
     buf = bytearray(100)
@@ -396,3 +405,128 @@ def test_unclosed_ring_at_interpreter_exit_is_quiet(tmp_path):
                             text=True, timeout=30, env=env)
     assert result.returncode == 0
     assert "Exception ignored" not in result.stderr and "Error" not in result.stderr, result.stderr
+
+
+# ---- threads sharing one Ring (the 8-thread stress scenarios are in test_threads.py) ----------
+
+def _in_thread(fn):
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:   # noqa: B902
+            out["error"] = exc
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
+
+
+@pytest.fixture
+def two_pipes():
+    fds = os.pipe() + os.pipe()
+    yield fds
+    for fd in fds:
+        os.close(fd)
+
+
+def test_second_waiter_returns_as_soon_as_its_request_completes(ring, two_pipes):
+    """Thread A waits (in the kernel) for a read that does not complete; the main thread waits
+    for another read, which completes 0.1 s later. It returns then, whichever thread reaps that
+    completion (a thread whose wait found its request reaped by the other used to go back to
+    sleep in the kernel), well before the 1 s bound of a wait in the kernel."""
+    r1, w1, r2, w2 = two_pipes
+    op1 = ring.read(r1, bytearray(4))
+    t, out = _in_thread(op1.result)
+    time.sleep(0.1)
+    op2 = ring.read(r2, bytearray(4))
+    timer = threading.Timer(0.1, os.write, (w2, b"abcd"))
+    timer.start()
+    start = time.monotonic()
+    assert op2.result(timeout=5) == 4
+    assert time.monotonic() - start < 0.9
+    assert t.is_alive() and not op1.done()
+    os.write(w1, b"wxyz")
+    t.join(5)
+    assert out == {"value": 4}
+    timer.join()
+
+
+def test_result_timeout_while_another_thread_waits_in_the_kernel(ring, two_pipes):
+    r1, w1, r2, w2 = two_pipes
+    op1 = ring.read(r1, bytearray(4))
+    t, out = _in_thread(op1.result)
+    time.sleep(0.1)
+    op2 = ring.read(r2, bytearray(4))
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        op2.result(timeout=0.3)
+    assert 0.25 <= time.monotonic() - start < 2.0
+    os.write(w2, b"efgh")
+    assert op2.result(timeout=5) == 4
+    os.write(w1, b"wxyz")
+    t.join(5)
+    assert out == {"value": 4}
+
+
+def test_close_while_another_thread_waits_refuses(ring, two_pipes):
+    r1, w1, _, _ = two_pipes
+    op1 = ring.read(r1, bytearray(4))
+    t, out = _in_thread(op1.result)
+    time.sleep(0.1)
+    with pytest.raises(RuntimeError, match="another thread"):
+        ring.close()
+    assert not ring.closed
+    os.write(w1, b"wxyz")
+    t.join(5)
+    assert out == {"value": 4}
+    ring.close()
+    assert ring.closed
+
+
+def test_batches_in_two_threads_and_a_waiter_in_a_third(ring, two_pipes):
+    """read_many in one thread (its read waits for data), nop_many in another, result() of a
+    single read in a third: each gets exactly its own completions."""
+    r1, w1, r2, w2 = two_pipes
+    buf = bytearray(4)
+    reader, rout = _in_thread(lambda: list(ring.read_many(r1, [buf], [-1])))
+    single_op = ring.read(r2, bytearray(4))
+    single, sout = _in_thread(single_op.result)
+    time.sleep(0.1)
+    for _ in range(50):
+        assert ring.nop_many(10) == 10
+    assert reader.is_alive() and single.is_alive()
+    with pytest.raises(BufferError):        # the batch's read is in flight: its buffer pinned
+        buf.append(0)
+    os.write(w1, b"1234")
+    reader.join(5)
+    assert rout == {"value": [4]} and buf == b"1234"
+    os.write(w2, b"5678")
+    single.join(5)
+    assert sout == {"value": 4}
+
+
+def test_single_issuer_ring_refuses_other_threads_clearly():
+    try:
+        r = ioring.Ring(8, flags=L.IORING_SETUP_SINGLE_ISSUER)
+    except OSError as exc:
+        pytest.skip(f"IORING_SETUP_SINGLE_ISSUER: {exc}")
+    with r:
+        assert r.nop().result() == 0
+        errors = []
+
+        def other():
+            for call in (r.nop, r.submit, lambda: r.wait(0), lambda: r.nop_many(1)):
+                try:
+                    call()
+                    errors.append("accepted")
+                except RuntimeError as exc:
+                    errors.append("SINGLE_ISSUER" in str(exc))
+                except BaseException as exc:   # noqa: B902
+                    errors.append(repr(exc))
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(5)
+        assert errors == [True] * 4
+        assert r.in_flight == 0
+        assert r.nop_many(3) == 3

@@ -449,8 +449,15 @@ static inline int ioring_get_cqe(struct ioring *ring, struct io_uring_cqe **cqe_
             break;
         }
         w->submit -= (unsigned)ret;
-        if (cqe)
-            break;
+        if (cqe) {
+            /* The enter may have released the embedding interpreter's lock: another thread
+             * may have consumed the CQE peeked before it. Hand out the head as it is now
+             * (liburing returns the stale pointer: a duplicate, whose cqe_seen would then
+             * consume somebody else's completion). */
+            ioring_peek_cqe_nowait(ring, &cqe, NULL);
+            if (cqe)
+                break;
+        }
         if ((flags & IORING_ENTER_GETEVENTS) && w->wait_nr && !w->has_ts) {
             /* The kernel only gives up an untimed wait early for a signal; it reports the
              * SQEs it submitted instead of -EINTR then. Say EINTR, or the next enter would
