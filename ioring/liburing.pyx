@@ -51,17 +51,83 @@ def _after_fork_in_child():
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-# Rings of this process by fd, so that a MSG_RING aimed at one can announce its CQE.
-from weakref import WeakValueDictionary as _WeakValueDictionary
-_rings_by_fd = _WeakValueDictionary()
+# Rings of this process, so that a MSG_RING aimed at one can announce its CQE, and so that one
+# kernel ring is never adopted by two io_uring objects. A ring is recognized by the open file an
+# fd refers to (st_dev/st_ino, confirmed with kcmp(2) where it works), never by fd number: a
+# dup of a ring's fd, or an fd number reused after a close, must not fool it.
+from weakref import WeakSet as _WeakSet
+_live_rings = _WeakSet()
+
+cdef extern from "ioring/register_ext.h" nogil:
+    int ioring_same_file(int fd1, int fd2)
+
+# True once two live rings of this process were seen with different inodes: this kernel gives
+# each io_uring instance its own anonymous inode (5.x kernels share one among all of them, and
+# then st_dev/st_ino match every io_uring fd).
+cdef bint _per_ring_inodes = False
 
 
-cdef void _expect_foreign_cqe(int ring_fd, uint64_t user_data):
+cdef object _file_ident(int fd):
+    """(st_dev, st_ino) of the open file ``fd`` refers to, or None (not an open fd)."""
+    if fd < 0:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+cdef int _is_ring_file(int fd, object ident, io_uring ring):
+    """Whether ``fd`` (whose file is ``ident``) refers to ``ring``'s kernel ring: 1 yes, 0 no,
+    -1 cannot tell (a shared anonymous inode and no kcmp(2))."""
+    cdef int same
+    if ident is None or ring._ident != ident:
+        return 0
+    if ring.ring.ring_fd >= 0:
+        same = ioring_same_file(fd, ring.ring.ring_fd)
+        if same >= 0:
+            return same
+    return 1 if _per_ring_inodes else -1
+
+
+cdef list _rings_of_fd(int fd, bint maybe):
+    """The live io_uring objects of this process whose kernel ring ``fd`` is (any fd: a dup
+    too); with ``maybe``, also those it may be when that cannot be told."""
+    cdef list found = []
+    cdef int verdict
+    ident = _file_ident(fd)
+    if ident is None:
+        return found
+    for r in list(_live_rings):
+        if not (<io_uring>r).initialized:
+            continue
+        verdict = _is_ring_file(fd, ident, <io_uring>r)
+        if verdict == 1 or (verdict == -1 and maybe):
+            found.append(r)
+    return found
+
+
+cdef void _register_live_ring(io_uring ring):
+    global _per_ring_inodes
+    ring._ident = _file_ident(ring.ring.ring_fd)
+    if ring._ident is not None and not _per_ring_inodes:
+        for r in list(_live_rings):
+            if (<io_uring>r).initialized and (<io_uring>r)._ident is not None \
+                    and (<io_uring>r)._ident != ring._ident:
+                _per_ring_inodes = True
+                break
+    _live_rings.add(ring)
+
+
+cdef int _expect_foreign_cqe(int ring_fd, uint64_t user_data) except -1:
     """A MSG_RING to ``ring_fd`` will post a CQE with ``user_data`` there: if that ring is one of
-    ours, it must not take the CQE for the completion of its own request with that user_data."""
-    ring = _rings_by_fd.get(ring_fd)
-    if ring is not None:
+    ours, it must not take the CQE for the completion of its own request with that user_data.
+    Where the ring cannot be told for sure, every candidate is told: a CQE announced to a ring
+    that never gets it can only delay a release, never make one early."""
+    for ring in _rings_of_fd(ring_fd, True):
         (<io_uring>ring)._expect_foreign(user_data)
+    return 0
 
 
 # ---- errors and argument conversion ------------------------------------------------------------
@@ -852,8 +918,7 @@ cdef _queue_exit(io_uring ring):
         raise RuntimeError("io_uring_queue_exit: another thread is waiting on this ring")
     ring._quiesce()
     ring.initialized = False
-    if _rings_by_fd.get(ring.ring.ring_fd) is ring:
-        del _rings_by_fd[ring.ring.ring_fd]
+    _live_rings.discard(ring)
     c.ioring_queue_exit(&ring.ring)
     ring._release_all()
 
