@@ -86,11 +86,17 @@ cdef int _is_ring_file(int fd, object ident, io_uring ring):
     cdef int same
     if ident is None or ring._ident != ident:
         return 0
+    if _per_ring_inodes:
+        return 1        # an io_uring inode is one ring's
     if ring.ring.ring_fd >= 0:
         same = ioring_same_file(fd, ring.ring.ring_fd)
-        if same >= 0:
-            return same
-    return 1 if _per_ring_inodes else -1
+        if same == 1:
+            return 1
+        # "Different" counts only while the ring's own fd still is its file (os.dup2 over it
+        # would make kcmp compare with another file).
+        if same == 0 and _file_ident(ring.ring.ring_fd) == ring._ident:
+            return 0
+    return -1
 
 
 cdef list _rings_of_fd(int fd, bint maybe):
