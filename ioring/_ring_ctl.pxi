@@ -239,13 +239,17 @@ def io_uring_queue_mmap(int fd, io_uring_params p not None, io_uring ring not No
     which then owns the fd (io_uring_queue_exit closes it)."""
     if ring.initialized:
         raise ValueError("the ring is already initialized; io_uring_queue_exit it first")
+    # Two io_uring objects over one kernel ring would share the SQ and CQ with separate pin
+    # tables (either could release what the other's requests pinned) and both close it. A ring
+    # that cannot be told apart from one of ours (no kcmp, a shared inode) is refused too.
+    owners = _rings_of_fd(fd, False)
+    if owners:
+        raise ValueError(f"fd {fd} is the ring of a live io_uring object ({owners[0]!r}): "
+                         "one kernel ring cannot be adopted twice")
     owners = _rings_of_fd(fd, True)
     if owners:
-        # Two io_uring objects over one kernel ring would share the SQ and CQ with separate
-        # pin tables (either could release what the other's requests pinned) and both close it.
-        raise ValueError(f"fd {fd} is the ring of a live io_uring object "
-                         f"({owners[0]!r}){'' if _per_ring_inodes else ' or cannot be told apart from it'}: "
-                         "one kernel ring cannot be adopted twice")
+        raise ValueError(f"fd {fd} may be the ring of a live io_uring object ({owners[0]!r}) and "
+                         "this kernel cannot tell: one kernel ring cannot be adopted twice")
     _check_ret(c.ioring_queue_mmap(fd, &p.p, &ring.ring))
     _adopt(ring)
     return 0
