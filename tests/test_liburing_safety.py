@@ -570,24 +570,39 @@ def test_objects_made_directly_instead_of_by_the_ring_raise_not_crash():
 
 def test_recvmsg_out_and_cmsghdr_made_directly_raise_not_crash():
     """Regression (segfault found by the thin-layer fuzzer): io_uring_recvmsg_out() and
-    cmsghdr() made directly (or by __new__) have no buffer; reading them dereferenced NULL."""
-    msg = L.msghdr()
-    for make_o in (L.io_uring_recvmsg_out, lambda: L.io_uring_recvmsg_out.__new__(L.io_uring_recvmsg_out)):
-        o = make_o()
-        for call in (lambda: repr(o), lambda: o.namelen, lambda: o.controllen, lambda: o.payloadlen,
-                     lambda: o.flags, lambda: L.io_uring_recvmsg_name(o),
-                     lambda: L.io_uring_recvmsg_payload(o, msg),
-                     lambda: L.io_uring_recvmsg_cmsg_firsthdr(o, msg)):
-            with pytest.raises(ValueError):
+    cmsghdr() made directly (or by __new__) have no buffer; reading them dereferenced NULL.
+    Run in a child interpreter, so that a crash fails this test, not the session."""
+    import subprocess
+    import textwrap
+    code = textwrap.dedent("""
+        from ioring import liburing as L
+        msg = L.msghdr()
+        calls = []
+        for o in (L.io_uring_recvmsg_out(), L.io_uring_recvmsg_out.__new__(L.io_uring_recvmsg_out)):
+            calls += [lambda o=o: repr(o), lambda o=o: o.namelen, lambda o=o: o.controllen,
+                      lambda o=o: o.payloadlen, lambda o=o: o.flags,
+                      lambda o=o: L.io_uring_recvmsg_name(o),
+                      lambda o=o: L.io_uring_recvmsg_payload(o, msg),
+                      lambda o=o: L.io_uring_recvmsg_cmsg_firsthdr(o, msg)]
+        for m in (L.cmsghdr(), L.cmsghdr.__new__(L.cmsghdr)):
+            calls += [lambda m=m: repr(m), lambda m=m: m.cmsg_len, lambda m=m: m.cmsg_level,
+                      lambda m=m: m.cmsg_type, lambda m=m: m.cmsg_data,
+                      lambda m=m: L.io_uring_recvmsg_cmsg_nexthdr(L.io_uring_recvmsg_out(), msg, m)]
+        for i, call in enumerate(calls):
+            try:
                 call()
-    for make_c in (L.cmsghdr, lambda: L.cmsghdr.__new__(L.cmsghdr)):
-        m = make_c()
-        for call in (lambda: repr(m), lambda: m.cmsg_len, lambda: m.cmsg_level, lambda: m.cmsg_type,
-                     lambda: m.cmsg_data):
-            with pytest.raises(ValueError):
-                call()
-        with pytest.raises(ValueError):
-            L.io_uring_recvmsg_cmsg_nexthdr(L.io_uring_recvmsg_out(), msg, m)
+            except ValueError:
+                continue
+            raise SystemExit(f"call {i} did not raise ValueError")
+        print("ok")
+    """)
+    env = dict(os.environ)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", \
+        f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
 
 
 # ---- out-of-range integers are bad arguments: ValueError (DESIGN.md) ---------------------------
