@@ -429,6 +429,9 @@ def io_uring_prep_rw(int op, io_uring_sqe sqe not None, int fd, addr, unsigned l
     c.ioring_prep_rw(op, sqe._begin(), fd, _ptr(b), len, off)
     if b is not None:
         sqe._pin(b)
+    if op == _c_IORING_OP_MSG_RING:
+        # The target ring gets a CQE with user_data ``offset``, as with io_uring_prep_msg_ring.
+        _expect_foreign_cqe(fd, off)
 
 
 # ---- splice, tee, pipe -------------------------------------------------------------------------

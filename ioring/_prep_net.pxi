@@ -729,7 +729,11 @@ cdef class io_uring_recvmsg_out:
     cdef Py_ssize_t _len
     cdef size_t _namecap          # msg_namelen of the msghdr it was validated against
 
-    cdef c_recvmsg_out *_out(self):
+    cdef c_recvmsg_out *_out(self) except NULL:
+        # Made directly from Python (not by io_uring_recvmsg_validate): there is no buffer.
+        if self._buf is None:
+            raise ValueError("this io_uring_recvmsg_out was not made by io_uring_recvmsg_validate: "
+                             "it has no buffer")
         return <c_recvmsg_out *>self._buf.ptr
 
     @property
@@ -754,7 +758,11 @@ cdef class cmsghdr:
     cdef io_uring_recvmsg_out _o
     cdef Py_ssize_t _off
 
-    cdef c_cmsghdr *_hdr(self):
+    cdef c_cmsghdr *_hdr(self) except NULL:
+        # Made directly from Python (not by io_uring_recvmsg_cmsg_firsthdr/nexthdr): no buffer.
+        if self._o is None or self._o._buf is None:
+            raise ValueError("this cmsghdr was not made by io_uring_recvmsg_cmsg_firsthdr/nexthdr: "
+                             "it has no buffer")
         return <c_cmsghdr *>(self._o._buf.ptr + self._off)
 
     @property
@@ -823,6 +831,7 @@ def io_uring_recvmsg_payload(io_uring_recvmsg_out o not None, msghdr msgh not No
     """io_uring_recvmsg_payload(3): the payload, a memoryview from after the name and control
     areas to the end of the buffer (buf_len)."""
     cdef size_t start = _RECVMSG_OUT_SIZE + msgh.hdr.msg_namelen + msgh.hdr.msg_controllen
+    o._out()        # raises for one made directly from Python
     return o._view[start:]
 
 

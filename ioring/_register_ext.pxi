@@ -167,6 +167,10 @@ cdef extern from "ioring/register_ext.h" nogil:
                           void *arg, size_t arg_size)
     int ioring_sys_register(int fd, unsigned opcode, const void *arg, unsigned nr_args)
 
+    long long ioring_raw_register_arg_size(unsigned opcode, unsigned nr_args)
+    const long long IORING_RAW_REGISTER_POINTERS
+    const long long IORING_RAW_REGISTER_UNKNOWN
+
 
 IO_URING_BPF_FILTER_DENY_REST = _c_IO_URING_BPF_FILTER_DENY_REST
 IO_URING_BPF_FILTER_SZ_STRICT = _c_IO_URING_BPF_FILTER_SZ_STRICT
@@ -741,9 +745,19 @@ def io_uring_register_sync_msg(sqe):
         if b.nbytes < <Py_ssize_t>sizeof(copy):
             raise ValueError(f"a struct io_uring_sqe is {sizeof(copy)} bytes, not {b.nbytes}")
         memcpy(&copy, b.ptr, sizeof(copy))
+    _announce_sync_msg(&copy)
     with nogil:
         ret = ioring_register_sync_msg(&copy)
     return _syscall_end(ret)
+
+
+cdef int _announce_sync_msg(const c.io_uring_sqe *sqe) except -1:
+    """IORING_REGISTER_SEND_MSG_RING posts a CQE (user_data sqe->off) into the ring sqe->fd is:
+    if that is a ring of ours, announce it as not the completion of a request (whatever the
+    SQE says, the kernel decides: announcing a CQE that never comes only delays a release)."""
+    if sqe.opcode == _c_IORING_OP_MSG_RING:
+        _expect_foreign_cqe(sqe.fd, sqe.off)
+    return 0
 
 
 # ---- NAPI, clock -------------------------------------------------------------------------------
@@ -1400,17 +1414,58 @@ def io_uring_enter2(fd, unsigned to_submit, unsigned min_complete, unsigned flag
     return _syscall_end(ret)
 
 
+# The typed function to use for the opcodes the raw io_uring_register refuses.
+_RAW_REGISTER_USE = {
+    _c_IORING_REGISTER_BUFFERS: "io_uring_register_buffers",
+    _c_IORING_REGISTER_FILES_UPDATE: "io_uring_register_files_update",
+    _c_IORING_REGISTER_FILES2: "io_uring_register_files_tags / io_uring_register_files_sparse",
+    _c_IORING_REGISTER_FILES_UPDATE2: "io_uring_register_files_update_tag",
+    _c_IORING_REGISTER_BUFFERS2: "io_uring_register_buffers_tags / io_uring_register_buffers_sparse",
+    _c_IORING_REGISTER_BUFFERS_UPDATE: "io_uring_register_buffers_update_tag",
+    _c_IORING_REGISTER_PBUF_RING: "io_uring_register_buf_ring / io_uring_setup_buf_ring",
+    _c_IORING_UNREGISTER_PBUF_RING: "io_uring_unregister_buf_ring / io_uring_free_buf_ring",
+    _c_IORING_REGISTER_CLONE_BUFFERS: "io_uring_clone_buffers / io_uring_clone_buffers_offset",
+    _c_IORING_REGISTER_ZCRX_IFQ: "io_uring_register_ifq",
+    _c_IORING_REGISTER_RESIZE_RINGS: "io_uring_resize_rings",
+    _c_IORING_REGISTER_MEM_REGION: "io_uring_register_region",
+    _c_IORING_REGISTER_QUERY: "io_uring_register_query",
+    _c_IORING_REGISTER_BPF_FILTER: "io_uring_register_bpf_filter / io_uring_register_bpf_filter_task",
+}
+
+
 def io_uring_register(fd, unsigned opcode, arg, unsigned nr_args):
     """io_uring_register(2): the raw syscall (GIL released) on ring ``fd`` (-1 for the
     opcodes that need no ring). ``arg`` is None (NULL) or a writable buffer whose bytes are
-    passed, and which the kernel may write into; it is held only for the call. Pointers
-    inside those bytes are the caller's business, as in C: nothing they point to is pinned,
-    and an io_uring object does not learn what was registered behind its back (read_fixed
-    validation keeps using what the io_uring_register_* functions recorded)."""
+    passed, and which the kernel may write into; it is held only for the call.
+
+    The buffer must hold what the kernel reads or writes for ``opcode`` and ``nr_args``
+    (sizeof(struct io_uring_probe) + nr_args * 8 for IORING_REGISTER_PROBE, nr_args ints for
+    IORING_REGISTER_FILES, ...): ValueError otherwise. Opcodes whose argument carries pointers
+    the kernel follows or keeps (iovecs, fd arrays, buffer rings, regions, query chains, BPF
+    programs), or that change what an io_uring object tracks (cloned buffers, buffer rings,
+    resized rings), are refused with ValueError naming the typed function that pins the memory;
+    so are opcodes this module does not know. IORING_REGISTER_SEND_MSG_RING is announced to
+    the target ring like io_uring_register_sync_msg. An io_uring object does not learn what was
+    registered behind its back (read_fixed validation keeps using what the io_uring_register_*
+    functions recorded)."""
     cdef unsigned ufd = _fd_arg(fd)
+    cdef long long need = ioring_raw_register_arg_size(opcode, nr_args)
+    cdef unsigned base = opcode & ~(<unsigned>_c_IORING_REGISTER_USE_REGISTERED_RING)
+    if need == IORING_RAW_REGISTER_UNKNOWN:
+        raise ValueError(f"io_uring_register: unknown opcode {opcode}: what the kernel would do "
+                         "with arg cannot be checked")
+    if need == IORING_RAW_REGISTER_POINTERS:
+        raise ValueError(f"io_uring_register: opcode {base} passes pointers the kernel follows or "
+                         f"keeps (or changes what an io_uring tracks): use "
+                         f"{_RAW_REGISTER_USE.get(base, 'the typed io_uring_register_* function')}")
     cdef _Buffer b = None if arg is None else _Buffer(arg, True)
     cdef void *p = NULL if b is None else <void *>b.ptr
     cdef int ret
+    if b is not None and b.nbytes < need:
+        raise ValueError(f"io_uring_register: opcode {base} with nr_args={nr_args} uses {need} "
+                         f"bytes of arg; the buffer has {b.nbytes}")
+    if base == _c_IORING_REGISTER_SEND_MSG_RING and b is not None:
+        _announce_sync_msg(<const c.io_uring_sqe *>p)
     with nogil:
         ret = ioring_sys_register(<int>ufd, opcode, p, nr_args)
     return _syscall_end(ret)

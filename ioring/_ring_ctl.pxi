@@ -81,11 +81,8 @@ def io_uring_close_ring_fd(io_uring ring not None):
     """io_uring_close_ring_fd(3): close the ring fd once it is registered (the ring keeps
     working through the registered index); returns 1."""
     ring._check()
-    cdef int fd = ring.ring.ring_fd
-    cdef int ret = _check_ret(c.ioring_close_ring_fd(&ring.ring))
-    if _rings_by_fd.get(fd) is ring:
-        del _rings_by_fd[fd]
-    return ret
+    # The ring stays known by its file's identity (a dup of the fd still reaches it).
+    return _check_ret(c.ioring_close_ring_fd(&ring.ring))
 
 
 def io_uring_resize_rings(io_uring ring not None, io_uring_params p not None):
@@ -242,6 +239,17 @@ def io_uring_queue_mmap(int fd, io_uring_params p not None, io_uring ring not No
     which then owns the fd (io_uring_queue_exit closes it)."""
     if ring.initialized:
         raise ValueError("the ring is already initialized; io_uring_queue_exit it first")
+    # Two io_uring objects over one kernel ring would share the SQ and CQ with separate pin
+    # tables (either could release what the other's requests pinned) and both close it. A ring
+    # that cannot be told apart from one of ours (no kcmp, a shared inode) is refused too.
+    owners = _rings_of_fd(fd, False)
+    if owners:
+        raise ValueError(f"fd {fd} is the ring of a live io_uring object ({owners[0]!r}): "
+                         "one kernel ring cannot be adopted twice")
+    owners = _rings_of_fd(fd, True)
+    if owners:
+        raise ValueError(f"fd {fd} may be the ring of a live io_uring object ({owners[0]!r}) and "
+                         "this kernel cannot tell: one kernel ring cannot be adopted twice")
     _check_ret(c.ioring_queue_mmap(fd, &p.p, &ring.ring))
     _adopt(ring)
     return 0
@@ -261,7 +269,7 @@ cdef _adopt(io_uring ring):
     ring._foreign = {}
     ring._generation = _fork_generation
     ring._incarnation += 1
-    _rings_by_fd[ring.ring.ring_fd] = ring
+    _register_live_ring(ring)
 
 
 def io_uring_memory_size_params(unsigned entries, io_uring_params p not None):

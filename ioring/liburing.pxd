@@ -44,6 +44,7 @@ cdef class io_uring:
     cdef dict _foreign            # user_data -> CQEs expected that complete no request (tags, msg_ring)
     cdef unsigned long _generation   # the fork generation it was created in
     cdef unsigned long _incarnation  # bumped by every queue_init: SQEs of an earlier one are stale
+    cdef object _ident            # (st_dev, st_ino) of the ring's file while it is initialized
     cdef object __weakref__
 
     cdef void _expect_foreign(self, uint64_t user_data)

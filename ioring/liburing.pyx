@@ -4,7 +4,9 @@
 Names, argument order and constants are liburing 2.15's; its man pages are the documentation.
 What changes (see DESIGN.md): out-parameters are returned, ``-errno`` raises ``OSError``,
 "no completion yet" and "timed out" return ``None``, C arrays are Python sequences, and every
-object handed to the kernel stays pinned until its completion has been consumed.
+object handed to the kernel stays pinned until its completion has been consumed. Bad arguments
+raise TypeError or ValueError; an int out of its C type's range raises a ValueError that is
+also an OverflowError (see the end of this file).
 """
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
@@ -51,17 +53,89 @@ def _after_fork_in_child():
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-# Rings of this process by fd, so that a MSG_RING aimed at one can announce its CQE.
-from weakref import WeakValueDictionary as _WeakValueDictionary
-_rings_by_fd = _WeakValueDictionary()
+# Rings of this process, so that a MSG_RING aimed at one can announce its CQE, and so that one
+# kernel ring is never adopted by two io_uring objects. A ring is recognized by the open file an
+# fd refers to (st_dev/st_ino, confirmed with kcmp(2) where it works), never by fd number: a
+# dup of a ring's fd, or an fd number reused after a close, must not fool it.
+from weakref import WeakSet as _WeakSet
+_live_rings = _WeakSet()
+
+cdef extern from "ioring/register_ext.h" nogil:
+    int ioring_same_file(int fd1, int fd2)
+
+# True once two live rings of this process were seen with different inodes: this kernel gives
+# each io_uring instance its own anonymous inode (5.x kernels share one among all of them, and
+# then st_dev/st_ino match every io_uring fd).
+cdef bint _per_ring_inodes = False
 
 
-cdef void _expect_foreign_cqe(int ring_fd, uint64_t user_data):
+cdef object _file_ident(int fd):
+    """(st_dev, st_ino) of the open file ``fd`` refers to, or None (not an open fd)."""
+    if fd < 0:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+cdef int _is_ring_file(int fd, object ident, io_uring ring):
+    """Whether ``fd`` (whose file is ``ident``) refers to ``ring``'s kernel ring: 1 yes, 0 no,
+    -1 cannot tell (a shared anonymous inode and no kcmp(2))."""
+    cdef int same
+    if ident is None or ring._ident != ident:
+        return 0
+    if _per_ring_inodes:
+        return 1        # an io_uring inode is one ring's
+    if ring.ring.ring_fd >= 0:
+        same = ioring_same_file(fd, ring.ring.ring_fd)
+        if same == 1:
+            return 1
+        # "Different" counts only while the ring's own fd still is its file (os.dup2 over it
+        # would make kcmp compare with another file).
+        if same == 0 and _file_ident(ring.ring.ring_fd) == ring._ident:
+            return 0
+    return -1
+
+
+cdef list _rings_of_fd(int fd, bint maybe):
+    """The live io_uring objects of this process whose kernel ring ``fd`` is (any fd: a dup
+    too); with ``maybe``, also those it may be when that cannot be told."""
+    cdef list found = []
+    cdef int verdict
+    ident = _file_ident(fd)
+    if ident is None:
+        return found
+    for r in list(_live_rings):
+        if not (<io_uring>r).initialized:
+            continue
+        verdict = _is_ring_file(fd, ident, <io_uring>r)
+        if verdict == 1 or (verdict == -1 and maybe):
+            found.append(r)
+    return found
+
+
+cdef void _register_live_ring(io_uring ring):
+    global _per_ring_inodes
+    ring._ident = _file_ident(ring.ring.ring_fd)
+    if ring._ident is not None and not _per_ring_inodes:
+        for r in list(_live_rings):
+            if (<io_uring>r).initialized and (<io_uring>r)._ident is not None \
+                    and (<io_uring>r)._ident != ring._ident:
+                _per_ring_inodes = True
+                break
+    _live_rings.add(ring)
+
+
+cdef int _expect_foreign_cqe(int ring_fd, uint64_t user_data) except -1:
     """A MSG_RING to ``ring_fd`` will post a CQE with ``user_data`` there: if that ring is one of
-    ours, it must not take the CQE for the completion of its own request with that user_data."""
-    ring = _rings_by_fd.get(ring_fd)
-    if ring is not None:
+    ours, it must not take the CQE for the completion of its own request with that user_data.
+    Where the ring cannot be told for sure, every candidate is told: a CQE announced to a ring
+    that never gets it can only delay a release, never make one early."""
+    for ring in _rings_of_fd(ring_fd, True):
         (<io_uring>ring)._expect_foreign(user_data)
+    return 0
 
 
 # ---- errors and argument conversion ------------------------------------------------------------
@@ -833,8 +907,7 @@ cdef _queue_exit(io_uring ring):
         raise RuntimeError("io_uring_queue_exit: another thread is waiting on this ring")
     ring._quiesce()
     ring.initialized = False
-    if _rings_by_fd.get(ring.ring.ring_fd) is ring:
-        del _rings_by_fd[ring.ring.ring_fd]
+    _live_rings.discard(ring)
     c.ioring_queue_exit(&ring.ring)
     ring._release_all()
 
@@ -1098,3 +1171,226 @@ include "_register_ext.pxi"
 include "_buf_ring.pxi"
 include "_ring_ctl.pxi"
 include "_wait_reg.pxi"
+
+
+# ---- out-of-range integer arguments are ValueErrors ------------------------------------------------
+# DESIGN.md: bad arguments raise TypeError/ValueError. An int that does not fit the C type of a
+# parameter (negative for an unsigned, beyond 2**64...) makes Cython's and CPython's conversions
+# raise OverflowError, which is an ArithmeticError, not a ValueError. Every callable of this
+# module (functions, methods, constructors, property setters) is therefore routed, once at
+# import, through a C shim on its call path that turns an OverflowError leaving it into
+# _IntRangeError: an OverflowError *and* a ValueError, with the same message and traceback
+# (so ``except ValueError`` and ``except OverflowError`` both catch it). The shim replaces the
+# object's vectorcall pointer (PEP 590) or the setter of its getset: no cost unless an
+# exception is raised, and the objects keep their types, names and signatures.
+
+cdef extern from *:
+    """
+    static PyObject *ioring_range_error_type = NULL;
+
+    static void ioring_overflow_to_range_error(void)
+    {
+        PyObject *type, *value, *tb, *msg, *exc;
+        if (ioring_range_error_type == NULL || !PyErr_ExceptionMatches(PyExc_OverflowError)
+                || PyErr_ExceptionMatches(ioring_range_error_type))
+            return;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        msg = value != NULL ? PyObject_Str(value) : NULL;
+        exc = msg != NULL ? PyObject_CallOneArg(ioring_range_error_type, msg) : NULL;
+        Py_XDECREF(msg);
+        if (exc == NULL) {              /* keep the original error */
+            PyErr_Clear();
+            PyErr_Restore(type, value, tb);
+            return;
+        }
+        if (value != NULL) {
+            Py_INCREF(value);
+            PyException_SetCause(exc, value);
+            ((PyBaseExceptionObject *)exc)->suppress_context = 1;
+        }
+        if (tb != NULL)
+            PyException_SetTraceback(exc, tb);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        PyErr_Restore((PyObject *)Py_TYPE(exc), exc, tb);
+        Py_INCREF((PyObject *)Py_TYPE(exc));
+    }
+
+    /* Functions and methods: the original vectorcall of each kind of callable (Cython has a
+     * handful: NOARGS, O, FASTCALL|KEYWORDS, the method variant) behind one shim each. */
+    #define IORING_VC_SLOTS 8
+    static vectorcallfunc ioring_vc_orig[IORING_VC_SLOTS];
+    #define IORING_VC_SHIM(k) \\
+        static PyObject *ioring_vc_shim_##k(PyObject *f, PyObject *const *a, size_t n, PyObject *kw) \\
+        { \\
+            PyObject *r = ioring_vc_orig[k](f, a, n, kw); \\
+            if (r == NULL) \\
+                ioring_overflow_to_range_error(); \\
+            return r; \\
+        }
+    IORING_VC_SHIM(0) IORING_VC_SHIM(1) IORING_VC_SHIM(2) IORING_VC_SHIM(3)
+    IORING_VC_SHIM(4) IORING_VC_SHIM(5) IORING_VC_SHIM(6) IORING_VC_SHIM(7)
+    static const vectorcallfunc ioring_vc_shims[IORING_VC_SLOTS] = {
+        ioring_vc_shim_0, ioring_vc_shim_1, ioring_vc_shim_2, ioring_vc_shim_3,
+        ioring_vc_shim_4, ioring_vc_shim_5, ioring_vc_shim_6, ioring_vc_shim_7,
+    };
+
+    /* Types: Cython gives each its own vectorcall (or none: then type.__call__ does tp_new and
+     * tp_init); the original is kept per type. */
+    #define IORING_TYPE_SLOTS 256
+    static PyObject *ioring_type_obj[IORING_TYPE_SLOTS];
+    static vectorcallfunc ioring_type_orig[IORING_TYPE_SLOTS];
+    static int ioring_type_count = 0;
+
+    static PyObject *ioring_vc_type_shim(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
+    {
+        Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), i;
+        Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+        PyObject *tuple = NULL, *dict = NULL, *r = NULL;
+        vectorcallfunc orig = NULL;
+        int k;
+        for (k = 0; k < ioring_type_count; k++)
+            if (ioring_type_obj[k] == callable) {
+                orig = ioring_type_orig[k];
+                break;
+            }
+        if (orig != NULL) {
+            r = orig(callable, args, nargsf, kwnames);
+            goto done;
+        }
+        tuple = PyTuple_New(nargs);
+        if (tuple == NULL)
+            goto done;
+        for (i = 0; i < nargs; i++) {
+            Py_INCREF(args[i]);
+            PyTuple_SET_ITEM(tuple, i, args[i]);
+        }
+        if (nkw) {
+            dict = PyDict_New();
+            if (dict == NULL)
+                goto done;
+            for (i = 0; i < nkw; i++)
+                if (PyDict_SetItem(dict, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0)
+                    goto done;
+        }
+        r = Py_TYPE(callable)->tp_call(callable, tuple, dict);
+    done:
+        Py_XDECREF(tuple);
+        Py_XDECREF(dict);
+        if (r == NULL)
+            ioring_overflow_to_range_error();
+        return r;
+    }
+
+    static int ioring_shim_slot(vectorcallfunc *slot)
+    {
+        int k;
+        vectorcallfunc orig = *slot;
+        if (orig == NULL)
+            return 0;
+        for (k = 0; k < IORING_VC_SLOTS; k++)
+            if (ioring_vc_shims[k] == orig)
+                return 0;                                   /* already */
+        for (k = 0; k < IORING_VC_SLOTS; k++) {
+            if (ioring_vc_orig[k] == NULL)
+                ioring_vc_orig[k] = orig;
+            if (ioring_vc_orig[k] == orig) {
+                *slot = ioring_vc_shims[k];
+                return 1;
+            }
+        }
+        return 0;                                           /* table full: left as it is */
+    }
+
+    static int ioring_shim_callable(PyObject *obj)
+    {
+        PyTypeObject *tp = Py_TYPE(obj);
+        if (!PyType_HasFeature(tp, Py_TPFLAGS_HAVE_VECTORCALL) || tp->tp_vectorcall_offset <= 0)
+            return 0;
+        return ioring_shim_slot((vectorcallfunc *)((char *)obj + tp->tp_vectorcall_offset));
+    }
+
+    static int ioring_shim_type(PyObject *obj)
+    {
+        PyTypeObject *tp = (PyTypeObject *)obj;
+        if (!PyType_Check(obj) || Py_TYPE(obj) != &PyType_Type
+                || tp->tp_vectorcall == ioring_vc_type_shim || ioring_type_count == IORING_TYPE_SLOTS)
+            return 0;
+        Py_INCREF(obj);                                     /* for the module's life */
+        ioring_type_obj[ioring_type_count] = obj;
+        ioring_type_orig[ioring_type_count] = tp->tp_vectorcall;
+        ioring_type_count++;
+        tp->tp_vectorcall = ioring_vc_type_shim;
+        return 1;
+    }
+
+    /* Property setters: the original setter and closure move into a small record that the
+     * shim gets as its closure (Cython's getters and setters ignore theirs). */
+    typedef struct { setter set; void *closure; } ioring_setter_rec;
+
+    static int ioring_setter_shim(PyObject *o, PyObject *v, void *closure)
+    {
+        ioring_setter_rec *rec = (ioring_setter_rec *)closure;
+        int r = rec->set(o, v, rec->closure);
+        if (r < 0)
+            ioring_overflow_to_range_error();
+        return r;
+    }
+
+    static int ioring_shim_setter(PyObject *descr)
+    {
+        PyGetSetDef *d;
+        ioring_setter_rec *rec;
+        if (!PyObject_TypeCheck(descr, &PyGetSetDescr_Type))
+            return 0;
+        d = ((PyGetSetDescrObject *)descr)->d_getset;
+        if (d->set == NULL || d->set == ioring_setter_shim)
+            return 0;
+        rec = (ioring_setter_rec *)PyMem_RawMalloc(sizeof(*rec));     /* for the module's life */
+        if (rec == NULL)
+            return 0;
+        rec->set = d->set;
+        rec->closure = d->closure;
+        d->closure = rec;
+        d->set = ioring_setter_shim;
+        return 1;
+    }
+
+    static void ioring_set_range_error_type(PyObject *cls)
+    {
+        Py_INCREF(cls);
+        ioring_range_error_type = cls;
+    }
+    """
+    int ioring_shim_callable(object obj)
+    int ioring_shim_type(object obj)
+    int ioring_shim_setter(object descr)
+    void ioring_set_range_error_type(object cls)
+
+
+class _IntRangeError(OverflowError, ValueError):
+    """An int argument outside the range of its C type (DESIGN.md: a bad argument, so a
+    ValueError; still an OverflowError, as Python's own conversions raise)."""
+
+
+def _route_int_range_errors():
+    ioring_set_range_error_type(_IntRangeError)
+    cyfunction = type(_route_int_range_errors)
+    n = 0
+    for obj in list(globals().values()):
+        if type(obj) is cyfunction and getattr(obj, "__module__", None) == __name__:
+            n += ioring_shim_callable(obj)
+        elif (isinstance(obj, type) and obj.__module__ == __name__
+              and not issubclass(obj, BaseException)):
+            n += ioring_shim_type(obj)
+            for attr in vars(obj).values():
+                if type(attr) is cyfunction:
+                    n += ioring_shim_callable(attr)
+                else:
+                    n += ioring_shim_setter(attr)
+    return n
+
+
+_route_int_range_errors()

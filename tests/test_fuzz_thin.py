@@ -4,7 +4,8 @@ The promise under test (DESIGN.md): no sequence of Python calls can crash the in
 make the kernel use memory Python has released. With junk arguments (wrong types, negative
 and huge integers, closed and uninitialized rings, stale SQEs, read-only buffers,
 non-contiguous buffers, out-of-range indices, None...), every call must either raise an
-``Exception`` (not SystemError: that is a C-API misuse) or succeed harmlessly:
+``Exception`` (not SystemError: that is a C-API misuse; not a bare OverflowError: an int out of
+range is a bad argument, so a ValueError, per DESIGN.md) or succeed harmlessly:
 
 * a prep that raises leaves its (fresh) SQE untouched: bad arguments raise before the SQE is
   written;
@@ -628,6 +629,10 @@ def run_example(fname, sandbox, raw_args):
             elif exc is not None:
                 if isinstance(exc, SystemError) or not isinstance(exc, Exception):
                     problems.append("raised " + "".join(traceback.format_exception_only(exc)).strip())
+                elif isinstance(exc, OverflowError) and not isinstance(exc, ValueError):
+                    # DESIGN.md: a bad argument is a TypeError or a ValueError.
+                    problems.append("raised an OverflowError that is not a ValueError: "
+                                    + "".join(traceback.format_exception_only(exc)).strip())
                 elif fname.startswith("io_uring_prep_") and before is not None:
                     after = _snapshot(sqe_arg)
                     if after is not None and after != before:

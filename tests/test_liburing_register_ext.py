@@ -1161,21 +1161,92 @@ def test_raw_setup_register_enter():
         os.close(fd)
 
 
-def test_raw_register_blind_query():
+def test_raw_register_refuses_pointer_carrying_and_unknown_opcodes(ring):
+    """Opcodes whose argument holds pointers the kernel follows or keeps (here a query chain
+    whose query_data points into a ctypes buffer), or that change what an io_uring tracks,
+    must go through the typed functions that pin the memory: the raw call refuses them, and
+    says which function to use. Unknown opcodes are refused too."""
     import ctypes
     data = bytearray(48)
     holder = (ctypes.c_char * 48).from_buffer(data)
     hdr = bytearray(40)                                      # struct io_uring_query_hdr
     struct.pack_into("<QQIIi12x", hdr, 0, 0, ctypes.addressof(holder), L.IO_URING_QUERY_OPCODES, 48, 0)
-    assert L.io_uring_register(-1, L.IORING_REGISTER_QUERY, hdr, 0) == 0     # no ring: fd -1
-    _, _, _, size, result = struct.unpack_from("<QQIIi", hdr)
-    assert result == 0 and 0 < size <= 48
-    assert struct.unpack_from("<I", data)[0] == L.io_uring_get_probe().last_op + 1
-    struct.pack_into("<QQIIi12x", hdr, 0, 0, 0, L.IO_URING_QUERY_OPCODES, 48, 0)
-    with pytest.raises(OSError) as exc:                      # a NULL query_data
+    with pytest.raises(ValueError, match="io_uring_register_query"):
         L.io_uring_register(-1, L.IORING_REGISTER_QUERY, hdr, 0)
-    assert exc.value.errno == errno.EFAULT
+    assert data == bytearray(48)                             # nothing reached the kernel
     del holder
+    refused = {
+        L.IORING_REGISTER_BUFFERS: "io_uring_register_buffers",
+        L.IORING_REGISTER_FILES_UPDATE: "io_uring_register_files_update",
+        L.IORING_REGISTER_FILES2: "io_uring_register_files_tags",
+        L.IORING_REGISTER_FILES_UPDATE2: "io_uring_register_files_update_tag",
+        L.IORING_REGISTER_BUFFERS2: "io_uring_register_buffers_tags",
+        L.IORING_REGISTER_BUFFERS_UPDATE: "io_uring_register_buffers_update_tag",
+        L.IORING_REGISTER_PBUF_RING: "io_uring_register_buf_ring",
+        L.IORING_UNREGISTER_PBUF_RING: "io_uring_unregister_buf_ring",
+        L.IORING_REGISTER_CLONE_BUFFERS: "io_uring_clone_buffers",
+        L.IORING_REGISTER_ZCRX_IFQ: "io_uring_register_ifq",
+        L.IORING_REGISTER_RESIZE_RINGS: "io_uring_resize_rings",
+        L.IORING_REGISTER_MEM_REGION: "io_uring_register_region",
+        L.IORING_REGISTER_BPF_FILTER: "io_uring_register_bpf_filter",
+    }
+    for op, use in refused.items():
+        with pytest.raises(ValueError, match=use):
+            L.io_uring_register(ring.ring_fd, op, bytearray(4096), 1)
+        with pytest.raises(ValueError, match=use):           # also through a registered ring
+            L.io_uring_register(ring.ring_fd, op | L.IORING_REGISTER_USE_REGISTERED_RING, None, 0)
+    for op in (L.IORING_REGISTER_LAST, 200, 0x7FFFFFFF):
+        with pytest.raises(ValueError, match="unknown opcode"):
+            L.io_uring_register(ring.ring_fd, op, bytearray(4096), 0)
+
+
+@pytest.mark.parametrize("op, nr, need", [
+    ("IORING_REGISTER_PROBE", 4, 16 + 4 * 8),
+    ("IORING_REGISTER_PROBE", 256, 16 + 256 * 8),
+    ("IORING_REGISTER_FILES", 3, 3 * 4),
+    ("IORING_REGISTER_EVENTFD", 1, 4),
+    ("IORING_REGISTER_EVENTFD_ASYNC", 1, 4),
+    ("IORING_REGISTER_RESTRICTIONS", 2, 2 * 16),
+    ("IORING_REGISTER_IOWQ_AFF", 8, 8),
+    ("IORING_REGISTER_IOWQ_MAX_WORKERS", 2, 8),
+    ("IORING_REGISTER_RING_FDS", 2, 2 * 16),
+    ("IORING_UNREGISTER_RING_FDS", 1, 16),
+    ("IORING_REGISTER_SYNC_CANCEL", 0, 64),
+    ("IORING_REGISTER_FILE_ALLOC_RANGE", 0, 16),
+    ("IORING_REGISTER_PBUF_STATUS", 1, 40),
+    ("IORING_REGISTER_NAPI", 1, 16),
+    ("IORING_UNREGISTER_NAPI", 1, 16),
+    ("IORING_REGISTER_CLOCK", 0, 16),
+    ("IORING_REGISTER_SEND_MSG_RING", 1, 64),
+    ("IORING_REGISTER_ZCRX_CTRL", 0, 72),
+])
+def test_raw_register_checks_the_buffer_size(ring, op, nr, need):
+    """What the kernel reads or writes for each accepted opcode (the kernel's struct sizes):
+    one byte less is refused before the syscall."""
+    opcode = getattr(L, op)
+    with pytest.raises(ValueError, match=f"uses {need} bytes"):
+        L.io_uring_register(ring.ring_fd, opcode, bytearray(need - 1), nr)
+
+
+def test_raw_register_probe_writes_only_what_it_was_given(ring):
+    """The overflow the fuzzing found: 16 bytes given, nr_args=64 said. Refused; with the
+    right size the kernel fills exactly the probe."""
+    big = bytearray(4096)
+    with pytest.raises(ValueError):
+        L.io_uring_register(ring.ring_fd, L.IORING_REGISTER_PROBE, memoryview(big)[:16], 64)
+    assert big == bytearray(4096)
+    assert L.io_uring_register(ring.ring_fd, L.IORING_REGISTER_PROBE, memoryview(big)[:16 + 8 * 8], 8) == 0
+    assert big[1] == 8 and big[16 + 8 * 8:] == bytes(4096 - 16 - 8 * 8)
+
+
+def test_raw_register_opcodes_without_argument(ring):
+    """Opcodes that take no argument accept None, as C's NULL."""
+    pid = L.io_uring_register(ring.ring_fd, L.IORING_REGISTER_PERSONALITY, None, 0)
+    assert pid > 0
+    assert L.io_uring_register(ring.ring_fd, L.IORING_UNREGISTER_PERSONALITY, None, pid) == 0
+    with pytest.raises(OSError) as exc:                      # nothing registered
+        L.io_uring_register(ring.ring_fd, L.IORING_UNREGISTER_EVENTFD, None, 0)
+    assert exc.value.errno == errno.ENXIO
 
 
 def test_raw_enter_waits_on_a_managed_ring(ring):

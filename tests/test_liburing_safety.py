@@ -555,3 +555,100 @@ def test_objects_made_directly_instead_of_by_the_ring_raise_not_crash():
                  lambda: _ring.Operation().cancel()):
         with pytest.raises(ValueError):
             call()
+
+
+def test_recvmsg_out_and_cmsghdr_made_directly_raise_not_crash():
+    """Regression (segfault found by the thin-layer fuzzer): io_uring_recvmsg_out() and
+    cmsghdr() made directly (or by __new__) have no buffer; reading them dereferenced NULL.
+    Run in a child interpreter, so that a crash fails this test, not the session."""
+    import subprocess
+    import textwrap
+    code = textwrap.dedent("""
+        from ioring import liburing as L
+        msg = L.msghdr()
+        calls = []
+        for o in (L.io_uring_recvmsg_out(), L.io_uring_recvmsg_out.__new__(L.io_uring_recvmsg_out)):
+            calls += [lambda o=o: repr(o), lambda o=o: o.namelen, lambda o=o: o.controllen,
+                      lambda o=o: o.payloadlen, lambda o=o: o.flags,
+                      lambda o=o: L.io_uring_recvmsg_name(o),
+                      lambda o=o: L.io_uring_recvmsg_payload(o, msg),
+                      lambda o=o: L.io_uring_recvmsg_cmsg_firsthdr(o, msg)]
+        for m in (L.cmsghdr(), L.cmsghdr.__new__(L.cmsghdr)):
+            calls += [lambda m=m: repr(m), lambda m=m: m.cmsg_len, lambda m=m: m.cmsg_level,
+                      lambda m=m: m.cmsg_type, lambda m=m: m.cmsg_data,
+                      lambda m=m: L.io_uring_recvmsg_cmsg_nexthdr(L.io_uring_recvmsg_out(), msg, m)]
+        for i, call in enumerate(calls):
+            try:
+                call()
+            except ValueError:
+                continue
+            raise SystemExit(f"call {i} did not raise ValueError")
+        print("ok")
+    """)
+    env = dict(os.environ)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", \
+        f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
+
+
+# ---- out-of-range integers are bad arguments: ValueError (DESIGN.md) ---------------------------
+
+def _int_range_cases(ring, sqe):
+    ts = L.kernel_timespec(0, 0)
+    return [
+        ("unsigned negative", lambda: L.io_uring_sqe_set_flags(sqe, -1)),
+        ("unsigned > 2**32", lambda: L.io_uring_sqe_set_flags(sqe, 2**32)),
+        ("uint64 negative", lambda: L.io_uring_sqe_set_data64(sqe, -1)),
+        ("uint64 2**64", lambda: L.io_uring_sqe_set_data64(sqe, 2**64)),
+        ("uint64 2**200", lambda: L.io_uring_sqe_set_data64(sqe, 2**200)),
+        ("int > 2**31", lambda: L.io_uring_prep_read(sqe, 2**31, bytearray(4), 4, 0)),
+        ("long long 2**70", lambda: L.io_uring_prep_read(sqe, 0, bytearray(4), 2**70, 0)),
+        ("keyword argument", lambda: L.io_uring_prep_read(sqe, 0, bytearray(4), nbytes=2**70, offset=0)),
+        ("unsigned count", lambda: L.io_uring_prep_timeout(sqe, ts, -1)),
+        ("ring argument", lambda: L.io_uring_cq_advance(ring, -1)),
+        ("constructor", lambda: L.kernel_timespec(2**70, 0)),
+        ("constructor keyword", lambda: L.io_uring_params(flags=2**40)),
+        ("constructor __cinit__", lambda: L.io_uring_reg_wait_region(-1)),
+        ("property setter", lambda: setattr(sqe, "ioprio", -1)),
+        ("struct setter", lambda: setattr(ts, "tv_sec", 2**70)),
+        ("params setter", lambda: setattr(L.io_uring_params(), "sq_entries", -1)),
+    ]
+
+
+def test_out_of_range_ints_raise_value_error(ring):
+    """DESIGN.md: bad arguments raise TypeError/ValueError. Integers that do not fit their C type
+    raised OverflowError (an ArithmeticError) from Cython's conversions; they raise a ValueError
+    that is still an OverflowError, with the conversion's message, before the kernel sees
+    anything (the SQE is untouched)."""
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_nop(sqe)
+    L.io_uring_sqe_set_data64(sqe, 7)
+    for what, call in _int_range_cases(ring, sqe):
+        try:
+            call()
+        except ValueError as exc:
+            assert isinstance(exc, OverflowError), what
+            assert "convert" in str(exc) or "range" in str(exc) or "must be" in str(exc), (what, str(exc))
+        else:
+            pytest.fail(f"{what}: no error")
+    assert (sqe.opcode, sqe.user_data, sqe.flags, sqe.ioprio) == (L.IORING_OP_NOP, 7, 0, 0)
+    assert L.io_uring_submit(ring) == 1
+    assert reap(ring, 1) == [(7, 0, 0)]
+
+
+def test_int_range_routing_keeps_functions_as_they_were():
+    """The routing changes no type, name, signature or docstring, and normal calls work."""
+    import inspect
+    assert type(L.io_uring_prep_read).__name__ == "cython_function_or_method"
+    assert L.io_uring_prep_read.__name__ == "io_uring_prep_read"
+    assert list(inspect.signature(L.io_uring_prep_read).parameters) == ["sqe", "fd", "buf", "nbytes", "offset"]
+    assert L.io_uring_prep_read.__doc__.startswith("io_uring_prep_read(")
+    assert L.kernel_timespec(tv_nsec=5).tv_nsec == 5
+    assert L.io_uring_params(flags=2).flags == 2
+    with pytest.raises(TypeError):
+        L.kernel_timespec("x")
+    with pytest.raises(TypeError):
+        L.io_uring_prep_read(1, 2)
