@@ -36,6 +36,9 @@ extensions = [
     Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "bench/c/bench_loop.h"] + ring_core_headers),
+    Extension("ioring._fileops", ["ioring/_fileops.pyx"], include_dirs=include_dirs,
+              extra_compile_args=compile_args, extra_link_args=link_args,
+              depends=["ioring/_core.pxd"] + ring_core_headers),
 ]
 
 setup(
