@@ -5,7 +5,7 @@ from typing_extensions import Buffer
 
 def write_chains(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
                  oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
-                 batch: int = ...) -> List[Tuple[int, int, str]]:
+                 batch: int = ..., max_workers: int = ...) -> List[Tuple[int, int, str]]:
     """Create/truncate and write every file with one ``openat_direct -> write [-> fsync]``
     chain each; returns ``(index, errno, request)`` for the files that failed."""
     ...

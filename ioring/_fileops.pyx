@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, autotestdict=False
 """C-level batch entry points of ``ioring.files``: one call into C for a whole set of files,
 the GIL released for the whole I/O loop.
 
@@ -52,6 +52,7 @@ cdef extern from "ioring/python.h" nogil:
     void ioring_prep_openat2_direct(c.io_uring_sqe *sqe, int dfd, const char *path,
                                     c.ioring_open_how *how, unsigned file_index)
     int ioring_register_files_sparse(c.ioring *ring, unsigned nr)
+    int ioring_register_iowq_max_workers(c.ioring *ring, unsigned *val)
 
 cdef enum:
     _OPEN = 0
@@ -175,13 +176,14 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
 
 
 def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigned long long resolve=0,
-                 unsigned slots=64, bint fsync=False, unsigned batch=8):
+                 unsigned slots=64, bint fsync=False, unsigned batch=8, unsigned max_workers=0):
     """Create/truncate and write every file: ``paths`` a sequence of ``bytes`` (relative to
     ``dir_fd``, or absolute), ``datas`` a sequence of C-contiguous buffers of at most 1 GiB
     each (an empty one: the file is only opened). ``oflags`` are the open flags (O_WRONLY |
     O_CREAT | O_TRUNC ...), ``mode`` the creation mode, ``resolve`` RESOLVE_* flags for
     openat2 (0: openat). At most ``slots`` chains are in flight; queued chains are submitted
-    every ``batch`` chains.
+    every ``batch`` chains. ``max_workers`` > 0 caps the ring's io-wq workers (bounded and
+    unbounded; 0 keeps the kernel's default, min(SQ entries, 4 x CPUs) bounded).
 
     Returns a list of ``(index, errno, request)`` for the files that failed, request being
     "open", "write" (a short write is EIO) or "fsync". Raises OSError when the ring cannot be
@@ -196,6 +198,7 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
     cdef c.ioring_open_how how
     cdef c.ioring_open_how *howp = NULL
     cdef int ret = 0
+    cdef unsigned workers[2]
     cdef object p
     if len(tdatas) != n:
         raise ValueError("paths and datas differ in length")
@@ -239,6 +242,9 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
             ret = ioring_register_files_sparse(&ring, slots)
             if ret < 0:
                 raise OSError(-ret, "io_uring_register_files_sparse failed")
+            if max_workers:
+                workers[0] = workers[1] = max_workers
+                ioring_register_iowq_max_workers(&ring, workers)    # best effort (5.15+)
             if resolve:
                 how.flags = <unsigned>oflags
                 how.mode = mode
