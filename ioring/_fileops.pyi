@@ -9,3 +9,8 @@ def write_chains(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, m
     """Create/truncate and write every file with one ``openat_direct -> write [-> fsync]``
     chain each; returns ``(index, errno, request)`` for the files that failed."""
     ...
+
+def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
+                oflags: int, *, fsync: bool = ...) -> List[Tuple[int, int, str]]:
+    """The reference: the same files with a C loop of openat/write/close syscalls."""
+    ...

@@ -274,3 +274,77 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
         if got or in_flight == 0:
             free(views)
             free(jobs)
+
+
+cdef extern from "<fcntl.h>" nogil:
+    int openat(int dirfd, const char *pathname, int flags, ...)
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t c_write "write"(int fd, const void *buf, size_t count)
+    int c_close "close"(int fd)
+    int c_fsync "fsync"(int fd)
+
+cdef extern from "<errno.h>" nogil:
+    int errno
+
+
+def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsync=False):
+    """The reference for ``write_chains``: the same files with a C loop of plain
+    ``openat``/``write``/``close`` syscalls (GIL released), one file after the other, no
+    io_uring. Same arguments (``oflags`` used as given) and the same result: a list of
+    ``(index, errno, request)`` for the files that failed. Used by ``bench/bench_files.py``
+    to show what the kernel itself costs per file."""
+    cdef tuple tpaths = tuple(paths)
+    cdef tuple tdatas = tuple(datas)
+    cdef Py_ssize_t n = len(tpaths), i, got = 0
+    cdef _Job *jobs
+    cdef Py_buffer *views
+    cdef int f
+    cdef ssize_t w, off
+    if len(tdatas) != n:
+        raise ValueError("paths and datas differ in length")
+    for p in tpaths:
+        if type(p) is not bytes:
+            raise TypeError(f"paths must be bytes, not {type(p).__name__}")
+        if b"\0" in <bytes>p:
+            raise ValueError("embedded null byte in path")
+    if n == 0:
+        return []
+    jobs = <_Job *>calloc(n, sizeof(_Job))
+    views = <Py_buffer *>calloc(n, sizeof(Py_buffer))
+    if jobs == NULL or views == NULL:
+        free(jobs)
+        free(views)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            PyObject_GetBuffer(tdatas[i], &views[i], PyBUF_SIMPLE)
+            got = i + 1
+            jobs[i].path = PyBytes_AS_STRING(tpaths[i])
+            jobs[i].buf = <char *>views[i].buf
+            jobs[i].len = <unsigned>min(views[i].len, _MAX_LEN)
+        with nogil:
+            for i in range(n):
+                f = openat(dir_fd, jobs[i].path, oflags, mode)
+                if f < 0:
+                    jobs[i].err = errno
+                    jobs[i].kind = _OPEN
+                    continue
+                off = 0
+                while off < jobs[i].len:
+                    w = c_write(f, jobs[i].buf + off, jobs[i].len - off)
+                    if w <= 0:
+                        jobs[i].err = errno if w < 0 else EIO
+                        jobs[i].kind = _WRITE
+                        break
+                    off += w
+                if fsync and jobs[i].err == 0 and c_fsync(f) < 0:
+                    jobs[i].err = errno
+                    jobs[i].kind = _FSYNC
+                c_close(f)
+        return [(i, jobs[i].err, _KIND_NAMES[jobs[i].kind]) for i in range(n) if jobs[i].err]
+    finally:
+        for i in range(got):
+            PyBuffer_Release(&views[i])
+        free(views)
+        free(jobs)
