@@ -32,13 +32,89 @@ def umask():
     return old
 
 
-@pytest.fixture(params=["ring", "plain"])
+@pytest.fixture(params=["c", "ring", "plain"])
 def engine(request, monkeypatch):
-    """Run a test with io_uring, and once more with the plain-Python fallback that kernels
-    without IORING_FEAT_LINKED_FILE (or with io_uring disabled) get."""
+    """Run a test with io_uring (``c``: write_files' loop in C, ioring._fileops; ``ring``: the
+    Python engine over the thin layer, used by extract_zip and by builds without _fileops),
+    and once more with the plain-Python fallback that kernels without
+    IORING_FEAT_LINKED_FILE (or with io_uring disabled) get."""
+    if request.param in ("ring", "plain"):
+        monkeypatch.setattr(F, "_fileops", None)
     if request.param == "plain":
         monkeypatch.setattr(F, "_open_ring", lambda entries: None)
     return request.param
+
+
+NOBODY = 65534
+
+
+def run_unprivileged(fn):
+    """Run ``fn()`` in a forked child that, when we are root, first drops to uid/gid 65534
+    (nobody) so that permission checks apply to it as they do to any user. Returns
+    ``("ok", value)`` or ``("raised", type name, errno, filename, strerror, [(filename,
+    errno) of .errors])``."""
+    import codecs
+    import pickle
+    # The child cannot import what is not imported yet when the interpreter's files are
+    # unreadable for uid 65534 (a pyenv under /root): load the lazily imported codecs first.
+    codecs.lookup("cp437")                          # zipfile's member names
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # pragma: no cover - the child
+        code = 1
+        try:
+            os.close(r)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            try:
+                out = ("ok", fn())
+            except BaseException as exc:
+                out = ("raised", type(exc).__name__, getattr(exc, "errno", None),
+                       getattr(exc, "filename", None), getattr(exc, "strerror", None),
+                       [(e.filename, e.errno) for e in getattr(exc, "errors", [])])
+            os.write(w, pickle.dumps(out))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged child failed"
+    return pickle.loads(b"".join(chunks))
+
+
+@pytest.fixture
+def shared_tmp():
+    """A directory that uid 65534 can traverse (pytest's tmp_path is 0o700 under root)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ioring-perm-")
+    os.chmod(d, 0o755)
+    yield pathlib.Path(d)
+    for dirpath, dirnames, _ in os.walk(d):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+    shutil.rmtree(d)
+
+
+def immutable(path):
+    """chattr +i ``path`` (fails even for root: EPERM), or skip where that is not possible."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    r = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"chattr +i not possible here: {r.stderr.strip()}")
+
+
+def mutable(path):
+    subprocess.run(["chattr", "-i", str(path)], capture_output=True)
 
 
 def payload(i, size):
@@ -186,17 +262,89 @@ def test_write_files_unwritable_destinations(tmp_path, engine):
         (str(tmp_path / "a_dir"), errno.EISDIR), (str(tmp_path / "a_file" / "child"), errno.ENOTDIR)]
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root bypasses directory permissions")
-def test_write_files_permission_denied(tmp_path, engine):
-    locked = tmp_path / "locked"
+def test_write_files_permission_denied(shared_tmp, engine):
+    """A directory without write permission: EACCES for every file, each error naming its
+    path and the request that failed ("open"). As root the check runs in a child that
+    dropped to uid 65534."""
+    locked = shared_tmp / "locked"
     locked.mkdir()
-    locked.chmod(0o500)
+    locked.chmod(0o555)
+    files = {locked / f"f{i}": b"x" for i in range(6)}
+    out = run_unprivileged(lambda: F.write_files(files))
+    assert out[:4] == ("raised", "PermissionError", errno.EACCES, str(locked / "f0")), out
+    if engine != "plain":
+        assert "open" in out[4]                     # the request that failed
+    assert out[5] == [(str(p), errno.EACCES) for p in files]
+    assert not any(locked.iterdir())
+
+
+def test_write_files_into_immutable_directory(tmp_path, engine):
+    """chattr +i: creating a file fails with EPERM even for root."""
+    frozen = tmp_path / "frozen"
+    frozen.mkdir()
+    immutable(frozen)
+    try:
+        files = {tmp_path / f"ok{i}": b"ok" for i in range(6)}
+        files.update({frozen / f"f{i}": b"x" for i in range(3)})
+        with pytest.raises(PermissionError) as info:
+            F.write_files(files)
+        assert info.value.errno == errno.EPERM
+        assert info.value.filename == str(frozen / "f0")
+        if engine != "plain":
+            assert "open" in info.value.strerror
+        assert [e.filename for e in info.value.errors] == [str(frozen / f"f{i}") for i in range(3)]
+        assert not any(frozen.iterdir())
+        assert all((tmp_path / f"ok{i}").read_bytes() == b"ok" for i in range(6))
+    finally:
+        mutable(frozen)
+
+
+def test_write_files_over_immutable_file(tmp_path, engine):
+    """An existing immutable file cannot be opened for writing (EPERM), even by root."""
+    files = {tmp_path / f"f{i}": b"new" for i in range(6)}
+    target = tmp_path / "f3"
+    target.write_bytes(b"old")
+    immutable(target)
     try:
         with pytest.raises(PermissionError) as info:
-            F.write_files({locked / f"f{i}": b"x" for i in range(6)})
-        assert info.value.filename == str(locked / "f0")
+            F.write_files(files)
+        assert (info.value.errno, info.value.filename) == (errno.EPERM, str(target))
+        assert target.read_bytes() == b"old"
+        assert (tmp_path / "f5").read_bytes() == b"new"
     finally:
-        locked.chmod(0o700)
+        mutable(target)
+
+
+def test_read_files_permission_denied(shared_tmp, engine):
+    """An unreadable file among readable ones: EACCES naming it (uid 65534 when root)."""
+    paths = []
+    for i in range(6):
+        p = shared_tmp / f"f{i}"
+        p.write_bytes(payload(i, 100))
+        p.chmod(0o644)
+        paths.append(p)
+    paths[2].chmod(0o000)
+    out = run_unprivileged(lambda: F.read_files(paths))
+    assert out[:4] == ("raised", "PermissionError", errno.EACCES, str(paths[2])), out
+    if engine != "plain":
+        assert "open" in out[4]
+    assert out[5] == [(str(paths[2]), errno.EACCES)]
+
+
+def test_extract_zip_into_unwritable_directory(shared_tmp, engine):
+    """extract_zip into a directory tree the user may not write: EACCES naming the member's
+    destination path (uid 65534 when root)."""
+    archive = shared_tmp / "a.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(6):
+            z.writestr(f"m{i}.txt", b"member %d" % i)
+    archive.chmod(0o644)
+    dest = shared_tmp / "dest"
+    dest.mkdir()
+    dest.chmod(0o555)
+    out = run_unprivileged(lambda: F.extract_zip(archive, dest))
+    assert out[:4] == ("raised", "PermissionError", errno.EACCES, str(dest / "m0.txt")), out
+    assert not any(dest.iterdir())
 
 
 def test_write_files_short_write_is_an_error(tmp_path):
@@ -618,3 +766,41 @@ def test_cli_unzip_subprocess(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ioring", "--help"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120, env=_env())
     assert "unzip" in result.stdout and "cp" in result.stdout
+
+
+# ---- ioring._fileops (write_files' C loop) --------------------------------------------------------
+
+def test_fileops_write_chains(tmp_path):
+    from ioring import _fileops
+    paths = [os.fsencode(tmp_path / f"f{i}") for i in range(200)]
+    datas = [payload(i, i * 13) for i in range(200)]             # f0 is empty
+    datas[7] = memoryview(bytearray(datas[7]))
+    datas[8] = array.array("i", range(100))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC  # O_CLOEXEC is dropped
+    for fsync in (False, True):
+        assert _fileops.write_chains(paths, datas, -100, 0o600, flags, slots=7, fsync=fsync,
+                                     batch=3) == []
+        for p, d in zip(paths, datas):
+            assert pathlib.Path(os.fsdecode(p)).read_bytes() == bytes(d)
+    assert stat.S_IMODE(os.stat(paths[1]).st_mode) == 0o600 & ~umask()
+    # relative to a directory fd, failures reported as (index, errno, request)
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        (tmp_path / "d").mkdir()
+        out = _fileops.write_chains([b"rel", b"d", b"no/such", b"rel2"], [b"a", b"b", b"c", b""],
+                                    dfd, 0o644, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    finally:
+        os.close(dfd)
+    assert out == [(1, errno.EISDIR, "open"), (2, errno.ENOENT, "open")]
+    assert (tmp_path / "rel").read_bytes() == b"a" and (tmp_path / "rel2").read_bytes() == b""
+    assert _fileops.write_chains([], [], -100, 0o644, os.O_WRONLY) == []
+    with pytest.raises(TypeError):
+        _fileops.write_chains(["str path"], [b"x"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(ValueError):
+        _fileops.write_chains([b"a\0b"], [b"x"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(ValueError):
+        _fileops.write_chains([b"a"], [b"x", b"y"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(TypeError):
+        _fileops.write_chains([os.fsencode(tmp_path / "t")], ["text"], -100, 0o644,
+                              os.O_WRONLY | os.O_CREAT)
+    assert not (tmp_path / "t").exists()

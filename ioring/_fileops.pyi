@@ -1,0 +1,16 @@
+"""C-level batch entry points of ``ioring.files`` (the whole loop in C, the GIL released)."""
+from typing import List, Sequence, Tuple
+
+from typing_extensions import Buffer
+
+def write_chains(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
+                 oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
+                 batch: int = ..., max_workers: int = ...) -> List[Tuple[int, int, str]]:
+    """Create/truncate and write every file with one ``openat_direct -> write [-> fsync]``
+    chain each; returns ``(index, errno, request)`` for the files that failed."""
+    ...
+
+def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
+                oflags: int, *, fsync: bool = ...) -> List[Tuple[int, int, str]]:
+    """The reference: the same files with a C loop of openat/write/close syscalls."""
+    ...
