@@ -38,6 +38,7 @@ cdef extern from "<errno.h>" nogil:
         ECANCELED
         ENOMEM
 
+cimport cython
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free
 from cpython.ref cimport Py_INCREF
@@ -73,6 +74,63 @@ ctypedef struct _Job:
     unsigned len
     int err             # first errno of the chain, 0 if none
     int kind            # the request that failed (_OPEN, _WRITE, _FSYNC)
+
+
+@cython.final
+cdef class _Jobs:
+    """The files of one call as C jobs: paths held as ``bytes``, data as ``Py_buffer`` exports
+    (released when this object goes, unless ``leak()`` was called because the kernel may still
+    use them)."""
+    cdef tuple paths
+    cdef tuple datas
+    cdef _Job *jobs
+    cdef Py_buffer *views
+    cdef Py_ssize_t n, exported
+    cdef bint leaked
+
+    def __cinit__(self, paths, datas):
+        cdef Py_ssize_t i
+        self.paths = tuple(paths)
+        self.datas = tuple(datas)
+        self.n = len(self.paths)
+        if len(self.datas) != self.n:
+            raise ValueError("paths and datas differ in length")
+        for p in self.paths:
+            if type(p) is not bytes:
+                raise TypeError(f"paths must be bytes, not {type(p).__name__}")
+            if b"\0" in <bytes>p:
+                raise ValueError("embedded null byte in path")
+        self.jobs = <_Job *>calloc(self.n + 1, sizeof(_Job))
+        self.views = <Py_buffer *>calloc(self.n + 1, sizeof(Py_buffer))
+        if self.jobs == NULL or self.views == NULL:
+            raise MemoryError()
+        for i in range(self.n):
+            PyObject_GetBuffer(self.datas[i], &self.views[i], PyBUF_SIMPLE)
+            self.exported = i + 1
+            if self.views[i].len > _MAX_LEN:
+                raise ValueError(f"datum {i} is larger than 1 GiB")
+            self.jobs[i].path = PyBytes_AS_STRING(self.paths[i])
+            self.jobs[i].buf = <char *>self.views[i].buf
+            self.jobs[i].len = <unsigned>self.views[i].len
+
+    cdef void leak(self) noexcept:
+        """Keep everything forever: the kernel may still read the paths and buffers."""
+        self.leaked = True
+        Py_INCREF(self)
+
+    cdef list failures(self):
+        """``(index, errno, request)`` for every file whose chain failed."""
+        return [(i, self.jobs[i].err, _KIND_NAMES[self.jobs[i].kind])
+                for i in range(self.n) if self.jobs[i].err]
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.leaked:
+            return
+        for i in range(self.exported):
+            PyBuffer_Release(&self.views[i])
+        free(self.views)
+        free(self.jobs)
 
 
 cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, unsigned mode,
@@ -189,19 +247,13 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
     "open", "write" (a short write is EIO) or "fsync". Raises OSError when the ring cannot be
     set up (ENOSYS/EPERM: io_uring unavailable; EINVAL: a kernel without
     IORING_FEAT_LINKED_FILE, i.e. before 5.17), ValueError for a datum over 1 GiB."""
-    cdef tuple tpaths = tuple(paths)
-    cdef tuple tdatas = tuple(datas)
-    cdef Py_ssize_t n = len(tpaths), i, got = 0, in_flight = 0
-    cdef _Job *jobs
-    cdef Py_buffer *views
+    cdef _Jobs files = _Jobs(paths, datas)
+    cdef Py_ssize_t n = files.n, in_flight = 0
     cdef c.ioring ring
     cdef c.ioring_open_how how
     cdef c.ioring_open_how *howp = NULL
     cdef int ret = 0
     cdef unsigned workers[2]
-    cdef object p
-    if len(tdatas) != n:
-        raise ValueError("paths and datas differ in length")
     if not 1 <= slots <= 4096:
         raise ValueError("slots must be in 1..4096")
     if batch < 1:
@@ -209,71 +261,38 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
     oflags &= ~O_CLOEXEC        # direct descriptors are no fds (the kernel refuses it: EINVAL)
     if n == 0:
         return []
-    for p in tpaths:
-        if type(p) is not bytes:
-            raise TypeError(f"paths must be bytes, not {type(p).__name__}")
-        if b"\0" in <bytes>p:
-            raise ValueError("embedded null byte in path")
-    jobs = <_Job *>calloc(n, sizeof(_Job))
-    views = <Py_buffer *>calloc(n, sizeof(Py_buffer))
-    if jobs == NULL or views == NULL:
-        free(jobs)
-        free(views)
-        raise MemoryError()
+    if slots > n:
+        slots = <unsigned>n
+    ret = c.ioring_queue_init(4 * slots + 4, &ring, IORING_SETUP_COOP_TASKRUN)
+    if ret == -EINVAL:
+        ret = c.ioring_queue_init(4 * slots + 4, &ring, 0)      # before 5.19
+    if ret < 0:
+        raise OSError(-ret, "io_uring_queue_init failed")
     try:
-        for i in range(n):
-            PyObject_GetBuffer(tdatas[i], &views[i], PyBUF_SIMPLE)
-            got = i + 1
-            if views[i].len > _MAX_LEN:
-                raise ValueError(f"datum {i} is larger than 1 GiB")
-            jobs[i].path = PyBytes_AS_STRING(tpaths[i])
-            jobs[i].buf = <char *>views[i].buf
-            jobs[i].len = <unsigned>views[i].len
-        if slots > n:
-            slots = <unsigned>n
-        ret = c.ioring_queue_init(4 * slots + 4, &ring, IORING_SETUP_COOP_TASKRUN)
-        if ret == -EINVAL:
-            ret = c.ioring_queue_init(4 * slots + 4, &ring, 0)      # before 5.19
+        if not ring.features & IORING_FEAT_LINKED_FILE:
+            raise OSError(EINVAL, "the kernel lacks IORING_FEAT_LINKED_FILE (5.17)")
+        ret = ioring_register_files_sparse(&ring, slots)
         if ret < 0:
-            raise OSError(-ret, "io_uring_queue_init failed")
-        try:
-            if not ring.features & IORING_FEAT_LINKED_FILE:
-                raise OSError(EINVAL, "the kernel lacks IORING_FEAT_LINKED_FILE (5.17)")
-            ret = ioring_register_files_sparse(&ring, slots)
-            if ret < 0:
-                raise OSError(-ret, "io_uring_register_files_sparse failed")
-            if max_workers:
-                workers[0] = workers[1] = max_workers
-                ioring_register_iowq_max_workers(&ring, workers)    # best effort (5.15+)
-            if resolve:
-                how.flags = <unsigned>oflags
-                how.mode = mode
-                how.resolve = resolve
-                howp = &how
-            with nogil:
-                ret = _run(&ring, jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
-                           &in_flight)
-            if ret < 0:
-                if in_flight:
-                    # The kernel may still use the paths and buffers: leak them, never free.
-                    got = 0
-                    Py_INCREF(tpaths)
-                    Py_INCREF(tdatas)
-                raise OSError(-ret, "io_uring_enter failed")
-        finally:
-            if in_flight == 0:
-                c.ioring_queue_exit(&ring)
-        out = []
-        for i in range(n):
-            if jobs[i].err:
-                out.append((i, jobs[i].err, _KIND_NAMES[jobs[i].kind]))
-        return out
+            raise OSError(-ret, "io_uring_register_files_sparse failed")
+        if max_workers:
+            workers[0] = workers[1] = max_workers
+            ioring_register_iowq_max_workers(&ring, workers)    # best effort (5.15+)
+        if resolve:
+            how.flags = <unsigned>oflags
+            how.mode = mode
+            how.resolve = resolve
+            howp = &how
+        with nogil:
+            ret = _run(&ring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
+                       &in_flight)
+        if ret < 0:
+            if in_flight:
+                files.leak()
+            raise OSError(-ret, "io_uring_enter failed")
     finally:
-        for i in range(got):
-            PyBuffer_Release(&views[i])
-        if got or in_flight == 0:
-            free(views)
-            free(jobs)
+        if in_flight == 0:
+            c.ioring_queue_exit(&ring)
+    return files.failures()
 
 
 cdef extern from "<fcntl.h>" nogil:
@@ -294,57 +313,28 @@ def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsy
     io_uring. Same arguments (``oflags`` used as given) and the same result: a list of
     ``(index, errno, request)`` for the files that failed. Used by ``bench/bench_files.py``
     to show what the kernel itself costs per file."""
-    cdef tuple tpaths = tuple(paths)
-    cdef tuple tdatas = tuple(datas)
-    cdef Py_ssize_t n = len(tpaths), i, got = 0
-    cdef _Job *jobs
-    cdef Py_buffer *views
+    cdef _Jobs files = _Jobs(paths, datas)
+    cdef _Job *jobs = files.jobs
+    cdef Py_ssize_t n = files.n, i
     cdef int f
     cdef ssize_t w, off
-    if len(tdatas) != n:
-        raise ValueError("paths and datas differ in length")
-    for p in tpaths:
-        if type(p) is not bytes:
-            raise TypeError(f"paths must be bytes, not {type(p).__name__}")
-        if b"\0" in <bytes>p:
-            raise ValueError("embedded null byte in path")
-    if n == 0:
-        return []
-    jobs = <_Job *>calloc(n, sizeof(_Job))
-    views = <Py_buffer *>calloc(n, sizeof(Py_buffer))
-    if jobs == NULL or views == NULL:
-        free(jobs)
-        free(views)
-        raise MemoryError()
-    try:
+    with nogil:
         for i in range(n):
-            PyObject_GetBuffer(tdatas[i], &views[i], PyBUF_SIMPLE)
-            got = i + 1
-            jobs[i].path = PyBytes_AS_STRING(tpaths[i])
-            jobs[i].buf = <char *>views[i].buf
-            jobs[i].len = <unsigned>min(views[i].len, _MAX_LEN)
-        with nogil:
-            for i in range(n):
-                f = openat(dir_fd, jobs[i].path, oflags, mode)
-                if f < 0:
-                    jobs[i].err = errno
-                    jobs[i].kind = _OPEN
-                    continue
-                off = 0
-                while off < jobs[i].len:
-                    w = c_write(f, jobs[i].buf + off, jobs[i].len - off)
-                    if w <= 0:
-                        jobs[i].err = errno if w < 0 else EIO
-                        jobs[i].kind = _WRITE
-                        break
-                    off += w
-                if fsync and jobs[i].err == 0 and c_fsync(f) < 0:
-                    jobs[i].err = errno
-                    jobs[i].kind = _FSYNC
-                c_close(f)
-        return [(i, jobs[i].err, _KIND_NAMES[jobs[i].kind]) for i in range(n) if jobs[i].err]
-    finally:
-        for i in range(got):
-            PyBuffer_Release(&views[i])
-        free(views)
-        free(jobs)
+            f = openat(dir_fd, jobs[i].path, oflags, mode)
+            if f < 0:
+                jobs[i].err = errno
+                jobs[i].kind = _OPEN
+                continue
+            off = 0
+            while off < jobs[i].len:
+                w = c_write(f, jobs[i].buf + off, jobs[i].len - off)
+                if w <= 0:
+                    jobs[i].err = errno if w < 0 else EIO
+                    jobs[i].kind = _WRITE
+                    break
+                off += w
+            if fsync and jobs[i].err == 0 and c_fsync(f) < 0:
+                jobs[i].err = errno
+                jobs[i].kind = _FSYNC
+            c_close(f)
+    return files.failures()
