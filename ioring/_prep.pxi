@@ -65,27 +65,12 @@ def io_uring_prep_writev2(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=Non
     sqe._pin(v)
 
 
-cdef int _check_fixed(io_uring ring, _Buffer b, long long nbytes, int buf_index) except -1:
-    """READ_FIXED/WRITE_FIXED must stay inside registered buffer ``buf_index``."""
-    cdef list ranges = ring._registered_ranges
-    if ranges is None:
-        raise ValueError("no buffers are registered with this ring (io_uring_register_buffers)")
-    if buf_index < 0 or buf_index >= len(ranges):
-        raise ValueError(f"buf_index {buf_index} is out of range: {len(ranges)} buffers are registered")
-    if ranges[buf_index] is None:
-        raise ValueError(f"registered buffer slot {buf_index} is empty (sparse)")
-    start, length = ranges[buf_index]
-    if <size_t>b.ptr < <size_t>start or <size_t>b.ptr + <size_t>nbytes > <size_t>start + <size_t>length:
-        raise ValueError(f"the buffer is not inside registered buffer {buf_index}")
-    return 0
-
-
 def io_uring_prep_read_fixed(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset, int buf_index):
     """io_uring_prep_read_fixed(3): ``buf`` must lie inside registered buffer ``buf_index``
     (a memoryview slice of it, for instance)."""
     cdef _Buffer b = _buffer_for(buf, nbytes, True)
     cdef uint64_t off = _offset(offset)
-    _check_fixed(sqe.ring, b, nbytes, buf_index)
+    sqe.ring._check_fixed(b.ptr, <size_t>nbytes, buf_index)
     c.ioring_prep_read_fixed(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off, buf_index)
     sqe._pin(b)
 
@@ -94,7 +79,7 @@ def io_uring_prep_write_fixed(io_uring_sqe sqe not None, int fd, buf, long long 
     """io_uring_prep_write_fixed(3): ``buf`` must lie inside registered buffer ``buf_index``."""
     cdef _Buffer b = _buffer_for(buf, nbytes, False)
     cdef uint64_t off = _offset(offset)
-    _check_fixed(sqe.ring, b, nbytes, buf_index)
+    sqe.ring._check_fixed(b.ptr, <size_t>nbytes, buf_index)
     c.ioring_prep_write_fixed(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off, buf_index)
     sqe._pin(b)
 

@@ -794,7 +794,7 @@ cdef _Iovecs _fixed_iovecs(io_uring_sqe sqe, object iovecs, object nr_vecs, bint
     cdef _Iovecs v = _Iovecs(iovecs, nr_vecs, writable)
     cdef Py_ssize_t i
     for i in range(v.count):
-        _check_fixed(sqe.ring, <_Buffer>v.buffers[i], v.vecs[i].iov_len, buf_index)
+        sqe.ring._check_fixed((<_Buffer>v.buffers[i]).ptr, v.vecs[i].iov_len, buf_index)
     return v
 
 

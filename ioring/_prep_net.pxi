@@ -651,7 +651,7 @@ def io_uring_prep_send_zc_fixed(io_uring_sqe sqe not None, int sockfd, buf, long
         raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags:#x}")
     if buf_index > 0xFFFF:
         raise ValueError(f"buf_index is 16 bits, not {buf_index}")
-    _check_fixed(sqe.ring, b, len, <int>buf_index)
+    sqe.ring._check_fixed(b.ptr, len, <int>buf_index)
     ioring_prep_send_zc_fixed(sqe._begin(), sockfd, b.ptr, <size_t>len, flags, zc_flags, buf_index)
     sqe._pin(b)
 
@@ -676,7 +676,7 @@ def io_uring_prep_sendmsg_zc_fixed(io_uring_sqe sqe not None, int fd, msghdr msg
     if buf_index > 0xFFFF:
         raise ValueError(f"buf_index is 16 bits, not {buf_index}")
     for b in msg._iov_bufs:
-        _check_fixed(sqe.ring, b, b.nbytes, <int>buf_index)
+        sqe.ring._check_fixed(b.ptr, <size_t>b.nbytes, <int>buf_index)
     ioring_prep_sendmsg_zc_fixed(sqe._begin(), fd, &msg.hdr, flags, buf_index)
     sqe._pin(msg)
 

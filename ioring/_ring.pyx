@@ -971,7 +971,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
                 if idx != NULL:
                     idx[i] = buf_indexes[i]
                     # The thin layer's check: the buffer must lie in registered buffer idx[i].
-                    _check_registered(uring, &pins.views[i], idx[i])
+                    uring._check_fixed(<char *>pins.views[i].buf, <size_t>pins.views[i].len, idx[i])
         except BaseException:
             free(offs)
             free(idx)
@@ -1030,16 +1030,6 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
         free(offs)
         free(idx)
     return n if kind == _BATCH_NOP else results
-
-
-cdef int _check_registered(io_uring uring, Py_buffer *view, int index) except -1:
-    ranges = uring._registered_ranges
-    if ranges is None or index < 0 or index >= len(ranges) or ranges[index] is None:
-        raise ValueError(f"buf_index {index} is not a registered buffer")
-    start, length = ranges[index]
-    if <size_t>view.buf < <size_t>start or <size_t>view.buf + <size_t>view.len > <size_t>start + <size_t>length:
-        raise ValueError(f"a buffer is not inside registered buffer {index}")
-    return 0
 
 
 cdef void _leave_pins(io_uring uring, _BatchPins pins, _Batch batch):

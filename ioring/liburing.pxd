@@ -60,6 +60,7 @@ cdef class io_uring:
     cdef void _quiesce(self)
     cdef void _leak(self, str why)
     cdef void _release_all(self)
+    cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
 
 
 cdef class io_uring_sqe:

@@ -716,6 +716,21 @@ cdef class io_uring:
         except Exception:
             pass  # interpreter shutdown
 
+    cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1:
+        """READ_FIXED/WRITE_FIXED memory must lie inside registered buffer ``buf_index`` (the
+        thin layer's preps and the Pythonic layer's batches)."""
+        cdef list ranges = self._registered_ranges
+        if ranges is None:
+            raise ValueError("no buffers are registered with this ring (io_uring_register_buffers)")
+        if buf_index < 0 or buf_index >= len(ranges):
+            raise ValueError(f"buf_index {buf_index} is out of range: {len(ranges)} buffers are registered")
+        if ranges[buf_index] is None:
+            raise ValueError(f"registered buffer slot {buf_index} is empty (sparse)")
+        start, length = ranges[buf_index]
+        if <size_t>ptr < <size_t>start or <size_t>ptr + nbytes > <size_t>start + <size_t>length:
+            raise ValueError(f"the buffer is not inside registered buffer {buf_index}")
+        return 0
+
     cdef void _release_all(self):
         """After the fd is closed: drop every pin; unmap buffer rings this module mapped."""
         cdef io_uring_buf_ring br
