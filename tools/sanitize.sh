@@ -9,6 +9,18 @@
 # Environment:
 #   SANITIZE_KEEP=1       keep the scratch copy (its path is printed)
 #   SANITIZE_DIR=/path    use this scratch directory (default: mktemp -d)
+#   SANITIZE_CFLAGS=...   optimisation/debug flags (default "-O1 -g1")
+#   SANITIZE_JOBS=N       parallel compile jobs (default: nproc)
+#   SANITIZE_XDIST=N      pytest-xdist workers if xdist is installed (default: nproc; 0 = none)
+#
+# What .ci/run runs (`tools/sanitize.sh`, no arguments): every test file, nothing deselected
+# (the thin layer, Ring, asyncio, files, Windows emulation, fuzz, stateful fuzz, fork, threads,
+# leaks, bench CLI). What is cut is volume, not code paths: the IORING_* knobs below (fuzz
+# examples per function, stateful examples, thread ops, leak-test scale). tests/test_leaks.py
+# runs for its code paths (20k-op loops at scale 0.02) more than for its verdicts: under ASan
+# its RSS check is off (IORING_SANITIZED=1: freed memory sits in ASan's quarantine) and
+# sys.getallocatedblocks() is 0 with PYTHONMALLOC=malloc, so only its tracemalloc check bites;
+# leaks are judged by the normal run. Figures: docs/DISTRIBUTION.md.
 #
 # Notes
 # - CPython leaks by design (interned strings, static types, caches freed only at exit or never),
