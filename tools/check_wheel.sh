@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
-# Distribution check: the Linux wheel builds, is manylinux-compliant (no external shared library
-# beyond the manylinux allowlist), the sdist builds a wheel from scratch, and the repaired wheel
-# installs and passes the test suite in a fresh venv where no C compiler is reachable.
-# Exits non-zero on any failure; prints the time of each step.
+# Distribution check: the sdist builds a wheel from scratch, the wheel is manylinux-compliant (no
+# external shared library beyond the manylinux allowlist) and holds every module, stub and .pxd
+# of the tree, and the repaired wheel installs and passes tests in a fresh venv where no C
+# compiler is reachable. Exits non-zero on any failure; prints the time of each step.
 #
-#   tools/check_wheel.sh                  # the whole test suite against the installed wheel
-#   tools/check_wheel.sh -x -k ring       # extra arguments go to pytest
+#   tools/check_wheel.sh                  # the fast check (.ci/run): one build, a test subset
+#   CHECK_WHEEL_FULL=1 tools/check_wheel.sh   # also `pip wheel` the tree (same files as the
+#                                             # sdist's wheel) and run the whole test suite
+#   tools/check_wheel.sh -x -k ring       # extra arguments go to pytest (instead of the subset)
 #
 # Environment:
 #   CHECK_WHEEL_KEEP=1      keep the scratch directory (its path is printed)
 #   CHECK_WHEEL_DIR=/path   use this scratch directory (default: mktemp -d; kept)
+#   CHECK_WHEEL_FULL=1      the thorough variant (~11 min on 2 cores instead of ~3)
 #   PYTHON=python3.X        the interpreter to build and test with (default python3)
 #
 # Steps (all in the scratch directory; the repository is only read):
-#   1. copy the sources (no build products, no git metadata) and `pip wheel` them
-#   2. auditwheel show  -> the platform policy the wheel can claim; it must be a manylinux one
+#   1. copy the sources (no build products, no git metadata); `python -m build --sdist`; the
+#      sdist must ship no compiled object
+#   2. `pip wheel` FROM that sdist (isolated build: setuptools and Cython from PyPI as
+#      [build-system] says; proves the sdist is complete); the wheel must hold every .py, .pyi,
+#      .pxd, py.typed of ioring/ and one extension per .pyx. FULL: also `pip wheel` the tree
+#      and compare the two wheels' file lists.
+#   3. auditwheel show  -> the platform policy the wheel can claim; it must be a manylinux one
 #      auditwheel repair --plat <that policy>; the repaired wheel must carry no grafted library
-#   3. python -m build --sdist, then `pip wheel` FROM that sdist (build from scratch: proves the
-#      sdist is complete); both wheels must hold the same files
-#   4. fresh venv; PATH restricted to a directory with only python (+ the venv): `command -v`
-#      finds no gcc/cc/clang/...; install the repaired wheel (--no-index) and the test deps
-#      (--only-binary :all:), copy tests/ (+ README.md, docs/ that tests read) to a directory
-#      that holds no ioring/ source package, and run pytest against the installed wheel.
+#   4. fresh venv; PATH restricted to a directory with only python (+ the venv), CC/CXX=/bin/false:
+#      `command -v` finds no gcc/cc/clang/...; install the repaired wheel (--no-index) and the
+#      test deps (--only-binary :all:), copy tests/ (+ README.md, docs/ that tests read) to a
+#      directory that holds no ioring/ source package, check that ioring imports from the venv,
+#      and run pytest there (the subset below, or everything with FULL).
 set -u -o pipefail
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +48,21 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "check_wheel: FAIL: $*" >&2; exit 1; }
+FULL="${CHECK_WHEEL_FULL:-0}"
+# The tests run against the installed wheel by default: every compiled module (liburing, _ring,
+# winioring, _bench), the pure-Python layer, the shipped stubs and the README's examples. The
+# fuzz, thread, fork and leak suites test the code, not its packaging: they run in .ci/run's
+# main pytest (and under the sanitizers), and here with CHECK_WHEEL_FULL=1.
+SUBSET=(tests/test_api_coverage.py tests/test_docs_and_stubs.py tests/test_liburing_ring.py
+        tests/test_liburing_io.py tests/test_liburing_register.py tests/test_ring.py
+        tests/test_winioring.py tests/test_files.py tests/test_asyncio.py tests/test_bench_cli.py)
+if [ $# -gt 0 ]; then
+    PYTEST_ARGS=("$@")
+elif [ "$FULL" = "1" ]; then
+    PYTEST_ARGS=(tests)
+else
+    PYTEST_ARGS=("${SUBSET[@]}")
+fi
 
 T0=$SECONDS
 step_start=$SECONDS
@@ -68,8 +90,13 @@ TPY="$WORK/tools/bin/python"
 AUDITWHEEL=(env "PATH=$WORK/tools/bin:$PATH" "$TPY" -m auditwheel)
 "${AUDITWHEEL[@]}" --version
 
-# ---- 1. the wheel ---------------------------------------------------------------------------
-step "pip wheel (from the sources)"
+# The extensions compile in parallel (setuptools' build_ext is serial by default): distutils reads
+# this extra configuration file through DIST_EXTRA_CONFIG, also inside pip's isolated builds.
+printf '[build_ext]\nparallel = %s\n' "$(nproc)" > "$WORK/build-parallel.cfg"
+export DIST_EXTRA_CONFIG="$WORK/build-parallel.cfg"
+
+# ---- 1. sdist -------------------------------------------------------------------------------
+step "sdist"
 mkdir -p "$WORK/src"
 # Sources only: no build products (they would be reused instead of rebuilt), no git metadata.
 tar -C "$SRC" \
@@ -77,12 +104,67 @@ tar -C "$SRC" \
     --exclude='./ioring/*.c' --exclude=./ioring/_constants.pxi --exclude='*.egg-info' \
     --exclude=__pycache__ --exclude=.hypothesis --exclude=.pytest_cache --exclude=.benchmarks \
     -cf - . | tar -C "$WORK/src" -xf - || fail "copy of the sources"
-"$TPY" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$WORK/src" || fail "pip wheel"
-WHEEL="$(ls "$WORK"/dist/ioring-*.whl 2>/dev/null | head -n1)"
-[ -f "$WHEEL" ] || fail "no wheel in $WORK/dist"
-echo "built $(basename "$WHEEL")"
+if [ "$FULL" = "1" ]; then     # a pristine copy for the tree's own wheel (the sdist build cythonizes in src/)
+    cp -a "$WORK/src" "$WORK/src-tree" || fail "copy of the sources"
+fi
+"$TPY" -m build --sdist --outdir "$WORK/sdist" "$WORK/src" > "$WORK/sdist.log" 2>&1 ||
+    { tail -n 30 "$WORK/sdist.log"; fail "python -m build --sdist"; }
+if grep -iE "SetuptoolsDeprecationWarning|license.*deprecat" "$WORK/sdist.log"; then
+    fail "setuptools deprecation warnings in the sdist build (see above)"
+fi
+SDIST="$(ls "$WORK"/sdist/ioring-*.tar.gz 2>/dev/null | head -n1)"
+[ -f "$SDIST" ] || fail "no sdist"
+echo "sdist: $(basename "$SDIST") ($(tar -tzf "$SDIST" | wc -l) files)"
+# Compiled objects must not ship. (Cython's generated C is added by setuptools to any sdist
+# whose setup.py cythonizes; it is regenerated at build time when the .pyx is newer.)
+if tar -tzf "$SDIST" | grep -E '\.(so|o|pyd)$'; then
+    fail "the sdist ships compiled objects"
+fi
+tar -tzf "$SDIST" | grep '/LICENSE$' >/dev/null || fail "the sdist lacks LICENSE"
 
-# ---- 2. auditwheel --------------------------------------------------------------------------
+# ---- 2. the wheel, built from the sdist -----------------------------------------------------
+step "pip wheel from the sdist"
+"$TPY" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$SDIST" || fail "pip wheel from the sdist"
+WHEEL="$(ls "$WORK"/dist/ioring-*.whl 2>/dev/null | head -n1)"
+[ -f "$WHEEL" ] || fail "no wheel built from the sdist"
+echo "built $(basename "$WHEEL")"
+# Every module, stub, .pxd and py.typed of the tree's ioring/, one extension per .pyx, the license.
+"$TPY" - "$WHEEL" "$SRC/ioring" <<'PYEOF' || fail "the wheel does not hold what the tree has"
+import glob, os, sys, sysconfig, zipfile
+wheel, pkg = sys.argv[1:]
+names = [n for n in zipfile.ZipFile(wheel).namelist()]
+files = {n for n in names if ".dist-info/" not in n}
+suffix = sysconfig.get_config_var("EXT_SUFFIX")
+expected = {"ioring/" + os.path.basename(p) for pat in ("*.py", "*.pyi", "*.pxd", "py.typed")
+            for p in glob.glob(os.path.join(pkg, pat))}
+expected |= {"ioring/" + os.path.basename(p)[:-4] + suffix for p in glob.glob(os.path.join(pkg, "*.pyx"))}
+missing = sorted(expected - files)
+if missing:
+    print("missing from the wheel:", missing)
+    sys.exit(1)
+if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
+    print("no .dist-info/licenses/LICENSE in the wheel")
+    sys.exit(1)
+extra = sorted(files - expected)
+print(f"wheel holds the tree's {len(expected)} package files" + (f" (+ {extra})" if extra else ""))
+PYEOF
+if [ "$FULL" = "1" ]; then
+    step "pip wheel from the tree"
+    "$TPY" -m pip wheel --quiet --no-deps -w "$WORK/dist-tree" "$WORK/src-tree" || fail "pip wheel"
+    WHEEL2="$(ls "$WORK"/dist-tree/ioring-*.whl 2>/dev/null | head -n1)"
+    [ -f "$WHEEL2" ] || fail "no wheel built from the tree"
+    "$TPY" - "$WHEEL" "$WHEEL2" <<'PYEOF' || fail "the wheel from the sdist differs from the wheel from the tree"
+import sys, zipfile
+a, b = (set(n for n in zipfile.ZipFile(p).namelist() if ".dist-info/" not in n) for p in sys.argv[1:])
+if a != b:
+    print("only in the sdist's wheel:", sorted(a - b))
+    print("only in the tree's wheel:", sorted(b - a))
+    sys.exit(1)
+print(f"wheel from the tree: same {len(a)} files")
+PYEOF
+fi
+
+# ---- 3. auditwheel --------------------------------------------------------------------------
 step "auditwheel show + repair"
 "${AUDITWHEEL[@]}" show "$WHEEL" | tee "$WORK/show.txt" || fail "auditwheel show"
 # "... is consistent with the following platform tag: "manylinux_2_17_x86_64"." -- the best
@@ -103,7 +185,7 @@ REPAIRED="$(ls "$WORK"/wheelhouse/ioring-*.whl 2>/dev/null | head -n1)"
 [ -f "$REPAIRED" ] || fail "no repaired wheel"
 echo "repaired: $(basename "$REPAIRED")"
 # Nothing may have been grafted: a grafted library would live in ioring.libs/.
-if "$TPY" -m zipfile -l "$REPAIRED" | grep -q '\.libs/'; then
+if "$TPY" -m zipfile -l "$REPAIRED" | grep '\.libs/' >/dev/null; then
     fail "auditwheel grafted shared libraries into the wheel"
 fi
 "${AUDITWHEEL[@]}" show "$REPAIRED" > "$WORK/show-repaired.txt" || fail "auditwheel show (repaired)"
@@ -122,40 +204,6 @@ for so in "$WORK"/unpacked/ioring/*.so; do
     done
 done
 
-# ---- 3. sdist -> wheel from scratch ---------------------------------------------------------
-step "sdist + wheel from the sdist"
-# From a second pristine copy: the in-tree `pip wheel` above left generated files in src/.
-mkdir -p "$WORK/src-sdist"
-tar -C "$WORK/src" --exclude=./build --exclude='*.so' --exclude='./ioring/*.c' \
-    --exclude=./ioring/_constants.pxi --exclude='*.egg-info' -cf - . | tar -C "$WORK/src-sdist" -xf - ||
-    fail "copy of the sources"
-"$TPY" -m build --sdist --outdir "$WORK/sdist" "$WORK/src-sdist" > "$WORK/sdist.log" 2>&1 ||
-    { tail -n 30 "$WORK/sdist.log"; fail "python -m build --sdist"; }
-SDIST="$(ls "$WORK"/sdist/ioring-*.tar.gz 2>/dev/null | head -n1)"
-[ -f "$SDIST" ] || fail "no sdist"
-echo "sdist: $(basename "$SDIST") ($(tar -tzf "$SDIST" | wc -l) files)"
-# Compiled objects must not ship. (Cython's generated C is added by setuptools to any sdist
-# whose setup.py cythonizes, whatever MANIFEST.in says; the build regenerates it when the .pyx
-# is newer. `exclude ioring/*.c` in MANIFEST.in would leave it out: reported, not fatal.)
-if tar -tzf "$SDIST" | grep -E '\.(so|o|pyd)$'; then
-    fail "the sdist ships compiled objects"
-fi
-if tar -tzf "$SDIST" | grep -qE '/ioring/[^/]+\.c$'; then
-    echo "note: the sdist ships Cython-generated C: $(tar -tzf "$SDIST" | grep -E '/ioring/[^/]+\.c$' | xargs -n1 basename | tr '\n' ' ')"
-fi
-"$TPY" -m pip wheel --quiet --no-deps -w "$WORK/dist-from-sdist" "$SDIST" || fail "pip wheel from the sdist"
-WHEEL2="$(ls "$WORK"/dist-from-sdist/ioring-*.whl 2>/dev/null | head -n1)"
-[ -f "$WHEEL2" ] || fail "no wheel built from the sdist"
-"$TPY" - "$WHEEL" "$WHEEL2" <<'EOF' || fail "the wheel from the sdist differs from the wheel from the tree"
-import sys, zipfile
-a, b = (set(n for n in zipfile.ZipFile(p).namelist() if ".dist-info/" not in n) for p in sys.argv[1:])
-if a != b:
-    print("only in the tree's wheel:", sorted(a - b))
-    print("only in the sdist's wheel:", sorted(b - a))
-    sys.exit(1)
-print(f"wheel from the sdist: same {len(a)} files")
-EOF
-
 # ---- 4. install without a compiler, run the tests -------------------------------------------
 step "venv without compiler: install"
 VENV="$WORK/venv"
@@ -166,8 +214,13 @@ mkdir -p "$NOCC"
 REALPY="$("$PY" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
 ln -sf "$REALPY" "$NOCC/python3"
 ln -sf "$REALPY" "$NOCC/python"
-NOCC_ENV=(env -i "HOME=$WORK/home" "PATH=$VENV/bin:$NOCC" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
-          "PIP_DISABLE_PIP_VERSION_CHECK=1" "PIP_NO_CACHE_DIR=1")
+# pip keeps the caller's index/proxy/certificate settings and its cache (wheels only: nothing
+# can be built here anyway); CC/CXX point at /bin/false in case anything looks them up.
+PASS=()
+while IFS= read -r var; do PASS+=("$var=${!var}"); done < <(compgen -e | grep -E '^(PIP_|SSL_CERT_|REQUESTS_CA_BUNDLE$|CURL_CA_BUNDLE$|https?_proxy$|HTTPS?_PROXY$|no_proxy$|NO_PROXY$)' | grep -v '^PIP_NO_CACHE_DIR$')
+PIP_CACHE="$("$TPY" -m pip cache dir 2>/dev/null || echo "$WORK/pip-cache")"
+NOCC_ENV=(env -i "${PASS[@]}" "HOME=$WORK/home" "PATH=$VENV/bin:$NOCC" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
+          "CC=/bin/false" "CXX=/bin/false" "PIP_DISABLE_PIP_VERSION_CHECK=1" "PIP_CACHE_DIR=$PIP_CACHE")
 mkdir -p "$WORK/home"
 for cc in gcc cc c++ g++ clang clang++ x86_64-linux-gnu-gcc aarch64-linux-gnu-gcc tcc ld as make; do
     if "${NOCC_ENV[@]}" /bin/sh -c "command -v $cc" >/dev/null 2>&1; then
@@ -176,7 +229,7 @@ for cc in gcc cc c++ g++ clang clang++ x86_64-linux-gnu-gcc aarch64-linux-gnu-gc
 done
 echo "no compiler reachable: command -v gcc cc c++ clang ld as make -> nothing"
 "${NOCC_ENV[@]}" python -m pip install --quiet --no-index "$REPAIRED" || fail "install of the wheel"
-"${NOCC_ENV[@]}" python -m pip install --quiet --only-binary :all: pytest hypothesis numpy ||
+"${NOCC_ENV[@]}" python -m pip install --quiet --only-binary :all: pytest hypothesis numpy uvloop ||
     fail "install of the test dependencies"
 
 step "pytest against the installed wheel"
@@ -187,15 +240,20 @@ rm -rf "$TESTROOT/tests/__pycache__"
 # Files the tests read relative to the checkout (the README's examples, the function list).
 cp "$SRC/README.md" "$TESTROOT/" && cp -r "$SRC/docs" "$TESTROOT/docs" || fail "copy of README/docs"
 [ ! -e "$TESTROOT/ioring" ] || fail "the test root holds an ioring/ source directory"
-LOCATION="$(cd "$TESTROOT" && "${NOCC_ENV[@]}" python -c 'import ioring, ioring.liburing as L; print(L.__file__)')" ||
+LOCATIONS="$(cd "$TESTROOT" && "${NOCC_ENV[@]}" python -c '
+import ioring, ioring.liburing, ioring._ring, ioring.winioring, ioring._bench
+for m in (ioring, ioring.liburing, ioring._ring, ioring.winioring, ioring._bench): print(m.__file__)')" ||
     fail "import of the installed wheel"
-case "$LOCATION" in
-    "$VENV"/lib/python*/site-packages/ioring/*) echo "testing $LOCATION" ;;
-    *) fail "ioring imported from $LOCATION, not from the venv" ;;
-esac
+for loc in $LOCATIONS; do
+    case "$loc" in
+        "$VENV"/lib/python*/site-packages/ioring/*) echo "testing $loc" ;;
+        *) fail "ioring imported from $loc, not from the venv" ;;
+    esac
+done
 (
     cd "$TESTROOT" &&
-    "${NOCC_ENV[@]}" pytest -q -p no:cacheprovider "${@:-tests}"
+    echo "pytest ${PYTEST_ARGS[*]}"
+    "${NOCC_ENV[@]}" pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}"
 )
 rc=$?
 step ""
