@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, autotestdict=False
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, autotestdict=False, auto_pickle=False
 """C-level batch entry points of ``ioring.files``: one call into C for a whole set of files,
 the GIL released for the whole I/O loop.
 
