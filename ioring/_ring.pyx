@@ -520,15 +520,15 @@ cdef class Ring:
         cdef uint64_t ud, bid, cached_bid = 0
         cdef Operation op
         cdef _Batch batch = None
-        cdef list done
+        cdef list done = None          # created at the first Operation (batches need none)
+        cdef Py_ssize_t ndone = 0
         ready = c.ioring_cq_ready(&uring.ring)
         if ready > max_cqes:
             ready = max_cqes
         if ready == 0:
             return 0
-        done = []
         head = uring.ring.cq.khead[0]
-        while i < ready and (limit <= 0 or <int>len(done) < limit):
+        while i < ready and (limit <= 0 or ndone < limit):
             cqe = c.ioring_cqe_at(&uring.ring, head + i)
             i += 1
             ud = cqe.user_data
@@ -553,19 +553,23 @@ cdef class Ring:
             else:
                 op = self._ops.pop(ud, None)
             if op is not None:
+                if done is None:
+                    done = []
                 done.append((op, 0 if op.kind == "timeout" and cqe.res == -ETIME else cqe.res, cqe.flags))
+                ndone += 1
         uring._retire(i)
         self._reap_gen += 1
-        self._ncompleted += len(done)
+        self._ncompleted += ndone
         if others and self._leader and not self._woken:
             # Another thread sleeps in the kernel for this Ring, maybe for one of the CQEs just
             # consumed: it would sleep until some other completion arrives. Wake it up.
             self._wake_leader()
-        for op, res, flags in done:
-            op._complete(res, flags)
-            if self._collect:
-                self._completed.append(op)
-        return len(done)
+        if done is not None:
+            for op, res, flags in done:
+                op._complete(res, flags)
+                if self._collect:
+                    self._completed.append(op)
+        return ndone
 
     cdef void _wake_leader(self) noexcept:
         """Post a NOP (its CQE is dropped by _reap): the thread waiting in the kernel returns,
@@ -869,6 +873,7 @@ cdef class _BatchPins:
         free(self.views)
 
 
+@cython.no_gc       # holds no container that could lead back to it: no GC tracking per batch
 cdef class _Batch:
     """One running batch: where its results go. Any thread's _reap fills it in (the GIL held)."""
     cdef uint64_t id
@@ -1017,7 +1022,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             batch.queued = queued
             uring._tracked = ring.sq.sqe_tail      # the batch pins its own buffers
             # Submit, wait, reap (for everybody): batch results land in batch.
-            self._block(-1.0, False)
+            self._block(-1.0, True)
     except BaseException:
         # Interrupted with requests in flight: their buffers must outlive them. Hand the
         # pins to the ring, released when the last of them completes.
