@@ -139,3 +139,13 @@ def pipe():
             os.close(fd)
         except OSError:
             pass
+
+
+def resizable(buf):
+    """Whether a bytearray can be resized now (it cannot while a buffer export pins it)."""
+    try:
+        buf.append(0)
+    except BufferError:
+        return False
+    buf.pop()
+    return True

@@ -26,8 +26,9 @@ import tempfile
 import time
 
 import pytest
+from conftest import resizable
 from hypothesis import HealthCheck, Phase, settings, strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, precondition,
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule)
 
 from ioring import liburing as L
@@ -39,15 +40,6 @@ STEPS = int(os.environ.get("IORING_STATEFUL_STEPS", "60"))
 # io_uring_queue_exit); it is off unless asked for.
 SHRINK = os.environ.get("IORING_STATEFUL_SHRINK") == "1"
 RANDOM = os.environ.get("IORING_STATEFUL_RANDOM") == "1"      # explore beyond the fixed seed
-
-
-def resizable(b):
-    try:
-        b.append(0)
-    except BufferError:
-        return False
-    b.pop()
-    return True
 
 
 class Req:

@@ -32,10 +32,8 @@ The last part holds deterministic reproducers of the crashes and memory-safety b
 found; they run in a subprocess so that a crash is reported, not fatal to the session.
 """
 import array
-import faulthandler
 import gc
 import inspect
-import io
 import mmap
 import os
 import re
@@ -43,13 +41,14 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import traceback
 import warnings
 
 import pytest
+from conftest import resizable
+from fuzz_child import Blocked, call_watched, logline, run_in_child
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from ioring import liburing as L
@@ -569,44 +568,6 @@ def _snapshot(sqe):
         return None
 
 
-def _resizable(b):
-    try:
-        b.append(0)
-    except BufferError:
-        return False
-    b.pop()
-    return True
-
-
-class _Blocked(BaseException):
-    """Raised by the watchdog's SIGALRM handler."""
-
-
-def _on_alarm(signum, frame):
-    raise _Blocked()
-
-
-_log = None     # file the child logs each call to, before making it
-
-
-def _logline(text):
-    if _log is not None:
-        _log.write(text + "\n")
-        _log.flush()
-
-
-def _call(fname, fn, args, timeout):
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-    try:
-        return fn(*args), None
-    except _Blocked as exc:
-        return None, exc
-    except BaseException as exc:   # noqa: B902 - classified by the caller
-        return None, exc
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
 def run_example(fname, sandbox, raw_args):
     """Resolve ``raw_args`` in a fresh World, call ``fname``; assert the promises."""
     fn = getattr(L, fname)
@@ -618,12 +579,12 @@ def run_example(fname, sandbox, raw_args):
         fresh = sqe_arg is not None and any(isinstance(t, Tok) and t.name.startswith("FRESH_SQE")
                                             for t in raw_args)
         before = _snapshot(sqe_arg) if fresh else None
-        _logline(f"{fname}{tuple(raw_args)!r}")
+        logline(f"{fname}{tuple(raw_args)!r}")
         timeout = WATCHDOG_BLOCKING if fname in BLOCKING else WATCHDOG_OTHER
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result, exc = _call(fname, fn, args, timeout)
-            if isinstance(exc, _Blocked):
+            result, exc = call_watched(fn, args, timeout)
+            if isinstance(exc, Blocked):
                 if fname not in BLOCKING:
                     problems.append(f"blocked for more than {timeout} s")
             elif exc is not None:
@@ -647,7 +608,7 @@ def run_example(fname, sandbox, raw_args):
             leaked_on_purpose = any(issubclass(w.category, RuntimeWarning) and "kept alive" in str(w.message)
                                     for w in caught)
         if not leaked_on_purpose:
-            stuck = [len(b) for b in world.bytearrays if not _resizable(b)]
+            stuck = [len(b) for b in world.bytearrays if not resizable(b)]
             if stuck:
                 problems.append(f"{len(stuck)} bytearray(s) of sizes {stuck} still pinned after every ring "
                                 f"was closed (a leaked pin)")
@@ -692,7 +653,7 @@ def _submit_and_check_pins(fname, world, raw_args, args, sqe):
     except OSError:
         return problems
     # Pinned now: submitted, completion (if any) not consumed.
-    early = [len(b) for b in watched if _resizable(b)]
+    early = [len(b) for b in watched if resizable(b)]
     # Reap what completes quickly; multishot requests may post several CQEs.
     deadline = time.monotonic() + 0.02
     ts = L.kernel_timespec(0, 2_000_000)
@@ -758,64 +719,6 @@ def _fuzz_in_this_process(fname, sandbox):
     L.io_uring_queue_exit(r)
 
 
-def run_in_child(target, *args, timeout=CHILD_TIMEOUT):
-    """Run target(*args) in a forked child. Returns (status, report, calllog): status is "ok",
-    "failed" (an exception: report is its traceback), "crashed: <signal>" or "timeout"."""
-    global _log
-    tmp = tempfile.mkdtemp(prefix="ioring-fuzz-")
-    sandbox = os.path.join(tmp, "sandbox")
-    os.mkdir(sandbox)
-    report_path = os.path.join(tmp, "report")
-    log_path = os.path.join(tmp, "calls")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:        # child
-        code = 1
-        try:
-            os.chdir(sandbox)
-            log = open(log_path, "w", buffering=1)
-            # Keep the log's fd far from the small numbers junk arguments might name.
-            high = os.dup2(log.fileno(), 1000)
-            _log = io.TextIOWrapper(os.fdopen(high, "wb", buffering=0), write_through=True)
-            log.close()
-            faulthandler.enable(file=_log, all_threads=True)
-            signal.signal(signal.SIGALRM, _on_alarm)
-            try:
-                target(*args, sandbox)
-                text, code = "ok", 0
-            except BaseException:
-                text = traceback.format_exc()
-            with open(report_path, "w") as f:
-                f.write(text)
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout
-    status = None
-    while True:
-        done, wstatus = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            status = "timeout"
-            break
-        time.sleep(0.01)
-    report = open(report_path).read() if os.path.exists(report_path) else ""
-    calls = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
-    if status is None:
-        if os.WIFSIGNALED(wstatus):
-            status = f"crashed: {signal.Signals(os.WTERMSIG(wstatus)).name}"
-        elif os.WEXITSTATUS(wstatus) == 0:
-            status = "ok"
-        else:
-            status = "failed"
-    import shutil
-    shutil.rmtree(tmp, ignore_errors=True)
-    return status, report, calls
-
-
 def _last_calls(calls, n=3):
     lines = [line for line in calls.splitlines() if line.strip()]
     # faulthandler's dump follows the last call line
@@ -827,7 +730,7 @@ def _last_calls(calls, n=3):
 
 @pytest.mark.parametrize("fname", FUNCTIONS)
 def test_fuzz_function(fname):
-    status, report, calls = run_in_child(_fuzz_in_this_process, fname)
+    status, report, calls = run_in_child(_fuzz_in_this_process, fname, timeout=CHILD_TIMEOUT)
     if status == "ok":
         return
     if status == "failed":
@@ -856,12 +759,12 @@ def _poke_raw_instance(tname, sandbox):
         obj = t.__new__(t)
     except TypeError:
         return      # the type cannot be created without its arguments: nothing to poke
-    _logline(f"io_uring_raw_instance: {tname}.__new__({tname})")
+    logline(f"io_uring_raw_instance: {tname}.__new__({tname})")
     for attr in sorted(dir(obj)):
         if attr.startswith("__") and attr not in ("__repr__", "__str__", "__len__", "__iter__",
                                                    "__getitem__", "__bytes__"):
             continue
-        _logline(f"io_uring_raw_instance: {tname}().{attr}")
+        logline(f"io_uring_raw_instance: {tname}().{attr}")
         try:
             value = getattr(obj, attr)
             if callable(value) and attr in ("__repr__", "__str__", "__len__", "__iter__", "__bytes__"):
@@ -895,8 +798,8 @@ def _poke_raw_instance(tname, sandbox):
                         args.append("nofile")
                     else:
                         args.append(1)
-                _logline(f"{fname}(<{tname}.__new__> at {i}, ...)")
-                _, exc = _call(fname, getattr(L, fname), args, WATCHDOG_BLOCKING)
+                logline(f"{fname}(<{tname}.__new__> at {i}, ...)")
+                _, exc = call_watched(getattr(L, fname), args, WATCHDOG_BLOCKING)
     finally:
         world.teardown()
 

@@ -24,23 +24,21 @@ buffers allocated after the drop must stay intact).
 Knobs (environment): IORING_FUZZ_EXAMPLES (examples per function, default 40; tools/sanitize.sh
 sets 8), IORING_FUZZ_RANDOM=1 (random instead of derandomized), IORING_FUZZ_CHILD_TIMEOUT (s).
 """
-import faulthandler
 import gc
 import inspect
-import io
 import mmap
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import traceback
 
 import pytest
+from conftest import resizable
+from fuzz_child import Blocked, call_watched, logline, run_in_child
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 
 from ioring import winioring as W
@@ -417,40 +415,6 @@ def _strategy_for(pname, mode):
 
 # ---- one example ------------------------------------------------------------------------------
 
-class _Blocked(BaseException):
-    pass
-
-
-def _on_alarm(signum, frame):
-    raise _Blocked()
-
-
-_log = None
-
-
-def _logline(text):
-    if _log is not None:
-        _log.write(text + "\n")
-        _log.flush()
-
-
-def _resizable(b):
-    try:
-        b.append(0)
-    except BufferError:
-        return False
-    b.pop()
-    return True
-
-
-def _call(fn, args, timeout):
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-    try:
-        return fn(*args), None
-    except BaseException as exc:          # noqa: B902 - classified by the caller
-        return None, exc
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _watched(fname, args):
@@ -505,10 +469,10 @@ def run_example(fname, sandbox, raw_args):
         args = world.resolve(list(raw_args))
         ring = args[0] if args and isinstance(args[0], W.HIORING) else None
         clean = ring is not None and any(ring is world.cache.get(n) for n in ("LIVE_RING", "V1_RING", "SKIP_RING"))
-        _logline(f"{fname}{tuple(raw_args)!r}")
+        logline(f"{fname}{tuple(raw_args)!r}")
         timeout = WATCHDOG_BLOCKING if fname in BLOCKING else WATCHDOG_OTHER
-        result, exc = _call(fn, args, timeout)
-        if isinstance(exc, _Blocked):
+        result, exc = call_watched(fn, args, timeout)
+        if isinstance(exc, Blocked):
             if fname not in BLOCKING:
                 problems.append(f"blocked for more than {timeout} s")
         elif exc is not None:
@@ -526,7 +490,7 @@ def run_example(fname, sandbox, raw_args):
         del args
         gc.collect()
         if W._leaked_count() == leaked_before:
-            stuck = [len(b) for b in world.bytearrays if not _resizable(b)]
+            stuck = [len(b) for b in world.bytearrays if not resizable(b)]
             if stuck:
                 problems.append(f"bytearray(s) of sizes {stuck} still pinned after every ring was closed")
     finally:
@@ -541,7 +505,7 @@ def _check_pins(fname, ring, args):
     problems = []
     watched = _watched(fname, args)
     register = fname in ("BuildIoRingRegisterBuffers", "BuildIoRingRegisterFileHandles")
-    early = [len(b) for b in watched if _resizable(b)]
+    early = [len(b) for b in watched if resizable(b)]
     if early:
         problems.append(f"bytearray(s) {early} resizable after a successful {fname} (not pinned)")
     n = _pending(ring)
@@ -558,11 +522,11 @@ def _check_pins(fname, ring, args):
         popped += 1
     if not popped:
         # still in flight (a read of an empty pipe): the buffers must still be pinned
-        early = [len(b) for b in watched if _resizable(b)]
+        early = [len(b) for b in watched if resizable(b)]
         if early:
             problems.append(f"bytearray(s) {early} released while the {fname} is in flight")
     elif register:
-        early = [len(b) for b in watched if _resizable(b)]
+        early = [len(b) for b in watched if resizable(b)]
         if early and fname == "BuildIoRingRegisterBuffers" and cqe.ResultCode == 0:
             problems.append(f"registered bytearray(s) {early} released while registered")
     return problems
@@ -622,60 +586,6 @@ def _healthy(sandbox):
 
 # ---- running in a forked child -----------------------------------------------------------------
 
-def run_in_child(target, *args, timeout=CHILD_TIMEOUT):
-    """target(*args, sandbox) in a forked child: ("ok" | "failed" | "crashed: SIG..." | "timeout",
-    report, call log)."""
-    global _log
-    tmp = tempfile.mkdtemp(prefix="winioring-fuzz-")
-    sandbox = os.path.join(tmp, "sandbox")
-    os.mkdir(sandbox)
-    report_path = os.path.join(tmp, "report")
-    log_path = os.path.join(tmp, "calls")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.chdir(sandbox)
-            log = open(log_path, "w")
-            high = os.dup2(log.fileno(), 1000)
-            _log = io.TextIOWrapper(os.fdopen(high, "wb", buffering=0), write_through=True)
-            log.close()
-            faulthandler.enable(file=_log, all_threads=True)
-            signal.signal(signal.SIGALRM, _on_alarm)
-            try:
-                target(*args, sandbox)
-                text, code = "ok", 0
-            except BaseException:
-                text = traceback.format_exc()
-            with open(report_path, "w") as f:
-                f.write(text)
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout
-    status = None
-    while True:
-        done, wstatus = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            status = "timeout"
-            break
-        time.sleep(0.01)
-    report = open(report_path).read() if os.path.exists(report_path) else ""
-    calls = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
-    if status is None:
-        if os.WIFSIGNALED(wstatus):
-            status = f"crashed: {signal.Signals(os.WTERMSIG(wstatus)).name}"
-        else:
-            status = "ok" if os.WEXITSTATUS(wstatus) == 0 else "failed"
-    shutil.rmtree(tmp, ignore_errors=True)
-    return status, report, calls
-
-
 def _check_child(what, status, report, calls):
     if status == "ok":
         return
@@ -687,7 +597,8 @@ def _check_child(what, status, report, calls):
 
 @pytest.mark.parametrize("fname", FUNCTIONS)
 def test_fuzz_function(fname):
-    _check_child(fname, *run_in_child(_fuzz_in_this_process, fname))
+    _check_child(fname, *run_in_child(_fuzz_in_this_process, fname, timeout=CHILD_TIMEOUT,
+                                      prefix="winioring-fuzz-"))
 
 
 def test_every_public_function_is_fuzzed():
@@ -764,7 +675,7 @@ def _run_sequence(sandbox, steps):
     leaked_before = W._leaked_count()
     try:
         for s in steps:
-            _logline(f"sequence step {s!r}")
+            logline(f"sequence step {s!r}")
             kind = s[0]
             ud += 1
             try:
@@ -821,7 +732,7 @@ def _run_sequence(sandbox, steps):
                     signal.setitimer(signal.ITIMER_REAL, 0.5)
                     try:
                         W.SubmitIoRing(ring, s[1], s[2])
-                    except _Blocked:
+                    except Blocked:
                         pass
                     finally:
                         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -834,7 +745,7 @@ def _run_sequence(sandbox, steps):
                             assert bytes(b[:cqe.Information]) == expect[:cqe.Information], "read data wrong"
                             assert cqe.Information == len(expect)
                         for b in kept:
-                            assert _resizable(b), "a popped entry's buffer is still pinned"
+                            assert resizable(b), "a popped entry's buffer is still pinned"
                 elif kind == "feed_pipe":
                     try:
                         os.write(pw, b"P" * s[1])
@@ -855,7 +766,7 @@ def _run_sequence(sandbox, steps):
             # not popped) is pinned; so is the registered table in effect
             for u, (kept, _, held) in outstanding.items():
                 for b in kept + held:
-                    assert not _resizable(b), f"buffer of unpopped entry {u} is not pinned (step {s!r})"
+                    assert not resizable(b), f"buffer of unpopped entry {u} is not pinned (step {s!r})"
         if not closed:
             W.CloseIoRing(ring)
         gc.collect()
@@ -864,7 +775,7 @@ def _run_sequence(sandbox, steps):
         if W._leaked_count() == leaked_before:
             for u, (kept, _, held) in outstanding.items():
                 for b in kept + held:
-                    assert _resizable(b), f"buffer of entry {u} still pinned after CloseIoRing"
+                    assert resizable(b), f"buffer of entry {u} still pinned after CloseIoRing"
     finally:
         try:
             W.CloseIoRing(ring)
@@ -876,7 +787,8 @@ def _run_sequence(sandbox, steps):
 
 
 def test_random_sequences_keep_pins():
-    _check_child("Build*/Submit/Pop/Close sequences", *run_in_child(_sequence_in_this_process))
+    _check_child("Build*/Submit/Pop/Close sequences",
+                 *run_in_child(_sequence_in_this_process, timeout=CHILD_TIMEOUT, prefix="winioring-fuzz-"))
 
 
 # ---- regressions -------------------------------------------------------------------------------

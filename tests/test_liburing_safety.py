@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from ioring import liburing as L
-from conftest import make_ring, reap
+from conftest import make_ring, reap, resizable
 
 
 def queue_read(ring, fd, buf, user_data, nbytes=None, offset=-1):
@@ -21,15 +21,6 @@ def queue_read(ring, fd, buf, user_data, nbytes=None, offset=-1):
     L.io_uring_prep_read(sqe, fd, buf, len(buf) if nbytes is None else nbytes, offset)
     L.io_uring_sqe_set_data64(sqe, user_data)
     return sqe
-
-
-def resizable(buf):
-    try:
-        buf.append(0)
-    except BufferError:
-        return False
-    buf.pop()
-    return True
 
 
 # ---- pinning --------------------------------------------------------------------------------------

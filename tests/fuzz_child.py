@@ -1,0 +1,97 @@
+"""The fuzzers' child-process harness (tests/test_fuzz_thin.py, tests/test_fuzz_winioring.py):
+run a target in a forked child so that a crash fails one test instead of killing the session,
+with a per-call watchdog and a log of the calls made, written before each is made."""
+import faulthandler
+import io
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+
+class Blocked(BaseException):
+    """Raised by the watchdog's SIGALRM handler."""
+
+
+def _on_alarm(signum, frame):
+    raise Blocked()
+
+
+_log = None     # in the child: the file each call is logged to, before it is made
+
+
+def logline(text):
+    if _log is not None:
+        _log.write(text + "\n")
+        _log.flush()
+
+
+def call_watched(fn, args, timeout):
+    """fn(*args) under a SIGALRM watchdog of ``timeout`` seconds: (result, None) or
+    (None, the exception, Blocked if the watchdog fired)."""
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return fn(*args), None
+    except BaseException as exc:   # noqa: B902 - classified by the caller
+        return None, exc
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def run_in_child(target, *args, timeout, prefix="ioring-fuzz-"):
+    """Run target(*args, sandbox) in a forked child, in a fresh sandbox directory. Returns
+    (status, report, calllog): status is "ok", "failed" (an exception: report is its traceback),
+    "crashed: <signal>" or "timeout"."""
+    global _log
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    sandbox = os.path.join(tmp, "sandbox")
+    os.mkdir(sandbox)
+    report_path = os.path.join(tmp, "report")
+    log_path = os.path.join(tmp, "calls")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:        # child
+        code = 1
+        try:
+            os.chdir(sandbox)
+            log = open(log_path, "w", buffering=1)
+            # Keep the log's fd far from the small numbers junk arguments might name.
+            high = os.dup2(log.fileno(), 1000)
+            _log = io.TextIOWrapper(os.fdopen(high, "wb", buffering=0), write_through=True)
+            log.close()
+            faulthandler.enable(file=_log, all_threads=True)
+            signal.signal(signal.SIGALRM, _on_alarm)
+            try:
+                target(*args, sandbox)
+                text, code = "ok", 0
+            except BaseException:
+                text = traceback.format_exc()
+            with open(report_path, "w") as f:
+                f.write(text)
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    status = None
+    while True:
+        done, wstatus = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            status = "timeout"
+            break
+        time.sleep(0.01)
+    report = open(report_path).read() if os.path.exists(report_path) else ""
+    calls = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
+    if status is None:
+        if os.WIFSIGNALED(wstatus):
+            status = f"crashed: {signal.Signals(os.WTERMSIG(wstatus)).name}"
+        else:
+            status = "ok" if os.WEXITSTATUS(wstatus) == 0 else "failed"
+    shutil.rmtree(tmp, ignore_errors=True)
+    return status, report, calls
