@@ -1,6 +1,7 @@
-"""The fuzzers' child-process harness (tests/test_fuzz_thin.py, tests/test_fuzz_winioring.py):
-run a target in a forked child so that a crash fails one test instead of killing the session,
-with a per-call watchdog and a log of the calls made, written before each is made."""
+"""What the thin-layer fuzzers (tests/test_fuzz_thin.py, tests/test_fuzz_winioring.py) share: their
+environment knobs, the junk-argument objects, and the child-process harness that runs a target
+in a forked child so that a crash fails one test instead of killing the session, with a per-call
+watchdog and a log of the calls made, written before each is made."""
 import faulthandler
 import io
 import os
@@ -10,6 +11,61 @@ import sys
 import tempfile
 import time
 import traceback
+
+# Knobs (tools/sanitize.sh scales them down).
+EXAMPLES = int(os.environ.get("IORING_FUZZ_EXAMPLES", "40"))
+RANDOM = os.environ.get("IORING_FUZZ_RANDOM") == "1"        # explore beyond the fixed seed
+CHILD_TIMEOUT = float(os.environ.get("IORING_FUZZ_CHILD_TIMEOUT", "120"))
+
+
+# ---- symbolic and junk arguments ---------------------------------------------------------------
+
+class Tok:
+    """A symbolic argument, resolved against a fresh World in each example (so that the
+    falsifying example prints as readable names and mutable objects are never shared)."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+    def __eq__(self, other):
+        return isinstance(other, Tok) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class ExcIndex:
+    """__index__ raises: the error must propagate as is."""
+    def __index__(self):
+        raise RuntimeError("__index__ failed")
+
+
+class Index3:
+    """A non-int integer (numpy-like): accepted wherever an int is."""
+    def __index__(self):
+        return 3
+
+
+class BadSeq:
+    """A sequence whose iteration fails half-way."""
+    def __len__(self):
+        return 4
+
+    def __iter__(self):
+        yield bytearray(8)
+        raise RuntimeError("iteration failed")
+
+    def __getitem__(self, i):
+        if i == 0:
+            return bytearray(8)
+        raise RuntimeError("getitem failed")
+
+
+# ---- the child-process harness -----------------------------------------------------------------
 
 
 class Blocked(BaseException):
@@ -41,7 +97,7 @@ def call_watched(fn, args, timeout):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def run_in_child(target, *args, timeout, prefix="ioring-fuzz-"):
+def run_in_child(target, *args, timeout=CHILD_TIMEOUT, prefix="ioring-fuzz-"):
     """Run target(*args, sandbox) in a forked child, in a fresh sandbox directory. Returns
     (status, report, calllog): status is "ok", "failed" (an exception: report is its traceback),
     "crashed: <signal>" or "timeout"."""

@@ -48,16 +48,14 @@ import warnings
 
 import pytest
 from conftest import resizable
-from fuzz_child import Blocked, call_watched, logline, run_in_child
+from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched,
+                        logline, run_in_child)
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from ioring import liburing as L
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = int(os.environ.get("IORING_FUZZ_EXAMPLES", "40"))
-RANDOM = os.environ.get("IORING_FUZZ_RANDOM") == "1"
 RAW = os.environ.get("IORING_FUZZ_RAW") == "1"
-CHILD_TIMEOUT = float(os.environ.get("IORING_FUZZ_CHILD_TIMEOUT", "120"))
 
 
 # ---- what is fuzzed ---------------------------------------------------------------------------
@@ -101,51 +99,6 @@ def _signature(fn):
 
 
 # ---- symbolic arguments -----------------------------------------------------------------------
-
-class Tok:
-    """A symbolic argument, resolved against a fresh World in each example (so that the
-    falsifying example prints as readable names and mutable objects are never shared)."""
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return self.name
-
-    def __eq__(self, other):
-        return isinstance(other, Tok) and other.name == self.name
-
-    def __hash__(self):
-        return hash(self.name)
-
-
-class _ExcIndex:
-    """__index__ raises: the error must propagate as is."""
-    def __index__(self):
-        raise RuntimeError("__index__ failed")
-
-
-class _Index3:
-    """A non-int integer (numpy-like): accepted wherever an int is."""
-    def __index__(self):
-        return 3
-
-
-class _BadSeq:
-    """A sequence whose iteration fails half-way."""
-    def __len__(self):
-        return 4
-
-    def __iter__(self):
-        yield bytearray(8)
-        raise RuntimeError("iteration failed")
-
-    def __getitem__(self, i):
-        if i == 0:
-            return bytearray(8)
-        raise RuntimeError("getitem failed")
-
 
 class _LyingLen:
     """len() says 1000; it holds 2 buffers."""
@@ -366,7 +319,7 @@ class World:
         if name == "GEN_BUFS":
             return (b for b in [self._ba(8), self._ba(8)])
         if name == "BAD_SEQ":
-            return _BadSeq()
+            return BadSeq()
         if name == "LYING_LEN":
             return _LyingLen()
         if name == "SIGNALS":
@@ -386,9 +339,9 @@ class World:
         if name == "DICT":
             return {"a": 1}
         if name == "EXC_INDEX":
-            return _ExcIndex()
+            return ExcIndex()
         if name == "INDEX3":
-            return _Index3()
+            return Index3()
         if name == "FUNC":
             return lambda *a: None
         if name.startswith("INST_"):
@@ -730,7 +683,7 @@ def _last_calls(calls, n=3):
 
 @pytest.mark.parametrize("fname", FUNCTIONS)
 def test_fuzz_function(fname):
-    status, report, calls = run_in_child(_fuzz_in_this_process, fname, timeout=CHILD_TIMEOUT)
+    status, report, calls = run_in_child(_fuzz_in_this_process, fname)
     if status == "ok":
         return
     if status == "failed":

@@ -38,15 +38,13 @@ import traceback
 
 import pytest
 from conftest import resizable
-from fuzz_child import Blocked, call_watched, logline, run_in_child
+from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched,
+                        logline, run_in_child)
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 
 from ioring import winioring as W
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = int(os.environ.get("IORING_FUZZ_EXAMPLES", "40"))
-RANDOM = os.environ.get("IORING_FUZZ_RANDOM") == "1"
-CHILD_TIMEOUT = float(os.environ.get("IORING_FUZZ_CHILD_TIMEOUT", "120"))
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks; io_uring emulation")
 
@@ -65,33 +63,6 @@ WATCHDOG_OTHER = 15.0         # CloseIoRing may legitimately take ~2 s
 
 # ---- symbolic arguments -----------------------------------------------------------------------
 
-class Tok:
-    """A symbolic argument, resolved against a fresh World in each example."""
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return self.name
-
-    def __eq__(self, other):
-        return isinstance(other, Tok) and other.name == self.name
-
-    def __hash__(self):
-        return hash(self.name)
-
-
-class _ExcIndex:
-    def __index__(self):
-        raise RuntimeError("__index__ failed")
-
-
-class _Index3:
-    def __index__(self):
-        return 3
-
-
 class _BadFileno:
     def fileno(self):
         return "x"
@@ -100,15 +71,6 @@ class _BadFileno:
 class _RaisingFileno:
     def fileno(self):
         raise RuntimeError("fileno failed")
-
-
-class _BadSeq:
-    def __len__(self):
-        return 4
-
-    def __iter__(self):
-        yield bytearray(8)
-        raise RuntimeError("iteration failed")
 
 
 class World:
@@ -282,7 +244,7 @@ class World:
         if name == "LIST_JUNK":
             return [None, "x", 1.5]
         if name == "BAD_SEQ":
-            return _BadSeq()
+            return BadSeq()
         if name == "GEN":
             return (b for b in [self._ba(8), self._ba(8)])
         # misc
@@ -295,9 +257,9 @@ class World:
         if name == "OBJ":
             return object()
         if name == "EXC_INDEX":
-            return _ExcIndex()
+            return ExcIndex()
         if name == "INDEX3":
-            return _Index3()
+            return Index3()
         raise KeyError(name)
 
     def teardown(self):
@@ -597,8 +559,7 @@ def _check_child(what, status, report, calls):
 
 @pytest.mark.parametrize("fname", FUNCTIONS)
 def test_fuzz_function(fname):
-    _check_child(fname, *run_in_child(_fuzz_in_this_process, fname, timeout=CHILD_TIMEOUT,
-                                      prefix="winioring-fuzz-"))
+    _check_child(fname, *run_in_child(_fuzz_in_this_process, fname, prefix="winioring-fuzz-"))
 
 
 def test_every_public_function_is_fuzzed():
@@ -619,7 +580,6 @@ def test_every_public_function_is_fuzzed():
 
 # ---- random sequences: pins of queued/in-flight entries are never released early ---------------
 
-SEQ_STEPS = int(os.environ.get("IORING_FUZZ_EXAMPLES", "40"))
 FILE_DATA = bytes(range(256)) * 64          # 16 KiB, no 0xEE-only run
 
 
@@ -647,7 +607,7 @@ def _sequence_in_this_process(sandbox):
     @example([("register", [100], False), ("submit", 0, 0), ("read_fixed_pipe", 0, 50), ("submit", 0, 0),
               ("register", [100], True), ("submit", 0, 0), ("gc",), ("feed_pipe", 600), ("submit", 1, 20),
               ("pop",), ("pop",), ("pop",)])
-    @settings(max_examples=max(10, SEQ_STEPS * 2), deadline=None, database=None, derandomize=not RANDOM,
+    @settings(max_examples=max(10, EXAMPLES * 2), deadline=None, database=None, derandomize=not RANDOM,
               suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
     @given(st.lists(step, min_size=8, max_size=30))
     def seq(steps):
@@ -788,7 +748,7 @@ def _run_sequence(sandbox, steps):
 
 def test_random_sequences_keep_pins():
     _check_child("Build*/Submit/Pop/Close sequences",
-                 *run_in_child(_sequence_in_this_process, timeout=CHILD_TIMEOUT, prefix="winioring-fuzz-"))
+                 *run_in_child(_sequence_in_this_process, prefix="winioring-fuzz-"))
 
 
 # ---- regressions -------------------------------------------------------------------------------
@@ -840,4 +800,4 @@ def test_hresult_macros_reject_non_ints_without_overflowerror(fn):
         with pytest.raises(TypeError):
             getattr(W, fn)(bad)
     assert W.HRESULT_FROM_WIN32(38) == 0x80070026 and W.FAILED(2**40 | 0x80000000)
-    assert W.SUCCEEDED(_Index3())
+    assert W.SUCCEEDED(Index3())
