@@ -255,3 +255,6 @@ cdef extern from "ioring/python.h" nogil:
     int ioring_free_buf_ring(ioring *ring, io_uring_buf_ring *br, unsigned nentries, int bgid)
     void ioring_prep_provide_buffers(io_uring_sqe *sqe, void *addr, int len, int nr, int bgid, int bid)
     void ioring_prep_remove_buffers(io_uring_sqe *sqe, int nr, int bgid)
+
+cdef extern from "ioring/register_ext.h" nogil:
+    int ioring_register_iowq_max_workers(ioring *ring, unsigned *val)

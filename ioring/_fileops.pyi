@@ -3,11 +3,11 @@ from typing import List, Sequence, Tuple
 
 from typing_extensions import Buffer
 
-def write_chains(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
-                 oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
-                 batch: int = ..., max_workers: int = ...) -> List[Tuple[int, int, str]]:
-    """Create/truncate and write every file with one ``openat_direct -> write [-> fsync]``
-    chain each; returns ``(index, errno, request)`` for the files that failed."""
+def write_pipelined(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
+                    oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
+                    batch: int = ..., max_workers: int = ...) -> List[Tuple[int, int, str]]:
+    """Create/truncate every file on the calling thread and write it (then fsync it) on an
+    io-wq worker; returns ``(index, errno, request)`` for the files that failed."""
     ...
 
 def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,

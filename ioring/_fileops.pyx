@@ -2,12 +2,19 @@
 """C-level batch entry points of ``ioring.files``: one call into C for a whole set of files,
 the GIL released for the whole I/O loop.
 
-``write_chains`` is the engine of ``ioring.files.write_files``: for every file one linked chain
-``openat_direct(slot) -> write(slot) [-> fsync(slot)]`` on a private ring with a sparse table
-of ``slots`` direct descriptors (no fd-table operations, the slot is closed by the next open
-into it and the table with the ring). Nothing of this loop touches a Python object: paths are held as
-``bytes`` and data as ``Py_buffer`` exports for the whole call, and the call returns only after
-every request has completed, so no buffer is released while the kernel may use it.
+``write_pipelined`` is the engine of ``ioring.files.write_files``. It splits the work of a file
+between two CPUs: the calling thread opens (creates) the file with a plain ``openat`` and
+queues its data write (``IOSQE_ASYNC``, optionally hard-linked to an fsync), which an io-wq
+worker runs while the thread creates the next files; the thread closes each fd once its
+write's completion arrives. Why not all of it through io_uring: the kernel runs every
+``O_CREAT`` open on an io-wq worker whatever is asked (the non-blocking attempt refuses
+O_CREAT), and on ext4/tmpfs a buffered write cannot complete inline either, so a chain
+``openat -> write -> close`` costs two or three worker hand-offs per file (~1.3 us each here)
+for no parallelism the split does not already give (bench/RESULTS.md).
+
+Nothing of the loop touches a Python object: paths are held as ``bytes`` and data as
+``Py_buffer`` exports for the whole call, and the call returns only after every request has
+completed, so no buffer is released while the kernel may use it.
 """
 cdef extern from *:
     """
@@ -22,21 +29,32 @@ cdef extern from *:
     #undef IORING_BLOCKING_END
     """
     enum:
-        IOSQE_FIXED_FILE
-        IOSQE_IO_LINK
-        O_CLOEXEC
+        IOSQE_IO_HARDLINK
+        IOSQE_ASYNC
         IORING_SETUP_COOP_TASKRUN
-        IORING_FEAT_LINKED_FILE
 
 cdef extern from "<errno.h>" nogil:
+    int errno
     enum:
         EINTR
         EAGAIN
         EBUSY
         EINVAL
         EIO
-        ECANCELED
         ENOMEM
+
+cdef extern from "<fcntl.h>" nogil:
+    int openat(int dirfd, const char *pathname, int flags, ...)
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t c_write "write"(int fd, const void *buf, size_t count)
+    int c_close "close"(int fd)
+    int c_fsync "fsync"(int fd)
+
+cdef extern from "<sys/syscall.h>" nogil:
+    long syscall(long number, ...)
+    enum:
+        SYS_openat2
 
 cimport cython
 from libc.stdint cimport uint64_t
@@ -47,33 +65,26 @@ from cpython.bytes cimport PyBytes_AS_STRING
 
 from ioring cimport _core as c
 
-cdef extern from "ioring/python.h" nogil:
-    void ioring_prep_openat_direct(c.io_uring_sqe *sqe, int dfd, const char *path, int flags,
-                                   unsigned mode, unsigned file_index)
-    void ioring_prep_openat2_direct(c.io_uring_sqe *sqe, int dfd, const char *path,
-                                    c.ioring_open_how *how, unsigned file_index)
-    int ioring_register_files_sparse(c.ioring *ring, unsigned nr)
-    int ioring_register_iowq_max_workers(c.ioring *ring, unsigned *val)
-
 cdef enum:
     _OPEN = 0
     _WRITE = 1
     _FSYNC = 2
-    _FINAL = 4
-    _SLOT_SHIFT = 3
-    _JOB_SHIFT = 32
-    _MAX_SLOTS = 1 << 16
+    _CLOSE = 3
+    _FINAL = 4          # user_data: the last request of the file (close its fd)
+    _JOB_SHIFT = 3      # user_data: job index << 3 | _FINAL | kind
+    _MAX_SLOTS = 4096
     _MAX_LEN = 1 << 30
 
-_KIND_NAMES = ("open", "write", "fsync")
+_KIND_NAMES = ("open", "write", "fsync", "close")
 
 
 ctypedef struct _Job:
     const char *path
     char *buf
     unsigned len
-    int err             # first errno of the chain, 0 if none
-    int kind            # the request that failed (_OPEN, _WRITE, _FSYNC)
+    int fd              # while its requests are in flight
+    int err             # first errno of the file, 0 if none
+    int kind            # the step that failed (_OPEN, _WRITE, _FSYNC, _CLOSE)
 
 
 @cython.final
@@ -119,7 +130,7 @@ cdef class _Jobs:
         Py_INCREF(self)
 
     cdef list failures(self):
-        """``(index, errno, request)`` for every file whose chain failed."""
+        """``(index, errno, request)`` for every file that failed."""
         return [(i, self.jobs[i].err, _KIND_NAMES[self.jobs[i].kind])
                 for i in range(self.n) if self.jobs[i].err]
 
@@ -133,120 +144,127 @@ cdef class _Jobs:
         free(self.jobs)
 
 
+
+cdef inline int _open_now(int dir_fd, const char *path, int oflags, unsigned mode,
+                          c.ioring_open_how *how) noexcept nogil:
+    """openat(2), or openat2(2) when ``how`` is given, on the calling thread: an fd or -errno."""
+    cdef int f
+    if how != NULL:
+        f = <int>syscall(SYS_openat2, dir_fd, path, how, sizeof(c.ioring_open_how))
+    else:
+        f = openat(dir_fd, path, oflags, mode)
+    return f if f >= 0 else -errno
+
+
+cdef inline void _fail(_Job *jb, int err, int kind) noexcept nogil:
+    if jb.err == 0:
+        jb.err = err
+        jb.kind = kind
+
+
 cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, unsigned mode,
               c.ioring_open_how *how, unsigned slots, bint fsync, unsigned batch,
               Py_ssize_t *in_flight) noexcept nogil:
-    """The I/O loop. Returns 0, or a negative errno of io_uring_enter that is not transient
-    (``in_flight`` then says how many chains may still be running)."""
-    cdef unsigned *free_slots = <unsigned *>calloc(slots, sizeof(unsigned))
-    cdef c.io_uring_cqe **cqes = <c.io_uring_cqe **>calloc(4 * slots + 8, sizeof(void *))
-    cdef unsigned nfree = 0, k, need, got, j, queued = 0
-    cdef Py_ssize_t i = 0, done = 0, job
+    """The loop of ``write_pipelined``. Returns 0, or a negative errno of io_uring_enter that is
+    not transient (``in_flight`` then says how many files still have requests running; their
+    fds stay open)."""
+    cdef unsigned cap = 2 * slots + 8
+    cdef c.io_uring_cqe **cqes = <c.io_uring_cqe **>calloc(cap, sizeof(void *))
+    cdef unsigned got, j, queued = 0
+    cdef Py_ssize_t i = 0, done = 0
     cdef c.io_uring_sqe *sqe
     cdef c.io_uring_cqe *cqe
     cdef uint64_t ud
-    cdef int ret, res, kind
+    cdef int ret, f
     cdef _Job *jb
-    if free_slots == NULL or cqes == NULL:
-        free(free_slots)
-        free(cqes)
+    if cqes == NULL:
         return -ENOMEM
-    for k in range(slots):
-        free_slots[nfree] = slots - 1 - k
-        nfree += 1
     while done < n:
-        while i < n and nfree:
+        # Create files until ``slots`` have requests in flight; the worker writes meanwhile.
+        while i < n and in_flight[0] < slots:
             jb = &jobs[i]
-            need = 1 + (1 if jb.len else 0) + (1 if fsync else 0)
-            if c.ioring_sq_space_left(ring) < need:
+            ud = <uint64_t>i << _JOB_SHIFT
+            i += 1
+            f = _open_now(dir_fd, jb.path, oflags, mode, how)
+            if f < 0:
+                _fail(jb, -f, _OPEN)
+                done += 1
+                continue
+            if jb.len == 0 and not fsync:
+                if c_close(f) < 0:
+                    _fail(jb, errno, _CLOSE)
+                done += 1
+                continue
+            jb.fd = f
+            if c.ioring_sq_space_left(ring) < 2:
                 c.ioring_submit(ring)
                 queued = 0
-            nfree -= 1
-            k = free_slots[nfree]
-            ud = (<uint64_t>i << _JOB_SHIFT) | (<uint64_t>k << _SLOT_SHIFT)
-            sqe = c.ioring_get_sqe(ring)
-            if how != NULL:
-                ioring_prep_openat2_direct(sqe, dir_fd, jb.path, how, k)
-            else:
-                ioring_prep_openat_direct(sqe, dir_fd, jb.path, oflags, mode, k)
-            if need == 1:
-                sqe.user_data = ud | _FINAL | _OPEN
-            else:
-                # No IOSQE_CQE_SKIP_SUCCESS: when a request flagged so fails, the kernel also
-                # skips the CQEs of the canceled rest of the chain, so the final CQE we count
-                # slots by would never come.
-                sqe.flags = IOSQE_IO_LINK
-                sqe.user_data = ud | _OPEN
-                if jb.len:
-                    sqe = c.ioring_get_sqe(ring)
-                    c.ioring_prep_write(sqe, <int>k, jb.buf, jb.len, 0)
-                    if fsync:
-                        sqe.flags = IOSQE_FIXED_FILE | IOSQE_IO_LINK
-                        sqe.user_data = ud | _WRITE
-                    else:
-                        sqe.flags = IOSQE_FIXED_FILE
-                        sqe.user_data = ud | _FINAL | _WRITE
+            if jb.len:
+                # IOSQE_ASYNC: straight to io-wq (the inline attempt would fail on ext4 and
+                # run on this thread where it succeeds, e.g. tmpfs: no overlap either way).
+                sqe = c.ioring_get_sqe(ring)
+                c.ioring_prep_write(sqe, f, jb.buf, jb.len, 0)
                 if fsync:
-                    sqe = c.ioring_get_sqe(ring)
-                    c.ioring_prep_fsync(sqe, <int>k, 0)
-                    sqe.flags = IOSQE_FIXED_FILE
-                    sqe.user_data = ud | _FINAL | _FSYNC
-            i += 1
+                    sqe.flags = IOSQE_ASYNC | IOSQE_IO_HARDLINK
+                    sqe.user_data = ud | _WRITE
+                else:
+                    sqe.flags = IOSQE_ASYNC
+                    sqe.user_data = ud | _FINAL | _WRITE
+            if fsync:
+                # hard link: the fsync runs even after a failed write, so its CQE (the one the
+                # fd is closed on) always comes
+                sqe = c.ioring_get_sqe(ring)
+                c.ioring_prep_fsync(sqe, f, 0)
+                sqe.flags = IOSQE_ASYNC
+                sqe.user_data = ud | _FINAL | _FSYNC
             in_flight[0] += 1
             queued += 1
             if queued >= batch:
                 c.ioring_submit(ring)
                 queued = 0
+        if in_flight[0] == 0:
+            continue
         ret = c.ioring_submit_and_wait(ring, 1)
         queued = 0
         if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
-            free(free_slots)
             free(cqes)
             return ret
-        got = c.ioring_peek_batch_cqe(ring, cqes, 4 * slots + 8)
+        got = c.ioring_peek_batch_cqe(ring, cqes, cap)
         for j in range(got):
             cqe = cqes[j]
             ud = cqe.user_data
-            res = cqe.res
-            job = <Py_ssize_t>(ud >> _JOB_SHIFT)
-            jb = &jobs[job]
-            kind = <int>(ud & 3)
-            if res < 0:
-                if jb.err == 0:
-                    if res == -ECANCELED:       # a short write broke the chain (fsync)
-                        jb.err = EIO
-                        jb.kind = _WRITE
-                    else:
-                        jb.err = -res
-                        jb.kind = kind
-            elif kind == _WRITE and <unsigned>res != jb.len and jb.err == 0:
-                jb.err = EIO
-                jb.kind = _WRITE
+            jb = &jobs[<Py_ssize_t>(ud >> _JOB_SHIFT)]
+            if cqe.res < 0:
+                _fail(jb, -cqe.res, <int>(ud & 3))
+            elif ud & 3 == _WRITE and <unsigned>cqe.res != jb.len:
+                _fail(jb, EIO, _WRITE)          # short write (e.g. ENOSPC after a part)
             if ud & _FINAL:
-                free_slots[nfree] = <unsigned>((ud >> _SLOT_SHIFT) & (_MAX_SLOTS - 1))
-                nfree += 1
+                if c_close(jb.fd) < 0:
+                    _fail(jb, errno, _CLOSE)
                 done += 1
                 in_flight[0] -= 1
         c.ioring_cq_advance(ring, got)
-    free(free_slots)
     free(cqes)
     return 0
 
 
-def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigned long long resolve=0,
-                 unsigned slots=64, bint fsync=False, unsigned batch=8, unsigned max_workers=0):
+def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
+                    unsigned long long resolve=0, unsigned slots=64, bint fsync=False,
+                    unsigned batch=32, unsigned max_workers=1):
     """Create/truncate and write every file: ``paths`` a sequence of ``bytes`` (relative to
     ``dir_fd``, or absolute), ``datas`` a sequence of C-contiguous buffers of at most 1 GiB
     each (an empty one: the file is only opened). ``oflags`` are the open flags (O_WRONLY |
-    O_CREAT | O_TRUNC ...), ``mode`` the creation mode, ``resolve`` RESOLVE_* flags for
-    openat2 (0: openat). At most ``slots`` chains are in flight; queued chains are submitted
-    every ``batch`` chains. ``max_workers`` > 0 caps the ring's io-wq workers (bounded and
-    unbounded; 0 keeps the kernel's default, min(SQ entries, 4 x CPUs) bounded).
+    O_CREAT | O_TRUNC | O_CLOEXEC ...), ``mode`` the creation mode, ``resolve`` RESOLVE_* flags
+    for openat2 (0: openat). The calling thread opens each file; its write (then fsync, hard-
+    linked) runs on an io-wq worker; the fd is closed when the last completion arrives. At
+    most ``slots`` files (fds) are in flight; writes are submitted every ``batch`` files.
+    ``max_workers`` caps the ring's io-wq workers (0: the kernel's default, min(SQ entries,
+    4 x CPUs)); one worker overlaps the writes with the opens, more help big writes.
 
     Returns a list of ``(index, errno, request)`` for the files that failed, request being
-    "open", "write" (a short write is EIO) or "fsync". Raises OSError when the ring cannot be
-    set up (ENOSYS/EPERM: io_uring unavailable; EINVAL: a kernel without
-    IORING_FEAT_LINKED_FILE, i.e. before 5.17), ValueError for a datum over 1 GiB."""
+    "open", "write" (a short write is EIO), "fsync" or "close". Raises OSError when the ring
+    cannot be set up (ENOSYS/EPERM: io_uring unavailable), ValueError for a datum over 1 GiB
+    or ``slots`` outside 1..4096."""
     cdef _Jobs files = _Jobs(paths, datas)
     cdef Py_ssize_t n = files.n, in_flight = 0
     cdef c.ioring ring
@@ -254,29 +272,23 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
     cdef c.ioring_open_how *howp = NULL
     cdef int ret = 0
     cdef unsigned workers[2]
-    if not 1 <= slots <= 4096:
-        raise ValueError("slots must be in 1..4096")
+    if not 1 <= slots <= _MAX_SLOTS:
+        raise ValueError(f"slots must be in 1..{_MAX_SLOTS}")
     if batch < 1:
         batch = 1
-    oflags &= ~O_CLOEXEC        # direct descriptors are no fds (the kernel refuses it: EINVAL)
     if n == 0:
         return []
     if slots > n:
         slots = <unsigned>n
-    ret = c.ioring_queue_init(4 * slots + 4, &ring, IORING_SETUP_COOP_TASKRUN)
+    ret = c.ioring_queue_init(2 * slots + 2, &ring, IORING_SETUP_COOP_TASKRUN)
     if ret == -EINVAL:
-        ret = c.ioring_queue_init(4 * slots + 4, &ring, 0)      # before 5.19
+        ret = c.ioring_queue_init(2 * slots + 2, &ring, 0)      # before 5.19
     if ret < 0:
         raise OSError(-ret, "io_uring_queue_init failed")
     try:
-        if not ring.features & IORING_FEAT_LINKED_FILE:
-            raise OSError(EINVAL, "the kernel lacks IORING_FEAT_LINKED_FILE (5.17)")
-        ret = ioring_register_files_sparse(&ring, slots)
-        if ret < 0:
-            raise OSError(-ret, "io_uring_register_files_sparse failed")
         if max_workers:
             workers[0] = workers[1] = max_workers
-            ioring_register_iowq_max_workers(&ring, workers)    # best effort (5.15+)
+            c.ioring_register_iowq_max_workers(&ring, workers)  # best effort (5.15+)
         if resolve:
             how.flags = <unsigned>oflags
             how.mode = mode
@@ -295,46 +307,33 @@ def write_chains(paths, datas, int dir_fd, unsigned mode, int oflags, *, unsigne
     return files.failures()
 
 
-cdef extern from "<fcntl.h>" nogil:
-    int openat(int dirfd, const char *pathname, int flags, ...)
-
-cdef extern from "<unistd.h>" nogil:
-    ssize_t c_write "write"(int fd, const void *buf, size_t count)
-    int c_close "close"(int fd)
-    int c_fsync "fsync"(int fd)
-
-cdef extern from "<errno.h>" nogil:
-    int errno
-
-
 def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsync=False):
-    """The reference for ``write_chains``: the same files with a C loop of plain
+    """The reference for ``write_pipelined``: the same files with a C loop of plain
     ``openat``/``write``/``close`` syscalls (GIL released), one file after the other, no
-    io_uring. Same arguments (``oflags`` used as given) and the same result: a list of
-    ``(index, errno, request)`` for the files that failed. Used by ``bench/bench_files.py``
-    to show what the kernel itself costs per file."""
+    io_uring. Same arguments and the same result: a list of ``(index, errno, request)`` for
+    the files that failed. Used by ``bench/bench_files.py`` to show what the kernel itself
+    costs per file."""
     cdef _Jobs files = _Jobs(paths, datas)
-    cdef _Job *jobs = files.jobs
-    cdef Py_ssize_t n = files.n, i
+    cdef _Job *jb
+    cdef Py_ssize_t i
     cdef int f
     cdef ssize_t w, off
     with nogil:
-        for i in range(n):
-            f = openat(dir_fd, jobs[i].path, oflags, mode)
+        for i in range(files.n):
+            jb = &files.jobs[i]
+            f = _open_now(dir_fd, jb.path, oflags, mode, NULL)
             if f < 0:
-                jobs[i].err = errno
-                jobs[i].kind = _OPEN
+                _fail(jb, -f, _OPEN)
                 continue
             off = 0
-            while off < jobs[i].len:
-                w = c_write(f, jobs[i].buf + off, jobs[i].len - off)
+            while off < jb.len:
+                w = c_write(f, jb.buf + off, jb.len - off)
                 if w <= 0:
-                    jobs[i].err = errno if w < 0 else EIO
-                    jobs[i].kind = _WRITE
+                    _fail(jb, errno if w < 0 else EIO, _WRITE)
                     break
                 off += w
-            if fsync and jobs[i].err == 0 and c_fsync(f) < 0:
-                jobs[i].err = errno
-                jobs[i].kind = _FSYNC
-            c_close(f)
+            if fsync and jb.err == 0 and c_fsync(f) < 0:
+                _fail(jb, errno, _FSYNC)
+            if c_close(f) < 0:
+                _fail(jb, errno, _CLOSE)
     return files.failures()

@@ -148,7 +148,6 @@ cdef extern from "ioring/register_ext.h" nogil:
     int ioring_enable_rings(c.ioring *ring)
     int ioring_register_iowq_aff(c.ioring *ring, size_t cpusz, const void *mask)
     int ioring_unregister_iowq_aff(c.ioring *ring)
-    int ioring_register_iowq_max_workers(c.ioring *ring, unsigned *val)
     int ioring_register_sync_cancel(c.ioring *ring, _s_sync_cancel_reg *reg)
     int ioring_register_sync_msg(c.io_uring_sqe *sqe)
     int ioring_register_napi(c.ioring *ring, _s_napi *napi)
@@ -660,7 +659,7 @@ def io_uring_register_iowq_max_workers(io_uring ring not None, values):
     arr[1] = <unsigned>_uint(vals[1], 0xFFFFFFFF, "values[1]")
     _reg_begin(ring)
     with nogil:
-        ret = ioring_register_iowq_max_workers(&ring.ring, arr)
+        ret = c.ioring_register_iowq_max_workers(&ring.ring, arr)
     _reg_end(ring, ret)
     return [arr[0], arr[1]]
 

@@ -34,27 +34,33 @@ How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
   the thin layer directly: ``Ring.queue`` would create an ``Operation`` per request, which
   costs ~0.25 us more per request and a Python callback per completion.
 
-- ``write_files`` runs its whole loop in C (``ioring._fileops.write_chains``: the same
-  ``openat_direct -> write [-> fsync]`` chains, 64 in flight, submitted every 32 chains, the
-  GIL released from the first submit to the last completion), so no Python code runs per
-  file. The Python engine (``_Writer``, the thin layer per request) remains for
-  ``extract_zip``, whose members are decompressed while earlier chains are in flight, for
-  single writes over 1 GiB, and for builds without ``_fileops``.
+- ``write_files`` runs its whole loop in C (``ioring._fileops.write_pipelined``, the GIL
+  released from the first open to the last completion), so no Python code runs per file. The
+  work of a file is split between two CPUs: the calling thread creates it with a plain
+  ``openat`` and queues its write (``IOSQE_ASYNC``; with ``fsync``, hard-linked to the fsync)
+  for one io-wq worker, which writes while the thread creates the next files; the thread
+  closes each fd when its last completion arrives (at most 64 fds open, writes submitted 32
+  files at a time). The Python engine (``_Writer``, ``openat -> write [-> fsync]`` chains on
+  direct descriptors through the thin layer) remains for ``extract_zip``, whose members are
+  decompressed while earlier chains are in flight, for single writes over 1 GiB, and for
+  builds without ``_fileops``.
 
 Where the time goes: a new file is created (``O_CREAT``) by io-wq whatever is asked (the
-non-blocking attempt refuses O_CREAT), and creations in one directory serialize on its lock,
-so writing many small new files is kernel-bound. io_uring does not make a creation cheaper in
-CPU time (a C io_uring loop and a C open/write/close loop cost about the same CPU per file);
-what ``write_files`` wins over an ``os.open`` loop comes from the io-wq workers running the
-chains on the other CPU and overlapping the waits (journal, page allocation) of several
-files, while no Python runs per file. The per-file Python cost of preparing and reaping two requests (~1.5-2 us, plus the thin layer's
-pin tracking) is what keeps ``read_files`` of small cached files behind an ``os.open`` loop
-(syscalls cost ~0.3 us here); larger files, decompression and copies overlap with the
-kernel's work and win (see ``bench/bench_files.py``).
+non-blocking attempt refuses O_CREAT), a buffered write to ext4 is punted to io-wq too, and
+creations in one directory serialize on its lock, so writing many small new files is
+kernel-bound. Each hand-off to an io-wq worker costs ~1.3 us of CPU here (an IOSQE_ASYNC NOP),
+so a chain ``openat -> write -> close`` per file (two or three hand-offs) cost 1.5-2x the CPU
+of a syscall loop and ran at 0.65-0.9x an ``os.open`` loop; the split (one hand-off, the
+create on the caller's CPU) runs at 1.0-1.1x with ~6 us of CPU per file against ~4 on tmpfs
+(``bench/RESULTS.md``). The per-file Python cost of preparing and reaping two requests
+(~1.5-2 us, plus the thin layer's pin tracking) is what keeps ``read_files`` of small cached
+files behind an ``os.open`` loop (syscalls cost ~0.3 us here); larger files, decompression
+and copies overlap with the kernel's work and win (see ``bench/bench_files.py``).
 
 Kernels without IORING_FEAT_LINKED_FILE (before 5.17: the file of a linked request would be
-looked up before the open that fills its slot has run) and systems where io_uring is
-disabled get the plain-Python implementations, with the same results and errors.
+looked up before the open that fills its slot has run) use the plain-Python implementation
+for ``extract_zip`` and the Python engine; systems where io_uring is disabled get the
+plain-Python implementations, with the same results and errors.
 """
 from __future__ import annotations
 
@@ -87,7 +93,8 @@ _COPY_DEPTH = 4
 _MAX_WRITE = 1 << 30           # bytes per write request (the kernel caps one at 2 GiB - 4 KiB)
 _MIN_BATCH = 4                 # fewer files than this: the plain loop is cheaper than a ring
 _ASYNC_OPEN = L.IOSQE_ASYNC if (os.cpu_count() or 1) > 1 else 0
-_C_BATCH = 32                  # write_files in C: chains queued per io_uring_enter
+_C_BATCH = 32                  # write_files in C: files whose writes are queued per io_uring_enter
+_C_WORKERS = 1                 # write_files in C: io-wq workers (one overlaps the opens already)
 
 # user_data of a chain's request: job index | slot | final bit | kind
 _KIND_BITS = 2
@@ -497,7 +504,8 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
 
     Each file is created or truncated (``O_WRONLY|O_CREAT|O_TRUNC``, new files get ``mode``
     minus the umask, as ``open()`` does; an existing file keeps its permissions), written and,
-    with ``fsync=True``, fsynced: one linked chain per file, up to 64 files in flight. Missing
+    with ``fsync=True``, fsynced: opened on the calling thread while the ring writes the files
+    opened before (see the module docstring), up to 64 files in flight. Missing
     parent directories are created first when ``makedirs`` is true. Returns the number of bytes
     written. If any file fails, an ``OSError`` naming the first failing path (input order) is
     raised once every request has completed (the files that succeeded are written); its
@@ -517,9 +525,10 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
     if _fileops is not None and max(sizes) <= _MAX_WRITE:
         # The whole loop in C, the GIL released (ioring/_fileops.pyx): no Python work per file.
         try:
-            failed = _fileops.write_chains([os.fsencode(p) for p in paths], datas, _AT_FDCWD,
-                                           mode, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                                           slots=slots, fsync=fsync, batch=_C_BATCH)
+            failed = _fileops.write_pipelined(
+                [os.fsencode(p) for p in paths], datas, _AT_FDCWD, mode,
+                os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, slots=slots, fsync=fsync,
+                batch=_C_BATCH, max_workers=_C_WORKERS)
         except OSError as exc:
             if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL):
                 raise

@@ -770,37 +770,73 @@ def test_cli_unzip_subprocess(tmp_path):
 
 # ---- ioring._fileops (write_files' C loop) --------------------------------------------------------
 
-def test_fileops_write_chains(tmp_path):
+def _open_fds():
+    return sorted(os.listdir("/proc/self/fd"))
+
+
+def test_fileops_write_pipelined(tmp_path):
     from ioring import _fileops
     paths = [os.fsencode(tmp_path / f"f{i}") for i in range(200)]
     datas = [payload(i, i * 13) for i in range(200)]             # f0 is empty
     datas[7] = memoryview(bytearray(datas[7]))
     datas[8] = array.array("i", range(100))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC  # O_CLOEXEC is dropped
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    fds = _open_fds()
     for fsync in (False, True):
-        assert _fileops.write_chains(paths, datas, -100, 0o600, flags, slots=7, fsync=fsync,
-                                     batch=3) == []
-        for p, d in zip(paths, datas):
-            assert pathlib.Path(os.fsdecode(p)).read_bytes() == bytes(d)
+        for workers in (0, 1, 3):
+            assert _fileops.write_pipelined(paths, datas, -100, 0o600, flags, slots=7,
+                                            fsync=fsync, batch=3, max_workers=workers) == []
+            for p, d in zip(paths, datas):
+                assert pathlib.Path(os.fsdecode(p)).read_bytes() == bytes(d)
     assert stat.S_IMODE(os.stat(paths[1]).st_mode) == 0o600 & ~umask()
+    assert _open_fds() == fds                                    # every fd closed
     # relative to a directory fd, failures reported as (index, errno, request)
     dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         (tmp_path / "d").mkdir()
-        out = _fileops.write_chains([b"rel", b"d", b"no/such", b"rel2"], [b"a", b"b", b"c", b""],
-                                    dfd, 0o644, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        out = _fileops.write_pipelined([b"rel", b"d", b"no/such", b"rel2"],
+                                       [b"a", b"b", b"c", b""], dfd, 0o644,
+                                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        # openat2 with RESOLVE_BENEATH: nothing outside the directory
+        beneath = _fileops.write_pipelined([b"in", b"../escape", b"/abs"], [b"x", b"y", b"z"],
+                                           dfd, 0o644, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                                           resolve=ioring.liburing.RESOLVE_BENEATH)
     finally:
         os.close(dfd)
     assert out == [(1, errno.EISDIR, "open"), (2, errno.ENOENT, "open")]
     assert (tmp_path / "rel").read_bytes() == b"a" and (tmp_path / "rel2").read_bytes() == b""
-    assert _fileops.write_chains([], [], -100, 0o644, os.O_WRONLY) == []
+    assert beneath == [(1, errno.EXDEV, "open"), (2, errno.EXDEV, "open")]
+    assert (tmp_path / "in").read_bytes() == b"x" and not (tmp_path.parent / "escape").exists()
+    assert _open_fds() == fds
+    assert _fileops.write_pipelined([], [], -100, 0o644, os.O_WRONLY) == []
+    for bad in (0, 4097):
+        with pytest.raises(ValueError, match="slots"):
+            _fileops.write_pipelined([b"a"], [b"x"], -100, 0o644, os.O_WRONLY, slots=bad)
     with pytest.raises(TypeError):
-        _fileops.write_chains(["str path"], [b"x"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
+        _fileops.write_pipelined(["str path"], [b"x"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
     with pytest.raises(ValueError):
-        _fileops.write_chains([b"a\0b"], [b"x"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
+        _fileops.write_pipelined([b"a\0b"], [b"x"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
     with pytest.raises(ValueError):
-        _fileops.write_chains([b"a"], [b"x", b"y"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
+        _fileops.write_pipelined([b"a"], [b"x", b"y"], -100, 0o644, os.O_WRONLY | os.O_CREAT)
     with pytest.raises(TypeError):
-        _fileops.write_chains([os.fsencode(tmp_path / "t")], ["text"], -100, 0o644,
-                              os.O_WRONLY | os.O_CREAT)
+        _fileops.write_pipelined([os.fsencode(tmp_path / "t")], ["text"], -100, 0o644,
+                                 os.O_WRONLY | os.O_CREAT)
     assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("fsync", [False, True])
+def test_fileops_write_errors_are_reported_and_every_fd_is_closed(tmp_path, fsync):
+    # /dev/full fails every write with ENOSPC: the write runs on io-wq, its error comes back
+    # as (index, ENOSPC, "write") and the fd the calling thread opened is closed anyway (with
+    # fsync, the hard link runs the fsync after the failed write and the fd closes on its CQE).
+    from ioring import _fileops
+    fds = _open_fds()
+    paths = [os.fsencode(tmp_path / f"ok{i}") for i in range(20)]
+    paths[5] = paths[11] = b"/dev/full"
+    datas = [b"data %d" % i for i in range(20)]
+    for fn in (_fileops.write_pipelined, _fileops.write_plain):
+        out = fn(paths, datas, -100, 0o644, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, fsync=fsync)
+        assert out == [(5, errno.ENOSPC, "write"), (11, errno.ENOSPC, "write")], fn
+        assert (tmp_path / "ok19").read_bytes() == b"data 19"
+        assert _open_fds() == fds
