@@ -283,6 +283,44 @@ def test_read_many_and_write_many(ring, datafile):
     assert os.pread(fd, 10, 100) == b"B" * 10
 
 
+@pytest.mark.parametrize("make", [
+    lambda v: array.array("q", v), lambda v: array.array("Q", v), lambda v: array.array("l", v),
+    lambda v: memoryview(array.array("q", v)), lambda v: memoryview(array.array("q", v)).cast("B").cast("Q"),
+    # not 8-byte native ints or not contiguous: converted item by item, same result
+    lambda v: array.array("i", v), lambda v: memoryview(array.array("q", [x for x in v for _ in "ab"]))[::2],
+    list, tuple, lambda v: range(v[0], v[-1] + 1, 4096)])
+def test_batch_offsets_may_be_any_sequence_or_a_buffer_of_int64(ring, datafile, make):
+    fd, payload, _ = datafile
+    offsets = make([i * 4096 for i in range(8)])
+    bufs = [bytearray(4096) for _ in range(8)]
+    assert list(ring.read_many(fd, bufs, offsets)) == [4096] * 8
+    assert [bytes(b) for b in bufs] == [payload[i * 4096:(i + 1) * 4096] for i in range(8)]
+
+
+def test_batch_int64_offsets_keep_the_checks(ring, datafile, tmp_path):
+    fd, payload, _ = datafile
+    bufs = [bytearray(4) for _ in range(3)]
+    for bad in (array.array("q", [0, -2, 0]), [0, -2, 0], [0, 2 ** 64, 0]):
+        with pytest.raises(ValueError, match="offset 1 is outside 0..2"):
+            ring.read_many(fd, bufs, bad)
+    with pytest.raises(ValueError, match="3 buffers but 2 offsets"):
+        ring.read_many(fd, bufs, array.array("q", [0, 0]))
+    # -1: the file position, as for a list (a fresh fd, read from 0 then on)
+    with open(tmp_path / "pos", "wb") as f:
+        f.write(b"0123456789ab")
+    pfd = os.open(tmp_path / "pos", os.O_RDONLY)
+    try:
+        one = [bytearray(4)]
+        assert list(ring.read_many(pfd, one, array.array("q", [-1]))) == [4]
+        assert list(ring.read_many(pfd, one + [], array.array("Q", [2 ** 64 - 1]))) == [4]
+        assert one[0] == b"4567"
+    finally:
+        os.close(pfd)
+    # unsigned offsets past 2**63: the kernel's EINVAL per request, as for a list
+    assert list(ring.read_many(fd, bufs[:1], array.array("Q", [2 ** 63]))) == \
+        list(ring.read_many(fd, bufs[:1], [2 ** 63]))
+
+
 def test_batch_larger_than_the_sq(datafile):
     fd, payload, _ = datafile
     with ioring.Ring(4) as ring:
