@@ -42,6 +42,8 @@ cdef extern from "<errno.h>" nogil:
         EINVAL
         EIO
         ENOMEM
+        EMFILE
+        ENFILE
 
 cdef extern from "<fcntl.h>" nogil:
     int openat(int dirfd, const char *pathname, int flags, ...)
@@ -186,6 +188,12 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
             ud = <uint64_t>i << _JOB_SHIFT
             i += 1
             f = _open_now(dir_fd, jb.path, oflags, mode, how)
+            if (f == -EMFILE or f == -ENFILE) and in_flight[0]:
+                # Out of fds (a low RLIMIT_NOFILE) while our own are in flight: wait for
+                # completions to close some and open again, as a one-fd-at-a-time loop would
+                # have succeeded.
+                i -= 1
+                break
             if f < 0:
                 _fail(jb, -f, _OPEN)
                 done += 1

@@ -824,6 +824,28 @@ def test_fileops_write_pipelined(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
+def test_fileops_waits_for_its_own_fds_when_the_fd_limit_is_low(tmp_path):
+    # RLIMIT_NOFILE a few fds above what is open: a one-file-at-a-time loop succeeds, so
+    # write_pipelined (64 fds in flight by default) must too: on EMFILE it waits for its own
+    # writes to complete, closes their fds and opens again.
+    code = textwrap.dedent(f"""
+        import os, resource
+        from ioring import _fileops
+        nfds = len(os.listdir("/proc/self/fd"))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nfds + 6, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        paths = [os.fsencode(os.path.join({str(tmp_path)!r}, "f%d" % i)) for i in range(300)]
+        out = _fileops.write_pipelined(paths, [b"%d" % i for i in range(300)], -100, 0o644,
+                                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC)
+        assert out == [], out[:5]
+        assert len(os.listdir("/proc/self/fd")) == nfds
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=_env())
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+    assert all((tmp_path / f"f{i}").read_bytes() == b"%d" % i for i in range(300))
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("fsync", [False, True])
 def test_fileops_write_errors_are_reported_and_every_fd_is_closed(tmp_path, fsync):
