@@ -96,12 +96,13 @@ cdef class Operation:
             parts.append(f"path={self.path!r}")
         return f"{self.kind}({', '.join(parts)})"
 
-    def exception(self):
-        """The OSError the request failed with, or None (waits like result)."""
+    def exception(self, timeout=None):
+        """The OSError the request failed with, or None (waits like result, at most
+        ``timeout`` seconds: TimeoutError)."""
         if self.ring is None:
             raise ValueError("not a queued request: Operations come from Ring methods")
         if self._res is None:
-            self.ring._wait_for(self, None)
+            self.ring._wait_for(self, timeout)
         if self._res >= 0:
             return None
         err = -<int>self._res
@@ -158,22 +159,32 @@ cdef class _Linked:
     cdef Ring ring
 
     def __enter__(self):
-        if self.ring._link_depth:
+        cdef Ring ring = self.ring
+        if ring._chain_owner == PyThread_get_thread_ident():
             raise RuntimeError("linked() chains do not nest")
-        self.ring._link_depth = 1
-        self.ring._link_last = None
-        return self.ring
+        ring._await_chain()         # another thread's chain is being queued: after it
+        ring._chain_owner = PyThread_get_thread_ident()
+        ring._link_depth = 1
+        ring._link_last = None
+        return ring
 
     def __exit__(self, *exc):
-        cdef io_uring_sqe last = self.ring._link_last
-        self.ring._link_depth = 0
-        self.ring._link_last = None
-        if last is not None:
-            # The last request of a chain must not link to whatever comes next.
-            try:
-                last.flags = last.flags & ~(L.IOSQE_IO_LINK | L.IOSQE_IO_HARDLINK)
-            except ValueError:
-                pass    # already submitted (the SQ filled up): see Ring.linked
+        cdef Ring ring = self.ring
+        cdef io_uring_sqe last = ring._link_last
+        ring._link_depth = 0
+        ring._link_last = None
+        try:
+            if last is not None:
+                # The last request of a chain must not link to whatever comes next.
+                try:
+                    last.flags = last.flags & ~(L.IOSQE_IO_LINK | L.IOSQE_IO_HARDLINK)
+                except ValueError:
+                    pass    # already submitted (the SQ filled up): see Ring.linked
+        finally:
+            ring._chain_owner = 0
+            if ring._chain_waiters:
+                with ring._chain_cond:
+                    ring._chain_cond.notify_all()
         return False
 
 
@@ -190,6 +201,11 @@ cdef class Ring:
     cdef uint64_t _next_ud
     cdef int _link_depth
     cdef io_uring_sqe _link_last
+    # A linked() chain is positional in the SQ: while one thread queues it, the others neither
+    # queue (their request would join it) nor submit (the kernel would run half of it).
+    cdef unsigned long _chain_owner    # thread ident of the chain's builder, 0: none
+    cdef int _chain_waiters
+    cdef object _chain_cond
     cdef list _completed           # operations reaped but not yet handed out by completions()
     cdef bint _collect
     # Threads sharing the Ring (see _block): at most one of them sleeps in the kernel (the
@@ -218,6 +234,7 @@ cdef class Ring:
         self._next_ud = 1
         self._completed = []
         self._cond = threading.Condition(threading.Lock())
+        self._chain_cond = threading.Condition(threading.Lock())
         self._batches = {}
         self._next_batch = 1
         if flags & L.IORING_SETUP_SINGLE_ISSUER:
@@ -277,10 +294,28 @@ cdef class Ring:
 
     # ---- queueing ---------------------------------------------------------------------------
 
+    cdef int _await_chain(self) except -1:
+        """Return once no other thread is queueing a linked() chain on this Ring (waiting,
+        the GIL released, if one is)."""
+        if self._chain_owner == 0 or self._chain_owner == PyThread_get_thread_ident():
+            return 0
+        if self._chain_cond is None:
+            raise ValueError("not an initialized Ring")
+        self._chain_waiters += 1
+        try:
+            with self._chain_cond:
+                while self._chain_owner != 0:
+                    self._chain_cond.wait()
+        finally:
+            self._chain_waiters -= 1
+        return 0
+
     cdef io_uring_sqe _sqe(self):
         """An SQE, submitting queued ones when the SQ is full."""
         if self._issuer:
             self._check_thread()
+        if self._chain_owner:
+            self._await_chain()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._link_depth:
@@ -310,7 +345,7 @@ cdef class Ring:
         op._value = value
         op.user_data = ud
         sqe.user_data = ud
-        if self._link_depth:
+        if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
             flags |= L.IOSQE_IO_LINK
             self._link_last = sqe
         if timeout is not None:
@@ -331,7 +366,7 @@ cdef class Ring:
         L.io_uring_prep_link_timeout(sqe, ts, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
         self._next_ud += 1
-        if self._link_depth:
+        if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
             sqe.flags = sqe.flags | L.IOSQE_IO_LINK
             self._link_last = sqe
 
@@ -486,7 +521,9 @@ cdef class Ring:
 
     def linked(self):
         """``with ring.linked(): ...``: the requests queued inside run in order, each only if
-        the previous succeeded (IOSQE_IO_LINK). The chain must fit in the SQ."""
+        the previous succeeded (IOSQE_IO_LINK). The chain must fit in the SQ. It belongs to
+        the thread that opens it: other threads' requests, submits and batches wait until it
+        is closed; a batch inside it raises RuntimeError."""
         cdef _Linked ctx = _Linked.__new__(_Linked)
         ctx.ring = self
         return ctx
@@ -496,6 +533,8 @@ cdef class Ring:
         L.io_uring_prep_cancel64(sqe, op.user_data, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud
         self._next_ud += 1
+        if self._chain_owner:
+            self._await_chain()
         L.io_uring_submit(self.uring)
 
     # ---- registration -----------------------------------------------------------------------
@@ -513,6 +552,8 @@ cdef class Ring:
         """Submit what is queued; returns how many requests were submitted."""
         if self._issuer:
             self._check_thread()
+        if self._chain_owner:
+            self._await_chain()
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
@@ -607,6 +648,8 @@ cdef class Ring:
             self._check_thread()
         if timeout is not None:
             deadline = _now() + float(timeout)
+        if self._chain_owner:
+            self._await_chain()
         if n == 0:
             L.io_uring_submit(self.uring)
             self._reap(0)
@@ -616,6 +659,8 @@ cdef class Ring:
             if deadline >= 0 and _now() >= deadline:
                 break
             self._block(deadline, True)
+        if self._chain_owner:
+            self._await_chain()
         if c.ioring_sq_ready(&self.uring.ring):
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
@@ -654,6 +699,8 @@ cdef class Ring:
         uring._check()
         if self._issuer:
             self._check_thread()
+        if self._chain_owner:
+            self._await_chain()     # submitting now would cut another thread's chain
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -973,6 +1020,9 @@ cdef object _run_batch(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object 
         raise ValueError("n must be >= 0")
     if self._issuer:
         self._check_thread()
+    if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
+        # its SQEs would follow the chain's last request, whose link is still open
+        raise RuntimeError("a batch cannot run inside a linked() chain")
     return _run_batch_inner(self, kind, n, fd, buffers, offsets, buf_indexes, _new_batch(self, n))
 
 
@@ -1049,6 +1099,8 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     self._batches[batch.key] = batch
     try:
         while batch.completed < n:
+            if self._chain_owner:
+                self._await_chain()     # batch SQEs must not land inside another thread's chain
             # SQEs a signal handler queued through the thin layer (it runs in
             # PyErr_CheckSignals in _block) keep their own tracking, before the batch's are added.
             uring._track()

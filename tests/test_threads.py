@@ -130,6 +130,108 @@ def test_request_queued_by_a_signal_handler_during_nop_many_stays_pinned():
     assert report["ok"]
 
 
+# ---- linked() chains and other threads (in process: each step is bounded by a timeout) -------
+
+def _chain_with_another_thread_in_the_middle(other):
+    """Thread A opens ``with ring.linked()``, queues a read of a bad fd (fails: EBADF), lets
+    thread B run ``other(ring)`` while the chain is open, then queues a NOP and closes the
+    chain. Returns (A's two results, what B got). The NOP must be cancelled by the failed read
+    (it is linked to it) and B's request must be in no chain."""
+    import ioring
+    ring = ioring.Ring(16)
+    inside, b_done = threading.Event(), threading.Event()
+    got = {}
+
+    def b():
+        inside.wait(5)
+        try:
+            got["b"] = other(ring)
+        except BaseException as exc:        # reported to the main thread
+            got["b"] = exc
+        b_done.set()
+
+    t = threading.Thread(target=b)
+    t.start()
+    try:
+        with ring.linked():
+            bad = ring.read(9999, bytearray(8), 0)
+            inside.set()
+            # B runs now (it blocks until the chain is closed, or, before the fix, it cut into
+            # the chain); give it time to do so.
+            b_done.wait(0.3)
+            nop = ring.nop()
+        results = []
+        for op in (bad, nop):
+            try:
+                results.append(op.result(5))
+            except OSError as exc:
+                results.append(-exc.errno)
+        t.join(5)
+        assert not t.is_alive(), "thread B hung"
+        return results, got["b"]
+    finally:
+        ring.close()
+
+
+def test_another_threads_request_never_joins_an_open_linked_chain():
+    import errno
+    results, b = _chain_with_another_thread_in_the_middle(lambda ring: ring.nop().result(5))
+    assert results == [-errno.EBADF, -errno.ECANCELED]
+    assert b == 0           # before the fix: ECANCELED (linked between the read and the NOP)
+
+
+def test_another_threads_submit_never_cuts_an_open_linked_chain():
+    import errno
+    results, b = _chain_with_another_thread_in_the_middle(lambda ring: ring.submit())
+    # before the fix the submit sent the chain's first half alone: the NOP then ran unlinked (0)
+    assert results == [-errno.EBADF, -errno.ECANCELED]
+    assert isinstance(b, int), b
+
+
+def test_two_threads_build_linked_chains_at_once():
+    import errno
+    import ioring
+    errors = []
+    with ioring.Ring(64) as ring:
+        def builder(k):
+            try:
+                for _ in range(200):
+                    with ring.linked():
+                        a = ring.read(9999, bytearray(1), 0)
+                        time.sleep(0)               # let the other thread try to interleave
+                        b = ring.nop()
+                    ra = a.exception(5)
+                    rb = b.exception(5)
+                    assert isinstance(ra, OSError) and ra.errno == errno.EBADF, ra
+                    assert isinstance(rb, OSError) and rb.errno == errno.ECANCELED, rb
+            except BaseException as exc:
+                errors.append(f"thread {k}: {exc!r}")
+
+        threads = [threading.Thread(target=builder, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not any(t.is_alive() for t in threads), "a chain builder hung"
+    assert not errors, errors
+
+
+def test_linked_chains_still_refuse_nesting_in_one_thread_and_batches_inside():
+    import ioring
+    with ioring.Ring(8) as ring:
+        with ring.linked():
+            with pytest.raises(RuntimeError, match="do not nest"):
+                with ring.linked():
+                    pass
+            first = ring.nop()
+            with pytest.raises(RuntimeError, match="batch cannot run inside a linked"):
+                ring.nop_many(4)
+            with pytest.raises(RuntimeError, match="batch cannot run inside a linked"):
+                ring.read_many(0, [bytearray(1)], [0])
+        assert first.result(5) == 0
+        assert ring.nop_many(4) == 4            # after the chain: fine
+
+
 def test_result_returns_when_another_thread_reaped_the_completion():
     """Thread A waits in Operation.result() (no timeout) for a 50 ms timer; the main thread
     keeps reaping with ring.wait(0). When the main thread reaps A's completion first, A wakes
