@@ -31,6 +31,7 @@ cdef extern from "ioring/abi.h":
         IORING_FEAT_EXT_ARG
 
 import array
+import collections
 
 _RESULTS_TEMPLATE = array.array("q")     # batch results: C int64 (cqe.res)
 import os
@@ -79,6 +80,7 @@ cdef class Operation:
     cdef object _res            # cqe.res once complete
     cdef readonly uint32_t flags
     cdef object _callbacks
+    cdef unsigned long _thread  # the thread that queued it (completions() of that thread)
     cdef object __weakref__
 
     def done(self):
@@ -206,8 +208,8 @@ cdef class Ring:
     cdef unsigned long _chain_owner    # thread ident of the chain's builder, 0: none
     cdef int _chain_waiters
     cdef object _chain_cond
-    cdef list _completed           # operations reaped but not yet handed out by completions()
-    cdef bint _collect
+    cdef dict _collectors          # thread ident -> its operations reaped but not yet handed
+                                   # out by the completions() it iterates
     # Threads sharing the Ring (see _block): at most one of them sleeps in the kernel (the
     # "leader"), the others wait on _cond until it has reaped.
     cdef object _cond
@@ -232,7 +234,7 @@ cdef class Ring:
         L.io_uring_queue_init_params(entries, self.uring, p)
         self._ops = {}
         self._next_ud = 1
-        self._completed = []
+        self._collectors = {}
         self._cond = threading.Condition(threading.Lock())
         self._chain_cond = threading.Condition(threading.Lock())
         self._batches = {}
@@ -344,6 +346,7 @@ cdef class Ring:
         op.path = path
         op._value = value
         op.user_data = ud
+        op._thread = PyThread_get_thread_ident()
         sqe.user_data = ud
         if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
             flags |= L.IOSQE_IO_LINK
@@ -614,8 +617,10 @@ cdef class Ring:
         if done is not None:
             for op, res, flags in done:
                 op._complete(res, flags)
-                if self._collect:
-                    self._completed.append(op)
+                if self._collectors:
+                    collected = self._collectors.get(op._thread)
+                    if collected is not None:
+                        collected.append(op)
         return ndone
 
     cdef void _wake_leader(self) noexcept:
@@ -762,20 +767,32 @@ cdef class Ring:
         return 0
 
     def completions(self, timeout=None):
-        """Iterate over requests as they complete, until none is in flight (or ``timeout``
-        seconds pass without one completing)."""
-        self._collect = True
+        """Iterate over the requests this thread queued as they complete, until none of them
+        is in flight (or ``timeout`` seconds pass without a completion). Threads sharing the
+        Ring each get their own; one iterator per thread at a time (RuntimeError)."""
+        cdef unsigned long me = PyThread_get_thread_ident()
+        if self._collectors is None:
+            raise ValueError("not an initialized Ring")
+        if me in self._collectors:
+            raise RuntimeError("completions() is already iterating in this thread")
+        collected = self._collectors[me] = collections.deque()
         try:
             while True:
-                while self._completed:
-                    yield self._completed.pop(0)
-                if not self._ops:
+                while collected:
+                    yield collected.popleft()
+                if not self._has_ops_of(me):
                     return
-                if self.wait(1, timeout) == 0 and not self._completed:
+                if self.wait(1, timeout) == 0 and not collected:
                     return
         finally:
-            self._collect = False
-            self._completed = []
+            self._collectors.pop(me, None)
+
+    cdef bint _has_ops_of(self, unsigned long thread):
+        cdef Operation op
+        for op in self._ops.values():
+            if op._thread == thread:
+                return True
+        return False
 
     @property
     def in_flight(self):

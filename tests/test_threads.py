@@ -232,6 +232,46 @@ def test_linked_chains_still_refuse_nesting_in_one_thread_and_batches_inside():
         assert ring.nop_many(4) == 4            # after the chain: fine
 
 
+def test_completions_yields_the_requests_of_the_iterating_thread_only():
+    # Two threads share a Ring, each queueing its own requests and iterating completions():
+    # each must get exactly its own (before: one Ring-wide list, so either thread got the
+    # other's, and the first to finish cleared the other's pending ones).
+    import ioring
+    errors = []
+    with ioring.Ring(256) as ring:
+        start = threading.Barrier(2)
+
+        def worker(k):
+            try:
+                for _ in range(50):
+                    start.wait(5)
+                    mine = {ring.timeout(0.001 * (i % 3)) for i in range(20)}
+                    mine |= {ring.nop() for _ in range(20)}
+                    seen = list(ring.completions(timeout=5))
+                    if set(seen) != mine or len(seen) != len(mine):
+                        errors.append(f"thread {k}: {len(set(seen) - mine)} foreign, "
+                                      f"{len(mine - set(seen))} missing")
+                        return
+            except BaseException as exc:
+                errors.append(f"thread {k}: {exc!r}")
+            finally:
+                start.abort()
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads), "completions() hung"
+        with pytest.raises(RuntimeError, match="already iterating"):
+            ring.nop()
+            outer = ring.completions()
+            next(outer)
+            ring.nop()
+            next(ring.completions())
+    assert not errors, errors[:4]
+
+
 def test_result_returns_when_another_thread_reaped_the_completion():
     """Thread A waits in Operation.result() (no timeout) for a 50 ms timer; the main thread
     keeps reaping with ring.wait(0). When the main thread reaps A's completion first, A wakes
