@@ -20,8 +20,10 @@ Workloads:
   unzip_1000   a wheel-like archive of 1000 small deflated members: extract_zip vs
                ZipFile.extractall
   mkdir_200    200 new directories (2 levels): os.makedirs vs IORING_OP_MKDIRAT chains
-  ablation_*   the design choices of ioring.files against their alternatives (a third
-               close_direct request per chain, a statx pass before reading)
+  ablation_*   the design choices of ioring.files against their alternatives (reads: a third
+               close_direct request per chain, a statx pass before reading; writes: the C
+               engine against the Python engine's openat_direct -> write chains, with and
+               without a close_direct per file)
 """
 import argparse
 import json

@@ -8,7 +8,8 @@ How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
 ``bench/bench_files.py``):
 
 - Every call uses a private ``ioring.Ring`` (creating one costs ~25-50 us) with a sparse table
-  of registered files. A file is one linked chain of requests on a *direct descriptor* (a slot
+  of registered files (``write_files`` differs: see below). A file is one linked chain of
+  requests on a *direct descriptor* (a slot
   of that table): ``openat_direct(slot) -> read/write(IOSQE_FIXED_FILE slot)``, with up to
   ``slots`` chains in flight. The fd produced by ``openat`` is never needed in Python, so open
   and I/O are one chain.
