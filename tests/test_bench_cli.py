@@ -131,3 +131,17 @@ def test_c_reference_read_write_and_checks(tmp_path):
         os.close(ro)
     with pytest.raises(OSError):
         _bench.read(-1 & 0x7FFFFFFF, 2, 0.01)
+
+
+def test_bench_files_script_runs(tmp_path):
+    # bench/bench_files.py (the targets and the file workloads) must keep working: one
+    # quick repetition of every workload, its JSON checked (figures are not judged here).
+    script = pathlib.Path(__file__).resolve().parent.parent / "bench" / "bench_files.py"
+    result = subprocess.run([sys.executable, str(script), "--quick", "--reps", "1", "--json",
+                             "--dir", str(tmp_path)], capture_output=True, text=True,
+                            timeout=600, env=_env())
+    assert result.returncode == 0, result.stderr[-4000:]
+    data = json.loads(result.stdout[result.stdout.index("{"):])
+    assert {"write_4k", "read_4k", "ablation_write", "unzip_250",
+            "copy_32m", "mkdir_200"} <= set(data), sorted(data)
+    assert list(tmp_path.iterdir()) == []           # its scratch directory was removed
