@@ -258,3 +258,8 @@ cdef extern from "ioring/python.h" nogil:
 
 cdef extern from "ioring/register_ext.h" nogil:
     int ioring_register_iowq_max_workers(ioring *ring, unsigned *val)
+    int ioring_register_files_sparse(ioring *ring, unsigned nr)
+
+cdef extern from "ioring/prep_fs.h" nogil:
+    void ioring_prep_openat_direct(io_uring_sqe *sqe, int dfd, const char *path, int flags,
+                                   unsigned mode, unsigned file_index)

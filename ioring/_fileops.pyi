@@ -1,5 +1,5 @@
 """C-level batch entry points of ``ioring.files`` (the whole loop in C, the GIL released)."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from typing_extensions import Buffer
 
@@ -13,4 +13,10 @@ def write_pipelined(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int
 def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
                 oflags: int, *, fsync: bool = ...) -> List[Tuple[int, int, str]]:
     """The reference: the same files with a C loop of openat/write/close syscalls."""
+    ...
+
+def read_chains(paths: Sequence[bytes], dir_fd: int = ..., *, slots: int = ...,
+                size: int = ...) -> Tuple[List[Optional[bytes]], List[Tuple[int, int, str]], List[int]]:
+    """Read small files with one ``openat_direct -> read`` chain each; returns (contents,
+    failures, indexes of the files that filled their buffer)."""
     ...

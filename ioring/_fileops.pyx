@@ -2,6 +2,9 @@
 """C-level batch entry points of ``ioring.files``: one call into C for a whole set of files,
 the GIL released for the whole I/O loop.
 
+``read_chains`` is the engine of ``ioring.files.read_files``: one chain ``openat_direct ->
+read`` per file, opens and reads of cached files completing inline in io_uring_enter.
+
 ``write_pipelined`` is the engine of ``ioring.files.write_files``. It splits the work of a file
 between two CPUs: the calling thread opens (creates) the file with a plain ``openat`` and
 queues its data write (``IOSQE_ASYNC``, optionally hard-linked to an fsync), which an io-wq
@@ -29,9 +32,12 @@ cdef extern from *:
     #undef IORING_BLOCKING_END
     """
     enum:
+        IOSQE_IO_LINK
         IOSQE_IO_HARDLINK
+        IOSQE_FIXED_FILE
         IOSQE_ASYNC
         IORING_SETUP_COOP_TASKRUN
+        IORING_FEAT_LINKED_FILE
 
 cdef extern from "<errno.h>" nogil:
     int errno
@@ -42,16 +48,23 @@ cdef extern from "<errno.h>" nogil:
         EINVAL
         EIO
         ENOMEM
+        ECANCELED
         EMFILE
         ENFILE
 
 cdef extern from "<fcntl.h>" nogil:
     int openat(int dirfd, const char *pathname, int flags, ...)
+    enum:
+        O_RDONLY
+        O_CLOEXEC
 
 cdef extern from "<unistd.h>" nogil:
     ssize_t c_write "write"(int fd, const void *buf, size_t count)
     int c_close "close"(int fd)
     int c_fsync "fsync"(int fd)
+
+cdef extern from "<stdlib.h>" nogil:
+    void *aligned_alloc(size_t alignment, size_t size)
 
 cdef extern from "<sys/syscall.h>" nogil:
     long syscall(long number, ...)
@@ -63,7 +76,8 @@ from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free
 from cpython.ref cimport Py_INCREF
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
-from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.list cimport PyList_SET_ITEM
 
 from ioring cimport _core as c
 
@@ -78,6 +92,17 @@ cdef enum:
     _MAX_LEN = 1 << 30
 
 _KIND_NAMES = ("open", "write", "fsync", "close")
+
+
+cdef tuple _checked_paths(paths):
+    """``paths`` as a tuple of ``bytes`` without NUL (what the kernel reads as C strings)."""
+    cdef tuple ps = tuple(paths)
+    for p in ps:
+        if type(p) is not bytes:
+            raise TypeError(f"paths must be bytes, not {type(p).__name__}")
+        if b"\0" in <bytes>p:
+            raise ValueError("embedded null byte in path")
+    return ps
 
 
 ctypedef struct _Job:
@@ -103,16 +128,11 @@ cdef class _Jobs:
 
     def __cinit__(self, paths, datas):
         cdef Py_ssize_t i
-        self.paths = tuple(paths)
+        self.paths = _checked_paths(paths)
         self.datas = tuple(datas)
         self.n = len(self.paths)
         if len(self.datas) != self.n:
             raise ValueError("paths and datas differ in length")
-        for p in self.paths:
-            if type(p) is not bytes:
-                raise TypeError(f"paths must be bytes, not {type(p).__name__}")
-            if b"\0" in <bytes>p:
-                raise ValueError("embedded null byte in path")
         self.jobs = <_Job *>calloc(self.n + 1, sizeof(_Job))
         self.views = <Py_buffer *>calloc(self.n + 1, sizeof(Py_buffer))
         if self.jobs == NULL or self.views == NULL:
@@ -345,3 +365,134 @@ def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsy
             if c_close(f) < 0:
                 _fail(jb, errno, _CLOSE)
     return files.failures()
+
+
+
+# ---- read_chains: read_files' C loop -------------------------------------------------------------
+
+cdef enum:
+    _READ_SHIFT = 32        # user_data: job << 32 | slot << 3 | _FINAL | kind
+    _READ_SLOT_MASK = 0x1FFFFFFF
+
+
+def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=32768):
+    """Read small files whole: ``paths`` a sequence of ``bytes`` (relative to ``dir_fd``, or
+    absolute). For every file one chain ``openat_direct(slot) -> read(slot, size bytes into the
+    slot's buffer)`` on a private ring with ``slots`` direct descriptors (a slot is closed by
+    the next open into it); up to ``slots`` files in flight. Opens and reads of cached files
+    complete inline, in the submitting io_uring_enter (no worker hand-off). Each completed read
+    becomes a ``bytes`` (one copy); the GIL is held except inside io_uring_enter.
+
+    Returns ``(contents, failures, big)``: ``contents[i]`` the bytes of file i, or None when it
+    failed or filled its buffer (``size`` bytes read: it may be longer); ``failures`` a list of
+    ``(index, errno, request)``, request "open" or "read"; ``big`` the indexes of the files
+    that filled their buffer, for the caller to read whole. ``size``: a multiple of 4096 in
+    4096..16 MiB; ``slots``: 1..4096. Raises OSError when the ring cannot be set up
+    (ENOSYS/EPERM: io_uring unavailable; EINVAL: no IORING_FEAT_LINKED_FILE, before 5.17)."""
+    cdef tuple ps = _checked_paths(paths)
+    cdef Py_ssize_t n = len(ps), i = 0, done = 0, job
+    cdef c.ioring ring
+    cdef int ret, res
+    cdef unsigned k, nfree = 0, got, j, cap
+    cdef unsigned *free_slots = NULL
+    cdef int *errs = NULL
+    cdef char *kinds = NULL
+    cdef char *mem = NULL
+    cdef c.io_uring_sqe *sqe
+    cdef c.io_uring_cqe *cqe
+    cdef c.io_uring_cqe **cqes = NULL
+    cdef uint64_t ud
+    cdef bint in_flight_left = False, out_of_memory = False
+    cdef list contents = [None] * n
+    if not 1 <= slots <= _MAX_SLOTS:
+        raise ValueError(f"slots must be in 1..{_MAX_SLOTS}")
+    if size % 4096 or not 4096 <= size <= (1 << 24):
+        raise ValueError("size must be a multiple of 4096 in 4096..16 MiB")
+    if n == 0:
+        return contents, [], []
+    if slots > n:
+        slots = <unsigned>n
+    cap = 2 * slots + 8
+    ret = c.ioring_queue_init(2 * slots + 2, &ring, IORING_SETUP_COOP_TASKRUN)
+    if ret == -EINVAL:
+        ret = c.ioring_queue_init(2 * slots + 2, &ring, 0)      # before 5.19
+    if ret < 0:
+        raise OSError(-ret, "io_uring_queue_init failed")
+    try:
+        if not ring.features & IORING_FEAT_LINKED_FILE:
+            raise OSError(EINVAL, "the kernel lacks IORING_FEAT_LINKED_FILE (5.17)")
+        free_slots = <unsigned *>calloc(slots, sizeof(unsigned))
+        cqes = <c.io_uring_cqe **>calloc(cap, sizeof(void *))
+        errs = <int *>calloc(n, sizeof(int))
+        kinds = <char *>calloc(n, 1)
+        mem = <char *>aligned_alloc(4096, <size_t>slots * size)
+        if free_slots == NULL or cqes == NULL or errs == NULL or kinds == NULL or mem == NULL:
+            raise MemoryError()
+        ret = c.ioring_register_files_sparse(&ring, slots)
+        if ret < 0:
+            raise OSError(-ret, "io_uring_register_files_sparse failed")
+        for k in range(slots):
+            free_slots[nfree] = slots - 1 - k
+            nfree += 1
+        # From here until every chain has completed nothing may raise: the kernel writes into
+        # ``mem`` (a MemoryError of a bytes is recorded and raised after the loop).
+        in_flight_left = True
+        while done < n:
+            while i < n and nfree:
+                nfree -= 1
+                k = free_slots[nfree]
+                ud = (<uint64_t>i << _READ_SHIFT) | (<uint64_t>k << 3)
+                sqe = c.ioring_get_sqe(&ring)
+                c.ioring_prep_openat_direct(sqe, dir_fd, PyBytes_AS_STRING(ps[i]), O_RDONLY, 0, k)
+                sqe.flags = IOSQE_IO_LINK
+                sqe.user_data = ud | _OPEN
+                sqe = c.ioring_get_sqe(&ring)
+                c.ioring_prep_read(sqe, <int>k, mem + <size_t>k * size, size, 0)
+                sqe.flags = IOSQE_FIXED_FILE
+                sqe.user_data = ud | _FINAL | _WRITE       # _WRITE's code: the data request
+                i += 1
+            with nogil:
+                ret = c.ioring_submit_and_wait(&ring, 1)
+            if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+                break           # chains may be in flight: ``mem`` and the ring are kept
+            got = c.ioring_peek_batch_cqe(&ring, cqes, cap)
+            for j in range(got):
+                cqe = cqes[j]
+                ud = cqe.user_data
+                res = cqe.res
+                job = <Py_ssize_t>(ud >> _READ_SHIFT)
+                if res < 0:
+                    if errs[job] == 0:          # the open's error, not the cancelled read's
+                        errs[job] = -res
+                        kinds[job] = <char>(ud & 3)
+                elif ud & _FINAL and errs[job] == 0:
+                    k = <unsigned>((ud >> 3) & _READ_SLOT_MASK)
+                    if <unsigned>res == size:
+                        kinds[job] = 1                  # filled its buffer: read it whole
+                    else:
+                        try:
+                            contents[job] = PyBytes_FromStringAndSize(mem + <size_t>k * size, res)
+                        except MemoryError:
+                            out_of_memory = True
+                if ud & _FINAL:
+                    free_slots[nfree] = <unsigned>((ud >> 3) & _READ_SLOT_MASK)
+                    nfree += 1
+                    done += 1
+            c.ioring_cq_advance(&ring, got)
+        if done < n:
+            raise OSError(-ret, "io_uring_enter failed")
+        in_flight_left = False
+        if out_of_memory:
+            raise MemoryError()
+        failures = [(x, errs[x], "open" if kinds[x] == _OPEN else "read")
+                    for x in range(n) if errs[x]]
+        big = [x for x in range(n) if errs[x] == 0 and kinds[x] == 1]
+        return contents, failures, big
+    finally:
+        if not in_flight_left:          # else: leaked, the kernel may still write into mem
+            c.ioring_queue_exit(&ring)
+            free(mem)
+        free(free_slots)
+        free(cqes)
+        free(errs)
+        free(kinds)

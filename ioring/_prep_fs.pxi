@@ -95,8 +95,6 @@ cdef extern from "ioring/python.h" nogil:
                                unsigned len)
     void ioring_prep_fsetxattr(c.io_uring_sqe *sqe, int fd, const char *name, const char *value,
                                int flags, unsigned len)
-    void ioring_prep_openat_direct(c.io_uring_sqe *sqe, int dfd, const char *path, int flags,
-                                   unsigned mode, unsigned file_index)
     void ioring_prep_open(c.io_uring_sqe *sqe, const char *path, int flags, unsigned mode)
     void ioring_prep_open_direct(c.io_uring_sqe *sqe, const char *path, int flags, unsigned mode,
                                  unsigned file_index)
@@ -702,7 +700,7 @@ def io_uring_prep_openat_direct(io_uring_sqe sqe not None, int dfd, path, int fl
     IORING_FILE_INDEX_ALLOC: cqe.res is the slot picked); no regular fd is created."""
     cdef bytes raw = _path(path)
     cdef unsigned idx = _file_index(file_index)
-    ioring_prep_openat_direct(sqe._begin(), dfd, PyBytes_AS_STRING(raw), flags, mode, idx)
+    c.ioring_prep_openat_direct(sqe._begin(), dfd, PyBytes_AS_STRING(raw), flags, mode, idx)
     sqe._pin(raw)
 
 

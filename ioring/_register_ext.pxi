@@ -138,7 +138,6 @@ cdef extern from "ioring/register_ext.h" nogil:
                                     unsigned nr, unsigned flags)
     int ioring_clone_buffers(c.ioring *dst, c.ioring *src)
     int ioring_register_files_tags(c.ioring *ring, const int *files, const uint64_t *tags, unsigned nr)
-    int ioring_register_files_sparse(c.ioring *ring, unsigned nr)
     int ioring_register_files_update_tag(c.ioring *ring, unsigned off, const int *files,
                                          const uint64_t *tags, unsigned nr_files)
     int ioring_register_file_alloc_range(c.ioring *ring, unsigned off, unsigned len)
@@ -469,7 +468,7 @@ def io_uring_register_files_sparse(io_uring ring not None, unsigned nr):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = ioring_register_files_sparse(&ring.ring, nr)
+        ret = c.ioring_register_files_sparse(&ring.ring, nr)
     return _reg_end(ring, ret)
 
 

@@ -824,6 +824,45 @@ def test_fileops_write_pipelined(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
+def test_fileops_read_chains(tmp_path):
+    from ioring import _fileops
+    sizes = [0, 1, 4095, 4096, 8191, 32767, 32768, 100_000]
+    paths = []
+    for i, n in enumerate(sizes):
+        (tmp_path / f"f{i}").write_bytes(payload(i, n))
+        paths.append(os.fsencode(tmp_path / f"f{i}"))
+    (tmp_path / "dir").mkdir()
+    paths += [os.fsencode(tmp_path / "missing"), os.fsencode(tmp_path / "dir")]
+    fds = _open_fds()
+    for slots in (1, 3, 64):
+        contents, failures, big = _fileops.read_chains(paths, slots=slots)
+        # 32768 bytes fill the 32 KiB buffer: "big", to be read whole by the caller
+        assert big == [6, 7]
+        assert failures == [(8, errno.ENOENT, "open"), (9, errno.EISDIR, "read")]
+        for i, n in enumerate(sizes):
+            assert contents[i] == (None if i in big else payload(i, n)), i
+        assert contents[8] is None and contents[9] is None
+    contents, failures, big = _fileops.read_chains(paths[:6], slots=2, size=8192)
+    assert big == [5] and failures == [] and contents[4] == payload(4, 8191)
+    assert _open_fds() == fds
+    # relative to a directory fd
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        contents, failures, big = _fileops.read_chains([b"f1", b"f2", b"nope"], dfd)
+    finally:
+        os.close(dfd)
+    assert contents[:2] == [payload(1, 1), payload(2, 4095)]
+    assert failures == [(2, errno.ENOENT, "open")] and big == []
+    assert _fileops.read_chains([]) == ([], [], [])
+    with pytest.raises(TypeError):
+        _fileops.read_chains(["str"])
+    with pytest.raises(ValueError, match="null"):
+        _fileops.read_chains([b"a\0b"])
+    for bad in ({"slots": 0}, {"slots": 4097}, {"size": 1000}, {"size": 0}, {"size": 1 << 25}):
+        with pytest.raises(ValueError):
+            _fileops.read_chains(paths, **bad)
+
+
 def test_fileops_waits_for_its_own_fds_when_the_fd_limit_is_low(tmp_path):
     # RLIMIT_NOFILE a few fds above what is open: a one-file-at-a-time loop succeeds, so
     # write_pipelined (64 fds in flight by default) must too: on EMFILE it waits for its own
