@@ -167,6 +167,22 @@ cdef class _Jobs:
 
 
 
+cdef int _check_slots(unsigned slots) except -1:
+    if not 1 <= slots <= _MAX_SLOTS:
+        raise ValueError(f"slots must be in 1..{_MAX_SLOTS}")
+    return 0
+
+
+cdef int _queue_init(c.ioring *ring, unsigned entries) except -1:
+    """A private ring: COOP_TASKRUN (no IPI for task work) where the kernel has it (5.19)."""
+    cdef int ret = c.ioring_queue_init(entries, ring, IORING_SETUP_COOP_TASKRUN)
+    if ret == -EINVAL:
+        ret = c.ioring_queue_init(entries, ring, 0)
+    if ret < 0:
+        raise OSError(-ret, "io_uring_queue_init failed")
+    return 0
+
+
 cdef inline int _open_now(int dir_fd, const char *path, int oflags, unsigned mode,
                           c.ioring_open_how *how) noexcept nogil:
     """openat(2), or openat2(2) when ``how`` is given, on the calling thread: an fd or -errno."""
@@ -300,19 +316,14 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     cdef c.ioring_open_how *howp = NULL
     cdef int ret = 0
     cdef unsigned workers[2]
-    if not 1 <= slots <= _MAX_SLOTS:
-        raise ValueError(f"slots must be in 1..{_MAX_SLOTS}")
+    _check_slots(slots)
     if batch < 1:
         batch = 1
     if n == 0:
         return []
     if slots > n:
         slots = <unsigned>n
-    ret = c.ioring_queue_init(2 * slots + 2, &ring, IORING_SETUP_COOP_TASKRUN)
-    if ret == -EINVAL:
-        ret = c.ioring_queue_init(2 * slots + 2, &ring, 0)      # before 5.19
-    if ret < 0:
-        raise OSError(-ret, "io_uring_queue_init failed")
+    _queue_init(&ring, 2 * slots + 2)
     try:
         if max_workers:
             workers[0] = workers[1] = max_workers
@@ -404,8 +415,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     cdef uint64_t ud
     cdef bint in_flight_left = False, out_of_memory = False
     cdef list contents = [None] * n
-    if not 1 <= slots <= _MAX_SLOTS:
-        raise ValueError(f"slots must be in 1..{_MAX_SLOTS}")
+    _check_slots(slots)
     if size % 4096 or not 4096 <= size <= (1 << 24):
         raise ValueError("size must be a multiple of 4096 in 4096..16 MiB")
     if n == 0:
@@ -413,11 +423,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     if slots > n:
         slots = <unsigned>n
     cap = 2 * slots + 8
-    ret = c.ioring_queue_init(2 * slots + 2, &ring, IORING_SETUP_COOP_TASKRUN)
-    if ret == -EINVAL:
-        ret = c.ioring_queue_init(2 * slots + 2, &ring, 0)      # before 5.19
-    if ret < 0:
-        raise OSError(-ret, "io_uring_queue_init failed")
+    _queue_init(&ring, 2 * slots + 2)
     try:
         if not ring.features & IORING_FEAT_LINKED_FILE:
             raise OSError(EINVAL, "the kernel lacks IORING_FEAT_LINKED_FILE (5.17)")

@@ -273,6 +273,19 @@ def test_100k_read_many_release_every_pin(datafile, offsets_as):
         offsets.append(0)           # no buffer export of the offsets left behind
 
 
+def _flat_over_rounds(what, run, files_per_round, rounds=50):
+    """``run(k)`` k rounds: 5 to warm up, then ``rounds`` (scaled) with memory and the fd table
+    checked flat."""
+    run(5)
+    fds_before = sorted(os.listdir("/proc/self/fd"))
+    meter = Meter(what)
+    meter.start()
+    rounds = max(5, int(rounds * SCALE))
+    run(rounds)
+    meter.check(rounds * files_per_round)
+    assert sorted(os.listdir("/proc/self/fd")) == fds_before, f"{what}: an fd leaked"
+
+
 def test_write_files_engine_leaks_nothing(tmp_path):
     """ioring._fileops.write_pipelined (write_files' C loop), 50 rounds of 200 files, with
     failures mixed in: memory flat, no fd left open, every datum's buffer export released."""
@@ -288,14 +301,7 @@ def test_write_files_engine_leaks_nothing(tmp_path):
             out = _fileops.write_pipelined(paths, datas, -100, 0o644, flags, fsync=r % 10 == 0)
             assert out == [(17, errno.ENOENT, "open")]
 
-    run(5)
-    fds_before = sorted(os.listdir("/proc/self/fd"))
-    meter = Meter("write_pipelined")
-    meter.start()
-    rounds = max(5, int(50 * SCALE))
-    run(rounds)
-    meter.check(rounds * len(paths))
-    assert sorted(os.listdir("/proc/self/fd")) == fds_before, "an fd leaked"
+    _flat_over_rounds("write_pipelined", run, len(paths))
     assert [sys.getrefcount(d) for d in datas] == start_refs
     for d in datas:
         d.append(0)                 # raises BufferError if an export was left
@@ -318,14 +324,7 @@ def test_read_files_engine_leaks_nothing(tmp_path):
             assert failures == [(17, errno.ENOENT, "open")] and big == [33]
             assert contents[199] == b"y" * (199 * 37)
 
-    run(5)
-    fds_before = sorted(os.listdir("/proc/self/fd"))
-    meter = Meter("read_chains")
-    meter.start()
-    rounds = max(5, int(50 * SCALE))
-    run(rounds)
-    meter.check(rounds * len(paths))
-    assert sorted(os.listdir("/proc/self/fd")) == fds_before, "an fd leaked"
+    _flat_over_rounds("read_chains", run, len(paths))
 
 
 def test_rings_created_and_closed_leak_nothing():

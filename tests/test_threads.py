@@ -132,6 +132,16 @@ def test_request_queued_by_a_signal_handler_during_nop_many_stays_pinned():
 
 # ---- linked() chains and other threads (in process: each step is bounded by a timeout) -------
 
+def _run_threads(target, n, timeout, hung):
+    """``target(k)`` in n threads; fail with ``hung`` if one is still running after timeout."""
+    threads = [threading.Thread(target=target, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), hung
+
+
 def _chain_with_another_thread_in_the_middle(other):
     """Thread A opens ``with ring.linked()``, queues a read of a bad fd (fails: EBADF), lets
     thread B run ``other(ring)`` while the chain is open, then queues a NOP and closes the
@@ -207,12 +217,7 @@ def test_two_threads_build_linked_chains_at_once():
             except BaseException as exc:
                 errors.append(f"thread {k}: {exc!r}")
 
-        threads = [threading.Thread(target=builder, args=(k,)) for k in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        assert not any(t.is_alive() for t in threads), "a chain builder hung"
+        _run_threads(builder, 3, 30, "a chain builder hung")
     assert not errors, errors
 
 
@@ -257,12 +262,7 @@ def test_completions_yields_the_requests_of_the_iterating_thread_only():
             finally:
                 start.abort()
 
-        threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not any(t.is_alive() for t in threads), "completions() hung"
+        _run_threads(worker, 2, 60, "completions() hung")
         with pytest.raises(RuntimeError, match="already iterating"):
             ring.nop()
             outer = ring.completions()
