@@ -341,7 +341,13 @@ def test_wait_cqe_nr(ring):
 def test_submit_and_wait(any_ring):
     for _ in range(3):
         L.io_uring_prep_nop(L.io_uring_get_sqe(any_ring))
-    assert L.io_uring_submit_and_wait(any_ring, 3) == 3
+    submitted = L.io_uring_submit_and_wait(any_ring, 3)
+    if any_ring.flags & L.IORING_SETUP_SQPOLL:
+        # As liburing: the count is tail - khead when the SQ is flushed, and the SQ thread may
+        # already have consumed some (0 was seen under ASan). The CQEs below are the proof.
+        assert 0 <= submitted <= 3
+    else:
+        assert submitted == 3
     deadline = time.monotonic() + 5
     while L.io_uring_cq_ready(any_ring) < 3 and time.monotonic() < deadline:
         L.io_uring_submit_and_wait(any_ring, 0)
