@@ -65,6 +65,44 @@ class BadSeq:
         raise RuntimeError("getitem failed")
 
 
+# ---- one function fuzzed with argument lists ----------------------------------------------------
+
+def fuzz_arguments(nreq, nmax, strategy_for, call):
+    """Hypothesis over calls of one function with ``nreq``..``nmax`` positional arguments:
+    ``strategy_for(i, mode)`` gives the strategy of argument i (mode 0: valid, 1: valid type,
+    wrong value, 2: junk); ``call(args)`` runs one example."""
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+
+    @st.composite
+    def arglists(draw):
+        n = draw(st.integers(nreq, nmax)) if nmax > nreq else nmax
+        # Most examples: valid arguments, or valid but one (so each argument's checks are
+        # reached); the rest: anything.
+        kind = draw(st.sampled_from(["valid", "valid", "one_off", "one_off", "one_junk", "any"]))
+        odd = draw(st.integers(0, max(0, n - 1))) if n else -1
+        args = []
+        for i in range(n):
+            if kind == "valid" or (kind in ("one_off", "one_junk") and i != odd):
+                mode = 0
+            elif kind == "one_off":
+                mode = 1
+            else:
+                mode = 2
+            args.append(draw(strategy_for(i, mode)))
+        if draw(st.integers(0, 30)) == 0:        # sometimes: too many / too few arguments
+            args = args + [0] if draw(st.booleans()) else args[:-1]
+        return args
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink],
+              report_multiple_bugs=False)
+    @given(arglists())
+    def fuzz(raw_args):
+        call(raw_args)
+
+    fuzz()
+
+
 # ---- the child-process harness -----------------------------------------------------------------
 
 

@@ -48,9 +48,9 @@ import warnings
 
 import pytest
 from conftest import resizable
-from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched,
+from fuzz_child import (BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched, fuzz_arguments,
                         logline, run_in_child)
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import strategies as st
 
 from ioring import liburing as L
 
@@ -630,35 +630,9 @@ def _fuzz_in_this_process(fname, sandbox):
     sig = _signature(getattr(L, fname))
     required = [s for s in sig if not s[2]]
 
-    @st.composite
-    def arglists(draw):
-        n = draw(st.integers(len(required), len(sig))) if len(sig) > len(required) else len(sig)
-        # Most examples: valid arguments, or valid but one (so each argument's checks are
-        # reached); the rest: anything.
-        kind = draw(st.sampled_from(["valid", "valid", "one_off", "one_off", "one_junk", "any"]))
-        odd = draw(st.integers(0, max(0, n - 1))) if n else -1
-        args = []
-        for i in range(n):
-            pname, ctype, _ = sig[i]
-            if kind == "valid" or (kind in ("one_off", "one_junk") and i != odd):
-                mode = 0
-            elif kind == "one_off":
-                mode = 1
-            else:
-                mode = 2
-            args.append(draw(_strategy_for(fname, pname, ctype, mode)))
-        if draw(st.integers(0, 30)) == 0:        # sometimes: too many / too few arguments
-            args = args + [0] if draw(st.booleans()) else args[:-1]
-        return args
-
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              report_multiple_bugs=False)
-    @given(arglists())
-    def fuzz(raw_args):
-        run_example(fname, sandbox, raw_args)
-
-    fuzz()
+    fuzz_arguments(len(required), len(sig),
+                   lambda i, mode: _strategy_for(fname, sig[i][0], sig[i][1], mode),
+                   lambda args: run_example(fname, sandbox, args))
     # The process is still healthy: a new ring does a NOP round trip.
     r = L.io_uring()
     L.io_uring_queue_init(4, r)

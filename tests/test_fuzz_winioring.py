@@ -39,8 +39,8 @@ import traceback
 import pytest
 from conftest import resizable
 from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched,
-                        logline, run_in_child)
-from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
+                        fuzz_arguments, logline, run_in_child)
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from ioring import winioring as W
 
@@ -499,32 +499,8 @@ def _fuzz_in_this_process(fname, sandbox):
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     nreq = sum(1 for p in params if p.default is p.empty)
 
-    @st.composite
-    def arglists(draw):
-        n = draw(st.integers(nreq, len(params))) if len(params) > nreq else len(params)
-        kind = draw(st.sampled_from(["valid", "valid", "one_off", "one_off", "one_junk", "any"]))
-        odd = draw(st.integers(0, max(0, n - 1))) if n else -1
-        args = []
-        for i in range(n):
-            if kind == "valid" or (kind in ("one_off", "one_junk") and i != odd):
-                mode = 0
-            elif kind == "one_off":
-                mode = 1
-            else:
-                mode = 2
-            args.append(draw(_strategy_for(params[i].name, mode)))
-        if draw(st.integers(0, 30)) == 0:        # too many / too few arguments
-            args = args + [0] if draw(st.booleans()) else args[:-1]
-        return args
-
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              report_multiple_bugs=False)
-    @given(arglists())
-    def fuzz(raw_args):
-        run_example(fname, sandbox, raw_args)
-
-    fuzz()
+    fuzz_arguments(nreq, len(params), lambda i, mode: _strategy_for(params[i].name, mode),
+                   lambda args: run_example(fname, sandbox, args))
     _healthy(sandbox)
 
 
