@@ -65,6 +65,87 @@ class BadSeq:
         raise RuntimeError("getitem failed")
 
 
+# ---- the objects of one example ------------------------------------------------------------------
+
+class FuzzWorld:
+    """The objects one example may use, made lazily by name (``_make``, per fuzzer) and torn
+    down at its end: rings (closed by ``_close_ring``), fds (closed only if still the file they
+    were made for: the example may have closed one and the number been reused), other objects
+    with a ``close()``, and every bytearray handed out (``BA_FILL``: their contents)."""
+    BA_FILL = 0
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.cache = {}
+        self.rings = []
+        self.fds = {}           # fd -> (st_dev, st_ino) at creation
+        self.objects = []       # sockets, mmaps... kept alive until teardown
+        self.bytearrays = []    # every bytearray handed out (pin checks)
+
+    def _fd(self, fd):
+        st_ = os.fstat(fd)
+        self.fds[fd] = (st_.st_dev, st_.st_ino)
+        return fd
+
+    def _ba(self, n, fill=None):
+        b = bytearray([self.BA_FILL if fill is None else fill]) * n
+        self.bytearrays.append(b)
+        return b
+
+    def _cached(self, name):
+        """Whether one object serves every use of ``name`` in an example."""
+        return True
+
+    def get(self, name):
+        if name in self.cache:
+            return self.cache[name]
+        value = self._make(name)
+        if self._cached(name):
+            self.cache[name] = value
+        return value
+
+    def resolve(self, value):
+        if isinstance(value, Tok):
+            return self.get(value.name)
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.resolve(v) for v in value)
+        return value
+
+    def _make(self, name):
+        raise NotImplementedError
+
+    def _close_ring(self, ring):
+        """Close one ring of the example; returns a problem (str) or None."""
+        raise NotImplementedError
+
+    def teardown(self):
+        """Close every ring, object and fd of the example; returns the list of problems found."""
+        problems = []
+        self.cache.clear()
+        for r in self.rings:
+            problem = self._close_ring(r)
+            if problem:
+                problems.append(problem)
+        self.rings = []
+        for o in self.objects:
+            try:
+                o.close()
+            except Exception:
+                pass
+        self.objects = []
+        for fd, ident in self.fds.items():
+            try:
+                st_ = os.fstat(fd)
+            except OSError:
+                continue        # closed by the example
+            if (st_.st_dev, st_.st_ino) == ident:
+                os.close(fd)
+        self.fds = {}
+        return problems
+
+
 # ---- one function fuzzed with argument lists ----------------------------------------------------
 
 def fuzz_arguments(nreq, nmax, strategy_for, call):

@@ -48,8 +48,8 @@ import warnings
 
 import pytest
 from conftest import resizable
-from fuzz_child import (BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched, fuzz_arguments,
-                        logline, run_in_child)
+from fuzz_child import (BadSeq, Blocked, ExcIndex, Index3, FuzzWorld, Tok, call_watched,
+                        fuzz_arguments, logline, run_in_child)
 from hypothesis import strategies as st
 
 from ioring import liburing as L
@@ -112,17 +112,9 @@ class _LyingLen:
         return [bytearray(8), bytearray(8)][i]
 
 
-class World:
+class World(FuzzWorld):
     """The objects one example may use: rings in every state, SQEs in every state, fds, buffers.
     Created lazily; torn down (and checked for leaks) at the end of the example."""
-
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-        self.cache = {}
-        self.rings = []
-        self.fds = {}           # fd -> (st_dev, st_ino) at creation
-        self.objects = []       # sockets, mmaps... kept alive until teardown
-        self.bytearrays = []    # every bytearray handed out (leak check)
 
     # -- helpers
     def _ring(self, entries=8, flags=0):
@@ -131,37 +123,15 @@ class World:
         self.rings.append(r)
         return r
 
-    def _fd(self, fd):
-        st_ = os.fstat(fd)
-        self.fds[fd] = (st_.st_dev, st_.st_ino)
-        return fd
-
-    def _ba(self, n, fill=0):
-        b = bytearray([fill]) * n
-        self.bytearrays.append(b)
-        return b
 
     @property
     def live(self):
         return self.get("LIVE_RING")
 
-    def get(self, name):
-        if name in self.cache:
-            return self.cache[name]
-        value = self._make(name)
-        if not (name.startswith(("FRESH_SQE", "LIST_BUFS", "TUPLE_BUFS", "MV_", "GEN_", "REG_VIEW", "LIST_REG"))
-                or re.match(r"^BA\d+$", name)):
-            self.cache[name] = value
-        return value
-
-    def resolve(self, value):
-        if isinstance(value, Tok):
-            return self.get(value.name)
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self.resolve(v) for v in value)
-        return value
+    def _cached(self, name):
+        return not (name.startswith(("FRESH_SQE", "LIST_BUFS", "TUPLE_BUFS", "MV_", "GEN_", "REG_VIEW",
+                                     "LIST_REG"))
+                    or re.match(r"^BA\d+$", name))
 
     def _make(self, name):
         # rings
@@ -352,35 +322,17 @@ class World:
         raise KeyError(name)
 
     # -- teardown and its checks
-    def teardown(self):
-        """Close every ring and fd of the example; returns the list of problems found."""
-        problems = []
-        self.cache.clear()
-        for r in self.rings:
-            if r.ring_fd is not None:
-                try:
-                    L.io_uring_queue_exit(r)
-                except RuntimeError as exc:
-                    if "fork" not in str(exc):
-                        problems.append(f"io_uring_queue_exit failed: {exc!r}")
-                except Exception as exc:
-                    problems.append(f"io_uring_queue_exit failed: {exc!r}")
-        self.rings = []
-        for o in self.objects:
-            try:
-                o.close()
-            except Exception:
-                pass
-        self.objects = []
-        for fd, ident in self.fds.items():
-            try:
-                st_ = os.fstat(fd)
-            except OSError:
-                continue        # closed by the example (IORING_OP_CLOSE...)
-            if (st_.st_dev, st_.st_ino) == ident:
-                os.close(fd)
-        self.fds = {}
-        return problems
+    def _close_ring(self, r):
+        if r.ring_fd is None:
+            return None
+        try:
+            L.io_uring_queue_exit(r)
+        except RuntimeError as exc:
+            if "fork" not in str(exc):
+                return f"io_uring_queue_exit failed: {exc!r}"
+        except Exception as exc:
+            return f"io_uring_queue_exit failed: {exc!r}"
+        return None
 
 
 def _instance(t, world):

@@ -38,8 +38,8 @@ import traceback
 
 import pytest
 from conftest import resizable
-from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, Index3, Tok, call_watched,
-                        fuzz_arguments, logline, run_in_child)
+from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, FuzzWorld, Index3, Tok,
+                        call_watched, fuzz_arguments, logline, run_in_child)
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from ioring import winioring as W
@@ -73,44 +73,14 @@ class _RaisingFileno:
         raise RuntimeError("fileno failed")
 
 
-class World:
+class World(FuzzWorld):
     """The objects one example may use; torn down (and checked for leaked pins) at the end."""
-
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-        self.cache = {}
-        self.rings = []
-        self.fds = []
-        self.objects = []
-        self.bytearrays = []
-
-    def _ba(self, n, fill=0x55):
-        b = bytearray([fill]) * n
-        self.bytearrays.append(b)
-        return b
-
-    def _fd(self, fd):
-        self.fds.append(fd)
-        return fd
+    BA_FILL = 0x55
 
     def _ring(self, version=W.IORING_VERSION_4, sq=8, cq=16, advisory=0):
         r = W.CreateIoRing(version, W.IORING_CREATE_FLAGS(0, advisory), sq, cq)
         self.rings.append(r)
         return r
-
-    def get(self, name):
-        if name not in self.cache:
-            self.cache[name] = self._make(name)
-        return self.cache[name]
-
-    def resolve(self, value):
-        if isinstance(value, Tok):
-            return self.get(value.name)
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self.resolve(v) for v in value)
-        return value
 
     def _make(self, name):
         g = self.get
@@ -262,30 +232,14 @@ class World:
             return Index3()
         raise KeyError(name)
 
-    def teardown(self):
-        problems = []
-        self.cache.clear()
-        for r in self.rings:
-            try:
-                W.CloseIoRing(r)
-            except W.IoRingError:
-                pass                   # already closed
-            except Exception as exc:
-                problems.append(f"CloseIoRing failed: {exc!r}")
-        self.rings = []
-        for o in self.objects:
-            try:
-                o.close()
-            except Exception:
-                pass
-        self.objects = []
-        for fd in self.fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.fds = []
-        return problems
+    def _close_ring(self, r):
+        try:
+            W.CloseIoRing(r)
+        except W.IoRingError:
+            pass                   # already closed
+        except Exception as exc:
+            return f"CloseIoRing failed: {exc!r}"
+        return None
 
 
 # ---- strategies -------------------------------------------------------------------------------
