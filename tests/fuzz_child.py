@@ -4,7 +4,9 @@ in a forked child so that a crash fails one test instead of killing the session,
 watchdog and a log of the calls made, written before each is made."""
 import faulthandler
 import io
+import mmap
 import os
+import re
 import shutil
 import signal
 import sys
@@ -115,6 +117,22 @@ class FuzzWorld:
 
     def _make(self, name):
         raise NotImplementedError
+
+    def _make_buffer(self, name):
+        """The buffer tokens every fuzzer has (None: ``name`` is not one of them)."""
+        if re.match(r"^BA\d+$", name):
+            return self._ba(int(name[2:]), 0x55)
+        if name == "BYTES16":
+            return b"b" * 16
+        if name == "MV_RO":
+            return memoryview(b"r" * 64)
+        if name == "MV_STRIDED":
+            return memoryview(self._ba(64))[::2]
+        if name == "MMAP":
+            m = mmap.mmap(-1, 8192)
+            self.objects.append(m)
+            return m
+        return None
 
     def _close_ring(self, ring):
         """Close one ring of the example; returns a problem (str) or None."""

@@ -251,22 +251,13 @@ class World(FuzzWorld):
         if name == "BAD_FD":
             return 999_999
         # buffers
-        if re.match(r"^BA\d+$", name):
-            return self._ba(int(name[2:]), 0x55)
-        if name == "BYTES16":
-            return b"b" * 16
-        if name == "MV_RO":
-            return memoryview(b"r" * 64)
-        if name == "MV_STRIDED":
-            return memoryview(self._ba(64))[::2]
+        buf = self._make_buffer(name)
+        if buf is not None:
+            return buf
         if name == "MV_SLICE":
             return memoryview(self._ba(4096))[1:100]
         if name == "ARRAY":
             return array.array("i", range(16))
-        if name == "MMAP":
-            m = mmap.mmap(-1, 8192)
-            self.objects.append(m)
-            return m
         if name == "LIST_BUFS":
             return [self._ba(16), self._ba(32)]
         if name == "TUPLE_BUFS":

@@ -26,7 +26,6 @@ sets 8), IORING_FUZZ_RANDOM=1 (random instead of derandomized), IORING_FUZZ_CHIL
 """
 import gc
 import inspect
-import mmap
 import os
 import re
 import signal
@@ -157,18 +156,9 @@ class World(FuzzWorld):
                 return W.IoRingHandleRefFromHandle(g("FILE_OBJ"))
             return W.IoRingHandleRefFromIndex(int(what[3:]))      # IDX0, IDX1, IDX2 (sparse), IDX99
         # buffers
-        if re.match(r"^BA\d+$", name):
-            return self._ba(int(name[2:]))
-        if name == "BYTES16":
-            return b"b" * 16
-        if name == "MV_RO":
-            return memoryview(b"r" * 64)
-        if name == "MV_STRIDED":
-            return memoryview(self._ba(64))[::2]
-        if name == "MMAP":
-            m = mmap.mmap(-1, 8192)
-            self.objects.append(m)
-            return m
+        buf = self._make_buffer(name)
+        if buf is not None:
+            return buf
         if name.startswith("BREF_"):
             what = name[5:]
             if what == "BA":
