@@ -32,14 +32,14 @@ cdef extern from "ioring/abi.h":
 
 import array
 import collections
-
-_RESULTS_TEMPLATE = array.array("q")     # batch results: C int64 (cqe.res)
 import os
 import threading
 import time
 import warnings
 
 from ioring import liburing as L
+
+_RESULTS_TEMPLATE = array.array("q")     # batch results: C int64 (cqe.res)
 
 # user_data of batch requests: the top bit set, the batch's id in bits 32-61 (ids are unique
 # among the batches running on a Ring, never 0), the index in the batch in the low 32 bits.
@@ -296,6 +296,10 @@ cdef class Ring:
 
     # ---- queueing ---------------------------------------------------------------------------
 
+    cdef inline bint _in_own_chain(self):
+        """This thread is queueing a linked() chain."""
+        return self._link_depth and self._chain_owner == PyThread_get_thread_ident()
+
     cdef int _await_chain(self) except -1:
         """Return once no other thread is queueing a linked() chain on this Ring (waiting,
         the GIL released, if one is)."""
@@ -316,8 +320,7 @@ cdef class Ring:
         """An SQE, submitting queued ones when the SQ is full."""
         if self._issuer:
             self._check_thread()
-        if self._chain_owner:
-            self._await_chain()
+        self._await_chain()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._link_depth:
@@ -348,7 +351,7 @@ cdef class Ring:
         op.user_data = ud
         op._thread = PyThread_get_thread_ident()
         sqe.user_data = ud
-        if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
+        if self._in_own_chain():
             flags |= L.IOSQE_IO_LINK
             self._link_last = sqe
         if timeout is not None:
@@ -369,7 +372,7 @@ cdef class Ring:
         L.io_uring_prep_link_timeout(sqe, ts, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
         self._next_ud += 1
-        if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
+        if self._in_own_chain():
             sqe.flags = sqe.flags | L.IOSQE_IO_LINK
             self._link_last = sqe
 
@@ -536,8 +539,7 @@ cdef class Ring:
         L.io_uring_prep_cancel64(sqe, op.user_data, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud
         self._next_ud += 1
-        if self._chain_owner:
-            self._await_chain()
+        self._await_chain()
         L.io_uring_submit(self.uring)
 
     # ---- registration -----------------------------------------------------------------------
@@ -555,8 +557,7 @@ cdef class Ring:
         """Submit what is queued; returns how many requests were submitted."""
         if self._issuer:
             self._check_thread()
-        if self._chain_owner:
-            self._await_chain()
+        self._await_chain()
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
@@ -653,8 +654,7 @@ cdef class Ring:
             self._check_thread()
         if timeout is not None:
             deadline = _now() + float(timeout)
-        if self._chain_owner:
-            self._await_chain()
+        self._await_chain()
         if n == 0:
             L.io_uring_submit(self.uring)
             self._reap(0)
@@ -664,8 +664,7 @@ cdef class Ring:
             if deadline >= 0 and _now() >= deadline:
                 break
             self._block(deadline, True)
-        if self._chain_owner:
-            self._await_chain()
+        self._await_chain()
         if c.ioring_sq_ready(&self.uring.ring):
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
@@ -704,8 +703,7 @@ cdef class Ring:
         uring._check()
         if self._issuer:
             self._check_thread()
-        if self._chain_owner:
-            self._await_chain()     # submitting now would cut another thread's chain
+        self._await_chain()     # submitting now would cut another thread's chain
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -1037,7 +1035,7 @@ cdef object _run_batch(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object 
         raise ValueError("n must be >= 0")
     if self._issuer:
         self._check_thread()
-    if self._link_depth and self._chain_owner == PyThread_get_thread_ident():
+    if self._in_own_chain():
         # its SQEs would follow the chain's last request, whose link is still open
         raise RuntimeError("a batch cannot run inside a linked() chain")
     return _run_batch_inner(self, kind, n, fd, buffers, offsets, buf_indexes, _new_batch(self, n))
@@ -1116,8 +1114,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     self._batches[batch.key] = batch
     try:
         while batch.completed < n:
-            if self._chain_owner:
-                self._await_chain()     # batch SQEs must not land inside another thread's chain
+            self._await_chain()     # batch SQEs must not land inside another thread's chain
             # SQEs a signal handler queued through the thin layer (it runs in
             # PyErr_CheckSignals in _block) keep their own tracking, before the batch's are added.
             uring._track()
