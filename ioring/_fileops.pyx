@@ -166,7 +166,6 @@ cdef class _Jobs:
         free(self.jobs)
 
 
-
 cdef int _check_slots(unsigned slots) except -1:
     if not 1 <= slots <= _MAX_SLOTS:
         raise ValueError(f"slots must be in 1..{_MAX_SLOTS}")
@@ -244,8 +243,8 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
                 c.ioring_submit(ring)
                 queued = 0
             if jb.len:
-                # IOSQE_ASYNC: straight to io-wq (the inline attempt would fail on ext4 and
-                # run on this thread where it succeeds, e.g. tmpfs: no overlap either way).
+                # IOSQE_ASYNC: straight to io-wq. On ext4 the inline attempt fails anyway;
+                # where it succeeds (tmpfs) it would run on this thread, overlapping nothing.
                 sqe = c.ioring_get_sqe(ring)
                 c.ioring_prep_write(sqe, f, jb.buf, jb.len, 0)
                 if fsync:
@@ -382,6 +381,8 @@ def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsy
 # ---- read_chains: read_files' C loop -------------------------------------------------------------
 
 cdef enum:
+    _READ = 1               # kind of a read (the data request, as _WRITE)
+    _READ_BIG = 4           # kinds[]: the read filled its buffer (the file may be longer)
     _READ_SHIFT = 32        # user_data: job << 32 | slot << 3 | _FINAL | kind
     _READ_SLOT_MASK = 0x1FFFFFFF
 
@@ -455,7 +456,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                 sqe = c.ioring_get_sqe(&ring)
                 c.ioring_prep_read(sqe, <int>k, mem + <size_t>k * size, size, 0)
                 sqe.flags = IOSQE_FIXED_FILE
-                sqe.user_data = ud | _FINAL | _WRITE       # _WRITE's code: the data request
+                sqe.user_data = ud | _FINAL | _READ
                 i += 1
             with nogil:
                 ret = c.ioring_submit_and_wait(&ring, 1)
@@ -471,17 +472,17 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                     if errs[job] == 0:          # the open's error, not the cancelled read's
                         errs[job] = -res
                         kinds[job] = <char>(ud & 3)
-                elif ud & _FINAL and errs[job] == 0:
-                    k = <unsigned>((ud >> 3) & _READ_SLOT_MASK)
-                    if <unsigned>res == size:
-                        kinds[job] = 1                  # filled its buffer: read it whole
-                    else:
-                        try:
-                            contents[job] = PyBytes_FromStringAndSize(mem + <size_t>k * size, res)
-                        except MemoryError:
-                            out_of_memory = True
                 if ud & _FINAL:
-                    free_slots[nfree] = <unsigned>((ud >> 3) & _READ_SLOT_MASK)
+                    k = <unsigned>((ud >> 3) & _READ_SLOT_MASK)
+                    if res >= 0 and errs[job] == 0:
+                        if <unsigned>res == size:
+                            kinds[job] = _READ_BIG
+                        else:
+                            try:
+                                contents[job] = PyBytes_FromStringAndSize(mem + <size_t>k * size, res)
+                            except MemoryError:
+                                out_of_memory = True
+                    free_slots[nfree] = k
                     nfree += 1
                     done += 1
             c.ioring_cq_advance(&ring, got)
@@ -492,7 +493,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
             raise MemoryError()
         failures = [(x, errs[x], "open" if kinds[x] == _OPEN else "read")
                     for x in range(n) if errs[x]]
-        big = [x for x in range(n) if errs[x] == 0 and kinds[x] == 1]
+        big = [x for x in range(n) if errs[x] == 0 and kinds[x] == _READ_BIG]
         return contents, failures, big
     finally:
         if not in_flight_left:          # else: leaked, the kernel may still write into mem
