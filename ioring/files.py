@@ -59,15 +59,15 @@ kernel-bound. Each hand-off to an io-wq worker costs ~1.3 us of CPU here (an IOS
 so a chain ``openat -> write -> close`` per file (two or three hand-offs) cost 1.5-2x the CPU
 of a syscall loop and ran at 0.65-0.9x an ``os.open`` loop; the split (one hand-off, the
 create on the caller's CPU) runs at 1.0-1.1x with ~6 us of CPU per file against ~4 on tmpfs
-(``bench/RESULTS.md``). The per-file Python cost of preparing and reaping two requests
-(~1.5-2 us, plus the thin layer's pin tracking) is what keeps ``read_files`` of small cached
-files behind an ``os.open`` loop (syscalls cost ~0.3 us here); larger files, decompression
+(``bench/RESULTS.md``). In the Python engine, the per-file cost of preparing and reaping two
+requests (~1.5-2 us, plus the thin layer's pin tracking) kept ``read_files`` of small cached
+files behind an ``os.open`` loop (0.63-0.71x), hence its C loop; larger files, decompression
 and copies overlap with the kernel's work and win (see ``bench/bench_files.py``).
 
 Kernels without IORING_FEAT_LINKED_FILE (before 5.17: the file of a linked request would be
-looked up before the open that fills its slot has run) use the plain-Python implementation
-for ``extract_zip`` and the Python engine; systems where io_uring is disabled get the
-plain-Python implementations, with the same results and errors.
+looked up before the open that fills its slot has run) get the plain-Python ``read_files``,
+``extract_zip`` and ``copy_file`` (``write_files`` links no fixed file); systems where
+io_uring is disabled get the plain-Python implementations, with the same results and errors.
 """
 from __future__ import annotations
 
@@ -124,6 +124,11 @@ _ECANCELED = errno.ECANCELED
 
 # ---- rings --------------------------------------------------------------------------------------
 
+# io_uring cannot run the chains here: disabled (ENOSYS, EPERM/EACCES by policy) or a kernel
+# without what they need (EINVAL); the caller falls back to another engine or plain Python.
+_NO_RING = (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL)
+
+
 def _open_ring(entries):
     """A private Ring for one call, or None when io_uring cannot run linked direct-descriptor
     chains here (io_uring disabled, or a kernel without IORING_FEAT_LINKED_FILE)."""
@@ -136,7 +141,7 @@ def _open_ring(entries):
                 raise
             ring = Ring(entries)            # before 5.19: no IORING_SETUP_COOP_TASKRUN
     except OSError as exc:
-        if exc.errno in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL):
+        if exc.errno in _NO_RING:
             return None
         raise
     if not (ring.uring.features or 0) & L.IORING_FEAT_LINKED_FILE:
@@ -204,7 +209,7 @@ def read_files(paths):
             out, failed, big = _fileops.read_chains([os.fsencode(p) for p in paths], _AT_FDCWD,
                                                     slots=slots, size=_READ_BUFFER)
         except OSError as exc:
-            if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL):
+            if exc.errno not in _NO_RING:
                 raise
         else:
             return _finish_reads(out, {job: (err, kind) for job, err, kind in failed}, big,
@@ -556,7 +561,7 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, slots=slots, fsync=fsync,
                 batch=_C_BATCH, max_workers=_C_WORKERS)
         except OSError as exc:
-            if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL):
+            if exc.errno not in _NO_RING:
                 raise
             return _write_files_plain(paths, datas, mode, fsync, total)
         _raise_collected({job: (err, kind) for job, err, kind in failed}, paths)
