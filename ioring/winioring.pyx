@@ -1093,12 +1093,13 @@ cdef class HIORING:
 
     # -- the completion event (see _winioring_event.pxi) --
     cdef void _stop_pump(self):
-        """Stops the helper thread (not while holding self.lock: it may be waiting for it)."""
-        cdef _EventPump p = self.pump
+        """Stops the helper thread. Joins it outside self.lock (it may be waiting for the lock)."""
+        cdef _EventPump p
+        with self.lock:
+            p = self.pump
+            self.pump = None
         if p is None:
             return
-        self.pump = None
-        _pumping.discard(self)
         p.halt(True)
         if self.open:
             ioring_unregister_eventfd(&self.ring)
@@ -1109,25 +1110,33 @@ cdef class HIORING:
                 self._harvest()
 
     cdef int _set_event(self, int dup) except -1:
-        """Makes ``dup`` (the ring's own eventfd, or -1 to clear) the completion event; the previous
-        duplicate is closed once nothing can write to it any more."""
+        """Makes ``dup`` (the ring's own eventfd, or -1 to clear) the completion event; takes ``dup``
+        over (closed on failure). The previous duplicate is closed once nothing can write to it."""
         cdef int old, efd, ret
+        with self.lock:
+            if not self.open:
+                if dup >= 0:
+                    _os.close(dup)
+                _fail(E_HANDLE, "the HIORING is closed")
+            if dup >= 0 and self.pump is None:
+                efd = eventfd(0, EFD_CLOEXEC)
+                ret = ioring_register_eventfd(&self.ring, efd) if efd >= 0 else -_errno.ENOMEM
+                if ret < 0:
+                    if efd >= 0:
+                        _os.close(efd)
+                    _os.close(dup)
+                    _fail(_hr_from_errno(-ret), "io_uring_register_eventfd")
+                try:
+                    self.pump = _EventPump.start(self, efd)
+                except BaseException:
+                    ioring_unregister_eventfd(&self.ring)
+                    _os.close(efd)
+                    _os.close(dup)
+                    raise
+            old = self.event_fd
+            self.event_fd = dup       # _post writes the event under the lock
         if dup < 0:
             self._stop_pump()
-        elif self.pump is None:
-            efd = eventfd(0, EFD_CLOEXEC)
-            if efd < 0:
-                _os.close(dup)
-                _fail(E_OUTOFMEMORY, "eventfd")
-            ret = ioring_register_eventfd(&self.ring, efd)
-            if ret < 0:
-                _os.close(efd)
-                _os.close(dup)
-                _fail(_hr_from_errno(-ret), "io_uring_register_eventfd")
-            self.pump = _EventPump.start(self, efd)
-        with self.lock:               # _post writes the event under the lock
-            old = self.event_fd
-            self.event_fd = dup
         if old >= 0:
             _os.close(old)
         return 0
@@ -1449,14 +1458,7 @@ def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
             _kb_fail(hr, "SetIoRingCompletionEvent")
         ioRing.event = hEvent
         return None
-    dup = -1 if hEvent is None else _event_duplicate(hEvent)
-    try:
-        ioRing._check()
-    except BaseException:
-        if dup >= 0:
-            _os.close(dup)
-        raise
-    ioRing._set_event(dup)
+    ioRing._set_event(-1 if hEvent is None else _event_duplicate(hEvent))
     return None
 
 
@@ -1570,7 +1572,8 @@ def BuildIoRingReadFile(HIORING ioRing not None, fileRef, dataRef, numberOfBytes
 def BuildIoRingWriteFile(HIORING ioRing not None, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, writeFlags,
                          userData, sqeFlags=IOSQE_FLAGS_NONE):
     """BuildIoRingWriteFile(ioRing, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, writeFlags, userData,
-    sqeFlags): queues a WRITE (version 3+). FILE_WRITE_FLAGS_WRITE_THROUGH -> RWF_DSYNC (Linux accepts it
+    sqeFlags): queues a WRITE (version 3+; on an older ring the builder raises
+    IORING_E_VERSION_NOT_SUPPORTED [INF]). FILE_WRITE_FLAGS_WRITE_THROUGH -> RWF_DSYNC (Linux accepts it
     on cached files; Windows fails those with 0x800701FD). Unknown writeFlags ->
     IORING_E_REQUIRED_FLAG_NOT_SUPPORTED [INF]."""
     cdef uint32_t wf = _u32(writeFlags, "writeFlags")
@@ -1580,7 +1583,8 @@ def BuildIoRingWriteFile(HIORING ioRing not None, fileRef, bufferRef, numberOfBy
 
 
 def BuildIoRingFlushFile(HIORING ioRing not None, fileRef, flushMode, userData, sqeFlags=IOSQE_FLAGS_NONE):
-    """BuildIoRingFlushFile(ioRing, fileRef, flushMode, userData, sqeFlags): queues a FLUSH (version 3+).
+    """BuildIoRingFlushFile(ioRing, fileRef, flushMode, userData, sqeFlags): queues a FLUSH (version 3+;
+    on an older ring the builder raises IORING_E_VERSION_NOT_SUPPORTED [INF]).
     FILE_FLUSH_DEFAULT -> fsync; MIN_METADATA -> fdatasync; DATA / NO_SYNC -> sync_file_range(WRITE |
     WAIT_AFTER) (no device flush: an approximation). An unknown mode is E_INVALIDARG [INF]. Without
     IOSQE_FLAGS_DRAIN_PRECEDING_OPS a flush does not cover earlier writes."""
@@ -1681,7 +1685,8 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
 def BuildIoRingReadFileScatter(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToRead,
                                fileOffset, userData, sqeFlags=IOSQE_FLAGS_NONE):
     """BuildIoRingReadFileScatter(ioRing, fileRef, segmentCount, segmentArray, numberOfBytesToRead, fileOffset,
-    userData, sqeFlags): queues a READ_SCATTER (version 4) as io_uring READV. Segments are
+    userData, sqeFlags): queues a READ_SCATTER (version 4; on an older ring the builder raises
+    IORING_E_VERSION_NOT_SUPPORTED [INF]) as io_uring READV. Segments are
     FILE_SEGMENT_ELEMENTs or writable buffers (segmentCount None = all); the bytes fill them in order,
     so segments of any size work -- Windows' page-size/alignment rule ([INF] §6.5) is not enforced."""
     _sg_build(ioRing, _OP_SCATTER, fileRef, segmentCount, segmentArray, numberOfBytesToRead, fileOffset, 0,
@@ -1691,7 +1696,8 @@ def BuildIoRingReadFileScatter(HIORING ioRing not None, fileRef, segmentCount, s
 def BuildIoRingWriteFileGather(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToWrite,
                                fileOffset, writeFlags, userData, sqeFlags=IOSQE_FLAGS_NONE):
     """BuildIoRingWriteFileGather(ioRing, fileRef, segmentCount, segmentArray, numberOfBytesToWrite, fileOffset,
-    writeFlags, userData, sqeFlags): queues a WRITE_GATHER (version 4) as io_uring WRITEV
+    writeFlags, userData, sqeFlags): queues a WRITE_GATHER (version 4; older rings: see the scatter
+    variant) as io_uring WRITEV
     (WRITE_THROUGH -> RWF_DSYNC). Page-size segments are not required (see the scatter variant)."""
     cdef uint32_t wf = _u32(writeFlags, "writeFlags")
     if wf & ~1u and not (ioRing.advisory & 1):
@@ -1705,7 +1711,8 @@ def BuildIoRingCancelRequest(HIORING ioRing not None, file, opToCancel, userData
     ``file`` (an IORING_HANDLE_REF) whose userData is opToCancel; opToCancel 0 cancels everything
     on that file (io_uring ASYNC_CANCEL_FD | ALL -- in this ring only, Windows also hits other I/O).
     The cancel's CQE: S_OK when a target was found (it may still complete normally), 0x80070490
-    (ERROR_NOT_FOUND) otherwise [INF]; a cancelled target completes with 0x800703E3 [INF §6.2]."""
+    (ERROR_NOT_FOUND) otherwise [INF]; a cancelled target completes with 0x800703E3 [INF §6.2]. As
+    IORING_OP_CODE documents, the cancel's CQE is popped after the CQEs of the operations it named."""
     cdef IORING_HANDLE_REF f = _file_ref(file)
     cdef uint64_t target = _u64(opToCancel, "opToCancel")
     cdef uint64_t ud = _u64(userData, "userData")
