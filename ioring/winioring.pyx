@@ -1095,6 +1095,8 @@ cdef class HIORING:
     cdef void _stop_pump(self):
         """Stops the helper thread. Joins it outside self.lock (it may be waiting for the lock)."""
         cdef _EventPump p
+        if self.pump is None:         # (also: no lock yet when CreateIoRing fails early)
+            return
         with self.lock:
             p = self.pump
             self.pump = None
