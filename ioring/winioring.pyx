@@ -673,9 +673,13 @@ cdef class _Op:
     cdef int remaining          # io_uring CQEs still expected
     cdef int found              # cancel: a target was found
     cdef uint32_t err           # cancel: first error other than not found
+    cdef list targets           # cancel: keys of the requests it names, in flight when it was submitted
+    cdef uint32_t result        # cancel: its HRESULT, while its CQE is held back for its targets'
 
 
 cdef list _leaked = []          # pins of requests a closed ring could not reap
+
+cdef class _EventPump           # the completion-event helper thread (_winioring_event.pxi)
 
 
 @cython.final
@@ -698,12 +702,12 @@ cdef class HIORING:
     cdef object reg_buf_pins
     cdef uint32_t reg_files
     cdef object reg_file_pins
-    cdef object event            # the completion event HANDLE object
-    cdef int event_fd
-    cdef int uring_efd           # eventfd registered with the io_uring (harvest thread)
-    cdef object thread
-    cdef bint stop
+    cdef object event            # KernelBase: the completion event HANDLE object given
+    cdef int event_fd            # emulation: the ring's own duplicate of the event (eventfd), or -1
+    cdef _EventPump pump         # emulation: the helper thread while an event is set
+    cdef list held_cancels       # cancels whose CQE waits for their targets' CQEs
     cdef object lock
+    cdef object __weakref__
     # KernelBase backend
     cdef bint kb                 # created by KernelBase (else: the emulation)
     cdef _C_HIORING native
@@ -780,7 +784,7 @@ cdef class HIORING:
         self.cq_tail += 1
         if n == 0 and self.event_fd >= 0:
             try:
-                _os.write(self.event_fd, b"\x01\0\0\0\0\0\0\0")
+                _os.write(self.event_fd, _EVENTFD_ONE)
             except OSError:
                 pass
 
@@ -796,6 +800,12 @@ cdef class HIORING:
             if o.remaining > 0:
                 return
             hr = 0 if o.found else (o.err if o.err else _HR_NOT_FOUND)
+            if self._targets_in_flight(o):
+                # IORING_OP_CODE: the cancel's completion comes after its target's; io_uring may post it
+                # first, so it waits (still outstanding) until the targets' CQEs are in the CQ.
+                o.result = hr
+                self.held_cancels.append(o)
+                return
         elif res < 0:
             hr = _hr_from_errno(-res)
         elif o.op in (_OP_READ, _OP_SCATTER) and res == 0 and o.length > 0:
@@ -804,6 +814,22 @@ cdef class HIORING:
             info = <uint64_t>res
         del self.inflight[o.key]
         self._post(o.user_data, hr, info, o.pins)
+        if self.held_cancels and o.op != _OP_CANCEL:
+            self._post_held_cancels()
+
+    cdef bint _targets_in_flight(self, _Op cancel):
+        for k in cancel.targets:
+            if k in self.inflight:
+                return True
+        return False
+
+    cdef void _post_held_cancels(self):
+        cdef _Op c
+        for c in list(self.held_cancels):
+            if not self._targets_in_flight(c):
+                self.held_cancels.remove(c)
+                del self.inflight[c.key]
+                self._post(c.user_data, c.result, 0, c.pins)
 
     cdef void _harvest(self):
         """Move the io_uring CQEs into the Windows CQ."""
@@ -899,15 +925,16 @@ cdef class HIORING:
         if w.op == _OP_CANCEL:
             o = self._new_op(w, pins)
             key = self.next_id
+            targets = [k for k, t in self.inflight.items()
+                       if (<_Op>t).op != _OP_CANCEL and (w.target == 0 or (<_Op>t).user_data == w.target)
+                       and (<_Op>t).fd == fd and (<_Op>t).file_kind == w.file_kind]
+            o.targets = targets
             if w.target == 0:
                 s = self._uring_sqe()
                 ioring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL |
                                         (IORING_ASYNC_CANCEL_FD_FIXED if w.file_kind == 1 else 0))
                 ioring_sqe_set_data64(s, key)
                 return 0
-            targets = [k for k, t in self.inflight.items()
-                       if (<_Op>t).op != _OP_CANCEL and (<_Op>t).user_data == w.target
-                       and (<_Op>t).fd == fd and (<_Op>t).file_kind == w.file_kind]
             if not targets:
                 del self.inflight[key]
                 self._post(w.user_data, _HR_NOT_FOUND, 0, pins)
@@ -1031,7 +1058,7 @@ cdef class HIORING:
         cdef double deadline
         cdef ioring_kernel_timespec ts
         cdef io_uring_cqe *cqe
-        self._stop_thread()
+        self._stop_pump()
         self.sq_pins = [None] * self.sq_size     # unsubmitted entries are discarded
         self.sq_head = self.sq_tail
         if self.inflight:
@@ -1054,44 +1081,70 @@ cdef class HIORING:
             if self.inflight:
                 _leaked.append([(<_Op>o).pins for o in self.inflight.values()])
         self.inflight = {}
+        self.held_cancels = []
         self.open = False
         ioring_queue_exit(&self.ring)
         self.cq_pins = None
         self.reg_buf_pins = None
         self.reg_file_pins = None
-        self.event = None
+        if self.event_fd >= 0:
+            _os.close(self.event_fd)
         self.event_fd = -1
 
-    # -- the completion-event thread: harvests when the io_uring posts CQEs --
-    cdef void _stop_thread(self):
-        if self.thread is None:
+    # -- the completion event (see _winioring_event.pxi) --
+    cdef void _stop_pump(self):
+        """Stops the helper thread. Joins it outside self.lock (it may be waiting for the lock)."""
+        cdef _EventPump p
+        if self.pump is None:         # (also: no lock yet when CreateIoRing fails early)
             return
-        self.stop = True
-        try:
-            _os.write(self.uring_efd, b"\x01\0\0\0\0\0\0\0")
-        except OSError:
-            pass
-        self.thread.join()
-        self.thread = None
+        with self.lock:
+            p = self.pump
+            self.pump = None
+        if p is None:
+            return
+        p.halt(True)
         if self.open:
             ioring_unregister_eventfd(&self.ring)
-        _os.close(self.uring_efd)
-        self.uring_efd = -1
 
-    def _event_loop(self):
-        while True:
-            try:
-                _os.read(self.uring_efd, 8)
-            except InterruptedError:
-                continue
-            except OSError:
-                return
-            if self.stop:
-                return
-            with self.lock:
-                if self.stop or not self.open:
-                    return
+    cdef void _pump_harvest(self, _EventPump p):
+        with self.lock:
+            if self.pump is p and self.open:
                 self._harvest()
+
+    cdef int _set_event(self, int dup) except -1:
+        """Makes ``dup`` (the ring's own eventfd, or -1 to clear) the completion event; takes ``dup``
+        over (closed on failure). The previous duplicate is closed once nothing can write to it."""
+        cdef int old, efd, ret
+        with self.lock:
+            if not self.open:
+                if dup >= 0:
+                    _os.close(dup)
+                _fail(E_HANDLE, "the HIORING is closed")
+            if dup >= 0 and self.pump is None:
+                efd = eventfd(0, EFD_CLOEXEC)
+                ret = ioring_register_eventfd(&self.ring, efd) if efd >= 0 else -_errno.ENOMEM
+                if ret < 0:
+                    if efd >= 0:
+                        _os.close(efd)
+                    _os.close(dup)
+                    _fail(_hr_from_errno(-ret), "io_uring_register_eventfd")
+                try:
+                    self.pump = _EventPump.start(self, efd)
+                except BaseException:
+                    ioring_unregister_eventfd(&self.ring)
+                    _os.close(efd)
+                    _os.close(dup)
+                    raise
+            old = self.event_fd
+            self.event_fd = dup       # _post writes the event under the lock
+        if dup < 0:
+            self._stop_pump()
+        if old >= 0:
+            _os.close(old)
+        return 0
+
+
+include "_winioring_event.pxi"
 
 
 def QueryIoRingCapabilities():
@@ -1167,7 +1220,7 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
         h.kb = True
         h.native = native
         h.open = True
-        h.event_fd = h.uring_efd = -1
+        h.event_fd = -1
         h.version, h.required, h.advisory = version, required, advisory
         h.pending = {}
         h.kept = []
@@ -1185,7 +1238,6 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     cq = 2 * sq if cq <= 2 * sq else _pow2(cq)
     h = HIORING.__new__(HIORING)
     h.event_fd = -1
-    h.uring_efd = -1
     memset(&p, 0, sizeof(p))
     csq = sq if sq < _URING_SQ else _URING_SQ
     p.flags = IORING_SETUP_CQSIZE
@@ -1205,6 +1257,7 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     h.sq_pins = [None] * sq
     h.cq_pins = [None] * cq
     h.inflight = {}
+    h.held_cancels = []
     h.reg_bufs = []
     h.lock = _threading.RLock()
     return h
@@ -1319,20 +1372,20 @@ def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
                 ioRing._harvest()
                 if wait == 0xFFFFFFFF:
                     done = len(ioRing.inflight) == 0
-                    need = len(ioRing.inflight)
+                    need = len(ioRing.inflight) - len(ioRing.held_cancels)   # held: no io_uring CQE to come
                 else:
                     done = ioRing.cq_tail - ioRing.cq_head >= wait
                     need = wait - (ioRing.cq_tail - ioRing.cq_head) if not done else 0
             if done:
                 return new
-            if ioRing.thread is not None or need == 0:
+            if ioRing.pump is not None or need == 0:
                 need = 1
-            if ms != 0xFFFFFFFF or ioRing.thread is not None:
+            if ms != 0xFFFFFFFF or ioRing.pump is not None:
                 left = deadline - _time.monotonic() if ms != 0xFFFFFFFF else 0.05
                 if left <= 0:
                     raise IoRingError(IORING_E_WAIT_TIMEOUT, "the wait timed out (all entries were submitted)",
                                       submitted_entries=new)
-                if ioRing.thread is not None and left > 0.05:
+                if ioRing.pump is not None and left > 0.05:
                     left = 0.05           # the event thread may take the CQEs: poll the Windows CQ
                 ts.tv_sec = <long long>left
                 ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
@@ -1378,54 +1431,36 @@ def PopIoRingCompletion(HIORING ioRing not None):
 
 
 def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
-    """SetIoRingCompletionEvent(ioRing, hEvent): the event signalled (8-byte 1 written, as to an
-    eventfd) when the CQ goes from empty to non-empty -- edge-triggered: pop until None before
-    waiting again. hEvent is an eventfd (int) or an object with fileno(); None clears it;
-    INVALID_HANDLE_VALUE or a negative value is E_HANDLE. A helper thread moves completions into
-    the CQ while an event is set. The object (not a duplicate) is used: keep it open. On Windows
-    hEvent is an event HANDLE (int, e.g. from CreateEvent; auto-reset, one waiter) passed to
-    KernelBase as is."""
-    cdef int fd
+    """SetIoRingCompletionEvent(ioRing, hEvent): the event signalled when the CQ goes from empty to
+    non-empty -- edge-triggered: pop until None before waiting again. One event per ring: a new one
+    replaces the old, None clears it. INVALID_HANDLE_VALUE is E_INVALIDARG; a handle that is not an
+    open event is E_HANDLE.
+
+    Linux (emulation): hEvent is an eventfd (int, or an object with fileno()); anything else (a closed
+    descriptor, a regular file, a pipe...) is E_HANDLE. As on Windows, where the ring references the
+    event object, the ring keeps its own duplicate of the descriptor: the caller may close hEvent at
+    once, and the duplicate is closed when the event is cleared or replaced, at CloseIoRing, or when
+    the ring is garbage-collected. Each edge adds 1 to the eventfd counter. While an event is set, a
+    helper thread moves completions into the CQ. Windows: hEvent is an event HANDLE (int, e.g. from
+    CreateEvent; auto-reset, one waiter), passed to KernelBase as is (the kernel references it)."""
+    cdef int dup
     cdef HRESULT hr
     cdef intptr_t hv = 0
     ioRing._check()
     if ioRing.kb:
         if hEvent is not None:
+            if isinstance(hEvent, int) and not isinstance(hEvent, bool) and hEvent == -1:
+                _fail(E_INVALIDARG, "INVALID_HANDLE_VALUE is not an event")
             try:
                 hv = _handle_value(hEvent)
             except ValueError:
-                _fail(E_HANDLE, "invalid event handle")
+                _fail(E_HANDLE, f"invalid event handle {hEvent!r}")
         hr = ioring_win_SetIoRingCompletionEvent(ioRing.native, <HANDLE>hv)
         if hr < 0:
             _kb_fail(hr, "SetIoRingCompletionEvent")
         ioRing.event = hEvent
         return None
-    if hEvent is None:
-        with ioRing.lock:
-            ioRing.event = None
-            ioRing.event_fd = -1
-        ioRing._stop_thread()
-        return None
-    try:
-        fd = _handle_fd(hEvent)
-    except ValueError:
-        _fail(E_HANDLE, "invalid event handle")
-    with ioRing.lock:
-        ioRing.event = hEvent
-        ioRing.event_fd = fd
-        if ioRing.thread is None:
-            efd = eventfd(0, EFD_CLOEXEC)
-            if efd < 0:
-                _fail(E_OUTOFMEMORY)
-            ret = ioring_register_eventfd(&ioRing.ring, efd)
-            if ret < 0:
-                _os.close(efd)
-                _fail(_hr_from_errno(-ret))
-            ioRing.uring_efd = efd
-            ioRing.stop = False
-            ioRing.thread = _threading.Thread(target=ioRing._event_loop, daemon=True,
-                                              name="winioring-completion-event")
-            ioRing.thread.start()
+    ioRing._set_event(-1 if hEvent is None else _event_duplicate(hEvent))
     return None
 
 
@@ -1442,7 +1477,7 @@ def CloseIoRing(HIORING ioRing not None):
         with ioRing.lock:
             ioRing._kb_close()
         return None
-    ioRing._stop_thread()
+    ioRing._stop_pump()
     with ioRing.lock:
         ioRing._close()
 
@@ -1452,6 +1487,22 @@ cdef uint32_t _sqe_flags(HIORING r, object sqeFlags) except? 0xFFFFFFFF:
     if f & ~1u and not (r.advisory & 1):
         _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown sqeFlags {f:#x}")
     return f
+
+
+cdef int _check_op_version(HIORING r, uint32_t op) except -1:
+    """Emulation: an op newer than the ring's version (IsIoRingOpSupported FALSE: WRITE/FLUSH before
+    IORING_VERSION_3, scatter/gather before IORING_VERSION_4) is refused by its builder with
+    IORING_E_VERSION_NOT_SUPPORTED [INF: Windows' exact HRESULT is unverified], before anything is
+    queued or pinned. With IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS the entry is queued and completes
+    with 0x80070001, like every other builder check moved to the CQE. KernelBase decides on Windows."""
+    if not r.kb and not (r.advisory & 1) and not r._supported(op):
+        _fail(IORING_E_VERSION_NOT_SUPPORTED,
+              f"{_OP_NAMES[op]} needs IORING_VERSION_{3 if op <= _OP_FLUSH else 4} "
+              f"({300 if op <= _OP_FLUSH else 400}); this ring is version {r.version}")
+    return 0
+
+_OP_NAMES = {_OP_WRITE: "IORING_OP_WRITE", _OP_FLUSH: "IORING_OP_FLUSH", _OP_SCATTER: "IORING_OP_READ_SCATTER",
+             _OP_GATHER: "IORING_OP_WRITE_GATHER"}
 
 
 cdef IORING_HANDLE_REF _file_ref(object fileRef):
@@ -1477,6 +1528,7 @@ cdef object _rw_build(HIORING r, uint32_t op, object fileRef, object bufferRef, 
         raise TypeError(f"an IORING_BUFFER_REF is required, not {type(bufferRef).__name__}")
     b = bufferRef
     r._check()
+    _check_op_version(r, op)
     flags = _sqe_flags(r, sqeFlags)
     if b.Kind == 0:
         pin = _Buffer(b.obj, op == _OP_READ)
@@ -1522,7 +1574,8 @@ def BuildIoRingReadFile(HIORING ioRing not None, fileRef, dataRef, numberOfBytes
 def BuildIoRingWriteFile(HIORING ioRing not None, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, writeFlags,
                          userData, sqeFlags=IOSQE_FLAGS_NONE):
     """BuildIoRingWriteFile(ioRing, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, writeFlags, userData,
-    sqeFlags): queues a WRITE (version 3+). FILE_WRITE_FLAGS_WRITE_THROUGH -> RWF_DSYNC (Linux accepts it
+    sqeFlags): queues a WRITE (version 3+; on an older ring the builder raises
+    IORING_E_VERSION_NOT_SUPPORTED [INF]). FILE_WRITE_FLAGS_WRITE_THROUGH -> RWF_DSYNC (Linux accepts it
     on cached files; Windows fails those with 0x800701FD). Unknown writeFlags ->
     IORING_E_REQUIRED_FLAG_NOT_SUPPORTED [INF]."""
     cdef uint32_t wf = _u32(writeFlags, "writeFlags")
@@ -1532,7 +1585,8 @@ def BuildIoRingWriteFile(HIORING ioRing not None, fileRef, bufferRef, numberOfBy
 
 
 def BuildIoRingFlushFile(HIORING ioRing not None, fileRef, flushMode, userData, sqeFlags=IOSQE_FLAGS_NONE):
-    """BuildIoRingFlushFile(ioRing, fileRef, flushMode, userData, sqeFlags): queues a FLUSH (version 3+).
+    """BuildIoRingFlushFile(ioRing, fileRef, flushMode, userData, sqeFlags): queues a FLUSH (version 3+;
+    on an older ring the builder raises IORING_E_VERSION_NOT_SUPPORTED [INF]).
     FILE_FLUSH_DEFAULT -> fsync; MIN_METADATA -> fdatasync; DATA / NO_SYNC -> sync_file_range(WRITE |
     WAIT_AFTER) (no device flush: an approximation). An unknown mode is E_INVALIDARG [INF]. Without
     IOSQE_FLAGS_DRAIN_PRECEDING_OPS a flush does not cover earlier writes."""
@@ -1543,6 +1597,7 @@ def BuildIoRingFlushFile(HIORING ioRing not None, fileRef, flushMode, userData, 
     cdef _WSqe *w
     cdef HRESULT hr
     ioRing._check()
+    _check_op_version(ioRing, _OP_FLUSH)
     flags = _sqe_flags(ioRing, sqeFlags)
     if mode > 3:
         _fail(E_INVALIDARG, f"unknown flushMode {mode}")
@@ -1582,6 +1637,7 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
     if n == 0:
         raise ValueError("at least one segment is required")
     r._check()
+    _check_op_version(r, op)
     flags = _sqe_flags(r, sqeFlags)
     iov = _Iov.__new__(_Iov)
     iov.vecs = <iovec *>calloc(n, sizeof(iovec))
@@ -1631,7 +1687,8 @@ cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCoun
 def BuildIoRingReadFileScatter(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToRead,
                                fileOffset, userData, sqeFlags=IOSQE_FLAGS_NONE):
     """BuildIoRingReadFileScatter(ioRing, fileRef, segmentCount, segmentArray, numberOfBytesToRead, fileOffset,
-    userData, sqeFlags): queues a READ_SCATTER (version 4) as io_uring READV. Segments are
+    userData, sqeFlags): queues a READ_SCATTER (version 4; on an older ring the builder raises
+    IORING_E_VERSION_NOT_SUPPORTED [INF]) as io_uring READV. Segments are
     FILE_SEGMENT_ELEMENTs or writable buffers (segmentCount None = all); the bytes fill them in order,
     so segments of any size work -- Windows' page-size/alignment rule ([INF] §6.5) is not enforced."""
     _sg_build(ioRing, _OP_SCATTER, fileRef, segmentCount, segmentArray, numberOfBytesToRead, fileOffset, 0,
@@ -1641,7 +1698,8 @@ def BuildIoRingReadFileScatter(HIORING ioRing not None, fileRef, segmentCount, s
 def BuildIoRingWriteFileGather(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToWrite,
                                fileOffset, writeFlags, userData, sqeFlags=IOSQE_FLAGS_NONE):
     """BuildIoRingWriteFileGather(ioRing, fileRef, segmentCount, segmentArray, numberOfBytesToWrite, fileOffset,
-    writeFlags, userData, sqeFlags): queues a WRITE_GATHER (version 4) as io_uring WRITEV
+    writeFlags, userData, sqeFlags): queues a WRITE_GATHER (version 4; older rings: see the scatter
+    variant) as io_uring WRITEV
     (WRITE_THROUGH -> RWF_DSYNC). Page-size segments are not required (see the scatter variant)."""
     cdef uint32_t wf = _u32(writeFlags, "writeFlags")
     if wf & ~1u and not (ioRing.advisory & 1):
@@ -1655,7 +1713,8 @@ def BuildIoRingCancelRequest(HIORING ioRing not None, file, opToCancel, userData
     ``file`` (an IORING_HANDLE_REF) whose userData is opToCancel; opToCancel 0 cancels everything
     on that file (io_uring ASYNC_CANCEL_FD | ALL -- in this ring only, Windows also hits other I/O).
     The cancel's CQE: S_OK when a target was found (it may still complete normally), 0x80070490
-    (ERROR_NOT_FOUND) otherwise [INF]; a cancelled target completes with 0x800703E3 [INF §6.2]."""
+    (ERROR_NOT_FOUND) otherwise [INF]; a cancelled target completes with 0x800703E3 [INF §6.2]. As
+    IORING_OP_CODE documents, the cancel's CQE is popped after the CQEs of the operations it named."""
     cdef IORING_HANDLE_REF f = _file_ref(file)
     cdef uint64_t target = _u64(opToCancel, "opToCancel")
     cdef uint64_t ud = _u64(userData, "userData")

@@ -150,13 +150,43 @@ def test_write_file_and_flush(ring, tmp_path):
         os.close(fd)
 
 
-def test_write_on_v1_ring_completes_with_error(tmpfile):
+@pytest.mark.parametrize("version,build", [
+    (W.IORING_VERSION_1, "write"), (W.IORING_VERSION_2, "flush"), (W.IORING_VERSION_3, "scatter"),
+    (W.IORING_VERSION_3, "gather"), (W.IORING_VERSION_2, "gather")])
+def test_op_newer_than_ring_refused_by_builder(tmpfile, version, build):
+    """An op the ring's version lacks (IsIoRingOpSupported is FALSE) is refused by its Build* call with
+    IORING_E_VERSION_NOT_SUPPORTED: nothing queued, nothing pinned."""
     _, fd = tmpfile
-    r = W.CreateIoRing(W.IORING_VERSION_1, FLAGS, 8, 0)
+    r = W.CreateIoRing(version, FLAGS, 8, 0)
+    f = W.IoRingHandleRefFromHandle(fd)
+    buf = bytearray(4096)
+    calls = {
+        "write": lambda: W.BuildIoRingWriteFile(r, f, W.IoRingBufferRefFromPointer(buf), 1, 0, 0, 5),
+        "flush": lambda: W.BuildIoRingFlushFile(r, f, W.FILE_FLUSH_DEFAULT, 5),
+        "scatter": lambda: W.BuildIoRingReadFileScatter(r, f, 1, [buf], 4096, 0, 5),
+        "gather": lambda: W.BuildIoRingWriteFileGather(r, f, 1, [buf], 4096, 0, 0, 5),
+    }
+    try:
+        with pytest.raises(W.IoRingError) as ei:
+            calls[build]()
+        assert hr_of(ei) == W.IORING_E_VERSION_NOT_SUPPORTED == 0x80460003
+        buf.extend(b"x")                                             # not pinned
+        assert W.SubmitIoRing(r, 0, 0) == 0                          # nothing queued
+        assert W.PopIoRingCompletion(r) is None
+    finally:
+        W.CloseIoRing(r)
+
+
+def test_op_newer_than_ring_with_skip_builder_checks_completes_with_error(tmpfile):
+    """IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS moves the check to the entry's CQE, like the other
+    builder checks."""
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_1, W.IORING_CREATE_FLAGS(0, W.IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS),
+                       8, 0)
     W.BuildIoRingWriteFile(r, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(b"x"), 1, 0, 0, 5)
     W.SubmitIoRing(r, 1, 1000)
     cqe = W.PopIoRingCompletion(r)
-    assert cqe.UserData == 5 and W.FAILED(cqe.ResultCode)
+    assert cqe.UserData == 5 and cqe.ResultCode == 0x80070001
     W.CloseIoRing(r)
 
 
@@ -373,9 +403,226 @@ def test_completion_event_edge(ring, tmpfile):
             os.eventfd_read(efd)                                     # cleared: no signal
         with pytest.raises(W.IoRingError) as ei:
             W.SetIoRingCompletionEvent(ring, W.INVALID_HANDLE_VALUE)
-        assert hr_of(ei) == W.E_HANDLE
+        assert hr_of(ei) == W.E_INVALIDARG
     finally:
         os.close(efd)
+
+
+def test_cancel_completion_popped_after_its_target(ring):
+    """IORING_OP_CODE: the cancel request's completion comes after the completion of the operation it
+    cancelled (io_uring posts the cancel's CQE first; the emulation reorders its own CQ)."""
+    for _ in range(3):
+        rfd, wfd = os.pipe()
+        try:
+            f = W.IoRingHandleRefFromHandle(rfd)
+            for ud in (10, 11, 12):
+                W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(4)), 4, 0, ud)
+            W.SubmitIoRing(ring, 0, 0)
+            W.BuildIoRingCancelRequest(ring, f, 10, 20)
+            W.SubmitIoRing(ring, 2, 5000)
+            assert [(c.UserData, c.ResultCode) for c in pop_all(ring, 2)] == [(10, 0x800703E3), (20, 0)]
+            W.BuildIoRingCancelRequest(ring, f, 0, 30)                # everything on the file
+            W.SubmitIoRing(ring, W.IORING_SUBMIT_WAIT_ALL, 5000)
+            order = [c.UserData for c in pop_all(ring, 3)]
+            assert sorted(order[:2]) == [11, 12] and order[2] == 30
+            assert W.PopIoRingCompletion(ring) is None
+        finally:
+            os.close(rfd)
+            os.close(wfd)
+
+
+def test_cancel_that_finds_nothing_is_not_held_back(ring, tmpfile):
+    """A cancel whose target already completed, or names another file, completes at once (0x80070490)."""
+    _, fd = tmpfile
+    rfd, wfd = os.pipe()
+    try:
+        W.BuildIoRingReadFile(ring, W.IoRingHandleRefFromHandle(rfd), W.IoRingBufferRefFromPointer(bytearray(4)),
+                              4, 0, 1)
+        W.SubmitIoRing(ring, 0, 0)
+        W.BuildIoRingCancelRequest(ring, W.IoRingHandleRefFromHandle(fd), 1, 2)     # wrong file
+        W.SubmitIoRing(ring, 1, 5000)
+        c = W.PopIoRingCompletion(ring)
+        assert (c.UserData, c.ResultCode) == (2, 0x80070490)
+        os.write(wfd, b"data")
+        W.SubmitIoRing(ring, 1, 5000)
+        c = W.PopIoRingCompletion(ring)
+        assert (c.UserData, c.ResultCode, c.Information) == (1, 0, 4)
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def open_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+def event_threads():
+    return [t for t in threading.enumerate() if t.name == "winioring-completion-event"]
+
+
+def test_completion_event_handle_is_duplicated(tmp_path):
+    """Microsoft: the ring holds its own reference to the event, so the caller may close its handle
+    (Qt closes its event before CloseIoRing). The emulation must not write the eventfd counter into
+    whatever file later reuses the closed descriptor number."""
+    src = tmp_path / "src"
+    src.write_bytes(b"source bytes")
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")
+    sfd = os.open(src, os.O_RDONLY)
+    r = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 8, 0)
+    try:
+        efd = os.eventfd(0, os.EFD_NONBLOCK)
+        W.SetIoRingCompletionEvent(r, efd)
+        os.close(efd)                                    # the caller's handle: the ring has its own
+        vfd = os.open(victim, os.O_RDWR)
+        if vfd != efd:                                   # make the victim reuse the very number
+            os.dup2(vfd, efd)
+            os.close(vfd)
+            vfd = efd
+        try:
+            for i in range(3):
+                buf = bytearray(12)
+                W.BuildIoRingReadFile(r, W.IoRingHandleRefFromHandle(sfd), W.IoRingBufferRefFromPointer(buf),
+                                      12, 0, i + 1)
+                W.SubmitIoRing(r, 1, 5000)
+                c = W.PopIoRingCompletion(r)
+                assert (c.UserData, c.ResultCode, c.Information) == (i + 1, 0, 12) and buf == b"source bytes"
+            assert victim.read_bytes() == b"" and os.lseek(vfd, 0, os.SEEK_CUR) == 0
+        finally:
+            os.close(vfd)
+    finally:
+        W.CloseIoRing(r)
+        os.close(sfd)
+
+
+def test_completion_event_duplicate_signals_and_is_closed(tmpfile):
+    """The duplicate is signalled like the original (one file description), and closed again on clear,
+    on replace and at CloseIoRing: no descriptor leaks."""
+    _, fd = tmpfile
+    f = W.IoRingHandleRefFromHandle(fd)
+    e1 = os.eventfd(0, os.EFD_NONBLOCK)
+    e2 = os.eventfd(0, os.EFD_NONBLOCK)
+    try:
+        before_ring = open_fds()
+        ring = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 8, 0)
+        base = open_fds()
+        W.SetIoRingCompletionEvent(ring, e1)
+        with_event = open_fds()
+        assert len(with_event - base) == 2               # the duplicate + the io_uring's own eventfd
+        W.SetIoRingCompletionEvent(ring, e2)             # replace: the duplicate of e1 is closed
+        assert len(open_fds() - base) == 2
+        W.BuildIoRingReadFile(ring, f, W.IoRingBufferRefFromPointer(bytearray(8)), 8, 0, 1)
+        W.SubmitIoRing(ring, 1, 5000)
+        assert os.eventfd_read(e2) == 1
+        with pytest.raises(BlockingIOError):
+            os.eventfd_read(e1)                          # replaced: no longer signalled
+        W.PopIoRingCompletion(ring)
+        W.SetIoRingCompletionEvent(ring, None)           # clear
+        assert open_fds() == base and not event_threads()
+        W.SetIoRingCompletionEvent(ring, e1)
+        W.CloseIoRing(ring)                              # close
+        assert open_fds() == before_ring and not event_threads()
+    finally:
+        os.close(e1)
+        os.close(e2)
+
+
+def test_completion_event_ring_garbage_collected(tmpfile):
+    """An unclosed ring with an event set is garbage-collected (the helper thread does not keep it
+    alive), and its descriptors (duplicate, io_uring, helper eventfd) are closed with it."""
+    import gc
+    _, fd = tmpfile
+    efd = os.eventfd(0, os.EFD_NONBLOCK)
+    try:
+        base = open_fds()
+        r = W.CreateIoRing(W.IORING_VERSION_3, FLAGS, 8, 0)
+        W.SetIoRingCompletionEvent(r, efd)
+        W.BuildIoRingReadFile(r, W.IoRingHandleRefFromHandle(fd), W.IoRingBufferRefFromPointer(bytearray(8)),
+                              8, 0, 1)
+        W.SubmitIoRing(r, 1, 5000)
+        threads = event_threads()
+        assert len(threads) == 1
+        del r
+        gc.collect()
+        threads[0].join(5)
+        assert not threads[0].is_alive()
+        assert open_fds() == base
+    finally:
+        os.close(efd)
+
+
+def test_completion_event_unclosed_ring_at_interpreter_exit(tmp_path):
+    """A program that exits without CloseIoRing, with the event set, its handle closed and its number
+    reused by a file, and a read still in flight: the process exits cleanly and the file is untouched."""
+    import subprocess
+    import sys
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")
+    code = f"""
+import os
+from ioring import winioring as W
+r = W.CreateIoRing(W.IORING_VERSION_3, W.IORING_CREATE_FLAGS(), 8, 0)
+efd = os.eventfd(0)
+W.SetIoRingCompletionEvent(r, efd)
+os.close(efd)
+vfd = os.open({str(victim)!r}, os.O_RDWR)
+if vfd != efd:
+    os.dup2(vfd, efd)
+rfd, wfd = os.pipe()
+buf = bytearray(4)
+W.BuildIoRingReadFile(r, W.IoRingHandleRefFromHandle(rfd), W.IoRingBufferRefFromPointer(buf), 4, 0, 1)
+W.SubmitIoRing(r, 0, 0)
+os.write(wfd, b"late")
+print("exiting")
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout == "exiting\n", out.stderr
+    assert "Traceback" not in out.stderr and "Exception" not in out.stderr, out.stderr
+    assert victim.read_bytes() == b""
+
+
+@pytest.mark.parametrize("what", ["closed", "regular file", "pipe", "negative", "big"])
+def test_set_completion_event_refuses_what_is_not_an_event(ring, tmp_path, what):
+    """A handle that is not an open event (on Linux: not an eventfd) is refused at the call with
+    E_HANDLE, and nothing is ever written to it."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")
+    keep = []
+    if what == "closed":
+        h = os.eventfd(0)
+        os.close(h)
+    elif what == "regular file":
+        h = os.open(victim, os.O_RDWR)
+        keep.append(h)
+    elif what == "pipe":
+        h, w = os.pipe()
+        keep += [h, w]
+    elif what == "negative":
+        h = -2
+    else:
+        h = 2**40
+    try:
+        with pytest.raises(W.IoRingError) as ei:
+            W.SetIoRingCompletionEvent(ring, h)
+        assert hr_of(ei) == W.E_HANDLE
+        assert not event_threads()
+        W.BuildIoRingFlushFile(ring, W.IoRingHandleRefFromHandle(keep[0]) if keep else 0, 0, 1)
+        W.SubmitIoRing(ring, 1, 5000)
+        assert W.PopIoRingCompletion(ring) is not None
+        assert victim.read_bytes() == b""
+    finally:
+        for k in keep:
+            os.close(k)
+
+
+def test_set_completion_event_invalid_handle_value_is_invalidarg(ring):
+    with pytest.raises(W.IoRingError) as ei:
+        W.SetIoRingCompletionEvent(ring, W.INVALID_HANDLE_VALUE)
+    assert hr_of(ei) == W.E_INVALIDARG == 0x80070057
+    with pytest.raises(TypeError):
+        W.SetIoRingCompletionEvent(ring, "event")
+    assert not event_threads()
 
 
 def test_close_discards_and_invalidates(tmpfile):
@@ -684,9 +931,60 @@ def test_kernelbase_completion_event(kring, tmpfile):
         W.SetIoRingCompletionEvent(kring, None)
         with pytest.raises(W.IoRingError) as e:
             W.SetIoRingCompletionEvent(kring, W.INVALID_HANDLE_VALUE)
+        assert hr_of(e) == W.E_INVALIDARG
+        with pytest.raises(W.IoRingError) as e:
+            W.SetIoRingCompletionEvent(kring, fd)                    # a file: KernelBase refuses it
         assert hr_of(e) == W.E_HANDLE
     finally:
         os.close(efd)
+
+
+def test_kernelbase_completion_event_handle_passed_as_is(kring, tmp_path):
+    """On Windows the kernel references the event itself: the module hands KernelBase the caller's
+    HANDLE, neither duplicates nor closes it, so the caller may close it at once (the fake references
+    it the way Windows does: a duplicate, closed at clear/CloseIoRing)."""
+    src = tmp_path / "src"
+    src.write_bytes(b"0123")
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")
+    sfd = os.open(src, os.O_RDONLY)
+    try:
+        base = open_fds()
+        efd = os.eventfd(0)
+        W.SetIoRingCompletionEvent(kring, efd)
+        assert len(open_fds() - base) == 2                           # the caller's + the fake's reference
+        os.close(efd)
+        vfd = os.open(victim, os.O_RDWR)
+        if vfd != efd:
+            os.dup2(vfd, efd)
+            os.close(vfd)
+        try:
+            W.BuildIoRingReadFile(kring, sfd, W.IoRingBufferRefFromPointer(bytearray(4)), 4, 0, 1)
+            W.SubmitIoRing(kring, 1, 1000)
+            assert W.PopIoRingCompletion(kring).Information == 4
+            assert victim.read_bytes() == b""
+        finally:
+            os.close(efd)
+        W.CloseIoRing(kring)
+        assert open_fds() == base
+    finally:
+        os.close(sfd)
+
+
+def test_kernelbase_builder_refuses_op_newer_than_ring(kb, tmpfile):
+    """The KernelBase path reports the builder's own refusal (the fake's, as the emulation's) and pins
+    nothing."""
+    _, fd = tmpfile
+    r = W.CreateIoRing(W.IORING_VERSION_1, FLAGS, 0, 0)
+    try:
+        buf = bytearray(4)
+        with pytest.raises(W.IoRingError) as e:
+            W.BuildIoRingWriteFile(r, fd, W.IoRingBufferRefFromPointer(buf), 4, 0, 0, 1)
+        assert hr_of(e) == W.IORING_E_VERSION_NOT_SUPPORTED
+        buf.extend(b"x")
+        assert W.SubmitIoRing(r, 0, 0) == 0
+    finally:
+        W.CloseIoRing(r)
 
 
 def test_kernelbase_timeout_and_close_keep_inflight_pins(kring, tmpfile):

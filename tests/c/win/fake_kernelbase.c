@@ -6,13 +6,18 @@
  * It is NOT a model of Windows timing: every entry completes inside SubmitIoRing, in SQ order. It
  * follows the documented rules the module relies on (reference sections 2.1-2.10): SQ full ->
  * IORING_E_SUBMISSION_QUEUE_FULL, S_FALSE on an empty CQ, registration as queued entries that
- * replace the table, EOF -> 0x80070026, cancel of nothing -> 0x80070490, ops by ring version.
+ * replace the table, EOF -> 0x80070026, cancel of nothing -> 0x80070490, an op newer than the ring's
+ * version refused by its builder (IORING_E_VERSION_NOT_SUPPORTED, the emulation's choice; unverified),
+ * and the completion event referenced by the ring itself (a duplicate of the eventfd, so the caller
+ * may close its handle, as Microsoft documents; refused with E_HANDLE when it is not an eventfd).
  * One test hook: an entry whose userData has bit 40 set never completes (it stays in flight), so a
  * waiting SubmitIoRing times out with 0x800705B4 and CloseIoRing has outstanding entries.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -40,14 +45,14 @@ typedef struct {
 } fake_sqe;
 
 typedef struct fake_ring {
-    unsigned version, sq_size, cq_size, sq_head, sq_tail, cq_head, cq_tail, in_flight;
+    unsigned version, advisory, sq_size, cq_size, sq_head, sq_tail, cq_head, cq_tail, in_flight;
     fake_sqe *sq;
     IORING_CQE *cq;
     IORING_BUFFER_INFO *bufs;
     unsigned nbufs;
     HANDLE *files;
     unsigned nfiles;
-    int event;
+    int event;               /* the ring's own duplicate of the event, or -1 */
 } fake_ring;
 
 static unsigned pow2(unsigned v) { unsigned p = 1; while (p < v) p <<= 1; return p; }
@@ -81,6 +86,7 @@ HRESULT CreateIoRing(IORING_VERSION v, IORING_CREATE_FLAGS f, UINT32 sq, UINT32 
     cq = cq <= 2 * sq ? 2 * sq : pow2(cq);
     r = calloc(1, sizeof *r);
     r->version = v;
+    r->advisory = f.Advisory;
     r->sq_size = sq;
     r->cq_size = cq;
     r->sq = calloc(sq, sizeof *r->sq);
@@ -121,7 +127,12 @@ static fake_sqe *next(fake_ring *r, unsigned op, UINT_PTR ud)
     return e;
 }
 
-#define NEXT(op, ud) fake_sqe *e = next(r, op, ud); if (!e) return IORING_E_SUBMISSION_QUEUE_FULL
+/* The builder refuses an op the ring's version lacks, unless SKIP_BUILDER_PARAM_CHECKS moves the check
+ * to the CQE (run() posts 0x80070001 then). */
+#define NEXT(op, ud) \
+    if (!(r->advisory & IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS) && !IsIoRingOpSupported(h, (IORING_OP_CODE)(op))) \
+        return IORING_E_VERSION_NOT_SUPPORTED; \
+    fake_sqe *e = next(r, op, ud); if (!e) return IORING_E_SUBMISSION_QUEUE_FULL
 
 HRESULT BuildIoRingReadFile(HIORING h, IORING_HANDLE_REF f, IORING_BUFFER_REF b, UINT32 n, UINT64 off, UINT_PTR ud,
                             IORING_SQE_FLAGS fl)
@@ -192,12 +203,38 @@ HRESULT BuildIoRingRegisterFileHandles(HIORING h, UINT32 count, HANDLE const han
     return S_OK;
 }
 
+static int is_eventfd(int fd)
+{
+    char path[64], text[512];
+    size_t n;
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return strstr(text, "eventfd-count:") != NULL;
+}
+
 HRESULT SetIoRingCompletionEvent(HIORING h, HANDLE ev)
 {
     fake_ring *r = (fake_ring *)h;
+    int dup = -1;
     if (ev == INVALID_HANDLE_VALUE)
-        return HR_HANDLE;
-    r->event = ev ? (int)(intptr_t)ev : -1;
+        return HR_INVALIDARG;
+    if (ev) {               /* the kernel references the event object: the caller may close its handle */
+        if ((intptr_t)ev < 0 || (intptr_t)ev > 0x7FFFFFFF ||
+            (dup = fcntl((int)(intptr_t)ev, F_DUPFD_CLOEXEC, 0)) < 0)
+            return HR_HANDLE;
+        if (!is_eventfd(dup)) {
+            close(dup);
+            return HR_HANDLE;
+        }
+    }
+    if (r->event >= 0)
+        close(r->event);
+    r->event = dup;
     return S_OK;
 }
 
@@ -349,6 +386,8 @@ HRESULT PopIoRingCompletion(HIORING h, IORING_CQE *cqe)
 HRESULT CloseIoRing(HIORING h)
 {
     fake_ring *r = (fake_ring *)h;
+    if (r->event >= 0)
+        close(r->event);
     free(r->sq);
     free(r->cq);
     free(r->bufs);

@@ -121,11 +121,14 @@ int winioring_calls_main(int argc, char **argv)
     if (!CALL(IsIoRingOpSupported)(ring, IORING_OP_WRITE))
         return 1;
 
-    file = open_scratch(path);
     event = make_event();
+    CHECK(CALL(SetIoRingCompletionEvent)(ring, event));
+    /* The ring references the event itself (SetIoRingCompletionEvent docs): the handle may be closed
+     * now, as Qt's QIORing does before CloseIoRing. The scratch file opened next may reuse its value. */
+    close_handle(event);
+    file = open_scratch(path);
     if (file == INVALID_HANDLE_VALUE)
         return 1;
-    CHECK(CALL(SetIoRingCompletionEvent)(ring, event));
 
     /* registration is queued like any other entry and completes with its own CQE */
     bufs[0].Address = back;
@@ -171,7 +174,6 @@ int winioring_calls_main(int argc, char **argv)
     }
     CHECK(CALL(SetIoRingCompletionEvent)(ring, NULL));
     CHECK(CALL(CloseIoRing)(ring));
-    close_handle(event);
     close_handle(file);
     printf("ok\n");
     return 0;
