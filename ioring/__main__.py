@@ -4,7 +4,7 @@
   info   kernel, io_uring availability, and the opcodes this kernel supports
   bench  benchmarks against C over the same core, os.pread and other io_uring packages
   cp     copy a file (pipelined reads and writes with registered buffers)
-  unzip  extract a zip or wheel (open-write-close chains in flight while decompressing)
+  unzip  extract a zip or wheel (open -> write chains in flight while decompressing)
 """
 # Each command imports what it needs when it runs: `python -m ioring unzip` must not pay for
 # the benchmark module (tests/test_cli.py checks which modules each command imports).

@@ -64,6 +64,21 @@ requests (~1.5-2 us, plus the thin layer's pin tracking) kept ``read_files`` of 
 files behind an ``os.open`` loop (0.63-0.71x), hence its C loop; larger files, decompression
 and copies overlap with the kernel's work and win (see ``bench/bench_files.py``).
 
+Linked chains and their rules: a short read or write breaks a link (the kernel cancels what
+follows it), so no chain here ends with a request that must run, such as a close: a direct
+descriptor is closed when the next open replaces it in its slot or when the ring closes, and
+``write_files``' C loop closes each fd itself on its last completion (its write -> fsync link is
+a hard link: the fsync, whose completion closes the fd, runs even after a failed write).
+``copy_file`` takes a short read (the source shrank) as the new end and goes on with
+pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
+reports no size) is copied the same way.
+
+Ctrl-C: the C loops run Python's signal handlers between rounds (a wait lasts at most 50 ms),
+the Python engines between any two bytecodes. When a handler raises, nothing new is started,
+what is in flight is cancelled and reaped, files cut short are removed (``write_files``: those
+it was writing; ``copy_file``: its destination), and the exception propagates with no fd,
+registered file or pinned buffer left behind.
+
 Kernels without IORING_FEAT_LINKED_FILE (before 5.17: the file of a linked request would be
 looked up before the open that fills its slot has run) get the plain-Python ``read_files``,
 ``extract_zip`` and ``copy_file`` (``write_files`` links no fixed file); systems where
@@ -269,10 +284,13 @@ def read_files(paths):
     ``paths`` is a sequence (any iterable) of paths, each ``str``, ``bytes`` or path-like; a
     single path is refused with TypeError (``read_files([path])`` reads one file). All files
     are in flight at once (up to 64 chains ``openat -> read`` on direct descriptors). Regular
-    files are expected; each file is read to its end as it is when read (a file that shrinks
-    or grows meanwhile gives what it held then). If any file cannot be read, an ``OSError``
-    naming the first failing path (input order) is raised once every request has completed;
-    its ``errors`` attribute lists the OSError of every failed path.
+    files are expected: a read shorter than asked is taken as the end of the file, so a file
+    that shrinks or grows while it is read gives what it held then (one that filled the 32 KiB
+    first read is read again whole, to its end whatever its size has become); a pseudo-file
+    whose reads stop short of its end (procfs, sysfs) may come back cut: read those with
+    ``open()``. If any file cannot be read, an ``OSError`` naming the first failing path
+    (input order) is raised once every request has completed; its ``errors`` attribute lists
+    the OSError of every failed path.
 
     Ctrl-C (or any exception raised by a signal handler) interrupts the call within tens of
     milliseconds: the reads in flight are cancelled and reaped, every file is closed, and the
