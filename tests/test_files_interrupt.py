@@ -226,7 +226,7 @@ def test_ctrl_c_during_copy_file_removes_the_partial_copy(shm_dir, engine):
     assert not out["dst_exists"]                            # complete or absent
 
 
-def test_fileops_write_pipelined_keeps_what_a_non_raising_handler_allows(tmp_path):
+def test_fileops_write_pipelined_goes_on_after_a_handler_that_does_not_raise(tmp_path):
     # A signal whose handler does not raise changes nothing: every file is written.
     code = textwrap.dedent(f"""
         import os, signal, threading
