@@ -4,17 +4,18 @@
   info   kernel, io_uring availability, and the opcodes this kernel supports
   bench  benchmarks against C over the same core, os.pread and other io_uring packages
   cp     copy a file (pipelined reads and writes with registered buffers)
-  unzip  extract a zip or wheel (open-write-close chains in flight while decompressing)
+  unzip  extract a zip or wheel (open -> write chains in flight while decompressing)
 """
+# Each command imports what it needs when it runs: `python -m ioring unzip` must not pay for
+# the benchmark module (tests/test_cli.py checks which modules each command imports).
 import argparse
 import os
-import platform
+import signal
 import sys
-import tempfile
-import time
 
 
 def cmd_info(args):
+    import platform
     from ioring import liburing as L
     print(f"ioring {__import__('ioring').__version__}, mirrors liburing "
           f"{L.io_uring_major_version()}.{L.io_uring_minor_version()}")
@@ -41,6 +42,8 @@ def cmd_info(args):
 
 
 def cmd_demo(args):
+    import tempfile
+    import time
     from ioring import liburing as L
     ring = L.io_uring()
     L.io_uring_queue_init(64, ring, 0)
@@ -87,7 +90,16 @@ def cmd_demo(args):
         L.io_uring_queue_exit(ring)
 
 
+def _command(argv):
+    """The sub-command named in ``argv`` (the first argument that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv=None):
+    """Parse ``argv`` (default: the command line) and run the command; returns the exit
+    status. Ctrl-C raises KeyboardInterrupt and a closed output pipe BrokenPipeError, as in
+    any Python function: ``run`` turns them into the ending Unix tools have."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m ioring", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -95,7 +107,8 @@ def main(argv=None):
     demo.add_argument("--seconds", type=float, default=1.0, help="time per NOP measurement")
     sub.add_parser("info", help="kernel and io_uring opcode support")
     from ioring._cli_bench import add_subcommands as add_bench
-    add_bench(sub)
+    # bench's options take their defaults from ioring.bench: only imported to run bench
+    add_bench(sub, with_arguments=_command(argv) == "bench")
     from ioring._cli_files import add_subcommands as add_files
     add_files(sub)
     args = parser.parse_args(argv)
@@ -109,5 +122,39 @@ def main(argv=None):
     return 2
 
 
+def _end_by_signal(signum):
+    """End the way a C tool does: silently, killed by ``signum`` (a shell then reports
+    128 + signum: 130 after Ctrl-C, 141 when the reader of our output has gone), once the
+    output buffers are dealt with. Returns 128 + signum when the signal is blocked."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            # Its reader has gone: point the fd at /dev/null, so that nothing writes to the
+            # pipe again (the interpreter's last flush would print "Exception ignored ...").
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    return 128 + signum             # reached only if the signal is blocked
+
+
+def run(argv=None):
+    """The process entry point: ``main``, except that Ctrl-C ends the process by SIGINT and a
+    closed output pipe (``python -m ioring unzip -v ... | head``) by SIGPIPE, without a
+    traceback, as Unix tools do. What was being done is cleaned up first (rings closed,
+    partial copies removed: see ioring.files)."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        return _end_by_signal(signal.SIGINT)
+    except BrokenPipeError:
+        return _end_by_signal(signal.SIGPIPE)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -86,13 +86,18 @@ def add_arguments(parser):
     return parser
 
 
-def add_subcommands(subparsers):
+HELP = "benchmarks against C, os.pread and others"
+
+
+def add_subcommands(subparsers, *, with_arguments=True):
     """Add the ``bench`` sub-command to ``python -m ioring``'s sub-parsers; the parsed args
-    carry ``func`` (call ``args.func(args)`` for the exit status)."""
-    parser = subparsers.add_parser("bench", help="benchmarks against C, os.pread and others",
-                                   description=DESCRIPTION,
+    carry ``func`` (call ``args.func(args)`` for the exit status). ``with_arguments=False``
+    registers the name, help and description only, without importing ``ioring.bench`` (for
+    a command line that runs another command)."""
+    parser = subparsers.add_parser("bench", help=HELP, description=DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
+    if with_arguments:
+        add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 

@@ -5,7 +5,6 @@
 """
 import os
 import sys
-import zipfile
 
 from ioring._progress import Progress, human_bytes
 
@@ -41,6 +40,7 @@ def cmd_cp(args):
 
 def cmd_unzip(args):
     """Extract ARCHIVE (zip or wheel) into DEST."""
+    import zipfile
     from ioring.files import extract_zip
     bar = Progress(0, os.path.basename(args.archive), enabled=False if args.quiet else None)
     try:

@@ -7,16 +7,21 @@ def write_pipelined(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int
                     oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
                     batch: int = ..., max_workers: int = ...) -> List[Tuple[int, int, str]]:
     """Create/truncate every file on the calling thread and write it (then fsync it) on an
-    io-wq worker; returns ``(index, errno, request)`` for the files that failed."""
+    io-wq worker; returns ``(index, errno, request)`` for the files that failed. A signal
+    handler's exception (Ctrl-C) cancels what is in flight, removes the files it cut short and
+    propagates."""
     ...
 
 def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
                 oflags: int, *, fsync: bool = ...) -> List[Tuple[int, int, str]]:
-    """The reference: the same files with a C loop of openat/write/close syscalls."""
+    """The same files with a C loop of openat/write/close syscalls (write_files without
+    io_uring or for a few files; the benchmarks' reference). A signal handler's exception
+    propagates once the regular file being written is complete."""
     ...
 
 def read_chains(paths: Sequence[bytes], dir_fd: int = ..., *, slots: int = ...,
                 size: int = ...) -> Tuple[List[Optional[bytes]], List[Tuple[int, int, str]], List[int]]:
     """Read small files with one ``openat_direct -> read`` chain each; returns (contents,
-    failures, indexes of the files that filled their buffer)."""
+    failures, indexes of the files that filled their buffer). A signal handler's exception
+    cancels the reads in flight and propagates."""
     ...

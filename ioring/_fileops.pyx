@@ -18,6 +18,15 @@ for no parallelism the split does not already give (bench/RESULTS.md).
 Nothing of the loop touches a Python object: paths are held as ``bytes`` and data as
 ``Py_buffer`` exports for the whole call, and the call returns only after every request has
 completed, so no buffer is released while the kernel may use it.
+
+Signals: the loops run Python's signal handlers between rounds (``write_pipelined`` and
+``write_plain`` take the GIL for that at most every 10 ms, or at once when a wait returned
+EINTR; waits last at most 50 ms, so a handler run by another thread is seen too). When a
+handler raises (KeyboardInterrupt), no new file is started, the requests in flight are
+cancelled (IORING_ASYNC_CANCEL_ANY, which also interrupts an open or write blocked on a FIFO)
+and reaped, and the exception propagates: nothing is left open or pinned. ``write_pipelined``
+removes each file it was writing whose requests did not all succeed, so every file is
+complete, absent, or untouched (not reached); ``write_plain`` finishes the file it is writing.
 """
 cdef extern from *:
     """
@@ -38,6 +47,13 @@ cdef extern from *:
         IOSQE_ASYNC
         IORING_SETUP_COOP_TASKRUN
         IORING_FEAT_LINKED_FILE
+        IORING_FEAT_EXT_ARG
+        IORING_ASYNC_CANCEL_ANY
+
+cdef extern from "Python.h":
+    # Declared without an exception value: a handler's exception is left set, for the loop to
+    # raise once it has cancelled and reaped what is in flight (_raise_pending).
+    int _run_signal_handlers "PyErr_CheckSignals" ()
 
 cdef extern from "<errno.h>" nogil:
     int errno
@@ -51,6 +67,7 @@ cdef extern from "<errno.h>" nogil:
         ECANCELED
         EMFILE
         ENFILE
+        ETIME
 
 cdef extern from "<fcntl.h>" nogil:
     int openat(int dirfd, const char *pathname, int flags, ...)
@@ -62,6 +79,7 @@ cdef extern from "<unistd.h>" nogil:
     ssize_t c_write "write"(int fd, const void *buf, size_t count)
     int c_close "close"(int fd)
     int c_fsync "fsync"(int fd)
+    int unlinkat(int dirfd, const char *pathname, int flags)
 
 cdef extern from "<stdlib.h>" nogil:
     void *aligned_alloc(size_t alignment, size_t size)
@@ -73,6 +91,9 @@ cdef extern from "<sys/syscall.h>" nogil:
 
 cimport cython
 from libc.stdint cimport uint64_t
+from posix.fcntl cimport AT_SYMLINK_NOFOLLOW
+from posix.stat cimport struct_stat, fstat, fstatat, S_ISREG
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from libc.stdlib cimport calloc, free
 from cpython.ref cimport Py_INCREF
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
@@ -96,6 +117,9 @@ _KIND_NAMES = ("open", "write", "fsync", "close")
 
 cdef tuple _checked_paths(paths):
     """``paths`` as a tuple of ``bytes`` without NUL (what the kernel reads as C strings)."""
+    if isinstance(paths, (str, bytes, bytearray)):
+        raise TypeError(f"paths must be a sequence of bytes paths, not a single "
+                        f"{type(paths).__name__}: pass [path]")
     cdef tuple ps = tuple(paths)
     for p in ps:
         if type(p) is not bytes:
@@ -103,6 +127,73 @@ cdef tuple _checked_paths(paths):
         if b"\0" in <bytes>p:
             raise ValueError("embedded null byte in path")
     return ps
+
+
+# ---- signals: run Python's handlers between rounds of the C loops ---------------------------------
+
+cdef enum:
+    _INTERRUPTED = 1                    # _run's result: a signal handler raised (exception set)
+    _SIGNAL_EVERY_NS = 10000000         # write_pipelined takes the GIL for handlers every 10 ms
+    _WAIT_NS = 50000000                 # longest wait in io_uring_enter between two checks
+
+# user_data of the IORING_ASYNC_CANCEL_ANY request an interrupted loop submits
+cdef uint64_t _CANCEL_UD = <uint64_t>-1
+
+
+cdef inline long long _now_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <long long>ts.tv_sec * 1000000000LL + ts.tv_nsec
+
+
+cdef bint _signal_raised(long long *next_check, bint now) noexcept nogil:
+    """From a loop without the GIL: run Python's signal handlers when ``now`` (a wait returned
+    EINTR) or when ``*next_check`` has passed. True when a handler raised: its exception is
+    left set for the caller to raise (_raise_pending) once nothing is in flight."""
+    cdef long long t = _now_ns()
+    cdef int r
+    if not now and t < next_check[0]:
+        return False
+    next_check[0] = t + _SIGNAL_EVERY_NS
+    with gil:
+        r = _run_signal_handlers()
+    return r < 0
+
+
+cdef int _raise_pending() except -1:
+    """Propagate the exception a signal handler left set (see _signal_raised)."""
+    return -1
+
+
+cdef int _wait_round(c.ioring *ring) noexcept nogil:
+    """Submit what is queued and wait for a completion, at most _WAIT_NS (so that signal
+    handlers run in time even when the signal interrupted another thread). Returns the core's
+    result: >= 0, or -ETIME/-EINTR/-EAGAIN/-EBUSY (transient), or another -errno."""
+    cdef c.ioring_kernel_timespec ts
+    cdef c.io_uring_cqe *cqe
+    if not ring.features & IORING_FEAT_EXT_ARG:     # before 5.11: no timed wait
+        return c.ioring_submit_and_wait(ring, 1)
+    ts.tv_sec = 0
+    ts.tv_nsec = _WAIT_NS
+    return c.ioring_wait_cqes_timeout(ring, &cqe, c.ioring_flush_sq(ring), 1, &ts, NULL)
+
+
+cdef inline bint _transient(int ret) noexcept nogil:
+    return ret >= 0 or ret == -EINTR or ret == -ETIME or ret == -EAGAIN or ret == -EBUSY
+
+
+cdef int _queue_cancel_all(c.ioring *ring) noexcept nogil:
+    """Queue an IORING_ASYNC_CANCEL_ANY request (5.19; before, it fails with EINVAL and the
+    caller simply waits for what is in flight)."""
+    cdef c.io_uring_sqe *sqe
+    if c.ioring_sq_space_left(ring) < 1:
+        c.ioring_submit(ring)
+    sqe = c.ioring_get_sqe(ring)
+    if sqe == NULL:
+        return -EBUSY
+    c.ioring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY)
+    sqe.user_data = _CANCEL_UD
+    return 0
 
 
 ctypedef struct _Job:
@@ -129,6 +220,9 @@ cdef class _Jobs:
     def __cinit__(self, paths, datas):
         cdef Py_ssize_t i
         self.paths = _checked_paths(paths)
+        if isinstance(datas, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"datas must be a sequence of buffers (one per path), not a single "
+                            f"{type(datas).__name__}")
         self.datas = tuple(datas)
         self.n = len(self.paths)
         if len(self.datas) != self.n:
@@ -199,26 +293,71 @@ cdef inline void _fail(_Job *jb, int err, int kind) noexcept nogil:
         jb.kind = kind
 
 
+cdef void _remove_own(int dir_fd, const char *path, int fd) noexcept nogil:
+    """Unlink ``path`` if it still names the regular file open as ``fd`` (the file this call
+    created or truncated; never a device or a FIFO, nor a file put in its place meanwhile)."""
+    cdef struct_stat mine, named
+    if fstat(fd, &mine) == 0 and S_ISREG(mine.st_mode) and \
+            fstatat(dir_fd, path, &named, AT_SYMLINK_NOFOLLOW) == 0 and \
+            mine.st_dev == named.st_dev and mine.st_ino == named.st_ino:
+        unlinkat(dir_fd, path, 0)
+
+
+cdef void _reap_writes(c.ioring *ring, _Job *jobs, c.io_uring_cqe **cqes, unsigned cap,
+                       int dir_fd, bint interrupted, Py_ssize_t *done,
+                       Py_ssize_t *in_flight) noexcept nogil:
+    """Record the completions in the CQ; close each file's fd on its last one. After an
+    interrupt, a file whose requests did not all succeed is first removed."""
+    cdef unsigned got = c.ioring_peek_batch_cqe(ring, cqes, cap)
+    cdef unsigned j
+    cdef c.io_uring_cqe *cqe
+    cdef uint64_t ud
+    cdef _Job *jb
+    for j in range(got):
+        cqe = cqes[j]
+        ud = cqe.user_data
+        if ud == _CANCEL_UD:
+            continue
+        jb = &jobs[<Py_ssize_t>(ud >> _JOB_SHIFT)]
+        if cqe.res < 0:
+            _fail(jb, -cqe.res, <int>(ud & 3))
+        elif ud & 3 == _WRITE and <unsigned>cqe.res != jb.len:
+            _fail(jb, EIO, _WRITE)          # short write (e.g. ENOSPC after a part)
+        if ud & _FINAL:
+            if interrupted and jb.err:
+                _remove_own(dir_fd, jb.path, jb.fd)
+            if c_close(jb.fd) < 0:
+                _fail(jb, errno, _CLOSE)
+            done[0] += 1
+            in_flight[0] -= 1
+    c.ioring_cq_advance(ring, got)
+
+
 cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, unsigned mode,
               c.ioring_open_how *how, unsigned slots, bint fsync, unsigned batch,
               Py_ssize_t *in_flight) noexcept nogil:
-    """The loop of ``write_pipelined``. Returns 0, or a negative errno of io_uring_enter that is
-    not transient (``in_flight`` then says how many files still have requests running; their
-    fds stay open)."""
+    """The loop of ``write_pipelined``. Returns 0; _INTERRUPTED when a signal handler raised
+    (its exception is set; what was in flight was cancelled and reaped); or a negative errno
+    of io_uring_enter that is not transient. ``in_flight`` then says how many files still
+    have requests running (their fds and buffers must be kept)."""
     cdef unsigned cap = 2 * slots + 8
     cdef c.io_uring_cqe **cqes = <c.io_uring_cqe **>calloc(cap, sizeof(void *))
-    cdef unsigned got, j, queued = 0
+    cdef unsigned queued = 0
     cdef Py_ssize_t i = 0, done = 0
     cdef c.io_uring_sqe *sqe
-    cdef c.io_uring_cqe *cqe
     cdef uint64_t ud
-    cdef int ret, f
+    cdef int ret = 0, f
     cdef _Job *jb
+    cdef bint interrupted = False
+    cdef long long next_check = _now_ns() + _SIGNAL_EVERY_NS
     if cqes == NULL:
         return -ENOMEM
-    while done < n:
+    while done < n and not interrupted:
         # Create files until ``slots`` have requests in flight; the worker writes meanwhile.
         while i < n and in_flight[0] < slots:
+            if _signal_raised(&next_check, False):
+                interrupted = True
+                break
             jb = &jobs[i]
             ud = <uint64_t>i << _JOB_SHIFT
             i += 1
@@ -229,6 +368,14 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
                 # have succeeded.
                 i -= 1
                 break
+            if f == -EINTR:
+                # A signal cut a blocking open short (a FIFO without a reader): the
+                # handlers run now; if they do not raise, the file is opened again.
+                i -= 1
+                if _signal_raised(&next_check, True):
+                    interrupted = True
+                    break
+                continue
             if f < 0:
                 _fail(jb, -f, _OPEN)
                 done += 1
@@ -265,28 +412,27 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
             if queued >= batch:
                 c.ioring_submit(ring)
                 queued = 0
-        if in_flight[0] == 0:
+        if interrupted or in_flight[0] == 0:
             continue
-        ret = c.ioring_submit_and_wait(ring, 1)
+        ret = _wait_round(ring)
         queued = 0
-        if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+        if not _transient(ret):
             free(cqes)
             return ret
-        got = c.ioring_peek_batch_cqe(ring, cqes, cap)
-        for j in range(got):
-            cqe = cqes[j]
-            ud = cqe.user_data
-            jb = &jobs[<Py_ssize_t>(ud >> _JOB_SHIFT)]
-            if cqe.res < 0:
-                _fail(jb, -cqe.res, <int>(ud & 3))
-            elif ud & 3 == _WRITE and <unsigned>cqe.res != jb.len:
-                _fail(jb, EIO, _WRITE)          # short write (e.g. ENOSPC after a part)
-            if ud & _FINAL:
-                if c_close(jb.fd) < 0:
-                    _fail(jb, errno, _CLOSE)
-                done += 1
-                in_flight[0] -= 1
-        c.ioring_cq_advance(ring, got)
+        _reap_writes(ring, jobs, cqes, cap, dir_fd, False, &done, in_flight)
+        interrupted = _signal_raised(&next_check, ret == -EINTR)
+    if interrupted:
+        # No new file; cancel what is in flight (also a write blocked on a FIFO), reap it all,
+        # remove the files it did not complete. A second signal now is left for Python.
+        if in_flight[0]:
+            _queue_cancel_all(ring)
+        while in_flight[0]:
+            ret = _wait_round(ring)
+            if not _transient(ret):
+                break                   # in_flight > 0: the caller keeps fds and buffers
+            _reap_writes(ring, jobs, cqes, cap, dir_fd, True, &done, in_flight)
+        free(cqes)
+        return _INTERRUPTED
     free(cqes)
     return 0
 
@@ -303,6 +449,12 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     most ``slots`` files (fds) are in flight; writes are submitted every ``batch`` files.
     ``max_workers`` caps the ring's io-wq workers (0: the kernel's default, min(SQ entries,
     4 x CPUs)); one worker overlaps the writes with the opens, more help big writes.
+
+    Interrupted (a signal handler raises, e.g. KeyboardInterrupt at Ctrl-C; handlers run at
+    least every 10 ms): no further file is opened, the requests in flight are cancelled and
+    reaped, each file they were writing whose requests did not all succeed is removed (a
+    regular file only, and only if its path still names the file opened), every fd is closed,
+    then the exception propagates. So each file is complete, absent, or untouched (not reached).
 
     Returns a list of ``(index, errno, request)`` for the files that failed, request being
     "open", "write" (a short write is EIO), "fsync" or "close". Raises OSError when the ring
@@ -335,9 +487,11 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
         with nogil:
             ret = _run(&ring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
                        &in_flight)
+        if in_flight:
+            files.leak()            # the kernel may still read the paths and buffers
+        if ret == _INTERRUPTED:
+            _raise_pending()
         if ret < 0:
-            if in_flight:
-                files.leak()
             raise OSError(-ret, "io_uring_enter failed")
     finally:
         if in_flight == 0:
@@ -346,26 +500,50 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
 
 
 def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsync=False):
-    """The reference for ``write_pipelined``: the same files with a C loop of plain
-    ``openat``/``write``/``close`` syscalls (GIL released), one file after the other, no
-    io_uring. Same arguments and the same result: a list of ``(index, errno, request)`` for
-    the files that failed. Used by ``bench/bench_files.py`` to show what the kernel itself
-    costs per file."""
+    """The same files as ``write_pipelined`` with a C loop of plain ``openat``/``write``/
+    ``close`` syscalls (GIL released), one file after the other, no io_uring: the engine of
+    ``ioring.files.write_files`` where io_uring is unavailable or for a few files, and the
+    reference of ``bench/bench_files.py`` (what the kernel itself costs per file). Same
+    arguments and the same result: a list of ``(index, errno, request)`` for the files that
+    failed. Signal handlers run between files (at least every 10 ms) and when a blocking open
+    or write (a FIFO) is interrupted; when one raises, no other file is started and the
+    exception propagates (a regular file being written is finished first: its writes are not
+    interrupted by signals)."""
     cdef _Jobs files = _Jobs(paths, datas)
     cdef _Job *jb
     cdef Py_ssize_t i
     cdef int f
     cdef ssize_t w, off
+    cdef bint interrupted = False
+    cdef long long next_check = _now_ns() + _SIGNAL_EVERY_NS
     with nogil:
         for i in range(files.n):
+            if _signal_raised(&next_check, False):
+                interrupted = True
+                break
             jb = &files.jobs[i]
             f = _open_now(dir_fd, jb.path, oflags, mode, NULL)
+            while f == -EINTR:                  # a blocking open (FIFO) cut short by a signal
+                if _signal_raised(&next_check, True):
+                    interrupted = True
+                    break
+                f = _open_now(dir_fd, jb.path, oflags, mode, NULL)
+            if interrupted:
+                break
             if f < 0:
                 _fail(jb, -f, _OPEN)
                 continue
             off = 0
             while off < jb.len:
                 w = c_write(f, jb.buf + off, jb.len - off)
+                if w < 0 and errno == EINTR:
+                    # Only a FIFO or a device is interrupted (a regular file's write is not):
+                    # give it up if a handler raises.
+                    if _signal_raised(&next_check, True):
+                        interrupted = True
+                        _fail(jb, EINTR, _WRITE)
+                        break
+                    continue
                 if w <= 0:
                     _fail(jb, errno if w < 0 else EIO, _WRITE)
                     break
@@ -374,6 +552,10 @@ def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsy
                 _fail(jb, errno, _FSYNC)
             if c_close(f) < 0:
                 _fail(jb, errno, _CLOSE)
+            if interrupted:
+                break
+    if interrupted:
+        _raise_pending()
     return files.failures()
 
 
@@ -400,7 +582,10 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     ``(index, errno, request)``, request "open" or "read"; ``big`` the indexes of the files
     that filled their buffer, for the caller to read whole. ``size``: a multiple of 4096 in
     4096..16 MiB; ``slots``: 1..4096. Raises OSError when the ring cannot be set up
-    (ENOSYS/EPERM: io_uring unavailable; EINVAL: no IORING_FEAT_LINKED_FILE, before 5.17)."""
+    (ENOSYS/EPERM: io_uring unavailable; EINVAL: no IORING_FEAT_LINKED_FILE, before 5.17).
+    Python's signal handlers run after every round; when one raises (KeyboardInterrupt), the
+    chains in flight are cancelled and reaped (their direct descriptors closed with the ring)
+    and the exception propagates."""
     cdef tuple ps = _checked_paths(paths)
     cdef Py_ssize_t n = len(ps), i = 0, done = 0, job
     cdef c.ioring ring
@@ -414,7 +599,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     cdef c.io_uring_cqe *cqe
     cdef c.io_uring_cqe **cqes = NULL
     cdef uint64_t ud
-    cdef bint in_flight_left = False, out_of_memory = False
+    cdef bint in_flight_left = False, out_of_memory = False, interrupted = False
     cdef list contents = [None] * n
     _check_slots(slots)
     if size % 4096 or not 4096 <= size <= (1 << 24):
@@ -442,10 +627,11 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
             free_slots[nfree] = slots - 1 - k
             nfree += 1
         # From here until every chain has completed nothing may raise: the kernel writes into
-        # ``mem`` (a MemoryError of a bytes is recorded and raised after the loop).
+        # ``mem`` (a MemoryError of a bytes is recorded and raised after the loop; a signal
+        # handler's exception stays set until what is in flight has been cancelled and reaped).
         in_flight_left = True
         while done < n:
-            while i < n and nfree:
+            while i < n and nfree and not interrupted:
                 nfree -= 1
                 k = free_slots[nfree]
                 ud = (<uint64_t>i << _READ_SHIFT) | (<uint64_t>k << 3)
@@ -459,13 +645,15 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                 sqe.user_data = ud | _FINAL | _READ
                 i += 1
             with nogil:
-                ret = c.ioring_submit_and_wait(&ring, 1)
-            if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+                ret = _wait_round(&ring)
+            if not _transient(ret):
                 break           # chains may be in flight: ``mem`` and the ring are kept
             got = c.ioring_peek_batch_cqe(&ring, cqes, cap)
             for j in range(got):
                 cqe = cqes[j]
                 ud = cqe.user_data
+                if ud == _CANCEL_UD:
+                    continue
                 res = cqe.res
                 job = <Py_ssize_t>(ud >> _READ_SHIFT)
                 if res < 0:
@@ -474,7 +662,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                         kinds[job] = <char>(ud & 3)
                 if ud & _FINAL:
                     k = <unsigned>((ud >> 3) & _READ_SLOT_MASK)
-                    if res >= 0 and errs[job] == 0:
+                    if res >= 0 and errs[job] == 0 and not interrupted:
                         if <unsigned>res == size:
                             kinds[job] = _READ_BIG
                         else:
@@ -486,6 +674,20 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                     nfree += 1
                     done += 1
             c.ioring_cq_advance(&ring, got)
+            if interrupted:
+                if done == i:
+                    break
+            elif _run_signal_handlers() < 0:
+                # A handler raised (KeyboardInterrupt): start no more files, cancel those in
+                # flight and reap them, then raise.
+                interrupted = True
+                if done == i:
+                    break
+                with nogil:
+                    _queue_cancel_all(&ring)
+        if interrupted:
+            in_flight_left = done < i
+            _raise_pending()
         if done < n:
             raise OSError(-ret, "io_uring_enter failed")
         in_flight_left = False

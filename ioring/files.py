@@ -64,6 +64,21 @@ requests (~1.5-2 us, plus the thin layer's pin tracking) kept ``read_files`` of 
 files behind an ``os.open`` loop (0.63-0.71x), hence its C loop; larger files, decompression
 and copies overlap with the kernel's work and win (see ``bench/bench_files.py``).
 
+Linked chains and their rules: a short read or write breaks a link (the kernel cancels what
+follows it), so no chain here ends with a request that must run, such as a close: a direct
+descriptor is closed when the next open replaces it in its slot or when the ring closes, and
+``write_files``' C loop closes each fd itself on its last completion (its write -> fsync link is
+a hard link: the fsync, whose completion closes the fd, runs even after a failed write).
+``copy_file`` takes a short read (the source shrank) as the new end and goes on with
+pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
+reports no size) is copied the same way.
+
+Ctrl-C: the C loops run Python's signal handlers between rounds (a wait lasts at most 50 ms),
+the Python engines between any two bytecodes. When a handler raises, nothing new is started,
+what is in flight is cancelled and reaped, files cut short are removed (``write_files``: those
+it was writing; ``copy_file``: its destination), and the exception propagates with no fd,
+registered file or pinned buffer left behind.
+
 Kernels without IORING_FEAT_LINKED_FILE (before 5.17: the file of a linked request would be
 looked up before the open that fills its slot has run) get the plain-Python ``read_files``,
 ``extract_zip`` and ``copy_file`` (``write_files`` links no fixed file); systems where
@@ -158,6 +173,22 @@ def _register_slots(ring, n):
         L.io_uring_register_files(ring.uring, [-1] * n)
 
 
+# ---- fds that survive Ctrl-C --------------------------------------------------------------------
+
+def _open_fd(box, path, flags, mode=0o777):
+    """``os.open(path, flags, mode)``, the fd appended to the list ``box`` by C code (``map``
+    inside ``list.extend``). Python raises a signal handler's exception (KeyboardInterrupt)
+    after a call returns and before its result is stored: ``fd = os.open(...)`` can lose the
+    fd, this cannot. The caller closes what ``box`` holds (``_close_fds``)."""
+    box.extend(map(os.open, (path,), (flags,), (mode,)))
+    return box[-1]
+
+
+def _close_fds(box):
+    while box:
+        os.close(box.pop())
+
+
 # ---- errors -------------------------------------------------------------------------------------
 
 def _oserror(err, path, what=None):
@@ -187,18 +218,85 @@ def _raise_collected(errors, paths):
     raise first
 
 
+# ---- arguments ----------------------------------------------------------------------------------
+
+_ONE_PATH = (str, bytes, os.PathLike)
+
+
+def _path_list(paths, func):
+    """``paths`` (an iterable of paths) as a list of str/bytes; a single path is refused
+    (a str would otherwise be read as one path per character)."""
+    if isinstance(paths, _ONE_PATH):
+        raise TypeError(f"{func}() takes a sequence of paths, not a single "
+                        f"{type(paths).__name__} path: pass [{paths!r}]")
+    try:
+        it = iter(paths)
+    except TypeError:
+        raise TypeError(f"{func}() takes a sequence of paths (str, bytes or os.PathLike), "
+                        f"not {type(paths).__name__}") from None
+    out = []
+    for i, p in enumerate(it):
+        try:
+            out.append(os.fspath(p))
+        except TypeError:
+            raise TypeError(f"{func}(): path {i} is a {type(p).__name__}; expected str, bytes "
+                            f"or os.PathLike") from None
+    return out
+
+
+def _file_items(files):
+    """``write_files``' argument (a mapping path -> data, or an iterable of (path, data)
+    pairs, the last pair of a path winning) as a list of (path, data)."""
+    if isinstance(files, Mapping):
+        pairs = files.items()
+    elif isinstance(files, _ONE_PATH):
+        raise TypeError(f"write_files() takes a mapping {{path: data}} or an iterable of "
+                        f"(path, data) pairs, not a single {type(files).__name__}")
+    else:
+        try:
+            pairs = iter(files)
+        except TypeError:
+            raise TypeError(f"write_files() takes a mapping {{path: data}} or an iterable of "
+                            f"(path, data) pairs, not {type(files).__name__}") from None
+    items = {}
+    for i, pair in enumerate(pairs):
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"write_files(): item {i} is {pair!r:.60}, not a (path, data) pair; "
+                            f"pass a mapping {{path: data}} or (path, data) pairs")
+        path, data = pair
+        try:
+            path = os.fspath(path)
+        except TypeError:
+            raise TypeError(f"write_files(): the path of item {i} is a {type(path).__name__}; "
+                            f"expected str, bytes or os.PathLike") from None
+        if isinstance(data, str):
+            raise TypeError(f"write_files(): the data for {path!r} is a str; pass bytes "
+                            f"(e.g. text.encode())")
+        items[path] = data
+    return list(items.items())
+
+
 # ---- read_files ---------------------------------------------------------------------------------
 
 def read_files(paths):
     """Read whole files: returns a list of ``bytes``, one per path, in the order given.
 
-    All files are in flight at once (up to 64 chains ``openat -> read`` on direct
-    descriptors). Paths are ``str``, ``bytes`` or path-like; regular files are expected (a
-    short read is taken as end of file). If any file cannot be read, an ``OSError`` naming the
-    first failing path (input order) is raised once every request has completed; its
-    ``errors`` attribute lists the OSError of every failed path.
+    ``paths`` is a sequence (any iterable) of paths, each ``str``, ``bytes`` or path-like; a
+    single path is refused with TypeError (``read_files([path])`` reads one file). All files
+    are in flight at once (up to 64 chains ``openat -> read`` on direct descriptors). Regular
+    files are expected: a read shorter than asked is taken as the end of the file, so a file
+    that shrinks or grows while it is read gives what it held then (one that filled the 32 KiB
+    first read is read again whole, to its end whatever its size has become); a pseudo-file
+    whose reads stop short of its end (procfs, sysfs) may come back cut: read those with
+    ``open()``. If any file cannot be read, an ``OSError`` naming the first failing path
+    (input order) is raised once every request has completed; its ``errors`` attribute lists
+    the OSError of every failed path.
+
+    Ctrl-C (or any exception raised by a signal handler) interrupts the call within tens of
+    milliseconds: the reads in flight are cancelled and reaped, every file is closed, and the
+    exception propagates.
     """
-    paths = [os.fspath(p) for p in paths]
+    paths = _path_list(paths, "read_files")
     n = len(paths)
     if n < _MIN_BATCH:
         return _read_files_plain(paths)
@@ -306,9 +404,11 @@ def _finish_reads(out, errors, big, paths):
 
 
 def _read_whole(path):
-    """One file with os.open/fstat/read: a single copy into an exact-size bytes."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    """One file with os.open/fstat/read: a single copy into an exact-size bytes. The size is
+    a hint: a file that shrank since is read to its new end, one that grew to its end."""
+    box = []
     try:
+        fd = _open_fd(box, path, os.O_RDONLY | os.O_CLOEXEC)
         size = os.fstat(fd).st_size
         data = os.read(fd, size + 1 if size else 1 << 16)
         if size and len(data) <= size:
@@ -321,7 +421,7 @@ def _read_whole(path):
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, path) from None
     finally:
-        os.close(fd)
+        _close_fds(box)
 
 
 def _release(view, mem):
@@ -350,7 +450,18 @@ def _read_files_plain(paths):
 
 class _Writer:
     """Chains ``openat(2)_direct(slot) -> write(slot)... [-> fsync(slot)]``, one per file, at
-    most ``slots`` in flight; the slot is closed when the next open replaces it."""
+    most ``slots`` in flight; the slot is closed when the next open replaces it.
+
+    Interrupted (an exception from a signal handler, a ``progress`` callback or the ``items``
+    iterable, which can land between any two bytecodes), ``run`` submits nothing more (the
+    ring drops what was not submitted when it closes), cancels the chains the kernel has
+    (IORING_REGISTER_SYNC_CANCEL, 6.0; before, they are waited for), reaps them, removes each
+    file they created or truncated whose requests did not all succeed, and re-raises: each
+    file is then complete, absent or untouched. Which chains the kernel has is known from
+    ``chains`` (slot -> job, set once a chain's first SQE is handed out, removed at its final
+    completion), ``unsubmitted`` (slots whose chains were handed out since the last submit)
+    and ``io_uring_sq_ready``: each is updated by one bytecode, in an order that an
+    interruption anywhere leaves decidable (see ``_in_kernel``)."""
 
     def __init__(self, ring, slots, *, dir_fd=_AT_FDCWD, fsync=False, resolve=0, progress=None,
                  total=0):
@@ -365,6 +476,10 @@ class _Writer:
         self.free = list(range(slots - 1, -1, -1))
         self.last_len = [0] * slots
         self.nbytes = [0] * slots
+        self.chains = {}
+        self.unsubmitted = []
+        self.paths = [None] * slots      # slot -> path of its chain (to remove it if cut short)
+        self.opened = {}                 # slot -> job whose open succeeded
         self.errors = {}
         self.in_flight = 0
         self.progress = progress
@@ -376,10 +491,18 @@ class _Writer:
         """Write every ``(job, path, data, mode)`` of ``items`` (an iterable, consumed as slots
         free up, so that a generator can produce the data while earlier chains are in
         flight); submits every ``batch`` chains; returns when all have completed."""
+        try:
+            self._run(items, batch)
+        except BaseException:
+            self._abort()
+            raise
+
+    def _run(self, items, batch):
         u = self.u
         free = self.free
         last_len = self.last_len
         sizes = self.nbytes
+        chains = self.chains
         get_sqe = L.io_uring_get_sqe
         prep_open = L.io_uring_prep_openat_direct
         prep_open2 = L.io_uring_prep_openat2_direct
@@ -403,10 +526,14 @@ class _Writer:
                 # The common case: open -> one write, two requests.
                 if space_left(u) < 2:
                     submit(u)
+                    self.unsubmitted = []
                     queued = 0
                 k = free.pop()
                 ud = (job << _JOB_SHIFT) | (k << _SLOT_SHIFT)
+                self.paths[k] = path
                 sqe = get_sqe(u)
+                self.unsubmitted.append(k)
+                chains[k] = job
                 if resolve:
                     how = hows.get(mode)
                     if how is None:
@@ -426,6 +553,7 @@ class _Writer:
             queued += 1
             if queued >= batch:
                 submit(u)
+                self.unsubmitted = []
                 queued = 0
         self.drain()
 
@@ -437,12 +565,16 @@ class _Writer:
         length = 1 + parts + (1 if self.fsync else 0)
         if length > L.io_uring_sq_space_left(u):
             L.io_uring_submit(u)
+            self.unsubmitted = []
             if length > L.io_uring_sq_space_left(u):
                 raise ValueError(f"{path!r}: {nbytes} bytes is more than one chain can write")
         k = self.free.pop()
         ud = (job << _JOB_SHIFT) | (k << _SLOT_SHIFT)
+        self.paths[k] = path
         get_sqe = L.io_uring_get_sqe
         sqe = get_sqe(u)
+        self.unsubmitted.append(k)
+        self.chains[k] = job
         if self.resolve:
             how = self.hows.get(mode)
             if how is None:
@@ -484,11 +616,15 @@ class _Writer:
         u = self.u
         if wait:
             L.io_uring_submit_and_wait(u, 1)
+            self.unsubmitted = []
         cqes = L.io_uring_peek_batch_cqe(u, 4 * self.slots + 8)
         errors = self.errors
+        chains = self.chains
         for cqe in cqes:
             ud = cqe.user_data
             res = cqe.res
+            if res >= 0 and ud & 3 == _OPEN:
+                self.opened[(ud >> _SLOT_SHIFT) & _SLOT_MASK] = ud >> _JOB_SHIFT
             if res < 0:
                 job = ud >> _JOB_SHIFT
                 if job not in errors:
@@ -501,6 +637,8 @@ class _Writer:
                     errors.setdefault(ud >> _JOB_SHIFT, (errno.EIO, "short write"))
             if ud & _FINAL:
                 k = (ud >> _SLOT_SHIFT) & _SLOT_MASK
+                if chains.get(k) == ud >> _JOB_SHIFT:
+                    del chains[k]
                 self.free.append(k)
                 self.in_flight -= 1
                 if self.progress is not None:
@@ -511,6 +649,66 @@ class _Writer:
     def drain(self):
         while self.in_flight:
             self.reap(True)
+
+    def _in_kernel(self):
+        """The slots whose chains the kernel has and has not completed. A chain enters
+        ``unsubmitted`` and ``chains`` after its first SQE is handed out, and ``unsubmitted``
+        is emptied after each submit (which submits every SQE handed out): so when no SQE
+        waits (sq_ready 0) every chain in ``chains`` was submitted, and otherwise exactly
+        those in ``unsubmitted`` were not. (``chains`` entries of a finished chain are removed
+        at its final completion; one re-seen after an interrupted reap is matched by job.)"""
+        if L.io_uring_sq_ready(self.u):
+            waiting = set(self.unsubmitted)
+            return {k for k in self.chains if k not in waiting}
+        return set(self.chains)
+
+    def _abort(self):
+        """After an interruption: cancel every chain the kernel has, reap them all (submitting
+        nothing more), remove the files they did not complete. A further KeyboardInterrupt
+        meanwhile does not cut this short (the cancellation bounds the wait)."""
+        self.progress = None
+        u = self.u
+        pending = self._in_kernel()
+        if not pending:
+            return
+        try:
+            L.io_uring_register_sync_cancel(u, L.io_uring_sync_cancel_reg(
+                flags=L.IORING_ASYNC_CANCEL_ANY, timeout=L.kernel_timespec(1, 0)))
+        except (OSError, AttributeError):
+            pass            # nothing left to cancel, or before 6.0: wait for the chains
+        chains = self.chains
+        errors = self.errors
+        while pending:
+            try:
+                L.io_uring_wait_cqe(u)          # a pure wait: unsubmitted SQEs stay unsubmitted
+            except KeyboardInterrupt:
+                continue
+            cqes = L.io_uring_peek_batch_cqe(u, 4 * self.slots + 8)
+            for cqe in cqes:
+                ud = cqe.user_data
+                job = ud >> _JOB_SHIFT
+                k = (ud >> _SLOT_SHIFT) & _SLOT_MASK
+                if cqe.res >= 0 and ud & 3 == _OPEN:
+                    self.opened[k] = job
+                if cqe.res < 0 and job not in errors:
+                    errors[job] = (-cqe.res, _KIND_NAMES[ud & 3])
+                if ud & _FINAL and chains.get(k) == job:
+                    del chains[k]
+                    pending.discard(k)
+                    if job in errors and self.opened.get(k) == job:
+                        _remove_regular(self.paths[k], self.dir_fd)
+            L.io_uring_cq_advance(u, len(cqes))
+
+
+def _remove_regular(path, dir_fd=_AT_FDCWD):
+    """Unlink ``path`` (relative to ``dir_fd``) if it is a regular file (never a device or a
+    FIFO)."""
+    dir_fd = None if dir_fd == _AT_FDCWD else dir_fd
+    try:
+        if stat.S_ISREG(os.lstat(path, dir_fd=dir_fd).st_mode):
+            os.unlink(path, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 def _nbytes(data):
@@ -531,7 +729,8 @@ def _mkdirs(dirs):
 
 def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
     """Write whole files: ``files`` maps path -> data (any bytes-like object), or is an
-    iterable of ``(path, data)`` pairs (a path given twice: the last data wins).
+    iterable of ``(path, data)`` pairs (a path given twice: the last data wins). A single
+    path, a str as data or an item that is not a pair is refused with TypeError.
 
     Each file is created or truncated (``O_WRONLY|O_CREAT|O_TRUNC``, new files get ``mode``
     minus the umask, as ``open()`` does; an existing file keeps its permissions), written and,
@@ -541,9 +740,16 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
     written. If any file fails, an ``OSError`` naming the first failing path (input order) is
     raised once every request has completed (the files that succeeded are written); its
     ``errors`` attribute lists the OSError of every failed path.
+
+    Ctrl-C (or any exception raised by a signal handler) stops the call within tens of
+    milliseconds: no further file is started, the requests in flight are cancelled and
+    reaped, and each file that was being written and is not complete is removed (it had been
+    created or truncated; only regular files are removed), then the exception propagates.
+    Each file is then complete (and fsynced, if asked), absent, or untouched (not reached:
+    not created, or with its old contents). Nothing is left open.
     """
-    items = list(files.items() if isinstance(files, Mapping) else dict(files).items())
-    paths = [os.fspath(p) for p, _ in items]
+    items = _file_items(files)
+    paths = [p for p, _ in items]
     datas = [d for _, d in items]
     sizes = [_nbytes(d) for d in datas]
     total = sum(sizes)
@@ -551,24 +757,23 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
         _mkdirs(os.path.dirname(p) for p in paths)
     n = len(paths)
     if n < _MIN_BATCH:
-        return _write_files_plain(paths, datas, mode, fsync, total)
+        return _write_files_plain(paths, datas, sizes, mode, fsync, total)
     slots = min(_SLOTS, n)
     if _fileops is not None and max(sizes) <= _MAX_WRITE:
         # The whole loop in C, the GIL released (ioring/_fileops.pyx): no Python work per file.
         try:
             failed = _fileops.write_pipelined(
-                [os.fsencode(p) for p in paths], datas, _AT_FDCWD, mode,
-                os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, slots=slots, fsync=fsync,
-                batch=_C_BATCH, max_workers=_C_WORKERS)
+                [os.fsencode(p) for p in paths], datas, _AT_FDCWD, mode, _WRITE_FLAGS,
+                slots=slots, fsync=fsync, batch=_C_BATCH, max_workers=_C_WORKERS)
         except OSError as exc:
             if exc.errno not in _NO_RING:
                 raise
-            return _write_files_plain(paths, datas, mode, fsync, total)
+            return _write_files_plain(paths, datas, sizes, mode, fsync, total)
         _raise_collected({job: (err, kind) for job, err, kind in failed}, paths)
         return total
     ring = _open_ring(4 * slots)
     if ring is None:
-        return _write_files_plain(paths, datas, mode, fsync, total)
+        return _write_files_plain(paths, datas, sizes, mode, fsync, total)
     try:
         w = _Writer(ring, slots, fsync=fsync)
         w.run(zip(range(n), paths, datas, [mode] * n))
@@ -578,23 +783,57 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
     return total
 
 
-def _write_files_plain(paths, datas, mode, fsync, total):
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def _write_files_plain(paths, datas, sizes, mode, fsync, total):
+    """One file after the other with open/write/close syscalls: in C (``_fileops.write_plain``,
+    the GIL released) when it is built, else in Python."""
+    if _fileops is not None and (not sizes or max(sizes) <= _MAX_WRITE):
+        failed = _fileops.write_plain([os.fsencode(p) for p in paths], datas, _AT_FDCWD, mode,
+                                      _WRITE_FLAGS, fsync=fsync)
+        _raise_collected({job: (err, kind) for job, err, kind in failed}, paths)
+        return total
     errors = {}
     for job, (path, data) in enumerate(zip(paths, datas)):
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-            try:
-                view = memoryview(data).cast("B")
-                while view:
-                    view = view[os.write(fd, view):]
-                if fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_one(path, data, mode, fsync)
         except OSError as exc:
             errors[job] = OSError(exc.errno, exc.strerror, path)
     _raise_collected(errors, paths)
     return total
+
+
+def _write_one(path, data, mode, fsync):
+    """Create/truncate and write one file. Once it is open, an exception from a signal
+    handler (Ctrl-C) is held until the file is complete (pwrite at explicit offsets: a write
+    repeated after an interruption rewrites the same bytes; the fd is kept by _open_fd); a
+    second one gives up."""
+    view = memoryview(data).cast("B")
+    box = []
+    held = None
+    done = 0
+    synced = not fsync
+    try:
+        while True:
+            try:
+                fd = box[0] if box else _open_fd(box, path, _WRITE_FLAGS, mode)
+                while done < len(view):
+                    done += os.pwrite(fd, view[done:], done)
+                if not synced:
+                    os.fsync(fd)
+                    synced = True
+                break
+            except OSError:
+                raise
+            except BaseException as exc:
+                if not box or held is not None:
+                    raise               # not created yet (or a second interruption)
+                held = exc
+    finally:
+        _close_fds(box)
+    if held is not None:
+        raise held
 
 
 # ---- copy_file ----------------------------------------------------------------------------------
@@ -605,10 +844,17 @@ def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, prog
 
     The copy is a pipeline of linked ``READ_FIXED -> WRITE_FIXED`` pairs on registered
     buffers (a BufferPool of ``queue_depth`` buffers of ``chunk_size`` bytes) and registered
-    files: chunk i+1 is read while chunk i is written. The size is taken when the copy
-    starts: a source that shrinks meanwhile is copied to its new end, what is appended to it
-    meanwhile is not copied. ``progress(done, total)``, if given, is called as chunks land. Raises ``shutil.SameFileError`` when ``src`` and
-    ``dst`` are the same file, ``OSError`` naming the file that failed.
+    files: chunk i+1 is read while chunk i is written. The source is copied to its end as it
+    is when the copy ends: a source that shrinks meanwhile is copied to its new end, what is
+    appended meanwhile is copied too (as ``cp`` does), and a file that reports no size
+    (procfs) is read to its end. ``progress(done, total)``, if given, is called as chunks
+    land. Raises ``shutil.SameFileError`` when ``src`` and ``dst`` are the same file,
+    ``OSError`` naming the file that failed.
+
+    ``dst`` is complete or absent: if the copy fails or is interrupted once ``dst`` has been
+    opened (an I/O error, Ctrl-C or any exception from a signal handler or from
+    ``progress``), the requests in flight are cancelled and reaped and ``dst`` is removed
+    (when it is a regular file: a device is left alone), then the exception propagates.
     """
     src = os.fspath(src)
     dst = os.fspath(dst)
@@ -618,8 +864,9 @@ def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, prog
         raise ValueError("queue_depth must be >= 1")
     if stat.S_ISFIFO(os.stat(src).st_mode):        # before open(), which would block
         raise shutil.SpecialFileError(f"`{src}` is a named pipe")
-    fi = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+    fds = []
     try:
+        fi = _open_fd(fds, src, os.O_RDONLY | os.O_CLOEXEC)
         st = os.fstat(fi)
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), src)
@@ -628,20 +875,42 @@ def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, prog
                 raise shutil.SameFileError(f"{src!r} and {dst!r} are the same file")
         except FileNotFoundError:
             pass
-        fo = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        last = None                 # the last (done, total) given to progress
+
+        def report(done, total):
+            nonlocal last
+            last = (done, total)
+            progress(done, total)
         try:
+            fo = _open_fd(fds, dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            end = 0
             if stat.S_ISREG(st.st_mode) and st.st_size:
-                _copy_ring(fi, fo, st.st_size, src, dst, chunk_size, queue_depth, progress)
-            elif not stat.S_ISREG(st.st_mode):
-                _copy_rest(fi, fo, 0, chunk_size, src, dst)
+                end = _copy_ring(fi, fo, st.st_size, src, dst, chunk_size, queue_depth,
+                                 None if progress is None else report)
+            # What lies past the size taken at the start: appended meanwhile, or all of a
+            # file that reports no size (procfs, sysfs) or that is not regular.
+            end = _copy_rest(fi, fo, end, chunk_size, src, dst)
             os.fchmod(fo, stat.S_IMODE(st.st_mode))
-        finally:
-            os.close(fo)
+            if progress is not None and last != (end, end):
+                progress(end, end)
+        except BaseException:
+            if len(fds) == 2:
+                _remove_partial(dst, fds[1])
+            raise
     finally:
-        os.close(fi)
-    if progress is not None and not st.st_size:
-        progress(0, 0)
+        _close_fds(fds)
     return dst
+
+
+def _remove_partial(path, fd):
+    """Unlink ``path`` if it still names the regular file open as ``fd`` (never a device, nor
+    a file put in its place meanwhile)."""
+    try:
+        mine = os.fstat(fd)
+        if stat.S_ISREG(mine.st_mode) and os.path.samestat(mine, os.lstat(path)):
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _copy_rest(fi, fo, offset, chunk_size, src, dst):
@@ -664,14 +933,16 @@ def _copy_rest(fi, fo, offset, chunk_size, src, dst):
 
 
 def _copy_ring(fi, fo, size, src, dst, chunk_size, queue_depth, progress):
+    """Copy the first ``size`` bytes (fewer if the source shrank: then to its end) with
+    linked read -> write pairs; returns the end offset copied. A short read (the source
+    shrank) breaks its pair's link: the write is cancelled and the copy goes on from there
+    with pread/pwrite. An exception (Ctrl-C in the wait, ``progress``) cancels what is in
+    flight when the ring closes."""
     nbuf = min(queue_depth, -(-size // chunk_size))
     bufsize = min(chunk_size, size)
     ring = _open_ring(2 * nbuf + 2)
     if ring is None:
-        end = _copy_rest(fi, fo, 0, chunk_size, src, dst)
-        if progress is not None:
-            progress(end, size)
-        return
+        return 0                # the caller copies everything with pread/pwrite
     u = ring.uring
     error = None
     changed = None              # lowest offset of a chunk the source no longer fully had
@@ -740,8 +1011,8 @@ def _copy_ring(fi, fo, size, src, dst, chunk_size, queue_depth, progress):
     if changed is not None:
         end = _copy_rest(fi, fo, changed, chunk_size, src, dst)
         os.ftruncate(fo, end)
-        if progress is not None:
-            progress(end, end)
+        return end
+    return size
 
 
 # ---- extract_zip --------------------------------------------------------------------------------
