@@ -17,7 +17,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY
 cdef extern from "<errno.h>":
     enum: ECANCELED
-from libc.stdint cimport uint64_t, int64_t, uint32_t
+from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset, memcpy
 
@@ -83,6 +83,7 @@ cdef class Operation:
     cdef readonly uint32_t flags
     cdef object _callbacks
     cdef unsigned long _thread  # the thread that queued it (completions() of that thread)
+    cdef object _stream         # a multishot request: the _Stream its CQEs go to
     cdef object __weakref__
 
     def done(self):
@@ -213,6 +214,8 @@ cdef class _Linked:
             if ring._chain_waiters:
                 with ring._chain_cond:
                     ring._chain_cond.notify_all()
+        if ring._deferred_cancels:
+            ring._run_deferred_cancels()
         return False
 
 
@@ -248,6 +251,11 @@ cdef class Ring:
     cdef dict _batches             # batch id -> _Batch, for the batches running now
     cdef uint64_t _next_batch
     cdef long _issuer              # IORING_SETUP_SINGLE_ISSUER: the only thread that may use it
+    cdef bint _reaping             # _reap is walking the CQ (nothing may queue meanwhile)
+    cdef list _deferred_cancels    # multishot _Streams to cancel once it is safe to queue
+    cdef list _buffer_rings        # BufferRings: their memory lives until the Ring is closed
+    cdef BufferRing _default_buffers
+    cdef int _next_bgid
     cdef object __weakref__
 
     def __init__(self, entries=256, *, bint sqpoll=False, unsigned flags=0,
@@ -267,6 +275,8 @@ cdef class Ring:
         self._chain_cond = threading.Condition(threading.Lock())
         self._batches = {}
         self._next_batch = 1
+        self._deferred_cancels = []
+        self._buffer_rings = []
         if flags & L.IORING_SETUP_SINGLE_ISSUER:
             self._issuer = PyThread_get_thread_ident()
 
@@ -285,10 +295,21 @@ cdef class Ring:
         """Cancel what is in flight, wait for the kernel, release everything (idempotent)."""
         if self.uring is not None and self.uring.initialized:
             L.io_uring_queue_exit(self.uring)
+        streams = []
         for op in list(self._ops.values()):
-            if (<Operation>op)._res is None:
+            if (<Operation>op)._stream is not None:
+                (<_Stream>(<Operation>op)._stream)._final(-ECANCELED)
+                streams.append((<Operation>op)._stream)
+            elif (<Operation>op)._res is None:
                 (<Operation>op)._complete(-ECANCELED, 0)
         self._ops = {}
+        self._deferred_cancels = []
+        for br in self._buffer_rings:
+            (<BufferRing>br)._closed = True     # unregistered by the ring's exit
+        self._buffer_rings = []
+        self._default_buffers = None
+        for stream in streams:
+            (<_Stream>stream)._wake()
         self._reap_gen += 1
         if self._followers:
             with self._cond:
@@ -389,15 +410,14 @@ cdef class Ring:
             # layer on this ring): it cannot be held back any more.
             raise RuntimeError("this linked() chain was partly submitted through the thin layer "
                                "(io_uring_submit on Ring.uring) while it was being queued")
-        if tail != start:
-            ring.sq.sqe_tail = start
-            try:
-                uring._track()          # only the SQEs before the chain
-                ret = c.ioring_submit(ring)
-            finally:
-                ring.sq.sqe_tail = tail
-            if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
-                raise OSError(-ret, os.strerror(-ret))
+        ring.sq.sqe_tail = start
+        try:
+            uring._track()          # only the SQEs before the chain
+            ret = c.ioring_submit(ring)
+        finally:
+            ring.sq.sqe_tail = tail
+        if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+            raise OSError(-ret, os.strerror(-ret))
         if c.ioring_sq_space_left(ring) == 0:
             # The kernel has not consumed them yet: SQPOLL works asynchronously, and a CQ
             # backlog can hold submission back. Reap (no callback may queue: see _reap) and
@@ -455,9 +475,27 @@ cdef class Ring:
     def queue(self, prep, *args, kind=None, fd=None, path=None, value=None, unsigned flags=0,
               timeout=None):
         """Queue any thin-layer prep: ``ring.queue(L.io_uring_prep_fallocate, fd, 0, 0, 4096)``.
-        ``flags`` are IOSQE_* flags; ``timeout`` (seconds) links a timeout to the request."""
+        ``flags`` are IOSQE_* flags; ``timeout`` (seconds) links a timeout to the request.
+
+        A request that posts a completion per result (multishot accept, recv, recvmsg, read,
+        poll, timeout...) is refused with ValueError naming the method that hands out its
+        results (``accept_multishot``..., or ``multishot(prep, ...)``): an Operation has one
+        result, and the others would be lost. A zero-copy send's second completion (the
+        notification) only ends the request: its result is the first one."""
         sqe = self._sqe()
-        prep(sqe, *args)
+        try:
+            prep(sqe, *args)
+            hint = _multishot_prep_hint(sqe)
+        except BaseException:
+            _void_sqe(self, sqe)
+            raise
+        if hint is not None:
+            _void_sqe(self, sqe)
+            name = getattr(prep, "__name__", repr(prep))
+            raise ValueError(f"{name} makes a multishot request (a completion per result) that "
+                             f"Ring.queue() cannot route: its results would be lost. Use "
+                             f"{hint}, which yields every result and cancels the request when "
+                             f"closed")
         return self._track(sqe, kind or prep.__name__.replace("io_uring_prep_", ""), fd, path,
                            value, flags, timeout)
 
@@ -625,6 +663,92 @@ cdef class Ring:
         ctx.ring = self
         return ctx
 
+    # ---- multishot: one request, a result per completion ------------------------------------
+
+    def accept_multishot(self, sock, int accept_flags=0, *, unsigned flags=0):
+        """Accept connections on the listening ``sock`` with one multishot request
+        (io_uring_prep_multishot_accept): a Multishot that yields each new connection's fd (an
+        int; ``socket.socket(fileno=fd)`` makes a socket of it). ``accept_flags``:
+        SOCK_NONBLOCK, SOCK_CLOEXEC."""
+        cdef int fd = _fileno(sock, "sock")
+        return _start_multishot(self, _MS_FD, "accept_multishot", fd, L.io_uring_prep_multishot_accept,
+                                (fd, None, None, accept_flags), flags, None, True)
+
+    def recv_multishot(self, sock, BufferRing buffers=None, int msg_flags=0, *, unsigned flags=0):
+        """Receive from ``sock`` with one multishot request (io_uring_prep_recv_multishot) into
+        the provided buffers of ``buffers`` (a BufferRing; None: this Ring's default one, 128 x
+        16 KiB, made on first use): a Multishot that yields the bytes of each receive, and ends
+        at end of stream (the peer shut down)."""
+        cdef int fd = _fileno(sock, "sock")
+        buffers = self._buffers_for(buffers)
+        return _start_multishot(self, _MS_DATA, "recv_multishot", fd, L.io_uring_prep_recv_multishot,
+                                (fd, None, 0, msg_flags), flags, buffers, True)
+
+    def recvmsg_multishot(self, sock, BufferRing buffers=None, int ancbufsize=0, int msg_flags=0, *,
+                          unsigned flags=0):
+        """recvmsg(2) on ``sock`` with one multishot request (io_uring_prep_recvmsg_multishot):
+        a Multishot that yields, per datagram, what ``socket.recvmsg`` returns: ``(data,
+        ancdata, msg_flags, address)``. Each provided buffer of ``buffers`` (see
+        recv_multishot) holds a header, room for the address (128 bytes), ``ancbufsize``
+        bytes of control messages and the payload."""
+        cdef int fd = _fileno(sock, "sock")
+        if ancbufsize < 0:
+            raise ValueError(f"ancbufsize must be >= 0, not {ancbufsize}")
+        buffers = self._buffers_for(buffers)
+        msg = L.msghdr()
+        msg.msg_namelen = _SOCKADDR_STORAGE
+        msg.msg_controllen = ancbufsize
+        return _start_multishot(self, _MS_MSG, "recvmsg_multishot", fd,
+                                L.io_uring_prep_recvmsg_multishot, (fd, msg, msg_flags), flags,
+                                buffers, True, msg)
+
+    def read_multishot(self, fd, BufferRing buffers=None, *, unsigned flags=0):
+        """Read a pollable ``fd`` (a pipe, a socket, an eventfd, a tty) with one multishot
+        request (io_uring_prep_read_multishot, kernel 6.7) into the provided buffers of
+        ``buffers`` (see recv_multishot): a Multishot that yields the bytes of each read, and
+        ends at end of file."""
+        fd = _fileno(fd, "fd")
+        buffers = self._buffers_for(buffers)
+        return _start_multishot(self, _MS_DATA, "read_multishot", fd, _prep_read_multishot,
+                                (fd, buffers.bgid), flags, buffers, True)
+
+    def poll_multishot(self, fd, unsigned poll_mask, *, unsigned flags=0):
+        """Watch ``fd`` with one multishot poll (io_uring_prep_poll_multishot): a Multishot that
+        yields the ready events (a POLLIN | POLLOUT... mask) each time ``fd`` becomes ready."""
+        fd = _fileno(fd, "fd")
+        return _start_multishot(self, _MS_POLL, "poll_multishot", fd, L.io_uring_prep_poll_multishot,
+                                (fd, poll_mask), flags, None, True)
+
+    def timeout_multishot(self, seconds, *, unsigned count=0, unsigned flags=0):
+        """A periodic kernel timer (IORING_TIMEOUT_MULTISHOT): a Multishot that yields 1, 2,
+        3... at each expiration, every ``seconds``; it ends after ``count`` of them (0: when
+        closed)."""
+        sec = float(seconds)
+        if not sec >= 0:
+            raise ValueError(f"seconds must be >= 0, not {seconds!r}")
+        ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
+        return _start_multishot(self, _MS_TICK, "timeout_multishot", None, L.io_uring_prep_timeout,
+                                (ts, count, L.IORING_TIMEOUT_MULTISHOT), flags, None, False)
+
+    def multishot(self, prep, *args, kind=None, fd=None, BufferRing buffers=None, unsigned flags=0):
+        """Any multishot prep of the thin layer, e.g. ``ring.multishot(
+        L.io_uring_prep_multishot_accept_direct, sock.fileno(), None, None, 0)``: a Multishot
+        that yields each completion's ``cqe.res`` (or, with ``buffers``, a BufferRing the request
+        selects from, the bytes received) and ends with the request's final completion (a
+        negative one raises OSError). It is not re-armed."""
+        return _start_multishot(self, _MS_DATA if buffers is not None else _MS_RAW,
+                                kind or getattr(prep, "__name__", "multishot").replace("io_uring_prep_", ""),
+                                fd, prep, args, flags, buffers, False)
+
+    cdef BufferRing _buffers_for(self, BufferRing buffers):
+        if buffers is not None:
+            if buffers.ring is not self:
+                raise ValueError("the BufferRing belongs to another Ring")
+            return buffers
+        if self._default_buffers is None or self._default_buffers._closed:
+            self._default_buffers = BufferRing(self)
+        return self._default_buffers
+
     cdef _cancel(self, Operation op):
         self._gate_submit("cancel()")
         sqe = self._sqe()
@@ -653,10 +777,10 @@ cdef class Ring:
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
-        """Complete the Operations of every ready CQE (at most ``limit`` if > 0) and hand batch
-        CQEs to the batch they belong to, whichever thread runs it. The CQEs are consumed
-        before any done-callback runs, so a callback that queues (and so may reap) can never
-        see the same CQE twice."""
+        """Complete the Operations of every ready CQE (at most ``limit`` if > 0), hand batch
+        CQEs to the batch they belong to, whichever thread runs it, and multishot CQEs to their
+        iterator's queue. The CQEs are consumed before any done-callback or multishot waker
+        runs, so one that queues (and so may reap) can never see the same CQE twice."""
         cdef io_uring uring = self.uring
         cdef unsigned head, ready, i = 0, others = 0
         cdef c.io_uring_cqe *cqe
@@ -664,43 +788,67 @@ cdef class Ring:
         cdef Operation op
         cdef _Batch batch = None
         cdef list done = None          # created at the first Operation (batches need none)
+        cdef list streams = None       # multishot _Streams that got CQEs
+        cdef _Stream stream
         cdef Py_ssize_t ndone = 0
         ready = c.ioring_cq_ready(&uring.ring)
         if ready > max_cqes:
             ready = max_cqes
         if ready == 0:
+            if self._deferred_cancels:
+                self._run_deferred_cancels()
             return 0
         head = uring.ring.cq.khead[0]
-        while i < ready and (limit <= 0 or ndone < limit):
-            cqe = c.ioring_cqe_at(&uring.ring, head + i)
-            i += 1
-            ud = cqe.user_data
-            if ud & (_CANCEL_TAG | _BATCH_TAG):
-                if ud == _WAKE_UD:
+        self._reaping = True
+        try:
+            while i < ready and (limit <= 0 or ndone < limit):
+                cqe = c.ioring_cqe_at(&uring.ring, head + i)
+                i += 1
+                ud = cqe.user_data
+                if ud & (_CANCEL_TAG | _BATCH_TAG):
+                    if ud == _WAKE_UD:
+                        continue
+                    others += 1
+                    if ud & _CANCEL_TAG:
+                        continue
+                    # A batch's CQE: to its batch, if it is running (a batch that was interrupted
+                    # left its pins in uring._inflight, released by _retire below).
+                    bid = (ud >> 32) & _BATCH_ID_MASK
+                    if bid != cached_bid:
+                        batch = self._batches.get(bid) if self._batches else None
+                        cached_bid = bid
+                    if batch is not None:
+                        batch._record(<uint32_t>ud, cqe.res)
                     continue
                 others += 1
-                if ud & _CANCEL_TAG:
+                if cqe.flags & IORING_CQE_F_MORE:
+                    op = self._ops.get(ud)
+                else:
+                    op = self._ops.pop(ud, None)
+                if op is None:
                     continue
-                # A batch's CQE: to its batch, if it is running (a batch that was interrupted
-                # left its pins in uring._inflight, released by _retire below).
-                bid = (ud >> 32) & _BATCH_ID_MASK
-                if bid != cached_bid:
-                    batch = self._batches.get(bid) if self._batches else None
-                    cached_bid = bid
-                if batch is not None:
-                    batch._record(<uint32_t>ud, cqe.res)
-                continue
-            others += 1
-            if cqe.flags & IORING_CQE_F_MORE:
-                op = self._ops.get(ud)
-            else:
-                op = self._ops.pop(ud, None)
-            if op is not None:
+                if op._stream is not None:
+                    # A multishot request's result: queued in its iterator, no object per CQE
+                    # beyond the result itself.
+                    stream = <_Stream>op._stream
+                    stream._push(cqe.res, cqe.flags)
+                    if not stream.listed:
+                        stream.listed = True
+                        if streams is None:
+                            streams = []
+                        streams.append(stream)
+                    continue
+                if op._res is not None:
+                    # Its result came with an earlier CQE: this is the notification that ends a
+                    # zero-copy send (IORING_CQE_F_NOTIF); it only releases what the send pinned.
+                    continue
                 if done is None:
                     done = []
                 done.append((op, 0 if op.kind == "timeout" and cqe.res == -ETIME else cqe.res, cqe.flags))
                 ndone += 1
-        uring._retire(i)
+        finally:
+            uring._retire(i)
+            self._reaping = False
         self._reap_gen += 1
         self._ncompleted += ndone
         if others and self._leader and not self._woken:
@@ -714,7 +862,24 @@ cdef class Ring:
                     collected = self._collectors.get(op._thread)
                     if collected is not None:
                         collected.append(op)
+        if streams is not None:
+            for stream in streams:
+                stream.listed = False
+                stream._after_reap()
+        if self._deferred_cancels:
+            self._run_deferred_cancels()
         return ndone
+
+    cdef int _run_deferred_cancels(self) except -1:
+        """Cancel the multishot requests whose iterator was closed (or paused) at a moment when
+        nothing could be queued (inside _reap, inside this thread's linked() chain)."""
+        cdef _Stream stream
+        if self._reaping or self._in_own_chain():
+            return 0
+        pending, self._deferred_cancels = self._deferred_cancels, []
+        for stream in pending:
+            stream._send_cancel()
+        return 0
 
     cdef void _wake_leader(self) noexcept:
         """Post a NOP (its CQE is dropped by _reap): the thread waiting in the kernel returns,
@@ -880,7 +1045,7 @@ cdef class Ring:
     cdef bint _has_ops_of(self, unsigned long thread):
         cdef Operation op
         for op in self._ops.values():
-            if op._thread == thread:
+            if op._thread == thread and op._stream is None:
                 return True
         return False
 
@@ -1084,6 +1249,24 @@ cdef int _fileno(object f, str name) except? -1:
     if not -0x80000000 <= fd <= 0x7FFFFFFF:
         raise ValueError(f"{name}={fd} is not a file descriptor (a C int)")
     return fd
+
+
+def _prep_read_multishot(sqe, int fd, int bgid):
+    L.io_uring_prep_read_multishot(sqe, fd, 0, 0, bgid)
+
+
+cdef void _void_sqe(Ring ring, io_uring_sqe sqe):
+    """Turn an SQE this Ring will not track into a NOP whose completion _reap drops."""
+    try:
+        L.io_uring_prep_nop(sqe)
+        sqe.flags = 0
+        sqe.user_data = _CANCEL_TAG | ring._next_ud
+        ring._next_ud += 1
+    except BaseException:
+        pass
+
+
+include "_ring_multishot.pxi"
 
 
 # ---- the batch engine ----------------------------------------------------------------------------
