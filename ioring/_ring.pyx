@@ -838,7 +838,7 @@ cdef class Ring:
                             streams = []
                         streams.append(stream)
                     continue
-                if op._res is not None:
+                if op._res is not None or cqe.flags & IORING_CQE_F_NOTIF:
                     # Its result came with an earlier CQE: this is the notification that ends a
                     # zero-copy send (IORING_CQE_F_NOTIF); it only releases what the send pinned.
                     continue

@@ -221,6 +221,39 @@ def test_two_threads_build_linked_chains_at_once():
     assert not errors, errors
 
 
+def test_chains_that_fill_the_sq_while_other_threads_queue_and_wait():
+    """An 8-entry Ring: each 4-request chain finds the SQ holding other threads' requests and
+    must have them submitted first (Ring._submit_before_chain), while those threads wait on
+    the chain gate; no request of another thread may land inside a chain, and no chain may be
+    cut (before: 'linked() chain longer than the submission queue')."""
+    import errno
+    import ioring
+    errors = []
+    with ioring.Ring(8) as ring:
+        def worker(k):
+            try:
+                for i in range(300):
+                    if k >= 3:                  # started last: the SQ is busy by then
+                        with ring.linked():
+                            bad = ring.read(9999, bytearray(1), 0)
+                            rest = [ring.nop() for _ in range(3)]
+                        assert bad.exception(5).errno == errno.EBADF
+                        got = [op.exception(5) for op in rest]
+                        assert all(e is not None and e.errno == errno.ECANCELED for e in got), got
+                    else:
+                        ops = [ring.nop() for _ in range(7)]    # the SQ is nearly full
+                        time.sleep(0)                           # ... when a chain begins
+                        if i % 2:
+                            ring.submit()
+                        assert [op.result(5) for op in ops] == [0] * 7
+            except BaseException as exc:
+                errors.append(f"thread {k}: {exc!r}")
+
+        _run_threads(worker, 5, 60, "a thread hung")
+        assert ring.in_flight == 0
+    assert not errors, errors[:4]
+
+
 def test_linked_chains_still_refuse_nesting_in_one_thread_and_batches_inside():
     import ioring
     with ioring.Ring(8) as ring:
