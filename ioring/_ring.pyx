@@ -656,9 +656,23 @@ cdef class Ring:
 
     def linked(self):
         """``with ring.linked(): ...``: the requests queued inside run in order, each only if
-        the previous succeeded (IOSQE_IO_LINK). The chain must fit in the SQ. It belongs to
-        the thread that opens it: other threads' requests, submits and batches wait until it
-        is closed; a batch inside it raises RuntimeError."""
+        the previous succeeded (IOSQE_IO_LINK); a failure cancels the rest (-ECANCELED).
+
+        The kernel counts a short read or write (fewer bytes than asked: end of file, a pipe
+        or socket with less data ready) as a failure: ``read(fd, buf)`` then ``close_fd(fd)`` in a chain
+        leaves the fd open when the file is shorter than ``buf``. Give the request whose
+        failure must not stop the rest ``flags=IOSQE_IO_HARDLINK`` (the close then always
+        runs), or check the results.
+
+        A chain that fits in the SQ always runs whole: if the SQ fills while it is queued,
+        what was queued before it is submitted alone, and the chain's own requests only
+        reach the kernel once the block is left. A longer chain raises RuntimeError (a
+        request with ``timeout=`` takes two entries). Nothing may be submitted from inside
+        the block (``submit()``, ``wait()``, ``result()``, ``cancel()``: RuntimeError), and
+        multishot requests cannot be linked.
+
+        The chain belongs to the thread that opens it: other threads' requests, submits and
+        batches wait until it is closed; a batch inside it raises RuntimeError."""
         cdef _Linked ctx = _Linked.__new__(_Linked)
         ctx.ring = self
         return ctx

@@ -49,8 +49,18 @@ How it behaves:
   ``IORING_SETUP_IOPOLL`` is refused (ValueError): its completions appear only when the ring
   is polled, so the eventfd would never fire.
 - **Event loops.** Works with the default asyncio loop and with uvloop (anything with
-  ``add_reader``). An ``AsyncRing`` belongs to the loop it is first used in, and must only be
-  used from that loop's thread.
+  ``add_reader``). An ``AsyncRing`` belongs to the loop that created it (or, created outside
+  any loop, the one it is first used in), and must only be used from that loop's thread: a
+  call from another loop, or with no loop running, raises RuntimeError and queues nothing.
+- **Linked chains.** ``with ring.linked():`` queues a chain; nothing is submitted until the
+  block is left, so queue the whole chain and await the results after it (an await inside
+  fails the chain's futures with RuntimeError instead of hanging).
+- **Multishot requests** (``accept_multishot``, ``recv_multishot``, ``recvmsg_multishot``,
+  ``read_multishot``, ``poll_multishot``, ``timeout_multishot``, ``multishot``) are async
+  iterators (``AsyncMultishot``) over a queue that the reaping fills, one result per
+  completion; ``__anext__`` waits on a Future only when that queue is empty. Cancelling the
+  task that waits, breaking out of ``async for``, ``close()`` or ``aclose()`` cancel the
+  kernel request. See ``ioring.Multishot`` for when the iteration ends.
 """
 import asyncio
 import contextlib
