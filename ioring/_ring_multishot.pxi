@@ -254,13 +254,20 @@ cdef class _Stream:
         self.op = None
         if self.closing or self.stopping:
             self.ended = True
-        elif self.pausing:
-            self.pausing = False        # re-armed once the consumer has caught up
-        elif res < 0:
+            return
+        if self.pausing:
+            self.pausing = False
+            if res == -ECANCELED:
+                return                  # paused: re-armed once the consumer has caught up
+        if res < 0:
             if self.kind == _MS_TICK and res == -ETIME:
                 self.ended = True       # the count-th expiration
-            elif res == -ENOBUFS and (self.kind == _MS_DATA or self.kind == _MS_MSG):
+            elif res == -ENOBUFS and self.rearm and (self.kind == _MS_DATA or self.kind == _MS_MSG):
                 pass                    # a burst outran the reaping: re-armed
+            elif res == -ECANCELED and self.rearm:
+                # Not asked for here: the kernel cancels a request whose submitting thread has
+                # exited when it would complete (another thread may have submitted this one).
+                pass
             else:
                 self.ended = True
                 self.error = -res
@@ -295,19 +302,26 @@ cdef class _Stream:
             self.waker = None
             waker()
 
-    cdef void _send_cancel(self) noexcept:
-        """IORING_OP_ASYNC_CANCEL for the armed request; later if this is no time to queue."""
+    cdef int _send_cancel(self) except -1:
+        """IORING_OP_ASYNC_CANCEL for the armed request; later if this is no time to queue
+        (inside Ring._reap, inside this thread's linked() chain, another thread of a
+        SINGLE_ISSUER ring: the next reap of the Ring sends it)."""
         cdef Ring ring = self.ring
         if self.op is None or self.cancel_sent or ring.closed:
-            return
+            return 0
         if ring._reaping or ring._in_own_chain():
             ring._deferred_cancels.append(self)
-            return
+            return 0
         try:
             ring._cancel(self.op)
-            self.cancel_sent = True
+        except RuntimeError:
+            ring._deferred_cancels.append(self)
+            return 0
         except BaseException:
             ring._deferred_cancels.append(self)     # e.g. KeyboardInterrupt while the SQ was full
+            raise
+        self.cancel_sent = True
+        return 0
 
     cdef object _take(self):
         """The next result, _EMPTY (nothing yet: the request is (re-)armed as needed) or _END."""
@@ -327,6 +341,10 @@ cdef class _Stream:
                 raise OSError(err, f"{os.strerror(err)} [{self.name}({self._describe()})]")
             return _END
         if self.op is None:
+            if self.ring.closed:
+                self.ended = True
+                raise OSError(ECANCELED, f"{os.strerror(ECANCELED)} [{self.name}({self._describe()})]: "
+                              f"the Ring was closed")
             self._arm()
         return _EMPTY
 
@@ -369,7 +387,8 @@ cdef class Multishot:
     does. The iteration ends when the request ends: end of file (recv, read), the count-th
     expiration (timeout), after ``cancel()``; a failure raises OSError once the results that
     came before it have been taken. When the kernel ends the request for its own reasons (out
-    of provided buffers: ENOBUFS; a full completion queue) it is re-armed, so nothing is lost.
+    of provided buffers: ENOBUFS; a full completion queue; ECANCELED because the thread that
+    submitted it has exited) it is re-armed, so nothing is lost.
 
     ``close()`` (also on leaving ``with``, breaking out of a ``for`` loop that made it, or
     garbage collection) cancels the kernel request; results nobody took are discarded, accepted

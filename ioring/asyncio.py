@@ -573,6 +573,9 @@ class AsyncRing:
         if loop is not None and self._efd >= 0 and not loop.is_closed():
             loop.remove_reader(self._efd)
         try:
+            for ms in list(self._streams):
+                with contextlib.suppress(OSError, ValueError, RuntimeError):
+                    ms.close()          # their iterators end (instead of raising ECANCELED)
             if not self._ring.closed:
                 # Completions already posted resolve their futures with the real result.
                 with contextlib.suppress(OSError, ValueError):

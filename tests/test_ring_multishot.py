@@ -205,6 +205,22 @@ def test_accept_error_raises_after_the_results_before_it(ring):
         s.close()
 
 
+def test_kernel_cancellation_when_the_submitting_thread_exited_is_re_armed(ring, listener):
+    # The kernel cancels a request (ECANCELED) when it would complete after the thread that
+    # submitted it has exited. A Ring is shared: any thread's submit sends every queued SQE.
+    conns = ring.accept_multishot(listener)
+    t = threading.Thread(target=ring.submit)
+    t.start()
+    t.join()
+    c = socket.create_connection(listener.getsockname())
+    try:
+        fd = next(conns)                    # before: OSError(ECANCELED)
+        assert socket.socket(fileno=fd).getpeername() == c.getsockname()
+        conns.close()
+    finally:
+        c.close()
+
+
 def test_closing_the_ring_ends_iterators_with_ecanceled(listener):
     ring = ioring.Ring(8)
     conns = ring.accept_multishot(listener)

@@ -254,6 +254,54 @@ def test_chains_that_fill_the_sq_while_other_threads_queue_and_wait():
     assert not errors, errors[:4]
 
 
+def test_multishot_results_reach_their_iterator_whoever_reaps_them():
+    """One thread iterates a multishot recv and another a multishot accept while three threads
+    run NOPs on the same Ring: whichever thread reaps a multishot completion queues it in its
+    iterator, and every byte and every connection arrives once, in order."""
+    import socket
+    import ioring
+    errors = []
+    payload = os.urandom(1 << 20)
+    got = []
+    with ioring.Ring(16) as ring:
+        a, b = socket.socketpair()
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(64)
+        clients = []
+
+        def worker(k):
+            try:
+                if k == 0:
+                    got.append(b"".join(ring.recv_multishot(a)))
+                elif k == 1:
+                    b.sendall(payload)
+                    b.shutdown(socket.SHUT_WR)
+                elif k == 2:
+                    conns = ring.accept_multishot(srv)
+                    for _ in range(50):
+                        clients.append(socket.create_connection(srv.getsockname()))
+                        os.close(next(conns))
+                    conns.close()
+                else:
+                    for _ in range(3000):
+                        assert ring.nop().result(5) == 0
+            except BaseException as exc:
+                errors.append(f"thread {k}: {exc!r}")
+
+        try:
+            _run_threads(worker, 6, 60, "a thread hung")
+        finally:
+            for s in [a, b, srv] + clients:
+                s.close()
+        deadline = time.monotonic() + 5
+        while ring.in_flight and time.monotonic() < deadline:
+            ring.wait(1, timeout=0.01)
+        assert ring.in_flight == 0
+    assert not errors, errors[:4]
+    assert got == [payload]
+
+
 def test_linked_chains_still_refuse_nesting_in_one_thread_and_batches_inside():
     import ioring
     with ioring.Ring(8) as ring:
