@@ -46,7 +46,7 @@ def _settle(ring, cond, timeout=5.0):
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "condition never became true"
-        ring.wait(1, timeout=0.01)
+        ring.wait(1, timeout=0.001)
 
 
 def _backlog_has_a_connection(srv):
@@ -323,8 +323,9 @@ def test_a_consumer_that_falls_behind_pauses_the_request(ring):
         sender.start()
         first = next(data)
         _settle(ring, lambda: not data.armed)     # paused
-        held = sum(1 for _ in range(data.pending))
-        assert held <= 8 + 4                      # a few results past the threshold, no more
+        # 4 KiB (5 results) past the threshold, plus what the kernel received before the
+        # cancel: at most the 4 buffers it held
+        assert data.pending <= 5 + 4
         got = [first]
         while sum(map(len, got)) < len(payload):
             got.append(next(data))
@@ -454,14 +455,14 @@ def test_zero_copy_send_result_is_the_byte_count_not_the_notification(ring, list
 # ---- leak checks -----------------------------------------------------------------------------------
 
 def test_no_fd_or_buffer_leaks_over_many_iterators(listener):
-    """300 accept iterators, each closed with connections taken and untaken; 300 recv
+    """1000 accept iterators, each closed with connections taken and untaken; 1000 recv
     iterators on one shared BufferRing, each closed with data taken and untaken: every fd is
     closed, every buffer back with the kernel, nothing in flight."""
     with ioring.Ring(64) as ring:
         buffers = ioring.BufferRing(ring, 16, 256)
         ring.nop().result(5)
         fds_before = _open_fds()
-        for i in range(300):
+        for i in range(1000):
             conns = ring.accept_multishot(listener)
             clients = [socket.create_connection(listener.getsockname()) for _ in range(2)]
             taken = next(conns)
@@ -470,7 +471,7 @@ def test_no_fd_or_buffer_leaks_over_many_iterators(listener):
             os.close(taken)
             for c in clients:
                 c.close()
-        for i in range(300):
+        for i in range(1000):
             a, b = socket.socketpair()
             data = ring.recv_multishot(a, buffers)
             b.send(b"taken")
