@@ -420,8 +420,9 @@ cdef class Ring:
             raise OSError(-ret, os.strerror(-ret))
         if c.ioring_sq_space_left(ring) == 0:
             # The kernel has not consumed them yet: SQPOLL works asynchronously, and a CQ
-            # backlog can hold submission back. Reap (no callback may queue: see _reap) and
-            # wait for SQ space.
+            # backlog can hold submission back. Reap and wait for SQ space. (A done-callback
+            # run by this reap that queues a request adds it to the chain, as one run by any
+            # wait of this thread would.)
             self._reap(0)
             if self.uring.flags & L.IORING_SETUP_SQPOLL:
                 L.io_uring_sqring_wait(self.uring)
@@ -1128,8 +1129,11 @@ class BufferPool:
             L.io_uring_register_buffers(ring.uring, self._views)
         except BaseException as exc:
             self._views = []
-            view.release()
-            self._memory.close()
+            try:
+                view.release()
+                self._memory.close()
+            except BufferError:
+                pass        # still exported somewhere: the garbage collector unmaps it
             self.ring = None
             if isinstance(exc, OSError) and exc.errno == errno.EBUSY:
                 raise OSError(errno.EBUSY,

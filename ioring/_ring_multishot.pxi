@@ -204,13 +204,17 @@ cdef class _Stream:
         if ring._in_own_chain():
             raise RuntimeError("a multishot request cannot be part of a linked() chain: "
                                "start it outside the `with ring.linked():` block")
+        if self.buffers is not None and self.buffers._closed:
+            raise ValueError(f"{self.buffers!r} is closed")
         sqe = ring._sqe()
-        self.prep(sqe, *self.args)
-        if self.buffers is not None:
-            if self.buffers._closed:
-                raise ValueError(f"{self.buffers!r} is closed")
-            L.io_uring_sqe_set_buf_group(sqe, self.buffers.bgid)
-            flags |= L.IOSQE_BUFFER_SELECT
+        try:
+            self.prep(sqe, *self.args)
+            if self.buffers is not None:
+                L.io_uring_sqe_set_buf_group(sqe, self.buffers.bgid)
+                flags |= L.IOSQE_BUFFER_SELECT
+        except BaseException:
+            _void_sqe(ring, sqe)
+            raise
         op = ring._track(sqe, self.name, self.fd, None, None, flags, None)
         op._stream = self
         self.op = op

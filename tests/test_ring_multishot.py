@@ -437,6 +437,19 @@ def test_multishot_with_any_prep(ring):
         os.close(w)
 
 
+def test_a_prep_that_raises_leaves_nothing_queued(ring):
+    for call in (lambda: ring.multishot(L.io_uring_prep_poll_multishot, "not an fd", 1),
+                 lambda: ring.queue(L.io_uring_prep_read, "not an fd", bytearray(1), 1, 0)):
+        with pytest.raises(TypeError):
+            call()
+        assert ring.in_flight == 0
+    with ring.linked():                     # the voided SQEs did not end up in a chain
+        bad = ring.read(9999, bytearray(1), 0)
+        after = ring.nop()
+    assert bad.exception(5).errno == errno.EBADF
+    assert after.exception(5).errno == errno.ECANCELED
+
+
 def test_zero_copy_send_result_is_the_byte_count_not_the_notification(ring, listener):
     a = socket.create_connection(listener.getsockname())      # TCP: AF_UNIX has no SEND_ZC
     b, _ = listener.accept()
