@@ -66,6 +66,8 @@ cdef class BufferRing:
 
     def __init__(self, Ring ring not None, unsigned count=128, unsigned size=16384, bgid=None):
         import mmap
+        if self._held:
+            raise RuntimeError("this BufferRing is already set up")
         if count == 0 or count > 32768 or count & (count - 1):
             raise ValueError(f"count must be a power of two in 1..32768, not {count}")
         if size == 0 or size > 0x7FFFFFFF:
@@ -137,7 +139,7 @@ cdef class BufferRing:
     def available(self):
         """How many buffers the kernel can pick now (IORING_REGISTER_PBUF_STATUS, kernel 6.8):
         ``count`` whenever no completion holding one is waiting to be reaped."""
-        if self._closed:
+        if self._closed or self.ring is None:
             return 0
         head = L.io_uring_buf_ring_head(self.ring.uring, self.bgid)
         return <uint16_t>(self._br.tail - <uint16_t>head)
@@ -400,13 +402,16 @@ cdef class Multishot:
     cdef _Stream _s
     cdef object __weakref__
 
+    cdef _Stream _stream(self):
+        if self._s is None:
+            raise ValueError("not a multishot request: Multishot objects come from Ring methods")
+        return self._s
+
     def __iter__(self):
         return self
 
     def __next__(self):
-        cdef _Stream s = self._s
-        if s is None:
-            raise ValueError("not a multishot request: Multishot objects come from Ring methods")
+        cdef _Stream s = self._stream()
         while True:
             obj = s._take()
             if obj is _EMPTY:
@@ -419,15 +424,15 @@ cdef class Multishot:
     def _take(self):
         """For ioring.asyncio: the next result, ``_EMPTY`` (wait: the waker set with
         ``_set_waker`` is called after the next reap that concerns this request) or ``_END``."""
-        return self._s._take()
+        return self._stream()._take()
 
     def _set_waker(self, waker):
-        self._s.waker = waker
+        self._stream().waker = waker
 
     def cancel(self):
         """Ask the kernel to stop: results that already arrived are still returned, then the
         iteration ends. Returns False if the request had already ended."""
-        cdef _Stream s = self._s
+        cdef _Stream s = self._stream()
         if s.ended or s.stopping or s.closing:
             return False
         s.stopping = True
@@ -454,26 +459,27 @@ cdef class Multishot:
     @property
     def kind(self):
         """The request: 'accept_multishot', 'recv_multishot', ..."""
-        return self._s.name
+        return self._stream().name
 
     @property
     def fd(self):
-        return self._s.fd
+        return self._stream().fd
 
     @property
     def armed(self):
         """A request of this iterator is in the kernel (its last completion not reaped yet)."""
-        return self._s.op is not None
+        return self._stream().op is not None
 
     @property
     def pending(self):
         """Results received and not yet taken."""
-        return len(self._s.results)
+        return len(self._stream().results)
 
     @property
     def ended(self):
         """No result will come any more (some may still be pending)."""
-        return self._s.ended or self._s.closing
+        cdef _Stream s = self._stream()
+        return s.ended or s.closing
 
     def __enter__(self):
         return self
@@ -491,6 +497,8 @@ cdef class Multishot:
 
     def __repr__(self):
         s = self._s
+        if s is None:
+            return "<Multishot (not made by a Ring)>"
         state = "armed" if s.op is not None else ("ended" if s.ended or s.closing else "idle")
         return f"<Multishot {s.name}({s._describe()}) {state} pending={len(s.results)}>"
 

@@ -437,6 +437,23 @@ def test_multishot_with_any_prep(ring):
         os.close(w)
 
 
+def test_objects_built_from_python_raise_instead_of_crashing():
+    fake = ioring.Multishot()
+    for use in (lambda: next(fake), fake.cancel, lambda: fake.kind, lambda: fake.fd,
+                lambda: fake.armed, lambda: fake.pending, lambda: fake.ended, fake._take,
+                lambda: fake._set_waker(None)):
+        with pytest.raises(ValueError, match="Multishot objects come from Ring methods"):
+            use()
+    fake.close()
+    assert repr(fake) == "<Multishot (not made by a Ring)>"
+    bare = ioring.BufferRing.__new__(ioring.BufferRing)
+    assert bare.available == 0 and not bare.closed
+    bare.close()
+    with ioring.Ring(8) as ring:
+        with pytest.raises(ValueError, match="the BufferRing belongs to another Ring"):
+            ring.recv_multishot(0, bare)
+
+
 def test_a_prep_that_raises_leaves_nothing_queued(ring):
     for call in (lambda: ring.multishot(L.io_uring_prep_poll_multishot, "not an fd", 1),
                  lambda: ring.queue(L.io_uring_prep_read, "not an fd", bytearray(1), 1, 0)):
