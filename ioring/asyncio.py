@@ -330,10 +330,10 @@ class AsyncRing:
         for fut in futs:
             if not fut.done():
                 fut.set_exception(RuntimeError(
-                    f"{fut.operation.describe()} was awaited inside `with ring.linked():`, "
-                    f"where nothing can be submitted (half a chain would run): queue the whole "
-                    f"chain, leave the block, then await (the request still runs, with its "
-                    f"chain)"))
+                    f"{fut.operation.describe()} is in a chain whose task awaited inside `with "
+                    f"ring.linked():`, where nothing can be submitted (half a chain would run): "
+                    f"queue the whole chain, leave the block, then await (the request still "
+                    f"runs, with its chain)"))
 
     def _retry_later(self, exc):
         if self._flush_handle is None and self._loop is not None:
