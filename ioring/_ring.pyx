@@ -481,18 +481,25 @@ cdef class Ring:
         A request that posts a completion per result (multishot accept, recv, recvmsg, read,
         poll, timeout...) is refused with ValueError naming the method that hands out its
         results (``accept_multishot``..., or ``multishot(prep, ...)``): an Operation has one
-        result, and the others would be lost. A zero-copy send's second completion (the
+        result, and the others would be lost. So is a MSG_RING to this Ring itself: the
+        completion it posts belongs to no request. A zero-copy send's second completion (the
         notification) only ends the request: its result is the first one."""
         sqe = self._sqe()
         try:
             prep(sqe, *args)
             hint = _multishot_prep_hint(sqe)
+            to_self = hint is None and _msg_ring_to(self, sqe)
         except BaseException:
             _void_sqe(self, sqe)
             raise
-        if hint is not None:
+        if hint is not None or to_self:
             _void_sqe(self, sqe)
             name = getattr(prep, "__name__", repr(prep))
+            if to_self:
+                raise ValueError(f"{name} would post a completion into this same Ring that no "
+                                 f"request owns: Ring would drop it (or complete the request "
+                                 f"that happens to have its user_data). Send it to another ring, "
+                                 f"or use ioring.liburing for a ring that messages itself")
             raise ValueError(f"{name} makes a multishot request (a completion per result) that "
                              f"Ring.queue() cannot route: its results would be lost. Use "
                              f"{hint}, which yields every result and cancels the request when "
@@ -1267,6 +1274,19 @@ cdef int _fileno(object f, str name) except? -1:
     if not -0x80000000 <= fd <= 0x7FFFFFFF:
         raise ValueError(f"{name}={fd} is not a file descriptor (a C int)")
     return fd
+
+
+cdef bint _msg_ring_to(Ring ring, io_uring_sqe sqe) except -1:
+    """``sqe`` is a MSG_RING whose target is ``ring`` itself (by the ring file, not the fd
+    number, so a dup counts)."""
+    if sqe.opcode != L.IORING_OP_MSG_RING or sqe.flags & L.IOSQE_FIXED_FILE:
+        return False
+    try:
+        target = os.fstat(sqe.fd)
+        own = os.fstat(ring.uring.ring_fd)
+    except (OSError, TypeError):
+        return False            # a bad target fd: the kernel's answer (EBADF) is the result
+    return (target.st_dev, target.st_ino) == (own.st_dev, own.st_ino)
 
 
 def _prep_read_multishot(sqe, int fd, int bgid):

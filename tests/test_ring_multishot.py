@@ -134,6 +134,24 @@ def test_queue_refuses_every_multishot_request(ring, make, method):
         b.close()
 
 
+def test_queue_refuses_a_msg_ring_to_itself_whose_completion_nobody_owns(ring):
+    # The posted CQE carries a user_data no Operation has (or worse, one that some request has).
+    dup = os.dup(ring.fd)
+    try:
+        for target in (ring.fd, dup):
+            with pytest.raises(ValueError, match=r"io_uring_prep_msg_ring would post a completion "
+                                                 r"into this same Ring that no request owns"):
+                ring.queue(L.io_uring_prep_msg_ring, target, 7, 1, 0)
+            assert ring.in_flight == 0
+        with ioring.Ring(8) as other:       # to another ring: its business
+            assert ring.queue(L.io_uring_prep_msg_ring, other.fd, 7, 1, 0).result(5) == 0
+            cqe = L.io_uring_wait_cqe(other.uring)
+            assert (cqe.user_data, cqe.res) == (1, 7)
+            L.io_uring_cqe_seen(other.uring, cqe)
+    finally:
+        os.close(dup)
+
+
 def test_breaking_out_of_the_loop_cancels_the_request(ring, listener):
     c1 = socket.create_connection(listener.getsockname())
     for fd in ring.accept_multishot(listener):
