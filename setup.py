@@ -30,7 +30,8 @@ extensions = [
               + ring_core_headers),
     Extension("ioring._ring", ["ioring/_ring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/_core.pxd", "ioring/liburing.pxd"] + ring_core_headers),
+              depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/_ring_multishot.pxi"]
+              + ring_core_headers),
     Extension("ioring.winioring", ["ioring/winioring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/winioring.pxd", "ioring/_buffer_export.pxi",

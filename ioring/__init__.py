@@ -30,6 +30,7 @@ if _sys.platform == "win32":
     __all__: list = []
 else:
     from ioring._info import kernel_probe, liburing_version  # noqa: E402
-    from ioring._ring import BufferPool, Operation, Ring  # noqa: E402
+    from ioring._ring import BufferPool, BufferRing, Multishot, Operation, Ring  # noqa: E402
 
-    __all__ = ["Ring", "Operation", "BufferPool", "kernel_probe", "liburing_version"]
+    __all__ = ["Ring", "Operation", "Multishot", "BufferPool", "BufferRing", "kernel_probe",
+               "liburing_version"]

@@ -17,7 +17,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY
 cdef extern from "<errno.h>":
     enum: ECANCELED
-from libc.stdint cimport uint64_t, int64_t, uint32_t
+from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset, memcpy
 
@@ -32,6 +32,8 @@ cdef extern from "ioring/abi.h":
 
 import array
 import collections
+import errno
+import fcntl
 import os
 import threading
 import time
@@ -81,6 +83,7 @@ cdef class Operation:
     cdef readonly uint32_t flags
     cdef object _callbacks
     cdef unsigned long _thread  # the thread that queued it (completions() of that thread)
+    cdef object _stream         # a multishot request: the _Stream its CQEs go to
     cdef object __weakref__
 
     def done(self):
@@ -108,7 +111,10 @@ cdef class Operation:
         if self._res >= 0:
             return None
         err = -<int>self._res
-        return OSError(err, f"{os.strerror(err)} [{self.describe()}]", self.path)
+        message = f"{os.strerror(err)} [{self.describe()}]"
+        if err == errno.EINVAL and self.kind in _FILE_IO_KINDS and _is_o_direct(self.fd):
+            message += _O_DIRECT_RULE
+        return OSError(err, message, self.path)
 
     def result(self, timeout=None):
         """Wait (at most ``timeout`` seconds: TimeoutError) and return the result: the byte
@@ -157,6 +163,23 @@ cdef class Operation:
         return f"<Operation {self.describe()} {state}>"
 
 
+# Requests whose EINVAL, on an O_DIRECT fd, almost always means misaligned I/O.
+_FILE_IO_KINDS = frozenset(("read", "write", "read_fixed", "write_fixed", "readv", "writev"))
+_O_DIRECT_RULE = (": the fd is open with O_DIRECT, which needs the file offset, the length and "
+                  "the buffer address aligned to the device's logical block size (usually 512 or "
+                  "4096 bytes; statx with STATX_DIOALIGN tells it); BufferPool buffers are "
+                  "page-aligned")
+
+
+def _is_o_direct(fd):
+    if fd is None:
+        return False
+    try:
+        return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+    except (OSError, ValueError, TypeError):
+        return False        # closed since: no hint rather than a wrong one
+
+
 cdef class _Linked:
     cdef Ring ring
 
@@ -165,9 +188,13 @@ cdef class _Linked:
         if ring._chain_owner == PyThread_get_thread_ident():
             raise RuntimeError("linked() chains do not nest")
         ring._await_chain()         # another thread's chain is being queued: after it
+        ring.uring._check()
         ring._chain_owner = PyThread_get_thread_ident()
         ring._link_depth = 1
         ring._link_last = None
+        # Where the chain begins in the SQ: if the SQ fills while it is queued, what precedes
+        # this point is submitted on its own (Ring._submit_before_chain).
+        ring._chain_start = ring.uring.ring.sq.sqe_tail
         return ring
 
     def __exit__(self, *exc):
@@ -181,12 +208,14 @@ cdef class _Linked:
                 try:
                     last.flags = last.flags & ~(L.IOSQE_IO_LINK | L.IOSQE_IO_HARDLINK)
                 except ValueError:
-                    pass    # already submitted (the SQ filled up): see Ring.linked
+                    pass    # already submitted (through the thin layer, or the ring closed)
         finally:
             ring._chain_owner = 0
             if ring._chain_waiters:
                 with ring._chain_cond:
                     ring._chain_cond.notify_all()
+        if ring._deferred_cancels:
+            ring._run_deferred_cancels()
         return False
 
 
@@ -206,6 +235,7 @@ cdef class Ring:
     # A linked() chain is positional in the SQ: while one thread queues it, the others neither
     # queue (their request would join it) nor submit (the kernel would run half of it).
     cdef unsigned long _chain_owner    # thread ident of the chain's builder, 0: none
+    cdef unsigned _chain_start         # SQ index of the chain's first SQE
     cdef int _chain_waiters
     cdef object _chain_cond
     cdef dict _collectors          # thread ident -> its operations reaped but not yet handed
@@ -221,12 +251,18 @@ cdef class Ring:
     cdef dict _batches             # batch id -> _Batch, for the batches running now
     cdef uint64_t _next_batch
     cdef long _issuer              # IORING_SETUP_SINGLE_ISSUER: the only thread that may use it
+    cdef bint _reaping             # _reap is walking the CQ (nothing may queue meanwhile)
+    cdef list _deferred_cancels    # multishot _Streams to cancel once it is safe to queue
+    cdef list _buffer_rings        # BufferRings: their memory lives until the Ring is closed
+    cdef BufferRing _default_buffers
+    cdef int _next_bgid
     cdef object __weakref__
 
-    def __init__(self, unsigned entries=256, *, bint sqpoll=False, unsigned flags=0,
-                 unsigned cq_entries=0, unsigned sq_thread_idle=0):
+    def __init__(self, entries=256, *, bint sqpoll=False, unsigned flags=0,
+                 cq_entries=0, unsigned sq_thread_idle=0):
         if sqpoll:
             flags |= L.IORING_SETUP_SQPOLL
+        entries, cq_entries = _check_ring_sizes(entries, cq_entries, flags)
         if cq_entries:
             flags |= L.IORING_SETUP_CQSIZE
         p = L.io_uring_params(flags=flags, cq_entries=cq_entries, sq_thread_idle=sq_thread_idle)
@@ -239,6 +275,8 @@ cdef class Ring:
         self._chain_cond = threading.Condition(threading.Lock())
         self._batches = {}
         self._next_batch = 1
+        self._deferred_cancels = []
+        self._buffer_rings = []
         if flags & L.IORING_SETUP_SINGLE_ISSUER:
             self._issuer = PyThread_get_thread_ident()
 
@@ -257,10 +295,21 @@ cdef class Ring:
         """Cancel what is in flight, wait for the kernel, release everything (idempotent)."""
         if self.uring is not None and self.uring.initialized:
             L.io_uring_queue_exit(self.uring)
+        streams = []
         for op in list(self._ops.values()):
-            if (<Operation>op)._res is None:
+            if (<Operation>op)._stream is not None:
+                (<_Stream>(<Operation>op)._stream)._final(-ECANCELED)
+                streams.append((<Operation>op)._stream)
+            elif (<Operation>op)._res is None:
                 (<Operation>op)._complete(-ECANCELED, 0)
         self._ops = {}
+        self._deferred_cancels = []
+        for br in self._buffer_rings:
+            (<BufferRing>br)._closed = True     # unregistered by the ring's exit
+        self._buffer_rings = []
+        self._default_buffers = None
+        for stream in streams:
+            (<_Stream>stream)._wake()
         self._reap_gen += 1
         if self._followers:
             with self._cond:
@@ -316,6 +365,16 @@ cdef class Ring:
             self._chain_waiters -= 1
         return 0
 
+    cdef int _gate_submit(self, str what) except -1:
+        """Before publishing SQEs: wait while another thread queues a chain; refuse inside this
+        thread's own chain, whose first part would go to the kernel alone."""
+        if self._in_own_chain():
+            raise RuntimeError(
+                f"{what} inside this thread's open linked() chain would submit the first part of "
+                f"the chain alone: queue the whole chain, leave the `with ring.linked():` block, "
+                f"then {what}")
+        return self._await_chain()
+
     cdef io_uring_sqe _sqe(self):
         """An SQE, submitting queued ones when the SQ is full."""
         if self._issuer:
@@ -323,13 +382,51 @@ cdef class Ring:
         self._await_chain()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
-            if self._link_depth:
-                # A chain cannot straddle two submits reliably: the kernel would run the first
-                # half linked to nothing. Refuse instead.
-                raise RuntimeError("linked() chain longer than the submission queue")
-            self._submit_some()
+            if self._in_own_chain():
+                self._submit_before_chain()
+            else:
+                self._submit_some()
             sqe = L.io_uring_get_sqe(self.uring)
         return sqe
+
+    cdef int _submit_before_chain(self) except -1:
+        """The SQ is full while this thread queues a linked() chain: submit the requests
+        queued before the chain, and only those. The SQ tail is published up to the chain's
+        first SQE, so no part of the chain reaches the kernel before it is complete (a chain
+        cut in two runs its first half linked to nothing)."""
+        cdef io_uring uring = self.uring
+        cdef c.ioring *ring = &uring.ring
+        cdef unsigned tail = ring.sq.sqe_tail
+        cdef unsigned start = self._chain_start
+        cdef unsigned chain = tail - start
+        cdef int ret
+        if chain >= ring.sq.ring_entries:
+            raise RuntimeError(
+                f"a linked() chain must fit in the submission queue: this Ring has "
+                f"{ring.sq.ring_entries} SQ entries and the chain needs more (a request with "
+                f"timeout= takes two); use a larger Ring(entries) or split the chain")
+        if <int>(ring.sq.sqe_head - start) > 0 or <int>(uring._tracked - start) > 0:
+            # Part of the chain was published behind our back (io_uring_submit of the thin
+            # layer on this ring): it cannot be held back any more.
+            raise RuntimeError("this linked() chain was partly submitted through the thin layer "
+                               "(io_uring_submit on Ring.uring) while it was being queued")
+        ring.sq.sqe_tail = start
+        try:
+            uring._track()          # only the SQEs before the chain
+            ret = c.ioring_submit(ring)
+        finally:
+            ring.sq.sqe_tail = tail
+        if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+            raise OSError(-ret, os.strerror(-ret))
+        if c.ioring_sq_space_left(ring) == 0:
+            # The kernel has not consumed them yet: SQPOLL works asynchronously, and a CQ
+            # backlog can hold submission back. Reap and wait for SQ space. (A done-callback
+            # run by this reap that queues a request adds it to the chain, as one run by any
+            # wait of this thread would.)
+            self._reap(0)
+            if self.uring.flags & L.IORING_SETUP_SQPOLL:
+                L.io_uring_sqring_wait(self.uring)
+        return 0
 
     cdef void _submit_some(self) except *:
         L.io_uring_submit(self.uring)
@@ -379,9 +476,34 @@ cdef class Ring:
     def queue(self, prep, *args, kind=None, fd=None, path=None, value=None, unsigned flags=0,
               timeout=None):
         """Queue any thin-layer prep: ``ring.queue(L.io_uring_prep_fallocate, fd, 0, 0, 4096)``.
-        ``flags`` are IOSQE_* flags; ``timeout`` (seconds) links a timeout to the request."""
+        ``flags`` are IOSQE_* flags; ``timeout`` (seconds) links a timeout to the request.
+
+        A request that posts a completion per result (multishot accept, recv, recvmsg, read,
+        poll, timeout...) is refused with ValueError naming the method that hands out its
+        results (``accept_multishot``..., or ``multishot(prep, ...)``): an Operation has one
+        result, and the others would be lost. So is a MSG_RING to this Ring itself: the
+        completion it posts belongs to no request. A zero-copy send's second completion (the
+        notification) only ends the request: its result is the first one."""
         sqe = self._sqe()
-        prep(sqe, *args)
+        try:
+            prep(sqe, *args)
+            hint = _multishot_prep_hint(sqe)
+            to_self = hint is None and _msg_ring_to(self, sqe)
+        except BaseException:
+            _void_sqe(self, sqe)
+            raise
+        if hint is not None or to_self:
+            _void_sqe(self, sqe)
+            name = getattr(prep, "__name__", repr(prep))
+            if to_self:
+                raise ValueError(f"{name} would post a completion into this same Ring that no "
+                                 f"request owns: Ring would drop it (or complete the request "
+                                 f"that happens to have its user_data). Send it to another ring, "
+                                 f"or use ioring.liburing for a ring that messages itself")
+            raise ValueError(f"{name} makes a multishot request (a completion per result) that "
+                             f"Ring.queue() cannot route: its results would be lost. Use "
+                             f"{hint}, which yields every result and cancels the request when "
+                             f"closed")
         return self._track(sqe, kind or prep.__name__.replace("io_uring_prep_", ""), fd, path,
                            value, flags, timeout)
 
@@ -391,11 +513,13 @@ cdef class Ring:
         L.io_uring_prep_nop(sqe)
         return self._track(sqe, "nop", None, None, None, flags, None)
 
-    def read(self, int fd, buf, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
+    def read(self, fd, buf, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
         """Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the
         file position). Result: bytes read. A buffer of a registered BufferPool is read with
         IORING_OP_READ_FIXED."""
-        cdef int index = self._registered_index(buf)
+        cdef int index
+        fd = _fileno(fd, "fd")
+        index = self._registered_index(buf)
         sqe = self._sqe()
         if index >= 0:
             L.io_uring_prep_read_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, index)
@@ -403,10 +527,12 @@ cdef class Ring:
         L.io_uring_prep_read(sqe, fd, buf, _nbytes(buf, nbytes), offset)
         return self._track(sqe, "read", fd, None, None, flags, timeout)
 
-    def write(self, int fd, data, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
+    def write(self, fd, data, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
         """Write ``data`` (all of it, or ``nbytes``) at ``offset`` (-1: the file position);
         WRITE_FIXED for a buffer of a registered BufferPool."""
-        cdef int index = self._registered_index(data)
+        cdef int index
+        fd = _fileno(fd, "fd")
+        index = self._registered_index(data)
         sqe = self._sqe()
         if index >= 0:
             L.io_uring_prep_write_fixed(sqe, fd, data, _nbytes(data, nbytes), offset, index)
@@ -431,54 +557,62 @@ cdef class Ring:
                 return i
         return -1
 
-    def readv(self, int fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
+    def readv(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
+        fd = _fileno(fd, "fd")
         sqe = self._sqe()
         L.io_uring_prep_readv(sqe, fd, buffers, None, offset)
         return self._track(sqe, "readv", fd, None, None, flags, timeout)
 
-    def writev(self, int fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
+    def writev(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
+        fd = _fileno(fd, "fd")
         sqe = self._sqe()
         L.io_uring_prep_writev(sqe, fd, buffers, None, offset)
         return self._track(sqe, "writev", fd, None, None, flags, timeout)
 
-    def read_fixed(self, int fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
+    def read_fixed(self, fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
+        fd = _fileno(fd, "fd")
         sqe = self._sqe()
         L.io_uring_prep_read_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, buf_index)
         return self._track(sqe, "read_fixed", fd, None, None, flags, timeout)
 
-    def write_fixed(self, int fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
+    def write_fixed(self, fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
+        fd = _fileno(fd, "fd")
         sqe = self._sqe()
         L.io_uring_prep_write_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, buf_index)
         return self._track(sqe, "write_fixed", fd, None, None, flags, timeout)
 
-    def fsync(self, int fd, *, bint datasync=False, unsigned flags=0, timeout=None):
+    def fsync(self, fd, *, bint datasync=False, unsigned flags=0, timeout=None):
+        fd = _fileno(fd, "fd")
         sqe = self._sqe()
         L.io_uring_prep_fsync(sqe, fd, L.IORING_FSYNC_DATASYNC if datasync else 0)
         return self._track(sqe, "fsync", fd, None, None, flags, timeout)
 
-    def openat(self, path, int oflags=os.O_RDONLY, unsigned mode=0o666, *, int dir_fd=L.AT_FDCWD,
+    def openat(self, path, int oflags=os.O_RDONLY, unsigned mode=0o666, *, dir_fd=L.AT_FDCWD,
                unsigned flags=0, timeout=None):
         """Open ``path``; result: the new fd."""
+        dir_fd = _fileno(dir_fd, "dir_fd")
         sqe = self._sqe()
         L.io_uring_prep_openat(sqe, dir_fd, path, oflags, mode)
         return self._track(sqe, "openat", None, path, None, flags, timeout)
 
-    def close_fd(self, int fd, *, unsigned flags=0):
+    def close_fd(self, fd, *, unsigned flags=0):
         """Close ``fd`` (IORING_OP_CLOSE). (``Ring.close()`` closes the ring itself.)"""
+        fd = _fileno(fd, "fd")
         sqe = self._sqe()
         L.io_uring_prep_close(sqe, fd)
         return self._track(sqe, "close", fd, None, None, flags, None)
 
     def statx(self, path, unsigned mask=L.STATX_BASIC_STATS, int statx_flags=0, *,
-              int dir_fd=L.AT_FDCWD, unsigned flags=0, timeout=None):
+              dir_fd=L.AT_FDCWD, unsigned flags=0, timeout=None):
         """statx(2) of ``path``; result: an ``ioring.liburing.statx``."""
+        dir_fd = _fileno(dir_fd, "dir_fd")
         st = L.statx()
         sqe = self._sqe()
         L.io_uring_prep_statx(sqe, dir_fd, path, statx_flags, mask, st)
         return self._track(sqe, "statx", None, path, st, flags, timeout)
 
     def send(self, sock, data, int msg_flags=0, *, unsigned flags=0, timeout=None):
-        cdef int fd = _fileno(sock)
+        cdef int fd = _fileno(sock, "sock")
         sqe = self._sqe()
         L.io_uring_prep_send(sqe, fd, data, _nbytes(data, None), msg_flags)
         return self._track(sqe, "send", fd, None, None, flags, timeout)
@@ -486,7 +620,7 @@ cdef class Ring:
     def recv(self, sock, buf, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """Receive into ``buf`` (a writable buffer) or, given an int, into a new bytearray of
         that size (the result is then the bytes received)."""
-        cdef int fd = _fileno(sock)
+        cdef int fd = _fileno(sock, "sock")
         value = None
         if isinstance(buf, int):
             buf = bytearray(buf)
@@ -498,21 +632,24 @@ cdef class Ring:
 
     def accept(self, sock, int accept_flags=0, *, unsigned flags=0, timeout=None):
         """Accept a connection; result: the new socket fd."""
-        cdef int fd = _fileno(sock)
+        cdef int fd = _fileno(sock, "sock")
         sqe = self._sqe()
         L.io_uring_prep_accept(sqe, fd, None, None, accept_flags)
         return self._track(sqe, "accept", fd, None, None, flags, timeout)
 
     def connect(self, sock, address, *, unsigned flags=0, timeout=None):
         """Connect ``sock`` to ``address`` (as the socket module takes it)."""
-        cdef int fd = _fileno(sock)
+        cdef int fd = _fileno(sock, "sock")
         addr = L.sockaddr(int(sock.family), address)
         sqe = self._sqe()
         L.io_uring_prep_connect(sqe, fd, addr)
         return self._track(sqe, "connect", fd, None, None, flags, timeout)
 
-    def splice(self, int fd_in, off_in, int fd_out, off_out, unsigned nbytes, unsigned splice_flags=0, *,
+    def splice(self, fd_in, off_in, fd_out, off_out, unsigned nbytes, unsigned splice_flags=0, *,
                unsigned flags=0, timeout=None):
+        """splice(2) ``nbytes`` from ``fd_in`` (at ``off_in``, -1: its position) to ``fd_out``."""
+        fd_in = _fileno(fd_in, "fd_in")
+        fd_out = _fileno(fd_out, "fd_out")
         sqe = self._sqe()
         L.io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
         return self._track(sqe, "splice", fd_in, None, None, flags, timeout)
@@ -527,14 +664,115 @@ cdef class Ring:
 
     def linked(self):
         """``with ring.linked(): ...``: the requests queued inside run in order, each only if
-        the previous succeeded (IOSQE_IO_LINK). The chain must fit in the SQ. It belongs to
-        the thread that opens it: other threads' requests, submits and batches wait until it
-        is closed; a batch inside it raises RuntimeError."""
+        the previous succeeded (IOSQE_IO_LINK); a failure cancels the rest (-ECANCELED).
+
+        The kernel counts a short read or write (fewer bytes than asked: end of file, a pipe
+        or socket with less data ready) as a failure: ``read(fd, buf)`` then ``close_fd(fd)`` in a chain
+        leaves the fd open when the file is shorter than ``buf``. Give the request whose
+        failure must not stop the rest ``flags=IOSQE_IO_HARDLINK`` (the close then always
+        runs), or check the results.
+
+        A chain that fits in the SQ always runs whole: if the SQ fills while it is queued,
+        what was queued before it is submitted alone, and the chain's own requests only
+        reach the kernel once the block is left. A longer chain raises RuntimeError (a
+        request with ``timeout=`` takes two entries). Nothing may be submitted from inside
+        the block (``submit()``, ``wait()``, ``result()``, ``cancel()``: RuntimeError), and
+        multishot requests cannot be linked.
+
+        The chain belongs to the thread that opens it: other threads' requests, submits and
+        batches wait until it is closed; a batch inside it raises RuntimeError."""
         cdef _Linked ctx = _Linked.__new__(_Linked)
         ctx.ring = self
         return ctx
 
+    # ---- multishot: one request, a result per completion ------------------------------------
+
+    def accept_multishot(self, sock, int accept_flags=0, *, unsigned flags=0):
+        """Accept connections on the listening ``sock`` with one multishot request
+        (io_uring_prep_multishot_accept): a Multishot that yields each new connection's fd (an
+        int; ``socket.socket(fileno=fd)`` makes a socket of it). ``accept_flags``:
+        SOCK_NONBLOCK, SOCK_CLOEXEC."""
+        cdef int fd = _fileno(sock, "sock")
+        return _start_multishot(self, _MS_FD, "accept_multishot", fd, L.io_uring_prep_multishot_accept,
+                                (fd, None, None, accept_flags), flags, None, True)
+
+    def recv_multishot(self, sock, BufferRing buffers=None, int msg_flags=0, *, unsigned flags=0):
+        """Receive from ``sock`` with one multishot request (io_uring_prep_recv_multishot) into
+        the provided buffers of ``buffers`` (a BufferRing; None: this Ring's default one, 128 x
+        16 KiB, made on first use): a Multishot that yields the bytes of each receive, and ends
+        at end of stream (the peer shut down)."""
+        cdef int fd = _fileno(sock, "sock")
+        buffers = self._buffers_for(buffers)
+        return _start_multishot(self, _MS_DATA, "recv_multishot", fd, L.io_uring_prep_recv_multishot,
+                                (fd, None, 0, msg_flags), flags, buffers, True)
+
+    def recvmsg_multishot(self, sock, BufferRing buffers=None, int ancbufsize=0, int msg_flags=0, *,
+                          unsigned flags=0):
+        """recvmsg(2) on ``sock`` with one multishot request (io_uring_prep_recvmsg_multishot):
+        a Multishot that yields, per datagram, what ``socket.recvmsg`` returns: ``(data,
+        ancdata, msg_flags, address)``. Each provided buffer of ``buffers`` (see
+        recv_multishot) holds a header, room for the address (128 bytes), ``ancbufsize``
+        bytes of control messages and the payload."""
+        cdef int fd = _fileno(sock, "sock")
+        if ancbufsize < 0:
+            raise ValueError(f"ancbufsize must be >= 0, not {ancbufsize}")
+        buffers = self._buffers_for(buffers)
+        msg = L.msghdr()
+        msg.msg_namelen = _SOCKADDR_STORAGE
+        msg.msg_controllen = ancbufsize
+        return _start_multishot(self, _MS_MSG, "recvmsg_multishot", fd,
+                                L.io_uring_prep_recvmsg_multishot, (fd, msg, msg_flags), flags,
+                                buffers, True, msg)
+
+    def read_multishot(self, fd, BufferRing buffers=None, *, unsigned flags=0):
+        """Read a pollable ``fd`` (a pipe, a socket, an eventfd, a tty) with one multishot
+        request (io_uring_prep_read_multishot, kernel 6.7) into the provided buffers of
+        ``buffers`` (see recv_multishot): a Multishot that yields the bytes of each read, and
+        ends at end of file."""
+        fd = _fileno(fd, "fd")
+        buffers = self._buffers_for(buffers)
+        return _start_multishot(self, _MS_DATA, "read_multishot", fd, _prep_read_multishot,
+                                (fd, buffers.bgid), flags, buffers, True)
+
+    def poll_multishot(self, fd, unsigned poll_mask, *, unsigned flags=0):
+        """Watch ``fd`` with one multishot poll (io_uring_prep_poll_multishot): a Multishot that
+        yields the ready events (a POLLIN | POLLOUT... mask) each time ``fd`` becomes ready."""
+        fd = _fileno(fd, "fd")
+        return _start_multishot(self, _MS_POLL, "poll_multishot", fd, L.io_uring_prep_poll_multishot,
+                                (fd, poll_mask), flags, None, True)
+
+    def timeout_multishot(self, seconds, *, unsigned count=0, unsigned flags=0):
+        """A periodic kernel timer (IORING_TIMEOUT_MULTISHOT): a Multishot that yields 1, 2,
+        3... at each expiration, every ``seconds``; it ends after ``count`` of them (0: when
+        closed)."""
+        sec = float(seconds)
+        if not sec >= 0:
+            raise ValueError(f"seconds must be >= 0, not {seconds!r}")
+        ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
+        return _start_multishot(self, _MS_TICK, "timeout_multishot", None, L.io_uring_prep_timeout,
+                                (ts, count, L.IORING_TIMEOUT_MULTISHOT), flags, None, False)
+
+    def multishot(self, prep, *args, kind=None, fd=None, BufferRing buffers=None, unsigned flags=0):
+        """Any multishot prep of the thin layer, e.g. ``ring.multishot(
+        L.io_uring_prep_multishot_accept_direct, sock.fileno(), None, None, 0)``: a Multishot
+        that yields each completion's ``cqe.res`` (or, with ``buffers``, a BufferRing the request
+        selects from, the bytes received) and ends with the request's final completion (a
+        negative one raises OSError). It is not re-armed."""
+        return _start_multishot(self, _MS_DATA if buffers is not None else _MS_RAW,
+                                kind or getattr(prep, "__name__", "multishot").replace("io_uring_prep_", ""),
+                                fd, prep, args, flags, buffers, False)
+
+    cdef BufferRing _buffers_for(self, BufferRing buffers):
+        if buffers is not None:
+            if buffers.ring is not self:
+                raise ValueError("the BufferRing belongs to another Ring")
+            return buffers
+        if self._default_buffers is None or self._default_buffers._closed:
+            self._default_buffers = BufferRing(self)
+        return self._default_buffers
+
     cdef _cancel(self, Operation op):
+        self._gate_submit("cancel()")
         sqe = self._sqe()
         L.io_uring_prep_cancel64(sqe, op.user_data, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud
@@ -546,7 +784,7 @@ cdef class Ring:
 
     def register_files(self, files):
         """Register fds (IORING_REGISTER_FILES); use their index with flags=IOSQE_FIXED_FILE."""
-        return L.io_uring_register_files(self.uring, [_fileno(f) for f in files])
+        return L.io_uring_register_files(self.uring, [_fileno(f, "files[]") for f in files])
 
     def unregister_files(self):
         return L.io_uring_unregister_files(self.uring)
@@ -557,14 +795,14 @@ cdef class Ring:
         """Submit what is queued; returns how many requests were submitted."""
         if self._issuer:
             self._check_thread()
-        self._await_chain()
+        self._gate_submit("submit()")
         return L.io_uring_submit(self.uring)
 
     cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
-        """Complete the Operations of every ready CQE (at most ``limit`` if > 0) and hand batch
-        CQEs to the batch they belong to, whichever thread runs it. The CQEs are consumed
-        before any done-callback runs, so a callback that queues (and so may reap) can never
-        see the same CQE twice."""
+        """Complete the Operations of every ready CQE (at most ``limit`` if > 0), hand batch
+        CQEs to the batch they belong to, whichever thread runs it, and multishot CQEs to their
+        iterator's queue. The CQEs are consumed before any done-callback or multishot waker
+        runs, so one that queues (and so may reap) can never see the same CQE twice."""
         cdef io_uring uring = self.uring
         cdef unsigned head, ready, i = 0, others = 0
         cdef c.io_uring_cqe *cqe
@@ -572,43 +810,67 @@ cdef class Ring:
         cdef Operation op
         cdef _Batch batch = None
         cdef list done = None          # created at the first Operation (batches need none)
+        cdef list streams = None       # multishot _Streams that got CQEs
+        cdef _Stream stream
         cdef Py_ssize_t ndone = 0
         ready = c.ioring_cq_ready(&uring.ring)
         if ready > max_cqes:
             ready = max_cqes
         if ready == 0:
+            if self._deferred_cancels:
+                self._run_deferred_cancels()
             return 0
         head = uring.ring.cq.khead[0]
-        while i < ready and (limit <= 0 or ndone < limit):
-            cqe = c.ioring_cqe_at(&uring.ring, head + i)
-            i += 1
-            ud = cqe.user_data
-            if ud & (_CANCEL_TAG | _BATCH_TAG):
-                if ud == _WAKE_UD:
+        self._reaping = True
+        try:
+            while i < ready and (limit <= 0 or ndone < limit):
+                cqe = c.ioring_cqe_at(&uring.ring, head + i)
+                i += 1
+                ud = cqe.user_data
+                if ud & (_CANCEL_TAG | _BATCH_TAG):
+                    if ud == _WAKE_UD:
+                        continue
+                    others += 1
+                    if ud & _CANCEL_TAG:
+                        continue
+                    # A batch's CQE: to its batch, if it is running (a batch that was interrupted
+                    # left its pins in uring._inflight, released by _retire below).
+                    bid = (ud >> 32) & _BATCH_ID_MASK
+                    if bid != cached_bid:
+                        batch = self._batches.get(bid) if self._batches else None
+                        cached_bid = bid
+                    if batch is not None:
+                        batch._record(<uint32_t>ud, cqe.res)
                     continue
                 others += 1
-                if ud & _CANCEL_TAG:
+                if cqe.flags & IORING_CQE_F_MORE:
+                    op = self._ops.get(ud)
+                else:
+                    op = self._ops.pop(ud, None)
+                if op is None:
                     continue
-                # A batch's CQE: to its batch, if it is running (a batch that was interrupted
-                # left its pins in uring._inflight, released by _retire below).
-                bid = (ud >> 32) & _BATCH_ID_MASK
-                if bid != cached_bid:
-                    batch = self._batches.get(bid) if self._batches else None
-                    cached_bid = bid
-                if batch is not None:
-                    batch._record(<uint32_t>ud, cqe.res)
-                continue
-            others += 1
-            if cqe.flags & IORING_CQE_F_MORE:
-                op = self._ops.get(ud)
-            else:
-                op = self._ops.pop(ud, None)
-            if op is not None:
+                if op._stream is not None:
+                    # A multishot request's result: queued in its iterator, no object per CQE
+                    # beyond the result itself.
+                    stream = <_Stream>op._stream
+                    stream._push(cqe.res, cqe.flags)
+                    if not stream.listed:
+                        stream.listed = True
+                        if streams is None:
+                            streams = []
+                        streams.append(stream)
+                    continue
+                if op._res is not None or cqe.flags & IORING_CQE_F_NOTIF:
+                    # Its result came with an earlier CQE: this is the notification that ends a
+                    # zero-copy send (IORING_CQE_F_NOTIF); it only releases what the send pinned.
+                    continue
                 if done is None:
                     done = []
                 done.append((op, 0 if op.kind == "timeout" and cqe.res == -ETIME else cqe.res, cqe.flags))
                 ndone += 1
-        uring._retire(i)
+        finally:
+            uring._retire(i)
+            self._reaping = False
         self._reap_gen += 1
         self._ncompleted += ndone
         if others and self._leader and not self._woken:
@@ -622,7 +884,24 @@ cdef class Ring:
                     collected = self._collectors.get(op._thread)
                     if collected is not None:
                         collected.append(op)
+        if streams is not None:
+            for stream in streams:
+                stream.listed = False
+                stream._after_reap()
+        if self._deferred_cancels:
+            self._run_deferred_cancels()
         return ndone
+
+    cdef int _run_deferred_cancels(self) except -1:
+        """Cancel the multishot requests whose iterator was closed (or paused) at a moment when
+        nothing could be queued (inside _reap, inside this thread's linked() chain)."""
+        cdef _Stream stream
+        if self._reaping or self._in_own_chain():
+            return 0
+        pending, self._deferred_cancels = self._deferred_cancels, []
+        for stream in pending:
+            stream._send_cancel()
+        return 0
 
     cdef void _wake_leader(self) noexcept:
         """Post a NOP (its CQE is dropped by _reap): the thread waiting in the kernel returns,
@@ -654,7 +933,7 @@ cdef class Ring:
             self._check_thread()
         if timeout is not None:
             deadline = _now() + float(timeout)
-        self._await_chain()
+        self._gate_submit("wait()")
         if n == 0:
             L.io_uring_submit(self.uring)
             self._reap(0)
@@ -703,7 +982,7 @@ cdef class Ring:
         uring._check()
         if self._issuer:
             self._check_thread()
-        self._await_chain()     # submitting now would cut another thread's chain
+        self._gate_submit("waiting for a completion")    # or cut a chain being queued
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -788,7 +1067,7 @@ cdef class Ring:
     cdef bint _has_ops_of(self, unsigned long thread):
         cdef Operation op
         for op in self._ops.values():
-            if op._thread == thread:
+            if op._thread == thread and op._stream is None:
                 return True
         return False
 
@@ -803,25 +1082,25 @@ cdef class Ring:
         """Prepare, submit and reap ``n`` NOPs; returns n. (The NOP benchmark's batch path.)"""
         return _run_batch(self, _BATCH_NOP, n, -1, None, None, None)
 
-    def read_many(self, int fd, buffers, offsets):
+    def read_many(self, fd, buffers, offsets):
         """Read each buffer (fully) at the matching offset, all in flight at once (up to the
         SQ size), the GIL released while the kernel works. Returns array('q') of results
         (bytes read, or -errno: not raised, so one bad offset doesn't hide the others).
         ``offsets``: any sequence of ints (-1: the file position), or, fastest, a contiguous
         buffer of native 64-bit ints (array('q'), numpy int64/uint64), copied in one go."""
-        return _run_batch(self, _BATCH_READ, len(buffers), fd, buffers, offsets, None)
+        return _run_batch(self, _BATCH_READ, len(buffers), _fileno(fd, "fd"), buffers, offsets, None)
 
-    def write_many(self, int fd, buffers, offsets):
+    def write_many(self, fd, buffers, offsets):
         """As read_many, writing each buffer at its offset."""
-        return _run_batch(self, _BATCH_WRITE, len(buffers), fd, buffers, offsets, None)
+        return _run_batch(self, _BATCH_WRITE, len(buffers), _fileno(fd, "fd"), buffers, offsets, None)
 
-    def read_fixed_many(self, int fd, buffers, offsets, buf_indexes):
+    def read_fixed_many(self, fd, buffers, offsets, buf_indexes):
         """As read_many with registered buffers (READ_FIXED): each buffer lies inside the
         registered buffer of the matching index (e.g. BufferPool views)."""
-        return _run_batch(self, _BATCH_READ_FIXED, len(buffers), fd, buffers, offsets, buf_indexes)
+        return _run_batch(self, _BATCH_READ_FIXED, len(buffers), _fileno(fd, "fd"), buffers, offsets, buf_indexes)
 
-    def write_fixed_many(self, int fd, buffers, offsets, buf_indexes):
-        return _run_batch(self, _BATCH_WRITE_FIXED, len(buffers), fd, buffers, offsets, buf_indexes)
+    def write_fixed_many(self, fd, buffers, offsets, buf_indexes):
+        return _run_batch(self, _BATCH_WRITE_FIXED, len(buffers), _fileno(fd, "fd"), buffers, offsets, buf_indexes)
 
     def __del__(self):
         if self.uring is not None and self.uring.initialized and self.uring._in_fork_child():
@@ -853,7 +1132,26 @@ class BufferPool:
         view = memoryview(self._memory)
         self._views = [view[i * self.size:(i + 1) * self.size] for i in range(count)]
         self._free = list(range(count - 1, -1, -1))
-        L.io_uring_register_buffers(ring.uring, self._views)
+        try:
+            L.io_uring_register_buffers(ring.uring, self._views)
+        except BaseException as exc:
+            self._views = []
+            try:
+                view.release()
+                self._memory.close()
+            except BufferError:
+                pass        # still exported somewhere: the garbage collector unmaps it
+            self.ring = None
+            if isinstance(exc, OSError) and exc.errno == errno.EBUSY:
+                raise OSError(errno.EBUSY,
+                              f"{os.strerror(errno.EBUSY)}: this Ring already has a registered "
+                              f"buffer table (another BufferPool, or io_uring_register_buffers), "
+                              f"and the kernel keeps one per ring. Close the other pool first, or "
+                              f"make a single BufferPool with every buffer you need; to grow a "
+                              f"pool, close it and create a larger one (a table that grows in "
+                              f"place: io_uring_register_buffers_sparse, then "
+                              f"io_uring_register_buffers_update_tag, in ioring.liburing)") from None
+            raise
 
     def __getitem__(self, i):
         return self._views[i]
@@ -907,6 +1205,49 @@ cdef class _Truncate:
         self.buf = buf
 
 
+# io_uring_setup(2)'s limits (IORING_MAX_ENTRIES, IORING_MAX_CQ_ENTRIES): checked here so that
+# a bad size is a ValueError that says what the kernel takes, not a bare EINVAL.
+_MAX_SQ_ENTRIES = 32768
+_MAX_CQ_ENTRIES = 65536
+
+
+def _pow2_at_least(n):
+    return 1 << (n - 1).bit_length()
+
+
+def _check_ring_sizes(entries, cq_entries, unsigned flags):
+    """(entries, cq_entries) as io_uring_setup(2) takes them, or ValueError/TypeError saying the
+    valid range: 1..32768 SQ entries, rounded up to a power of two; with IORING_SETUP_CLAMP a
+    larger value is clamped to 32768. cq_entries (0: twice the SQ) is rounded up the same way,
+    must be at least the SQ size and at most 65536 (or is clamped)."""
+    import operator
+    clamp = bool(flags & L.IORING_SETUP_CLAMP)
+    try:
+        entries = operator.index(entries)
+        cq_entries = operator.index(cq_entries)
+    except TypeError:
+        raise TypeError(f"Ring(entries, cq_entries=) take ints, not "
+                        f"{type(entries).__name__}/{type(cq_entries).__name__}") from None
+    if entries < 1 or (entries > _MAX_SQ_ENTRIES and not clamp):
+        raise ValueError(
+            f"Ring(entries={entries}): the kernel takes 1..{_MAX_SQ_ENTRIES} submission queue "
+            f"entries, rounded up to a power of two (the completion queue gets twice as many); "
+            f"pass flags=IORING_SETUP_CLAMP to have larger values clamped to {_MAX_SQ_ENTRIES}")
+    sq = _pow2_at_least(min(entries, _MAX_SQ_ENTRIES))
+    if cq_entries:
+        if cq_entries < 0 or (cq_entries > _MAX_CQ_ENTRIES and not clamp):
+            raise ValueError(
+                f"Ring(cq_entries={cq_entries}): the kernel takes 1..{_MAX_CQ_ENTRIES} completion "
+                f"queue entries, rounded up to a power of two (0: twice the submission queue); "
+                f"pass flags=IORING_SETUP_CLAMP to have larger values clamped to {_MAX_CQ_ENTRIES}")
+        if _pow2_at_least(min(cq_entries, _MAX_CQ_ENTRIES)) < sq:
+            raise ValueError(
+                f"Ring(entries={entries}, cq_entries={cq_entries}): the completion queue cannot be "
+                f"smaller than the submission queue ({sq} entries once rounded up to a power of two)")
+    # What the kernel would do with IORING_SETUP_CLAMP, before a value too large for its u32.
+    return min(entries, _MAX_SQ_ENTRIES), min(cq_entries, _MAX_CQ_ENTRIES)
+
+
 cdef inline unsigned _nbytes(object buf, object nbytes) except? 0xFFFFFFFF:
     if nbytes is not None:
         return nbytes
@@ -918,10 +1259,52 @@ cdef inline unsigned _nbytes(object buf, object nbytes) except? 0xFFFFFFFF:
     return n
 
 
-cdef int _fileno(object f) except? -1:
+cdef int _fileno(object f, str name) except? -1:
+    """The fd of argument ``name``: an int, or an object with fileno() (a socket, a file)."""
     if isinstance(f, int):
-        return f
-    return f.fileno()
+        fd = f
+    else:
+        fileno = getattr(f, "fileno", None)
+        if fileno is None:
+            raise TypeError(f"{name} must be a file descriptor (an int) or an object with "
+                            f"fileno(), not {type(f).__name__}")
+        fd = fileno()
+        if not isinstance(fd, int):
+            raise TypeError(f"{name}.fileno() returned {type(fd).__name__}, not an int")
+    if not -0x80000000 <= fd <= 0x7FFFFFFF:
+        raise ValueError(f"{name}={fd} is not a file descriptor (a C int)")
+    return fd
+
+
+cdef bint _msg_ring_to(Ring ring, io_uring_sqe sqe) except -1:
+    """``sqe`` is a MSG_RING whose target is ``ring`` itself (by the ring file, not the fd
+    number, so a dup counts)."""
+    if sqe.opcode != L.IORING_OP_MSG_RING or sqe.flags & L.IOSQE_FIXED_FILE:
+        return False
+    try:
+        target = os.fstat(sqe.fd)
+        own = os.fstat(ring.uring.ring_fd)
+    except (OSError, TypeError):
+        return False            # a bad target fd: the kernel's answer (EBADF) is the result
+    return (target.st_dev, target.st_ino) == (own.st_dev, own.st_ino)
+
+
+def _prep_read_multishot(sqe, int fd, int bgid):
+    L.io_uring_prep_read_multishot(sqe, fd, 0, 0, bgid)
+
+
+cdef void _void_sqe(Ring ring, io_uring_sqe sqe):
+    """Turn an SQE this Ring will not track into a NOP whose completion _reap drops."""
+    try:
+        L.io_uring_prep_nop(sqe)
+        sqe.flags = 0
+        sqe.user_data = _CANCEL_TAG | ring._next_ud
+        ring._next_ud += 1
+    except BaseException:
+        pass
+
+
+include "_ring_multishot.pxi"
 
 
 # ---- the batch engine ----------------------------------------------------------------------------

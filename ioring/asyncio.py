@@ -49,18 +49,33 @@ How it behaves:
   ``IORING_SETUP_IOPOLL`` is refused (ValueError): its completions appear only when the ring
   is polled, so the eventfd would never fire.
 - **Event loops.** Works with the default asyncio loop and with uvloop (anything with
-  ``add_reader``). An ``AsyncRing`` belongs to the loop it is first used in, and must only be
-  used from that loop's thread.
+  ``add_reader``). An ``AsyncRing`` belongs to the loop that created it (or, created outside
+  any loop, the one it is first used in), and must only be used from that loop's thread: a
+  call from another loop, or with no loop running, raises RuntimeError and queues nothing.
+- **Linked chains.** ``with ring.linked():`` queues a chain; nothing is submitted until the
+  block is left, so queue the whole chain and await the results after it (an await inside
+  fails the chain's futures with RuntimeError instead of hanging).
+- **Multishot requests** (``accept_multishot``, ``recv_multishot``, ``recvmsg_multishot``,
+  ``read_multishot``, ``poll_multishot``, ``timeout_multishot``, ``multishot``) are async
+  iterators (``AsyncMultishot``) over a queue that the reaping fills, one result per
+  completion; ``__anext__`` waits on a Future only when that queue is empty. Cancelling the
+  task that waits, breaking out of ``async for``, ``close()`` or ``aclose()`` cancel the
+  kernel request. See ``ioring.Multishot`` for when the iteration ends.
 """
 import asyncio
 import contextlib
 import errno
+import functools
 import os
+import weakref
 
 from ioring import liburing as L
-from ioring._ring import Operation, Ring
+from ioring._ring import _EMPTY, _END, Multishot, Operation, Ring
 
-__all__ = ["AsyncRing", "OpFuture"]
+__all__ = ["AsyncMultishot", "AsyncRing", "OpFuture"]
+
+# The running loop, or None (asyncio's C accelerated getter: no exception when there is none).
+_get_running_loop = asyncio._get_running_loop
 
 _EFD_CLOEXEC = 0o2000000
 _EFD_NONBLOCK = 0o4000
@@ -108,8 +123,10 @@ class OpFuture(asyncio.Future):
         aring = self._aring
         pending = aring._pending
         pending.discard(self)
-        if not pending and aring._idle is not None and not aring._idle.done():
-            aring._idle.set_result(None)
+        if not pending and aring._idle is not None:
+            aring._check_idle()
+        if aring._chain_futs is not None:
+            aring._chain_futs.discard(self)
         if self.done():
             return      # cancelled: the completion only releases the request's pins
         try:
@@ -146,7 +163,10 @@ class AsyncRing:
         self._live_loop = None          # the loop while open and attached (hot-path check)
         self._pending = set()           # OpFutures whose completion has not been reaped
         self._flush_handle = None
-        self._idle = None               # future: set when _pending empties (aclose waits)
+        self._idle = None               # future: set when nothing is in flight (aclose waits)
+        self._streams = weakref.WeakSet()   # the Multishots of AsyncMultishot iterators
+        self._chain_task = None         # the task inside `with ring.linked():`, if any
+        self._chain_futs = None         # the OpFutures queued in that chain
         self._closing = False
         self._closed = False
         try:
@@ -187,8 +207,9 @@ class AsyncRing:
 
     @property
     def in_flight(self):
-        """Requests whose completion has not been reaped yet (cancelled ones included)."""
-        return len(self._pending)
+        """Requests whose completion has not been reaped yet (cancelled ones included), armed
+        multishot requests included."""
+        return len(self._pending) + sum(1 for ms in self._streams if ms.armed)
 
     def __repr__(self):
         if self._closing:
@@ -202,24 +223,58 @@ class AsyncRing:
         self._loop = self._live_loop = loop
 
     def _check(self):
-        """The loop to use for a new request; raises if the ring is closed."""
+        """The loop to use for a new request: the running one, which must be this ring's.
+        Raises (before anything is queued) if the ring is closed, no loop runs, the running
+        loop is another one, or another task's linked() chain is open."""
+        loop = self._live_loop
+        if loop is not None and _get_running_loop() is loop:
+            if self._chain_task is not None:
+                self._check_chain()
+            return loop
+        running = _get_running_loop()
         if self._closing:
             raise RuntimeError("the AsyncRing is closed")
-        loop = self._loop
-        if loop is None:
-            loop = asyncio.get_running_loop()
-            self._attach(loop)
-        return loop
+        if running is None:
+            raise RuntimeError("AsyncRing methods need a running event loop: call them from a "
+                               "coroutine or callback of the loop this ring belongs to (nothing "
+                               "was queued)")
+        if self._loop is None:
+            self._attach(running)
+            return running
+        raise RuntimeError(f"this AsyncRing belongs to the event loop that created it (or first "
+                           f"used it), {self._loop!r}, not to the running one, {running!r}: "
+                           f"create one AsyncRing per event loop, e.g. inside the coroutine "
+                           f"given to asyncio.run() (nothing was queued)")
+
+    def _check_chain(self):
+        if asyncio.current_task() is not self._chain_task:
+            raise RuntimeError("another task's linked() chain is open on this AsyncRing (it awaited "
+                               "inside `with ring.linked():`): queue a chain's requests without "
+                               "awaiting in between, and await them after the block")
+
+    def _busy(self):
+        return bool(self._pending) or any(ms.armed for ms in self._streams)
+
+    def _check_idle(self):
+        idle = self._idle
+        if idle is not None and not idle.done() and not self._busy():
+            idle.set_result(None)
 
     def _track(self, op, loop):
         fut = OpFuture(loop=loop)
         fut.operation = op
         fut._aring = self
         self._pending.add(fut)
+        if self._chain_futs is not None:
+            self._chain_futs.add(fut)
         op.add_done_callback(fut._op_done)
         if self._flush_handle is None:
             self._flush_handle = loop.call_soon(self._flush)
         return fut
+
+    def _schedule_flush(self):
+        if self._flush_handle is None and self._loop is not None and not self._closing:
+            self._flush_handle = self._loop.call_soon(self._flush)
 
     def _flush(self):
         """The once-per-loop-iteration submit of everything queued in that iteration."""
@@ -245,6 +300,9 @@ class AsyncRing:
         ring = self._ring
         if ring.closed:
             return
+        if self._chain_task is not None:
+            self._chain_interrupted()
+            return
         try:
             while True:
                 if self._defer:
@@ -260,6 +318,22 @@ class AsyncRing:
                 self._retry_later(exc)
             else:
                 raise
+        if self._idle is not None:
+            self._check_idle()
+
+    def _chain_interrupted(self):
+        """The loop runs while a task is inside `with ring.linked():` (it awaited there).
+        Submitting now would send half of the chain, and its requests are not submitted before
+        the block is left: fail their futures, so that the task does not wait for them
+        forever. The chain is submitted, whole, once the task has left the block."""
+        futs, self._chain_futs = self._chain_futs or (), set()
+        for fut in futs:
+            if not fut.done():
+                fut.set_exception(RuntimeError(
+                    f"{fut.operation.describe()} is in a chain whose task awaited inside `with "
+                    f"ring.linked():`, where nothing can be submitted (half a chain would run): "
+                    f"queue the whole chain, leave the block, then await (the request still "
+                    f"runs, with its chain)"))
 
     def _retry_later(self, exc):
         if self._flush_handle is None and self._loop is not None:
@@ -279,9 +353,7 @@ class AsyncRing:
         requests on the underlying Ring and returns an Operation (awaited: its result) or a
         sequence of them, e.g. a ``with r.linked():`` chain (awaited: the list of results;
         the first failure is raised once all of them completed)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         made = op_factory(self._ring)
         if isinstance(made, Operation):
             return self._track(made, loop)
@@ -291,139 +363,163 @@ class AsyncRing:
     def queue(self, prep, *args, **kwargs):
         """Queue any thin-layer prep: ``await ring.queue(L.io_uring_prep_fallocate, fd, 0, 0,
         4096)``; keywords as ``Ring.queue`` (kind, fd, path, value, flags, timeout)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.queue(prep, *args, **kwargs), loop)
 
     @contextlib.contextmanager
     def linked(self):
         """``with ring.linked(): a = ring.write(...); b = ring.fsync(...)``: the requests queued
-        inside run in order, each only if the previous one succeeded (IOSQE_IO_LINK)."""
+        inside run in order, each only if the previous one succeeded (IOSQE_IO_LINK). Queue
+        them without awaiting inside the block (nothing is submitted until it is left; an
+        await there fails with RuntimeError), then await the results. As Ring.linked(): a
+        short read or write breaks the chain too."""
+        self._check()
         with self._ring.linked():
-            yield self
+            self._chain_task = asyncio.current_task()
+            self._chain_futs = set()
+            try:
+                yield self
+            finally:
+                self._chain_task = None
+                self._chain_futs = None
+                self._schedule_flush()
 
     def nop(self, **kwargs):
         """A NOP; result 0."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.nop(**kwargs), loop)
 
     def read(self, fd, buf, offset=-1, **kwargs):
         """Read into the writable ``buf`` at ``offset`` (-1: the file position); result: the
         number of bytes read. Keywords: ``nbytes``, ``flags`` (IOSQE_*), ``timeout`` (s)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.read(fd, buf, offset, **kwargs), loop)
 
     def write(self, fd, data, offset=-1, **kwargs):
         """Write ``data`` at ``offset`` (-1: the file position); result: bytes written."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.write(fd, data, offset, **kwargs), loop)
 
     def readv(self, fd, buffers, offset=-1, **kwargs):
         """Scatter-read into ``buffers``; result: total bytes read."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.readv(fd, buffers, offset, **kwargs), loop)
 
     def writev(self, fd, buffers, offset=-1, **kwargs):
         """Gather-write ``buffers``; result: total bytes written."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.writev(fd, buffers, offset, **kwargs), loop)
 
     def read_fixed(self, fd, buf, offset, buf_index, **kwargs):
         """READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.read_fixed(fd, buf, offset, buf_index, **kwargs), loop)
 
     def write_fixed(self, fd, buf, offset, buf_index, **kwargs):
         """WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.write_fixed(fd, buf, offset, buf_index, **kwargs), loop)
 
     def fsync(self, fd, **kwargs):
         """fsync(2) (``datasync=True``: fdatasync); result 0."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.fsync(fd, **kwargs), loop)
 
     def openat(self, path, oflags=os.O_RDONLY, mode=0o666, **kwargs):
         """Open ``path`` (``dir_fd=`` for a relative one); result: the new fd."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.openat(path, oflags, mode, **kwargs), loop)
 
     def close_fd(self, fd, **kwargs):
         """Close the file descriptor ``fd`` (IORING_OP_CLOSE); result 0."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.close_fd(fd, **kwargs), loop)
 
     def statx(self, path, mask=L.STATX_BASIC_STATS, statx_flags=0, **kwargs):
         """statx(2) of ``path``; result: an ``ioring.liburing.statx`` (``stx_size``, ...)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.statx(path, mask, statx_flags, **kwargs), loop)
 
     def send(self, sock, data, msg_flags=0, **kwargs):
         """send(2) ``data`` on ``sock`` (a socket or an fd); result: bytes sent."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.send(sock, data, msg_flags, **kwargs), loop)
 
     def recv(self, sock, buf_or_size, msg_flags=0, **kwargs):
         """recv(2) into a writable buffer (result: bytes received) or, given an int, into a new
         buffer of that size (result: the bytes received)."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.recv(sock, buf_or_size, msg_flags, **kwargs), loop)
 
     def accept(self, sock, accept_flags=0, **kwargs):
         """accept4(2) on the listening ``sock``; result: the new connection's fd."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.accept(sock, accept_flags, **kwargs), loop)
 
     def connect(self, sock, address, **kwargs):
         """connect(2) ``sock`` to ``address`` (as the socket module takes it); result 0."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.connect(sock, address, **kwargs), loop)
 
     def splice(self, fd_in, off_in, fd_out, off_out, nbytes, splice_flags=0, **kwargs):
         """splice(2) ``nbytes`` from ``fd_in`` to ``fd_out``; result: bytes moved."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.splice(fd_in, off_in, fd_out, off_out, nbytes,
                                              splice_flags, **kwargs), loop)
 
     def timeout(self, seconds, **kwargs):
         """A kernel timer (IORING_OP_TIMEOUT): resolves to 0 after ``seconds``."""
-        loop = self._live_loop
-        if loop is None:
-            loop = self._check()
+        loop = self._check()
         return self._track(self._ring.timeout(seconds, **kwargs), loop)
+
+    # ---- multishot: async iterators ---------------------------------------------------------
+
+    def accept_multishot(self, sock, accept_flags=0, **kwargs):
+        """``async for fd in ring.accept_multishot(sock):`` each new connection's fd, from one
+        multishot accept (see ``Ring.accept_multishot``)."""
+        loop = self._check()
+        return self._stream(self._ring.accept_multishot(sock, accept_flags, **kwargs), loop)
+
+    def recv_multishot(self, sock, buffers=None, msg_flags=0, **kwargs):
+        """``async for data in ring.recv_multishot(sock):`` the bytes of each receive, until the
+        peer shuts down (see ``Ring.recv_multishot``)."""
+        loop = self._check()
+        return self._stream(self._ring.recv_multishot(sock, buffers, msg_flags, **kwargs), loop)
+
+    def recvmsg_multishot(self, sock, buffers=None, ancbufsize=0, msg_flags=0, **kwargs):
+        """``async for data, ancdata, msg_flags, address in ring.recvmsg_multishot(sock):`` (see
+        ``Ring.recvmsg_multishot``)."""
+        loop = self._check()
+        return self._stream(self._ring.recvmsg_multishot(sock, buffers, ancbufsize, msg_flags,
+                                                         **kwargs), loop)
+
+    def read_multishot(self, fd, buffers=None, **kwargs):
+        """``async for data in ring.read_multishot(fd):`` of a pollable fd, until end of file
+        (see ``Ring.read_multishot``)."""
+        loop = self._check()
+        return self._stream(self._ring.read_multishot(fd, buffers, **kwargs), loop)
+
+    def poll_multishot(self, fd, poll_mask, **kwargs):
+        """``async for events in ring.poll_multishot(fd, select.POLLIN):`` (see
+        ``Ring.poll_multishot``)."""
+        loop = self._check()
+        return self._stream(self._ring.poll_multishot(fd, poll_mask, **kwargs), loop)
+
+    def timeout_multishot(self, seconds, **kwargs):
+        """``async for n in ring.timeout_multishot(0.5):`` a periodic kernel timer (``count=``
+        expirations, 0: endless; see ``Ring.timeout_multishot``)."""
+        loop = self._check()
+        return self._stream(self._ring.timeout_multishot(seconds, **kwargs), loop)
+
+    def multishot(self, prep, *args, **kwargs):
+        """Any multishot prep of the thin layer, as ``Ring.multishot``."""
+        loop = self._check()
+        return self._stream(self._ring.multishot(prep, *args, **kwargs), loop)
+
+    def _stream(self, ms, loop):
+        self._streams.add(ms)
+        self._schedule_flush()
+        return AsyncMultishot(self, ms)
 
     async def sleep(self, seconds):
         """``await ring.sleep(s)``: like ``asyncio.sleep`` but timed by the kernel's ring."""
@@ -440,7 +536,9 @@ class AsyncRing:
         self._closing = True
         self._live_loop = None
         try:
-            if self._pending and self._loop is not None and not self._ring.closed:
+            for ms in list(self._streams):
+                ms.close()
+            if self._busy() and self._loop is not None and not self._ring.closed:
                 self._idle = self._loop.create_future()
                 for fut in list(self._pending):
                     op = fut.operation
@@ -450,7 +548,7 @@ class AsyncRing:
                         except (ValueError, OSError, RuntimeError):
                             break
                 self._pump()
-                if self._pending:
+                if self._busy():
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(asyncio.shield(self._idle), timeout)
         finally:
@@ -475,6 +573,9 @@ class AsyncRing:
         if loop is not None and self._efd >= 0 and not loop.is_closed():
             loop.remove_reader(self._efd)
         try:
+            for ms in list(self._streams):
+                with contextlib.suppress(OSError, ValueError, RuntimeError):
+                    ms.close()          # their iterators end (instead of raising ECANCELED)
             if not self._ring.closed:
                 # Completions already posted resolve their futures with the real result.
                 with contextlib.suppress(OSError, ValueError):
@@ -510,6 +611,90 @@ class AsyncRing:
                 self._teardown()
             except Exception:
                 pass
+
+
+def _wake(fut):
+    if not fut.done():
+        fut.set_result(None)
+
+
+class AsyncMultishot:
+    """The results of one multishot request as an async iterator: ``async for fd in
+    aring.accept_multishot(sock): ...``; made by AsyncRing's ``*_multishot`` methods.
+
+    Results are queued as their completions are reaped (no Future per result); ``__anext__``
+    waits only when the queue is empty. The iteration ends as ``ioring.Multishot``'s does (end
+    of stream, ``cancel()``, a failure raised as OSError). Breaking out of ``async for``,
+    ``close()``, ``await aclose()``, leaving ``async with``, garbage collection or cancelling
+    the task that awaits the next result cancel the kernel request; results nobody took are
+    discarded (accepted fds are closed). ``.multishot`` is the underlying ``ioring.Multishot``.
+    """
+
+    __slots__ = ("multishot", "_aring", "__weakref__")
+
+    def __init__(self, aring, multishot):
+        if not isinstance(multishot, Multishot):
+            raise TypeError("expected an ioring.Multishot")
+        self.multishot = multishot
+        self._aring = aring
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        ms = self.multishot
+        result = ms._take()
+        while result is _EMPTY:
+            aring = self._aring
+            loop = aring._check()
+            aring._schedule_flush()         # a re-armed request is queued: submit it
+            fut = loop.create_future()
+            ms._set_waker(functools.partial(_wake, fut))
+            try:
+                await fut
+            except BaseException:
+                ms.close()                  # the task was cancelled: so is the request
+                aring._schedule_flush()
+                raise
+            finally:
+                ms._set_waker(None)
+            result = ms._take()
+        if result is _END:
+            raise StopAsyncIteration
+        return result
+
+    def cancel(self):
+        """Ask the kernel to stop; results already received are still yielded, then the
+        iteration ends. Returns False if it had already ended."""
+        done = self.multishot.cancel()
+        self._aring._schedule_flush()
+        return done
+
+    def close(self):
+        """Cancel the kernel request and discard what nobody took (fds closed). Idempotent."""
+        self.multishot.close()
+        self._aring._schedule_flush()
+
+    async def aclose(self):
+        self.close()
+
+    @property
+    def armed(self):
+        return self.multishot.armed
+
+    @property
+    def pending(self):
+        return self.multishot.pending
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        return f"<AsyncMultishot {self.multishot!r}>"
 
 
 async def _all_results(futs):

@@ -221,6 +221,87 @@ def test_two_threads_build_linked_chains_at_once():
     assert not errors, errors
 
 
+def test_chains_that_fill_the_sq_while_other_threads_queue_and_wait():
+    """An 8-entry Ring: each 4-request chain finds the SQ holding other threads' requests and
+    must have them submitted first (Ring._submit_before_chain), while those threads wait on
+    the chain gate; no request of another thread may land inside a chain, and no chain may be
+    cut (before: 'linked() chain longer than the submission queue')."""
+    import errno
+    import ioring
+    errors = []
+    with ioring.Ring(8) as ring:
+        def worker(k):
+            try:
+                for i in range(300):
+                    if k >= 3:                  # started last: the SQ is busy by then
+                        with ring.linked():
+                            bad = ring.read(9999, bytearray(1), 0)
+                            rest = [ring.nop() for _ in range(3)]
+                        assert bad.exception(5).errno == errno.EBADF
+                        got = [op.exception(5) for op in rest]
+                        assert all(e is not None and e.errno == errno.ECANCELED for e in got), got
+                    else:
+                        ops = [ring.nop() for _ in range(7)]    # the SQ is nearly full
+                        time.sleep(0)                           # ... when a chain begins
+                        if i % 2:
+                            ring.submit()
+                        assert [op.result(5) for op in ops] == [0] * 7
+            except BaseException as exc:
+                errors.append(f"thread {k}: {exc!r}")
+
+        _run_threads(worker, 5, 60, "a thread hung")
+        assert ring.in_flight == 0
+    assert not errors, errors[:4]
+
+
+def test_multishot_results_reach_their_iterator_whoever_reaps_them():
+    """One thread iterates a multishot recv and another a multishot accept while three threads
+    run NOPs on the same Ring: whichever thread reaps a multishot completion queues it in its
+    iterator, and every byte and every connection arrives once, in order."""
+    import socket
+    import ioring
+    errors = []
+    payload = os.urandom(1 << 20)
+    got = []
+    with ioring.Ring(16) as ring:
+        a, b = socket.socketpair()
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(64)
+        clients = []
+
+        def worker(k):
+            try:
+                if k == 0:
+                    got.append(b"".join(ring.recv_multishot(a)))
+                elif k == 1:
+                    b.sendall(payload)
+                    b.shutdown(socket.SHUT_WR)
+                elif k == 2:
+                    conns = ring.accept_multishot(srv)
+                    for _ in range(50):
+                        clients.append(socket.create_connection(srv.getsockname()))
+                        os.close(next(conns))
+                    conns.close()
+                else:
+                    for _ in range(3000):
+                        assert ring.nop().result(5) == 0
+            except BaseException as exc:
+                errors.append(f"thread {k}: {exc!r}")
+
+        try:
+            _run_threads(worker, 6, 60, "a thread hung")
+        finally:
+            for s in [a, b, srv] + clients:
+                s.close()
+        deadline = time.monotonic() + 5
+        while ring.in_flight and time.monotonic() < deadline:
+            ring.wait(1, timeout=0.01)
+        assert ring.in_flight == 0
+    assert not errors, errors[:4]
+    assert got == [payload]
+
+
 def test_linked_chains_still_refuse_nesting_in_one_thread_and_batches_inside():
     import ioring
     with ioring.Ring(8) as ring:

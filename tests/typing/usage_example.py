@@ -20,9 +20,9 @@ import tempfile
 from typing import Optional
 
 import ioring
-from ioring import BufferPool, Operation, Ring
+from ioring import BufferPool, BufferRing, Multishot, Operation, Ring
 from ioring import liburing as L
-from ioring.asyncio import AsyncRing, OpFuture
+from ioring.asyncio import AsyncMultishot, AsyncRing, OpFuture
 from ioring.files import copy_file, read_files, write_files
 
 
@@ -136,6 +136,37 @@ async def async_layer(path: str) -> bytes:
         return bytes(buf[:n])
 
 
+def multishot_layer() -> list[bytes]:
+    """Multishot requests: one request, a result per completion, as (async) iterators."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    with srv, Ring(16) as ring:
+        conns: Multishot[int] = ring.accept_multishot(srv)
+        client = socket.create_connection(srv.getsockname())
+        fd: int = next(conns)
+        conns.close()
+        buffers = BufferRing(ring, 8, 4096)
+        data: Multishot[bytes] = ring.recv_multishot(fd, buffers)
+        client.sendall(b"multishot")
+        client.close()
+        got = list(data)
+        os.close(fd)
+        ticks: list[int] = list(ring.timeout_multishot(0.001, count=2))
+        assert ticks == [1, 2] and buffers.available == 8
+
+    async def echo_once() -> bytes:
+        async with AsyncRing(16) as aring:
+            a, b = socket.socketpair()
+            with a, b:
+                chunks: AsyncMultishot[bytes] = aring.recv_multishot(a)
+                b.sendall(b"async")
+                chunk: bytes = await chunks.__anext__()
+                chunks.close()
+                return chunk
+    return got + [asyncio.run(echo_once())]
+
+
 def files_layer(directory: str) -> list[bytes]:
     """Layer 5: whole-file helpers over io_uring."""
     names = [os.path.join(directory, f"f{i}.bin") for i in range(5)]
@@ -157,6 +188,7 @@ def main() -> None:
         assert pythonic_layer(path) > 0
         assert buffer_pool(path).startswith(b"typed ioring")
         assert asyncio.run(async_layer(path)).startswith(b"typed ioring")
+        assert b"".join(multishot_layer()) == b"multishotasync"
         assert files_layer(tmp)[-1] == b"xxxxx"
     print("usage example: every layer ran")
 

@@ -1,0 +1,554 @@
+# Multishot requests in the Pythonic layer: one SQE, a completion per result (IORING_CQE_F_MORE
+# on every one but the last), handed out by an iterator. Included by _ring.pyx.
+#
+# Ring._reap hands every CQE of a multishot request to its _Stream (Operation._stream) at C
+# level: the result is queued (one Python object per CQE: the fd, or the bytes copied out of the
+# provided buffer, which goes straight back to the kernel), and the consumer takes from that
+# queue. The public Multishot wraps the _Stream, so that dropping the iterator (break, garbage
+# collection) cancels the kernel request while Ring._ops still references the _Stream.
+
+from posix.unistd cimport close as _c_close
+from cpython.bytes cimport PyBytes_FromStringAndSize
+
+cdef extern from "ioring/abi.h":
+    enum:
+        IORING_CQE_F_BUFFER
+        IORING_CQE_F_NOTIF
+        IORING_CQE_BUFFER_SHIFT
+cdef extern from "<errno.h>":
+    enum: ENOBUFS
+
+# What Multishot._take returns besides a result (for ioring.asyncio): nothing queued yet
+# (wait for the Ring to reap), and the end of the iteration.
+_EMPTY = object()
+_END = object()
+
+cdef enum _MsKind:
+    _MS_RAW         # cqe.res of a generic multishot prep
+    _MS_FD          # accept: the new fd (closed by us if nobody takes it)
+    _MS_DATA        # recv / read: the bytes the kernel put in a provided buffer
+    _MS_MSG         # recvmsg: (data, ancdata, msg_flags, address)
+    _MS_TICK        # timeout: 1, 2, 3... per expiration
+    _MS_POLL        # poll: the revents mask
+
+# A consumer that falls behind pauses the request (it is cancelled, and re-armed once the
+# consumer has caught up): at most this many fds wait in an accept iterator, and at most the
+# BufferRing's capacity in bytes in a recv/recvmsg/read one. The rest waits in the kernel
+# (the listen backlog, the socket's receive buffer), where TCP flow control applies.
+cdef Py_ssize_t _MAX_QUEUED_FDS = 128
+
+_SOCKADDR_STORAGE = 128     # sizeof(struct sockaddr_storage): room for any source address
+
+
+@cython.final
+cdef class BufferRing:
+    """``count`` buffers of ``size`` bytes that the kernel picks from for multishot receives and
+    reads (a provided-buffer ring, IORING_REGISTER_PBUF_RING, buffer group ``bgid``).
+
+    ``BufferRing(ring, count=128, size=16384, bgid=None)``: ``count`` is a power of two up to
+    32768; ``bgid`` (0..65535) is the first free one when None. Each buffer goes back to the
+    kernel as soon as its data has been copied out (when the completion is reaped), so one
+    BufferRing can serve every connection of a ring. The memory (two anonymous mmaps) stays
+    alive until the Ring is closed, whatever happens to this object: a request in flight may
+    hold one of its buffers. ``close()`` unregisters the group (idempotent; Ring.close() does
+    it too)."""
+    cdef readonly Ring ring
+    cdef readonly unsigned count
+    cdef readonly unsigned size
+    cdef readonly int bgid
+    cdef object _ring_memory, _data_memory
+    cdef Py_buffer _ring_view, _data_view
+    cdef bint _held
+    cdef c.io_uring_buf_ring *_br
+    cdef char *_base
+    cdef int _mask
+    cdef bint _closed
+
+    def __init__(self, Ring ring not None, unsigned count=128, unsigned size=16384, bgid=None):
+        import mmap
+        if self._held:
+            raise RuntimeError("this BufferRing is already set up")
+        if count == 0 or count > 32768 or count & (count - 1):
+            raise ValueError(f"count must be a power of two in 1..32768, not {count}")
+        if size == 0 or size > 0x7FFFFFFF:
+            raise ValueError(f"size must be in 1..2**31-1 bytes, not {size}")
+        if bgid is not None and not 0 <= bgid <= 0xFFFF:
+            raise ValueError(f"bgid is 16 bits (0..65535), not {bgid}")
+        ring.uring._check()
+        self.ring = ring
+        self.count = count
+        self.size = size
+        self._ring_memory = mmap.mmap(-1, max(4096, count * 16))    # 16: sizeof(io_uring_buf)
+        self._data_memory = mmap.mmap(-1, <size_t>count * size)
+        PyObject_GetBuffer(self._ring_memory, &self._ring_view, PyBUF_WRITABLE)
+        try:
+            PyObject_GetBuffer(self._data_memory, &self._data_view, PyBUF_WRITABLE)
+        except BaseException:
+            PyBuffer_Release(&self._ring_view)
+            raise
+        self._held = True
+        self._br = <c.io_uring_buf_ring *>self._ring_view.buf
+        self._base = <char *>self._data_view.buf
+        self._mask = c.ioring_buf_ring_mask(count)
+        c.ioring_buf_ring_init(self._br)
+        for i in range(count):
+            c.ioring_buf_ring_add(self._br, self._base + <size_t>i * size, size, <unsigned short>i,
+                                  self._mask, <int>i)
+        c.ioring_buf_ring_advance(self._br, <int>count)
+        # Registered through the thin layer (it keeps the ring memory pinned while registered);
+        # the buffers are pinned by this object, which the Ring keeps until it is closed.
+        self.bgid = self._register(bgid)
+        ring._buffer_rings.append(self)
+
+    cdef int _register(self, object bgid) except -1:
+        candidates = [bgid] if bgid is not None else range(self.ring._next_bgid, 0x10000)
+        for gid in candidates:
+            reg = L.io_uring_buf_reg(self._ring_memory, self.count, gid)
+            try:
+                L.io_uring_register_buf_ring(self.ring.uring, reg)
+            except FileExistsError:
+                if bgid is not None:
+                    raise FileExistsError(errno.EEXIST, f"buffer group {bgid} is already registered "
+                                          f"on this ring (bgid=None picks a free one)") from None
+                continue
+            if bgid is None:
+                self.ring._next_bgid = gid + 1
+            return gid
+        raise OSError(errno.ENOSPC, "every buffer group id (0..65535) is in use on this ring")
+
+    cdef object _copy(self, unsigned bid, int nbytes):
+        """The bytes the kernel put in buffer ``bid`` (one object, the only one per CQE)."""
+        if bid >= self.count or nbytes > <int>self.size:
+            raise RuntimeError(f"the kernel reported buffer {bid} with {nbytes} bytes, outside "
+                               f"this BufferRing ({self.count} x {self.size})")
+        return PyBytes_FromStringAndSize(self._base + <size_t>bid * self.size, nbytes)
+
+    cdef void _recycle(self, unsigned bid) noexcept:
+        """Give buffer ``bid`` back to the kernel."""
+        if self._closed or bid >= self.count:
+            return
+        c.ioring_buf_ring_add(self._br, self._base + <size_t>bid * self.size, self.size,
+                              <unsigned short>bid, self._mask, 0)
+        c.ioring_buf_ring_advance(self._br, 1)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    @property
+    def available(self):
+        """How many buffers the kernel can pick now (IORING_REGISTER_PBUF_STATUS, kernel 6.8):
+        ``count`` whenever no completion holding one is waiting to be reaped."""
+        if self._closed or self.ring is None:
+            return 0
+        head = L.io_uring_buf_ring_head(self.ring.uring, self.bgid)
+        return <uint16_t>(self._br.tail - <uint16_t>head)
+
+    def close(self):
+        """Unregister the buffer group (the memory lives until the Ring is closed)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.ring is not None and not self.ring.closed:
+            try:
+                L.io_uring_unregister_buf_ring(self.ring.uring, self.bgid)
+            except (OSError, ValueError):
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __dealloc__(self):
+        if self._held:
+            PyBuffer_Release(&self._data_view)
+            PyBuffer_Release(&self._ring_view)
+
+    def __repr__(self):
+        state = " closed" if self._closed else ""
+        return f"<BufferRing bgid={self.bgid} {self.count} x {self.size}{state}>"
+
+
+@cython.final
+cdef class _Stream:
+    """The state of one multishot iterator: its queue of results and how to (re-)arm it."""
+    cdef Ring ring
+    cdef _MsKind kind
+    cdef str name
+    cdef object fd
+    cdef object prep
+    cdef tuple args
+    cdef unsigned sqe_flags
+    cdef BufferRing buffers
+    cdef object msg             # recvmsg: the msghdr the request was prepared with
+    cdef bint rearm             # re-arm after a final CQE that does not end the iteration
+    cdef object results         # deque of results not yet taken
+    cdef Py_ssize_t queued_bytes
+    cdef Py_ssize_t max_bytes
+    cdef unsigned long ticks
+    cdef Operation op           # the request armed in the kernel, or None
+    cdef bint ended             # no result will be queued any more
+    cdef int error              # errno of the final CQE, raised once the queue is empty
+    cdef bint stopping          # cancel(): end at the kernel's final CQE
+    cdef bint closing           # close(): dispose of whatever arrives
+    cdef bint pausing           # cancelled because the consumer fell behind
+    cdef bint cancel_sent
+    cdef bint listed            # in the list of streams _reap will call _after_reap on
+    cdef object waker           # called once after a reap that queued or ended something
+
+    cdef int _arm(self) except -1:
+        cdef Ring ring = self.ring
+        cdef Operation op
+        cdef unsigned flags = self.sqe_flags
+        if ring._in_own_chain():
+            raise RuntimeError("a multishot request cannot be part of a linked() chain: "
+                               "start it outside the `with ring.linked():` block")
+        if self.buffers is not None and self.buffers._closed:
+            raise ValueError(f"{self.buffers!r} is closed")
+        sqe = ring._sqe()
+        try:
+            self.prep(sqe, *self.args)
+            if self.buffers is not None:
+                L.io_uring_sqe_set_buf_group(sqe, self.buffers.bgid)
+                flags |= L.IOSQE_BUFFER_SELECT
+        except BaseException:
+            _void_sqe(ring, sqe)
+            raise
+        op = ring._track(sqe, self.name, self.fd, None, None, flags, None)
+        op._stream = self
+        self.op = op
+        self.cancel_sent = False
+        self.pausing = False
+        return 0
+
+    cdef int _push(self, int res, uint32_t flags) except -1:
+        """One CQE of the armed request (from Ring._reap, before the CQ head moves on)."""
+        cdef unsigned bid
+        obj = None
+        if self.kind == _MS_DATA or self.kind == _MS_MSG:
+            if flags & IORING_CQE_F_BUFFER:
+                bid = flags >> IORING_CQE_BUFFER_SHIFT
+                try:
+                    if res > 0 and not self.closing:
+                        obj = self.buffers._copy(bid, res)
+                        self.queued_bytes += res
+                finally:
+                    self.buffers._recycle(bid)
+        elif self.kind == _MS_FD:
+            if res >= 0:
+                if self.closing:
+                    _c_close(res)           # accepted after close(): nobody will take it
+                else:
+                    obj = res
+        elif self.kind == _MS_TICK:
+            if res == -ETIME:
+                self.ticks += 1
+                obj = self.ticks
+        elif res >= 0:
+            obj = res
+        if obj is not None:
+            self.results.append(obj)
+        if not flags & IORING_CQE_F_MORE:
+            self._final(res)
+        return 0
+
+    cdef void _final(self, int res) noexcept:
+        """The armed request ended (its last CQE, or the Ring closed)."""
+        self.op = None
+        if self.closing or self.stopping:
+            self.ended = True
+            return
+        if self.pausing:
+            self.pausing = False
+            if res == -ECANCELED:
+                return                  # paused: re-armed once the consumer has caught up
+        if res < 0:
+            if self.kind == _MS_TICK and res == -ETIME:
+                self.ended = True       # the count-th expiration
+            elif res == -ENOBUFS and self.rearm and (self.kind == _MS_DATA or self.kind == _MS_MSG):
+                pass                    # a burst outran the reaping: re-armed
+            elif res == -ECANCELED and self.rearm:
+                # Not asked for here: the kernel cancels a request whose submitting thread has
+                # exited when it would complete (another thread may have submitted this one).
+                pass
+            else:
+                self.ended = True
+                self.error = -res
+        elif res == 0 and (self.kind == _MS_DATA or self.kind == _MS_MSG):
+            self.ended = True           # end of file / the peer shut down
+        elif not self.rearm or self.kind == _MS_TICK:
+            self.ended = True
+        # else: the kernel stopped it for its own reasons (a full CQ): re-armed on demand
+
+    cdef bint _behind(self):
+        """The consumer has fallen behind: pause the request."""
+        if self.kind == _MS_FD:
+            return len(self.results) > _MAX_QUEUED_FDS
+        if self.kind == _MS_DATA or self.kind == _MS_MSG:
+            return self.queued_bytes > self.max_bytes
+        return False
+
+    cdef int _after_reap(self) except -1:
+        """After a reap that gave this stream CQEs: pause or cancel if asked, wake the waiter."""
+        if self.op is not None and not self.cancel_sent:
+            if self.closing or self.stopping:
+                self._send_cancel()
+            elif self._behind():
+                self.pausing = True
+                self._send_cancel()
+        self._wake()
+        return 0
+
+    cdef void _wake(self) except *:
+        waker = self.waker
+        if waker is not None:
+            self.waker = None
+            waker()
+
+    cdef int _send_cancel(self) except -1:
+        """IORING_OP_ASYNC_CANCEL for the armed request; later if this is no time to queue
+        (inside Ring._reap, inside this thread's linked() chain, another thread of a
+        SINGLE_ISSUER ring: the next reap of the Ring sends it)."""
+        cdef Ring ring = self.ring
+        if self.op is None or self.cancel_sent or ring.closed:
+            return 0
+        if ring._reaping or ring._in_own_chain():
+            ring._deferred_cancels.append(self)
+            return 0
+        try:
+            ring._cancel(self.op)
+        except RuntimeError:
+            ring._deferred_cancels.append(self)
+            return 0
+        except BaseException:
+            ring._deferred_cancels.append(self)     # e.g. KeyboardInterrupt while the SQ was full
+            raise
+        self.cancel_sent = True
+        return 0
+
+    cdef object _take(self):
+        """The next result, _EMPTY (nothing yet: the request is (re-)armed as needed) or _END."""
+        cdef int err
+        if self.results:
+            obj = self.results.popleft()
+            if self.kind == _MS_DATA:
+                self.queued_bytes -= len(<bytes>obj)
+            elif self.kind == _MS_MSG:
+                self.queued_bytes -= len(<bytes>obj)
+                obj = _parse_recvmsg(<bytes>obj, self.msg)
+            return obj
+        if self.ended or self.closing:
+            if self.error:
+                err = self.error
+                self.error = 0
+                raise OSError(err, f"{os.strerror(err)} [{self.name}({self._describe()})]")
+            return _END
+        if self.op is None:
+            if self.ring.closed:
+                self.ended = True
+                raise OSError(ECANCELED, f"{os.strerror(ECANCELED)} [{self.name}({self._describe()})]: "
+                              f"the Ring was closed")
+            self._arm()
+        return _EMPTY
+
+    cdef str _describe(self):
+        return "" if self.fd is None else f"fd={self.fd}"
+
+    cdef void _dispose(self) noexcept:
+        """close(): results nobody will take. Accepted fds are closed; data is dropped."""
+        if self.kind == _MS_FD:
+            while self.results:
+                _c_close(<int>self.results.popleft())
+        else:
+            self.results.clear()
+        self.queued_bytes = 0
+
+
+cdef object _parse_recvmsg(bytes raw, object msg):
+    """A recvmsg multishot buffer as socket.recvmsg returns it: (data, ancdata, msg_flags,
+    address); the thin layer's io_uring_recvmsg_* helpers check every offset."""
+    out = L.io_uring_recvmsg_validate(raw, len(raw), msg)
+    if out is None:
+        raise OSError(errno.EMSGSIZE, "a multishot recvmsg completion is shorter than its header: "
+                      "use a BufferRing with larger buffers (size)")
+    name = L.io_uring_recvmsg_name(out)
+    address = L.sockaddr.from_bytes(name).to_python() if len(name) >= 2 else None
+    ancdata = []
+    cmsg = L.io_uring_recvmsg_cmsg_firsthdr(out, msg)
+    while cmsg is not None:
+        ancdata.append((cmsg.cmsg_level, cmsg.cmsg_type, bytes(cmsg.cmsg_data)))
+        cmsg = L.io_uring_recvmsg_cmsg_nexthdr(out, msg, cmsg)
+    return (bytes(L.io_uring_recvmsg_payload(out, msg)), ancdata, out.flags, address)
+
+
+@cython.final
+cdef class Multishot:
+    """The results of one multishot request, as an iterator (``for fd in
+    ring.accept_multishot(sock): ...``); made by Ring's ``*_multishot`` methods.
+
+    Each ``next()`` returns the next result, waiting for the kernel as ``Operation.result()``
+    does. The iteration ends when the request ends: end of file (recv, read), the count-th
+    expiration (timeout), after ``cancel()``; a failure raises OSError once the results that
+    came before it have been taken. When the kernel ends the request for its own reasons (out
+    of provided buffers: ENOBUFS; a full completion queue; ECANCELED because the thread that
+    submitted it has exited) it is re-armed, so nothing is lost.
+
+    ``close()`` (also on leaving ``with``, breaking out of a ``for`` loop that made it, or
+    garbage collection) cancels the kernel request; results nobody took are discarded, accepted
+    fds closed."""
+    cdef _Stream _s
+    cdef object __weakref__
+
+    cdef _Stream _stream(self):
+        if self._s is None:
+            raise ValueError("not a multishot request: Multishot objects come from Ring methods")
+        return self._s
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef _Stream s = self._stream()
+        while True:
+            obj = s._take()
+            if obj is _EMPTY:
+                s.ring._block(-1.0, True)
+            elif obj is _END:
+                raise StopIteration
+            else:
+                return obj
+
+    def _take(self):
+        """For ioring.asyncio: the next result, ``_EMPTY`` (wait: the waker set with
+        ``_set_waker`` is called after the next reap that concerns this request) or ``_END``."""
+        return self._stream()._take()
+
+    def _set_waker(self, waker):
+        self._stream().waker = waker
+
+    def cancel(self):
+        """Ask the kernel to stop: results that already arrived are still returned, then the
+        iteration ends. Returns False if the request had already ended."""
+        cdef _Stream s = self._stream()
+        if s.ended or s.stopping or s.closing:
+            return False
+        s.stopping = True
+        if s.op is None:
+            s.ended = True
+        else:
+            s._send_cancel()
+        s._wake()
+        return True
+
+    def close(self):
+        """Cancel the kernel request and discard what nobody took (fds are closed). Idempotent."""
+        cdef _Stream s = self._s
+        if s is None or s.closing:
+            return
+        s.closing = True
+        s._dispose()
+        if s.op is None:
+            s.ended = True
+        else:
+            s._send_cancel()
+        s._wake()       # a consumer waiting for the next result (another task) sees the end
+
+    @property
+    def kind(self):
+        """The request: 'accept_multishot', 'recv_multishot', ..."""
+        return self._stream().name
+
+    @property
+    def fd(self):
+        return self._stream().fd
+
+    @property
+    def armed(self):
+        """A request of this iterator is in the kernel (its last completion not reaped yet)."""
+        return self._stream().op is not None
+
+    @property
+    def pending(self):
+        """Results received and not yet taken."""
+        return len(self._stream().results)
+
+    @property
+    def ended(self):
+        """No result will come any more (some may still be pending)."""
+        cdef _Stream s = self._stream()
+        return s.ended or s.closing
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        if self._s is not None:
+            try:
+                self.close()
+            except BaseException:
+                pass
+
+    def __repr__(self):
+        s = self._s
+        if s is None:
+            return "<Multishot (not made by a Ring)>"
+        state = "armed" if s.op is not None else ("ended" if s.ended or s.closing else "idle")
+        return f"<Multishot {s.name}({s._describe()}) {state} pending={len(s.results)}>"
+
+
+cdef Multishot _start_multishot(Ring ring, _MsKind kind, str name, object fd, object prep,
+                                tuple args, unsigned sqe_flags, BufferRing buffers, bint rearm,
+                                object msg=None):
+    cdef _Stream s = _Stream.__new__(_Stream)
+    cdef Multishot ms = Multishot.__new__(Multishot)
+    s.ring = ring
+    s.kind = kind
+    s.name = name
+    s.fd = fd
+    s.prep = prep
+    s.args = args
+    s.sqe_flags = sqe_flags
+    s.buffers = buffers
+    s.msg = msg
+    s.rearm = rearm
+    s.results = collections.deque()
+    if buffers is not None:
+        s.max_bytes = <Py_ssize_t>buffers.count * buffers.size
+    if ring._issuer:
+        ring._check_thread()
+    ring._await_chain()
+    s._arm()
+    ms._s = s
+    return ms
+
+
+cdef str _multishot_prep_hint(io_uring_sqe sqe):
+    """If ``sqe`` was prepared as a request that posts several completions, the Ring method
+    that routes them; None otherwise."""
+    op = sqe.opcode
+    if op == L.IORING_OP_ACCEPT and sqe.ioprio & L.IORING_ACCEPT_MULTISHOT:
+        return "ring.accept_multishot(sock)"
+    if op == L.IORING_OP_RECV and sqe.ioprio & L.IORING_RECV_MULTISHOT:
+        return "ring.recv_multishot(sock)"
+    if op == L.IORING_OP_RECVMSG and sqe.ioprio & L.IORING_RECV_MULTISHOT:
+        return "ring.recvmsg_multishot(sock)"
+    if op == L.IORING_OP_READ_MULTISHOT:
+        return "ring.read_multishot(fd)"
+    if op == L.IORING_OP_POLL_ADD and sqe.len & L.IORING_POLL_ADD_MULTI:
+        return "ring.poll_multishot(fd, mask)"
+    if op == L.IORING_OP_POLL_REMOVE and sqe.len & L.IORING_POLL_ADD_MULTI:
+        return "ring.poll_multishot(fd, mask) (a poll update cannot make a Ring request multishot)"
+    if op == L.IORING_OP_TIMEOUT and sqe.rw_flags & L.IORING_TIMEOUT_MULTISHOT:
+        return "ring.timeout_multishot(seconds, count=...)"
+    if op == L.IORING_OP_RECV_ZC:
+        return "ring.multishot(prep, ...)"
+    if op == L.IORING_OP_URING_CMD and sqe.rw_flags & L.IORING_URING_CMD_MULTISHOT:
+        return "ring.multishot(prep, ...)"
+    return None
