@@ -259,6 +259,7 @@ struct ioring_stream {
     uint64_t enters;
     uint64_t foreign;               /* CQEs that belong to no request of the stream */
     int64_t t_begin, t_measure, t_end, t_stop_issue, t_stopped, t_cancel, t_last_poll;
+    int64_t t_last_done;            /* reap time of the last measured completion */
     uint64_t errors[IORING_STREAM_ERR_KINDS];
     bool has_error;
     struct ioring_stream_record first_error;
@@ -522,6 +523,7 @@ static inline void ioring_stream_complete(struct ioring_stream *s, unsigned slot
     }
     if (!s->measuring)
         return;
+    s->t_last_done = now;
     s->totals.ios++;
     s->totals.ops[sl->op]++;
     if (res > 0)
@@ -695,7 +697,8 @@ static inline int ioring_stream_run(struct ioring_stream *s)
             }
         }
     }
-    s->t_end = now;
+    /* The measured time ends at the last completion counted, not at the last cancellation. */
+    s->t_end = s->totals.ios ? s->t_last_done : now;
     if (!s->measuring)
         s->t_measure = now;     /* ended within the ramp: nothing measured */
     return s->enter_error;
