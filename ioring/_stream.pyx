@@ -95,7 +95,7 @@ cdef class LatencyHistogram:
 
     @property
     def mean_ns(self):
-        return self.h.sum_ns / self.h.count if self.h.count else None
+        return <double>self.h.sum_ns / self.h.count if self.h.count else None
 
     def percentile(self, double p):
         """The ``p``-th percentile (0 < p <= 100) in ns; None when empty."""
