@@ -31,5 +31,7 @@ if _sys.platform == "win32":
 else:
     from ioring._info import kernel_probe, liburing_version  # noqa: E402
     from ioring._ring import BufferPool, Operation, Ring  # noqa: E402
+    from ioring._stream import LatencyHistogram, StreamResult  # noqa: E402
 
-    __all__ = ["Ring", "Operation", "BufferPool", "kernel_probe", "liburing_version"]
+    __all__ = ["Ring", "Operation", "BufferPool", "StreamResult", "LatencyHistogram",
+               "kernel_probe", "liburing_version"]

@@ -58,9 +58,9 @@ cdef int64_t _GIVE_UP_NS = 10_000_000_000
 # Buffers of streams whose requests could not be waited for: the kernel may still write into them.
 cdef list _leaked = []
 
-RequestError = collections.namedtuple("RequestError", "index op offset res kind latency_ns")
+RequestError = collections.namedtuple("RequestError", "request op offset res kind latency_ns")
 RequestError.__doc__ = (
-    "The first request of a stream that failed: its issue number, op ('read'/'write'), byte "
+    "The first request of a stream that failed: its issue number (request), op ('read'/'write'), byte "
     "offset, cqe.res (-errno, or the short byte count), kind ('errno', 'short': fewer than bs "
     "bytes, 'verify': a read whose block stamps are wrong) and latency.")
 
