@@ -138,3 +138,22 @@ def test_c_reference_storage_checks_and_errors(tmp_path):
             _bench.storage(fd, "randread", 4096, 0, 0.02)
     finally:
         os.close(fd)
+
+
+def test_bench_storage_script_runs(tmp_path):
+    """bench/bench_storage.py (the table of bench/RESULTS.md) keeps working: a tiny run, its
+    JSON and the four targets evaluated (figures are not judged here)."""
+    script = pathlib.Path(__file__).resolve().parent.parent / "bench" / "bench_storage.py"
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
+    out = subprocess.run([sys.executable, str(script), "--size-mib", "8", "--seconds", "0.05",
+                          "--reps", "1", "--impl", "c,stream", "--dir", str(tmp_path),
+                          "--json", str(tmp_path / "t.json")],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert set(data) == {"direct", "page_cache", "targets"}
+    targets = {t["key"]: t for t in data["targets"]}
+    assert set(targets) == {"direct-qd32-iops", "direct-qd32-p99", "direct-qd1-p50", "cache-qd32-iops"}
+    assert targets["cache-qd32-iops"]["ratio"] > 0
+    assert targets["direct-qd32-iops"]["met"] is None          # fio was not asked for
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]   # the 8 MiB file is gone
