@@ -510,3 +510,32 @@ def test_the_ring_works_between_streams(ring, stamped):
         assert ring.read(fd, buf, 3 * BS).result(timeout=5) == 8
         assert struct.unpack("<Q", buf)[0] == 3
         assert ring.in_flight == 0
+
+
+@pytest.mark.parametrize("config", ["sqpoll", "single_issuer_defer_taskrun", "cqe32", "sqe128"])
+def test_ring_configurations(stamped, config):
+    """The stream on rings set up as fio's (DEFER_TASKRUN), with a kernel SQ thread, and with
+    big CQEs/SQEs: constant depth, checked reads, an interrupt cancelled and waited for."""
+    from conftest import RING_CONFIGS
+    fd, _, _ = stamped
+    flags = RING_CONFIGS.get(config, L.IORING_SETUP_SQE128 if config == "sqe128" else 0)
+    try:
+        ring = ioring.Ring(16, flags=flags)
+    except OSError as exc:
+        pytest.skip(f"kernel refused IORING_SETUP flags {flags:#x}: {exc}")
+    with ring:
+        r = ring.run_stream(fd, iodepth=16, count=2000, verify=True, fixed_buffers=True)
+        assert r.errors == 0 and r.ios == 2000 and r.min_inflight == r.max_inflight == 16
+        rp, wp = os.pipe()
+        try:
+            if threading.current_thread() is threading.main_thread():
+                timer = _sigint_after(0.2)
+                with pytest.raises(KeyboardInterrupt):
+                    ring.run_stream(rp, rw="read", bs=8, size=8, iodepth=4, seconds=30)
+                timer.join()
+                os.write(wp, b"12345678")
+                assert os.read(rp, 100) == b"12345678"
+        finally:
+            os.close(rp)
+            os.close(wp)
+        assert_ring_idle(ring)
