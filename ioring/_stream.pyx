@@ -364,6 +364,7 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
     memset(&cfg, 0, sizeof(cfg))
 
     # ---- arguments, before anything reaches the kernel ----
+    uring._check()              # closed, a fork child's copy, or another stream on it
     pattern, read_percent = rw_mode(rw, rwmixread)
     if on_error not in ("stop", "continue"):
         raise ValueError(f"on_error must be 'stop' or 'continue', not {on_error!r}")

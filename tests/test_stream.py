@@ -240,6 +240,14 @@ def test_bad_arguments(ring, stamped):
 
 # ---- the ring belongs to the stream -------------------------------------------------------------
 
+def test_closed_ring_is_refused(stamped):
+    fd, _, _ = stamped
+    ring = ioring.Ring(8)
+    ring.close()
+    with pytest.raises(ValueError, match="closed"):
+        ring.run_stream(fd, iodepth=4, count=1)
+
+
 def test_ring_must_be_idle(ring, stamped):
     fd, _, _ = stamped
     op = ring.nop()                                       # queued, not submitted
