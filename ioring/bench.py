@@ -1237,11 +1237,13 @@ def header(report: Report) -> str:
 
 
 def format_report(report: Report) -> str:
-    """The table: ops/s, µs/op and the ratio to the reference, then the targets."""
+    """The table: ops/s, µs/op (1/throughput: wall time / operations, not a latency; the storage
+    workloads of ``ioring._bench_storage`` measure latencies) and the ratio to the reference,
+    then the targets."""
     lines = [header(report),
              f"{report.settings['seconds']:g} s per point; ratios are to the C reference of the same "
              "point (small-files, unzip: to the plain-Python way), all measured in this run", ""]
-    rows = [("workload", "point", "config", "implementation", "ops/s", "µs/op", "ratio")]
+    rows = [("workload", "point", "config", "implementation", "ops/s", "µs/op (1/throughput)", "ratio")]
     last, seen = None, set()
     for r in report.results:
         key = (r.workload, r.value, r.config)

@@ -45,12 +45,14 @@ cdef class io_uring:
     cdef unsigned long _generation   # the fork generation it was created in
     cdef unsigned long _incarnation  # bumped by every queue_init: SQEs of an earlier one are stale
     cdef object _ident            # (st_dev, st_ino) of the ring's file while it is initialized
+    cdef str _busy                # what holds the ring for itself (Ring.run_stream), None: free
     cdef object __weakref__
 
     cdef void _expect_foreign(self, uint64_t user_data)
     cdef bint _in_fork_child(self)
 
     cdef int _check(self) except -1
+    cdef int _refuse_busy(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
     cdef void _track(self)
     cdef void _retire(self, unsigned nr)

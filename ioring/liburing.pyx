@@ -516,12 +516,18 @@ cdef class io_uring:
         self._foreign = {}
 
     cdef int _check(self) except -1:
+        if self._busy is not None:
+            self._refuse_busy()
         if not self.initialized:
             raise ValueError("the ring is not initialized (io_uring_queue_init) or was closed (io_uring_queue_exit)")
         if self._generation != _fork_generation:
             raise RuntimeError("this io_uring belongs to the parent process: a ring cannot be used "
                                "after fork() (create a new one in the child)")
         return 0
+
+    cdef int _refuse_busy(self) except -1:
+        raise RuntimeError(f"this ring is in use by {self._busy}: nothing else may use it until "
+                           "that returns")
 
     cdef bint _in_fork_child(self):
         """True in a fork child for a ring of the parent's."""
@@ -533,6 +539,8 @@ cdef class io_uring:
 
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL:
         """The SQE handed out at SQ index seq, if it has not been submitted yet."""
+        if self._busy is not None:
+            self._refuse_busy()
         if not self.initialized or incarnation != self._incarnation:
             raise ValueError("the SQE's ring was closed (io_uring_queue_exit)")
         if self._generation != _fork_generation:
