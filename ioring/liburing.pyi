@@ -10,6 +10,9 @@ _Signals = Iterable[int]
 IO_URING_VERSION_MAJOR: Final[int]
 IO_URING_VERSION_MINOR: Final[int]
 
+class IntRangeError(OverflowError, ValueError):
+    """An int argument outside the range of its C type; both a ValueError and an OverflowError."""
+
 @final
 class kernel_timespec:
     """struct __kernel_timespec."""

@@ -6,7 +6,7 @@ What changes (see DESIGN.md): out-parameters are returned, ``-errno`` raises ``O
 "no completion yet" and "timed out" return ``None``, C arrays are Python sequences, and every
 object handed to the kernel stays pinned until its completion has been consumed. Bad arguments
 raise TypeError or ValueError; an int out of its C type's range raises a ValueError that is
-also an OverflowError (see the end of this file).
+also an OverflowError: ``IntRangeError`` (see the end of this file).
 """
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
@@ -1194,8 +1194,9 @@ include "_wait_reg.pxi"
 # raise OverflowError, which is an ArithmeticError, not a ValueError. Every callable of this
 # module (functions, methods, constructors, property setters) is therefore routed, once at
 # import, through a C shim on its call path that turns an OverflowError leaving it into
-# _IntRangeError: an OverflowError *and* a ValueError, with the same message and traceback
-# (so ``except ValueError`` and ``except OverflowError`` both catch it). The shim replaces the
+# IntRangeError (public, since it appears in tracebacks): an OverflowError *and* a ValueError,
+# with the same message and traceback (so ``except ValueError`` and ``except OverflowError``
+# both catch it). The shim replaces the
 # object's vectorcall pointer (PEP 590) or the setter of its getset: no cost unless an
 # exception is raised, and the objects keep their types, names and signatures.
 
@@ -1385,13 +1386,15 @@ cdef extern from *:
     void ioring_set_range_error_type(object cls)
 
 
-class _IntRangeError(OverflowError, ValueError):
-    """An int argument outside the range of its C type (DESIGN.md: a bad argument, so a
-    ValueError; still an OverflowError, as Python's own conversions raise)."""
+class IntRangeError(OverflowError, ValueError):
+    """An int argument outside the range of its C type (``io_uring_prep_read(sqe, -1, ...)``
+    with a negative unsigned, a value past 64 bits...). DESIGN.md makes a bad argument a
+    ValueError; it is also an OverflowError, as Python's own int conversions raise, so either
+    ``except`` catches it."""
 
 
 def _route_int_range_errors():
-    ioring_set_range_error_type(_IntRangeError)
+    ioring_set_range_error_type(IntRangeError)
     cyfunction = type(_route_int_range_errors)
     n = 0
     for obj in list(globals().values()):
