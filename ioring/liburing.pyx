@@ -315,7 +315,8 @@ cdef statx_timestamp _stamp(c.ioring_statx_timestamp t):
 
 @cython.final
 cdef class statx:
-    """struct statx, filled by the kernel in place (io_uring_prep_statx)."""
+    """struct statx (256 bytes, Linux 6.18's fields), filled by the kernel in place
+    (io_uring_prep_statx). A field is meaningful when its STATX_* bit is in stx_mask."""
     cdef c.ioring_statx st
 
     def __init__(self):
@@ -365,6 +366,18 @@ cdef class statx:
     def stx_dio_mem_align(self): return self.st.stx_dio_mem_align
     @property
     def stx_dio_offset_align(self): return self.st.stx_dio_offset_align
+    @property
+    def stx_subvol(self): return self.st.stx_subvol
+    @property
+    def stx_atomic_write_unit_min(self): return self.st.stx_atomic_write_unit_min
+    @property
+    def stx_atomic_write_unit_max(self): return self.st.stx_atomic_write_unit_max
+    @property
+    def stx_atomic_write_segments_max(self): return self.st.stx_atomic_write_segments_max
+    @property
+    def stx_dio_read_offset_align(self): return self.st.stx_dio_read_offset_align
+    @property
+    def stx_atomic_write_unit_max_opt(self): return self.st.stx_atomic_write_unit_max_opt
 
     def __repr__(self):
         return (f"statx(stx_mask={self.st.stx_mask:#x}, stx_mode={self.st.stx_mode:#o}, "

@@ -22,3 +22,48 @@ def test_int_range_error_is_public_and_both_value_and_overflow_error(ring):
     assert type(exc) is L.IntRangeError and type(exc).__module__ == "ioring.liburing"
     text = "".join(traceback.format_exception(exc))
     assert "IntRangeError" in text and "_IntRangeError" not in text
+
+
+# ---- struct statx: the fields of Linux 6.18 ----------------------------------------------------
+
+_NEW_STATX_FIELDS = {            # name: (offset, struct format) in the kernel's struct statx
+    "stx_dio_mem_align": (152, "I"),
+    "stx_dio_offset_align": (156, "I"),
+    "stx_subvol": (160, "Q"),
+    "stx_atomic_write_unit_min": (168, "I"),
+    "stx_atomic_write_unit_max": (172, "I"),
+    "stx_atomic_write_segments_max": (176, "I"),
+    "stx_dio_read_offset_align": (180, "I"),
+    "stx_atomic_write_unit_max_opt": (184, "I"),
+}
+
+
+def _libc_statx(path, mask):
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    raw = ctypes.create_string_buffer(256)
+    if libc.statx(L.AT_FDCWD, path.encode(), 0, mask, raw) != 0:
+        err = ctypes.get_errno()
+        pytest.skip(f"statx(2): {errno.errorcode.get(err, err)}")
+    return {name: struct.unpack_from("=" + fmt, raw.raw, off)[0]
+            for name, (off, fmt) in _NEW_STATX_FIELDS.items()} | {
+        "stx_mask": struct.unpack_from("=I", raw.raw, 0)[0]}
+
+
+def test_statx_has_the_newer_fields_as_the_kernel_fills_them(ring, tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 8192)
+    mask = (L.STATX_BASIC_STATS | L.STATX_DIOALIGN | L.STATX_SUBVOL | L.STATX_WRITE_ATOMIC
+            | L.STATX_DIO_READ_ALIGN)
+    st = L.statx()
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_statx(sqe, L.AT_FDCWD, str(path), 0, mask, st)
+    L.io_uring_submit(ring)
+    assert reap(ring, 1)[0][1] == 0
+    expected = _libc_statx(str(path), mask)
+    assert st.stx_mask == expected["stx_mask"]
+    for name in _NEW_STATX_FIELDS:
+        assert getattr(st, name) == expected[name], name
+    if st.stx_mask & L.STATX_DIOALIGN:          # ext4 and xfs answer it for regular files
+        assert st.stx_dio_mem_align > 0 and st.stx_dio_offset_align > 0
