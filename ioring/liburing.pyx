@@ -807,11 +807,94 @@ cdef class io_uring:
         """ring->cq.ring_entries."""
         return self.ring.cq.ring_entries if self.initialized else None
 
+    @property
+    def sq(self):
+        """ring->sq: the SQ's counters (``ring.sq.kdropped`` is C's ``*ring->sq.kdropped``)."""
+        cdef io_uring_sq v = io_uring_sq.__new__(io_uring_sq)
+        v._ring = self
+        return v
+
+    @property
+    def cq(self):
+        """ring->cq: the CQ's counters (``ring.cq.koverflow`` is C's ``*ring->cq.koverflow``)."""
+        cdef io_uring_cq v = io_uring_cq.__new__(io_uring_cq)
+        v._ring = self
+        return v
+
     def __repr__(self):
         if not self.initialized:
             return "io_uring(uninitialized)"
         return (f"io_uring(fd={self.ring.ring_fd}, sq_entries={self.ring.sq.ring_entries}, "
                 f"cq_entries={self.ring.cq.ring_entries}, flags={self.ring.flags:#x})")
+
+
+# struct io_uring_sq / io_uring_cq as C programs read them: a pointer member (khead, kdropped,
+# koverflow...) is the value it points to, read from the memory shared with the kernel at each
+# access (C's ``*ring->cq.koverflow``); the ring must still be initialized.
+
+@cython.final
+cdef class io_uring_sq:
+    """ring->sq: khead, ktail, kflags, kdropped (the kernel's counters, read at each access),
+    sqe_head, sqe_tail, ring_mask, ring_entries. Read-only."""
+    cdef io_uring _ring
+
+    cdef c.ioring_sq *_sq(self) except NULL:
+        self._ring._check()
+        return &self._ring.ring.sq
+
+    @property
+    def khead(self): return c.ioring_load_sq_head(&self._ring.ring) if self._sq() else None
+    @property
+    def ktail(self): return self._sq().ktail[0]
+    @property
+    def kflags(self): return self._sq().kflags[0]
+    @property
+    def kdropped(self):
+        """SQEs the kernel dropped as invalid (C: ``*ring->sq.kdropped``)."""
+        return self._sq().kdropped[0]
+    @property
+    def sqe_head(self): return self._sq().sqe_head
+    @property
+    def sqe_tail(self): return self._sq().sqe_tail
+    @property
+    def ring_mask(self): return self._sq().ring_mask
+    @property
+    def ring_entries(self): return self._sq().ring_entries
+
+    def __repr__(self):
+        return f"io_uring_sq(of {self._ring!r})"
+
+
+@cython.final
+cdef class io_uring_cq:
+    """ring->cq: khead, ktail, kflags, koverflow (the kernel's counters, read at each access),
+    ring_mask, ring_entries. Read-only."""
+    cdef io_uring _ring
+
+    cdef c.ioring_cq *_cq(self) except NULL:
+        self._ring._check()
+        return &self._ring.ring.cq
+
+    @property
+    def khead(self): return self._cq().khead[0]
+    @property
+    def ktail(self): return c.ioring_cq_tail(&self._ring.ring) if self._cq() else None
+    @property
+    def kflags(self):
+        """IORING_CQ_* flags; None on kernels without them (before 5.8, C's NULL)."""
+        cdef c.ioring_cq *cq = self._cq()
+        return None if cq.kflags == NULL else cq.kflags[0]
+    @property
+    def koverflow(self):
+        """CQEs the kernel could not post and lost (C: ``*ring->cq.koverflow``)."""
+        return self._cq().koverflow[0]
+    @property
+    def ring_mask(self): return self._cq().ring_mask
+    @property
+    def ring_entries(self): return self._cq().ring_entries
+
+    def __repr__(self):
+        return f"io_uring_cq(of {self._ring!r})"
 
 
 # The ring of SQEs and iterators made directly from Python instead of by io_uring_get_sqe:

@@ -67,3 +67,40 @@ def test_statx_has_the_newer_fields_as_the_kernel_fills_them(ring, tmp_path):
         assert getattr(st, name) == expected[name], name
     if st.stx_mask & L.STATX_DIOALIGN:          # ext4 and xfs answer it for regular files
         assert st.stx_dio_mem_align > 0 and st.stx_dio_offset_align > 0
+
+
+# ---- *ring->cq.koverflow, *ring->sq.kdropped ---------------------------------------------------
+
+def test_ring_counters_read_the_memory_shared_with_the_kernel():
+    import mmap
+    import struct
+    ring = L.io_uring()
+    p = L.io_uring_params()
+    L.io_uring_queue_init_params(8, ring, p)
+    try:
+        assert ring.features & L.IORING_FEAT_SINGLE_MMAP
+        assert (ring.cq.koverflow, ring.sq.kdropped) == (0, 0)      # nothing lost yet
+        # The kernel's counters live in the rings it mapped: set them through a second mapping
+        # of the same pages; C's *ring->cq.koverflow and *ring->sq.kdropped see the new values.
+        with mmap.mmap(ring.ring_fd, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
+                       offset=L.IORING_OFF_SQ_RING) as shared:
+            struct.pack_into("=I", shared, p.cq_off.overflow, 7)
+            struct.pack_into("=I", shared, p.sq_off.dropped, 3)
+            assert ring.cq.koverflow == 7 and ring.sq.kdropped == 3
+            struct.pack_into("=I", shared, p.cq_off.overflow, 0)
+            struct.pack_into("=I", shared, p.sq_off.dropped, 0)
+        assert ring.sq.ring_entries == ring.sq_entries == 8 and ring.sq.ring_mask == 7
+        assert ring.cq.ring_entries == ring.cq_entries == 16
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_nop(sqe)
+        assert (ring.sq.sqe_tail - ring.sq.sqe_head, ring.sq.khead) == (1, 0)
+        L.io_uring_submit(ring)
+        reap(ring, 1)
+        assert ring.sq.khead == ring.sq.ktail == 1 and ring.cq.khead == ring.cq.ktail == 1
+        cq, sq = ring.cq, ring.sq
+    finally:
+        L.io_uring_queue_exit(ring)
+    with pytest.raises(ValueError, match="not initialized"):
+        cq.koverflow                  # the memory is unmapped: refused, never read
+    with pytest.raises(ValueError, match="not initialized"):
+        sq.kdropped
