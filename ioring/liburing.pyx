@@ -1050,19 +1050,41 @@ def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
 
 
+cdef uint64_t _data_key(object data) except? 0xFFFFFFFFFFFFFFFE:
+    """The user_data C would store for io_uring_sqe_set_data's ``void *data``: an int is its own
+    value (C's ``(void *)(uintptr_t)n``), None is NULL (0), any other object its id()."""
+    if data is None:
+        return 0
+    if isinstance(data, int):
+        if not 0 <= data <= 0xFFFFFFFFFFFFFFFF:
+            raise ValueError(f"an int user_data must be in 0..2**64-1, not {data}")
+        return <uint64_t>data
+    return <uint64_t><size_t><void *>data
+
+
 def io_uring_sqe_set_data(io_uring_sqe sqe not None, object data):
-    """io_uring_sqe_set_data(3): attach any Python object; io_uring_cqe_get_data returns it.
-    The user_data is id(data) (C stores the pointer), and the object is kept alive until the
-    completion is consumed."""
+    """io_uring_sqe_set_data(3): the completion will carry ``data``. An int is stored as the
+    user_data itself, as C's ``(void *)(uintptr_t)n`` is (so io_uring_prep_timeout_remove(sqe,
+    n) or io_uring_prep_cancel64(sqe, n) find the request), and None as NULL (0); any other
+    object is attached: the user_data is its id() (C stores the pointer), and it is kept alive
+    until the completion is consumed. io_uring_cqe_get_data gives either back."""
     cdef io_uring ring = sqe.ring
-    ring._sqe(sqe.seq, sqe.incarnation).user_data = <uint64_t><size_t><void *>data
-    ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
-    ring._has_data = True
+    cdef uint64_t key = _data_key(data)
+    cdef c.io_uring_sqe *s = ring._sqe(sqe.seq, sqe.incarnation)
+    s.user_data = key
+    if data is None or isinstance(data, int):
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
+    else:
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
+        ring._has_data = True
 
 
 def io_uring_cqe_get_data(io_uring_cqe cqe not None):
-    """io_uring_cqe_get_data(3): the object given to io_uring_sqe_set_data, or None."""
-    return cqe._data
+    """io_uring_cqe_get_data(3): the object attached with io_uring_sqe_set_data; without one,
+    the user_data as C's pointer would read: an int, or None for 0 (NULL)."""
+    if cqe._data is not None:
+        return cqe._data
+    return cqe.user_data if cqe.user_data else None
 
 
 def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):

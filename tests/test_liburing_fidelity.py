@@ -104,3 +104,55 @@ def test_ring_counters_read_the_memory_shared_with_the_kernel():
         cq.koverflow                  # the memory is unmapped: refused, never read
     with pytest.raises(ValueError, match="not initialized"):
         sq.kdropped
+
+
+# ---- io_uring_sqe_set_data with an int: the int is the user_data (liburing's test/timeout.c) ----
+
+def test_set_data_int_is_the_user_data_timeout_remove_finds_it(ring):
+    # test_single_timeout_remove: a timeout with set_data((void *) 1), removed by user_data 1.
+    ts = L.kernel_timespec(1, 0)
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_timeout(sqe, ts, 0, 0)
+    L.io_uring_sqe_set_data(sqe, 1)
+    assert sqe.user_data == 1
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_timeout_remove(sqe, 1, 0)
+    L.io_uring_sqe_set_data(sqe, 2)
+    assert L.io_uring_submit(ring) == 2
+    got = {}
+    for _ in range(2):
+        cqe = L.io_uring_wait_cqe(ring)
+        got[L.io_uring_cqe_get_data(cqe)] = cqe.res
+        L.io_uring_cqe_seen(ring, cqe)
+    assert got == {1: -errno.ECANCELED, 2: 0}
+
+
+def test_prep_cancel_with_an_int_cancels_that_user_data(ring):
+    import os
+    r, w = os.pipe()
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_poll_add(sqe, r, 1)             # POLLIN: pends, nothing written
+        L.io_uring_sqe_set_data(sqe, 77)
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_cancel(sqe, 77, 0)
+        L.io_uring_sqe_set_data(sqe, None)              # NULL
+        assert sqe.user_data == 0
+        L.io_uring_submit(ring)
+        got = {}
+        for _ in range(2):
+            cqe = L.io_uring_wait_cqe(ring)
+            got[L.io_uring_cqe_get_data(cqe)] = cqe.res
+            L.io_uring_cqe_seen(ring, cqe)
+        assert got == {77: -errno.ECANCELED, None: 0}
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_set_data_int_out_of_range(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_sqe_set_data(sqe, -1)
+    with pytest.raises(ValueError):
+        L.io_uring_sqe_set_data(sqe, 2**64)
