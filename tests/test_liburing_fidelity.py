@@ -156,3 +156,58 @@ def test_set_data_int_out_of_range(ring):
         L.io_uring_sqe_set_data(sqe, -1)
     with pytest.raises(ValueError):
         L.io_uring_sqe_set_data(sqe, 2**64)
+
+
+# ---- io_uring_prep_files_update with IORING_FILE_INDEX_ALLOC: the slots come back -------------
+
+def _sparse_ring(entries=8, slots=4):
+    ring = L.io_uring()
+    L.io_uring_queue_init(entries, ring, 0)
+    L.io_uring_register_files_sparse(ring, slots)
+    return ring
+
+
+@pytest.mark.parametrize("offset", [L.IORING_FILE_INDEX_ALLOC, -1])
+def test_files_update_alloc_refuses_a_sequence_whose_copy_would_lose_the_slots(offset):
+    import array
+    import os
+    ring = _sparse_ring()
+    r, w = os.pipe()
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        with pytest.raises(TypeError, match="writable buffer of C ints"):
+            L.io_uring_prep_files_update(sqe, [r, w], None, offset)
+        with pytest.raises(TypeError, match="writable"):
+            L.io_uring_prep_files_update(sqe, bytes(array.array("i", [r, w])), None, offset)
+        assert sqe.opcode == L.IORING_OP_NOP           # refused before the SQE was touched
+        fds = array.array("i", [r, w])
+        L.io_uring_prep_files_update(sqe, fds, None, offset)
+        L.io_uring_submit(ring)
+        assert reap(ring, 1)[0][1] == 2
+        assert sorted(fds) == [0, 1]                   # the slots the kernel picked
+        os.write(w, b"via slot")
+        buf = bytearray(8)
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, fds[0], buf, 8, -1)  # slot of r
+        L.io_uring_sqe_set_flags(sqe, L.IOSQE_FIXED_FILE)
+        L.io_uring_submit(ring)
+        assert reap(ring, 1)[0][1] == 8 and buf == b"via slot"
+    finally:
+        L.io_uring_queue_exit(ring)
+        os.close(r)
+        os.close(w)
+
+
+def test_files_update_list_without_alloc_still_works():
+    import os
+    ring = _sparse_ring()
+    r, w = os.pipe()
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_files_update(sqe, [r, w], None, 2)
+        L.io_uring_submit(ring)
+        assert reap(ring, 1)[0][1] == 2
+    finally:
+        L.io_uring_queue_exit(ring)
+        os.close(r)
+        os.close(w)
