@@ -13,7 +13,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.number cimport PyNumber_Index
-from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY
+from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY, EBADFD
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, strlen
@@ -695,6 +695,13 @@ cdef class io_uring:
             ts.tv_sec = 0
             ts.tv_nsec = 50000000
             ret = c.ioring_wait_cqes_timeout(&self.ring, &cqe, c.ioring_flush_sq(&self.ring), 1, &ts, NULL)
+            if ret == -EBADFD:
+                # IORING_SETUP_R_DISABLED and never enabled: the kernel refuses to consume
+                # anything; what waits in the SQ never ran and never will once the fd closes.
+                self._untrack_unconsumed()
+                if self._inflight:
+                    self._leak("the ring refuses to run requests (EBADFD) and some were consumed")
+                return
             if ret < 0 and ret != -ETIME and ret != -EAGAIN and ret != -EINTR:
                 self._leak(f"waiting for cancelled requests failed: {os.strerror(-ret)}")
                 return
@@ -719,6 +726,21 @@ cdef class io_uring:
                 # whose success CQE was skipped (IOSQE_CQE_SKIP_SUCCESS), already done.
                 if idle_rounds >= 3 and c.ioring_sq_ready(&self.ring) == 0:
                     self._inflight.clear()
+
+    cdef void _untrack_unconsumed(self):
+        """The SQEs between the kernel's SQ head and our tail were published but never consumed:
+        they are not in flight (their requests release what they pinned)."""
+        cdef unsigned idx = c.ioring_load_sq_head(&self.ring)
+        cdef unsigned tail = self.ring.sq.sqe_head
+        cdef _Inflight rec
+        while idx != tail:
+            key = c.ioring_sqe_at(&self.ring, idx).user_data
+            idx += 1
+            rec = <_Inflight>self._inflight.get(key)
+            if rec is not None:
+                rec.count -= 1
+                if rec.count <= 0:
+                    del self._inflight[key]
 
     cdef void _leak(self, str why):
         _leaked_pins.append(list(self._inflight.values()))

@@ -211,3 +211,53 @@ def test_files_update_list_without_alloc_still_works():
         L.io_uring_queue_exit(ring)
         os.close(r)
         os.close(w)
+
+
+# ---- IORING_SETUP_R_DISABLED: SQEs the kernel refused are not in flight ------------------------
+
+def test_sqes_refused_by_a_disabled_ring_are_released_at_exit():
+    import os
+    import warnings
+    ring = L.io_uring()
+    L.io_uring_queue_init(8, ring, L.IORING_SETUP_R_DISABLED)
+    r, w = os.pipe()
+    buf = bytearray(16)
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, r, buf, 16, -1)
+        with pytest.raises(OSError) as info:
+            L.io_uring_submit(ring)
+        assert info.value.errno == errno.EBADFD
+        with pytest.raises(BufferError):
+            buf.extend(b"x")                   # still pinned: the SQE waits in the SQ
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            L.io_uring_queue_exit(ring)
+        assert not [x for x in caught if issubclass(x.category, RuntimeWarning)]   # no leak
+        buf.extend(b"x")                        # released: the kernel never consumed it
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_sqes_refused_by_a_disabled_ring_run_once_it_is_enabled():
+    import os
+    ring = L.io_uring()
+    L.io_uring_queue_init(8, ring, L.IORING_SETUP_R_DISABLED)
+    r, w = os.pipe()
+    buf = bytearray(5)
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, r, buf, 5, -1)
+        L.io_uring_sqe_set_data64(sqe, 9)
+        with pytest.raises(OSError):
+            L.io_uring_submit(ring)
+        assert L.io_uring_sq_ready(ring) == 1       # published, not consumed (as in C)
+        L.io_uring_enable_rings(ring)
+        os.write(w, b"later")
+        assert L.io_uring_submit(ring) == 1         # the kernel takes the waiting SQE now
+        assert reap(ring, 1) == [(9, 5, 0)] and buf == b"later"
+    finally:
+        L.io_uring_queue_exit(ring)
+        os.close(r)
+        os.close(w)
