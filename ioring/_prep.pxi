@@ -89,11 +89,14 @@ def io_uring_prep_fsync(io_uring_sqe sqe not None, int fd, unsigned fsync_flags=
     c.ioring_prep_fsync(sqe._begin(), fd, fsync_flags)
 
 
-def io_uring_prep_timeout(io_uring_sqe sqe not None, kernel_timespec ts not None, unsigned count=0,
+def io_uring_prep_timeout(io_uring_sqe sqe not None, kernel_timespec ts, unsigned count=0,
                           unsigned flags=0):
-    """io_uring_prep_timeout(3): complete after ``ts`` or after ``count`` other completions."""
-    c.ioring_prep_timeout(sqe._begin(), &ts.ts, count, flags)
-    sqe._pin(ts)
+    """io_uring_prep_timeout(3): complete after ``ts`` or after ``count`` other completions.
+    ``ts`` None is C's NULL: the kernel answers -EFAULT, unless addr then holds the timeout in
+    nanoseconds with IORING_TIMEOUT_IMMEDIATE_ARG (set sqe.timeout_flags first, then sqe.addr)."""
+    c.ioring_prep_timeout(sqe._begin(), _timespec_ptr(ts), count, flags)
+    if ts is not None:
+        sqe._pin(ts)
 
 
 def io_uring_prep_timeout_remove(io_uring_sqe sqe not None, uint64_t user_data, unsigned flags=0):

@@ -4,7 +4,6 @@
 # helpers that parse a multishot recvmsg buffer. The C structs the kernel reads or fills
 # (struct sockaddr_storage, struct msghdr) are embedded in small Python types, so that pinning
 # the Python object pins the memory the kernel uses.
-from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.string cimport memcpy
 
 cdef extern from "<sys/socket.h>":
@@ -591,13 +590,6 @@ def io_uring_prep_multishot_accept_direct(io_uring_sqe sqe not None, int fd, add
 
 # ---- send --------------------------------------------------------------------------------------
 
-cdef void _pin_also(io_uring_sqe sqe, object obj):
-    """Pin ``obj`` next to what the SQE's prep already pinned."""
-    cdef unsigned slot = sqe.seq & sqe.ring.ring.sq.ring_mask
-    old = sqe.ring._slot_pins[slot]
-    sqe._pin(obj if old is None else (old, obj))
-
-
 def io_uring_prep_sendto(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags,
                          addr, addrlen=None):
     """io_uring_prep_sendto(3): send ``len`` bytes of ``buf`` to ``addr`` (a sockaddr, or None
@@ -618,9 +610,10 @@ def io_uring_prep_send_set_addr(io_uring_sqe sqe not None, sockaddr dest_addr no
     """io_uring_prep_send_set_addr(3): give a send already prepared on ``sqe`` a destination
     (``addr_len`` defaults to dest_addr.addrlen)."""
     cdef socklen_t n = _socklen(dest_addr, addr_len, "addr_len")
-    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq, sqe.incarnation)
-    ioring_prep_send_set_addr(s, <c_sockaddr *>&dest_addr.ss, <uint16_t>n)
-    _pin_also(sqe, dest_addr)
+    cdef c.io_uring_sqe *s = sqe._ptr()
+    cdef c.io_uring_sqe cand = s[0]
+    ioring_prep_send_set_addr(&cand, <c_sockaddr *>&dest_addr.ss, <uint16_t>n)
+    _sqe_commit(sqe, s, &cand, dest_addr)       # only where addr2 is a send's destination
 
 
 def io_uring_prep_send_bundle(io_uring_sqe sqe not None, int sockfd, long long len, int flags=0):
@@ -873,12 +866,20 @@ def io_uring_recvmsg_cmsg_nexthdr(io_uring_recvmsg_out o not None, msghdr msgh n
 
 # ---- msg_ring ----------------------------------------------------------------------------------
 
+cdef int _msg_ring_announce(io_uring_sqe sqe, int fd, uint64_t data) except -1:
+    """A ring SQE will post a CQE with ``data`` to the ring ``fd`` is: tell that ring. A
+    free-standing SQE is never submitted; io_uring_register_sync_msg announces what it sends."""
+    if sqe._own == NULL:
+        _expect_foreign_cqe(fd, data)
+    return 0
+
+
 def io_uring_prep_msg_ring(io_uring_sqe sqe not None, int fd, unsigned len, uint64_t data,
                            unsigned flags=0):
     """io_uring_prep_msg_ring(3): post a CQE (user_data ``data``, res ``len``) to the ring
     whose fd is ``fd``."""
     ioring_prep_msg_ring(sqe._begin(), fd, len, data, flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned len, uint64_t data,
@@ -886,7 +887,7 @@ def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned
     """io_uring_prep_msg_ring_cqe_flags(3): as io_uring_prep_msg_ring, the target CQE's flags
     being ``cqe_flags``."""
     ioring_prep_msg_ring_cqe_flags(sqe._begin(), fd, len, data, flags, cqe_flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 cdef int _target_slot(object target_fd) except? -2:
@@ -906,14 +907,14 @@ def io_uring_prep_msg_ring_fd(io_uring_sqe sqe not None, int fd, int source_fd, 
     slot ``target_fd`` (IORING_FILE_INDEX_ALLOC: a free one) of the ring whose fd is ``fd``."""
     cdef int slot = _target_slot(target_fd)
     ioring_prep_msg_ring_fd(sqe._begin(), fd, source_fd, slot, data, flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 def io_uring_prep_msg_ring_fd_alloc(io_uring_sqe sqe not None, int fd, int source_fd, uint64_t data,
                                     unsigned flags=0):
     """io_uring_prep_msg_ring_fd_alloc(3): io_uring_prep_msg_ring_fd into a free slot."""
     ioring_prep_msg_ring_fd_alloc(sqe._begin(), fd, source_fd, data, flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 # ---- uring_cmd ---------------------------------------------------------------------------------
