@@ -156,9 +156,29 @@ def io_uring_prep_statx(io_uring_sqe sqe not None, int dfd, path, int flags, uns
     sqe._pin((raw, statxbuf))
 
 
+cdef _Iovecs _send_iovecs(object buf, long long nr):
+    """The iovec array of a vectorized send (IORING_SEND_VECTORIZED): ``nr`` of the buffers."""
+    if nr < 1:
+        raise ValueError(f"a vectorized send needs at least one iovec, not len={nr}")
+    return _Iovecs(buf, nr, False)
+
+
 def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
-    """io_uring_prep_send(3): send ``len`` bytes of ``buf``."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
+    """io_uring_prep_send(3): send ``len`` bytes of ``buf``. ``buf`` a sequence of buffers: a
+    vectorized send (IORING_SEND_VECTORIZED, kernel 6.17) of its first ``len`` buffers, which
+    are pinned with their iovec array until the completion; the flag is set in sqe.ioprio (C
+    programs set it after the prep; doing it again changes nothing)."""
+    cdef _Buffer b
+    cdef _Iovecs v
+    cdef c.io_uring_sqe *s
+    if isinstance(buf, (list, tuple)):
+        v = _send_iovecs(buf, len)
+        s = sqe._begin()
+        c.ioring_prep_send(s, sockfd, v.vecs, <size_t>v.count, flags)
+        s.ioprio |= <uint16_t>_c_IORING_SEND_VECTORIZED
+        sqe._pin(v)
+        return
+    b = _buffer_for(buf, len, False)
     c.ioring_prep_send(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
     sqe._pin(b)
 

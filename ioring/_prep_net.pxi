@@ -623,30 +623,59 @@ def io_uring_prep_send_bundle(io_uring_sqe sqe not None, int sockfd, long long l
     ioring_prep_send_bundle(sqe._begin(), sockfd, n, flags)
 
 
+cdef object _send_zc_source(io_uring_sqe sqe, object buf, long long len, unsigned *zc_flags,
+                            int buf_index):
+    """What a zero-copy send sends: a buffer (``len`` bytes), or with a sequence of buffers the
+    iovec array of a vectorized send (IORING_SEND_VECTORIZED added to ``zc_flags``; with
+    ``buf_index`` >= 0 each buffer must lie inside that registered buffer)."""
+    if zc_flags[0] > 0xFFFF:
+        raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags[0]:#x}")
+    if isinstance(buf, (list, tuple)):
+        zc_flags[0] |= <unsigned>_c_IORING_SEND_VECTORIZED
+        if buf_index >= 0:
+            if len < 1:
+                raise ValueError(f"a vectorized send needs at least one iovec, not len={len}")
+            return _fixed_iovecs(sqe, buf, len, False, buf_index)
+        return _send_iovecs(buf, len)
+    if zc_flags[0] & <unsigned>_c_IORING_SEND_VECTORIZED:
+        raise TypeError("IORING_SEND_VECTORIZED sends an iovec array: buf must be a sequence of "
+                        f"buffers, not {type(buf).__name__}")
+    cdef _Buffer b = _buffer_for(buf, len, False)
+    if buf_index >= 0:
+        sqe.ring._check_fixed(b.ptr, len, buf_index)
+    return b
+
+
+cdef inline void *_send_ptr(object src):
+    return (<_Iovecs>src).vecs if isinstance(src, _Iovecs) else (<_Buffer>src).ptr
+
+
+cdef inline size_t _send_len(object src, long long len):
+    return <size_t>(<_Iovecs>src).count if isinstance(src, _Iovecs) else <size_t>len
+
+
 def io_uring_prep_send_zc(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0,
                           unsigned zc_flags=0):
     """io_uring_prep_send_zc(3): zero-copy send. Two CQEs: the result (IORING_CQE_F_MORE),
     then the notification (IORING_CQE_F_NOTIF) once the kernel no longer uses ``buf``, which
-    stays pinned until then."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
-    if zc_flags > 0xFFFF:
-        raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags:#x}")
-    ioring_prep_send_zc(sqe._begin(), sockfd, b.ptr, <size_t>len, flags, zc_flags)
-    sqe._pin(b)
+    stays pinned until then. ``buf`` a sequence of buffers: a vectorized send of its first
+    ``len`` buffers (IORING_SEND_VECTORIZED is added to ``zc_flags``)."""
+    src = _send_zc_source(sqe, buf, len, &zc_flags, -1)
+    ioring_prep_send_zc(sqe._begin(), sockfd, _send_ptr(src), _send_len(src, len), flags, zc_flags)
+    sqe._pin(src)
 
 
 def io_uring_prep_send_zc_fixed(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags,
                                 unsigned zc_flags, unsigned buf_index):
     """io_uring_prep_send_zc_fixed(3): io_uring_prep_send_zc from inside registered buffer
-    ``buf_index`` (``buf`` a memoryview slice of it, for instance)."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
-    if zc_flags > 0xFFFF:
-        raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags:#x}")
+    ``buf_index`` (``buf`` a memoryview slice of it, for instance, or a sequence of such slices
+    for a vectorized send)."""
     if buf_index > 0xFFFF:
         raise ValueError(f"buf_index is 16 bits, not {buf_index}")
-    sqe.ring._check_fixed(b.ptr, len, <int>buf_index)
-    ioring_prep_send_zc_fixed(sqe._begin(), sockfd, b.ptr, <size_t>len, flags, zc_flags, buf_index)
-    sqe._pin(b)
+    src = _send_zc_source(sqe, buf, len, &zc_flags, <int>buf_index)
+    ioring_prep_send_zc_fixed(sqe._begin(), sockfd, _send_ptr(src), _send_len(src, len), flags,
+                              zc_flags, buf_index)
+    sqe._pin(src)
 
 
 def io_uring_prep_sendmsg(io_uring_sqe sqe not None, int fd, msghdr msg not None, unsigned flags=0):
