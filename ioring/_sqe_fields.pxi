@@ -28,6 +28,7 @@
 #   pages) cannot change, and no SQE can be turned into (or out of) those opcodes.
 
 from cpython.bytes cimport PyBytes_Check
+from cpython.number cimport PyIndex_Check
 from libc.string cimport memcpy, memchr
 
 cdef extern from "ioring/sqe_refs.h" nogil:
@@ -357,7 +358,7 @@ cdef int _assign_field(io_uring_sqe sqe, str name, unsigned off, unsigned size, 
     cdef uint64_t bits
     cdef object pin = None
     cdef int touch
-    cdef bint by_object = not isinstance(value, int)
+    cdef bint by_object = not PyIndex_Check(value)     # ints, numpy integers: numbers
     memcpy(&cand, s, sizeof(cand))
     if by_object:
         if size != 8 and value is not None:

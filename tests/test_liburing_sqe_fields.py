@@ -543,3 +543,20 @@ def test_128_byte_opcodes_need_128_byte_slots(ring):
         assert len(sqe.cmd) == 80
     finally:
         L.io_uring_queue_exit(big)
+
+
+def test_integers_that_are_not_int_are_numbers(ring):
+    """numpy-like integers (__index__) are numbers for every field, never buffers."""
+    class Int:
+        def __init__(self, v):
+            self.v = v
+
+        def __index__(self):
+            return self.v
+
+    sqe = L.io_uring_get_sqe(ring)
+    sqe.len = Int(7)
+    sqe.off = Int(-1)
+    sqe.user_data = Int(9)
+    sqe.flags = Int(L.IOSQE_ASYNC)
+    assert (sqe.len, sqe.off, sqe.user_data, sqe.flags) == (7, 2**64 - 1, 9, L.IOSQE_ASYNC)
