@@ -39,7 +39,6 @@ cdef extern from "ioring/sqe_refs.h" nogil:
         uint8_t write
         uint64_t count
 
-    const int IORING_SQE_MAX_REFS
     const int IORING_REF_BYTES
     const int IORING_REF_CSTR
     const int IORING_REF_IOVEC
@@ -279,7 +278,7 @@ cdef int _check_sqe(io_uring_sqe sqe, const c.io_uring_sqe *old, const c.io_urin
     """Refuse ``new`` unless every user address in it is NULL or pinned memory fit for what the
     kernel does there. ``old`` is the SQE as it is (for what only a prep helper can set);
     ``from_prep``: ``new`` is a prep's fresh SQE (io_uring_prep_rw): nothing carries over."""
-    cdef ioring_sqe_ref nrefs[8]
+    cdef ioring_sqe_ref nrefs[8]        # IORING_SQE_MAX_REFS
     cdef ioring_sqe_ref orefs[8]
     cdef int nn = ioring_sqe_refs(new, nrefs)
     cdef int on = 0 if from_prep else ioring_sqe_refs(old, orefs)
@@ -328,7 +327,7 @@ cdef enum:
 
 
 cdef int _refs_touching(const c.io_uring_sqe *s, unsigned off, unsigned size) noexcept:
-    cdef ioring_sqe_ref refs[8]
+    cdef ioring_sqe_ref refs[8]         # IORING_SQE_MAX_REFS
     cdef int n = ioring_sqe_refs(s, refs)
     cdef int i, mask = 0
     for i in range(n):

@@ -851,6 +851,11 @@ cdef class io_uring:
                 f"cq_entries={self.ring.cq.ring_entries}, flags={self.ring.flags:#x})")
 
 
+# The ring of SQEs and iterators made directly from Python instead of by io_uring_get_sqe:
+# never initialized, so every use raises ValueError (a None ring would crash the method call).
+cdef io_uring _NO_RING = io_uring()
+
+
 # struct io_uring_sq / io_uring_cq as C programs read them: a pointer member (khead, kdropped,
 # koverflow...) is the value it points to, read from the memory shared with the kernel at each
 # access (C's ``*ring->cq.koverflow``); the ring must still be initialized.
@@ -860,6 +865,9 @@ cdef class io_uring_sq:
     """ring->sq: khead, ktail, kflags, kdropped (the kernel's counters, read at each access),
     sqe_head, sqe_tail, ring_mask, ring_entries. Read-only."""
     cdef io_uring _ring
+
+    def __cinit__(self):
+        self._ring = _NO_RING           # made directly: refuses use, never crashes
 
     cdef c.ioring_sq *_sq(self) except NULL:
         self._ring._check()
@@ -894,6 +902,9 @@ cdef class io_uring_cq:
     ring_mask, ring_entries. Read-only."""
     cdef io_uring _ring
 
+    def __cinit__(self):
+        self._ring = _NO_RING           # made directly: refuses use, never crashes
+
     cdef c.ioring_cq *_cq(self) except NULL:
         self._ring._check()
         return &self._ring.ring.cq
@@ -918,11 +929,6 @@ cdef class io_uring_cq:
 
     def __repr__(self):
         return f"io_uring_cq(of {self._ring!r})"
-
-
-# The ring of SQEs and iterators made directly from Python instead of by io_uring_get_sqe:
-# never initialized, so every use raises ValueError (a None ring would crash the method call).
-cdef io_uring _NO_RING = io_uring()
 
 
 @cython.final
