@@ -20,12 +20,9 @@ class kernel_timespec:
 @final
 class open_how:
     """struct open_how (openat2)."""
-    @property
-    def flags(self) -> int: ...
-    @property
-    def mode(self) -> int: ...
-    @property
-    def resolve(self) -> int: ...
+    flags: int
+    mode: int
+    resolve: int
     def __init__(self, flags: int = ..., mode: int = ..., resolve: int = ...) -> None: ...
 
 @final

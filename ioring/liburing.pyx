@@ -280,17 +280,25 @@ cdef class open_how:
         self.how.mode = mode
         self.how.resolve = resolve
 
+    # Assignable as in C (how.flags = O_RDWR): the kernel copies struct open_how when the
+    # request is issued, and plain integers carry no address.
     @property
     def flags(self):
         return self.how.flags
+    @flags.setter
+    def flags(self, unsigned long long v): self.how.flags = v
 
     @property
     def mode(self):
         return self.how.mode
+    @mode.setter
+    def mode(self, unsigned long long v): self.how.mode = v
 
     @property
     def resolve(self):
         return self.how.resolve
+    @resolve.setter
+    def resolve(self, unsigned long long v): self.how.resolve = v
 
     def __repr__(self):
         return f"open_how(flags={self.how.flags:#o}, mode={self.how.mode:#o}, resolve={self.how.resolve:#x})"
