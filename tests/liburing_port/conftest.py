@@ -10,6 +10,7 @@ import fcntl
 import mmap
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -44,7 +45,7 @@ def pytest_pycollect_makeitem(collector, name, obj):
     """Only main() and its parts (functions named test_main*) are pytest tests here: the C
     sub-tests keep their C names (test_single_nop, ...) and are called by main, with the C
     arguments."""
-    if name.startswith("test_") and not name.startswith("test_main") and callable(obj):
+    if name.startswith("test") and not name.startswith("test_main") and callable(obj):
         return []
     return None
 
@@ -241,3 +242,45 @@ raw_address = pytest.mark.xfail(
     strict=True, raises=(TypeError, ValueError),
     reason="needs a raw address or NULL to provoke EFAULT: ioring refuses raw addresses on "
            "purpose (memory safety, README 'Where a transcription differs')")
+
+
+class recv_data:
+    """struct recv_data of the send/recv tests: the receiver thread's parameters, its result,
+    and the mutex the sender waits on until the receive is armed."""
+
+    def __init__(self, **params):
+        self.mutex = threading.Lock()
+        self.__dict__.update(params)
+        self.ret = None
+
+
+def t_run_receiver_and_send(rd, recv_fn, send_fn):
+    """C's pthread dance: lock rd.mutex, start recv_fn(rd) (which unlocks it once its receive
+    is armed, and stores its result in rd.ret), lock again, send_fn(), join; returns rd.ret.
+    An exception in the receiver unlocks the mutex and is re-raised here."""
+    errors = []
+
+    def run():
+        try:
+            recv_fn(rd)
+        except BaseException as exc:
+            errors.append(exc)
+            if rd.mutex.locked():
+                rd.mutex.release()
+
+    rd.mutex.acquire()
+    # A daemon: if the sender fails, the receiver may wait forever for what never comes.
+    recv_thread = threading.Thread(target=run, daemon=True)
+    recv_thread.start()
+    assert rd.mutex.acquire(timeout=30), "the receiver never got ready"
+    if not errors:
+        try:
+            send_fn()
+        except BaseException:
+            recv_thread.join(1)
+            raise
+    recv_thread.join(30)
+    assert not recv_thread.is_alive(), "the receiver never completed"
+    if errors:
+        raise errors[0]
+    return rd.ret
