@@ -19,7 +19,8 @@ from ioring.liburing import (IORING_SETUP_CQE32, IORING_SETUP_DEFER_TASKRUN, IOR
                              IORING_SETUP_SQ_REWIND, IORING_SETUP_SQE128, IORING_SETUP_SQPOLL, io_uring,
                              io_uring_get_probe, io_uring_opcode_supported, io_uring_params,
                              io_uring_queue_exit, io_uring_queue_init, io_uring_queue_init_params,
-                             io_uring_register_buffers, io_uring_submit, io_uring_wait_cqe)
+                             io_uring_register_buffers, io_uring_submit, io_uring_sync_cancel_reg,
+                             io_uring_wait_cqe, kernel_timespec)
 
 # enum t_setup_ret / enum t_test_result
 T_SETUP_OK = 0
@@ -284,3 +285,9 @@ def t_run_receiver_and_send(rd, recv_fn, send_fn):
     if errors:
         raise errors[0]
     return rd.ret
+
+
+def zeroed_sync_cancel_reg():
+    """C's `struct io_uring_sync_cancel_reg reg = { };` (every field zero, the timeout too:
+    ioring's constructor defaults to fd -1 and an endless timeout instead)."""
+    return io_uring_sync_cancel_reg(fd=0, timeout=kernel_timespec(0, 0))

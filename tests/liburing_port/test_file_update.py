@@ -1,6 +1,7 @@
 """liburing test/file-update.c: file table updates: the same table registered and updated on
 three rings (with and without unregistering), IORING_OP_FILES_UPDATE clearing 10 slots, and
 an update with offset -1 (IORING_FILE_INDEX_ALLOC) on a ring without a usable table."""
+import array
 import errno
 import os
 
@@ -81,7 +82,9 @@ def test_update_no_table():
             assert exc.errno == errno.EBADF, f"Failed registering file table: {-exc.errno}"
 
         sqe = io_uring_get_sqe(ring)
-        up_fd = [ring.ring_fd]              # int up_fd = ring.ring_fd; passed as &up_fd
+        # int up_fd = ring.ring_fd, passed as &up_fd: offset -1 is IORING_FILE_INDEX_ALLOC, and
+        # the kernel writes the allocated slot back there, so it is a writable int array.
+        up_fd = array.array("i", [ring.ring_fd])
         io_uring_prep_files_update(sqe, up_fd, 1, -1)   # offset = -1
         ret = io_uring_submit(ring)
         assert ret == 1, f"Failed submit: {ret}"

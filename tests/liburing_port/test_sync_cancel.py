@@ -7,15 +7,11 @@ import time
 
 from ioring.liburing import *
 
-from .conftest import T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_OK, T_SETUP_SKIP, exit_status, t_create_ring
+from .conftest import (T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_OK, T_SETUP_SKIP, exit_status, t_create_ring,
+                       zeroed_sync_cancel_reg)
 
 no_sync_cancel = 0
 no_sync_cancel_op = 0
-
-
-def _sync_cancel_reg():
-    """struct io_uring_sync_cancel_reg reg = { }: every field zero, the timeout included."""
-    return io_uring_sync_cancel_reg(fd=0, timeout=kernel_timespec(0, 0))
 
 
 def _register_sync_cancel(ring, reg):
@@ -28,7 +24,7 @@ def _register_sync_cancel(ring, reg):
 
 def test_sync_cancel_timeout(ring, fds, is_async, by_op):
     global no_sync_cancel_op
-    reg = _sync_cancel_reg()
+    reg = zeroed_sync_cancel_reg()
     buf = bytearray(32)
 
     to_prep = 1
@@ -67,7 +63,7 @@ def test_sync_cancel_timeout(ring, fds, is_async, by_op):
 
 def test_sync_cancel(ring, fds, is_async, nr_all, use_fd, by_op):
     global no_sync_cancel
-    reg = _sync_cancel_reg()
+    reg = zeroed_sync_cancel_reg()
     buf = bytearray(32)
 
     to_prep = 1
