@@ -102,6 +102,12 @@ cdef extern from "ioring/python.h" nogil:
         uint64_t stx_mnt_id
         uint32_t stx_dio_mem_align
         uint32_t stx_dio_offset_align
+        uint64_t stx_subvol
+        uint32_t stx_atomic_write_unit_min
+        uint32_t stx_atomic_write_unit_max
+        uint32_t stx_atomic_write_segments_max
+        uint32_t stx_dio_read_offset_align
+        uint32_t stx_atomic_write_unit_max_opt
 
     struct ioring_sq:
         unsigned *khead

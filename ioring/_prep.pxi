@@ -114,9 +114,11 @@ def io_uring_prep_cancel64(io_uring_sqe sqe not None, uint64_t user_data, int fl
 
 
 def io_uring_prep_cancel(io_uring_sqe sqe not None, object user_data, int flags=0):
-    """io_uring_prep_cancel(3): cancel the request whose io_uring_sqe_set_data object is
-    ``user_data`` (C passes the pointer; use io_uring_prep_cancel64 for a 64-bit value)."""
-    c.ioring_prep_cancel64(sqe._begin(), <uint64_t><size_t><void *>user_data, flags)
+    """io_uring_prep_cancel(3): cancel the request whose io_uring_sqe_set_data was
+    ``user_data``: the same object, or the same int (C passes the pointer; ints and None map to
+    user_data as io_uring_sqe_set_data maps them)."""
+    cdef uint64_t key = _data_key(user_data)
+    c.ioring_prep_cancel64(sqe._begin(), key, flags)
 
 
 def io_uring_prep_cancel_fd(io_uring_sqe sqe not None, int fd, unsigned flags=0):

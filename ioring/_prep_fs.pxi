@@ -757,6 +757,11 @@ cdef class _FdArray:
             self.count = _length(b.nbytes // sizeof(int), nr, "nr_fds")
             self.items = <int *>b.ptr
             self.keep = b
+        elif alloc:
+            raise TypeError("with IORING_FILE_INDEX_ALLOC the kernel writes the slots it picks "
+                            f"back into fds: pass a writable buffer of C ints such as "
+                            f"array.array('i', fds), not a {type(fds).__name__} (its copy would "
+                            "lose them)")
         else:
             arr = _IntArray(fds, nr, "nr_fds")
             self.count = arr.count
@@ -769,7 +774,8 @@ def io_uring_prep_files_update(io_uring_sqe sqe not None, fds, nr_fds=None, long
     (-1 empties a slot, IORING_REGISTER_FILES_SKIP keeps it); cqe.res is how many were updated.
     ``fds`` is a sequence of ints (copied to a C array) or a buffer of C ints such as
     ``array.array('i', ...)`` used in place: with ``offset`` IORING_FILE_INDEX_ALLOC (or -1 as in
-    C) the kernel picks the slots and writes them back into that buffer, which must be writable."""
+    C) the kernel picks the slots and writes them back into that buffer, which must be writable
+    (a list or a read-only buffer is then refused with TypeError: the slots would be lost)."""
     cdef _FdArray arr
     cdef bint alloc
     if offset < -0x80000000 or offset > 0xFFFFFFFF:

@@ -58,6 +58,7 @@ cdef class io_uring:
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
                    c.ioring_kernel_timespec *ts, void *sigmask) except? -1
     cdef void _quiesce(self)
+    cdef void _untrack_unconsumed(self)
     cdef void _leak(self, str why)
     cdef void _release_all(self)
     cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1

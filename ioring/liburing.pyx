@@ -6,14 +6,14 @@ What changes (see DESIGN.md): out-parameters are returned, ``-errno`` raises ``O
 "no completion yet" and "timed out" return ``None``, C arrays are Python sequences, and every
 object handed to the kernel stays pinned until its completion has been consumed. Bad arguments
 raise TypeError or ValueError; an int out of its C type's range raises a ValueError that is
-also an OverflowError (see the end of this file).
+also an OverflowError: ``IntRangeError`` (see the end of this file).
 """
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.number cimport PyNumber_Index
-from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY
+from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY, EBADFD
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, strlen
@@ -323,7 +323,8 @@ cdef statx_timestamp _stamp(c.ioring_statx_timestamp t):
 
 @cython.final
 cdef class statx:
-    """struct statx, filled by the kernel in place (io_uring_prep_statx)."""
+    """struct statx (256 bytes, Linux 6.18's fields), filled by the kernel in place
+    (io_uring_prep_statx). A field is meaningful when its STATX_* bit is in stx_mask."""
     cdef c.ioring_statx st
 
     def __init__(self):
@@ -373,6 +374,18 @@ cdef class statx:
     def stx_dio_mem_align(self): return self.st.stx_dio_mem_align
     @property
     def stx_dio_offset_align(self): return self.st.stx_dio_offset_align
+    @property
+    def stx_subvol(self): return self.st.stx_subvol
+    @property
+    def stx_atomic_write_unit_min(self): return self.st.stx_atomic_write_unit_min
+    @property
+    def stx_atomic_write_unit_max(self): return self.st.stx_atomic_write_unit_max
+    @property
+    def stx_atomic_write_segments_max(self): return self.st.stx_atomic_write_segments_max
+    @property
+    def stx_dio_read_offset_align(self): return self.st.stx_dio_read_offset_align
+    @property
+    def stx_atomic_write_unit_max_opt(self): return self.st.stx_atomic_write_unit_max_opt
 
     def __repr__(self):
         return (f"statx(stx_mask={self.st.stx_mask:#x}, stx_mode={self.st.stx_mode:#o}, "
@@ -690,6 +703,13 @@ cdef class io_uring:
             ts.tv_sec = 0
             ts.tv_nsec = 50000000
             ret = c.ioring_wait_cqes_timeout(&self.ring, &cqe, c.ioring_flush_sq(&self.ring), 1, &ts, NULL)
+            if ret == -EBADFD:
+                # IORING_SETUP_R_DISABLED and never enabled: the kernel refuses to consume
+                # anything; what waits in the SQ never ran and never will once the fd closes.
+                self._untrack_unconsumed()
+                if self._inflight:
+                    self._leak("the ring refuses to run requests (EBADFD) and some were consumed")
+                return
             if ret < 0 and ret != -ETIME and ret != -EAGAIN and ret != -EINTR:
                 self._leak(f"waiting for cancelled requests failed: {os.strerror(-ret)}")
                 return
@@ -714,6 +734,21 @@ cdef class io_uring:
                 # whose success CQE was skipped (IOSQE_CQE_SKIP_SUCCESS), already done.
                 if idle_rounds >= 3 and c.ioring_sq_ready(&self.ring) == 0:
                     self._inflight.clear()
+
+    cdef void _untrack_unconsumed(self):
+        """The SQEs between the kernel's SQ head and our tail were published but never consumed:
+        they are not in flight (their requests release what they pinned)."""
+        cdef unsigned idx = c.ioring_load_sq_head(&self.ring)
+        cdef unsigned tail = self.ring.sq.sqe_head
+        cdef _Inflight rec
+        while idx != tail:
+            key = c.ioring_sqe_at(&self.ring, idx).user_data
+            idx += 1
+            rec = <_Inflight>self._inflight.get(key)
+            if rec is not None:
+                rec.count -= 1
+                if rec.count <= 0:
+                    del self._inflight[key]
 
     cdef void _leak(self, str why):
         _leaked_pins.append(list(self._inflight.values()))
@@ -802,11 +837,94 @@ cdef class io_uring:
         """ring->cq.ring_entries."""
         return self.ring.cq.ring_entries if self.initialized else None
 
+    @property
+    def sq(self):
+        """ring->sq: the SQ's counters (``ring.sq.kdropped`` is C's ``*ring->sq.kdropped``)."""
+        cdef io_uring_sq v = io_uring_sq.__new__(io_uring_sq)
+        v._ring = self
+        return v
+
+    @property
+    def cq(self):
+        """ring->cq: the CQ's counters (``ring.cq.koverflow`` is C's ``*ring->cq.koverflow``)."""
+        cdef io_uring_cq v = io_uring_cq.__new__(io_uring_cq)
+        v._ring = self
+        return v
+
     def __repr__(self):
         if not self.initialized:
             return "io_uring(uninitialized)"
         return (f"io_uring(fd={self.ring.ring_fd}, sq_entries={self.ring.sq.ring_entries}, "
                 f"cq_entries={self.ring.cq.ring_entries}, flags={self.ring.flags:#x})")
+
+
+# struct io_uring_sq / io_uring_cq as C programs read them: a pointer member (khead, kdropped,
+# koverflow...) is the value it points to, read from the memory shared with the kernel at each
+# access (C's ``*ring->cq.koverflow``); the ring must still be initialized.
+
+@cython.final
+cdef class io_uring_sq:
+    """ring->sq: khead, ktail, kflags, kdropped (the kernel's counters, read at each access),
+    sqe_head, sqe_tail, ring_mask, ring_entries. Read-only."""
+    cdef io_uring _ring
+
+    cdef c.ioring_sq *_sq(self) except NULL:
+        self._ring._check()
+        return &self._ring.ring.sq
+
+    @property
+    def khead(self): return c.ioring_load_sq_head(&self._ring.ring) if self._sq() else None
+    @property
+    def ktail(self): return self._sq().ktail[0]
+    @property
+    def kflags(self): return self._sq().kflags[0]
+    @property
+    def kdropped(self):
+        """SQEs the kernel dropped as invalid (C: ``*ring->sq.kdropped``)."""
+        return self._sq().kdropped[0]
+    @property
+    def sqe_head(self): return self._sq().sqe_head
+    @property
+    def sqe_tail(self): return self._sq().sqe_tail
+    @property
+    def ring_mask(self): return self._sq().ring_mask
+    @property
+    def ring_entries(self): return self._sq().ring_entries
+
+    def __repr__(self):
+        return f"io_uring_sq(of {self._ring!r})"
+
+
+@cython.final
+cdef class io_uring_cq:
+    """ring->cq: khead, ktail, kflags, koverflow (the kernel's counters, read at each access),
+    ring_mask, ring_entries. Read-only."""
+    cdef io_uring _ring
+
+    cdef c.ioring_cq *_cq(self) except NULL:
+        self._ring._check()
+        return &self._ring.ring.cq
+
+    @property
+    def khead(self): return self._cq().khead[0]
+    @property
+    def ktail(self): return c.ioring_cq_tail(&self._ring.ring) if self._cq() else None
+    @property
+    def kflags(self):
+        """IORING_CQ_* flags; None on kernels without them (before 5.8, C's NULL)."""
+        cdef c.ioring_cq *cq = self._cq()
+        return None if cq.kflags == NULL else cq.kflags[0]
+    @property
+    def koverflow(self):
+        """CQEs the kernel could not post and lost (C: ``*ring->cq.koverflow``)."""
+        return self._cq().koverflow[0]
+    @property
+    def ring_mask(self): return self._cq().ring_mask
+    @property
+    def ring_entries(self): return self._cq().ring_entries
+
+    def __repr__(self):
+        return f"io_uring_cq(of {self._ring!r})"
 
 
 # The ring of SQEs and iterators made directly from Python instead of by io_uring_get_sqe:
@@ -962,19 +1080,41 @@ def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
 
 
+cdef uint64_t _data_key(object data) except? 0xFFFFFFFFFFFFFFFE:
+    """The user_data C would store for io_uring_sqe_set_data's ``void *data``: an int is its own
+    value (C's ``(void *)(uintptr_t)n``), None is NULL (0), any other object its id()."""
+    if data is None:
+        return 0
+    if isinstance(data, int):
+        if not 0 <= data <= 0xFFFFFFFFFFFFFFFF:
+            raise ValueError(f"an int user_data must be in 0..2**64-1, not {data}")
+        return <uint64_t>data
+    return <uint64_t><size_t><void *>data
+
+
 def io_uring_sqe_set_data(io_uring_sqe sqe not None, object data):
-    """io_uring_sqe_set_data(3): attach any Python object; io_uring_cqe_get_data returns it.
-    The user_data is id(data) (C stores the pointer), and the object is kept alive until the
-    completion is consumed."""
+    """io_uring_sqe_set_data(3): the completion will carry ``data``. An int is stored as the
+    user_data itself, as C's ``(void *)(uintptr_t)n`` is (so io_uring_prep_timeout_remove(sqe,
+    n) or io_uring_prep_cancel64(sqe, n) find the request), and None as NULL (0); any other
+    object is attached: the user_data is its id() (C stores the pointer), and it is kept alive
+    until the completion is consumed. io_uring_cqe_get_data gives either back."""
     cdef io_uring ring = sqe.ring
-    ring._sqe(sqe.seq, sqe.incarnation).user_data = <uint64_t><size_t><void *>data
-    ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
-    ring._has_data = True
+    cdef uint64_t key = _data_key(data)
+    cdef c.io_uring_sqe *s = ring._sqe(sqe.seq, sqe.incarnation)
+    s.user_data = key
+    if data is None or isinstance(data, int):
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
+    else:
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
+        ring._has_data = True
 
 
 def io_uring_cqe_get_data(io_uring_cqe cqe not None):
-    """io_uring_cqe_get_data(3): the object given to io_uring_sqe_set_data, or None."""
-    return cqe._data
+    """io_uring_cqe_get_data(3): the object attached with io_uring_sqe_set_data; without one,
+    the user_data as C's pointer would read: an int, or None for 0 (NULL)."""
+    if cqe._data is not None:
+        return cqe._data
+    return cqe.user_data if cqe.user_data else None
 
 
 def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
@@ -1202,8 +1342,9 @@ include "_wait_reg.pxi"
 # raise OverflowError, which is an ArithmeticError, not a ValueError. Every callable of this
 # module (functions, methods, constructors, property setters) is therefore routed, once at
 # import, through a C shim on its call path that turns an OverflowError leaving it into
-# _IntRangeError: an OverflowError *and* a ValueError, with the same message and traceback
-# (so ``except ValueError`` and ``except OverflowError`` both catch it). The shim replaces the
+# IntRangeError (public, since it appears in tracebacks): an OverflowError *and* a ValueError,
+# with the same message and traceback (so ``except ValueError`` and ``except OverflowError``
+# both catch it). The shim replaces the
 # object's vectorcall pointer (PEP 590) or the setter of its getset: no cost unless an
 # exception is raised, and the objects keep their types, names and signatures.
 
@@ -1393,13 +1534,15 @@ cdef extern from *:
     void ioring_set_range_error_type(object cls)
 
 
-class _IntRangeError(OverflowError, ValueError):
-    """An int argument outside the range of its C type (DESIGN.md: a bad argument, so a
-    ValueError; still an OverflowError, as Python's own conversions raise)."""
+class IntRangeError(OverflowError, ValueError):
+    """An int argument outside the range of its C type (``io_uring_prep_read(sqe, -1, ...)``
+    with a negative unsigned, a value past 64 bits...). DESIGN.md makes a bad argument a
+    ValueError; it is also an OverflowError, as Python's own int conversions raise, so either
+    ``except`` catches it."""
 
 
 def _route_int_range_errors():
-    ioring_set_range_error_type(_IntRangeError)
+    ioring_set_range_error_type(IntRangeError)
     cyfunction = type(_route_int_range_errors)
     n = 0
     for obj in list(globals().values()):

@@ -1,0 +1,263 @@
+"""Fidelity of ioring.liburing to C programs written against liburing (issue 13): the places a
+line-by-line transcription of liburing's own test programs needed something the module lacked.
+Each test checks what the kernel did."""
+import errno
+import traceback
+
+import pytest
+
+from ioring import liburing as L
+
+from conftest import reap
+
+
+# ---- out-of-range ints raise a public exception type (issue 14) --------------------------------
+
+def test_int_range_error_is_public_and_both_value_and_overflow_error(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(L.IntRangeError) as info:
+        L.io_uring_prep_fsync(sqe, 0, -1)               # unsigned fsync_flags
+    exc = info.value
+    assert isinstance(exc, ValueError) and isinstance(exc, OverflowError)
+    assert type(exc) is L.IntRangeError and type(exc).__module__ == "ioring.liburing"
+    text = "".join(traceback.format_exception(exc))
+    assert "IntRangeError" in text and "_IntRangeError" not in text
+
+
+# ---- struct statx: the fields of Linux 6.18 ----------------------------------------------------
+
+_NEW_STATX_FIELDS = {            # name: (offset, struct format) in the kernel's struct statx
+    "stx_dio_mem_align": (152, "I"),
+    "stx_dio_offset_align": (156, "I"),
+    "stx_subvol": (160, "Q"),
+    "stx_atomic_write_unit_min": (168, "I"),
+    "stx_atomic_write_unit_max": (172, "I"),
+    "stx_atomic_write_segments_max": (176, "I"),
+    "stx_dio_read_offset_align": (180, "I"),
+    "stx_atomic_write_unit_max_opt": (184, "I"),
+}
+
+
+def _libc_statx(path, mask):
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    raw = ctypes.create_string_buffer(256)
+    if libc.statx(L.AT_FDCWD, path.encode(), 0, mask, raw) != 0:
+        err = ctypes.get_errno()
+        pytest.skip(f"statx(2): {errno.errorcode.get(err, err)}")
+    return {name: struct.unpack_from("=" + fmt, raw.raw, off)[0]
+            for name, (off, fmt) in _NEW_STATX_FIELDS.items()} | {
+        "stx_mask": struct.unpack_from("=I", raw.raw, 0)[0]}
+
+
+def test_statx_has_the_newer_fields_as_the_kernel_fills_them(ring, tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 8192)
+    mask = (L.STATX_BASIC_STATS | L.STATX_DIOALIGN | L.STATX_SUBVOL | L.STATX_WRITE_ATOMIC
+            | L.STATX_DIO_READ_ALIGN)
+    st = L.statx()
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_statx(sqe, L.AT_FDCWD, str(path), 0, mask, st)
+    L.io_uring_submit(ring)
+    assert reap(ring, 1)[0][1] == 0
+    expected = _libc_statx(str(path), mask)
+    assert st.stx_mask == expected["stx_mask"]
+    for name in _NEW_STATX_FIELDS:
+        assert getattr(st, name) == expected[name], name
+    if st.stx_mask & L.STATX_DIOALIGN:          # ext4 and xfs answer it for regular files
+        assert st.stx_dio_mem_align > 0 and st.stx_dio_offset_align > 0
+
+
+# ---- *ring->cq.koverflow, *ring->sq.kdropped ---------------------------------------------------
+
+def test_ring_counters_read_the_memory_shared_with_the_kernel():
+    import mmap
+    import struct
+    ring = L.io_uring()
+    p = L.io_uring_params()
+    L.io_uring_queue_init_params(8, ring, p)
+    try:
+        assert ring.features & L.IORING_FEAT_SINGLE_MMAP
+        assert (ring.cq.koverflow, ring.sq.kdropped) == (0, 0)      # nothing lost yet
+        # The kernel's counters live in the rings it mapped: set them through a second mapping
+        # of the same pages; C's *ring->cq.koverflow and *ring->sq.kdropped see the new values.
+        with mmap.mmap(ring.ring_fd, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
+                       offset=L.IORING_OFF_SQ_RING) as shared:
+            struct.pack_into("=I", shared, p.cq_off.overflow, 7)
+            struct.pack_into("=I", shared, p.sq_off.dropped, 3)
+            assert ring.cq.koverflow == 7 and ring.sq.kdropped == 3
+            struct.pack_into("=I", shared, p.cq_off.overflow, 0)
+            struct.pack_into("=I", shared, p.sq_off.dropped, 0)
+        assert ring.sq.ring_entries == ring.sq_entries == 8 and ring.sq.ring_mask == 7
+        assert ring.cq.ring_entries == ring.cq_entries == 16
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_nop(sqe)
+        assert (ring.sq.sqe_tail - ring.sq.sqe_head, ring.sq.khead) == (1, 0)
+        L.io_uring_submit(ring)
+        reap(ring, 1)
+        assert ring.sq.khead == ring.sq.ktail == 1 and ring.cq.khead == ring.cq.ktail == 1
+        cq, sq = ring.cq, ring.sq
+    finally:
+        L.io_uring_queue_exit(ring)
+    with pytest.raises(ValueError, match="not initialized"):
+        cq.koverflow                  # the memory is unmapped: refused, never read
+    with pytest.raises(ValueError, match="not initialized"):
+        sq.kdropped
+
+
+# ---- io_uring_sqe_set_data with an int: the int is the user_data (liburing's test/timeout.c) ----
+
+def test_set_data_int_is_the_user_data_timeout_remove_finds_it(ring):
+    # test_single_timeout_remove: a timeout with set_data((void *) 1), removed by user_data 1.
+    ts = L.kernel_timespec(1, 0)
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_timeout(sqe, ts, 0, 0)
+    L.io_uring_sqe_set_data(sqe, 1)
+    assert sqe.user_data == 1
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_timeout_remove(sqe, 1, 0)
+    L.io_uring_sqe_set_data(sqe, 2)
+    assert L.io_uring_submit(ring) == 2
+    got = {}
+    for _ in range(2):
+        cqe = L.io_uring_wait_cqe(ring)
+        got[L.io_uring_cqe_get_data(cqe)] = cqe.res
+        L.io_uring_cqe_seen(ring, cqe)
+    assert got == {1: -errno.ECANCELED, 2: 0}
+
+
+def test_prep_cancel_with_an_int_cancels_that_user_data(ring):
+    import os
+    r, w = os.pipe()
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_poll_add(sqe, r, 1)             # POLLIN: pends, nothing written
+        L.io_uring_sqe_set_data(sqe, 77)
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_cancel(sqe, 77, 0)
+        L.io_uring_sqe_set_data(sqe, None)              # NULL
+        assert sqe.user_data == 0
+        L.io_uring_submit(ring)
+        got = {}
+        for _ in range(2):
+            cqe = L.io_uring_wait_cqe(ring)
+            got[L.io_uring_cqe_get_data(cqe)] = cqe.res
+            L.io_uring_cqe_seen(ring, cqe)
+        assert got == {77: -errno.ECANCELED, None: 0}
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_set_data_int_out_of_range(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_sqe_set_data(sqe, -1)
+    with pytest.raises(ValueError):
+        L.io_uring_sqe_set_data(sqe, 2**64)
+
+
+# ---- io_uring_prep_files_update with IORING_FILE_INDEX_ALLOC: the slots come back -------------
+
+def _sparse_ring(entries=8, slots=4):
+    ring = L.io_uring()
+    L.io_uring_queue_init(entries, ring, 0)
+    L.io_uring_register_files_sparse(ring, slots)
+    return ring
+
+
+@pytest.mark.parametrize("offset", [L.IORING_FILE_INDEX_ALLOC, -1])
+def test_files_update_alloc_refuses_a_sequence_whose_copy_would_lose_the_slots(offset):
+    import array
+    import os
+    ring = _sparse_ring()
+    r, w = os.pipe()
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        with pytest.raises(TypeError, match="writable buffer of C ints"):
+            L.io_uring_prep_files_update(sqe, [r, w], None, offset)
+        with pytest.raises(TypeError, match="writable"):
+            L.io_uring_prep_files_update(sqe, bytes(array.array("i", [r, w])), None, offset)
+        assert sqe.opcode == L.IORING_OP_NOP           # refused before the SQE was touched
+        fds = array.array("i", [r, w])
+        L.io_uring_prep_files_update(sqe, fds, None, offset)
+        L.io_uring_submit(ring)
+        assert reap(ring, 1)[0][1] == 2
+        assert sorted(fds) == [0, 1]                   # the slots the kernel picked
+        os.write(w, b"via slot")
+        buf = bytearray(8)
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, fds[0], buf, 8, -1)  # slot of r
+        L.io_uring_sqe_set_flags(sqe, L.IOSQE_FIXED_FILE)
+        L.io_uring_submit(ring)
+        assert reap(ring, 1)[0][1] == 8 and buf == b"via slot"
+    finally:
+        L.io_uring_queue_exit(ring)
+        os.close(r)
+        os.close(w)
+
+
+def test_files_update_list_without_alloc_still_works():
+    import os
+    ring = _sparse_ring()
+    r, w = os.pipe()
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_files_update(sqe, [r, w], None, 2)
+        L.io_uring_submit(ring)
+        assert reap(ring, 1)[0][1] == 2
+    finally:
+        L.io_uring_queue_exit(ring)
+        os.close(r)
+        os.close(w)
+
+
+# ---- IORING_SETUP_R_DISABLED: SQEs the kernel refused are not in flight ------------------------
+
+def test_sqes_refused_by_a_disabled_ring_are_released_at_exit():
+    import os
+    import warnings
+    ring = L.io_uring()
+    L.io_uring_queue_init(8, ring, L.IORING_SETUP_R_DISABLED)
+    r, w = os.pipe()
+    buf = bytearray(16)
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, r, buf, 16, -1)
+        with pytest.raises(OSError) as info:
+            L.io_uring_submit(ring)
+        assert info.value.errno == errno.EBADFD
+        with pytest.raises(BufferError):
+            buf.extend(b"x")                   # still pinned: the SQE waits in the SQ
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            L.io_uring_queue_exit(ring)
+        assert not [x for x in caught if issubclass(x.category, RuntimeWarning)]   # no leak
+        buf.extend(b"x")                        # released: the kernel never consumed it
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_sqes_refused_by_a_disabled_ring_run_once_it_is_enabled():
+    import os
+    ring = L.io_uring()
+    L.io_uring_queue_init(8, ring, L.IORING_SETUP_R_DISABLED)
+    r, w = os.pipe()
+    buf = bytearray(5)
+    try:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, r, buf, 5, -1)
+        L.io_uring_sqe_set_data64(sqe, 9)
+        with pytest.raises(OSError):
+            L.io_uring_submit(ring)
+        assert L.io_uring_sq_ready(ring) == 1       # published, not consumed (as in C)
+        L.io_uring_enable_rings(ring)
+        os.write(w, b"later")
+        assert L.io_uring_submit(ring) == 1         # the kernel takes the waiting SQE now
+        assert reap(ring, 1) == [(9, 5, 0)] and buf == b"later"
+    finally:
+        L.io_uring_queue_exit(ring)
+        os.close(r)
+        os.close(w)
