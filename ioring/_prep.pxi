@@ -154,9 +154,10 @@ def io_uring_prep_statx(io_uring_sqe sqe not None, int dfd, path, int flags, uns
 
 
 def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
-    """io_uring_prep_send(3): send ``len`` bytes of ``buf``."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
-    c.ioring_prep_send(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
+    """io_uring_prep_send(3): send ``len`` bytes of ``buf`` (None: C's NULL, for a send of a
+    provided buffer with IOSQE_BUFFER_SELECT; the kernel reads no user memory then)."""
+    cdef _Buffer b = _selectable_buffer(None, len) if buf is None else _buffer_for(buf, len, False)
+    c.ioring_prep_send(sqe._begin(), sockfd, _ptr(b), <size_t>len, flags)
     sqe._pin(b)
 
 
