@@ -12,7 +12,7 @@ import pytest
 
 from ioring.liburing import *
 
-from .conftest import (T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_OK, T_SETUP_SKIP, raw_address,
+from .conftest import (needs_issue13, T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_OK, T_SETUP_SKIP, raw_address,
                        t_create_ring)
 
 no_buf_ring = 0
@@ -253,6 +253,7 @@ bgids = [1, 127]
 entries_list = [1, 32768, 4096]
 
 
+@needs_issue13("1 and 3", "sqe.buf_group assignable; IOU_PBUF_RING_MMAP rings")
 def test_main():
     """main() without test_bad_reg and test_double_reg_unreg (the raw-address cases below)."""
     for bgid in bgids:

@@ -98,7 +98,10 @@ def test_sync_cancel(ring, fds, is_async, nr_all, use_fd, by_op):
         raise AssertionError(f"sync_cancel={ret}")
 
     for i in range(to_prep):
-        cqe = io_uring_wait_cqe(ring)
+        # C waits without a bound; a cancelled request that never completes must fail the
+        # test here, not hang CI.
+        cqe = io_uring_wait_cqe_timeout(ring, kernel_timespec(20, 0))
+        assert cqe is not None, f"request {i} of {to_prep} never completed after its cancel"
         assert cqe.res < 0, f"cqe->res={cqe.res}"
         io_uring_cqe_seen(ring, cqe)
     return 0
