@@ -249,7 +249,8 @@ def io_uring_prep_provide_buffers(io_uring_sqe sqe not None, addr, int len, int 
         raise ValueError("len and nr must be >= 0")
     cdef _Buffer b = _buffer_for(addr, <long long>len * nr, True)
     c.ioring_prep_provide_buffers(sqe._begin(), b.ptr, len, nr, bgid, bid)
-    sqe.ring._provided.append(b)
+    if sqe._own == NULL:
+        sqe.ring._provided.append(b)
     sqe._pin(b)
 
 
@@ -262,4 +263,4 @@ def io_uring_sqe_set_buf_group(io_uring_sqe sqe not None, int bgid):
     """io_uring_sqe_set_buf_group(3): the buffer group an IOSQE_BUFFER_SELECT request picks from."""
     if bgid < 0 or bgid > 0xFFFF:
         raise ValueError(f"bgid is 16 bits, not {bgid}")
-    sqe.ring._sqe(sqe.seq, sqe.incarnation).buf_group = <uint16_t>bgid
+    _assign_field(sqe, "buf_group", 40, 2, bgid)

@@ -733,15 +733,16 @@ def io_uring_register_sync_cancel(io_uring ring not None, io_uring_sync_cancel_r
 
 def io_uring_register_sync_msg(sqe):
     """io_uring_register_sync_msg(3): send a MSG_RING data message without a source ring:
-    ``sqe`` is an SQE prepared with io_uring_prep_msg_ring (or _cqe_flags), either an
-    unsubmitted io_uring_sqe (its 64 bytes are copied; it stays in its ring's SQ, so turn it
-    into a NOP or submit it knowingly) or a bytes-like struct io_uring_sqe. The target ring
-    gets the CQE; the result comes back here."""
+    ``sqe`` is an SQE prepared with io_uring_prep_msg_ring (or _cqe_flags): a free-standing
+    ``io_uring_sqe()`` (C's ``struct io_uring_sqe sqe = {}``), an unsubmitted ring SQE (its 64
+    bytes are copied; it stays in its ring's SQ, so turn it into a NOP or submit it knowingly)
+    or a bytes-like struct io_uring_sqe. The target ring gets the CQE; the result comes back
+    here."""
     cdef c.io_uring_sqe copy
     cdef _Buffer b
     cdef int ret
     if isinstance(sqe, io_uring_sqe):
-        memcpy(&copy, (<io_uring_sqe>sqe).ring._sqe((<io_uring_sqe>sqe).seq, (<io_uring_sqe>sqe).incarnation), sizeof(copy))
+        memcpy(&copy, (<io_uring_sqe>sqe)._ptr(), sizeof(copy))
     else:
         b = _Buffer(sqe, False)
         if b.nbytes < <Py_ssize_t>sizeof(copy):

@@ -19,6 +19,7 @@ cdef class _Iovecs:
     cdef iovec *vecs
     cdef Py_ssize_t count
     cdef list buffers
+    cdef bint writable            # every buffer is writable: the kernel may fill them
 
 
 cdef class _Inflight:
@@ -68,9 +69,14 @@ cdef class io_uring_sqe:
     cdef io_uring ring
     cdef unsigned seq             # SQ index the SQE was handed out at
     cdef unsigned long incarnation   # the ring's incarnation when it was handed out
+    cdef c.io_uring_sqe *_own     # a free-standing SQE's own 128 bytes (io_uring_sqe()), else NULL
+    cdef object _own_pins         # what preps and assignments pinned for a free-standing SQE
 
+    cdef c.io_uring_sqe *_ptr(self) except NULL
     cdef c.io_uring_sqe *_begin(self) except NULL
     cdef void _pin(self, object obj)
+    cdef void _pin_more(self, object obj)
+    cdef object _pins(self)
 
 
 cdef class io_uring_cqe:

@@ -1,4 +1,5 @@
 """Type stubs for ioring.liburing: liburing 2.15's C API, one-to-one (see DESIGN.md)."""
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final, Optional, Union, final
 
@@ -6,6 +7,11 @@ from typing_extensions import Buffer, Self, disjoint_base
 
 _Path = Union[str, bytes]
 _Signals = Iterable[int]
+# What a field the opcode uses as a user address (and io_uring_prep_rw's addr) takes: pinned.
+_AddressObject = Union[Buffer, str, "os.PathLike[str]", "os.PathLike[bytes]", Sequence[Buffer],
+                       Sequence["futex_waitv"], "kernel_timespec", "statx", "open_how", "sockaddr",
+                       "msghdr", "epoll_event", "epoll_event_array", "siginfo"]
+_SqeAddress = Union[None, int, _AddressObject]
 
 IO_URING_VERSION_MAJOR: Final[int]
 IO_URING_VERSION_MINOR: Final[int]
@@ -230,29 +236,83 @@ class io_uring_cq:
 
 @final
 class io_uring_sqe:
-    """An SQE of a ring, valid until it is submitted."""
+    """struct io_uring_sqe: a ring's slot (io_uring_get_sqe, valid until submitted) or, made as
+    io_uring_sqe(), a zeroed SQE of its own (never submitted). Every field and union alias by
+    its C name; a field the opcode uses as a user address takes an object, pinned."""
+    def __init__(self) -> None: ...
     flags: int
-    ioprio: int
-    personality: int
     user_data: int
-    @property
-    def opcode(self) -> int: ...
-    @property
-    def fd(self) -> int: ...
+    opcode: int
+    ioprio: int
+    fd: int
+    cmd_op: int
+    level: int
+    optname: int
+    len: int
+    rw_flags: int
+    fsync_flags: int
+    poll_events: int
+    poll32_events: int
+    sync_range_flags: int
+    msg_flags: int
+    timeout_flags: int
+    accept_flags: int
+    cancel_flags: int
+    open_flags: int
+    statx_flags: int
+    fadvise_advice: int
+    splice_flags: int
+    rename_flags: int
+    unlink_flags: int
+    hardlink_flags: int
+    xattr_flags: int
+    msg_ring_flags: int
+    uring_cmd_flags: int
+    waitid_flags: int
+    futex_flags: int
+    install_fd_flags: int
+    nop_flags: int
+    pipe_flags: int
+    buf_index: int
+    buf_group: int
+    personality: int
+    splice_fd_in: int
+    file_index: int
+    zcrx_ifq_idx: int
+    optlen: int
+    addr_len: int
+    write_stream: int
+    attr_type_mask: int
     @property
     def off(self) -> int: ...
+    @off.setter
+    def off(self, value: _SqeAddress) -> None: ...
+    @property
+    def addr2(self) -> int: ...
+    @addr2.setter
+    def addr2(self, value: _SqeAddress) -> None: ...
     @property
     def addr(self) -> int: ...
+    @addr.setter
+    def addr(self, value: _SqeAddress) -> None: ...
     @property
-    def len(self) -> int: ...
-    @property
-    def rw_flags(self) -> int: ...
-    @property
-    def buf_index(self) -> int: ...
-    @property
-    def splice_fd_in(self) -> int: ...
+    def splice_off_in(self) -> int: ...
+    @splice_off_in.setter
+    def splice_off_in(self, value: _SqeAddress) -> None: ...
     @property
     def addr3(self) -> int: ...
+    @addr3.setter
+    def addr3(self, value: _SqeAddress) -> None: ...
+    @property
+    def attr_ptr(self) -> int: ...
+    @attr_ptr.setter
+    def attr_ptr(self, value: _SqeAddress) -> None: ...
+    @property
+    def optval(self) -> int: ...
+    @optval.setter
+    def optval(self, value: _SqeAddress) -> None: ...
+    @property
+    def cmd(self) -> bytes: ...
 
 @final
 class io_uring_cqe:
@@ -313,7 +373,7 @@ def io_uring_prep_read_fixed(sqe: io_uring_sqe, fd: int, buf: Buffer, nbytes: in
 def io_uring_prep_write_fixed(sqe: io_uring_sqe, fd: int, buf: Buffer, nbytes: int, offset: int,
                               buf_index: int) -> None: ...
 def io_uring_prep_fsync(sqe: io_uring_sqe, fd: int, fsync_flags: int = ...) -> None: ...
-def io_uring_prep_timeout(sqe: io_uring_sqe, ts: kernel_timespec, count: int = ..., flags: int = ...) -> None: ...
+def io_uring_prep_timeout(sqe: io_uring_sqe, ts: Optional[kernel_timespec], count: int = ..., flags: int = ...) -> None: ...
 def io_uring_prep_timeout_remove(sqe: io_uring_sqe, user_data: int, flags: int = ...) -> None: ...
 def io_uring_prep_link_timeout(sqe: io_uring_sqe, ts: kernel_timespec, flags: int = ...) -> None: ...
 def io_uring_prep_cancel64(sqe: io_uring_sqe, user_data: int, flags: int = ...) -> None: ...
@@ -324,7 +384,8 @@ def io_uring_prep_openat2(sqe: io_uring_sqe, dfd: int, path: _Path, how: open_ho
 def io_uring_prep_close(sqe: io_uring_sqe, fd: int) -> None: ...
 def io_uring_prep_statx(sqe: io_uring_sqe, dfd: int, path: _Path, flags: int, mask: int,
                         statxbuf: statx) -> None: ...
-def io_uring_prep_send(sqe: io_uring_sqe, sockfd: int, buf: Optional[Buffer], len: int, flags: int = ...) -> None: ...
+def io_uring_prep_send(sqe: io_uring_sqe, sockfd: int, buf: Union[Buffer, Sequence[Buffer], None], len: int, flags: int = ...) -> None:
+    """io_uring_prep_send(3); a sequence of buffers is a vectorized send (IORING_SEND_VECTORIZED), None C's NULL."""
 def io_uring_prep_recv(sqe: io_uring_sqe, sockfd: int, buf: Optional[Buffer], len: int, flags: int = ...) -> None: ...
 def io_uring_prep_poll_add(sqe: io_uring_sqe, fd: int, poll_mask: int) -> None: ...
 def io_uring_prep_poll_remove(sqe: io_uring_sqe, user_data: int) -> None: ...
@@ -810,7 +871,7 @@ class futex_waitv:
     @property
     def flags(self) -> int: ...
 
-def io_uring_prep_rw(op: int, sqe: io_uring_sqe, fd: int, addr: Optional[Buffer], len: int,
+def io_uring_prep_rw(op: int, sqe: io_uring_sqe, fd: int, addr: Optional[_AddressObject], len: int,
                      offset: int) -> None: ...
 def io_uring_prep_splice(sqe: io_uring_sqe, fd_in: int, off_in: int, fd_out: int, off_out: int,
                          nbytes: int, splice_flags: int = ...) -> None: ...
@@ -984,9 +1045,9 @@ def io_uring_prep_sendto(sqe: io_uring_sqe, sockfd: int, buf: Buffer, len: int, 
                          addr: Optional[sockaddr], addrlen: Optional[int] = ...) -> None: ...
 def io_uring_prep_send_set_addr(sqe: io_uring_sqe, dest_addr: sockaddr, addr_len: Optional[int] = ...) -> None: ...
 def io_uring_prep_send_bundle(sqe: io_uring_sqe, sockfd: int, len: int, flags: int = ...) -> None: ...
-def io_uring_prep_send_zc(sqe: io_uring_sqe, sockfd: int, buf: Buffer, len: int, flags: int = ...,
+def io_uring_prep_send_zc(sqe: io_uring_sqe, sockfd: int, buf: Union[Buffer, Sequence[Buffer]], len: int, flags: int = ...,
                           zc_flags: int = ...) -> None: ...
-def io_uring_prep_send_zc_fixed(sqe: io_uring_sqe, sockfd: int, buf: Buffer, len: int, flags: int, zc_flags: int,
+def io_uring_prep_send_zc_fixed(sqe: io_uring_sqe, sockfd: int, buf: Union[Buffer, Sequence[Buffer]], len: int, flags: int, zc_flags: int,
                                 buf_index: int) -> None: ...
 def io_uring_prep_sendmsg(sqe: io_uring_sqe, fd: int, msg: msghdr, flags: int = ...) -> None: ...
 def io_uring_prep_sendmsg_zc(sqe: io_uring_sqe, fd: int, msg: msghdr, flags: int = ...) -> None: ...

@@ -10,7 +10,7 @@ also an OverflowError: ``IntRangeError`` (see the end of this file).
 """
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.number cimport PyNumber_Index
 from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY, EBADFD
@@ -217,6 +217,7 @@ cdef class _Iovecs:
         if self.vecs == NULL:
             raise MemoryError()
         self.count = n
+        self.writable = writable
         self.buffers = []
         for i in range(n):
             b = _Buffer(bufs[i], writable)
@@ -935,65 +936,90 @@ cdef io_uring _NO_RING = io_uring()
 @cython.final
 @cython.freelist(64)
 cdef class io_uring_sqe:
-    """A submission queue entry of a ring, valid from io_uring_get_sqe until it is submitted."""
+    """struct io_uring_sqe. From io_uring_get_sqe: a slot of its ring, valid until it is
+    submitted. ``io_uring_sqe()``: C's ``struct io_uring_sqe sqe = {}``, a zeroed SQE of its own
+    for io_uring_register_sync_msg and the prep helpers; it is no ring's slot, so it can never
+    be submitted.
+
+    Every field and union alias of the kernel's struct is an attribute under its C name,
+    assignable as in C (``sqe.len = -errno.EFAULT``, ``sqe.nop_flags = ...``, ``sqe.opcode =
+    ...``), except that a user address takes a buffer object (pinned) and every assignment is
+    checked so that the kernel only ever touches pinned memory (see _sqe_fields.pxi and the
+    README). ``cmd`` (the command payload) is read-only."""
 
     def __cinit__(self):
         self.ring = _NO_RING
+        self._own = NULL
+
+    def __init__(self):
+        if self._own == NULL:
+            self._own = <c.io_uring_sqe *>calloc(1, 2 * sizeof(c.io_uring_sqe))
+            if self._own == NULL:
+                raise MemoryError()
+
+    def __dealloc__(self):
+        free(self._own)
+        self._own = NULL
+
+    cdef c.io_uring_sqe *_ptr(self) except NULL:
+        """The SQE's memory: its own, or its ring's slot if it has not been submitted."""
+        if self._own != NULL:
+            return self._own
+        return self.ring._sqe(self.seq, self.incarnation)
 
     cdef c.io_uring_sqe *_begin(self) except NULL:
         """Start a prep: the SQE must still be unsubmitted; whatever it pinned is released."""
-        cdef c.io_uring_sqe *sqe = self.ring._sqe(self.seq, self.incarnation)
+        cdef c.io_uring_sqe *sqe
+        if self._own != NULL:
+            self._own_pins = None
+            return self._own
+        sqe = self.ring._sqe(self.seq, self.incarnation)
         self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = None
         return sqe
 
     cdef void _pin(self, object obj):
-        self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
+        if self._own != NULL:
+            self._own_pins = obj
+        else:
+            self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
+
+    cdef object _pins(self):
+        if self._own != NULL:
+            return self._own_pins
+        return self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask]
+
+    cdef void _pin_more(self, object obj):
+        """Pin ``obj`` next to what the SQE already pinned."""
+        old = self._pins()
+        self._pin(obj if old is None else (old, obj))
+
+    # Every field and union alias of struct io_uring_sqe is added to this class by
+    # _sqe_fields.pxi (one _SqeField descriptor per C name), except these two:
 
     @property
-    def opcode(self): return self.ring._sqe(self.seq, self.incarnation).opcode
-    @property
-    def fd(self): return self.ring._sqe(self.seq, self.incarnation).fd
-    @property
-    def off(self): return self.ring._sqe(self.seq, self.incarnation).off
-    @property
-    def addr(self): return self.ring._sqe(self.seq, self.incarnation).addr
-    @property
-    def len(self): return self.ring._sqe(self.seq, self.incarnation).len
-    @property
-    def rw_flags(self): return self.ring._sqe(self.seq, self.incarnation).rw_flags
-    @property
-    def buf_index(self): return self.ring._sqe(self.seq, self.incarnation).buf_index
-    @property
-    def splice_fd_in(self): return self.ring._sqe(self.seq, self.incarnation).splice_fd_in
-    @property
-    def addr3(self): return self.ring._sqe(self.seq, self.incarnation).addr3
-
-    @property
-    def flags(self): return self.ring._sqe(self.seq, self.incarnation).flags
+    def flags(self): return self._ptr().flags
     @flags.setter
-    def flags(self, unsigned v):
-        if v > 0xFF:
-            raise ValueError(f"SQE flags are 8 bits, not {v:#x}")
-        self.ring._sqe(self.seq, self.incarnation).flags = <uint8_t>v
+    def flags(self, v):
+        self._ptr().flags = <uint8_t>_field_bits(v, 1, "flags")     # IOSQE_*: no address
 
     @property
-    def ioprio(self): return self.ring._sqe(self.seq, self.incarnation).ioprio
-    @ioprio.setter
-    def ioprio(self, uint16_t v): self.ring._sqe(self.seq, self.incarnation).ioprio = v
-
-    @property
-    def personality(self): return self.ring._sqe(self.seq, self.incarnation).personality
-    @personality.setter
-    def personality(self, uint16_t v): self.ring._sqe(self.seq, self.incarnation).personality = v
-
-    @property
-    def user_data(self): return self.ring._sqe(self.seq, self.incarnation).user_data
+    def user_data(self): return self._ptr().user_data
     @user_data.setter
-    def user_data(self, uint64_t v): io_uring_sqe_set_data64(self, v)
+    def user_data(self, v):
+        cdef uint64_t ud = v if type(v) is int and 0 <= v <= 0xFFFFFFFFFFFFFFFF else _field_bits(v, 8, "user_data")
+        io_uring_sqe_set_data64(self, ud)
+
+    @property
+    def cmd(self):
+        """The command payload (sqe->cmd: 16 bytes, 80 on IORING_SETUP_SQE128 rings), as bytes.
+        Read-only: a driver may follow pointers in it."""
+        cdef c.io_uring_sqe *s = self._ptr()
+        cdef Py_ssize_t n = 80 if (self._own == NULL and self.ring.ring.flags & _c_IORING_SETUP_SQE128) else 16
+        return PyBytes_FromStringAndSize(<char *>s + 48, n)
 
     def __repr__(self):
         try:
-            s = self.ring._sqe(self.seq, self.incarnation)
+            s = self._ptr()
         except ValueError:
             return "io_uring_sqe(submitted)"
         return f"io_uring_sqe(opcode={s.opcode}, fd={s.fd}, flags={s.flags:#x}, user_data={s.user_data})"
@@ -1076,8 +1102,9 @@ def io_uring_get_sqe(io_uring ring not None):
 
 def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     """io_uring_sqe_set_data64(3): the user_data the completion will carry."""
-    sqe.ring._sqe(sqe.seq, sqe.incarnation).user_data = data
-    sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+    sqe._ptr().user_data = data
+    if sqe._own == NULL:
+        sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
 
 
 cdef uint64_t _data_key(object data) except? 0xFFFFFFFFFFFFFFFE:
@@ -1100,8 +1127,10 @@ def io_uring_sqe_set_data(io_uring_sqe sqe not None, object data):
     until the completion is consumed. io_uring_cqe_get_data gives either back."""
     cdef io_uring ring = sqe.ring
     cdef uint64_t key = _data_key(data)
-    cdef c.io_uring_sqe *s = ring._sqe(sqe.seq, sqe.incarnation)
+    cdef c.io_uring_sqe *s = sqe._ptr()
     s.user_data = key
+    if sqe._own != NULL:
+        return                      # never submitted: no completion will look the object up
     if data is None or isinstance(data, int):
         ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
     else:
@@ -1121,7 +1150,7 @@ def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
     """io_uring_sqe_set_flags(3): IOSQE_* flags."""
     if flags > 0xFF:
         raise ValueError(f"SQE flags are 8 bits, not {flags:#x}")
-    c.ioring_sqe_set_flags(sqe.ring._sqe(sqe.seq, sqe.incarnation), flags)
+    c.ioring_sqe_set_flags(sqe._ptr(), flags)
 
 
 def io_uring_sq_ready(io_uring ring not None):
@@ -1334,6 +1363,7 @@ include "_register_ext.pxi"
 include "_buf_ring.pxi"
 include "_ring_ctl.pxi"
 include "_wait_reg.pxi"
+include "_sqe_fields.pxi"
 
 
 # ---- out-of-range integer arguments are ValueErrors ------------------------------------------------

@@ -261,3 +261,95 @@ def test_sqes_refused_by_a_disabled_ring_run_once_it_is_enabled():
         L.io_uring_queue_exit(ring)
         os.close(r)
         os.close(w)
+
+
+# ---- vectorized send: IORING_SEND_VECTORIZED with a sequence of buffers -----------------------
+
+def _socketpair():
+    import socket
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+
+def _skip_unless_supported(res, what, since="6.17"):
+    if res == -errno.EINVAL:
+        pytest.skip(f"{what} with IORING_SEND_VECTORIZED: the kernel answered EINVAL (needs {since})")
+
+
+@pytest.mark.parametrize("set_flag_again", [False, True])
+def test_send_vectorized_sends_the_buffers_in_order(ring, set_flag_again):
+    a, b = _socketpair()
+    with a, b:
+        parts = [b"hello ", bytearray(b"vectorized "), memoryview(b"world!")[:5], b"unsent"]
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_send(sqe, a.fileno(), parts, 3, 0)        # C: iov, nr_iov
+        if set_flag_again:
+            sqe.ioprio |= L.IORING_SEND_VECTORIZED                 # as C programs do
+        assert sqe.ioprio & L.IORING_SEND_VECTORIZED and sqe.len == 3
+        with pytest.raises(BufferError):
+            parts[1].extend(b"x")                                  # pinned until the completion
+        L.io_uring_sqe_set_data64(sqe, 1)
+        L.io_uring_submit(ring)
+        (ud, res, _), = reap(ring, 1)
+        _skip_unless_supported(res, "IORING_OP_SEND")
+        assert (ud, res) == (1, 22)
+        assert b.recv(64) == b"hello vectorized world"
+        parts[1].extend(b"x")
+
+
+def _tcp_pair():
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        a = socket.create_connection(srv.getsockname())
+        b, _ = srv.accept()
+    return a, b
+
+
+def test_send_zc_vectorized_sends_the_buffers(ring):
+    a, b = _tcp_pair()                  # zero-copy send needs a protocol with it (TCP, UDP)
+    with a, b:
+        parts = [bytearray(b"zero-"), bytearray(b"copy")]
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_send_zc(sqe, a.fileno(), parts, 2, 0, 0)
+        assert sqe.ioprio & L.IORING_SEND_VECTORIZED
+        L.io_uring_sqe_set_data64(sqe, 2)
+        L.io_uring_submit(ring)
+        ud, res, flags = reap(ring, 1)[0]
+        _skip_unless_supported(res, "IORING_OP_SEND_ZC")
+        assert (ud, res) == (2, 9)
+        if flags & L.IORING_CQE_F_MORE:
+            ud, _, flags = reap(ring, 1)[0]                        # the notification
+            assert ud == 2 and flags & L.IORING_CQE_F_NOTIF
+        assert b.recv(64) == b"zero-copy"
+
+
+def test_send_vectorized_arguments_are_checked(ring):
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError):
+        L.io_uring_prep_send(sqe, 0, [b"a", b"b"], 3, 0)          # more iovecs than buffers
+    with pytest.raises(ValueError):
+        L.io_uring_prep_send(sqe, 0, [b"a"], 0, 0)
+    with pytest.raises(TypeError):
+        L.io_uring_prep_send_zc(sqe, 0, bytearray(32), 2, 0, L.IORING_SEND_VECTORIZED)
+    assert sqe.opcode == L.IORING_OP_NOP
+
+
+def test_send_zc_fixed_vectorized_sends_slices_of_a_registered_buffer(ring):
+    reg = bytearray(b"registered-buffer-data")
+    L.io_uring_register_buffers(ring, [reg])
+    view = memoryview(reg)
+    a, b = _tcp_pair()
+    with a, b:
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_send_zc_fixed(sqe, a.fileno(), [view[11:17], view[:11]], 2, 0, 0, 0)
+        assert sqe.ioprio & L.IORING_SEND_VECTORIZED and sqe.ioprio & L.IORING_RECVSEND_FIXED_BUF
+        with pytest.raises(ValueError):                    # not inside registered buffer 0
+            L.io_uring_prep_send_zc_fixed(L.io_uring_sqe(), a.fileno(), [bytearray(4)], 1, 0, 0, 0)
+        L.io_uring_sqe_set_data64(sqe, 3)
+        L.io_uring_submit(ring)
+        ud, res, flags = reap(ring, 1)[0]
+        # 6.18 refuses registered buffers with IORING_SEND_VECTORIZED; a later kernel takes them.
+        _skip_unless_supported(res, "IORING_OP_SEND_ZC + IORING_RECVSEND_FIXED_BUF", "a kernel after 6.18")
+        assert (ud, res) == (3, 17)
+        if flags & L.IORING_CQE_F_MORE:
+            assert reap(ring, 1)[0][2] & L.IORING_CQE_F_NOTIF
+        assert b.recv(64) == b"buffer-registered"
