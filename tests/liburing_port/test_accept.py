@@ -13,7 +13,7 @@ import time
 
 from ioring.liburing import *
 
-from .conftest import (needs_issue13, T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_SKIP, exit_status,
+from .conftest import (T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_SKIP, exit_status,
                        t_clear_nonblock, t_create_ring_params, t_set_nonblock)
 
 MAX_FDS = 32
@@ -534,6 +534,5 @@ def main():
     return T_EXIT_PASS
 
 
-@needs_issue13("1", "sqe.file_index assignable")
 def test_main():
     exit_status(main())

@@ -253,9 +253,9 @@ bgids = [1, 127]
 entries_list = [1, 32768, 4096]
 
 
-@needs_issue13("1 and 3", "sqe.buf_group assignable; IOU_PBUF_RING_MMAP rings")
 def test_main():
-    """main() without test_bad_reg and test_double_reg_unreg (the raw-address cases below)."""
+    """main() without test_bad_reg and test_double_reg_unreg (the raw-address cases below) and
+    without its last loop, over kernel-allocated rings (test_main_mmap)."""
     for bgid in bgids:
         assert test_reg_unreg(bgid) == 0, "test_reg_unreg failed"
         if no_buf_ring:
@@ -269,9 +269,10 @@ def test_main():
             break
         assert test_running(2, entries, RUNNING_LOOPS, 0) == 0, f"test_running({entries}) failed"
 
+
+@needs_issue13("3", "io_uring_register_buf_ring with IOU_PBUF_RING_MMAP (no user memory): reg.br over the kernel's ring")
+def test_main_mmap():
     for entries in entries_list:
-        if no_buf_ring:
-            break
         ret = test_running(2, entries, RUNNING_LOOPS, 1)
         if ret == T_EXIT_SKIP:
             break

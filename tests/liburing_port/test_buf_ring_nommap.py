@@ -70,6 +70,6 @@ def main():
     return T_EXIT_PASS
 
 
-@needs_issue13("3 and 1", "io_uring_register_buf_ring with IOU_PBUF_RING_MMAP (no user memory); sqe.buf_group")
+@needs_issue13("3", "io_uring_register_buf_ring with IOU_PBUF_RING_MMAP (no user memory): reg.br over the kernel's ring")
 def test_main():
     exit_status(main())

@@ -7,7 +7,7 @@ import threading
 
 from ioring.liburing import *
 
-from .conftest import needs_issue13, T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, exit_status, t_probe_defer_taskrun
+from .conftest import T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, exit_status, t_probe_defer_taskrun
 
 no_msg = 0
 no_sync_msg = 0
@@ -327,6 +327,5 @@ def main():
     return ret
 
 
-@needs_issue13("1", "a free-standing io_uring_sqe() for io_uring_register_sync_msg")
 def test_main():
     exit_status(main())

@@ -6,7 +6,7 @@ import pytest
 
 from ioring.liburing import *
 
-from .conftest import needs_issue13, io_uring_test_configs
+from .conftest import io_uring_test_configs
 
 seq = 0
 
@@ -109,24 +109,7 @@ def test_ring(flags):
     return 0
 
 
-def _kernel_takes(flags):
-    """Whether this kernel sets up a ring with these flags (C's test_ring returns 0 at once
-    when it does not)."""
-    p = io_uring_params()
-    p.flags = flags
-    ring = io_uring()
-    try:
-        io_uring_queue_init_params(8, ring, p)
-    except OSError:
-        return False
-    io_uring_queue_exit(ring)
-    return True
-
-
-_NEEDS_ITEM_1 = needs_issue13("1", "sqe.nop_flags and sqe.len assignable (NOP_INJECT_RESULT)")
-
-
-@pytest.mark.parametrize("flags", [pytest.param(f, id=d, marks=[_NEEDS_ITEM_1] if _kernel_takes(f) else [])
-                                   for f, d in io_uring_test_configs])
+@pytest.mark.parametrize("flags", [f for f, _ in io_uring_test_configs],
+                         ids=[d for _, d in io_uring_test_configs])
 def test_main(flags):
     assert test_ring(flags) == 0

@@ -9,7 +9,7 @@ import time
 
 from ioring.liburing import *
 
-from .conftest import needs_issue13, exit_status
+from .conftest import exit_status
 
 no_cancel_flags = 0
 
@@ -212,6 +212,5 @@ def main():
     return 0
 
 
-@needs_issue13("1", "sqe.cancel_flags and sqe.fd assignable")
 def test_main():
     exit_status(main())

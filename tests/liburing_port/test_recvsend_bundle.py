@@ -15,7 +15,7 @@ import threading
 
 from ioring.liburing import *
 
-from .conftest import needs_issue13, T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_SKIP, exit_status, t_create_ring_params
+from .conftest import T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_SKIP, exit_status, t_create_ring_params
 
 MSG_SIZE = 128
 NR_MIN_MSGS = 4
@@ -488,6 +488,5 @@ def main():
     return T_EXIT_PASS
 
 
-@needs_issue13("1", "sqe.buf_group assignable")
 def test_main():
     exit_status(main())

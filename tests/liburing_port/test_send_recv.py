@@ -9,7 +9,7 @@ import socket
 
 from ioring.liburing import *
 
-from .conftest import (needs_issue13, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_SKIP, exit_status, raw_address, recv_data,
+from .conftest import (T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_SKIP, exit_status, raw_address, recv_data,
                        t_create_ring, t_create_ring_params, t_create_socket_pair, t_run_receiver_and_send)
 
 MAX_MSG = 4096
@@ -210,7 +210,6 @@ def test_main_invalid():
     assert test_invalid() == 0, "test_invalid failed"
 
 
-@needs_issue13("2", "vectorized send (io_uring_prep_send of an iovec list + IORING_SEND_VECTORIZED)")
 def test_main():
     """main() after test_invalid (test_main_invalid above)."""
     _fill_str()

@@ -7,7 +7,7 @@ import os
 
 from ioring.liburing import *
 
-from .conftest import needs_issue13, exit_status
+from .conftest import exit_status
 
 BUF_SIZE = 16 * 4096
 
@@ -285,6 +285,5 @@ def main():
     return 0
 
 
-@needs_issue13("1", "sqe.opcode assignable (IORING_OP_TEE over a splice prep)")
 def test_main():
     exit_status(main())
