@@ -81,9 +81,7 @@ def test_barrier_nop(ring, req_flags):
         io_uring_cqe_seen(ring, cqe)
 
 
-# C loops 1000 times per configuration; 200 keeps the whole port directory fast in CI and still
-# exercises every step many times under both IOSQE_ASYNC settings.
-LOOPS = 200
+LOOPS = 1000
 
 
 def test_ring(flags):
