@@ -258,6 +258,7 @@ cdef extern from "ioring/python.h" nogil:
     int ioring_unregister_buf_ring(ioring *ring, int bgid)
     int ioring_buf_ring_head(ioring *ring, int buf_group, uint16_t *head)
     io_uring_buf_ring *ioring_setup_buf_ring(ioring *ring, unsigned nentries, int bgid, unsigned flags, int *err)
+    io_uring_buf_ring *ioring_mmap_buf_ring(ioring *ring, unsigned nentries, int bgid, int *err)
     int ioring_free_buf_ring(ioring *ring, io_uring_buf_ring *br, unsigned nentries, int bgid)
     void ioring_prep_provide_buffers(io_uring_sqe *sqe, void *addr, int len, int nr, int bgid, int bid)
     void ioring_prep_remove_buffers(io_uring_sqe *sqe, int nr, int bgid)

@@ -353,3 +353,102 @@ def test_send_zc_fixed_vectorized_sends_slices_of_a_registered_buffer(ring):
         if flags & L.IORING_CQE_F_MORE:
             assert reap(ring, 1)[0][2] & L.IORING_CQE_F_NOTIF
         assert b.recv(64) == b"buffer-registered"
+
+
+# ---- kernel-allocated buffer rings (IOU_PBUF_RING_MMAP) -----------------------------------------
+
+def _recv_select(ring, sock, nbytes, user_data, bgid):
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_recv(sqe, sock.fileno(), None, nbytes, 0)
+    L.io_uring_sqe_set_flags(sqe, L.IOSQE_BUFFER_SELECT)
+    sqe.buf_group = bgid
+    L.io_uring_sqe_set_data64(sqe, user_data)
+
+
+def test_register_buf_ring_mmap_kernel_allocates_the_ring(ring):
+    a, b = _socketpair()
+    with a, b:
+        reg = L.io_uring_buf_reg(None, 8, 5, L.IOU_PBUF_RING_MMAP)
+        assert reg.br is None                     # nothing mapped before the kernel has a ring
+        assert L.io_uring_register_buf_ring(ring, reg, 0) == 0
+        br = reg.br
+        assert (br.bgid, br.nentries, br.tail) == (5, 8, 0)
+        data = bytearray(8 * 32)
+        for bid in range(8):
+            L.io_uring_buf_ring_add(br, memoryview(data)[bid * 32:(bid + 1) * 32], 32, bid,
+                                    L.io_uring_buf_ring_mask(8), bid)
+        L.io_uring_buf_ring_advance(br, 8)        # the kernel reads the tail from this mapping
+        assert L.io_uring_buf_ring_available(ring, br, 5) == 8
+        a.send(b"kernel ring")
+        _recv_select(ring, b, 32, 1, 5)
+        L.io_uring_submit(ring)
+        (ud, res, flags), = reap(ring, 1)
+        assert (ud, res) == (1, 11) and flags & L.IORING_CQE_F_BUFFER
+        bid = flags >> L.IORING_CQE_BUFFER_SHIFT
+        assert bytes(br.buffer(bid, res)) == b"kernel ring" == data[bid * 32:bid * 32 + 11]
+        assert L.io_uring_buf_ring_head(ring, 5) == 1
+        assert L.io_uring_unregister_buf_ring(ring, 5) == 0
+        with pytest.raises(ValueError):
+            L.io_uring_buf_ring_advance(br, 1)    # unmapped: refused, never touched
+        with pytest.raises(BufferError):
+            data.append(0)                        # its buffers stay pinned until the ring exits
+
+
+def test_setup_buf_ring_with_iou_pbuf_ring_mmap(ring):
+    a, b = _socketpair()
+    with a, b:
+        br = L.io_uring_setup_buf_ring(ring, 4, 6, L.IOU_PBUF_RING_MMAP)
+        bufs = [bytearray(16) for _ in range(4)]
+        for bid, buf in enumerate(bufs):
+            L.io_uring_buf_ring_add(br, buf, 16, bid, L.io_uring_buf_ring_mask(4), bid)
+        L.io_uring_buf_ring_advance(br, 4)
+        a.send(b"setup mmap")
+        _recv_select(ring, b, 16, 2, 6)
+        L.io_uring_submit(ring)
+        (ud, res, flags), = reap(ring, 1)
+        assert (ud, res) == (2, 10)
+        assert bufs[flags >> L.IORING_CQE_BUFFER_SHIFT][:10] == b"setup mmap"
+        assert L.io_uring_free_buf_ring(ring, br, 4, 6) == 0
+        with pytest.raises(ValueError):
+            L.io_uring_buf_ring_add(br, bufs[0], 16, 0, 3, 0)
+
+
+def test_a_pending_request_keeps_the_kernel_rings_buffers_pinned():
+    import os
+    ring = L.io_uring()
+    L.io_uring_queue_init(8, ring, 0)
+    a, b = _socketpair()
+    try:
+        reg = L.io_uring_buf_reg(None, 2, 9, L.IOU_PBUF_RING_MMAP)
+        L.io_uring_register_buf_ring(ring, reg, 0)
+        buf = bytearray(16)
+        L.io_uring_buf_ring_add(reg.br, buf, 16, 0, 1, 0)
+        L.io_uring_buf_ring_advance(reg.br, 1)
+        _recv_select(ring, b, 16, 3, 9)           # waits for data
+        L.io_uring_submit(ring)
+        L.io_uring_unregister_buf_ring(ring, 9)
+        a.send(b"late")
+        reap(ring, 1)                             # ENOBUFS or the data: either way consumed
+        with pytest.raises(BufferError):
+            buf.append(0)
+    finally:
+        L.io_uring_queue_exit(ring)
+        a.close()
+        b.close()
+    buf.append(0)                                 # released with the ring
+
+
+def test_buf_reg_memory_and_iou_pbuf_ring_mmap_are_exclusive():
+    import mmap
+    with pytest.raises(ValueError, match="IOU_PBUF_RING_MMAP"):
+        L.io_uring_buf_reg(None, 8, 1)
+    with pytest.raises(ValueError, match="ring_addr must be None"):
+        L.io_uring_buf_reg(mmap.mmap(-1, 4096), 8, 1, L.IOU_PBUF_RING_MMAP)
+    ring = L.io_uring()
+    L.io_uring_queue_init(4, ring, 0)
+    try:
+        reg = L.io_uring_buf_reg(mmap.mmap(-1, 4096), 8, 1)
+        with pytest.raises(ValueError, match="ring_addr None"):
+            L.io_uring_register_buf_ring(ring, reg, L.IOU_PBUF_RING_MMAP)
+    finally:
+        L.io_uring_queue_exit(ring)
