@@ -292,10 +292,3 @@ def zeroed_sync_cancel_reg():
     ioring's constructor defaults to fd -1 and an endless timeout instead)."""
     return io_uring_sync_cancel_reg(fd=0, timeout=kernel_timespec(0, 0))
 
-
-def needs_issue13(item, what):
-    """A port that fails only because issue 13's item ``item`` (being added on branch
-    wt-13lib) is missing: a strict xfail, so that it fails the moment the feature lands and the
-    mark must go."""
-    return pytest.mark.xfail(strict=True, raises=(AttributeError, TypeError, ValueError),
-                             reason=f"needs issue 13 item {item}: {what}")

@@ -12,7 +12,7 @@ import pytest
 
 from ioring.liburing import *
 
-from .conftest import (needs_issue13, T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_OK, T_SETUP_SKIP, raw_address,
+from .conftest import (T_EXIT_FAIL, T_EXIT_PASS, T_EXIT_SKIP, T_SETUP_OK, T_SETUP_SKIP, raw_address,
                        t_create_ring)
 
 no_buf_ring = 0
@@ -270,7 +270,6 @@ def test_main():
         assert test_running(2, entries, RUNNING_LOOPS, 0) == 0, f"test_running({entries}) failed"
 
 
-@needs_issue13("3", "io_uring_register_buf_ring with IOU_PBUF_RING_MMAP (no user memory): reg.br over the kernel's ring")
 def test_main_mmap():
     for entries in entries_list:
         ret = test_running(2, entries, RUNNING_LOOPS, 1)

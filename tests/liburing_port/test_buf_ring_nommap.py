@@ -7,7 +7,7 @@ import os
 
 from ioring.liburing import *
 
-from .conftest import needs_issue13, T_EXIT_PASS, T_EXIT_SKIP, exit_status
+from .conftest import T_EXIT_PASS, T_EXIT_SKIP, exit_status
 
 bgid = 5
 bid = 89
@@ -70,6 +70,5 @@ def main():
     return T_EXIT_PASS
 
 
-@needs_issue13("3", "io_uring_register_buf_ring with IOU_PBUF_RING_MMAP (no user memory): reg.br over the kernel's ring")
 def test_main():
     exit_status(main())
