@@ -906,6 +906,5 @@ def io_uring_prep_futex_waitv(io_uring_sqe sqe not None, futex, nr_futex=None, u
 def io_uring_prep_nop128(io_uring_sqe sqe not None):
     """io_uring_prep_nop128(3): a nop in a 128-byte SQE; the ring must have been set up with
     IORING_SETUP_SQE128 (kernel 6.19+ for the opcode)."""
-    if not (sqe.ring.ring.flags & _c_IORING_SETUP_SQE128):
-        raise ValueError("io_uring_prep_nop128 needs a ring set up with IORING_SETUP_SQE128")
+    _require_sqe128(sqe, "io_uring_prep_nop128")
     ioring_prep_nop128(sqe._begin())

@@ -965,8 +965,11 @@ def io_uring_prep_uring_cmd(io_uring_sqe sqe not None, cmd_op, int fd):
 
 def io_uring_prep_uring_cmd128(io_uring_sqe sqe not None, cmd_op, int fd):
     """io_uring_prep_uring_cmd128(3): io_uring_prep_uring_cmd with a 128-byte SQE
-    (IORING_OP_URING_CMD128; an IORING_SETUP_SQE128 or SQE_MIXED ring)."""
+    (IORING_OP_URING_CMD128; the ring must be IORING_SETUP_SQE128: SQE_MIXED's two-slot
+    SQEs are not implemented, and in a 64-byte slot the kernel would read the next SQE as
+    payload)."""
     cdef int op = _cmd_op(cmd_op)
+    _require_sqe128(sqe, "io_uring_prep_uring_cmd128")
     ioring_prep_uring_cmd128(sqe._begin(), op, fd)
 
 

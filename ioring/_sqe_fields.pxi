@@ -28,6 +28,7 @@
 #   pages) cannot change, and no SQE can be turned into (or out of) those opcodes.
 
 from cpython.bytes cimport PyBytes_Check
+from cpython.number cimport PyIndex_Check
 from libc.string cimport memcpy, memchr
 
 cdef extern from "ioring/sqe_refs.h" nogil:
@@ -265,6 +266,14 @@ cdef int _check_ref(io_uring_sqe sqe, const c.io_uring_sqe *new, const ioring_sq
                     "memory is pinned for this SQE (assign that object to the field)")
 
 
+cdef int _require_sqe128(io_uring_sqe sqe, str what) except -1:
+    """A 128-byte opcode only in a 128-byte slot: in a 64-byte one the kernel would take the
+    next SQE as its payload (a driver may follow pointers there)."""
+    if sqe._own == NULL and not (sqe.ring.ring.flags & _c_IORING_SETUP_SQE128):
+        raise ValueError(f"{what} needs a ring set up with IORING_SETUP_SQE128 (128-byte SQEs)")
+    return 0
+
+
 cdef int _check_sqe(io_uring_sqe sqe, const c.io_uring_sqe *old, const c.io_uring_sqe *new,
                     object pins, bint from_prep) except -1:
     """Refuse ``new`` unless every user address in it is NULL or pinned memory fit for what the
@@ -278,6 +287,9 @@ cdef int _check_sqe(io_uring_sqe sqe, const c.io_uring_sqe *old, const c.io_urin
     cdef uint64_t value
     cdef bint kept
     cdef list extents = None
+    if (new.opcode == _c_IORING_OP_NOP128 or new.opcode == _c_IORING_OP_URING_CMD128) and \
+            (from_prep or new.opcode != old.opcode):
+        _require_sqe128(sqe, _op_name(new.opcode))
     for i in range(on):
         if orefs[i].kind == IORING_REF_FROZEN and \
                 _read_bits(old, orefs[i].off, orefs[i].size) != _read_bits(new, orefs[i].off, orefs[i].size):
@@ -346,7 +358,7 @@ cdef int _assign_field(io_uring_sqe sqe, str name, unsigned off, unsigned size, 
     cdef uint64_t bits
     cdef object pin = None
     cdef int touch
-    cdef bint by_object = not isinstance(value, int)
+    cdef bint by_object = not PyIndex_Check(value)     # ints, numpy integers: numbers
     memcpy(&cand, s, sizeof(cand))
     if by_object:
         if size != 8 and value is not None:

@@ -944,8 +944,8 @@ cdef class io_uring_sqe:
     Every field and union alias of the kernel's struct is an attribute under its C name,
     assignable as in C (``sqe.len = -errno.EFAULT``, ``sqe.nop_flags = ...``, ``sqe.opcode =
     ...``), except that a user address takes a buffer object (pinned) and every assignment is
-    checked so that the kernel only ever touches pinned memory (see _sqe_fields.pxi and the
-    README). ``cmd`` (the command payload) is read-only."""
+    checked so that the kernel only ever touches pinned memory (README, "SQE fields"). ``cmd``
+    (the command payload) is read-only."""
 
     def __cinit__(self):
         self.ring = _NO_RING

@@ -520,3 +520,43 @@ def test_free_standing_sqe_takes_preps_and_pins_but_is_no_ring_slot(ring):
     sqe.user_data = 5
     assert L.io_uring_sq_ready(ring) == 0           # nothing reached any ring
     assert L.io_uring_submit(ring) == 0
+
+
+def test_128_byte_opcodes_need_128_byte_slots(ring):
+    """Regression: io_uring_prep_uring_cmd128 (and an opcode assignment) in a 64-byte slot would
+    make the kernel read the next SQE as the command's payload."""
+    sqe = L.io_uring_get_sqe(ring)
+    with pytest.raises(ValueError, match="SQE128"):
+        L.io_uring_prep_uring_cmd128(sqe, 0, 3)
+    with pytest.raises(ValueError, match="SQE128"):
+        sqe.opcode = L.IORING_OP_URING_CMD128
+    with pytest.raises(ValueError, match="SQE128"):
+        sqe.opcode = L.IORING_OP_NOP128
+    with pytest.raises(ValueError, match="SQE128"):
+        L.io_uring_prep_rw(L.IORING_OP_NOP128, sqe, -1, None, 0, 0)
+    assert sqe.opcode == L.IORING_OP_NOP
+    big = L.io_uring()
+    L.io_uring_queue_init(4, big, L.IORING_SETUP_SQE128)
+    try:
+        sqe = L.io_uring_get_sqe(big)
+        sqe.opcode = L.IORING_OP_NOP128             # a 128-byte slot: fine
+        assert len(sqe.cmd) == 80
+    finally:
+        L.io_uring_queue_exit(big)
+
+
+def test_integers_that_are_not_int_are_numbers(ring):
+    """numpy-like integers (__index__) are numbers for every field, never buffers."""
+    class Int:
+        def __init__(self, v):
+            self.v = v
+
+        def __index__(self):
+            return self.v
+
+    sqe = L.io_uring_get_sqe(ring)
+    sqe.len = Int(7)
+    sqe.off = Int(-1)
+    sqe.user_data = Int(9)
+    sqe.flags = Int(L.IOSQE_ASYNC)
+    assert (sqe.len, sqe.off, sqe.user_data, sqe.flags) == (7, 2**64 - 1, 9, L.IOSQE_ASYNC)
