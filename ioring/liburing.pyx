@@ -870,6 +870,8 @@ cdef class io_uring_sq:
     cdef io_uring _ring
 
     cdef c.ioring_sq *_sq(self) except NULL:
+        if self._ring is None:          # io_uring_sq.__new__(io_uring_sq): no ring behind it
+            raise ValueError("this io_uring_sq belongs to no ring: use ring.sq")
         self._ring._check()
         return &self._ring.ring.sq
 
@@ -903,6 +905,8 @@ cdef class io_uring_cq:
     cdef io_uring _ring
 
     cdef c.ioring_cq *_cq(self) except NULL:
+        if self._ring is None:          # io_uring_cq.__new__(io_uring_cq): no ring behind it
+            raise ValueError("this io_uring_cq belongs to no ring: use ring.cq")
         self._ring._check()
         return &self._ring.ring.cq
 
