@@ -164,8 +164,9 @@ cdef _Iovecs _send_iovecs(object buf, long long nr):
 
 
 def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
-    """io_uring_prep_send(3): send ``len`` bytes of ``buf``. ``buf`` a sequence of buffers: a
-    vectorized send (IORING_SEND_VECTORIZED, kernel 6.17) of its first ``len`` buffers, which
+    """io_uring_prep_send(3): send ``len`` bytes of ``buf`` (None: C's NULL, for a send of a
+    provided buffer with IOSQE_BUFFER_SELECT; the kernel reads no user memory then). A sequence
+    of buffers is a vectorized send (IORING_SEND_VECTORIZED, kernel 6.17) of its first ``len`` buffers, which
     are pinned with their iovec array until the completion; the flag is set in sqe.ioprio (C
     programs set it after the prep; doing it again changes nothing)."""
     cdef _Buffer b
@@ -178,8 +179,8 @@ def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len
         s.ioprio |= <uint16_t>_c_IORING_SEND_VECTORIZED
         sqe._pin(v)
         return
-    b = _buffer_for(buf, len, False)
-    c.ioring_prep_send(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
+    b = _selectable_buffer(None, len) if buf is None else _buffer_for(buf, len, False)
+    c.ioring_prep_send(sqe._begin(), sockfd, _ptr(b), <size_t>len, flags)
     sqe._pin(b)
 
 

@@ -281,17 +281,25 @@ cdef class open_how:
         self.how.mode = mode
         self.how.resolve = resolve
 
+    # Assignable as in C (how.flags = O_RDWR): the kernel copies struct open_how when the
+    # request is issued, and plain integers carry no address.
     @property
     def flags(self):
         return self.how.flags
+    @flags.setter
+    def flags(self, unsigned long long v): self.how.flags = v
 
     @property
     def mode(self):
         return self.how.mode
+    @mode.setter
+    def mode(self, unsigned long long v): self.how.mode = v
 
     @property
     def resolve(self):
         return self.how.resolve
+    @resolve.setter
+    def resolve(self, unsigned long long v): self.how.resolve = v
 
     def __repr__(self):
         return f"open_how(flags={self.how.flags:#o}, mode={self.how.mode:#o}, resolve={self.how.resolve:#x})"
@@ -878,6 +886,8 @@ cdef class io_uring_sq:
         self._ring = _NO_RING           # made directly: refuses use, never crashes
 
     cdef c.ioring_sq *_sq(self) except NULL:
+        if self._ring is None:          # io_uring_sq.__new__(io_uring_sq): no ring behind it
+            raise ValueError("this io_uring_sq belongs to no ring: use ring.sq")
         self._ring._check()
         return &self._ring.ring.sq
 
@@ -914,6 +924,8 @@ cdef class io_uring_cq:
         self._ring = _NO_RING           # made directly: refuses use, never crashes
 
     cdef c.ioring_cq *_cq(self) except NULL:
+        if self._ring is None:          # io_uring_cq.__new__(io_uring_cq): no ring behind it
+            raise ValueError("this io_uring_cq belongs to no ring: use ring.cq")
         self._ring._check()
         return &self._ring.ring.cq
 
