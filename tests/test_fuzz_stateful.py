@@ -206,7 +206,10 @@ class CoreMachine(RuleBasedStateMachine):
             self._unuse(b)
         req.kind, req.bufs, req.size = kind, bufs, size
         req.fixed_file = False
-        L.io_uring_sqe_set_flags(req.sqe, 0)    # flags survive a prep (as in liburing)
+        # flags and personality survive a prep (as in liburing); a personality assign_field left
+        # would make the kernel refuse the new request (EINVAL: no such personality).
+        L.io_uring_sqe_set_flags(req.sqe, 0)
+        req.sqe.personality = 0
         for b in bufs:
             self._use(b)
 
