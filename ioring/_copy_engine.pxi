@@ -175,7 +175,7 @@ cdef class TreeCopier:
     complete is removed, then the exception propagates; every destination is complete (with
     its attributes), absent, or untouched. The GIL is held except inside io_uring_enter."""
     cdef c.ioring ring
-    cdef bint has_ring, closed, leaked
+    cdef bint has_ring, closed, leaked, async_create
     cdef unsigned slots, bufsize, nfree, in_flight
     cdef int umask
     cdef char *mem
@@ -188,15 +188,17 @@ cdef class TreeCopier:
     cdef public long long bytes_found
 
     def __cinit__(self, unsigned slots=64, unsigned bufsize=65536, bint use_ring=True,
-                  int umask=-1):
+                  int umask=-1, unsigned max_workers=0, bint async_create=True):
         cdef int ret
         cdef unsigned k
+        cdef unsigned workers[2]
         _check_slots(slots)
         if not 4096 <= bufsize <= (1 << 24):
             raise ValueError("bufsize must be in 4096..16 MiB")
         self.slots = slots
         self.bufsize = bufsize
         self.umask = umask
+        self.async_create = async_create
         self.keep = []
         self.mem = <char *>aligned_alloc(4096, (<size_t>slots * bufsize + 4095) & ~(<size_t>4095))
         self.free_slots = <unsigned *>calloc(slots, sizeof(unsigned))
@@ -218,6 +220,10 @@ cdef class TreeCopier:
                 c.ioring_register_files_sparse(&self.ring, 2 * slots) < 0:
             c.ioring_queue_exit(&self.ring)
             self.has_ring = False
+            return
+        if max_workers:
+            workers[0] = workers[1] = max_workers
+            c.ioring_register_iowq_max_workers(&self.ring, workers)  # best effort (5.15+)
 
     @property
     def ring_used(self):
@@ -403,8 +409,12 @@ cdef class TreeCopier:
         c.ioring_prep_openat_direct(sqe, -100, jb.dst, O_WRONLY | O_CREAT | O_TRUNC,
                                     jb.mode & 0o777, self.slots + k)
         sqe.user_data = ud | _RQ_OPEN_DST
+        if self.async_create:
+            # An O_CREAT open always ends on io-wq (the non-blocking attempt refuses it):
+            # skip the attempt.
+            sqe.flags = IOSQE_ASYNC
         if jb.n:
-            sqe.flags = IOSQE_IO_LINK
+            sqe.flags |= IOSQE_IO_LINK
             sqe = c.ioring_get_sqe(&self.ring)
             c.ioring_prep_write(sqe, <int>(self.slots + k), self.mem + <size_t>k * self.bufsize,
                                 jb.n, 0)

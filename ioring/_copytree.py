@@ -34,6 +34,11 @@ __all__ = ["copytree"]
 
 _SLOTS = 64                     # files in flight
 _BUFSIZE = 64 << 10             # per-slot buffer: smaller files go through the ring chains
+_USE_RING = True                # False: plain syscalls in C (the reference of bench/bench_trees.py)
+# io-wq workers of the ring: the creates and writes run there. One per CPU (at most 4): more
+# only contend for the CPUs (the kernel's default is 4 per CPU); measured in bench/RESULTS.md.
+_MAX_WORKERS = min(4, os.cpu_count() or 1)
+_ASYNC_CREATE = True            # IOSQE_ASYNC on the O_CREAT opens (they end on io-wq anyway)
 _LAST = sys.maxsize             # key of a directory's own copystat: after all its entries
 
 # TreeCopier steps whose OSError names the source (the others name the destination)
@@ -99,7 +104,7 @@ class _Tree:
             entries = list(it)
         existed = self.dirs_exist_ok and os.path.isdir(self.dst_b)
         os.makedirs(self.dst_b, exist_ok=self.dirs_exist_ok)
-        copier = _fileops.TreeCopier(_SLOTS, _BUFSIZE, True, _umask())
+        copier = _fileops.TreeCopier(_SLOTS, _BUFSIZE, _USE_RING, _umask(), _MAX_WORKERS, _ASYNC_CREATE)
         try:
             stack = [((), self.src_b, self.dst_b, entries, existed, self.src)]
             while stack:

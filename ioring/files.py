@@ -96,6 +96,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 
+from ioring import _copytree
 from ioring import liburing as L
 from ioring._ring import BufferPool, Ring
 
@@ -104,7 +105,7 @@ try:
 except ImportError:             # a build without the C batch module: the Python engine
     _fileops = None
 
-__all__ = ["read_files", "write_files", "copy_file", "extract_zip"]
+__all__ = ["read_files", "write_files", "copy_file", "copytree", "extract_zip"]
 
 # ---- tuning (see the module docstring) ----------------------------------------------------------
 
@@ -112,6 +113,7 @@ _SLOTS = 64                    # chains (files) in flight
 _READ_BUFFER = 32 << 10        # per-slot read buffer; larger files are read whole in Python
 _COPY_CHUNK = 256 << 10        # copy_file: 4 x 256 KiB registered buffers (1 MiB: stays in L2)
 _COPY_DEPTH = 4
+_SMALL_READ = 64 << 10          # copy_file of one chunk: pread size (below malloc's mmap threshold)
 _MAX_WRITE = 1 << 30           # bytes per write request (the kernel caps one at 2 GiB - 4 KiB)
 _MIN_BATCH = 4                 # fewer files than this: the plain loop is cheaper than a ring
 _ASYNC_OPEN = L.IOSQE_ASYNC if (os.cpu_count() or 1) > 1 else 0
@@ -884,12 +886,18 @@ def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, prog
         try:
             fo = _open_fd(fds, dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             end = 0
-            if stat.S_ISREG(st.st_mode) and st.st_size:
+            step = chunk_size
+            if stat.S_ISREG(st.st_mode) and st.st_size > chunk_size:
                 end = _copy_ring(fi, fo, st.st_size, src, dst, chunk_size, queue_depth,
                                  None if progress is None else report)
+            elif st.st_size:
+                # One chunk: nothing to pipeline, and setting up a ring with registered
+                # buffers and files (~200 us) costs more than the copy: pread/pwrite. Reads
+                # of at most 64 KiB past the size (a bytes that small is not mmap-ed).
+                step = min(chunk_size, max(st.st_size + 1, _SMALL_READ))
             # What lies past the size taken at the start: appended meanwhile, or all of a
             # file that reports no size (procfs, sysfs) or that is not regular.
-            end = _copy_rest(fi, fo, end, chunk_size, src, dst)
+            end = _copy_rest(fi, fo, end, step, src, dst)
             os.fchmod(fo, stat.S_IMODE(st.st_mode))
             if progress is not None and last != (end, end):
                 progress(end, end)
@@ -1013,6 +1021,46 @@ def _copy_ring(fi, fo, size, src, dst, chunk_size, queue_depth, progress):
         os.ftruncate(fo, end)
         return end
     return size
+
+
+# ---- copytree -----------------------------------------------------------------------------------
+
+def copytree(src, dst, *, symlinks=False, dirs_exist_ok=False, ignore=None, progress=None):
+    """Copy the directory tree ``src`` to ``dst`` with the result of ``shutil.copytree(src, dst,
+    symlinks=symlinks, ignore=ignore, dirs_exist_ok=dirs_exist_ok)`` (its ``copy_function``
+    being ``shutil.copy2``): files with their contents, modes, times and extended attributes,
+    directories (empty ones too) with theirs, symbolic links copied as links when
+    ``symlinks`` is true, else followed (a dangling one is an error). ``ignore(dir, names)``
+    returns the names of ``dir`` to skip, as for shutil. Returns ``dst``.
+
+    Directories are listed (getdents, through ``os.scandir``) and created in Python while the
+    regular files are copied in C, up to 64 in flight: each is stat-ed, then copied by two
+    linked chains on direct descriptors (``openat -> read`` then ``openat(O_CREAT) -> write``,
+    the data in a 64 KiB slot buffer; larger files with ``copy_file_range``), and given its
+    times, extended attributes and mode as ``shutil.copystat`` does; directories get theirs
+    once everything below them is copied. A file that changes size meanwhile is copied to its
+    end as it is when it is read: one that shrank to its new end, one that grew (the read
+    asks one byte more than the stat said) again with plain syscalls, to its new end.
+    ``progress(bytes_done, bytes_found)``, if given, is called about every 100 ms.
+
+    Errors are those of shutil.copytree: listing or creating ``dst`` itself raises as is
+    (``FileExistsError`` when it exists and ``dirs_exist_ok`` is false); every other failure
+    (a file or directory that cannot be read, created or given its attributes, a symbolic-link
+    loop, a source that is also the destination) is collected as ``(srcname, dstname,
+    str(exception))`` and raised as ``shutil.Error`` at the end, in shutil's order, after
+    everything else was copied. Unlike shutil, a file whose copy failed is not left half
+    written: it is absent. A ``dst`` inside ``src`` is refused with ``shutil.Error`` before
+    anything is created (shutil.copytree would copy its own output until the path is too
+    long).
+
+    Ctrl-C (or any exception raised by a signal handler or by ``progress``) stops the copy
+    within tens of milliseconds: no file is started, the chains in flight are cancelled and
+    reaped, each file they had created and not completed is removed, and the exception
+    propagates with nothing left open: every file is complete (with its attributes) or
+    absent; the directories created so far stay.
+    """
+    return _copytree.copytree(src, dst, symlinks=symlinks, dirs_exist_ok=dirs_exist_ok,
+                              ignore=ignore, progress=progress)
 
 
 # ---- extract_zip --------------------------------------------------------------------------------

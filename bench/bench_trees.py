@@ -1,0 +1,222 @@
+"""files.copytree and copy_file against shutil, measured in the same run (issue 19, the tree part).
+
+    python bench/bench_trees.py [--targets DIR ...] [--reps N] [--packages a,b,...] [--json]
+
+For each target directory (default: /dev/shm, tmpfs, and /var/tmp, ext4 here) a source
+tree is made there first: a copy of packages of this interpreter's site-packages (default:
+pip, setuptools, pygments: 2,235 files in 208 directories with Python 3.11.7's), then copied
+``--reps`` times by each method, the methods interleaved within each repetition so that a noisy
+neighbour hurts all alike; the page cache is warm (the source was just written, and each
+method reads it every repetition). Each copy is checked against shutil.copytree's: the same
+entries, contents, modes, mtimes (ns) and symbolic-link targets.
+
+Methods (medians; ratios are shutil.copytree / method, > 1 meaning faster than shutil):
+  shutil           shutil.copytree(src, dst) (copy2: copyfile with sendfile, then copystat)
+  files.copytree   ioring.files.copytree: openat->read / openat->write chains on io_uring
+  C plain          the same engine with plain syscalls on the calling thread (stat, openat x2,
+                   copy_file_range, close x2, utimensat, listxattr): the limit of a C loop of
+                   the same work without io_uring
+  shutil+copy_file shutil.copytree(copy_function=files.copy_file), as the issue measured it
+
+copy_file of a 2 KiB file (per call, median of batches of 200, interleaved): copy_file,
+shutil.copyfile, shutil.copy (copyfile + copymode: what copy_file does).
+"""
+import argparse
+import json
+import os
+import shutil
+import stat
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if __name__ == "__main__" and os.path.dirname(HERE) not in sys.path:
+    sys.path.insert(0, os.path.dirname(HERE))
+
+import ioring.files as F              # noqa: E402
+from ioring import _copytree          # noqa: E402
+
+DEFAULT_PACKAGES = ("pip", "setuptools", "pygments")
+
+
+def make_source(base, packages):
+    """Copy ``packages`` of site-packages to ``base``/src (once); returns (path, files, dirs)."""
+    src = os.path.join(base, "src")
+    if not os.path.isdir(src):
+        site = sysconfig.get_paths()["purelib"]
+        os.makedirs(src)
+        for name in packages:
+            shutil.copytree(os.path.join(site, name), os.path.join(src, name), symlinks=True)
+    files = dirs = 0
+    for _, dirnames, filenames in os.walk(src):
+        files += len(filenames)
+        dirs += len(dirnames)
+    return src, files, dirs
+
+
+def snapshot(root):
+    """Everything copytree must reproduce: per relative path, type, mode, mtime, contents or
+    link target (the root directory included)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            rel = os.path.relpath(path, root)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", st.st_mode, st.st_mtime_ns)
+            else:
+                with open(path, "rb") as f:
+                    out[rel] = ("file", st.st_mode, st.st_mtime_ns, f.read())
+    st = os.stat(root)
+    out["."] = ("dir", st.st_mode, st.st_mtime_ns)
+    return out
+
+
+def _files_copytree_ring(src, dst):
+    _copytree._USE_RING = True
+    F.copytree(src, dst)
+
+
+def _files_copytree_plain(src, dst):
+    _copytree._USE_RING = False
+    try:
+        F.copytree(src, dst)
+    finally:
+        _copytree._USE_RING = True
+
+
+METHODS = {
+    "shutil": shutil.copytree,
+    "files.copytree": _files_copytree_ring,
+    "C plain": _files_copytree_plain,
+    "shutil+copy_file": lambda s, d: shutil.copytree(s, d, copy_function=F.copy_file),
+}
+
+
+# copy_file copies contents and mode only (no times): shutil+copy_file is not checked
+CHECKED = ("shutil", "files.copytree", "C plain")
+
+
+def settle():
+    """sync(2) before each timed copy, so that the write-back of the previous copy is not
+    charged to the next method. (The copies are removed only at the end: on ext4 a file
+    created within 30 s of deletions in its block group costs a scan of the recently deleted
+    inodes, ~200 us here instead of ~14, so removing each copy before the next would charge
+    the next method for it; see bench/RESULTS.md.)"""
+    os.sync()
+
+
+def bench_tree(base, reps, packages, methods=None):
+    src, nfiles, ndirs = make_source(base, packages)
+    times = {m: [] for m in METHODS if not methods or m in methods}
+    reference = None
+    for rep in range(reps):
+        for name, fn in METHODS.items():
+            if methods and name not in methods:
+                continue
+            dst = os.path.join(base, f"dst-{rep}-{name.replace(' ', '_').replace('+', '_')}")
+            shutil.rmtree(dst, ignore_errors=True)
+            settle()
+            t0 = time.perf_counter()
+            fn(src, dst)
+            times[name].append(time.perf_counter() - t0)
+            if rep == 0 and name in CHECKED:    # check each result once
+                snap = snapshot(dst)
+                if reference is None:
+                    reference = snap
+                elif snap != reference:
+                    bad = sorted(k for k in set(snap) | set(reference)
+                                 if snap.get(k) != reference.get(k))
+                    raise AssertionError(f"{name}: result differs from shutil's at {bad[:5]}")
+    med = {m: statistics.median(v) for m, v in times.items()}
+    return {"dir": base, "files": nfiles, "dirs": ndirs, "median_s": med,
+            "all_s": times, "ratio_vs_shutil": {m: med["shutil"] / med[m] for m in med}}
+
+
+def bench_copy_file(base, reps, size=2048, batch=200):
+    """Each call creates a new file (as in a tree copy): overwriting one destination again and
+    again measures the disk instead on ext4 (a truncated file's pages are written back when
+    it is closed, and the next truncate waits for that write)."""
+    src = os.path.join(base, "small-src")
+    with open(src, "wb") as f:
+        f.write(os.urandom(size))
+    methods = {"copy_file": F.copy_file, "shutil.copyfile": shutil.copyfile,
+               "shutil.copy": shutil.copy}
+    times = {m: [] for m in methods}
+    for rep in range(reps):
+        for name, fn in methods.items():
+            d = os.path.join(base, f"small-{rep}-{name}")
+            os.mkdir(d)
+            dsts = [os.path.join(d, str(i)) for i in range(batch)]
+            settle()
+            t0 = time.perf_counter()
+            for dst in dsts:
+                fn(src, dst)
+            times[name].append((time.perf_counter() - t0) / batch)
+    med = {m: statistics.median(v) for m, v in times.items()}
+    return {"size": size, "median_us": {m: v * 1e6 for m, v in med.items()},
+            "ratio_vs_copyfile": {m: med["shutil.copyfile"] / v for m, v in med.items()}}
+
+
+def default_targets():
+    out = []
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        out.append("/dev/shm")
+    out.append("/var/tmp" if os.path.isdir("/var/tmp") else tempfile.gettempdir())
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--targets", nargs="*", default=None,
+                        help="directories whose file systems are measured (default: /dev/shm "
+                             "and the temp dir)")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--packages", default=",".join(DEFAULT_PACKAGES),
+                        help="site-packages directories copied into the source tree")
+    parser.add_argument("--methods", default=None,
+                        help="comma-separated subset of the tree methods (shutil always runs)")
+    parser.add_argument("--no-copy-file", action="store_true", help="skip the copy_file timing")
+    parser.add_argument("--keep", action="store_true", help="keep the source trees")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    packages = [p for p in args.packages.split(",") if p]
+    methods = None
+    if args.methods:
+        methods = ["shutil"] + [m for m in args.methods.split(",") if m != "shutil"]
+        unknown = set(methods) - set(METHODS)
+        if unknown:
+            parser.error(f"unknown methods {sorted(unknown)}; choose among {list(METHODS)}")
+    results = {"load": os.getloadavg(), "trees": [], "copy_file": []}
+    for target in args.targets or default_targets():
+        base = tempfile.mkdtemp(prefix="ioring-bench-trees-", dir=target)
+        try:
+            results["trees"].append(bench_tree(base, args.reps, packages, methods))
+            if not args.no_copy_file:
+                results["copy_file"].append(dict(bench_copy_file(base, args.reps), dir=target))
+        finally:
+            if not args.keep:
+                shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    print(f"load average at start: {results['load'][0]:.1f}; reps {args.reps}, medians")
+    for r in results["trees"]:
+        print(f"\ntree of {r['files']} files in {r['dirs']} directories under {r['dir']}")
+        for m, t in r["median_s"].items():
+            print(f"  {m:18s} {t * 1e3:8.1f} ms   {r['ratio_vs_shutil'][m]:5.2f}x shutil")
+    for r in results["copy_file"]:
+        print(f"\ncopy of a {r['size']} B file under {r['dir']}")
+        for m, t in r["median_us"].items():
+            print(f"  {m:18s} {t:8.1f} us   {r['ratio_vs_copyfile'][m]:5.2f}x shutil.copyfile")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
