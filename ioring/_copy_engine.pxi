@@ -317,8 +317,10 @@ cdef class TreeCopier:
             while self.started < self.njobs and self.nfree and not interrupted:
                 ret = self._start(self.started)
                 self.started += 1
+                if ret == 0 and _run_signal_handlers() < 0:    # a flag test unless signalled
+                    ret = -1
                 if ret < 0:
-                    interrupted = True          # a signal handler raised during a plain copy
+                    interrupted = True          # a signal handler raised
                     if self.in_flight:
                         _queue_cancel_all(&self.ring)
             if not interrupted and self.started == self.njobs and \

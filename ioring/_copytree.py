@@ -123,7 +123,18 @@ class _Tree:
         return self.dst
 
     def _error(self, key, srcname, dstname, why):
-        self.errors.append((key, (self.src_name(srcname), self.dst_name(dstname), str(why))))
+        self.errors.append((key, (self.src_name(srcname), self.dst_name(dstname),
+                                  str(self._as_given(why)))))
+
+    def _as_given(self, why):
+        """An OSError raised by a call on the bytes paths of the walk, with its file names in
+        the type the caller gave (what shutil's message would show)."""
+        if not isinstance(why, OSError) or not isinstance(why.filename, bytes) \
+                or self.src_name is os.fsencode:
+            return why
+        name2 = why.filename2
+        return type(why)(why.errno, why.strerror, os.fsdecode(why.filename), None,
+                         None if name2 is None else os.fsdecode(name2))
 
     def _copy_dir(self, copier, stack):
         """List (unless the caller did), create and copy one directory: its files go to the
