@@ -70,11 +70,11 @@ def _refuse_into_itself(src, dst):
 
 def copytree(src, dst, *, symlinks=False, dirs_exist_ok=False, ignore=None, progress=None):
     """See ``ioring.files.copytree``."""
-    sys.audit("shutil.copytree", src, dst)
     _refuse_into_itself(src, dst)
     if _fileops is None:
         return shutil.copytree(src, dst, symlinks=symlinks, ignore=ignore,
                                dirs_exist_ok=dirs_exist_ok)
+    sys.audit("shutil.copytree", src, dst)
     return _Tree(src, dst, symlinks, dirs_exist_ok, ignore).run(progress)
 
 
@@ -104,7 +104,14 @@ class _Tree:
             entries = list(it)
         existed = self.dirs_exist_ok and os.path.isdir(self.dst_b)
         os.makedirs(self.dst_b, exist_ok=self.dirs_exist_ok)
-        copier = _fileops.TreeCopier(_SLOTS, _BUFSIZE, _USE_RING, _umask(), _MAX_WORKERS, _ASYNC_CREATE)
+        umask = _umask()
+        try:
+            if "system.posix_acl_default" in os.listxattr(self.dst_b):
+                umask = -1          # files get the default ACL's mode, not the umask's: chmod all
+        except OSError:
+            pass
+        copier = _fileops.TreeCopier(_SLOTS, _BUFSIZE, _USE_RING, umask, _MAX_WORKERS,
+                                     _ASYNC_CREATE)
         try:
             stack = [((), self.src_b, self.dst_b, entries, existed, self.src)]
             while stack:

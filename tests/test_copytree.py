@@ -678,3 +678,25 @@ def test_cli_cp_recursive_lists_each_failure(shared_tmp):
     code, err, copied = value
     assert code == 1 and copied
     assert "unreadable" in err and "Permission denied" in err
+
+
+def test_destination_under_a_default_acl(fs_dir, engine):
+    """New files get the mode a default ACL allows, not the umask's: copytree then sets every
+    mode (as shutil does), rather than trusting mode & ~umask."""
+    import struct
+    parent = os.path.join(fs_dir, "acl")
+    os.mkdir(parent)
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, perm, 0xFFFFFFFF)
+                                          for tag, perm in ((0x01, 7), (0x04, 0), (0x20, 0)))
+    try:
+        os.setxattr(parent, "system.posix_acl_default", acl)
+    except OSError as exc:
+        pytest.skip(f"no POSIX ACLs here: {exc}")
+    src = os.path.join(fs_dir, "src")
+    os.mkdir(src)
+    write(os.path.join(src, "f"), b"f", 0o644)
+    with open(os.path.join(parent, "probe"), "wb"):
+        pass
+    assert stat.S_IMODE(os.stat(os.path.join(parent, "probe")).st_mode) == 0o600
+    F.copytree(src, os.path.join(parent, "dst"))
+    assert stat.S_IMODE(os.stat(os.path.join(parent, "dst", "f")).st_mode) == 0o644
