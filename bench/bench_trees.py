@@ -10,7 +10,8 @@ neighbour hurts all alike; the page cache is warm (the source was just written, 
 method reads it every repetition). Each copy is checked against shutil.copytree's: the same
 entries, contents, modes, mtimes (ns) and symbolic-link targets.
 
-Methods (medians; ratios are shutil.copytree / method, > 1 meaning faster than shutil):
+Methods (medians of the elapsed time; ratios are shutil.copytree / method, > 1 meaning faster
+than shutil; CPU: user + system time of the process, io-wq workers included):
   shutil           shutil.copytree(src, dst) (copy2: copyfile with sendfile, then copystat)
   files.copytree   ioring.files.copytree: openat->read / openat->write chains on io_uring
   C plain          the same engine with plain syscalls on the calling thread (stat, openat x2,
@@ -24,6 +25,7 @@ shutil.copyfile, shutil.copy (copyfile + copymode: what copy_file does).
 import argparse
 import json
 import os
+import resource
 import shutil
 import stat
 import statistics
@@ -115,6 +117,7 @@ def settle():
 def bench_tree(base, reps, packages, methods=None):
     src, nfiles, ndirs = make_source(base, packages)
     times = {m: [] for m in METHODS if not methods or m in methods}
+    cpu = {m: [] for m in times}
     reference = None
     for rep in range(reps):
         for name, fn in METHODS.items():
@@ -123,9 +126,11 @@ def bench_tree(base, reps, packages, methods=None):
             dst = os.path.join(base, f"dst-{rep}-{name.replace(' ', '_').replace('+', '_')}")
             shutil.rmtree(dst, ignore_errors=True)
             settle()
+            c0 = _cpu()
             t0 = time.perf_counter()
             fn(src, dst)
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(_cpu() - c0)
             if rep == 0 and name in CHECKED:    # check each result once
                 snap = snapshot(dst)
                 if reference is None:
@@ -135,8 +140,16 @@ def bench_tree(base, reps, packages, methods=None):
                                  if snap.get(k) != reference.get(k))
                     raise AssertionError(f"{name}: result differs from shutil's at {bad[:5]}")
     med = {m: statistics.median(v) for m, v in times.items()}
-    return {"dir": base, "files": nfiles, "dirs": ndirs, "median_s": med,
-            "all_s": times, "ratio_vs_shutil": {m: med["shutil"] / med[m] for m in med}}
+    return {"dir": base, "files": nfiles, "dirs": ndirs, "median_s": med, "all_s": times,
+            "cpu_median_s": {m: statistics.median(v) for m, v in cpu.items()},
+            "ratio_vs_shutil": {m: med["shutil"] / med[m] for m in med}}
+
+
+def _cpu():
+    """CPU time of this process, user + system, its io-wq workers included (they are threads
+    of the process)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def bench_copy_file(base, reps, size=2048, batch=200):
@@ -210,7 +223,8 @@ def main(argv=None):
     for r in results["trees"]:
         print(f"\ntree of {r['files']} files in {r['dirs']} directories under {r['dir']}")
         for m, t in r["median_s"].items():
-            print(f"  {m:18s} {t * 1e3:8.1f} ms   {r['ratio_vs_shutil'][m]:5.2f}x shutil")
+            print(f"  {m:18s} {t * 1e3:8.1f} ms   {r['ratio_vs_shutil'][m]:5.2f}x shutil   "
+                  f"CPU {r['cpu_median_s'][m] * 1e3:7.1f} ms")
     for r in results["copy_file"]:
         print(f"\ncopy of a {r['size']} B file under {r['dir']}")
         for m, t in r["median_us"].items():
