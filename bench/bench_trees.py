@@ -1,6 +1,6 @@
 """files.copytree and copy_file against shutil, measured in the same run (issue 19, the tree part).
 
-    python bench/bench_trees.py [--targets DIR ...] [--reps N] [--packages a,b,...] [--json]
+    python bench/bench_trees.py [--targets DIR ...] [--reps N] [--packages a,b,...] [--settle S] [--json]
 
 For each target directory (default: /dev/shm, tmpfs, and /var/tmp, ext4 here) a source
 tree is made there first: a copy of packages of this interpreter's site-packages (default:
@@ -105,7 +105,7 @@ METHODS = {
 CHECKED = ("shutil", "files.copytree", "C plain")
 
 
-def settle():
+def sync_before_copy():
     """sync(2) before each timed copy, so that the write-back of the previous copy is not
     charged to the next method. (The copies are removed only at the end: on ext4 a file
     created within 30 s of deletions in its block group costs a scan of the recently deleted
@@ -125,7 +125,7 @@ def bench_tree(base, reps, packages, methods=None):
                 continue
             dst = os.path.join(base, f"dst-{rep}-{name.replace(' ', '_').replace('+', '_')}")
             shutil.rmtree(dst, ignore_errors=True)
-            settle()
+            sync_before_copy()
             c0 = _cpu()
             t0 = time.perf_counter()
             fn(src, dst)
@@ -167,7 +167,7 @@ def bench_copy_file(base, reps, size=2048, batch=200):
             d = os.path.join(base, f"small-{rep}-{name}")
             os.mkdir(d)
             dsts = [os.path.join(d, str(i)) for i in range(batch)]
-            settle()
+            sync_before_copy()
             t0 = time.perf_counter()
             for dst in dsts:
                 fn(src, dst)
@@ -175,6 +175,55 @@ def bench_copy_file(base, reps, size=2048, batch=200):
     med = {m: statistics.median(v) for m, v in times.items()}
     return {"size": size, "median_us": {m: v * 1e6 for m, v in med.items()},
             "ratio_vs_copyfile": {m: med["shutil.copyfile"] / v for m, v in med.items()}}
+
+
+def create_cost_us(directory, n=100):
+    """Median microseconds of creating an empty file in ``directory`` (the files are kept:
+    deleting them would slow the next creates, see wait_for_fast_creates)."""
+    os.makedirs(directory, exist_ok=True)
+    costs = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        fd = os.open(os.path.join(directory, str(i)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        costs.append(time.perf_counter() - t0)
+        os.close(fd)
+    return statistics.median(costs) * 1e6
+
+
+def wait_for_fast_creates(base, limit_s, fast_us=40):
+    """On ext4 a file created in a block group where many inodes were freed within the last
+    minutes (a previous run's copies, removed at its end) costs 150-250 us instead of ~14:
+    ext4 looks at each recently freed inode before picking one (``recently_deleted``). Wait up
+    to ``limit_s`` seconds for the cost to come down; returns the last probe (us)."""
+    deadline = time.monotonic() + limit_s
+    probe = 0
+    while True:
+        cost = create_cost_us(os.path.join(base, f"probe-{probe}"))
+        probe += 1
+        if cost <= fast_us or time.monotonic() >= deadline:
+            return cost
+        print(f"{base}: creating a file costs {cost:.0f} us (recently freed inodes nearby): "
+              f"waiting", file=sys.stderr)
+        os.sync()
+        time.sleep(30)
+
+
+def fs_type(path):
+    """The file-system type of the mount holding ``path`` (from /proc/self/mountinfo)."""
+    path = os.path.realpath(path)
+    best, kind = "", "?"
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                mount = fields[4]
+                fstype = fields[fields.index("-") + 1]
+                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and \
+                        len(mount) >= len(best):
+                    best, kind = mount, fstype
+    except (OSError, ValueError, IndexError):
+        pass
+    return kind
 
 
 def default_targets():
@@ -196,6 +245,12 @@ def main(argv=None):
     parser.add_argument("--methods", default=None,
                         help="comma-separated subset of the tree methods (shutil always runs)")
     parser.add_argument("--no-copy-file", action="store_true", help="skip the copy_file timing")
+    parser.add_argument("--settle", type=float, default=600,
+                        help="on a disk file system, wait up to this many seconds for file "
+                             "creation to cost what it costs in a quiet directory (ext4 looks at "
+                             "each inode freed in the last minutes before it picks one: after "
+                             "a large deletion, creates cost 10-20x more for minutes; see "
+                             "bench/RESULTS.md); default 600")
     parser.add_argument("--keep", action="store_true", help="keep the source trees")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
@@ -210,6 +265,10 @@ def main(argv=None):
     for target in args.targets or default_targets():
         base = tempfile.mkdtemp(prefix="ioring-bench-trees-", dir=target)
         try:
+            make_source(base, packages)
+            if fs_type(base) != "tmpfs":
+                results.setdefault("create_probe_us", {})[target] = \
+                    wait_for_fast_creates(base, args.settle)
             results["trees"].append(bench_tree(base, args.reps, packages, methods))
             if not args.no_copy_file:
                 results["copy_file"].append(dict(bench_copy_file(base, args.reps), dir=target))
@@ -220,8 +279,11 @@ def main(argv=None):
         print(json.dumps(results, indent=1))
         return 0
     print(f"load average at start: {results['load'][0]:.1f}; reps {args.reps}, medians")
+    for target, cost in results.get("create_probe_us", {}).items():
+        print(f"creating a file under {target} before the copies: {cost:.0f} us (median of 100)")
     for r in results["trees"]:
-        print(f"\ntree of {r['files']} files in {r['dirs']} directories under {r['dir']}")
+        print(f"\ntree of {r['files']} files in {r['dirs']} directories under {r['dir']} "
+              f"({fs_type(r['dir'])})")
         for m, t in r["median_s"].items():
             print(f"  {m:18s} {t * 1e3:8.1f} ms   {r['ratio_vs_shutil'][m]:5.2f}x shutil   "
                   f"CPU {r['cpu_median_s'][m] * 1e3:7.1f} ms")

@@ -175,7 +175,7 @@ cdef class TreeCopier:
     complete is removed, then the exception propagates; every destination is complete (with
     its attributes), absent, or untouched. The GIL is held except inside io_uring_enter."""
     cdef c.ioring ring
-    cdef bint has_ring, closed, leaked, async_create
+    cdef bint has_ring, closed, leaked, async_create, busy
     cdef unsigned slots, bufsize, nfree, in_flight
     cdef int umask
     cdef char *mem
@@ -240,42 +240,61 @@ cdef class TreeCopier:
         cdef Py_ssize_t n = len(s), i
         cdef _CopyJob *jb
         cdef void *grown
-        if self.closed:
-            raise ValueError("TreeCopier is closed")
+        cdef Py_ssize_t cap
         if len(d) != n:
             raise ValueError("srcs and dsts differ in length")
-        if self.njobs + n > self.cap:
-            self.cap = max(2 * self.cap, self.njobs + n, 256)
-            grown = realloc(self.jobs, self.cap * sizeof(_CopyJob))
-            if grown == NULL:
-                raise MemoryError()
-            self.jobs = <_CopyJob *>grown
-        self.keep.append(s)
-        self.keep.append(d)
-        for i in range(n):
-            jb = &self.jobs[self.njobs + i]
-            memset(jb, 0, sizeof(_CopyJob))
-            jb.src = PyBytes_AS_STRING(s[i])
-            jb.dst = PyBytes_AS_STRING(d[i])
-            jb.existing = existing
-        self.njobs += n
-        self._pump(False, None)
+        self._enter()
+        try:
+            if self.njobs + n > self.cap:
+                cap = max(2 * self.cap, self.njobs + n, 256)
+                grown = realloc(self.jobs, cap * sizeof(_CopyJob))
+                if grown == NULL:
+                    raise MemoryError()
+                self.cap = cap
+                self.jobs = <_CopyJob *>grown
+            self.keep.append(s)
+            self.keep.append(d)
+            for i in range(n):
+                jb = &self.jobs[self.njobs + i]
+                memset(jb, 0, sizeof(_CopyJob))
+                jb.src = PyBytes_AS_STRING(s[i])
+                jb.dst = PyBytes_AS_STRING(d[i])
+                jb.existing = existing
+            self.njobs += n
+            self._pump(False, None)
+        finally:
+            self.busy = False
         return self.njobs
 
     def drain(self, progress=None):
         """Wait until every file added has been copied; returns ``(index, errno, step)`` for
         each that failed (``step`` one of ``_COPY_STEPS``). ``progress(bytes_done,
         bytes_found)`` is called about every 100 ms meanwhile."""
-        if self.closed:
-            raise ValueError("TreeCopier is closed")
-        self._pump(True, progress)
+        self._enter()
+        try:
+            self._pump(True, progress)
+        finally:
+            self.busy = False
         return [(i, self.jobs[i].err, _COPY_STEPS[self.jobs[i].step])
                 for i in range(self.njobs) if self.jobs[i].err]
 
     def close(self):
         """Cancel and reap what is in flight (removing the destinations it did not complete),
         then release the ring and the buffers. Safe to call twice."""
+        if self.busy:
+            raise RuntimeError("TreeCopier is in use (by another thread, or from its progress "
+                               "callback)")
         self._shutdown()
+
+    cdef int _enter(self) except -1:
+        """One call at a time: the loop releases the GIL while it waits in the kernel."""
+        if self.closed:
+            raise ValueError("TreeCopier is closed")
+        if self.busy:
+            raise RuntimeError("TreeCopier is in use (by another thread, or from its progress "
+                               "callback)")
+        self.busy = True
+        return 0
 
     def __dealloc__(self):
         self._shutdown()
@@ -312,7 +331,7 @@ cdef class TreeCopier:
         until none is in flight. A signal handler's exception: cancel, reap, raise."""
         cdef int ret
         cdef bint interrupted = False
-        cdef long long next_report = _now_ns() + 100000000
+        cdef long long next_report = 0          # the first round reports, then every 100 ms
         while True:
             while self.started < self.njobs and self.nfree and not interrupted:
                 ret = self._start(self.started)

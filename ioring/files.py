@@ -73,8 +73,11 @@ follows it), so no chain here ends with a request that must run, such as a close
 descriptor is closed when the next open replaces it in its slot or when the ring closes, and
 ``write_files``' C loop closes each fd itself on its last completion (its write -> fsync link is
 a hard link: the fsync, whose completion closes the fd, runs even after a failed write).
-``copy_file`` takes a short read (the source shrank) as the new end and goes on with
-pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
+``copytree``'s engine reads each small file with an ``openat -> read`` chain asking one byte more
+than the stat said (so the read, the last request of its chain, tells the real size: a file that
+grew is copied again with plain syscalls, to its end), and creates the copy with a second chain
+``openat(O_CREAT) -> write`` once the first succeeded. ``copy_file`` takes a short read (the
+source shrank) as the new end and goes on with pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
 reports no size) is copied the same way.
 
 Ctrl-C: the C loops run Python's signal handlers between rounds (a wait lasts at most 50 ms),

@@ -586,6 +586,32 @@ def test_tree_copier_arguments_and_closed(fs_dir):
     assert _fileops.TreeCopier(4, 8192, False).ring_used is False
 
 
+def test_tree_copier_refuses_reentry(fs_dir):
+    """One call at a time (its loop releases the GIL in the kernel): a call from its progress
+    callback (or another thread) raises RuntimeError instead of racing on its state."""
+    paths = []
+    for i in range(300):
+        p = os.path.join(fs_dir, f"s{i}")
+        write(p, content(i, 20000))
+        paths.append(os.fsencode(p))
+    c = _fileops.TreeCopier(8, 65536, True, -1)
+    c.add(paths, [p + b".copy" for p in paths])
+    errors = []
+
+    def progress(done, found):
+        for call in (lambda: c.add([b"/x"], [b"/y"]), c.drain, c.close):
+            try:
+                call()
+            except RuntimeError as exc:
+                errors.append(str(exc))
+    c.drain(progress)
+    c.close()
+    assert len(errors) >= 3 and all("in use" in e for e in errors)
+    for i, p in enumerate(paths):
+        with open(p + b".copy", "rb") as f:
+            assert f.read() == content(i, 20000)
+
+
 def test_tree_copier_dropped_with_chains_in_flight(fs_dir):
     """A TreeCopier garbage-collected with chains in flight cancels and reaps them first (the
     kernel writes into its buffers): no crash, nothing open, copies complete or absent."""
@@ -700,3 +726,20 @@ def test_destination_under_a_default_acl(fs_dir, engine):
     assert stat.S_IMODE(os.stat(os.path.join(parent, "probe")).st_mode) == 0o600
     F.copytree(src, os.path.join(parent, "dst"))
     assert stat.S_IMODE(os.stat(os.path.join(parent, "dst", "f")).st_mode) == 0o644
+
+
+def test_bench_trees_checks_every_method(fs_dir):
+    """bench/bench_trees.py on a small tree: every checked method's copy equals shutil's (its
+    checker raises otherwise), and the report has a ratio per method."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(ioring.__file__)), "bench"))
+    try:
+        import bench_trees
+    finally:
+        sys.path.pop(0)
+    src = os.path.join(fs_dir, "src")
+    os.mkdir(src)
+    make_tree(src)
+    result = bench_trees.bench_tree(fs_dir, 1, ())
+    assert set(result["ratio_vs_shutil"]) == set(bench_trees.METHODS)
+    assert result["files"] > 300
+    assert bench_trees.fs_type("/proc") == "proc"
