@@ -200,10 +200,9 @@ cdef class TreeCopier:
         self.umask = umask
         self.async_create = async_create
         self.keep = []
-        self.mem = <char *>aligned_alloc(4096, (<size_t>slots * bufsize + 4095) & ~(<size_t>4095))
         self.free_slots = <unsigned *>calloc(slots, sizeof(unsigned))
         self.cqes = <c.io_uring_cqe **>calloc(4 * slots + 8, sizeof(void *))
-        if self.mem == NULL or self.free_slots == NULL or self.cqes == NULL:
+        if self.free_slots == NULL or self.cqes == NULL:
             raise MemoryError()
         for k in range(slots):
             self.free_slots[k] = slots - 1 - k
@@ -224,6 +223,12 @@ cdef class TreeCopier:
         if max_workers:
             workers[0] = workers[1] = max_workers
             c.ioring_register_iowq_max_workers(&self.ring, workers)  # best effort (5.15+)
+        # the slots' buffers (faulted in as used)
+        self.mem = <char *>aligned_alloc(4096, (<size_t>slots * bufsize + 4095) & ~(<size_t>4095))
+        if self.mem == NULL:
+            c.ioring_queue_exit(&self.ring)
+            self.has_ring = False
+            raise MemoryError()
 
     @property
     def ring_used(self):
