@@ -100,10 +100,13 @@ class _Tree:
         self.job_dst = []
 
     def run(self, progress):
-        with os.scandir(self.src_b) as it:      # errors at the top are raised, as shutil's
-            entries = list(it)
-        existed = self.dirs_exist_ok and os.path.isdir(self.dst_b)
-        os.makedirs(self.dst_b, exist_ok=self.dirs_exist_ok)
+        try:                                    # errors at the top are raised, as shutil's
+            with os.scandir(self.src_b) as it:
+                entries = list(it)
+            existed = self.dirs_exist_ok and os.path.isdir(self.dst_b)
+            os.makedirs(self.dst_b, exist_ok=self.dirs_exist_ok)
+        except OSError as exc:
+            raise self._as_given(exc) from None
         umask = _umask()
         try:
             if "system.posix_acl_default" in os.listxattr(self.dst_b):

@@ -248,8 +248,13 @@ def test_dirs_exist_ok(fs_dir, engine):
 
 def test_top_level_errors_are_raised_as_shutil_raises_them(fs_dir, engine):
     fds = open_fds()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError) as info:
         F.copytree(os.path.join(fs_dir, "missing"), os.path.join(fs_dir, "dst"))
+    assert info.value.filename == os.path.join(fs_dir, "missing")      # str, as given
+    os.mkdir(os.path.join(fs_dir, "exists"))
+    with pytest.raises(FileExistsError) as info:
+        F.copytree(fs_dir + "/exists", os.path.join(fs_dir, "exists"))
+    assert info.value.filename == os.path.join(fs_dir, "exists")
     write(os.path.join(fs_dir, "file"), b"x")
     with pytest.raises(NotADirectoryError):
         F.copytree(os.path.join(fs_dir, "file"), os.path.join(fs_dir, "dst"))
