@@ -43,7 +43,7 @@ extensions = [
               + ring_core_headers),
     Extension("ioring._fileops", ["ioring/_fileops.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/_core.pxd"] + ring_core_headers),
+              depends=["ioring/_core.pxd", "ioring/_copy_engine.pxi"] + ring_core_headers),
     Extension("ioring._stream", ["ioring/_stream.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/_stream.pxd", "ioring/liburing.pxd"]

@@ -3,7 +3,7 @@
   demo   write and read back a file through ioring.liburing, then time NOP round trips
   info   kernel, io_uring availability, and the opcodes this kernel supports
   bench  benchmarks against C over the same core, os.pread and other io_uring packages
-  cp     copy a file (pipelined reads and writes with registered buffers)
+  cp     copy a file (pipelined reads and writes with registered buffers), -r a tree
   unzip  extract a zip or wheel (open -> write chains in flight while decompressing)
 """
 # Each command imports what it needs when it runs: `python -m ioring unzip` must not pay for

@@ -17,11 +17,17 @@ def _fail(prog, exc):
 
 
 def cmd_cp(args):
-    """Copy SRC to DST (into DST when it is a directory); permission bits are preserved."""
-    from ioring.files import copy_file
+    """Copy SRC to DST (into DST when it is a directory); permission bits are preserved. With
+    -r, SRC may be a directory: its tree is copied with shutil.copytree's result (modes and
+    times preserved, symbolic links copied as links)."""
     src, dst = args.src, args.dst
     if os.path.isdir(dst):
         dst = os.path.join(dst, os.path.basename(os.path.normpath(src)))
+    if os.path.isdir(src):
+        if not args.recursive:
+            return _fail("cp", f"{src!r} is a directory: use -r to copy it")
+        return _copy_tree(src, dst, args)
+    from ioring.files import copy_file
     try:
         total = os.path.getsize(src)
     except OSError as exc:
@@ -35,6 +41,28 @@ def cmd_cp(args):
         return _fail("cp", exc)
     if args.verbose:
         print(f"{src} -> {dst} ({human_bytes(total)})")
+    return 0
+
+
+def _copy_tree(src, dst, args):
+    import shutil
+    from ioring.files import copytree
+    bar = Progress(0, os.path.basename(os.path.normpath(src)),
+                   enabled=False if args.quiet else None)
+    try:
+        with bar:
+            copytree(src, dst, symlinks=True, progress=bar)
+    except shutil.Error as exc:
+        problems = exc.args[0] if exc.args and isinstance(exc.args[0], list) else None
+        if problems is None:                    # e.g. a destination inside the source
+            return _fail("cp", exc)
+        for srcname, dstname, why in problems:  # what could not be copied; the rest was
+            _fail("cp", f"{srcname} -> {dstname}: {why}")
+        return 1
+    except (OSError, ValueError) as exc:
+        return _fail("cp", exc)
+    if args.verbose:
+        print(f"{src} -> {dst} ({human_bytes(bar.done)})")
     return 0
 
 
@@ -68,8 +96,11 @@ def _size(text):
 
 def add_subcommands(subparsers):
     """Add ``cp`` and ``unzip`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
-    cp = subparsers.add_parser("cp", help="copy a file through io_uring (pipelined, registered buffers)",
+    cp = subparsers.add_parser("cp", help="copy a file (pipelined, registered buffers) or, with -r, "
+                                          "a directory tree through io_uring",
                                description=cmd_cp.__doc__)
+    cp.add_argument("-r", "-R", "--recursive", action="store_true",
+                    help="copy a directory tree (files.copytree)")
     cp.add_argument("src")
     cp.add_argument("dst")
     cp.add_argument("--chunk-size", type=_size, default=1 << 20, help="bytes per request (default 1M)")
