@@ -134,16 +134,28 @@ class Archive:
             f = archive
         try:
             self.zf = zipfile.ZipFile(f)
-            if isinstance(f, (io.BufferedReader, io.BufferedRandom, io.FileIO)):
-                self._fd = f.fileno()
-            elif hasattr(f, "getbuffer"):
-                self._view = f.getbuffer()
-            else:
-                f.seek(0)
-                self._view = memoryview(f.read())
+            self._fd = self._regular_fd(f)
+            if self._fd < 0:
+                if hasattr(f, "getbuffer"):
+                    self._view = f.getbuffer()
+                else:
+                    f.seek(0)
+                    self._view = memoryview(f.read())
         except BaseException:
             self.close()
             raise
+
+    @staticmethod
+    def _regular_fd(f):
+        """The fd of a plain file object over a regular file (positional reads do not move
+        its offset), else -1: other objects are read through their own methods."""
+        if not isinstance(f, (io.BufferedReader, io.BufferedRandom, io.FileIO)):
+            return -1
+        try:
+            fd = f.fileno()
+            return fd if stat.S_ISREG(os.fstat(fd).st_mode) else -1
+        except (OSError, ValueError):
+            return -1
 
     def read(self, offset, n, what):
         """``n`` bytes at ``offset`` (bytes or a memoryview), or BadZipFile naming ``what``."""
