@@ -14,7 +14,9 @@ reference (small-files, unzip: to the plain-Python way), with the performance ta
 
 workloads: nop (NOP round trips, batch 1 8 32 128), read / write (4 KiB random, QD 1 8 32 128,
 page cache or --direct O_DIRECT, plain and registered buffers/files), small-files (create +
-write + close N files), unzip (extract an N-member zip). Default: all of them, about a minute.
+write + close N files), unzip (extract an N-member zip; then whole wheels - the .whl paths given,
+else one built in the run - unpacked and installed by zipfile, ioring, installer, pip and uv, a
+fresh process per measurement). Default: all of them, a few minutes.
 """
 
 
@@ -52,7 +54,9 @@ def add_arguments(parser):
     """The options of ``bench`` on an argparse parser."""
     from ioring import bench as B
     parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
-                        help=f"any of {', '.join(B.WORKLOADS)} (default: all)")
+                        help=f"any of {', '.join(B.WORKLOADS)} (default: all); .whl paths: "
+                        "wheels unzip unpacks and installs with each tool (default: one built "
+                        "in the run)")
     parser.add_argument("--seconds", type=_positive_float, default=B.DEFAULT_SECONDS,
                         help=f"measured time per point (default {B.DEFAULT_SECONDS})")
     parser.add_argument("--batch", type=_positive_ints, default=list(B.DEFAULT_BATCHES),
@@ -123,6 +127,14 @@ def run(args):
     """Run the benchmarks the parsed ``args`` ask for; print the table; 0 on success, 1 if a
     point failed with an error (a wrong completion, a lost one)."""
     from ioring import bench as B
+    wheels = [w for w in args.workloads if w.endswith(".whl")]
+    args.workloads = [w for w in args.workloads if not w.endswith(".whl")]
+    if wheels and "unzip" not in args.workloads:
+        args.workloads.append("unzip")
+    missing = [w for w in wheels if not os.path.isfile(w)]
+    if missing:
+        print(f"no such wheel: {', '.join(missing)}", file=sys.stderr)
+        return 2
     bad = [w for w in args.workloads if w not in B.WORKLOADS]
     if bad:
         print(f"unknown workload {', '.join(bad)} (choose from {', '.join(B.WORKLOADS)})",
@@ -144,7 +156,7 @@ def run(args):
     report = B.run(args.workloads or None, seconds=args.seconds, batches=args.batch, qds=args.qd,
                    file=args.file, size_mib=args.size, directory=args.dir, direct=args.direct,
                    fixed=args.fixed, files=args.files, file_bytes=args.file_bytes,
-                   impls=args.impl, progress=_Progress() if show else None)
+                   impls=args.impl, progress=_Progress() if show else None, wheels=wheels)
     print(B.format_report(report))
     if args.json:
         B.write_json(report, args.json)
