@@ -88,13 +88,17 @@ def _pkg_parent():
     return os.path.dirname(os.path.dirname(os.path.abspath(ioring.__file__)))
 
 
+# Each script prints the time of its work (imports of the library included, interpreter
+# start-up excluded) for run_child to read; pip and uv are timed as whole processes only.
+_TIMED = "import time\n_t0 = time.perf_counter()\n{}print('inner', time.perf_counter() - _t0)\n"
 _SCRIPTS = {
-    "zipfile": "import sys, zipfile\nzipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])\n",
-    "extract_zip": "import sys\nfrom ioring.files import extract_zip\n"
-                   "extract_zip(sys.argv[1], sys.argv[2])\n",
-    "install_wheel": "import sys\nfrom ioring.files import install_wheel\n"
-                     "install_wheel(sys.argv[1], sys.argv[2])\n",
-    "installer": (
+    "zipfile": _TIMED.format("import sys, zipfile\n"
+                             "zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])\n"),
+    "extract_zip": _TIMED.format("import sys\nfrom ioring.files import extract_zip\n"
+                                 "extract_zip(sys.argv[1], sys.argv[2])\n"),
+    "install_wheel": _TIMED.format("import sys\nfrom ioring.files import install_wheel\n"
+                                   "install_wheel(sys.argv[1], sys.argv[2])\n"),
+    "installer": _TIMED.format(
         "import os, sys\n"
         "from installer import install\n"
         "from installer.destinations import SchemeDictionaryDestination\n"
@@ -109,11 +113,12 @@ _SCRIPTS = {
 
 
 def run_child(cmd, env, limit=_ROUND_LIMIT):
-    """Run ``cmd``; returns (wall seconds, CPU seconds, peak RSS in bytes). Raises BenchError
-    with the end of stderr when it fails."""
-    with tempfile.TemporaryFile() as err:
+    """Run ``cmd``; returns (wall seconds, CPU seconds, peak RSS in bytes, the time the child
+    printed as ``inner <seconds>`` or None). Raises BenchError with the end of stderr when it
+    fails."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
         try:
             _, status, usage = os.wait4(p.pid, 0)
         except BaseException:
@@ -127,7 +132,12 @@ def run_child(cmd, env, limit=_ROUND_LIMIT):
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
             raise B.BenchError(f"{os.path.basename(cmd[0])} exited {p.returncode}: "
                                + " | ".join(tail))
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+        out.seek(0)
+        inner = None
+        for line in out.read().decode(errors="replace").splitlines():
+            if line.startswith("inner "):
+                inner = float(line.split()[1])
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, inner
 
 
 def command(impl, wheel, dest, tmp):
@@ -181,7 +191,7 @@ class WheelRounds(B._Runner):
             signal.setitimer(signal.ITIMER_REAL, _ROUND_LIMIT)
 
     def measure(self, seconds):
-        total = cpu = 0.0
+        total = cpu = inside = 0.0
         rounds, peak = 0, 0
         while True:
             tmp = os.path.join(self.base, f"{self.impl}-{self.round}")
@@ -190,7 +200,7 @@ class WheelRounds(B._Runner):
             self.round += 1
             cmd, env = command(self.impl, self.wheel, dest, tmp)
             self._arm_watchdog()
-            wall, used, rss = run_child(cmd, env)
+            wall, used, rss, inner = run_child(cmd, env)
             self.check(dest)
             shutil.rmtree(tmp)
             if self.round == 1:             # warm-up: the wheel and the tool in the page cache
@@ -198,10 +208,13 @@ class WheelRounds(B._Runner):
             rounds += 1
             total += wall
             cpu += used
+            inside += inner or 0.0
             peak = max(peak, rss)
             if total >= seconds:
                 self.note = (f"{rounds} round(s), fresh process each; peak RSS {peak >> 20} MiB, "
-                             f"CPU {cpu / rounds:.2f} s/round")
+                             f"CPU {cpu / rounds:.2f} s/round"
+                             + (f", in-process {inside / rounds:.3f} s" if inner is not None
+                                else ""))
                 return rounds * self.members, total
 
     def check(self, dest):

@@ -1,8 +1,10 @@
 """Whole-file operations over io_uring, many files in flight at once.
 
-``read_files``, ``write_files``, ``copy_file`` and ``extract_zip`` replace the plain-Python
-loops that storage tools and package installers are made of (``open().read()`` per file,
-``open(path, "wb").write(data)`` per file, ``shutil.copyfile``, ``ZipFile.extractall``).
+``read_files``, ``write_files``, ``copy_file``, ``extract_zip`` and ``install_wheel`` replace
+the plain-Python loops that storage tools and package installers are made of
+(``open().read()`` per file, ``open(path, "wb").write(data)`` per file, ``shutil.copyfile``,
+``ZipFile.extractall``, ``pip install --target``). The zip and wheel engine has a module of its
+own, ``ioring._unzip`` (and ``ioring._wheel``), where how it works is described.
 
 How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
 ``bench/bench_files.py``):
@@ -48,8 +50,7 @@ How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
   for one io-wq worker, which writes while the thread creates the next files; the thread
   closes each fd when its last completion arrives (at most 64 fds open, writes submitted 32
   files at a time). The Python engine (``_Writer``, ``openat -> write [-> fsync]`` chains on
-  direct descriptors through the thin layer) remains for ``extract_zip``, whose members are
-  decompressed while earlier chains are in flight, for single writes over 1 GiB, and for
+  direct descriptors through the thin layer) remains for single writes over 1 GiB and for
   builds without ``_fileops``.
 
 Where the time goes: a new file is created (``O_CREAT``) by io-wq whatever is asked (the
@@ -343,7 +344,7 @@ def _read_files_plain(paths):
     return out
 
 
-# ---- the write engine (write_files, extract_zip) ------------------------------------------------
+# ---- the write engine (write_files) -------------------------------------------------------------
 
 class _Writer:
     """Chains ``openat(2)_direct(slot) -> write(slot)... [-> fsync(slot)]``, one per file, at
