@@ -427,10 +427,10 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
             while t.is_alive():
                 try:
                     t.join(0.05)
-                except KeyboardInterrupt as exc:
-                    r.fail(exc)             # stop, but wait: nothing may be left running
-                if progress is not None and not r.stop:
-                    progress(sum(r.done), total)
+                    if progress is not None and not r.stop:
+                        progress(sum(r.done), total)
+                except BaseException as exc:    # Ctrl-C (or progress failing) while waiting:
+                    r.fail(exc)                 # stop them, but wait: nothing may be left running
         os.close(dfd)
     if r.failure is not None:
         raise r.failure
