@@ -36,7 +36,6 @@ def cmd_install(args):
 
 def add_subcommands(subparsers):
     """Add ``install`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
-    from ioring._unzip import DEFAULT_MAX_RATIO
     p = subparsers.add_parser("install", help="install a wheel like pip install --no-deps --target",
                               description=cmd_install.__doc__)
     p.add_argument("wheel")
@@ -46,9 +45,11 @@ def add_subcommands(subparsers):
                    "pip install --no-compile)")
     p.add_argument("--verify-record", action="store_true",
                    help="check every file against the wheel's own RECORD (sha256, size)")
-    p.add_argument("--max-ratio", type=float, default=DEFAULT_MAX_RATIO, metavar="N",
-                   help=f"refuse members inflating more than N:1 above 1 MiB, as zip bombs "
-                   f"(default {DEFAULT_MAX_RATIO}; 0: no limit)")
+    # 200: ioring._unzip.DEFAULT_MAX_RATIO, not imported here (it would load the engine and the
+    # inflater for every command line)
+    p.add_argument("--max-ratio", type=float, default=200, metavar="N",
+                   help="refuse members inflating more than N:1 above 1 MiB, as zip bombs "
+                   "(default 200; 0: no limit)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     p.add_argument("-v", "--verbose", action="store_true", help="list the installed paths")
     p.set_defaults(func=cmd_install)

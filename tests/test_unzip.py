@@ -570,8 +570,18 @@ def test_threads_argument_is_checked(tmp_path):
 
 
 def test_default_max_ratio_is_the_engines():
+    """files and the command line repeat the engine's default (so that importing them does not
+    load the engine): they must agree."""
+    import argparse
     import inspect
+    from ioring import _cli_files, _cli_install
     assert inspect.signature(F.extract_zip).parameters["max_ratio"].default == \
         _unzip.DEFAULT_MAX_RATIO
     assert inspect.signature(F.install_wheel).parameters["max_ratio"].default == \
+        _unzip.DEFAULT_MAX_RATIO
+    sub = argparse.ArgumentParser().add_subparsers()
+    _cli_files.add_subcommands(sub)
+    _cli_install.add_subcommands(sub)
+    assert sub.choices["unzip"].parse_args(["a", "b"]).max_ratio == _unzip.DEFAULT_MAX_RATIO
+    assert sub.choices["install"].parse_args(["w", "-t", "d"]).max_ratio == \
         _unzip.DEFAULT_MAX_RATIO
