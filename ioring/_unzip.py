@@ -248,12 +248,12 @@ def check_archive(zf, max_ratio):
                 f"member {info.filename!r} would inflate {csize} bytes to {size} "
                 f"({size / max(csize, 1):.0f}:1, above max_ratio={max_ratio}): refused as a "
                 "possible zip bomb; if the archive is trusted, pass max_ratio=None "
-                "(python -m ioring unzip --max-ratio 0)")
+                "(--max-ratio 0 on the command line)")
     if max_ratio is not None and total > RATIO_GRACE and total > max_ratio * max(ctotal, 1):
         raise zipfile.BadZipFile(
             f"the archive would inflate {ctotal} bytes to {total} ({total / max(ctotal, 1):.0f}:1, "
             f"above max_ratio={max_ratio}): refused as a possible zip bomb; if it is trusted, "
-            "pass max_ratio=None (python -m ioring unzip --max-ratio 0)")
+            "pass max_ratio=None (--max-ratio 0 on the command line)")
     return ends
 
 

@@ -297,6 +297,33 @@ def test_wheel_layout_errors(tmp_path):
     assert (tmp_path / "t/w-1.0.dist-info/INSTALLER").read_bytes() == b"tests\n"
 
 
+def test_large_script_is_streamed_and_rewritten(tmp_path):
+    """A .data/scripts member over 1 MiB (streamed in chunks): its #!python line is replaced in
+    the first chunk, RECORD has the hash and size of what was written, and verify_record checks
+    the member as stored in the wheel."""
+    import base64
+    import hashlib
+    body = b"#!python\r\n" + b"".join(b"print(%r)\n" % os.urandom(24).hex()
+                                       for _ in range(40000))          # ~2 MiB, ~2:1
+    files = {"big-1.0.data/scripts/big-tool": body, "big.py": b"",
+             "big-1.0.dist-info/METADATA": b"Name: big\nVersion: 1.0\n",
+             "big-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\n"}
+    def b64(d):
+        return base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode()
+    rows = [f"{n},sha256={b64(d)},{len(d)}" for n, d in files.items()]
+    rows.append("big-1.0.dist-info/RECORD,,")
+    files["big-1.0.dist-info/RECORD"] = ("\n".join(rows) + "\n").encode()
+    wheel = tmp_path / "big-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in files.items():
+            z.writestr(n, d)
+    F.install_wheel(wheel, tmp_path / "t", verify_record=True, interpreter="/opt/py/bin/python3")
+    written = (tmp_path / "t/bin/big-tool").read_bytes()
+    assert written == b"#!/opt/py/bin/python3" + os.linesep.encode() + body[len(b"#!python\r\n"):]
+    rec, _ = record_of(tmp_path / "t")
+    assert rec["bin/big-tool"] == (f"sha256={b64(written)}", str(len(written)))
+
+
 def test_shebang_rules():
     assert _wheel.shebang("/usr/bin/python3") == b"#!/usr/bin/python3\n"
     assert _wheel.shebang("/opt/my python/bin/python") == \
