@@ -445,7 +445,12 @@ def _work(r, index, progress):
     w = None
     try:
         ring = F._open_ring(4 * _SLOTS)
-        w = _PlainWriter(r) if ring is None else _RingWriter(r, ring)
+        try:
+            w = _PlainWriter(r) if ring is None else _RingWriter(r, ring)
+        except BaseException:
+            if ring is not None:
+                ring.close()
+            raise
         units = r.units
         n = len(units)
         while not r.stop:
