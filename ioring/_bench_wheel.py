@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 
 #: implementation key -> label (merged into ioring.bench.IMPLS, which imports this module at its
@@ -112,32 +111,42 @@ _SCRIPTS = {
 }
 
 
+# The spawner between the benchmark and each measured process. A process's peak RSS (what
+# wait4 and getrusage report) starts at the peak of the address space it was exec'd from, so a
+# child spawned by the benchmark itself (tens of MiB) would report at least that: the spawner
+# is a bare interpreter (python -S, a few MiB), whose children start from its small peak.
+_SPAWNER = r"""
+import os, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.posix_spawnp(cmd[0], cmd, os.environ)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+with open(out, "w") as f:
+    f.write(f"{wall} {ru.ru_utime + ru.ru_stime} {ru.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_child(cmd, env, limit=_ROUND_LIMIT):
-    """Run ``cmd``; returns (wall seconds, CPU seconds, peak RSS in bytes, the time the child
-    printed as ``inner <seconds>`` or None). Raises BenchError with the end of stderr when it
-    fails."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
-        try:
-            _, status, usage = os.wait4(p.pid, 0)
-        except BaseException:
-            p.kill()
-            p.wait()
-            raise
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode != 0:
+    """Run ``cmd`` (through the spawner); returns (wall seconds from spawn to exit, CPU
+    seconds, peak RSS in bytes, the time the child printed as ``inner <seconds>`` or None).
+    Raises BenchError with the end of stderr when it fails."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as result:
+        r = subprocess.run([sys.executable, "-S", "-c", _SPAWNER, result.name, *cmd], env=env,
+                           stdout=out, stderr=err, timeout=limit)
+        fields = result.read().split()
+        code = int(fields[3]) if len(fields) == 4 else r.returncode
+        if r.returncode != 0 or code != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise B.BenchError(f"{os.path.basename(cmd[0])} exited {p.returncode}: "
-                               + " | ".join(tail))
+            raise B.BenchError(f"{os.path.basename(cmd[0])} exited {code}: " + " | ".join(tail))
         out.seek(0)
         inner = None
         for line in out.read().decode(errors="replace").splitlines():
             if line.startswith("inner "):
                 inner = float(line.split()[1])
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, inner
+    return float(fields[0]), float(fields[1]), int(fields[2]) * 1024, inner
 
 
 def command(impl, wheel, dest, tmp):
