@@ -275,7 +275,8 @@ def install_wheel(wheel, target, *, interpreter=None, installer="ioring", reques
                                      "subdirectories named with a valid scheme key "
                                      f"({', '.join(_SCHEME_KEYS)})")
                 base = scheme[key]
-                rel = "/".join(([base] if base else []) + parts[2:])
+                # checked again as a whole: the headers directory holds the project's name
+                rel = "/".join(_unzip.member_parts("/".join(([base] if base else []) + parts[2:])))
                 if key == "scripts":
                     if _is_wrapper(rel, entry_names):
                         continue
@@ -401,7 +402,8 @@ def _verify(wheel, members, record_rows, record_name):
         want = expected.get(name)
         digest = m.orig_sha256 if m.orig_sha256 is not None else m.sha256
         if want is None:
-            bad.append(f"{name} is not in the wheel's RECORD")
+            if not name.endswith((".dist-info/RECORD.jws", ".dist-info/RECORD.p7s")):
+                bad.append(f"{name} is not in the wheel's RECORD")   # signatures never are
             continue
         algo, _, value = want[0].partition("=")
         if algo != "sha256":

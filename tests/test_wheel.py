@@ -285,6 +285,11 @@ def test_wheel_layout_errors(tmp_path):
     with pytest.raises(ValueError, match="path traversal"):
         F.install_wheel(wheel("w-1.0-py3-none-any.whl", {**meta, "w-1.0.data/data/../../x": ""}),
                         tmp_path / "t")
+    evil_name = {**meta, "w-1.0.dist-info/METADATA": "Name: ../../../evil\nVersion: 1.0\n",
+                 "w-1.0.data/headers/w.h": "int w;"}          # the headers directory's name
+    with pytest.raises(ValueError, match="path traversal"):
+        F.install_wheel(wheel("w-1.0-py3-none-any.whl", evil_name), tmp_path / "t2")
+    assert not (tmp_path / "t2").exists() and not (tmp_path / "evil").exists()
     # A file object (no path: no direct_url.json) and the .data keys pip knows.
     path = wheel("w-1.0-py3-none-any.whl", {**meta, "w.py": "x = 1\n",
                                              "w-1.0.data/purelib/p.py": "", "w-1.0.data/platlib/q.py": "",
