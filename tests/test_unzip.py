@@ -401,7 +401,8 @@ def test_memory_does_not_grow_with_member_size(tmp_path):
     """)
     assert out.returncode == 0, out.stderr
     growth = int(out.stdout)
-    assert growth < 64, f"peak RSS grew by {growth} MiB"
+    if not os.environ.get("IORING_SANITIZED"):      # ASan's quarantine keeps freed memory
+        assert growth < 64, f"peak RSS grew by {growth} MiB"
     assert (tmp_path / "out/zeros.bin").stat().st_size == 400 << 20
 
 
