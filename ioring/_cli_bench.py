@@ -15,7 +15,9 @@ targets.
 
 workloads: nop (NOP round trips, batch 1 8 32 128), read / write (4 KiB random, QD 1 8 32 128,
 page cache or --direct O_DIRECT, plain and registered buffers/files), small-files (create +
-write + close N files), unzip (extract an N-member zip). Default: all of them, about a minute.
+write + close N files), unzip (extract an N-member zip; then whole wheels - the .whl paths given,
+else one built in the run - unpacked and installed by zipfile, ioring, installer, pip and uv, a
+fresh process per measurement). Default: all of them, a few minutes.
 
 storage workloads, run when named (fio's jobs: IOPS, MB/s and latency p50/p90/p99/p99.9 of the C
 reference, Ring.run_stream, the thin layer and fio itself when installed, --reps interleaved
@@ -61,7 +63,8 @@ def add_arguments(parser):
     from ioring import _bench_storage as S
     parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
                         help=f"any of {', '.join(B.WORKLOADS + S.WORKLOADS)} (default: "
-                        f"{', '.join(B.WORKLOADS)})")
+                        f"{', '.join(B.WORKLOADS)}); .whl paths: wheels unzip unpacks and "
+                        "installs with each tool (default: one built in the run)")
     parser.add_argument("--seconds", type=_positive_float, default=B.DEFAULT_SECONDS,
                         help=f"measured time per point (default {B.DEFAULT_SECONDS})")
     parser.add_argument("--batch", type=_positive_ints, default=list(B.DEFAULT_BATCHES),
@@ -148,6 +151,14 @@ def run(args):
     point failed with an error (a wrong completion, a lost one)."""
     from ioring import bench as B
     from ioring import _bench_storage as S
+    wheels = [w for w in args.workloads if w.endswith(".whl")]
+    args.workloads = [w for w in args.workloads if not w.endswith(".whl")]
+    if wheels and "unzip" not in args.workloads:
+        args.workloads.append("unzip")
+    missing = [w for w in wheels if not os.path.isfile(w)]
+    if missing:
+        print(f"no such wheel: {', '.join(missing)}", file=sys.stderr)
+        return 2
     known = B.WORKLOADS + S.WORKLOADS
     bad = [w for w in args.workloads if w not in known]
     if bad:
@@ -175,7 +186,8 @@ def run(args):
         report = B.run(classic or None, seconds=args.seconds, batches=args.batch, qds=args.qd,
                        file=args.file, size_mib=args.size, directory=args.dir, direct=args.direct,
                        fixed=args.fixed, files=args.files, file_bytes=args.file_bytes,
-                       impls=args.impl, progress=_Progress() if show else None)
+                       impls=args.impl, progress=_Progress() if show else None,
+                       wheels=wheels)
         print(B.format_report(report))
         reports.append(report)
     if storage:

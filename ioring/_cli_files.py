@@ -73,7 +73,8 @@ def cmd_unzip(args):
     bar = Progress(0, os.path.basename(args.archive), enabled=False if args.quiet else None)
     try:
         with bar:
-            paths = extract_zip(args.archive, args.dest, progress=bar)
+            paths = extract_zip(args.archive, args.dest, progress=bar,
+                                max_ratio=args.max_ratio or None, threads=args.threads)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         return _fail("unzip", exc)
     if args.verbose:
@@ -112,6 +113,11 @@ def add_subcommands(subparsers):
                                   description=cmd_unzip.__doc__)
     unzip.add_argument("archive")
     unzip.add_argument("dest")
+    unzip.add_argument("--max-ratio", type=float, default=200, metavar="N",
+                       help="refuse members inflating more than N:1 above 1 MiB, as zip bombs "
+                       "(default 200; 0: no limit)")
+    unzip.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="threads inflating (default: one per CPU, up to 8)")
     unzip.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     unzip.add_argument("-v", "--verbose", action="store_true", help="list the extracted paths")
     unzip.set_defaults(func=cmd_unzip)

@@ -1,10 +1,11 @@
 """Whole-file operations over io_uring, many files in flight at once.
 
-``read_files``, ``write_files``, ``copy_file``, ``copytree`` and ``extract_zip`` replace the
-plain-Python loops that storage tools and package installers are made of (``open().read()`` per
-file, ``open(path, "wb").write(data)`` per file, ``shutil.copyfile``, ``shutil.copytree``,
-``ZipFile.extractall``). ``copytree``'s engine is described in ``ioring/_copytree.py`` and
-``ioring/_copy_engine.pxi``.
+``read_files``, ``write_files``, ``copy_file``, ``copytree``, ``extract_zip`` and
+``install_wheel`` replace the plain-Python loops that storage tools and package installers are
+made of (``open().read()`` per file, ``open(path, "wb").write(data)`` per file,
+``shutil.copyfile``, ``shutil.copytree``, ``ZipFile.extractall``, ``pip install --target``).
+``copytree``'s engine is described in ``ioring/_copytree.py`` and ``ioring/_copy_engine.pxi``;
+the zip and wheel engine has a module of its own, ``ioring._unzip`` (and ``ioring._wheel``).
 
 How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
 ``bench/bench_files.py``):
@@ -52,8 +53,7 @@ How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
   for one io-wq worker, which writes while the thread creates the next files; the thread
   closes each fd when its last completion arrives (at most 64 fds open, writes submitted 32
   files at a time). The Python engine (``_Writer``, ``openat -> write [-> fsync]`` chains on
-  direct descriptors through the thin layer) remains for ``extract_zip``, whose members are
-  decompressed while earlier chains are in flight, for single writes over 1 GiB, and for
+  direct descriptors through the thin layer) remains for single writes over 1 GiB and for
   builds without ``_fileops``.
 
 Where the time goes: a new file is created (``O_CREAT``) by io-wq whatever is asked (the
@@ -98,9 +98,6 @@ import mmap
 import os
 import shutil
 import stat
-import struct
-import zipfile
-import zlib
 from collections.abc import Mapping
 
 from ioring import _copytree
@@ -112,7 +109,7 @@ try:
 except ImportError:             # a build without the C batch module: the Python engine
     _fileops = None
 
-__all__ = ["read_files", "write_files", "copy_file", "copytree", "extract_zip"]
+__all__ = ["read_files", "write_files", "copy_file", "copytree", "extract_zip", "install_wheel"]
 
 # ---- tuning (see the module docstring) ----------------------------------------------------------
 
@@ -455,7 +452,7 @@ def _read_files_plain(paths):
     return out
 
 
-# ---- the write engine (write_files, extract_zip) ------------------------------------------------
+# ---- the write engine (write_files) -------------------------------------------------------------
 
 class _Writer:
     """Chains ``openat(2)_direct(slot) -> write(slot)... [-> fsync(slot)]``, one per file, at
@@ -1071,206 +1068,80 @@ def copytree(src, dst, *, symlinks=False, dirs_exist_ok=False, ignore=None, prog
                               ignore=ignore, progress=progress)
 
 
-# ---- extract_zip --------------------------------------------------------------------------------
+# ---- zip archives and wheels: the engine is ioring/_unzip.py (and ioring/_wheel.py) ------------
 
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-_LOCAL_MAGIC = b"PK\x03\x04"
-
-
-def _member_parts(name):
-    """The path components of an archive member, or ValueError for a name that would land
-    outside the destination (absolute, drive-qualified, ``..``) or that holds a NUL."""
-    if "\x00" in name:
-        raise ValueError(f"archive member name holds a NUL byte: {name!r}")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
-        raise ValueError(f"absolute path in archive member {name!r}")
-    if ".." in name.replace("\\", "/").split("/"):
-        raise ValueError(f"path traversal ('..') in archive member {name!r}")
-    return [p for p in name.split("/") if p not in ("", ".")]
-
-
-def _member_mode(info):
-    """Permission bits for a regular file from ``external_attr`` (Unix archivers), without
-    setuid/setgid/sticky; 0o644 when the archive has none (the umask still applies)."""
-    attr = info.external_attr >> 16
-    perm = attr & 0o777
-    if perm and (stat.S_IFMT(attr) in (0, stat.S_IFREG)):
-        return perm
-    return 0o644
-
-
-def _member_data(zf, view, info):
-    """The uncompressed bytes of a member (a zero-copy view for stored members), CRC-checked.
-    Stored and deflated members are read from the mapped archive; others go through zipfile."""
-    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return zf.read(info)
-    off = info.header_offset
-    header = view[off:off + _LOCAL_HEADER.size]
-    if len(header) != _LOCAL_HEADER.size:
-        raise zipfile.BadZipFile(f"truncated local header for {info.filename!r}")
-    fields = _LOCAL_HEADER.unpack(header)
-    if fields[0] != _LOCAL_MAGIC:
-        raise zipfile.BadZipFile(f"bad local header magic for {info.filename!r}")
-    start = off + _LOCAL_HEADER.size + fields[9] + fields[10]
-    raw = view[start:start + info.compress_size]
-    if len(raw) != info.compress_size:
-        raise zipfile.BadZipFile(f"truncated data for {info.filename!r}")
-    if info.compress_type == zipfile.ZIP_STORED:
-        data = raw
-    else:
-        try:
-            data = zlib.decompress(raw, -15, max(info.file_size, 1))
-        except zlib.error as exc:
-            raise zipfile.BadZipFile(f"{info.filename!r}: {exc}") from None
-    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return data
-
-
-def _map_archive(archive):
-    """(ZipFile, buffer of the whole archive, cleanup callable)."""
-    if isinstance(archive, (str, bytes, os.PathLike)):
-        f = open(archive, "rb")
-        owned = f
-    else:
-        f = archive
-        owned = None
-    try:
-        zf = zipfile.ZipFile(f)
-        mem = None
-        if hasattr(f, "getbuffer"):
-            view = f.getbuffer()
-        else:
-            try:
-                mem = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-                view = memoryview(mem)
-            except (AttributeError, OSError, ValueError):
-                f.seek(0)
-                view = memoryview(f.read())
-    except BaseException:
-        if owned is not None:
-            owned.close()
-        raise
-
-    def cleanup():
-        zf.close()
-        try:
-            view.release()
-            if mem is not None:
-                mem.close()
-        except BufferError:
-            pass
-        if owned is not None:
-            owned.close()
-    return zf, view, cleanup
-
-
-def extract_zip(archive, dest, *, progress=None):
+def extract_zip(archive, dest, *, progress=None, max_ratio=200, threads=None):
     """Extract a zip archive or wheel (path or binary file object) into directory ``dest``
     (created if needed); returns the list of extracted paths (``dest`` joined with each
-    member name, archive order, each path once).
+    member name, archive order, each path once). The result is ``zipfile.extractall``'s: the
+    same paths and bytes, directories and empty files, stored, deflated (and bzip2/lzma)
+    members, zip64.
 
     Every member name is checked before anything is written: an absolute name, a drive
     letter or a ``..`` component raises ValueError. Files are then opened with
     ``openat2(RESOLVE_BENEATH)`` relative to ``dest``, so a symbolic link already in
     ``dest`` cannot lead a write outside it either (that member fails with EXDEV), and
-    directories are created only when their resolved path lies inside ``dest``. Members are
-    decompressed in Python (zlib) while the ``openat2 -> write`` chains of the previous ones
-    are in flight. Regular files get the permission bits recorded by Unix archivers
+    directories are created only when their resolved path lies inside ``dest``.
+
+    Zip bombs are refused with ``zipfile.BadZipFile`` before anything is written: members
+    whose data overlap, declared sizes deflate cannot produce, and members (or the whole
+    archive) declaring more than ``max_ratio`` bytes per compressed byte above 1 MiB (default
+    200:1; real wheels stay under 30:1). ``max_ratio=None`` lifts that limit (for trusted
+    archives of very compressible data); a member still never inflates past its declared size.
+
+    Members are inflated on ``threads`` threads (default: one per CPU, up to 8) with the
+    fastest deflate decoder installed (``python -m ioring info`` names it: ISA-L, zlib-ng or
+    zlib), the largest first; members over 1 MiB are inflated and written 1 MiB at a time, so
+    memory does not grow with member size (a few MiB per thread). Each thread writes through
+    its own ring (``openat2 -> write`` chains on direct descriptors). The CRC-32 of every
+    member is checked. Regular files get the permission bits recorded by Unix archivers
     (``external_attr``, without setuid/setgid, minus the umask), others 0o644 minus the
     umask; an existing file is truncated and keeps its permissions; a later member with the
     same name wins. Symbolic-link members are written as regular files holding the link
-    target, as ``zipfile`` does. ``progress(done, total)`` is called with uncompressed bytes.
-    Errors: ValueError (unsafe names), ``zipfile.BadZipFile`` (corrupt data), ``OSError``
-    naming the first path that could not be written (after everything in flight completed).
+    target, as ``zipfile`` does. ``progress(done, total)`` is called (from the calling thread)
+    with uncompressed bytes.
+
+    Errors: ValueError (unsafe names), ``zipfile.BadZipFile`` (corrupt data, CRC mismatch,
+    zip bombs), ``OSError`` naming the first path that could not be written (archive order,
+    after everything in flight completed; every failure in its ``errors`` attribute).
+    Ctrl-C stops every thread; nothing is left open, the files being written may be incomplete.
     """
-    dest = os.fsdecode(os.fspath(dest))
-    zf, view, cleanup = _map_archive(archive)
-    try:
-        infos = zf.infolist()
-        # 1. Validate every name before touching the filesystem.
-        members = []                 # (info, relative path, is_dir)
-        last = {}
-        for info in infos:
-            parts = _member_parts(info.filename)
-            if not parts:
-                continue
-            rel = "/".join(parts)
-            last[rel] = len(members)
-            members.append((info, rel, info.filename.endswith("/")))
-        members = [m for i, m in enumerate(members) if last[m[1]] == i]
-        # 2. Directories (inside dest once resolved), then the files.
-        os.makedirs(dest, exist_ok=True)
-        real_dest = os.path.realpath(dest)
-        dirs = set()
-        for info, rel, is_dir in members:
-            d = rel if is_dir else rel.rpartition("/")[0]
-            while d and d not in dirs:
-                dirs.add(d)
-                d = d.rpartition("/")[0]
-        for d in sorted(dirs, key=lambda s: s.count("/")):
-            # Parents first: a directory created here is safe, an existing one is safe unless
-            # it is a symbolic link that resolves outside dest.
-            full = os.path.join(dest, d)
-            try:
-                os.mkdir(full)
-            except FileExistsError:
-                st = os.lstat(full)
-                if stat.S_ISLNK(st.st_mode):
-                    resolved = os.path.realpath(full)
-                    if resolved != real_dest and not resolved.startswith(real_dest + os.sep):
-                        raise ValueError(f"archive directory {d!r} resolves outside {dest!r} "
-                                         f"(symbolic link to {resolved!r})") from None
-                    st = os.stat(full)
-                if not stat.S_ISDIR(st.st_mode):
-                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), full) from None
-        files = [(info, rel) for info, rel, is_dir in members if not is_dir]
-        total = sum(info.file_size for info, _ in files)
-        ring = _open_ring(4 * min(_SLOTS, len(files))) if files else None
-        if ring is None:
-            _extract_plain(zf, view, files, dest, progress, total)
-        else:
-            _extract_ring(ring, zf, view, files, dest, progress, total)
-        return [os.path.join(dest, rel) for _, rel, _ in members]
-    finally:
-        cleanup()
+    from ioring import _unzip
+    return _unzip.extract_zip(archive, dest, progress=progress, max_ratio=max_ratio,
+                              threads=threads)
 
 
-def _extract_ring(ring, zf, view, files, dest, progress, total):
-    dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        try:
-            w = _Writer(ring, min(_SLOTS, len(files)), dir_fd=dfd, resolve=L.RESOLVE_BENEATH,
-                        progress=progress, total=total)
-            # A generator: each member is decompressed when a slot is free for it, while the
-            # chains of the previous members are in flight (submitted every 8 chains).
-            w.run((job, rel, _member_data(zf, view, info), _member_mode(info))
-                  for job, (info, rel) in enumerate(files))
-        finally:
-            ring.close()
-    finally:
-        os.close(dfd)
-    _raise_collected(w.errors, [os.path.join(dest, rel) for _, rel in files])
+def install_wheel(wheel, target, *, interpreter=None, installer="ioring", requested=True,
+                  direct_url=True, compile_bytecode=False, verify_record=False, progress=None,
+                  max_ratio=200, threads=None):
+    """Install a wheel (path or binary file object) into directory ``target`` as
+    ``pip install --no-deps --target TARGET WHEEL`` does, and return the installed paths
+    (RECORD's order). The files are written by ``extract_zip``'s engine (threads inflating,
+    io_uring writes, the same checks of names and zip bombs, ``progress``, ``max_ratio``,
+    ``threads``), with the SHA-256 of each computed while it is written, for RECORD.
 
+    As pip: files at the root of the wheel and ``.data/purelib``, ``.data/platlib`` and
+    ``.data/data`` go to ``target``, ``.data/scripts`` to ``target/bin`` (``#!python`` replaced
+    by ``interpreter``, default ``sys.executable``), ``.data/headers`` to
+    ``target/include/python/<Name>`` (``include/site/pythonX.Y/<Name>`` in a virtual
+    environment); console and GUI entry points become launcher scripts in ``target/bin``
+    (pip's template); executables get ``0o777 & ~umask | 0o111``, other files ``0o666 &
+    ~umask``; the ``.dist-info`` gets ``INSTALLER`` (``installer``), ``REQUESTED`` (if
+    ``requested``), ``direct_url.json`` (if ``direct_url`` and the wheel is a path: its
+    ``file://`` URL and SHA-256) and a RECORD of every file with its sha256 and size.
+    ``compile_bytecode=True`` byte-compiles the ``.py`` files as pip does by default (the
+    default here is ``pip install --no-compile``'s result). ``verify_record=True`` checks every
+    member against the wheel's own RECORD (sha256 and size) and raises ValueError listing the
+    mismatches (the files are then written, RECORD is not).
 
-def _extract_plain(zf, view, files, dest, progress, total):
-    """Without io_uring: the parent directories were checked to resolve inside dest, and
-    O_NOFOLLOW keeps the last component from being a symbolic link."""
-    done = 0
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
-    for info, rel in files:
-        data = _member_data(zf, view, info)
-        path = os.path.join(dest, rel)
-        try:
-            fd = os.open(path, flags, _member_mode(info))
-            try:
-                view_ = memoryview(data).cast("B")
-                while view_:
-                    view_ = view_[os.write(fd, view_):]
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, path) from None
-        done += info.file_size
-        if progress is not None:
-            progress(done, total)
+    Differences from pip, on purpose: RECORD paths are relative to ``target`` (pip writes
+    ``../../bin/...`` for scripts, headers and data with ``--target``), INSTALLER says
+    ``ioring`` by default, and files already in ``target`` are overwritten. Errors: ValueError
+    (not a wheel, Wheel-Version 2+, unknown ``.data`` key, unsafe names, bad entry points),
+    ``zipfile.BadZipFile``, ``OSError`` as ``extract_zip``.
+    """
+    from ioring import _wheel
+    return _wheel.install_wheel(wheel, target, interpreter=interpreter, installer=installer,
+                                requested=requested, direct_url=direct_url,
+                                compile_bytecode=compile_bytecode, verify_record=verify_record,
+                                progress=progress, max_ratio=max_ratio, threads=threads)

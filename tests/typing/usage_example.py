@@ -17,13 +17,14 @@ import asyncio
 import os
 import socket
 import tempfile
+import zipfile
 from typing import Optional
 
 import ioring
 from ioring import BufferPool, BufferRing, LatencyHistogram, Multishot, Operation, Ring, StreamResult
 from ioring import liburing as L
 from ioring.asyncio import AsyncMultishot, AsyncRing, OpFuture
-from ioring.files import copy_file, read_files, write_files
+from ioring.files import copy_file, extract_zip, install_wheel, read_files, write_files
 
 
 def thin_layer(path: str) -> bytes:
@@ -191,6 +192,16 @@ def files_layer(directory: str) -> list[bytes]:
     written: int = write_files({name: b"x" * (i + 1) for i, name in enumerate(names)})
     assert written == 15
     copied: str = copy_file(names[-1], os.path.join(directory, "copy.bin"))
+    archive = os.path.join(directory, "w-1.0-py3-none-any.whl")
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("w.py", "x = 1\n")
+        z.writestr("w-1.0.dist-info/METADATA", "Name: w\nVersion: 1.0\n")
+        z.writestr("w-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+    unpacked: list[str] = extract_zip(archive, os.path.join(directory, "x"), max_ratio=None,
+                                      threads=2, progress=lambda done, total: None)
+    installed: list[str] = install_wheel(archive, os.path.join(directory, "t"),
+                                         verify_record=False, compile_bytecode=False)
+    assert len(unpacked) == 3 and len(installed) == 7
     return read_files([*names, copied])
 
 
