@@ -96,7 +96,8 @@ def main(argv=None):
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)
     targets = evaluate(reports)
-    print("targets (preliminary figures on a shared, loaded VM)")
+    load = os.getloadavg()      # the figures mean little on a loaded machine: say what it was
+    print(f"targets (load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
     for t in targets:
         got = "-" if t["ratio"] is None else f"{t['ratio']:.3f}"
         want = (f"{t['comparison']} {t['bound']:.2f}" if t["comparison"] != "within"
