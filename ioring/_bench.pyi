@@ -21,7 +21,8 @@ def write(fd: int, qd: int, seconds: float, *, fixed_buffers: bool = ..., fixed_
 
 def storage(fd: int, rw: str, bs: int, qd: int, seconds: float, *, size: Optional[int] = ...,
             offset: int = ..., rwmixread: int = ..., fixed: bool = ..., setup_flags: int = ...,
-            ramp_seconds: float = ..., seed: int = ..., verify: bool = ...) -> dict[str, Any]:
+            ramp_seconds: float = ..., seed: int = ..., verify: bool = ...,
+            submit_batch: int = ...) -> dict[str, Any]:
     """The C reference of the storage workloads: include/ioring/stream.h's loop on a private
     ring, the GIL released. Returns ops, seconds, bytes, errors, first_error, enters, lat_ns."""
     ...

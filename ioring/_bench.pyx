@@ -403,7 +403,8 @@ from ioring cimport _stream as st
 
 def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=None,
             unsigned long long offset=0, unsigned rwmixread=50, bint fixed=False,
-            unsigned setup_flags=0, double ramp_seconds=0.0, seed=0, bint verify=False):
+            unsigned setup_flags=0, double ramp_seconds=0.0, seed=0, bint verify=False,
+            unsigned submit_batch=8):
     """The C reference of the storage workloads (``python -m ioring bench randread`` ...): the
     loop of ``Ring.run_stream`` (include/ioring/stream.h) on a private ring of ``qd`` entries
     created with ``setup_flags``, the GIL released from the ring's setup to its teardown, no
@@ -411,6 +412,8 @@ def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=No
     ``qd`` requests of ``bs`` bytes in flight over ``size`` bytes of ``fd`` from ``offset``
     (default: to the end of the file), for ``seconds`` after ``ramp_seconds``; ``fixed``:
     registered buffers and the fd registered. The buffers are page aligned (O_DIRECT works).
+    ``submit_batch``: at most that many requests per io_uring_enter (run_stream's
+    ``iodepth_batch_submit``; 0: a round's refills in one enter).
 
     Returns a dict: ``ops`` (requests completed after the ramp), ``seconds``, ``bytes``,
     ``errors``, ``first_error`` (``(index, offset, res)`` or None), ``enters`` and ``lat_ns``
@@ -438,6 +441,7 @@ def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=No
     memset(&cfg, 0, sizeof(cfg))
     cfg.fd = fd
     cfg.depth = qd
+    cfg.submit_batch = submit_batch
     cfg.bs = bs
     cfg.read_percent = read_percent
     cfg.pattern = pattern

@@ -122,7 +122,7 @@ class Ring:
                    seed: int = ..., count: Optional[int] = ..., seconds: Optional[float] = ...,
                    ramp_seconds: float = ..., rwmixread: int = ..., buffers: Optional[BufferPool] = ...,
                    fixed_buffers: Optional[bool] = ..., fixed_file: bool = ..., verify: bool = ...,
-                   on_error: str = ..., record: bool = ...) -> StreamResult: ...
+                   on_error: str = ..., record: bool = ..., iodepth_batch_submit: Optional[int] = ...) -> StreamResult: ...
 
 class BufferPool:
     size: int

@@ -1111,7 +1111,10 @@ cdef class Ring:
         ``offsets`` sequence, ``seed`` (0), the stop ``count`` and/or ``seconds``,
         ``ramp_seconds``, ``rwmixread`` (50), ``buffers`` (a BufferPool of this ring; default:
         the stream's own page-aligned buffers), ``fixed_buffers``, ``fixed_file`` (``fd`` is a
-        registered index), ``verify``, ``on_error`` ("stop" or "continue"), ``record``.
+        registered index), ``verify``, ``on_error`` ("stop" or "continue"), ``record``,
+        ``iodepth_batch_submit`` (at most that many requests handed over per io_uring_enter, as
+        fio's option of that name; 0: a round's refills in one enter; default: 8 for an
+        O_DIRECT file, a block device or a registered file, 0 for a buffered one).
         The ring must be idle, and is the stream's until it returns (see ioring._stream.run and
         the README's "Storage streams")."""
         from ioring import _stream

@@ -84,6 +84,7 @@ cdef extern from "ioring/stream.h" nogil:
         int64_t wait_timeout_ns
         int64_t cancel_after_ns
         int64_t give_up_ns
+        unsigned submit_batch
 
     struct ioring_stream_record:
         uint64_t index

@@ -94,6 +94,38 @@ def test_depth_stays_constant_o_direct_and_time_stop(tmp_path):
         os.close(fd)
 
 
+@pytest.mark.parametrize("batch", [0, 1, 4])
+def test_submit_batch_bounds_requests_per_enter(ring, stamped, batch):
+    """iodepth_batch_submit=N hands the kernel at most N requests per io_uring_enter (the rest in
+    enters that do not wait): at least issued/N enters; 0 submits a round in its waiting enter.
+    The depth stays constant and every read is verified either way."""
+    fd, _, _ = stamped
+    r = ring.run_stream(fd, iodepth=32, count=32 * 20, verify=True, iodepth_batch_submit=batch)
+    assert r.stop == "done" and r.errors == 0 and r.ios == r.issued == 32 * 20
+    assert r.min_inflight == r.max_inflight == 32
+    if batch:
+        assert r.enters >= r.issued // batch
+    else:
+        assert r.enters <= r.issued // 2      # the first round alone is 32 requests in one enter
+    assert_ring_idle(ring)
+
+
+def test_submit_batch_default_follows_the_file(stamped, tmp_path):
+    """Not given: 8 for an O_DIRECT file or a registered one (requests that go to a device),
+    0 for a buffered file (one enter per round costs least in the page cache)."""
+    from ioring import _stream
+    fd, _, _ = stamped
+    assert _stream._default_submit_batch(fd, False) == 0
+    assert _stream._default_submit_batch(0, True) == _stream.DEVICE_SUBMIT_BATCH == 8
+    path = str(tmp_path / "direct.bin")
+    B.make_file(path, 16 * BS, sync=True)
+    dfd = open_direct(path)
+    try:
+        assert _stream._default_submit_batch(dfd, False) == 8
+    finally:
+        os.close(dfd)
+
+
 def test_depth_larger_than_the_ring_is_refused(stamped):
     fd, _, _ = stamped
     with ioring.Ring(8) as ring:
@@ -212,6 +244,9 @@ def test_bad_arguments(ring, stamped):
         ring.run_stream(fd, iodepth=0, count=1)
     with pytest.raises(ValueError, match="on_error"):
         ring.run_stream(fd, on_error="ignore", count=1)
+    for bad in (-1, 1.5, "8", True, 1 << 20):
+        with pytest.raises(ValueError, match="iodepth_batch_submit"):
+            ring.run_stream(fd, count=1, iodepth_batch_submit=bad)
     with pytest.raises(ValueError, match="rwmixread"):
         ring.run_stream(fd, rw="randrw", rwmixread=101, count=1)
     with pytest.raises(ValueError, match="offsets"):

@@ -2,14 +2,15 @@
  * and the C reference of `python -m ioring bench randread ...`), as a C program.
  *
  *   bench_stream [--seconds S] [--size MiB] [--dir DIR] [--file PATH] [--rw RW] [--bs BYTES]
- *                [--rwmixread P] [--fixed] [--direct] [--fio-flags] [QD ...]
+ *                [--rwmixread P] [--fixed] [--direct] [--fio-flags] [--batch-submit N] [QD ...]
  *                                                        (default queue depths: 1 8 32 128)
  *
  * RW is fio's: randread (default), randwrite, read, write, randrw, rw. The file (default
  * 64 MiB) is created in DIR (default $TMPDIR, else /tmp), filled, and deleted at exit; --file
  * uses an existing file or block device instead, which is then only read (writes refused).
  * --fixed: registered buffers and the fd registered; --direct: O_DIRECT; --fio-flags: the ring
- * is created as fio's (SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN). Reads check the block
+ * is created as fio's (SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN); --batch-submit N: at most N
+ * requests per io_uring_enter (default: 8 with --direct or --fixed, as Ring.run_stream, else 0). Reads check the block
  * stamps of the file this program wrote. A warm-up of S/10 (at most 0.2 s) precedes each point.
  * One line per depth, latencies from submission to reaping:
  *   stream qd=32 ops=... seconds=... ops_per_sec=... ns_per_op=... impl=ioring rw=randread
@@ -23,7 +24,8 @@
 
 #define STREAM_USAGE                                                                            \
     "usage: bench_stream [--seconds S] [--size MiB] [--dir DIR] [--file PATH] [--rw RW]\n"      \
-    "                    [--bs BYTES] [--rwmixread P] [--fixed] [--direct] [--fio-flags] [QD ...]\n" \
+    "                    [--bs BYTES] [--rwmixread P] [--fixed] [--direct] [--fio-flags]\n"       \
+    "                    [--batch-submit N] [QD ...]\n"                                            \
     "  QD           requests in flight (default: 1 8 32 128)\n"                                 \
     "  --seconds    measured time per queue depth (default 1)\n"                                \
     "  --size       size of the file created, MiB (default 64)\n"                               \
@@ -34,7 +36,8 @@
     "  --rwmixread  percent of reads of randrw and rw (default 50)\n"                           \
     "  --fixed      registered buffers and file\n"                                              \
     "  --direct     O_DIRECT (bypass the page cache)\n"                                         \
-    "  --fio-flags  ring flags as fio's: SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN\n"
+    "  --fio-flags  ring flags as fio's: SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN\n"          \
+    "  --batch-submit  requests per io_uring_enter at most (default 8 with --direct or --fixed)\n"
 
 struct stream_opts {
     unsigned size_mib;
@@ -46,6 +49,7 @@ struct stream_opts {
     int fixed;
     int direct;
     int fio_flags;
+    int batch_submit;               /* -1: Ring.run_stream's default */
 };
 
 static int parse_unsigned(const char *text, unsigned long lo, unsigned long hi, unsigned *out)
@@ -82,6 +86,10 @@ static int stream_flag(int argc, char **argv, int i, void *ctx)
         return parse_unsigned(v, 1, 1u << 30, &o->bs) ? 2 : 0;
     if (!strcmp(a, "--rwmixread"))
         return parse_unsigned(v, 0, 100, &o->rwmixread) ? 2 : 0;
+    if (!strcmp(a, "--batch-submit")) {
+        unsigned n;
+        return parse_unsigned(v, 0, IORING_STREAM_MAX_DEPTH, &n) ? (o->batch_submit = (int)n, 2) : 0;
+    }
     return 0;
 }
 
@@ -106,7 +114,7 @@ static int parse_rw(const char *rw, unsigned mix, int *pattern, unsigned *read_p
 int main(int argc, char **argv)
 {
     static const unsigned defaults[] = {1, 8, 32, 128};
-    struct stream_opts o = {64, NULL, NULL, "randread", 4096, 50, 0, 0, 0};
+    struct stream_opts o = {64, NULL, NULL, "randread", 4096, 50, 0, 0, 0, -1};
     struct bench_args a;
     struct ioring_stream_config cfg;
     char path[4096], extra[512];
@@ -177,6 +185,8 @@ int main(int argc, char **argv)
         memset(&cfg, 0, sizeof(cfg));
         cfg.fd = fd;
         cfg.depth = qd;
+        cfg.submit_batch = o.batch_submit >= 0 ? (unsigned)o.batch_submit
+                           : (o.direct || o.fixed) ? 8u : 0u;
         cfg.bs = o.bs;
         cfg.read_percent = read_percent;
         cfg.pattern = pattern;
