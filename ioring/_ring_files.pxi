@@ -95,6 +95,7 @@ cdef class _FileJob:
     cdef unsigned mode
     cdef unsigned sqe_flags         # IOSQE_ASYNC / IOSQE_IO_DRAIN asked by the caller
     cdef bint has_timeout
+    cdef double timeout
     cdef c.ioring_kernel_timespec ts
     cdef Py_buffer view             # write: the data, exported until the job ends
     cdef bint held
@@ -283,6 +284,7 @@ cdef class _FileEngine:
             if not sec >= 0:
                 raise ValueError(f"timeout must be >= 0 seconds, not {timeout!r}")
             job.has_timeout = True
+            job.timeout = sec
             job.ts.tv_sec = <long long>sec
             job.ts.tv_nsec = <long long>((sec - <long long>sec) * 1e9)
         if writing:
@@ -419,6 +421,8 @@ cdef class _FileEngine:
         cdef _FileJob job
         if slot >= self.nslots:
             return
+        if -516 <= res <= -512:
+            res = -EINTR            # ERESTARTSYS...: an io-wq request interrupted by a cancel
         obj = self.slots[slot]
         if obj is None:
             return
@@ -439,7 +443,9 @@ cdef class _FileEngine:
                     job.short_chunk = job.chunks_seen
             return
         if step == _STEP_OPEN:
-            if res < 0 and job.err == 0:
+            # A failed open cancels the rest of the chain, whose CQEs may come first when a
+            # linked timeout or a cancel ended it: the open's error is the one to report.
+            if res < 0 and (job.err == 0 or job.err == ECANCELED):
                 job.err = -res
                 job.err_step = _STEP_OPEN
             return
@@ -526,8 +532,14 @@ cdef class _FileEngine:
                               f"{'cancelled' if kernel_done else 'the Ring was closed'}", job.path)
             elif job.err:
                 step = _STEP_NAMES[job.err_step] or ("write" if job.writing else "read")
-                exc = OSError(job.err, f"{os.strerror(job.err)} [{self._describe(job)}: {step}]",
-                              job.path)
+                if job.has_timeout and (job.err == ECANCELED or job.err == EINTR):
+                    # Nobody cancelled it: its linked timeout did (the kernel says ECANCELED,
+                    # or EINTR for a request interrupted on an io-wq worker).
+                    exc = OSError(errno.ETIMEDOUT, f"timed out: the {step} took more than "
+                                  f"{job.timeout:g} s [{self._describe(job)}: {step}]", job.path)
+                else:
+                    exc = OSError(job.err, f"{os.strerror(job.err)} [{self._describe(job)}: {step}]",
+                                  job.path)
             elif job.writing:
                 value = job.view.len
             elif job.big is None:
@@ -573,7 +585,7 @@ cdef class _FileEngine:
         return 0
 
     cdef str _describe(self, _FileJob job):
-        return f"{'write_file' if job.writing else 'read_file'}(path={job.path!r})"
+        return f"{'write_file' if job.writing else 'read_file'}(path={os.fspath(job.path)!r})"
 
     cdef int _refill(self) except -1:
         """Start the next chains of continuing jobs, then waiting jobs, while slots and SQ room
