@@ -41,7 +41,9 @@ import warnings
 
 from ioring import liburing as L
 
-_RESULTS_TEMPLATE = array.array("q")     # batch results: C int64 (cqe.res)
+_RESULTS_TEMPLATE = array.array("q")
+import socket as _socket
+_SOCK_CLOEXEC = _socket.SOCK_CLOEXEC     # batch results: C int64 (cqe.res)
 
 # user_data of batch requests: the top bit set, the batch's id in bits 32-61 (ids are unique
 # among the batches running on a Ring, never 0), the index in the batch in the low 32 bits.
@@ -58,6 +60,8 @@ cdef double _SAFETY_WAIT = 1.0
 
 cdef extern from "<unistd.h>" nogil:
     ssize_t _c_read "read"(int fd, void *buf, size_t count)
+cdef extern from "<errno.h>":
+    int errno_c "errno"
 
 cdef extern from "<time.h>":
     ctypedef int clockid_t
@@ -146,7 +150,7 @@ cdef class Operation:
         if self._res is not None:
             return False
         if self._job is not None:
-            return (<_FileJob>self._job).cancel()
+            return self._job.cancel()       # a file chain, a sendall: their own requests
         self.ring._cancel(self)
         return True
 
@@ -163,6 +167,7 @@ cdef class Operation:
         self._res = res
         self.flags = flags
         if self._callbacks is not None:
+            self.ring._wakes += 1
             callbacks, self._callbacks = self._callbacks, None
             for fn in callbacks:
                 fn(self)
@@ -266,6 +271,10 @@ cdef class Ring:
     cdef BufferRing _default_buffers
     cdef int _next_bgid
     cdef _FileEngine _files        # read_file/write_file chains, made on first use
+    cdef dict _sendqs              # qid -> _SendQueue of a stream socket (ioring.asyncio streams)
+    cdef uint32_t _next_qid
+    cdef list _stalled_sends       # _SendQueues with data that waits for a moment to queue it
+    cdef uint64_t _wakes           # callbacks, wakers and sinks called by reaps (Ring._pump)
     cdef object __weakref__
 
     def __init__(self, entries=256, *, bint sqpoll=False, unsigned flags=0,
@@ -287,6 +296,9 @@ cdef class Ring:
         self._next_batch = 1
         self._deferred_cancels = []
         self._buffer_rings = []
+        self._sendqs = {}
+        self._next_qid = 1
+        self._stalled_sends = []
         if flags & L.IORING_SETUP_SINGLE_ISSUER:
             self._issuer = PyThread_get_thread_ident()
 
@@ -307,6 +319,10 @@ cdef class Ring:
             L.io_uring_queue_exit(self.uring)
         if self._files is not None:
             self._files._ring_closed()
+        queues, self._sendqs = self._sendqs, {}
+        self._stalled_sends = []
+        for q in (queues or {}).values():
+            (<_SendQueue>q)._ring_closed()
         streams = []
         for op in list(self._ops.values()):
             if (<Operation>op)._stream is not None:
@@ -629,6 +645,39 @@ cdef class Ring:
         L.io_uring_prep_send(sqe, fd, data, _nbytes(data, None), msg_flags)
         return self._track(sqe, "send", fd, None, None, flags, timeout)
 
+    def sendall(self, sock, data, int msg_flags=0, *, unsigned flags=0, timeout=None):
+        """Send all of ``data`` on the stream socket ``sock`` (socket.sendall): an Operation whose
+        result is ``len(data)``. Sends with MSG_WAITALL, so the kernel itself waits for room
+        and sends the rest of a partial send; when an error stops it part-way, the remainder is
+        sent again, which raises that error (EPIPE, ECONNRESET: BrokenPipeError,
+        ConnectionResetError). ``data`` is pinned until the last send completes; ``timeout``
+        applies to each send; ``cancel()`` cancels the send in the kernel. io_uring_prep_send
+        with MSG_WAITALL, repeated."""
+        cdef _SendAll job = _SendAll.__new__(_SendAll)
+        cdef Operation op = Operation.__new__(Operation)
+        job.fd = _fileno(sock, "sock")
+        view = memoryview(data)
+        if not view.contiguous:
+            raise ValueError("sendall() needs a contiguous buffer")
+        job.view = view.cast("B") if view.ndim != 1 or view.itemsize != 1 else view
+        job.ring = self
+        job.msg_flags = msg_flags
+        job.sqe_flags = flags
+        job.timeout = timeout
+        job.outer = op
+        op.ring = self
+        op.kind = "sendall"
+        op.fd = job.fd
+        op._thread = PyThread_get_thread_ident()
+        op._job = job
+        if len(job.view) == 0:
+            op._value = 0
+            op._job = None
+            op._complete(0, 0)
+            return op
+        job._send_next()
+        return op
+
     def recv(self, sock, buf, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """Receive into ``buf`` (a writable buffer) or, given an int, into a new bytearray of
         that size (the result is then the bytes received)."""
@@ -642,8 +691,9 @@ cdef class Ring:
         op = self._track(sqe, "recv", fd, None, value, flags, timeout)
         return op
 
-    def accept(self, sock, int accept_flags=0, *, unsigned flags=0, timeout=None):
-        """Accept a connection; result: the new socket fd."""
+    def accept(self, sock, int accept_flags=_SOCK_CLOEXEC, *, unsigned flags=0, timeout=None):
+        """Accept a connection; result: the new socket fd (close-on-exec by default, as the
+        sockets of Python are: ``accept_flags=0`` makes it inheritable)."""
         cdef int fd = _fileno(sock, "sock")
         sqe = self._sqe()
         L.io_uring_prep_accept(sqe, fd, None, None, accept_flags)
@@ -856,11 +906,12 @@ cdef class Ring:
 
     # ---- multishot: one request, a result per completion ------------------------------------
 
-    def accept_multishot(self, sock, int accept_flags=0, *, unsigned flags=0):
+    def accept_multishot(self, sock, int accept_flags=_SOCK_CLOEXEC, *, unsigned flags=0):
         """Accept connections on the listening ``sock`` with one multishot request
         (io_uring_prep_multishot_accept): a Multishot that yields each new connection's fd (an
         int; ``socket.socket(fileno=fd)`` makes a socket of it). ``accept_flags``:
-        SOCK_NONBLOCK, SOCK_CLOEXEC."""
+        SOCK_NONBLOCK, SOCK_CLOEXEC (the default, as Python's sockets: 0 makes the fds
+        inheritable)."""
         cdef int fd = _fileno(sock, "sock")
         return _start_multishot(self, _MS_FD, "accept_multishot", fd, L.io_uring_prep_multishot_accept,
                                 (fd, None, None, accept_flags), flags, None, True)
@@ -984,7 +1035,9 @@ cdef class Ring:
         cdef _Batch batch = None
         cdef list done = None          # created at the first Operation (batches need none)
         cdef list streams = None       # multishot _Streams that got CQEs
+        cdef list sendqs = None        # _SendQueues whose send completed
         cdef _Stream stream
+        cdef _SendQueue sendq
         cdef Py_ssize_t ndone = 0
         ready = c.ioring_cq_ready(&uring.ring)
         if ready > max_cqes:
@@ -1010,8 +1063,19 @@ cdef class Ring:
                     if ud & _CANCEL_TAG:
                         continue
                     if not ud & _BATCH_TAG:
-                        # A file chain's CQE: recorded in its job, at C level.
-                        if self._files is not None:
+                        if (ud & _SENDQ_TAG) == _SENDQ_TAG:
+                            # A stream writer's send: recorded in its queue, at C level.
+                            q = self._sendqs.get(<uint32_t>(ud >> 16)) if self._sendqs else None
+                            if q is not None:
+                                sendq = <_SendQueue>q
+                                sendq._on_cqe(ud, cqe.res)
+                                if not sendq.listed:
+                                    sendq.listed = True
+                                    if sendqs is None:
+                                        sendqs = []
+                                    sendqs.append(sendq)
+                        elif self._files is not None:
+                            # A file chain's CQE: recorded in its job, at C level.
                             self._files._on_cqe(ud, cqe.res)
                         continue
                     # A batch's CQE: to its batch, if it is running (a batch that was interrupted
@@ -1069,6 +1133,10 @@ cdef class Ring:
             for stream in streams:
                 stream.listed = False
                 stream._after_reap()
+        if sendqs is not None:
+            for sendq in sendqs:
+                sendq.listed = False
+                sendq._after_reap()
         if self._files is not None:
             # Results of the chains that ended, then their next chains and waiting jobs.
             self._files._deliver()
@@ -1132,7 +1200,41 @@ cdef class Ring:
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
 
+    cdef int _kick_sends(self) except -1:
+        """Start the sends that waited for a moment when SQEs may be queued."""
+        cdef _SendQueue q
+        stalled, self._stalled_sends = self._stalled_sends, []
+        for q in stalled:
+            q.stalled = False
+            if q.current is None and q.pending and not q.error:
+                q._start_pending()
+        return 0
+
+    def _send_queue(self, sock):
+        """For ioring.asyncio's stream writers: a _SendQueue for the stream socket ``sock``."""
+        cdef _SendQueue q = _SendQueue.__new__(_SendQueue)
+        q.ring = self
+        q.fd = _fileno(sock, "sock")
+        self.uring._check()
+        while True:
+            q.qid = self._next_qid
+            self._next_qid = self._next_qid + 1 if self._next_qid != 0xFFFFFFFF else 1
+            if q.qid not in self._sendqs:
+                break
+        q.pending = []
+        self._sendqs[q.qid] = q
+        return q
+
+    def _drop_send_queue(self, _SendQueue q):
+        """The stream is closed and its queue idle: forget it."""
+        if self._sendqs is not None:
+            self._sendqs.pop(q.qid, None)
+
     def _pump(self, bint defer, int max_rounds, int efd):
+        """See _pump_c (for tests and tools; ioring.asyncio's driver calls _pump_c)."""
+        return self._pump_c(defer, max_rounds, efd)
+
+    cdef int _pump_c(self, bint defer, int max_rounds, int efd) except -1:
         """For ioring.asyncio, once per wake-up of the event loop: submit what is queued and
         reap what is ready, never waiting, round after round while requests keep completing
         at submission (file chains: their next ones are queued by the reap), at most
@@ -1140,18 +1242,24 @@ cdef class Ring:
         each round (IORING_SETUP_DEFER_TASKRUN runs completions only then). When it submitted
         requests and reaped completions, the eventfd ``efd`` is drained, then the CQ checked
         once more: the kernel signalled the completions posted at submission, already reaped,
-        and a completion posted after the drain signals it again. Returns True when work is left (more rounds, or requests queued by
-        the last reap): the caller pumps again on its next iteration."""
+        and a completion posted after the drain signals it again. Returns flags: 1 when work
+        is left (more rounds, or requests queued by the last reap: pump again on the next
+        iteration), 2 when a reap called a waker, a done-callback or a file job's sink (the
+        code it woke may queue requests: a pump scheduled now runs after it, in the same
+        iteration)."""
         cdef io_uring uring = self.uring
         cdef uint64_t before, counter
         cdef int rounds = 0, ret
         cdef bint reaped = False, submitted = False
+        cdef uint64_t wakes = self._wakes
         uring._check()
         if self._issuer:
             self._check_thread()
         self._gate_submit("wait()")
         while rounds < max_rounds:
             before = self._ncompleted
+            if self._stalled_sends:
+                self._kick_sends()
             uring._track()
             if defer:
                 ret = c.ioring_submit_and_get_events(&uring.ring)
@@ -1172,7 +1280,8 @@ cdef class Ring:
             _c_read(efd, &counter, 8)      # non-blocking: EAGAIN when nothing is left to drain
             if c.ioring_cq_ready(&uring.ring):
                 self._reap(0)
-        return rounds >= max_rounds or c.ioring_sq_ready(&uring.ring) > 0
+        return (1 if rounds >= max_rounds or c.ioring_sq_ready(&uring.ring) > 0 else 0) | \
+            (2 if self._wakes != wakes else 0)
 
     cdef _wait_for(self, Operation op, timeout):
         cdef double deadline = -1.0
@@ -1541,6 +1650,8 @@ cdef void _void_sqe(Ring ring, io_uring_sqe sqe):
 
 include "_ring_multishot.pxi"
 include "_ring_files.pxi"
+include "_ring_sockets.pxi"
+include "_ring_async.pxi"
 
 
 # ---- the batch engine ----------------------------------------------------------------------------

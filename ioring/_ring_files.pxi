@@ -570,6 +570,7 @@ cdef class _FileEngine:
         sink, job.sink = job.sink, None
         if sink is None:
             return 0
+        self.ring._wakes += 1
         if type(sink) is _FileBatch:
             (<_FileBatch>sink)._record(job, value, exc)
         elif type(sink) is Operation:

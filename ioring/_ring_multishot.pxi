@@ -306,6 +306,7 @@ cdef class _Stream:
         waker = self.waker
         if waker is not None:
             self.waker = None
+            self.ring._wakes += 1
             waker()
 
     cdef int _send_cancel(self) except -1:
@@ -426,8 +427,38 @@ cdef class Multishot:
         ``_set_waker`` is called after the next reap that concerns this request) or ``_END``."""
         return self._stream()._take()
 
+    def _take_data(self, Py_ssize_t n):
+        """For ioring.asyncio's StreamReader: as _take, but the bytes of every queued receive
+        that fits in ``n`` bytes joined into one (a receive larger than ``n`` comes whole).
+        A multishot recv posts a completion per segment that arrives: a reader that takes
+        them one by one pays a Python round per segment."""
+        cdef _Stream s = self._stream()
+        cdef Py_ssize_t total
+        cdef list parts
+        if s.kind != _MS_DATA or len(s.results) < 2:
+            return s._take()
+        first = s.results.popleft()
+        total = len(<bytes>first)
+        if total >= n or len(<bytes>s.results[0]) + total > n:
+            s.queued_bytes -= total
+            return first
+        parts = [first]
+        while s.results and total + len(<bytes>s.results[0]) <= n:
+            chunk = s.results.popleft()
+            total += len(<bytes>chunk)
+            parts.append(chunk)
+        s.queued_bytes -= total
+        return b"".join(parts)
+
     def _set_waker(self, waker):
         self._stream().waker = waker
+
+    def _wait(self, loop):
+        """For ioring.asyncio: a Future of ``loop`` that the next reap concerning this request
+        resolves (the waker, in C: no Python call per wake-up)."""
+        fut = loop.create_future()
+        self._stream().waker = _FutureWaker(fut)
+        return fut
 
     def cancel(self):
         """Ask the kernel to stop: results that already arrived are still returned, then the
@@ -501,6 +532,24 @@ cdef class Multishot:
             return "<Multishot (not made by a Ring)>"
         state = "armed" if s.op is not None else ("ended" if s.ended or s.closing else "idle")
         return f"<Multishot {s.name}({s._describe()}) {state} pending={len(s.results)}>"
+
+
+@cython.final
+@cython.no_gc
+cdef class _FutureWaker:
+    """A waker that resolves an asyncio Future with None (unless it is done: cancelled)."""
+    cdef object fut
+
+    def __cinit__(self, fut):
+        self.fut = fut
+
+    def __call__(self):
+        fut = self.fut
+        if not fut.done():
+            try:
+                fut.set_result(None)
+            except RuntimeError:
+                pass        # its loop is closed
 
 
 cdef Multishot _start_multishot(Ring ring, _MsKind kind, str name, object fd, object prep,

@@ -67,12 +67,15 @@ import contextlib
 import errno
 import functools
 import os
+import socket
 import weakref
 
 from ioring import liburing as L
-from ioring._ring import _EMPTY, _END, Multishot, Operation, Ring
+from ioring import _asyncio_streams as _streams
+from ioring._asyncio_streams import Server, StreamReader, StreamWriter
+from ioring._ring import _EMPTY, _END, Multishot, Operation, Ring, _AsyncDriver
 
-__all__ = ["AsyncMultishot", "AsyncRing", "OpFuture"]
+__all__ = ["AsyncMultishot", "AsyncRing", "OpFuture", "Server", "StreamReader", "StreamWriter"]
 
 # The running loop, or None (asyncio's C accelerated getter: no exception when there is none).
 _get_running_loop = asyncio._get_running_loop
@@ -187,7 +190,7 @@ class AsyncRing:
         self._loop = None
         self._live_loop = None          # the loop while open and attached (hot-path check)
         self._pending = set()           # OpFutures whose completion has not been reaped
-        self._flush_handle = None
+        self._driver = None             # the event-loop callbacks, in C (_AsyncDriver)
         self._idle = None               # future: set when nothing is in flight (aclose waits)
         self._streams = weakref.WeakSet()   # the Multishots of AsyncMultishot iterators
         self._chain_task = None         # the task inside `with ring.linked():`, if any
@@ -198,6 +201,13 @@ class AsyncRing:
         try:
             self._efd = _eventfd()
             L.io_uring_register_eventfd(self._uring, self._efd)
+            driver = self._driver = _AsyncDriver(self._ring, self, self._efd, self._defer,
+                                                 _PUMP_ROUNDS)
+            # The hot callbacks are the driver's C methods (no Python frame per call):
+            self._on_readable = driver.on_readable      # the eventfd's reader callback
+            self._flush = driver.flush                  # submit what this iteration queued
+            self._pump = driver.pump                    # submit and reap, never waiting
+            self._schedule_flush = driver.schedule_flush
             if loop is None:
                 try:
                     loop = asyncio.get_running_loop()
@@ -247,7 +257,8 @@ class AsyncRing:
     # ---- loop plumbing -------------------------------------------------------------------------
 
     def _attach(self, loop):
-        loop.add_reader(self._efd, self._on_readable)
+        loop.add_reader(self._efd, self._driver.on_readable)
+        self._driver.loop = loop
         self._loop = self._live_loop = loop
 
     def _check(self):
@@ -297,55 +308,14 @@ class AsyncRing:
         if self._chain_futs is not None:
             self._chain_futs.add(fut)
         op.add_done_callback(fut._op_done)
-        if self._flush_handle is None:
-            self._flush_handle = loop.call_soon(self._flush)
+        self._schedule_flush()
         return fut
 
-    def _schedule_flush(self):
-        if self._flush_handle is None and self._loop is not None and not self._closing:
-            self._flush_handle = self._loop.call_soon(self._flush)
-
-    def _flush(self):
-        """The once-per-loop-iteration submit of everything queued in that iteration."""
-        self._flush_handle = None
-        self._pump()
-
-    def _on_readable(self):
-        """The eventfd is readable: completions were posted. Drain it, then reap."""
-        try:
-            os.read(self._efd, 8)
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError:
-            if self._closing:
-                return
-            raise
-        self._pump()
-
-    def _pump(self):
-        """Submit what is queued and reap every completion already posted. Never waits
-        (``Ring._pump``): rounds of submit and reap while requests keep completing at
-        submission, at most _PUMP_ROUNDS per call; another pump is scheduled when work is
-        left, so that a large batch shares the loop with the other tasks."""
-        ring = self._ring
-        if ring.closed:
-            return
-        if self._chain_task is not None:
-            self._chain_interrupted()
-            return
-        try:
-            if ring._pump(self._defer, _PUMP_ROUNDS, self._efd):
-                self._schedule_flush()
-        except (BlockingIOError, InterruptedError) as exc:
-            # EAGAIN (kernel short of resources) / EINTR: try again shortly.
-            self._retry_later(exc)
-        except OSError as exc:
-            if exc.errno == errno.EBUSY:
-                self._retry_later(exc)
-            else:
-                raise
-        if self._idle is not None:
-            self._check_idle()
+    # _on_readable, _flush, _pump and _schedule_flush are the _AsyncDriver's (set in __init__):
+    # a pump submits and reaps in rounds (Ring._pump), at most _PUMP_ROUNDS per call, and
+    # schedules another flush when work is left or when the reap woke tasks: those run next,
+    # and what they queue (a reply written on a socket...) goes out with that flush, in the same
+    # loop iteration.
 
     def _chain_interrupted(self):
         """The loop runs while a task is inside `with ring.linked():` (it awaited there).
@@ -373,10 +343,6 @@ class AsyncRing:
         self._flush()
         if not self._closing and self._ring._file_cancelling():
             self._cancel_timer = self._loop.call_later(0.06, self._cancel_tick)
-
-    def _retry_later(self, exc):
-        if self._flush_handle is None and self._loop is not None:
-            self._flush_handle = self._loop.call_later(0.001, self._flush)
 
     # ---- requests ------------------------------------------------------------------------------
 
@@ -415,11 +381,13 @@ class AsyncRing:
         self._check()
         with self._ring.linked():
             self._chain_task = asyncio.current_task()
+            self._driver.chain_active = True
             self._chain_futs = set()
             try:
                 yield self
             finally:
                 self._chain_task = None
+                self._driver.chain_active = False
                 self._chain_futs = None
                 self._schedule_flush()
 
@@ -490,10 +458,48 @@ class AsyncRing:
         loop = self._check()
         return self._track(self._ring.recv(sock, buf_or_size, msg_flags, **kwargs), loop)
 
-    def accept(self, sock, accept_flags=0, **kwargs):
-        """accept4(2) on the listening ``sock``; result: the new connection's fd."""
+    def sendall(self, sock, data, msg_flags=0, **kwargs):
+        """Send all of ``data`` on the stream socket ``sock`` (``Ring.sendall``: MSG_WAITALL,
+        the rest of a partial send sent again); result: ``len(data)``. A peer that reset the
+        connection raises ConnectionResetError / BrokenPipeError."""
+        loop = self._check()
+        return self._track(self._ring.sendall(sock, data, msg_flags, **kwargs), loop)
+
+    def accept(self, sock, accept_flags=socket.SOCK_CLOEXEC, **kwargs):
+        """accept4(2) on the listening ``sock``; result: the new connection's fd
+        (close-on-exec unless ``accept_flags`` says otherwise, as Python's sockets)."""
         loop = self._check()
         return self._track(self._ring.accept(sock, accept_flags, **kwargs), loop)
+
+    async def accept_socket(self, sock, **kwargs):
+        """``conn, address = await ring.accept_socket(listener)``: as ``socket.accept()`` (and
+        ``loop.sock_accept``): a ``socket.socket`` of the listener's family and type
+        (close-on-exec), and the peer's address."""
+        fd = await self.accept(sock, socket.SOCK_CLOEXEC, **kwargs)
+        try:
+            conn = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            address = conn.getpeername()
+        except OSError:
+            address = None      # the peer is gone already: reads report it
+        return conn, address
+
+    async def start_server(self, client_connected_cb, host=None, port=None, **kwargs):
+        """``server = await ring.start_server(cb, host, port)``, as ``asyncio.start_server``:
+        ``cb(reader, writer)`` for every connection, with a StreamReader/StreamWriter over this
+        ring (multishot recv into provided buffers, sends batched per loop iteration; see
+        ``ioring._asyncio_streams``). Keywords: ``sock``, ``backlog``, ``reuse_port``,
+        ``limit``, ``buffers`` (a BufferRing), ``start_serving``."""
+        return await _streams.start_server(self, client_connected_cb, host, port, **kwargs)
+
+    async def open_connection(self, host=None, port=None, **kwargs):
+        """``reader, writer = await ring.open_connection(host, port)``, as
+        ``asyncio.open_connection`` (``sock=`` wraps a connected socket; ``limit``,
+        ``buffers``)."""
+        return await _streams.open_connection(self, host, port, **kwargs)
 
     def connect(self, sock, address, **kwargs):
         """connect(2) ``sock`` to ``address`` (as the socket module takes it); result 0."""
@@ -525,8 +531,7 @@ class AsyncRing:
         fut = _FileFuture(loop=loop)
         fut._aring = self
         fut._job = self._ring._file_job(fut, path, None, False, 0, dir_fd, flags, timeout)
-        if self._flush_handle is None:
-            self._flush_handle = loop.call_soon(self._flush)
+        self._schedule_flush()
         return fut
 
     def write_file(self, path, data, mode=0o644, *, dir_fd=None, flags=0, timeout=None):
@@ -538,8 +543,7 @@ class AsyncRing:
         fut = _FileFuture(loop=loop)
         fut._aring = self
         fut._job = self._ring._file_job(fut, path, data, True, mode, dir_fd, flags, timeout)
-        if self._flush_handle is None:
-            self._flush_handle = loop.call_soon(self._flush)
+        self._schedule_flush()
         return fut
 
     def read_files(self, paths, *, dir_fd=None, flags=0, timeout=None):
@@ -567,7 +571,7 @@ class AsyncRing:
 
     # ---- multishot: async iterators ---------------------------------------------------------
 
-    def accept_multishot(self, sock, accept_flags=0, **kwargs):
+    def accept_multishot(self, sock, accept_flags=socket.SOCK_CLOEXEC, **kwargs):
         """``async for fd in ring.accept_multishot(sock):`` each new connection's fd, from one
         multishot accept (see ``Ring.accept_multishot``)."""
         loop = self._check()
@@ -628,6 +632,8 @@ class AsyncRing:
             return
         self._closing = True
         self._live_loop = None
+        if self._driver is not None:
+            self._driver.closing = True
         try:
             for ms in list(self._streams):
                 ms.close()
@@ -635,6 +641,7 @@ class AsyncRing:
                 self._ring._file_cancel_all()
             if self._busy() and self._loop is not None and not self._ring.closed:
                 self._idle = self._loop.create_future()
+                self._driver.idle_watch = True
                 for fut in list(self._pending):
                     op = fut.operation
                     if not op.done():
@@ -661,9 +668,10 @@ class AsyncRing:
         self._closed = True
         self._closing = True
         self._live_loop = None
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        if self._driver is not None:
+            self._driver.closing = True
+            self._driver.cancel_flush()
+            self._driver.loop = None
         if self._cancel_timer is not None:
             self._cancel_timer.cancel()
             self._cancel_timer = None
@@ -746,8 +754,7 @@ class AsyncMultishot:
             aring = self._aring
             loop = aring._check()
             aring._schedule_flush()         # a re-armed request is queued: submit it
-            fut = loop.create_future()
-            ms._set_waker(functools.partial(_wake, fut))
+            fut = ms._wait(loop)
             try:
                 await fut
             except BaseException:
