@@ -62,7 +62,8 @@ async def _serve(kind):
     asyncio.get_running_loop().add_reader(sys.stdin.fileno(), lambda: done.done() or done.set_result(None))
     if kind.startswith("ioring"):
         from ioring.asyncio import AsyncRing
-        async with AsyncRing() as ring:
+        flags = int(os.environ.get("IORING_BENCH_ECHO_FLAGS", "0"), 0)     # experiments
+        async with AsyncRing(flags=flags) as ring:
             server = await ring.start_server(echo, "127.0.0.1", 0)
             print(server.sockets[0].getsockname()[1], flush=True)
             await done

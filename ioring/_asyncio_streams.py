@@ -56,6 +56,7 @@ class StreamReader:
 
     def __init__(self, aring, multishot, limit=_DEFAULT_LIMIT):
         self._aring = aring
+        self._driver = aring._driver
         self._ms = multishot            # ioring.Multishot of the connection's recv
         self._limit = limit
         self._buffer = bytearray()      # received bytes not yet returned (partial reads)
@@ -84,36 +85,46 @@ class StreamReader:
             raise self._exception
         if self._eof:
             return b""
-        ms = self._ms
         try:
-            data = ms._take_data(n)
-            while data is _EMPTY:
-                aring = self._aring
-                aring._schedule_flush()         # a re-armed recv may be queued: submit it
-                await ms._wait(aring._check())
-                data = ms._take_data(n)
+            data = self._ms._read(self._driver, n)
+            if data.__class__ is not bytes:
+                data = await data           # a Future the reap resolves with the bytes
         except OSError as exc:
             self._exception = exc
             raise
-        if data is _END:
+        if not data:
             self._eof = True
-            return b""
         return data
 
     async def read(self, n=-1):
         """Up to ``n`` bytes, as soon as some are there (b"" at end of stream); ``n`` = -1:
         everything until end of stream."""
+        buf = self._buffer
+        if n > 0 and not buf and not self._eof and self._exception is None:
+            # The common case, in one C call (and one Future only when nothing is queued).
+            try:
+                data = self._ms._read(self._driver, n)
+                if data.__class__ is not bytes:
+                    data = await data
+            except OSError as exc:
+                self._exception = exc
+                raise
+            if not data:
+                self._eof = True
+            elif len(data) > n:
+                buf += memoryview(data)[n:]
+                return data[:n]
+            return data
         if n == 0:
             return b""
         if n < 0:
-            parts = [bytes(self._buffer)]
-            self._buffer.clear()
+            parts = [bytes(buf)]
+            buf.clear()
             while True:
                 data = await self._chunk(1 << 20)
                 if not data:
                     return b"".join(parts)
                 parts.append(data)
-        buf = self._buffer
         if buf:
             data = bytes(buf[:n])
             del buf[:n]
@@ -213,7 +224,12 @@ class StreamWriter:
         self._aring = aring
         self._sock = sock
         self._reader = reader
-        self._queue = aring.ring._send_queue(sock)
+        self._queue = q = aring.ring._send_queue(sock, aring._driver, _HIGH_WATER)
+        # The hot methods are the send queue's, in C (no Python frame per call): write()
+        # queues or joins, schedules the flush, and raises ValueError once closed or the
+        # connection's error; drain() returns a done Future, or one the reap resolves.
+        self.write = q.write
+        self.drain = q.drain
         self._closing = False
         self._eof_pending = False
         self._closed = None             # Future: set when the socket is closed
@@ -244,11 +260,10 @@ class StreamWriter:
         return OSError(err, f"{os.strerror(err)} [send(fd={self._queue.fd})]")
 
     def write(self, data):
-        """Queue ``data`` for sending (a copy is kept unless it is ``bytes``)."""
-        if self._closing:
-            raise RuntimeError("write() on a closing StreamWriter")
+        """Queue ``data`` for sending (a copy is kept unless it is ``bytes``); raises the
+        connection's error (ConnectionResetError, BrokenPipeError) once it failed, ValueError
+        once closed. (Replaced per instance by the send queue's C method.)"""
         self._queue.write(data)
-        self._aring._schedule_flush()
 
     def writelines(self, data):
         self.write(b"".join(data))
@@ -271,22 +286,12 @@ class StreamWriter:
         except OSError:
             pass
 
-    async def drain(self):
-        """Wait until what is not yet sent is below the high-water mark (64 KiB); raises the
-        connection's error, if it failed."""
-        q = self._queue
-        while True:
-            if q.error:
-                raise self._error()
-            if q.buffered <= _HIGH_WATER:
-                return
-            loop = self._aring._check()
-            fut = loop.create_future()
-            q.waker = functools.partial(_wake, fut)
-            try:
-                await fut
-            finally:
-                q.waker = None
+    def drain(self):
+        """``await writer.drain()``: wait until what is not yet sent is at most the high-water
+        mark (64 KiB); raises the connection's error, if it failed. (Replaced per instance by
+        the send queue's C method: it returns a done Future when there is nothing to wait
+        for.)"""
+        return self._queue.drain()
 
     def is_closing(self):
         return self._closing

@@ -1210,11 +1210,15 @@ cdef class Ring:
                 q._start_pending()
         return 0
 
-    def _send_queue(self, sock):
-        """For ioring.asyncio's stream writers: a _SendQueue for the stream socket ``sock``."""
+    def _send_queue(self, sock, _AsyncDriver driver=None, Py_ssize_t high_water=65536):
+        """For ioring.asyncio's stream writers: a _SendQueue for the stream socket ``sock``,
+        flushed by ``driver``; its drain() waits while more than ``high_water`` bytes are not
+        sent."""
         cdef _SendQueue q = _SendQueue.__new__(_SendQueue)
         q.ring = self
         q.fd = _fileno(sock, "sock")
+        q.driver = driver
+        q.high_water = high_water
         self.uring._check()
         while True:
             q.qid = self._next_qid
@@ -1246,7 +1250,8 @@ cdef class Ring:
         is left (more rounds, or requests queued by the last reap: pump again on the next
         iteration), 2 when a reap called a waker, a done-callback or a file job's sink (the
         code it woke may queue requests: a pump scheduled now runs after it, in the same
-        iteration)."""
+        iteration), 4 when it reaped completions (the kernel signalled the eventfd for them).
+        ``efd`` < 0: no drain here (ioring.asyncio's driver drains once per iteration)."""
         cdef io_uring uring = self.uring
         cdef uint64_t before, counter
         cdef int rounds = 0, ret
@@ -1281,7 +1286,7 @@ cdef class Ring:
             if c.ioring_cq_ready(&uring.ring):
                 self._reap(0)
         return (1 if rounds >= max_rounds or c.ioring_sq_ready(&uring.ring) > 0 else 0) | \
-            (2 if self._wakes != wakes else 0)
+            (2 if self._wakes != wakes else 0) | (4 if reaped else 0)
 
     cdef _wait_for(self, Operation op, timeout):
         cdef double deadline = -1.0

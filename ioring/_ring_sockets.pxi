@@ -112,6 +112,10 @@ cdef class _SendQueue:
     cdef bint stalled               # data waits for a moment when SQEs may be queued
     cdef public object waker
     cdef readonly bint closed       # close(): nothing more may be written
+    cdef public _AsyncDriver driver # ioring.asyncio: flushes the sends, its loop makes Futures
+    cdef public Py_ssize_t high_water   # drain() waits while more than this is not sent
+    cdef object drain_fut           # the Future a drain() waits on, or None
+    cdef object done_fut            # a Future resolved once: what drain() returns at once
 
     def write(self, data):
         """Queue ``data`` (a copy is kept unless it is ``bytes``, so the caller may reuse its
@@ -133,6 +137,23 @@ cdef class _SendQueue:
             self.pending.append(data)
             if self.current is None:
                 self._stall()
+        if self.driver is not None:
+            self.driver.schedule_flush()
+
+    def drain(self):
+        """For StreamWriter.drain: an awaitable that is done once what is not sent is at most
+        ``high_water`` bytes (at once if it is). Raises the OSError that ended the queue."""
+        cdef _AsyncDriver driver = self.driver
+        if self.error:
+            raise OSError(self.error, f"{os.strerror(self.error)} [send(fd={self.fd})]")
+        if self.buffered <= self.high_water:
+            if self.done_fut is None:
+                self.done_fut = driver.loop.create_future()
+                self.done_fut.set_result(None)
+            return self.done_fut
+        if self.drain_fut is None or self.drain_fut.done():
+            self.drain_fut = driver.loop.create_future()
+        return self.drain_fut
 
     cdef bint _may_queue(self):
         cdef Ring ring = self.ring
@@ -208,6 +229,19 @@ cdef class _SendQueue:
                 self.buffered = 0
         if self.current is None and self.pending and not self.error:
             self._start_pending()
+        fut = self.drain_fut
+        if fut is not None and (self.error or self.buffered <= self.high_water):
+            self.drain_fut = None
+            if not fut.done():
+                self.ring._wakes += 1
+                try:
+                    if self.error:
+                        fut.set_exception(OSError(self.error, f"{os.strerror(self.error)} "
+                                                              f"[send(fd={self.fd})]"))
+                    else:
+                        fut.set_result(None)
+                except RuntimeError:
+                    pass            # its loop is closed
         waker = self.waker
         if waker is not None:
             self.waker = None
@@ -241,6 +275,12 @@ cdef class _SendQueue:
         self.buffered = 0
         if not self.error:
             self.error = ECANCELED
+        fut, self.drain_fut = self.drain_fut, None
+        if fut is not None and not fut.done():
+            try:
+                fut.set_exception(OSError(ECANCELED, "the Ring was closed"))
+            except RuntimeError:
+                pass
         waker = self.waker
         self.waker = None
         if waker is not None:
