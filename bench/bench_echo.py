@@ -19,7 +19,11 @@ message echoed):
 
 Each (case, server) is measured ``--repeat`` times, interleaved (case by case, every server in
 turn, then again), and the median is reported with the ratio to asyncio streams on the same
-loop. Figures from a shared or loaded machine are preliminary: compare ratios of one run.
+loop; so is the server's CPU time per message (user + system, from /proc/PID/stat), which a
+loaded machine disturbs much less than the throughput: in the pipelined cases the client (a
+send() per message) is the bottleneck, and the throughput also depends on how the server
+batches its replies. Figures from a shared or loaded machine are preliminary: compare ratios
+of one run.
 
     python bench/bench_echo.py                       # 1 s per measurement, 3 repetitions
     python bench/bench_echo.py --seconds 2 --repeat 5 pingpong-1 pipelined-4k
@@ -107,14 +111,26 @@ def build_client(directory=None):
     return exe
 
 
-def run_client(exe, port, case, seconds):
+def _cpu_seconds(pid):
+    """User + system CPU time of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_client(exe, port, case, seconds, server_pid=None):
+    """(messages echoed per second, server CPU seconds per message or None)."""
     mode, conns, size, window = CASES[case]
     args = [exe, "127.0.0.1", str(port), mode, str(conns), str(size), str(seconds)]
     if window is not None:
         args.append(str(window))
+    cpu0 = _cpu_seconds(server_pid) if server_pid else None
     out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=seconds + 60)
+    cpu = _cpu_seconds(server_pid) - cpu0 if server_pid else None
     ops, secs = out.stdout.split()
-    return int(ops) / float(secs)
+    # The CPU time covers the warm-up too (a tenth of the time, at most 0.2 s): scale it.
+    total = float(secs) + min(0.2, float(secs) / 10)
+    return int(ops) / float(secs), (cpu / (int(ops) * total / float(secs)) if cpu is not None else None)
 
 
 def _have(module):
@@ -148,10 +164,13 @@ def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3):
         for kind in servers:
             procs[kind] = start_server(kind)
         runs = {case: {kind: [] for kind in servers} for case in cases}
+        cpus = {case: {kind: [] for kind in servers} for case in cases}
         for _ in range(repeat):
             for case in cases:
                 for kind in servers:
-                    runs[case][kind].append(run_client(exe, procs[kind][1], case, seconds))
+                    rate, cpu = run_client(exe, procs[kind][1], case, seconds, procs[kind][0].pid)
+                    runs[case][kind].append(rate)
+                    cpus[case][kind].append(cpu)
     finally:
         for proc, _ in procs.values():
             proc.stdin.close()
@@ -163,7 +182,8 @@ def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3):
     out = {"seconds": seconds, "repeat": repeat, "python": sys.version.split()[0],
            "results": {}, "ratios": {}}
     for case in cases:
-        out["results"][case] = {k: {"median": statistics.median(v), "runs": v}
+        out["results"][case] = {k: {"median": statistics.median(v), "runs": v,
+                                    "cpu_us_per_msg": 1e6 * statistics.median(cpus[case][k])}
                                 for k, v in runs[case].items()}
         out["ratios"][case] = {
             f"{k}/{base}": out["results"][case][k]["median"] / out["results"][case][base]["median"]
@@ -182,6 +202,10 @@ def format_results(out):
     for case, row in out["results"].items():
         lines.append(f"{case:14}" + "".join(f"{row[s]['median']:16,.0f}" for s in servers) +
                      "".join(f"{r:23.2f}x" for r in out["ratios"][case].values()))
+    lines += ["", "server CPU time per message echoed (us, median):", head.split("  ")[0][:14] +
+              "".join(f"{s:>16}" for s in servers)]
+    for case, row in out["results"].items():
+        lines.append(f"{case:14}" + "".join(f"{row[s]['cpu_us_per_msg']:16.2f}" for s in servers))
     return "\n".join(lines)
 
 

@@ -85,10 +85,12 @@ class StreamReader:
             raise self._exception
         if self._eof:
             return b""
+        ms = self._ms
         try:
-            data = self._ms._read(self._driver, n)
-            if data.__class__ is not bytes:
-                data = await data           # a Future the reap resolves with the bytes
+            data = ms._read(self._driver, n)
+            while data.__class__ is not bytes:
+                await data                  # a Future a reap resolves once data is there
+                data = ms._read(self._driver, n)
         except OSError as exc:
             self._exception = exc
             raise
@@ -101,11 +103,13 @@ class StreamReader:
         everything until end of stream."""
         buf = self._buffer
         if n > 0 and not buf and not self._eof and self._exception is None:
-            # The common case, in one C call (and one Future only when nothing is queued).
+            # The common case, in one C call (and a Future only when nothing is queued).
+            ms = self._ms
             try:
-                data = self._ms._read(self._driver, n)
-                if data.__class__ is not bytes:
-                    data = await data
+                data = ms._read(self._driver, n)
+                while data.__class__ is not bytes:
+                    await data
+                    data = ms._read(self._driver, n)
             except OSError as exc:
                 self._exception = exc
                 raise

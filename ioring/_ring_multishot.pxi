@@ -314,27 +314,19 @@ cdef class _Stream:
             self._deliver_read()
 
     cdef void _deliver_read(self) except *:
-        """A StreamReader waits: hand it the data queued (joined), the end, or the error."""
+        """A StreamReader waits: wake it when something is queued (data, the end, an error).
+        It takes the data itself when its task runs, so that it gets what arrived meanwhile
+        too (Multishot._read)."""
         fut = self.read_fut
         if fut.done():                  # cancelled: its task no longer wants the data
             self.read_fut = None
             return
-        try:
-            data = _take_joined(self, self.read_n)
-        except OSError as exc:
-            self.read_fut = None
-            self.ring._wakes += 1
-            try:
-                fut.set_exception(exc)
-            except RuntimeError:
-                pass
-            return
-        if data is _EMPTY:
-            return                      # nothing yet (the request was re-armed): keep waiting
+        if not (self.results or self.ended or self.closing or self.op is None):
+            return                      # nothing yet: keep waiting
         self.read_fut = None
         self.ring._wakes += 1
         try:
-            fut.set_result(b"" if data is _END else data)
+            fut.set_result(None)
         except RuntimeError:
             pass                        # its loop is closed
 
@@ -461,9 +453,14 @@ cdef class Multishot:
         ``n`` (joined: a multishot recv posts a completion per segment that arrives, and a
         reader that took them one by one would pay a Python round each; a receive larger
         than ``n`` comes whole), b"" at end of stream, or, when nothing is queued, a Future of
-        the driver's loop that the next reap resolves with them. Raises the request's
-        OSError."""
+        the driver's loop that a reap resolves (with None) once something is: call again
+        then. Completions already posted are reaped first, so that a reply carries everything
+        that has arrived. Raises the request's OSError."""
         cdef _Stream s = self._stream()
+        cdef Ring ring = s.ring
+        if not ring._reaping and ring.uring.initialized and \
+                c.ioring_cq_ready(&ring.uring.ring) and not ring._in_own_chain():
+            ring._reap(0)
         data = _take_joined(s, n)
         if data is _END:
             return b""
