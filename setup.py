@@ -39,10 +39,15 @@ extensions = [
                        "include/ioring/winioring_emu.h"] + ring_core_headers),
     Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/_core.pxd", "bench/c/bench_loop.h"] + ring_core_headers),
+              depends=["ioring/_core.pxd", "ioring/_stream.pxd", "bench/c/bench_loop.h"]
+              + ring_core_headers),
     Extension("ioring._fileops", ["ioring/_fileops.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/_core.pxd"] + ring_core_headers),
+              depends=["ioring/_core.pxd", "ioring/_copy_engine.pxi"] + ring_core_headers),
+    Extension("ioring._stream", ["ioring/_stream.pyx"], include_dirs=include_dirs,
+              extra_compile_args=compile_args, extra_link_args=link_args,
+              depends=["ioring/_core.pxd", "ioring/_stream.pxd", "ioring/liburing.pxd"]
+              + ring_core_headers),
 ]
 if sys.platform == "win32":   # io_uring is Linux-only; the rest of the package imports it
     extensions = [e for e in extensions if e.name == "ioring.winioring"]

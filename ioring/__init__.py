@@ -31,6 +31,7 @@ if _sys.platform == "win32":
 else:
     from ioring._info import kernel_probe, liburing_version  # noqa: E402
     from ioring._ring import BufferPool, BufferRing, Multishot, Operation, Ring  # noqa: E402
+    from ioring._stream import LatencyHistogram, StreamResult  # noqa: E402
 
-    __all__ = ["Ring", "Operation", "Multishot", "BufferPool", "BufferRing", "kernel_probe",
-               "liburing_version"]
+    __all__ = ["Ring", "Operation", "Multishot", "BufferPool", "BufferRing", "StreamResult",
+               "LatencyHistogram", "kernel_probe", "liburing_version"]

@@ -3,8 +3,9 @@
   demo   write and read back a file through ioring.liburing, then time NOP round trips
   info   kernel, io_uring availability, and the opcodes this kernel supports
   bench  benchmarks against C over the same core, os.pread and other io_uring packages
-  cp     copy a file (pipelined reads and writes with registered buffers)
-  unzip  extract a zip or wheel (open -> write chains in flight while decompressing)
+  cp     copy a file (pipelined reads and writes with registered buffers), -r a tree
+  unzip  extract a zip or wheel (threads inflating, open-write chains in flight)
+  install  install a wheel as pip install --no-deps --target does
 """
 # Each command imports what it needs when it runs: `python -m ioring unzip` must not pay for
 # the benchmark module (tests/test_cli.py checks which modules each command imports).
@@ -25,6 +26,8 @@ def cmd_info(args):
             print(f"kernel.io_uring_disabled = {f.read().strip()}")
     except OSError:
         pass
+    from ioring._inflate import describe
+    print(describe())
     from ioring._info import kernel_probe
     try:
         table = kernel_probe()
@@ -111,12 +114,14 @@ def main(argv=None):
     add_bench(sub, with_arguments=_command(argv) == "bench")
     from ioring._cli_files import add_subcommands as add_files
     add_files(sub)
+    from ioring._cli_install import add_subcommands as add_install
+    add_install(sub)
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)
     if args.command == "demo":
         return cmd_demo(args)
-    if args.command in ("bench", "cp", "unzip"):
+    if args.command in ("bench", "cp", "unzip", "install"):
         return args.func(args)
     parser.print_help()
     return 2

@@ -394,3 +394,114 @@ cdef int _check_args(unsigned n, double seconds, str what) except -1:
     if not (seconds > 0 and seconds <= 3600):
         raise ValueError(f"seconds must be in (0, 3600], not {seconds}")
     return 0
+
+
+# ---- storage workloads: the constant-depth stream, in C ----------------------------------------
+
+from ioring cimport _stream as st
+
+
+def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=None,
+            unsigned long long offset=0, unsigned rwmixread=50, bint fixed=False,
+            unsigned setup_flags=0, double ramp_seconds=0.0, seed=0, bint verify=False):
+    """The C reference of the storage workloads (``python -m ioring bench randread`` ...): the
+    loop of ``Ring.run_stream`` (include/ioring/stream.h) on a private ring of ``qd`` entries
+    created with ``setup_flags``, the GIL released from the ring's setup to its teardown, no
+    signal polling and unbounded waits. ``rw`` as run_stream's (``rwmixread`` for the mixes),
+    ``qd`` requests of ``bs`` bytes in flight over ``size`` bytes of ``fd`` from ``offset``
+    (default: to the end of the file), for ``seconds`` after ``ramp_seconds``; ``fixed``:
+    registered buffers and the fd registered. The buffers are page aligned (O_DIRECT works).
+
+    Returns a dict: ``ops`` (requests completed after the ramp), ``seconds``, ``bytes``,
+    ``errors``, ``first_error`` (``(index, offset, res)`` or None), ``enters`` and ``lat_ns``
+    ({percentile: ns} for 50, 90, 99, 99.9). Raises OSError when the ring or a registration is
+    refused."""
+    from ioring._stream import DEFAULT_PERCENTILES, file_size, rw_mode
+    cdef st.ioring_stream_config cfg
+    cdef st.ioring_stream *s = NULL
+    cdef st.ioring_lat_hist *h = NULL
+    cdef c.ioring ring
+    cdef c.io_uring_params p
+    cdef void *mem = NULL
+    cdef size_t stride
+    cdef int ret = 0, setup_err = 0, what = 0
+    cdef bint leaked = False
+    pattern, read_percent = rw_mode(rw, rwmixread)
+    _check_args(qd, seconds, "qd")
+    if bs == 0 or bs > (1 << 30):
+        raise ValueError(f"bs must be 1..2**30, not {bs}")
+    if size is None:
+        size = file_size(fd) - offset
+    if size < bs:
+        raise ValueError(f"the range ({size} bytes) is smaller than one block of bs={bs}")
+    stride = (bs + 4095) & ~(<size_t>4095)
+    memset(&cfg, 0, sizeof(cfg))
+    cfg.fd = fd
+    cfg.depth = qd
+    cfg.bs = bs
+    cfg.read_percent = read_percent
+    cfg.pattern = pattern
+    cfg.offset = offset
+    cfg.nblocks = size // bs
+    cfg.seed = <uint64_t>(seed & 0xFFFFFFFFFFFFFFFF)
+    cfg.ramp_ns = <long long>(ramp_seconds * 1e9)
+    cfg.run_ns = <long long>(seconds * 1e9)
+    cfg.buf_stride = stride
+    cfg.flags = ((st.IORING_STREAM_FIXED_FILE | st.IORING_STREAM_FIXED_BUFFERS if fixed else 0)
+                 | (st.IORING_STREAM_VERIFY if verify else 0))
+    s = <st.ioring_stream *>calloc(1, sizeof(st.ioring_stream))
+    h = <st.ioring_lat_hist *>calloc(1, sizeof(st.ioring_lat_hist))
+    if s == NULL or h == NULL or posix_memalign(&mem, 4096, stride * qd) != 0:
+        free(s)
+        free(h)
+        raise MemoryError()
+    memset(mem, 0, stride * qd)
+    cfg.bufs = <unsigned char *>mem
+    memset(&p, 0, sizeof(p))
+    p.flags = setup_flags
+    try:
+        with nogil:
+            ret = c.ioring_queue_init_params(qd, &ring, &p)
+            if ret < 0:
+                setup_err, what = ret, 1
+            else:
+                if fixed:
+                    ret = st.ioring_stream_register_buffers(&ring, <unsigned char *>mem, stride, qd, bs)
+                    if ret < 0:
+                        setup_err, what = ret, 2
+                    else:
+                        ret = c.ioring_register_files(&ring, &cfg.fd, 1)
+                        if ret < 0:
+                            setup_err, what = ret, 3
+                        cfg.fd = 0
+                if setup_err == 0:
+                    ret = st.ioring_stream_init(s, &ring, &cfg)
+                    if ret < 0:
+                        setup_err, what = ret, 4
+                    else:
+                        ret = st.ioring_stream_run(s)
+                        leaked = s.leaked
+                        st.ioring_lat_hist_merge(h, &s.totals.lat[0])
+                        st.ioring_lat_hist_merge(h, &s.totals.lat[1])
+                c.ioring_queue_exit(&ring)
+        if setup_err:
+            step = {1: f"io_uring_queue_init_params({qd}, flags={setup_flags:#x})",
+                    2: "io_uring_register_buffers", 3: "io_uring_register_files",
+                    4: "the stream's setup"}[what]
+            raise OSError(-setup_err, f"{step}: {strerror(-setup_err).decode()}")
+        if ret < 0:
+            raise OSError(-ret, f"io_uring_enter: {strerror(-ret).decode()}")
+        e = s.first_error
+        return {"ops": s.totals.ios, "seconds": st.ioring_stream_elapsed_ns(s) / 1e9,
+                "bytes": s.totals.bytes[0] + s.totals.bytes[1],
+                "errors": s.errors[1] + s.errors[2] + s.errors[3],
+                "first_error": (e.index, e.offset, e.res) if s.has_error else None,
+                "enters": s.enters,
+                "lat_ns": {float(q): (st.ioring_lat_hist_percentile(h, q) if h.count else None)
+                           for q in DEFAULT_PERCENTILES}}
+    finally:
+        st.ioring_stream_free(s)
+        free(s)
+        free(h)
+        if not leaked:
+            free(mem)

@@ -80,26 +80,40 @@ cdef int _check_entries(unsigned nentries) except -1:
 
 @cython.final
 cdef class io_uring_buf_reg:
-    """struct io_uring_buf_reg over user memory: ``ring_addr`` is a writable, page-aligned
-    buffer of at least ring_entries * 16 bytes (e.g. an mmap). ``.br`` is the ring in it."""
+    """struct io_uring_buf_reg. Over user memory: ``ring_addr`` is a writable, page-aligned
+    buffer of at least ring_entries * 16 bytes (e.g. an mmap), and ``.br`` is the ring in it.
+    With IOU_PBUF_RING_MMAP in ``flags``, ``ring_addr`` is None (C's 0): the kernel allocates
+    the ring, and io_uring_register_buf_ring maps it (C mmaps the ring fd at
+    IORING_OFF_PBUF_RING | bgid << IORING_OFF_PBUF_SHIFT); ``.br`` is then that mapping."""
     cdef c.io_uring_buf_reg reg
     cdef io_uring_buf_ring _ring_view
 
     def __init__(self, ring_addr, unsigned ring_entries, unsigned bgid, unsigned flags=0):
-        cdef _Buffer mem = _Buffer(ring_addr, True)
+        cdef _Buffer mem
         _check_entries(ring_entries)
+        if bgid > 0xFFFF:
+            raise ValueError(f"bgid is 16 bits, not {bgid}")
+        if flags > 0xFFFF:
+            raise ValueError(f"flags are 16 bits, not {flags:#x}")
+        memset(&self.reg, 0, sizeof(self.reg))
+        self.reg.ring_entries = ring_entries
+        self.reg.bgid = <uint16_t>bgid
+        self.reg.flags = <uint16_t>flags
+        if flags & <unsigned>_c_IOU_PBUF_RING_MMAP:
+            if ring_addr is not None and ring_addr != 0:
+                raise ValueError("with IOU_PBUF_RING_MMAP the kernel allocates the ring: ring_addr "
+                                 "must be None (C's 0)")
+            return
+        if ring_addr is None:
+            raise ValueError("ring_addr None (NULL) is for IOU_PBUF_RING_MMAP, where the kernel "
+                             "allocates the ring; otherwise give writable page-aligned memory")
+        mem = _Buffer(ring_addr, True)
         if mem.nbytes < <Py_ssize_t>(ring_entries * sizeof(c.io_uring_buf)):
             raise ValueError(f"ring_addr holds {mem.nbytes} bytes; {ring_entries} entries need "
                              f"{ring_entries * sizeof(c.io_uring_buf)}")
         if (<size_t>mem.ptr) % 4096:
             raise ValueError("ring_addr must be page-aligned (use an mmap)")
-        if bgid > 0xFFFF:
-            raise ValueError(f"bgid is 16 bits, not {bgid}")
-        memset(&self.reg, 0, sizeof(self.reg))
         self.reg.ring_addr = <size_t>mem.ptr
-        self.reg.ring_entries = ring_entries
-        self.reg.bgid = <uint16_t>bgid
-        self.reg.flags = <uint16_t>flags
         self._ring_view = io_uring_buf_ring.__new__(io_uring_buf_ring)
         self._ring_view.br = <c.io_uring_buf_ring *>mem.ptr
         self._ring_view.nentries = ring_entries
@@ -108,6 +122,8 @@ cdef class io_uring_buf_reg:
 
     @property
     def br(self):
+        """The io_uring_buf_ring: in ring_addr's memory, or (IOU_PBUF_RING_MMAP) the kernel's
+        ring as io_uring_register_buf_ring mapped it (None until then)."""
         return self._ring_view
 
     @property
@@ -118,22 +134,52 @@ cdef class io_uring_buf_reg:
     def flags(self): return self.reg.flags
 
 
+cdef io_uring_buf_ring _mapped_buf_ring(c.io_uring_buf_ring *ptr, unsigned nentries, int bgid):
+    """A ring this module mapped (unmapped when it is retired or freed)."""
+    cdef io_uring_buf_ring br = io_uring_buf_ring.__new__(io_uring_buf_ring)
+    br.br = ptr
+    br.nentries = nentries
+    br.bgid = bgid
+    br.mapped = True
+    return br
+
+
 def io_uring_register_buf_ring(io_uring ring not None, io_uring_buf_reg reg not None, unsigned flags=0):
-    """io_uring_register_buf_ring(3): register the ring in ``reg``'s user memory as buffer
-    group reg.bgid; it and every buffer added to it stay pinned until unregistered."""
+    """io_uring_register_buf_ring(3): register buffer group reg.bgid. Over user memory, the
+    ring there and every buffer added to it stay pinned while registered. With
+    IOU_PBUF_RING_MMAP (in reg.flags or ``flags``) the kernel allocates the ring and this maps
+    it (kernel 6.4): reg.br is that mapping, unmapped at io_uring_unregister_buf_ring."""
+    cdef int err = 0
+    cdef c.io_uring_buf_ring *ptr
     ring._check()
+    if flags > 0xFFFF:
+        raise ValueError(f"flags are 16 bits, not {flags:#x}")
+    cdef bint kernel_ring = (reg.reg.flags | flags) & <unsigned>_c_IOU_PBUF_RING_MMAP
+    if kernel_ring and reg.reg.ring_addr:
+        raise ValueError("with IOU_PBUF_RING_MMAP the kernel allocates the ring: make the "
+                         "io_uring_buf_reg with ring_addr None")
+    if not kernel_ring and not reg.reg.ring_addr:
+        raise ValueError("this io_uring_buf_reg has no memory (ring_addr None): register it with "
+                         "IOU_PBUF_RING_MMAP")
     _check_ret(c.ioring_register_buf_ring(&ring.ring, &reg.reg, flags))
+    if kernel_ring:
+        ptr = c.ioring_mmap_buf_ring(&ring.ring, reg.reg.ring_entries, reg.reg.bgid, &err)
+        if ptr == NULL:
+            c.ioring_unregister_buf_ring(&ring.ring, reg.reg.bgid)
+            _raise_errno(-err)
+        reg._ring_view = _mapped_buf_ring(ptr, reg.reg.ring_entries, reg.reg.bgid)
     ring._buf_rings[reg.reg.bgid] = reg._ring_view
     return 0
 
 
 def io_uring_unregister_buf_ring(io_uring ring not None, int bgid):
-    """io_uring_unregister_buf_ring(3)."""
+    """io_uring_unregister_buf_ring(3). The ring is unmapped if this module mapped it; its
+    buffers stay pinned until io_uring_queue_exit (a request in flight may hold one)."""
     cdef io_uring_buf_ring br
     ring._check()
     _check_ret(c.ioring_unregister_buf_ring(&ring.ring, bgid))
     br = ring._buf_rings.pop(bgid, None)
-    if br is not None and not br.mapped:
+    if br is not None:
         _retire_buf_ring(ring, br)
     return 0
 
@@ -147,7 +193,8 @@ cdef _retire_buf_ring(io_uring ring, io_uring_buf_ring br):
 
 def io_uring_setup_buf_ring(io_uring ring not None, unsigned nentries, int bgid, unsigned flags=0):
     """io_uring_setup_buf_ring(3): allocate (page-aligned) and register a buffer ring for
-    group ``bgid``; returns it (C's ``ret`` out-parameter becomes an OSError)."""
+    group ``bgid``; returns it (C's ``ret`` out-parameter becomes an OSError). With
+    IOU_PBUF_RING_MMAP in ``flags`` the kernel allocates the ring, mapped from the ring fd."""
     cdef int err = 0
     cdef c.io_uring_buf_ring *ptr
     cdef io_uring_buf_ring br
@@ -158,11 +205,7 @@ def io_uring_setup_buf_ring(io_uring ring not None, unsigned nentries, int bgid,
     ptr = c.ioring_setup_buf_ring(&ring.ring, nentries, bgid, flags, &err)
     if ptr == NULL:
         _raise_errno(-err)
-    br = io_uring_buf_ring.__new__(io_uring_buf_ring)
-    br.br = ptr
-    br.nentries = nentries
-    br.bgid = bgid
-    br.mapped = True
+    br = _mapped_buf_ring(ptr, nentries, bgid)
     ring._buf_rings[bgid] = br
     return br
 
@@ -249,7 +292,8 @@ def io_uring_prep_provide_buffers(io_uring_sqe sqe not None, addr, int len, int 
         raise ValueError("len and nr must be >= 0")
     cdef _Buffer b = _buffer_for(addr, <long long>len * nr, True)
     c.ioring_prep_provide_buffers(sqe._begin(), b.ptr, len, nr, bgid, bid)
-    sqe.ring._provided.append(b)
+    if sqe._own == NULL:
+        sqe.ring._provided.append(b)
     sqe._pin(b)
 
 
@@ -262,4 +306,4 @@ def io_uring_sqe_set_buf_group(io_uring_sqe sqe not None, int bgid):
     """io_uring_sqe_set_buf_group(3): the buffer group an IOSQE_BUFFER_SELECT request picks from."""
     if bgid < 0 or bgid > 0xFFFF:
         raise ValueError(f"bgid is 16 bits, not {bgid}")
-    sqe.ring._sqe(sqe.seq, sqe.incarnation).buf_group = <uint16_t>bgid
+    _assign_field(sqe, "buf_group", 40, 2, bgid)

@@ -9,12 +9,21 @@ import sys
 
 DESCRIPTION = """\
 Measure ioring against a C loop over the same ring core, os.pread/os.pwrite, a thread pool and
-other Python io_uring packages, all in this run, and print ops/s, µs/op and the ratio to the C
-reference (small-files, unzip: to the plain-Python way), with the performance targets.
+other Python io_uring packages, all in this run, and print ops/s, µs/op (1/throughput) and the
+ratio to the C reference (small-files, unzip: to the plain-Python way), with the performance
+targets.
 
 workloads: nop (NOP round trips, batch 1 8 32 128), read / write (4 KiB random, QD 1 8 32 128,
 page cache or --direct O_DIRECT, plain and registered buffers/files), small-files (create +
-write + close N files), unzip (extract an N-member zip). Default: all of them, about a minute.
+write + close N files), unzip (extract an N-member zip; then whole wheels - the .whl paths given,
+else one built in the run - unpacked and installed by zipfile, ioring, installer, pip and uv, a
+fresh process per measurement). Default: all of them, a few minutes.
+
+storage workloads, run when named (fio's jobs: IOPS, MB/s and latency p50/p90/p99/p99.9 of the C
+reference, Ring.run_stream, the thin layer and fio itself when installed, --reps interleaved
+repetitions, medians): randread, randwrite, seqread, seqwrite (fio's read/write), randrw; with
+--file (a file or a block device, written only if this run created it or --allow-write),
+--direct, --bs, --qd, --seconds, --fixed.
 """
 
 
@@ -51,16 +60,28 @@ def _positive_int(text):
 def add_arguments(parser):
     """The options of ``bench`` on an argparse parser."""
     from ioring import bench as B
+    from ioring import _bench_storage as S
     parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
-                        help=f"any of {', '.join(B.WORKLOADS)} (default: all)")
+                        help=f"any of {', '.join(B.WORKLOADS + S.WORKLOADS)} (default: "
+                        f"{', '.join(B.WORKLOADS)}); .whl paths: wheels unzip unpacks and "
+                        "installs with each tool (default: one built in the run)")
     parser.add_argument("--seconds", type=_positive_float, default=B.DEFAULT_SECONDS,
                         help=f"measured time per point (default {B.DEFAULT_SECONDS})")
     parser.add_argument("--batch", type=_positive_ints, default=list(B.DEFAULT_BATCHES),
                         metavar="N,N...", help="NOP batch sizes (default 1,8,32,128)")
     parser.add_argument("--qd", type=_positive_ints, default=list(B.DEFAULT_QDS), metavar="N,N...",
                         help="read/write queue depths (default 1,8,32,128)")
-    parser.add_argument("--file", help="file for read/write: used as is if it exists (and then "
-                        "never written), else created with --size")
+    parser.add_argument("--file", help="file for read/write and the storage workloads (or a "
+                        "block device): used as is if it exists (and then never written unless "
+                        "--allow-write), else created with --size")
+    parser.add_argument("--allow-write", action="store_true",
+                        help="storage write workloads may write into an existing --file")
+    parser.add_argument("--bs", type=_positive_int, default=S.DEFAULT_BS, metavar="BYTES",
+                        help=f"bytes per request of the storage workloads (default {S.DEFAULT_BS})")
+    parser.add_argument("--reps", type=_positive_int, default=S.DEFAULT_REPS, metavar="N",
+                        help=f"repetitions of each storage point, medians reported (default {S.DEFAULT_REPS})")
+    parser.add_argument("--rwmixread", type=int, choices=range(0, 101), default=S.DEFAULT_RWMIXREAD,
+                        metavar="PERCENT", help="reads in randrw, percent (default 50)")
     parser.add_argument("--size", type=_positive_int, default=B.DEFAULT_SIZE_MIB, metavar="MiB",
                         help=f"size of the file created for read/write (default {B.DEFAULT_SIZE_MIB})")
     parser.add_argument("--dir", help="where the temporary files go (default: the temp dir, "
@@ -75,11 +96,12 @@ def add_arguments(parser):
                         metavar="BYTES", help="size of each small file (default 4096)")
     parser.add_argument("--impl", type=lambda t: [v for v in t.replace(",", " ").split() if v],
                         metavar="KEY,KEY...",
-                        help=f"only these implementations ({', '.join(B.IMPLS)}); "
+                        help=f"only these implementations ({', '.join(dict.fromkeys([*B.IMPLS, *S.IMPLS]))}); "
                         "the references (c, py-loop, zipfile) always run")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--plot", metavar="FILE.png",
-                        help="also plot the read/write QD sweeps (needs matplotlib: "
+                        help="also plot the read/write QD sweeps, and the storage workloads' IOPS "
+                        "and p99 against QD (FILE-storage.png when both run; needs matplotlib: "
                         "pip install 'ioring[bench]')")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is only shown when stderr is a terminal)")
@@ -128,15 +150,26 @@ def run(args):
     """Run the benchmarks the parsed ``args`` ask for; print the table; 0 on success, 1 if a
     point failed with an error (a wrong completion, a lost one)."""
     from ioring import bench as B
-    bad = [w for w in args.workloads if w not in B.WORKLOADS]
+    from ioring import _bench_storage as S
+    wheels = [w for w in args.workloads if w.endswith(".whl")]
+    args.workloads = [w for w in args.workloads if not w.endswith(".whl")]
+    if wheels and "unzip" not in args.workloads:
+        args.workloads.append("unzip")
+    missing = [w for w in wheels if not os.path.isfile(w)]
+    if missing:
+        print(f"no such wheel: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    known = B.WORKLOADS + S.WORKLOADS
+    bad = [w for w in args.workloads if w not in known]
     if bad:
-        print(f"unknown workload {', '.join(bad)} (choose from {', '.join(B.WORKLOADS)})",
+        print(f"unknown workload {', '.join(bad)} (choose from {', '.join(known)})",
               file=sys.stderr)
         return 2
     if args.impl:
-        unknown = [k for k in args.impl if k not in B.IMPLS]
+        impls = dict.fromkeys([*B.IMPLS, *S.IMPLS])
+        unknown = [k for k in args.impl if k not in impls]
         if unknown:
-            print(f"unknown implementation {', '.join(unknown)} (choose from {', '.join(B.IMPLS)})",
+            print(f"unknown implementation {', '.join(unknown)} (choose from {', '.join(impls)})",
                   file=sys.stderr)
             return 2
     if args.plot:
@@ -146,18 +179,43 @@ def run(args):
                   file=sys.stderr)
             return 2
     show = not args.no_progress and sys.stderr.isatty()
-    report = B.run(args.workloads or None, seconds=args.seconds, batches=args.batch, qds=args.qd,
-                   file=args.file, size_mib=args.size, directory=args.dir, direct=args.direct,
-                   fixed=args.fixed, files=args.files, file_bytes=args.file_bytes,
-                   impls=args.impl, progress=_Progress() if show else None)
-    print(B.format_report(report))
+    storage = [w for w in args.workloads if w in S.WORKLOADS]
+    classic = [w for w in args.workloads if w not in S.WORKLOADS]
+    reports = []
+    if classic or not storage:
+        report = B.run(classic or None, seconds=args.seconds, batches=args.batch, qds=args.qd,
+                       file=args.file, size_mib=args.size, directory=args.dir, direct=args.direct,
+                       fixed=args.fixed, files=args.files, file_bytes=args.file_bytes,
+                       impls=args.impl, progress=_Progress() if show else None,
+                       wheels=wheels)
+        print(B.format_report(report))
+        reports.append(report)
+    if storage:
+        sreport = S.run(storage, seconds=args.seconds, qds=args.qd, bs=args.bs, file=args.file,
+                        size_mib=args.size, directory=args.dir, direct=args.direct,
+                        fixed=args.fixed, reps=args.reps, rwmixread=args.rwmixread,
+                        allow_write=args.allow_write, impls=args.impl,
+                        progress=_Progress() if show else None)
+        print(("\n" if reports else "") + S.format_report(sreport))
+        reports.append(sreport)
     if args.json:
-        B.write_json(report, args.json)
+        merged = reports[0]
+        if len(reports) == 2:       # one JSON: the storage points after the others
+            merged = B.Report(reports[0].machine, dict(reports[0].settings, storage=sreport.settings),
+                              reports[0].results + sreport.results, reports[0].targets,
+                              reports[0].notes + sreport.notes)
+        B.write_json(merged, args.json)
         print(f"\nJSON: {args.json}")
     if args.plot:
-        B.plot(report, args.plot)
-        print(f"plot: {args.plot}")
-    return 1 if any(r.status == "error" for r in report.results) else 0
+        if classic or not storage:
+            B.plot(reports[0], args.plot)
+            print(f"plot: {args.plot}")
+        if storage:
+            root, ext = os.path.splitext(args.plot)
+            path = f"{root}-storage{ext or '.png'}" if classic else args.plot
+            S.plot(sreport, path)
+            print(f"plot: {path}")
+    return 1 if any(r.status == "error" for rep in reports for r in rep.results) else 0
 
 
 def main(argv=None):

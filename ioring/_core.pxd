@@ -102,6 +102,12 @@ cdef extern from "ioring/python.h" nogil:
         uint64_t stx_mnt_id
         uint32_t stx_dio_mem_align
         uint32_t stx_dio_offset_align
+        uint64_t stx_subvol
+        uint32_t stx_atomic_write_unit_min
+        uint32_t stx_atomic_write_unit_max
+        uint32_t stx_atomic_write_segments_max
+        uint32_t stx_dio_read_offset_align
+        uint32_t stx_atomic_write_unit_max_opt
 
     struct ioring_sq:
         unsigned *khead
@@ -252,6 +258,7 @@ cdef extern from "ioring/python.h" nogil:
     int ioring_unregister_buf_ring(ioring *ring, int bgid)
     int ioring_buf_ring_head(ioring *ring, int buf_group, uint16_t *head)
     io_uring_buf_ring *ioring_setup_buf_ring(ioring *ring, unsigned nentries, int bgid, unsigned flags, int *err)
+    io_uring_buf_ring *ioring_mmap_buf_ring(ioring *ring, unsigned nentries, int bgid, int *err)
     int ioring_free_buf_ring(ioring *ring, io_uring_buf_ring *br, unsigned nentries, int bgid)
     void ioring_prep_provide_buffers(io_uring_sqe *sqe, void *addr, int len, int nr, int bgid, int bid)
     void ioring_prep_remove_buffers(io_uring_sqe *sqe, int nr, int bgid)

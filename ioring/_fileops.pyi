@@ -1,7 +1,7 @@
 """C-level batch entry points of ``ioring.files`` (the whole loop in C, the GIL released)."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, final
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, Self
 
 def write_pipelined(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
                     oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
@@ -24,4 +24,24 @@ def read_chains(paths: Sequence[bytes], dir_fd: int = ..., *, slots: int = ...,
     """Read small files with one ``openat_direct -> read`` chain each; returns (contents,
     failures, indexes of the files that filled their buffer). A signal handler's exception
     cancels the reads in flight and propagates."""
+    ...
+
+@final
+class TreeCopier:
+    """Copies regular files as shutil.copy2 does (contents, then times, xattrs and mode), up to
+    ``slots`` in flight as openat->read / openat->write chains on direct descriptors (plain
+    syscalls when ``use_ring`` is false or io_uring is unavailable). The engine of
+    ioring.files.copytree."""
+    bytes_done: int
+    bytes_found: int
+    def __new__(cls, slots: int = ..., bufsize: int = ..., use_ring: bool = ..., umask: int = ...,
+                max_workers: int = ..., async_create: bool = ...) -> Self: ...
+    @property
+    def ring_used(self) -> bool: ...
+    def add(self, srcs: Sequence[bytes], dsts: Sequence[bytes], existing: bool = ...) -> int: ...
+    def drain(self, progress: Optional[Callable[[int, int], object]] = ...) -> List[Tuple[int, int, str]]: ...
+    def close(self) -> None: ...
+
+def copy_stats(srcs: Sequence[bytes], dsts: Sequence[bytes]) -> List[Tuple[int, int, str]]:
+    """shutil.copystat (times, xattrs, mode) for each pair of directories; returns the failures."""
     ...

@@ -705,3 +705,4 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
         free(cqes)
         free(errs)
         free(kinds)
+include "_copy_engine.pxi"

@@ -89,11 +89,14 @@ def io_uring_prep_fsync(io_uring_sqe sqe not None, int fd, unsigned fsync_flags=
     c.ioring_prep_fsync(sqe._begin(), fd, fsync_flags)
 
 
-def io_uring_prep_timeout(io_uring_sqe sqe not None, kernel_timespec ts not None, unsigned count=0,
+def io_uring_prep_timeout(io_uring_sqe sqe not None, kernel_timespec ts, unsigned count=0,
                           unsigned flags=0):
-    """io_uring_prep_timeout(3): complete after ``ts`` or after ``count`` other completions."""
-    c.ioring_prep_timeout(sqe._begin(), &ts.ts, count, flags)
-    sqe._pin(ts)
+    """io_uring_prep_timeout(3): complete after ``ts`` or after ``count`` other completions.
+    ``ts`` None is C's NULL: the kernel answers -EFAULT, unless addr then holds the timeout in
+    nanoseconds with IORING_TIMEOUT_IMMEDIATE_ARG (set sqe.timeout_flags first, then sqe.addr)."""
+    c.ioring_prep_timeout(sqe._begin(), _timespec_ptr(ts), count, flags)
+    if ts is not None:
+        sqe._pin(ts)
 
 
 def io_uring_prep_timeout_remove(io_uring_sqe sqe not None, uint64_t user_data, unsigned flags=0):
@@ -114,9 +117,11 @@ def io_uring_prep_cancel64(io_uring_sqe sqe not None, uint64_t user_data, int fl
 
 
 def io_uring_prep_cancel(io_uring_sqe sqe not None, object user_data, int flags=0):
-    """io_uring_prep_cancel(3): cancel the request whose io_uring_sqe_set_data object is
-    ``user_data`` (C passes the pointer; use io_uring_prep_cancel64 for a 64-bit value)."""
-    c.ioring_prep_cancel64(sqe._begin(), <uint64_t><size_t><void *>user_data, flags)
+    """io_uring_prep_cancel(3): cancel the request whose io_uring_sqe_set_data was
+    ``user_data``: the same object, or the same int (C passes the pointer; ints and None map to
+    user_data as io_uring_sqe_set_data maps them)."""
+    cdef uint64_t key = _data_key(user_data)
+    c.ioring_prep_cancel64(sqe._begin(), key, flags)
 
 
 def io_uring_prep_cancel_fd(io_uring_sqe sqe not None, int fd, unsigned flags=0):
@@ -151,10 +156,31 @@ def io_uring_prep_statx(io_uring_sqe sqe not None, int dfd, path, int flags, uns
     sqe._pin((raw, statxbuf))
 
 
+cdef _Iovecs _send_iovecs(object buf, long long nr):
+    """The iovec array of a vectorized send (IORING_SEND_VECTORIZED): ``nr`` of the buffers."""
+    if nr < 1:
+        raise ValueError(f"a vectorized send needs at least one iovec, not len={nr}")
+    return _Iovecs(buf, nr, False)
+
+
 def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
-    """io_uring_prep_send(3): send ``len`` bytes of ``buf``."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
-    c.ioring_prep_send(sqe._begin(), sockfd, b.ptr, <size_t>len, flags)
+    """io_uring_prep_send(3): send ``len`` bytes of ``buf`` (None: C's NULL, for a send of a
+    provided buffer with IOSQE_BUFFER_SELECT; the kernel reads no user memory then). A sequence
+    of buffers is a vectorized send (IORING_SEND_VECTORIZED, kernel 6.17) of its first ``len`` buffers, which
+    are pinned with their iovec array until the completion; the flag is set in sqe.ioprio (C
+    programs set it after the prep; doing it again changes nothing)."""
+    cdef _Buffer b
+    cdef _Iovecs v
+    cdef c.io_uring_sqe *s
+    if isinstance(buf, (list, tuple)):
+        v = _send_iovecs(buf, len)
+        s = sqe._begin()
+        c.ioring_prep_send(s, sockfd, v.vecs, <size_t>v.count, flags)
+        s.ioprio |= <uint16_t>_c_IORING_SEND_VECTORIZED
+        sqe._pin(v)
+        return
+    b = _selectable_buffer(None, len) if buf is None else _buffer_for(buf, len, False)
+    c.ioring_prep_send(sqe._begin(), sockfd, _ptr(b), <size_t>len, flags)
     sqe._pin(b)
 
 

@@ -373,63 +373,48 @@ cdef class _FutexWaitvArray:
 
 # ---- the generic prep --------------------------------------------------------------------------
 
-cdef int _rw_check(int op, _Buffer b, unsigned len, uint64_t off) except -1:
-    """For opcodes where addr/len describe memory the kernel touches, that memory must lie in
-    the buffer (and be writable where the kernel writes)."""
-    cdef size_t need = 0
-    cdef bint writes = False
-    if op in (_c_IORING_OP_READ, _c_IORING_OP_READ_FIXED, _c_IORING_OP_RECV):
-        need, writes = len, True
-    elif op in (_c_IORING_OP_WRITE, _c_IORING_OP_WRITE_FIXED, _c_IORING_OP_SEND,
-                _c_IORING_OP_MADVISE):
-        need = len
-    elif op == _c_IORING_OP_EPOLL_WAIT:
-        need, writes = <size_t>len * sizeof(_epoll_event_t), True
-    elif op == _c_IORING_OP_PIPE:
-        need, writes = 2 * sizeof(int), True
-    elif op == _c_IORING_OP_FILES_UPDATE:
-        # with IORING_FILE_INDEX_ALLOC the kernel writes the slots it picked back into addr
-        need = <size_t>len * sizeof(int)
-        writes = (off & 0xFFFFFFFFU) == <uint32_t>_c_IORING_FILE_INDEX_ALLOC
-    elif op == _c_IORING_OP_EPOLL_CTL:
-        need = sizeof(_epoll_event_t)
-    elif op in (_c_IORING_OP_TIMEOUT, _c_IORING_OP_LINK_TIMEOUT):
-        need = sizeof(c.ioring_kernel_timespec)
-    if writes and b.view.readonly:
-        raise TypeError(f"opcode {op} writes into addr: a writable buffer is required")
-    if need > <size_t>b.nbytes:
-        raise ValueError(f"opcode {op} uses {need} bytes at addr; the buffer has {b.nbytes}")
-    return 0
-
-
 def io_uring_prep_rw(int op, io_uring_sqe sqe not None, int fd, addr, unsigned len, offset):
     """io_uring_prep_rw(3): the generic prep under every other one: opcode ``op``, ``fd``,
     ``addr``, ``len`` and ``offset`` (-1: (__u64)-1) go into the SQE as they are.
 
-    ``addr`` cannot be a raw pointer in Python: it is None (NULL) or a buffer object, pinned
-    until the completion is consumed, whose address is used. Where the opcode makes addr/len a
-    byte range (READ, WRITE, SEND, RECV, *_FIXED, MADVISE), epoll_events (EPOLL_WAIT,
-    EPOLL_CTL), ints (PIPE, FILES_UPDATE) or a timespec (TIMEOUT), the buffer must hold it (and
-    be writable when the kernel writes). Anything the kernel finds through ``offset`` or through pointers stored
-    inside the buffer is the caller's responsibility: prefer the dedicated io_uring_prep_*.
-    IORING_OP_PROVIDE_BUFFERS is refused (the kernel keeps the memory after the completion;
-    use io_uring_prep_provide_buffers)."""
-    cdef _Buffer b = None
+    ``addr`` cannot be a raw pointer in Python: it is None (NULL) or an object, pinned until
+    the completion is consumed, whose address is used: a buffer, a str/bytes path, a sequence of
+    buffers (an iovec array), or one of this module's C struct types. The result is checked as
+    a field assignment is (see io_uring_sqe): wherever the opcode makes the kernel use memory
+    through addr, off or addr3, it must be that object, of the size len (or the opcode) gives,
+    writable where the kernel writes; a raw number in a field the opcode dereferences is
+    refused. IORING_OP_PROVIDE_BUFFERS and IORING_OP_MADVISE are refused (use their prep
+    helpers: the kernel keeps the buffers / advises whole pages)."""
+    cdef c.io_uring_sqe *s
+    cdef c.io_uring_sqe cand
     cdef uint64_t off = _offset(offset)
+    cdef uint64_t address = 0
+    cdef object pin = None
     if op < 0 or op > 0xFF:
         raise ValueError(f"op is an 8-bit IORING_OP_* value, not {op}")
+    if op == _c_IORING_OP_PROVIDE_BUFFERS:
+        raise ValueError("IORING_OP_PROVIDE_BUFFERS keeps the memory after completion: "
+                         "use io_uring_prep_provide_buffers")
+    if op == _c_IORING_OP_MADVISE:
+        raise ValueError("IORING_OP_MADVISE advises whole pages around the buffer: use "
+                         "io_uring_prep_madvise, which checks them")
     if addr is not None:
-        if op == _c_IORING_OP_PROVIDE_BUFFERS:
-            raise ValueError("IORING_OP_PROVIDE_BUFFERS keeps the memory after completion: "
-                             "use io_uring_prep_provide_buffers")
-        b = _Buffer(addr, False)
-        _rw_check(op, b, len, off)
-    c.ioring_prep_rw(op, sqe._begin(), fd, _ptr(b), len, off)
-    if b is not None:
-        sqe._pin(b)
+        if isinstance(addr, int):
+            raise TypeError("addr cannot be a raw pointer: pass None (NULL) or a buffer object")
+        address, pin = _pointer_object(addr)
+    s = sqe._ptr()
+    cand = s[0]
+    c.ioring_prep_rw(op, &cand, fd, <void *><size_t>address, len, off)
+    if pin is not None and not _refs_touching(&cand, 16, 8) & (_TOUCH_POINTER | _TOUCH_LOCKED):
+        raise TypeError(f"{_op_name(op)} does not use addr as an address: pass None")
+    _check_sqe(sqe, s, &cand, pin, True)
+    sqe._begin()[0] = cand
+    if pin is not None:
+        sqe._pin(pin)
     if op == _c_IORING_OP_MSG_RING:
         # The target ring gets a CQE with user_data ``offset``, as with io_uring_prep_msg_ring.
-        _expect_foreign_cqe(fd, off)
+        if sqe._own == NULL:
+            _expect_foreign_cqe(fd, off)
 
 
 # ---- splice, tee, pipe -------------------------------------------------------------------------
@@ -757,6 +742,11 @@ cdef class _FdArray:
             self.count = _length(b.nbytes // sizeof(int), nr, "nr_fds")
             self.items = <int *>b.ptr
             self.keep = b
+        elif alloc:
+            raise TypeError("with IORING_FILE_INDEX_ALLOC the kernel writes the slots it picks "
+                            f"back into fds: pass a writable buffer of C ints such as "
+                            f"array.array('i', fds), not a {type(fds).__name__} (its copy would "
+                            "lose them)")
         else:
             arr = _IntArray(fds, nr, "nr_fds")
             self.count = arr.count
@@ -769,7 +759,8 @@ def io_uring_prep_files_update(io_uring_sqe sqe not None, fds, nr_fds=None, long
     (-1 empties a slot, IORING_REGISTER_FILES_SKIP keeps it); cqe.res is how many were updated.
     ``fds`` is a sequence of ints (copied to a C array) or a buffer of C ints such as
     ``array.array('i', ...)`` used in place: with ``offset`` IORING_FILE_INDEX_ALLOC (or -1 as in
-    C) the kernel picks the slots and writes them back into that buffer, which must be writable."""
+    C) the kernel picks the slots and writes them back into that buffer, which must be writable
+    (a list or a read-only buffer is then refused with TypeError: the slots would be lost)."""
     cdef _FdArray arr
     cdef bint alloc
     if offset < -0x80000000 or offset > 0xFFFFFFFF:
@@ -915,6 +906,5 @@ def io_uring_prep_futex_waitv(io_uring_sqe sqe not None, futex, nr_futex=None, u
 def io_uring_prep_nop128(io_uring_sqe sqe not None):
     """io_uring_prep_nop128(3): a nop in a 128-byte SQE; the ring must have been set up with
     IORING_SETUP_SQE128 (kernel 6.19+ for the opcode)."""
-    if not (sqe.ring.ring.flags & _c_IORING_SETUP_SQE128):
-        raise ValueError("io_uring_prep_nop128 needs a ring set up with IORING_SETUP_SQE128")
+    _require_sqe128(sqe, "io_uring_prep_nop128")
     ioring_prep_nop128(sqe._begin())

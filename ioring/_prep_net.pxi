@@ -4,7 +4,6 @@
 # helpers that parse a multishot recvmsg buffer. The C structs the kernel reads or fills
 # (struct sockaddr_storage, struct msghdr) are embedded in small Python types, so that pinning
 # the Python object pins the memory the kernel uses.
-from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.string cimport memcpy
 
 cdef extern from "<sys/socket.h>":
@@ -591,13 +590,6 @@ def io_uring_prep_multishot_accept_direct(io_uring_sqe sqe not None, int fd, add
 
 # ---- send --------------------------------------------------------------------------------------
 
-cdef void _pin_also(io_uring_sqe sqe, object obj):
-    """Pin ``obj`` next to what the SQE's prep already pinned."""
-    cdef unsigned slot = sqe.seq & sqe.ring.ring.sq.ring_mask
-    old = sqe.ring._slot_pins[slot]
-    sqe._pin(obj if old is None else (old, obj))
-
-
 def io_uring_prep_sendto(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags,
                          addr, addrlen=None):
     """io_uring_prep_sendto(3): send ``len`` bytes of ``buf`` to ``addr`` (a sockaddr, or None
@@ -618,9 +610,10 @@ def io_uring_prep_send_set_addr(io_uring_sqe sqe not None, sockaddr dest_addr no
     """io_uring_prep_send_set_addr(3): give a send already prepared on ``sqe`` a destination
     (``addr_len`` defaults to dest_addr.addrlen)."""
     cdef socklen_t n = _socklen(dest_addr, addr_len, "addr_len")
-    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq, sqe.incarnation)
-    ioring_prep_send_set_addr(s, <c_sockaddr *>&dest_addr.ss, <uint16_t>n)
-    _pin_also(sqe, dest_addr)
+    cdef c.io_uring_sqe *s = sqe._ptr()
+    cdef c.io_uring_sqe cand = s[0]
+    ioring_prep_send_set_addr(&cand, <c_sockaddr *>&dest_addr.ss, <uint16_t>n)
+    _sqe_commit(sqe, s, &cand, dest_addr)       # only where addr2 is a send's destination
 
 
 def io_uring_prep_send_bundle(io_uring_sqe sqe not None, int sockfd, long long len, int flags=0):
@@ -630,30 +623,59 @@ def io_uring_prep_send_bundle(io_uring_sqe sqe not None, int sockfd, long long l
     ioring_prep_send_bundle(sqe._begin(), sockfd, n, flags)
 
 
+cdef object _send_zc_source(io_uring_sqe sqe, object buf, long long len, unsigned *zc_flags,
+                            int buf_index):
+    """What a zero-copy send sends: a buffer (``len`` bytes), or with a sequence of buffers the
+    iovec array of a vectorized send (IORING_SEND_VECTORIZED added to ``zc_flags``; with
+    ``buf_index`` >= 0 each buffer must lie inside that registered buffer)."""
+    if zc_flags[0] > 0xFFFF:
+        raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags[0]:#x}")
+    if isinstance(buf, (list, tuple)):
+        zc_flags[0] |= <unsigned>_c_IORING_SEND_VECTORIZED
+        if buf_index >= 0:
+            if len < 1:
+                raise ValueError(f"a vectorized send needs at least one iovec, not len={len}")
+            return _fixed_iovecs(sqe, buf, len, False, buf_index)
+        return _send_iovecs(buf, len)
+    if zc_flags[0] & <unsigned>_c_IORING_SEND_VECTORIZED:
+        raise TypeError("IORING_SEND_VECTORIZED sends an iovec array: buf must be a sequence of "
+                        f"buffers, not {type(buf).__name__}")
+    cdef _Buffer b = _buffer_for(buf, len, False)
+    if buf_index >= 0:
+        sqe.ring._check_fixed(b.ptr, len, buf_index)
+    return b
+
+
+cdef inline void *_send_ptr(object src):
+    return (<_Iovecs>src).vecs if isinstance(src, _Iovecs) else (<_Buffer>src).ptr
+
+
+cdef inline size_t _send_len(object src, long long len):
+    return <size_t>(<_Iovecs>src).count if isinstance(src, _Iovecs) else <size_t>len
+
+
 def io_uring_prep_send_zc(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0,
                           unsigned zc_flags=0):
     """io_uring_prep_send_zc(3): zero-copy send. Two CQEs: the result (IORING_CQE_F_MORE),
     then the notification (IORING_CQE_F_NOTIF) once the kernel no longer uses ``buf``, which
-    stays pinned until then."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
-    if zc_flags > 0xFFFF:
-        raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags:#x}")
-    ioring_prep_send_zc(sqe._begin(), sockfd, b.ptr, <size_t>len, flags, zc_flags)
-    sqe._pin(b)
+    stays pinned until then. ``buf`` a sequence of buffers: a vectorized send of its first
+    ``len`` buffers (IORING_SEND_VECTORIZED is added to ``zc_flags``)."""
+    src = _send_zc_source(sqe, buf, len, &zc_flags, -1)
+    ioring_prep_send_zc(sqe._begin(), sockfd, _send_ptr(src), _send_len(src, len), flags, zc_flags)
+    sqe._pin(src)
 
 
 def io_uring_prep_send_zc_fixed(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags,
                                 unsigned zc_flags, unsigned buf_index):
     """io_uring_prep_send_zc_fixed(3): io_uring_prep_send_zc from inside registered buffer
-    ``buf_index`` (``buf`` a memoryview slice of it, for instance)."""
-    cdef _Buffer b = _buffer_for(buf, len, False)
-    if zc_flags > 0xFFFF:
-        raise ValueError(f"zc_flags are 16 bits (sqe->ioprio), not {zc_flags:#x}")
+    ``buf_index`` (``buf`` a memoryview slice of it, for instance, or a sequence of such slices
+    for a vectorized send)."""
     if buf_index > 0xFFFF:
         raise ValueError(f"buf_index is 16 bits, not {buf_index}")
-    sqe.ring._check_fixed(b.ptr, len, <int>buf_index)
-    ioring_prep_send_zc_fixed(sqe._begin(), sockfd, b.ptr, <size_t>len, flags, zc_flags, buf_index)
-    sqe._pin(b)
+    src = _send_zc_source(sqe, buf, len, &zc_flags, <int>buf_index)
+    ioring_prep_send_zc_fixed(sqe._begin(), sockfd, _send_ptr(src), _send_len(src, len), flags,
+                              zc_flags, buf_index)
+    sqe._pin(src)
 
 
 def io_uring_prep_sendmsg(io_uring_sqe sqe not None, int fd, msghdr msg not None, unsigned flags=0):
@@ -873,12 +895,20 @@ def io_uring_recvmsg_cmsg_nexthdr(io_uring_recvmsg_out o not None, msghdr msgh n
 
 # ---- msg_ring ----------------------------------------------------------------------------------
 
+cdef int _msg_ring_announce(io_uring_sqe sqe, int fd, uint64_t data) except -1:
+    """A ring SQE will post a CQE with ``data`` to the ring ``fd`` is: tell that ring. A
+    free-standing SQE is never submitted; io_uring_register_sync_msg announces what it sends."""
+    if sqe._own == NULL:
+        _expect_foreign_cqe(fd, data)
+    return 0
+
+
 def io_uring_prep_msg_ring(io_uring_sqe sqe not None, int fd, unsigned len, uint64_t data,
                            unsigned flags=0):
     """io_uring_prep_msg_ring(3): post a CQE (user_data ``data``, res ``len``) to the ring
     whose fd is ``fd``."""
     ioring_prep_msg_ring(sqe._begin(), fd, len, data, flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned len, uint64_t data,
@@ -886,7 +916,7 @@ def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned
     """io_uring_prep_msg_ring_cqe_flags(3): as io_uring_prep_msg_ring, the target CQE's flags
     being ``cqe_flags``."""
     ioring_prep_msg_ring_cqe_flags(sqe._begin(), fd, len, data, flags, cqe_flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 cdef int _target_slot(object target_fd) except? -2:
@@ -906,14 +936,14 @@ def io_uring_prep_msg_ring_fd(io_uring_sqe sqe not None, int fd, int source_fd, 
     slot ``target_fd`` (IORING_FILE_INDEX_ALLOC: a free one) of the ring whose fd is ``fd``."""
     cdef int slot = _target_slot(target_fd)
     ioring_prep_msg_ring_fd(sqe._begin(), fd, source_fd, slot, data, flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 def io_uring_prep_msg_ring_fd_alloc(io_uring_sqe sqe not None, int fd, int source_fd, uint64_t data,
                                     unsigned flags=0):
     """io_uring_prep_msg_ring_fd_alloc(3): io_uring_prep_msg_ring_fd into a free slot."""
     ioring_prep_msg_ring_fd_alloc(sqe._begin(), fd, source_fd, data, flags)
-    _expect_foreign_cqe(fd, data)
+    _msg_ring_announce(sqe, fd, data)
 
 
 # ---- uring_cmd ---------------------------------------------------------------------------------
@@ -935,8 +965,11 @@ def io_uring_prep_uring_cmd(io_uring_sqe sqe not None, cmd_op, int fd):
 
 def io_uring_prep_uring_cmd128(io_uring_sqe sqe not None, cmd_op, int fd):
     """io_uring_prep_uring_cmd128(3): io_uring_prep_uring_cmd with a 128-byte SQE
-    (IORING_OP_URING_CMD128; an IORING_SETUP_SQE128 or SQE_MIXED ring)."""
+    (IORING_OP_URING_CMD128; the ring must be IORING_SETUP_SQE128: SQE_MIXED's two-slot
+    SQEs are not implemented, and in a 64-byte slot the kernel would read the next SQE as
+    payload)."""
     cdef int op = _cmd_op(cmd_op)
+    _require_sqe128(sqe, "io_uring_prep_uring_cmd128")
     ioring_prep_uring_cmd128(sqe._begin(), op, fd)
 
 

@@ -671,6 +671,9 @@ cdef class io_uring_sync_cancel_reg:
     IORING_ASYNC_CANCEL_FD, ``opcode`` with IORING_ASYNC_CANCEL_OP...), IORING_ASYNC_CANCEL_*
     ``flags``, and how long to wait (``timeout``; kernel_timespec(-1, -1) = forever)."""
     cdef _s_sync_cancel_reg reg
+    # The timeout as an object of its own, returned by the getter each time, so that
+    # reg.timeout.tv_sec = 200 sticks as it does in C; copied into reg when registering.
+    cdef kernel_timespec _timeout
 
     def __init__(self, addr=0, fd=-1, flags=0, kernel_timespec timeout=None, opcode=0):
         memset(&self.reg, 0, sizeof(self.reg))
@@ -699,19 +702,19 @@ cdef class io_uring_sync_cancel_reg:
 
     @property
     def timeout(self):
-        return kernel_timespec(self.reg.timeout.tv_sec, self.reg.timeout.tv_nsec)
+        return self._timeout
 
     @timeout.setter
     def timeout(self, kernel_timespec ts):
+        # A copy, as C's struct assignment: later changes to ``ts`` do not reach the reg.
         if ts is None:
-            self.reg.timeout.tv_sec = -1
-            self.reg.timeout.tv_nsec = -1
+            self._timeout = kernel_timespec(-1, -1)
         else:
-            self.reg.timeout = ts.ts
+            self._timeout = kernel_timespec(ts.ts.tv_sec, ts.ts.tv_nsec)
 
     def __repr__(self):
         return (f"io_uring_sync_cancel_reg(addr={self.reg.addr}, fd={self.reg.fd}, flags={self.reg.flags:#x}, "
-                f"timeout=({self.reg.timeout.tv_sec}, {self.reg.timeout.tv_nsec}), opcode={self.reg.opcode})")
+                f"timeout=({self._timeout.ts.tv_sec}, {self._timeout.ts.tv_nsec}), opcode={self.reg.opcode})")
 
 
 def io_uring_register_sync_cancel(io_uring ring not None, io_uring_sync_cancel_reg reg not None):
@@ -721,6 +724,7 @@ def io_uring_register_sync_cancel(io_uring ring not None, io_uring_sync_cancel_r
     on timeout. The cancelled requests still post their CQEs."""
     cdef _s_sync_cancel_reg copy = reg.reg
     cdef int ret
+    copy.timeout = reg._timeout.ts
     _reg_begin(ring)
     with nogil:
         ret = ioring_register_sync_cancel(&ring.ring, &copy)
@@ -729,15 +733,16 @@ def io_uring_register_sync_cancel(io_uring ring not None, io_uring_sync_cancel_r
 
 def io_uring_register_sync_msg(sqe):
     """io_uring_register_sync_msg(3): send a MSG_RING data message without a source ring:
-    ``sqe`` is an SQE prepared with io_uring_prep_msg_ring (or _cqe_flags), either an
-    unsubmitted io_uring_sqe (its 64 bytes are copied; it stays in its ring's SQ, so turn it
-    into a NOP or submit it knowingly) or a bytes-like struct io_uring_sqe. The target ring
-    gets the CQE; the result comes back here."""
+    ``sqe`` is an SQE prepared with io_uring_prep_msg_ring (or _cqe_flags): a free-standing
+    ``io_uring_sqe()`` (C's ``struct io_uring_sqe sqe = {}``), an unsubmitted ring SQE (its 64
+    bytes are copied; it stays in its ring's SQ, so turn it into a NOP or submit it knowingly)
+    or a bytes-like struct io_uring_sqe. The target ring gets the CQE; the result comes back
+    here."""
     cdef c.io_uring_sqe copy
     cdef _Buffer b
     cdef int ret
     if isinstance(sqe, io_uring_sqe):
-        memcpy(&copy, (<io_uring_sqe>sqe).ring._sqe((<io_uring_sqe>sqe).seq, (<io_uring_sqe>sqe).incarnation), sizeof(copy))
+        memcpy(&copy, (<io_uring_sqe>sqe)._ptr(), sizeof(copy))
     else:
         b = _Buffer(sqe, False)
         if b.nbytes < <Py_ssize_t>sizeof(copy):

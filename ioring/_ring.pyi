@@ -7,6 +7,7 @@ from typing import Any, Generic, Optional, Protocol, TypeVar, Union, final
 
 from typing_extensions import Buffer, Self, disjoint_base
 
+from ioring._stream import StreamResult
 from ioring.liburing import io_uring, io_uring_sqe, statx
 
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
@@ -116,6 +117,12 @@ class Ring:
                         buf_indexes: Sequence[int]) -> array.array[int]: ...
     def write_fixed_many(self, fd: _Fd, buffers: Sequence[Buffer], offsets: Sequence[int],
                          buf_indexes: Sequence[int]) -> array.array[int]: ...
+    def run_stream(self, fd: Union[int, Any], *, rw: str = ..., bs: int = ..., iodepth: int = ...,
+                   offset: int = ..., size: Optional[int] = ..., offsets: Optional[Sequence[int]] = ...,
+                   seed: int = ..., count: Optional[int] = ..., seconds: Optional[float] = ...,
+                   ramp_seconds: float = ..., rwmixread: int = ..., buffers: Optional[BufferPool] = ...,
+                   fixed_buffers: Optional[bool] = ..., fixed_file: bool = ..., verify: bool = ...,
+                   on_error: str = ..., record: bool = ...) -> StreamResult: ...
 
 class BufferPool:
     size: int

@@ -1451,6 +1451,23 @@ cdef class Ring:
     def write_fixed_many(self, fd, buffers, offsets, buf_indexes):
         return _run_batch(self, _BATCH_WRITE_FIXED, len(buffers), _fileno(fd, "fd"), buffers, offsets, buf_indexes)
 
+    def run_stream(self, fd, **options):
+        """Keep ``iodepth`` requests in flight on ``fd`` (fio-style), timed, with the GIL released;
+        returns a ``StreamResult`` (IOPS, bandwidth, latency percentiles, errors).
+
+        Options: ``rw`` ("randread", "randwrite", "read", "write", "randrw", "rw"), ``bs``
+        (4096), ``iodepth`` (32), the range ``offset`` (0) / ``size`` (the file's) or an explicit
+        ``offsets`` sequence, ``seed`` (0), the stop ``count`` and/or ``seconds``,
+        ``ramp_seconds``, ``rwmixread`` (50), ``buffers`` (a BufferPool of this ring; default:
+        the stream's own page-aligned buffers), ``fixed_buffers``, ``fixed_file`` (``fd`` is a
+        registered index), ``verify``, ``on_error`` ("stop" or "continue"), ``record``.
+        The ring must be idle, and is the stream's until it returns (see ioring._stream.run and
+        the README's "Storage streams")."""
+        from ioring import _stream
+        if self._issuer:
+            self._check_thread()
+        return _stream.run(self.uring, fd, **options)
+
     def __del__(self):
         if self.uring is not None and self.uring.initialized and self.uring._in_fork_child():
             return      # the parent's ring: its io_uring drops this process's copy by itself

@@ -181,14 +181,16 @@ def io_uring_sqe_shift_from_flags(unsigned flags):
 def io_uring_initialize_sqe(io_uring_sqe sqe not None):
     """io_uring_initialize_sqe(3): clear the fields liburing clears when it hands out an SQE
     (flags, ioprio, rw_flags, buf_index, personality, file_index, addr3)."""
-    cdef c.io_uring_sqe *s = sqe.ring._sqe(sqe.seq, sqe.incarnation)
-    s.flags = 0
-    s.ioprio = 0
-    s.rw_flags = 0
-    s.buf_index = 0
-    s.personality = 0
-    s.file_index = 0
-    s.addr3 = 0
+    cdef c.io_uring_sqe *s = sqe._ptr()
+    cdef c.io_uring_sqe cand = s[0]
+    cand.flags = 0
+    cand.ioprio = 0
+    cand.rw_flags = 0
+    cand.buf_index = 0
+    cand.personality = 0
+    cand.file_index = 0
+    cand.addr3 = 0
+    _sqe_commit(sqe, s, &cand, None)    # e.g. clearing timeout_flags can make addr a pointer
 
 
 def io_uring_get_sqe128(io_uring ring not None):

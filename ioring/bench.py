@@ -987,7 +987,7 @@ class _Workspace:
 
 
 def plan(workloads: Sequence[str], ws: _Workspace, *, batches, qds, fixed, files, file_bytes,
-         impls=None) -> List[_Point]:
+         impls=None, wheels=None) -> List[_Point]:
     """Every point of a run, in the order measured: the implementations of one
     (workload, point, config) one after the other, so that drift hits them alike."""
     points: List[_Point] = []
@@ -1033,6 +1033,8 @@ def plan(workloads: Sequence[str], ws: _Workspace, *, batches, qds, fixed, files
                 lambda: _ZipfileUnzip(ws.small_files_dir(), files, ws.zip_archive(files)))
             add(wl, "members", files, "", "extract_zip",
                 lambda: _IoringUnzip(ws.small_files_dir(), files, ws.zip_archive(files)))
+            for point in _bench_wheel.points(ws.tmp, wheels, files):     # real wheels
+                add(*point)
     return points
 
 
@@ -1085,6 +1087,7 @@ def _measure(point: _Point, seconds: float, direct: bool = False) -> Result:
         with _Watchdog(10 + 5 * seconds):
             runner = point.make()
             r.ops, r.seconds = runner.measure(seconds)
+            r.note = getattr(runner, "note", "")
         if r.ops <= 0:
             r.status, r.note = "error", "no operation completed"
     except Skip as skip:
@@ -1143,7 +1146,8 @@ def run(workloads: Optional[Iterable[str]] = None, *, seconds: float = DEFAULT_S
         directory: Optional[str] = None, direct: bool = False, fixed: Optional[bool] = None,
         files: int = DEFAULT_FILES, file_bytes: int = DEFAULT_FILE_BYTES,
         impls: Optional[Sequence[str]] = None,
-        progress: Optional[Callable[[int, int, str], None]] = None) -> Report:
+        progress: Optional[Callable[[int, int, str], None]] = None,
+        wheels: Optional[Sequence[str]] = None) -> Report:
     """Measure ``workloads`` (default: all of WORKLOADS) and return a Report.
 
     ``seconds`` per point; ``batches`` (nop) and ``qds`` (read, write); the read/write file is
@@ -1152,7 +1156,8 @@ def run(workloads: Optional[Iterable[str]] = None, *, seconds: float = DEFAULT_S
     ``fixed``: None measures plain and registered buffers/files, True only registered, False
     only plain; ``files`` and ``file_bytes`` size small-files and unzip; ``impls`` restricts
     the implementations (the references always run: C, the Python loop, zipfile);
-    ``progress(done, total, label)``."""
+    ``progress(done, total, label)``; ``wheels``: .whl paths unzip also unpacks and installs
+    with every tool (default: a wheel built in the run; ioring/_bench_wheel.py)."""
     workloads = list(WORKLOADS if not workloads else workloads)
     for w in workloads:
         if w not in WORKLOADS:
@@ -1165,11 +1170,11 @@ def run(workloads: Optional[Iterable[str]] = None, *, seconds: float = DEFAULT_S
                 "qds": qds, "direct": direct,
                 "fixed": "both" if fixed is None else ("registered" if fixed else "plain"),
                 "files": files, "file_bytes": file_bytes, "size_mib": size_mib,
-                "file": file, "directory": os.path.dirname(ws.tmp)}
+                "file": file, "directory": os.path.dirname(ws.tmp), "wheels": list(wheels or [])}
     try:
         report = Report(machine_info(ws.tmp), settings)
         points = plan(workloads, ws, batches=batches, qds=qds, fixed=fixed, files=files,
-                      file_bytes=file_bytes, impls=impls)
+                      file_bytes=file_bytes, impls=impls, wheels=wheels)
         stalled = set()
         for i, p in enumerate(points):
             if progress:
@@ -1216,6 +1221,8 @@ def _notes(report: Report) -> List[str]:
             notes.append("buffered io_uring writes on a filesystem without non-blocking buffered writes "
                          "(ext4) run in io-wq kernel workers: each is a hand-off to a kernel thread, "
                          "so QD 1 varies with the CPUs' idle state; os.pwrite writes inline.")
+    if "unzip" in wl:
+        notes.append(_bench_wheel.NOTE)
     return notes
 
 
@@ -1237,11 +1244,13 @@ def header(report: Report) -> str:
 
 
 def format_report(report: Report) -> str:
-    """The table: ops/s, µs/op and the ratio to the reference, then the targets."""
+    """The table: ops/s, µs/op (1/throughput: wall time / operations, not a latency; the storage
+    workloads of ``ioring._bench_storage`` measure latencies) and the ratio to the reference,
+    then the targets."""
     lines = [header(report),
              f"{report.settings['seconds']:g} s per point; ratios are to the C reference of the same "
              "point (small-files, unzip: to the plain-Python way), all measured in this run", ""]
-    rows = [("workload", "point", "config", "implementation", "ops/s", "µs/op", "ratio")]
+    rows = [("workload", "point", "config", "implementation", "ops/s", "µs/op (1/throughput)", "ratio")]
     last, seen = None, set()
     for r in report.results:
         key = (r.workload, r.value, r.config)
@@ -1257,7 +1266,7 @@ def format_report(report: Report) -> str:
             continue
         ratio = "ref" if r.impl == r.reference else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
         rows.append((r.workload, point, r.config, r.label, _si(r.ops_per_sec),
-                     f"{r.us_per_op:.3f}", ratio))
+                     f"{r.us_per_op:.3f}", f"{ratio:<6} {r.note}" if r.note else ratio))
     widths = [max(len(row[i]) for row in rows if row is not None and i < 6) for i in range(6)]
     for row in rows:
         if row is None:
@@ -1336,3 +1345,10 @@ def plot(report: Report, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# Real wheels unpacked and installed by every tool (unzip): ioring/_bench_wheel.py, imported last
+# (it subclasses _Runner) and adding its implementations to IMPLS.
+from ioring import _bench_wheel  # noqa: E402
+
+IMPLS.update(_bench_wheel.IMPLS)

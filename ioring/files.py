@@ -1,8 +1,11 @@
 """Whole-file operations over io_uring, many files in flight at once.
 
-``read_files``, ``write_files``, ``copy_file`` and ``extract_zip`` replace the plain-Python
-loops that storage tools and package installers are made of (``open().read()`` per file,
-``open(path, "wb").write(data)`` per file, ``shutil.copyfile``, ``ZipFile.extractall``).
+``read_files``, ``write_files``, ``copy_file``, ``copytree``, ``extract_zip`` and
+``install_wheel`` replace the plain-Python loops that storage tools and package installers are
+made of (``open().read()`` per file, ``open(path, "wb").write(data)`` per file,
+``shutil.copyfile``, ``shutil.copytree``, ``ZipFile.extractall``, ``pip install --target``).
+``copytree``'s engine is described in ``ioring/_copytree.py`` and ``ioring/_copy_engine.pxi``;
+the zip and wheel engine has a module of its own, ``ioring._unzip`` (and ``ioring._wheel``).
 
 How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
 ``bench/bench_files.py``):
@@ -34,7 +37,9 @@ How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
   the next requests (6.1 ms against 7.6 ms inline for the 2000 files).
 - ``copy_file`` uses 4 registered buffers of 256 KiB: the pool stays in the L2 cache, so the
   second copy (buffer -> page cache) reads from cache; 8 x 1 MiB was 15-30 % slower and
-  costs 2.6 ms to register.
+  costs 2.6 ms to register. A file that fits one chunk has nothing to pipeline: it is copied
+  with pread/pwrite, without a ring (setting one up with its registered buffers and files,
+  and closing it, cost ~220-300 us a call: a 2 KiB copy took 5x shutil.copyfile's time).
 - Parent directories are created with ``os.makedirs`` (one ``stat`` per distinct directory):
   IORING_OP_MKDIRAT, always punted to io-wq, was 1.4-1.5x slower for 200 directories.
 - The CQ is reaped in batches (``io_uring_peek_batch_cqe``) and requests are prepared with
@@ -48,8 +53,7 @@ How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
   for one io-wq worker, which writes while the thread creates the next files; the thread
   closes each fd when its last completion arrives (at most 64 fds open, writes submitted 32
   files at a time). The Python engine (``_Writer``, ``openat -> write [-> fsync]`` chains on
-  direct descriptors through the thin layer) remains for ``extract_zip``, whose members are
-  decompressed while earlier chains are in flight, for single writes over 1 GiB, and for
+  direct descriptors through the thin layer) remains for single writes over 1 GiB and for
   builds without ``_fileops``.
 
 Where the time goes: a new file is created (``O_CREAT``) by io-wq whatever is asked (the
@@ -69,8 +73,11 @@ follows it), so no chain here ends with a request that must run, such as a close
 descriptor is closed when the next open replaces it in its slot or when the ring closes, and
 ``write_files``' C loop closes each fd itself on its last completion (its write -> fsync link is
 a hard link: the fsync, whose completion closes the fd, runs even after a failed write).
-``copy_file`` takes a short read (the source shrank) as the new end and goes on with
-pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
+``copytree``'s engine reads each small file with an ``openat -> read`` chain asking one byte more
+than the stat said (so the read, the last request of its chain, tells the real size: a file that
+grew is copied again with plain syscalls, to its end), and creates the copy with a second chain
+``openat(O_CREAT) -> write`` once the first succeeded. ``copy_file`` takes a short read (the
+source shrank) as the new end and goes on with pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
 reports no size) is copied the same way.
 
 Ctrl-C: the C loops run Python's signal handlers between rounds (a wait lasts at most 50 ms),
@@ -91,11 +98,9 @@ import mmap
 import os
 import shutil
 import stat
-import struct
-import zipfile
-import zlib
 from collections.abc import Mapping
 
+from ioring import _copytree
 from ioring import liburing as L
 from ioring._ring import BufferPool, Ring
 
@@ -104,7 +109,7 @@ try:
 except ImportError:             # a build without the C batch module: the Python engine
     _fileops = None
 
-__all__ = ["read_files", "write_files", "copy_file", "extract_zip"]
+__all__ = ["read_files", "write_files", "copy_file", "copytree", "extract_zip", "install_wheel"]
 
 # ---- tuning (see the module docstring) ----------------------------------------------------------
 
@@ -112,6 +117,7 @@ _SLOTS = 64                    # chains (files) in flight
 _READ_BUFFER = 32 << 10        # per-slot read buffer; larger files are read whole in Python
 _COPY_CHUNK = 256 << 10        # copy_file: 4 x 256 KiB registered buffers (1 MiB: stays in L2)
 _COPY_DEPTH = 4
+_SMALL_READ = 64 << 10          # copy_file of one chunk: pread size (below malloc's mmap threshold)
 _MAX_WRITE = 1 << 30           # bytes per write request (the kernel caps one at 2 GiB - 4 KiB)
 _MIN_BATCH = 4                 # fewer files than this: the plain loop is cheaper than a ring
 _ASYNC_OPEN = L.IOSQE_ASYNC if (os.cpu_count() or 1) > 1 else 0
@@ -446,7 +452,7 @@ def _read_files_plain(paths):
     return out
 
 
-# ---- the write engine (write_files, extract_zip) ------------------------------------------------
+# ---- the write engine (write_files) -------------------------------------------------------------
 
 class _Writer:
     """Chains ``openat(2)_direct(slot) -> write(slot)... [-> fsync(slot)]``, one per file, at
@@ -844,7 +850,8 @@ def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, prog
 
     The copy is a pipeline of linked ``READ_FIXED -> WRITE_FIXED`` pairs on registered
     buffers (a BufferPool of ``queue_depth`` buffers of ``chunk_size`` bytes) and registered
-    files: chunk i+1 is read while chunk i is written. The source is copied to its end as it
+    files: chunk i+1 is read while chunk i is written. A file of at most ``chunk_size`` bytes
+    is copied with pread/pwrite instead (nothing to pipeline; no ring to set up). The source is copied to its end as it
     is when the copy ends: a source that shrinks meanwhile is copied to its new end, what is
     appended meanwhile is copied too (as ``cp`` does), and a file that reports no size
     (procfs) is read to its end. ``progress(done, total)``, if given, is called as chunks
@@ -884,12 +891,18 @@ def copy_file(src, dst, *, chunk_size=_COPY_CHUNK, queue_depth=_COPY_DEPTH, prog
         try:
             fo = _open_fd(fds, dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             end = 0
-            if stat.S_ISREG(st.st_mode) and st.st_size:
+            step = chunk_size
+            if stat.S_ISREG(st.st_mode) and st.st_size > chunk_size:
                 end = _copy_ring(fi, fo, st.st_size, src, dst, chunk_size, queue_depth,
                                  None if progress is None else report)
+            elif st.st_size:
+                # One chunk: nothing to pipeline, and setting up a ring with registered
+                # buffers and files (~200 us) costs more than the copy: pread/pwrite. Reads
+                # of at most 64 KiB past the size (a bytes that small is not mmap-ed).
+                step = min(chunk_size, max(st.st_size + 1, _SMALL_READ))
             # What lies past the size taken at the start: appended meanwhile, or all of a
             # file that reports no size (procfs, sysfs) or that is not regular.
-            end = _copy_rest(fi, fo, end, chunk_size, src, dst)
+            end = _copy_rest(fi, fo, end, step, src, dst)
             os.fchmod(fo, stat.S_IMODE(st.st_mode))
             if progress is not None and last != (end, end):
                 progress(end, end)
@@ -1015,206 +1028,120 @@ def _copy_ring(fi, fo, size, src, dst, chunk_size, queue_depth, progress):
     return size
 
 
-# ---- extract_zip --------------------------------------------------------------------------------
+# ---- copytree -----------------------------------------------------------------------------------
 
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
-_LOCAL_MAGIC = b"PK\x03\x04"
+def copytree(src, dst, *, symlinks=False, dirs_exist_ok=False, ignore=None, progress=None):
+    """Copy the directory tree ``src`` to ``dst`` with the result of ``shutil.copytree(src, dst,
+    symlinks=symlinks, ignore=ignore, dirs_exist_ok=dirs_exist_ok)`` (its ``copy_function``
+    being ``shutil.copy2``): files with their contents, modes, times and extended attributes,
+    directories (empty ones too) with theirs, symbolic links copied as links when
+    ``symlinks`` is true, else followed (a dangling one is an error). ``ignore(dir, names)``
+    returns the names of ``dir`` to skip, as for shutil. Returns ``dst``.
 
+    Directories are listed (getdents, through ``os.scandir``) and created in Python while the
+    regular files are copied in C, up to 64 in flight: each is stat-ed, then copied by two
+    linked chains on direct descriptors (``openat -> read`` then ``openat(O_CREAT) -> write``,
+    the data in a 64 KiB slot buffer; larger files with ``copy_file_range``), and given its
+    times, extended attributes and mode as ``shutil.copystat`` does; directories get theirs
+    once everything below them is copied. A file that changes size meanwhile is copied to its
+    end as it is when it is read: one that shrank to its new end, one that grew (the read
+    asks one byte more than the stat said) again with plain syscalls, to its new end.
+    ``progress(bytes_done, bytes_found)``, if given, is called about every 100 ms.
 
-def _member_parts(name):
-    """The path components of an archive member, or ValueError for a name that would land
-    outside the destination (absolute, drive-qualified, ``..``) or that holds a NUL."""
-    if "\x00" in name:
-        raise ValueError(f"archive member name holds a NUL byte: {name!r}")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
-        raise ValueError(f"absolute path in archive member {name!r}")
-    if ".." in name.replace("\\", "/").split("/"):
-        raise ValueError(f"path traversal ('..') in archive member {name!r}")
-    return [p for p in name.split("/") if p not in ("", ".")]
+    Errors are those of shutil.copytree: listing or creating ``dst`` itself raises as is
+    (``FileExistsError`` when it exists and ``dirs_exist_ok`` is false); every other failure
+    (a file or directory that cannot be read, created or given its attributes, a symbolic-link
+    loop, a source that is also the destination) is collected as ``(srcname, dstname,
+    str(exception))`` and raised as ``shutil.Error`` at the end, in shutil's order, after
+    everything else was copied. Unlike shutil, a file whose copy failed is not left half
+    written: it is absent. A ``dst`` inside ``src`` is refused with ``shutil.Error`` before
+    anything is created (shutil.copytree would copy its own output until the path is too
+    long).
 
-
-def _member_mode(info):
-    """Permission bits for a regular file from ``external_attr`` (Unix archivers), without
-    setuid/setgid/sticky; 0o644 when the archive has none (the umask still applies)."""
-    attr = info.external_attr >> 16
-    perm = attr & 0o777
-    if perm and (stat.S_IFMT(attr) in (0, stat.S_IFREG)):
-        return perm
-    return 0o644
-
-
-def _member_data(zf, view, info):
-    """The uncompressed bytes of a member (a zero-copy view for stored members), CRC-checked.
-    Stored and deflated members are read from the mapped archive; others go through zipfile."""
-    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return zf.read(info)
-    off = info.header_offset
-    header = view[off:off + _LOCAL_HEADER.size]
-    if len(header) != _LOCAL_HEADER.size:
-        raise zipfile.BadZipFile(f"truncated local header for {info.filename!r}")
-    fields = _LOCAL_HEADER.unpack(header)
-    if fields[0] != _LOCAL_MAGIC:
-        raise zipfile.BadZipFile(f"bad local header magic for {info.filename!r}")
-    start = off + _LOCAL_HEADER.size + fields[9] + fields[10]
-    raw = view[start:start + info.compress_size]
-    if len(raw) != info.compress_size:
-        raise zipfile.BadZipFile(f"truncated data for {info.filename!r}")
-    if info.compress_type == zipfile.ZIP_STORED:
-        data = raw
-    else:
-        try:
-            data = zlib.decompress(raw, -15, max(info.file_size, 1))
-        except zlib.error as exc:
-            raise zipfile.BadZipFile(f"{info.filename!r}: {exc}") from None
-    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return data
+    Ctrl-C (or any exception raised by a signal handler or by ``progress``) stops the copy
+    within tens of milliseconds: no file is started, the chains in flight are cancelled and
+    reaped, each file they had created and not completed is removed, and the exception
+    propagates with nothing left open: every file is complete (with its attributes) or
+    absent; the directories created so far stay.
+    """
+    return _copytree.copytree(src, dst, symlinks=symlinks, dirs_exist_ok=dirs_exist_ok,
+                              ignore=ignore, progress=progress)
 
 
-def _map_archive(archive):
-    """(ZipFile, buffer of the whole archive, cleanup callable)."""
-    if isinstance(archive, (str, bytes, os.PathLike)):
-        f = open(archive, "rb")
-        owned = f
-    else:
-        f = archive
-        owned = None
-    try:
-        zf = zipfile.ZipFile(f)
-        mem = None
-        if hasattr(f, "getbuffer"):
-            view = f.getbuffer()
-        else:
-            try:
-                mem = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-                view = memoryview(mem)
-            except (AttributeError, OSError, ValueError):
-                f.seek(0)
-                view = memoryview(f.read())
-    except BaseException:
-        if owned is not None:
-            owned.close()
-        raise
+# ---- zip archives and wheels: the engine is ioring/_unzip.py (and ioring/_wheel.py) ------------
 
-    def cleanup():
-        zf.close()
-        try:
-            view.release()
-            if mem is not None:
-                mem.close()
-        except BufferError:
-            pass
-        if owned is not None:
-            owned.close()
-    return zf, view, cleanup
-
-
-def extract_zip(archive, dest, *, progress=None):
+def extract_zip(archive, dest, *, progress=None, max_ratio=200, threads=None):
     """Extract a zip archive or wheel (path or binary file object) into directory ``dest``
     (created if needed); returns the list of extracted paths (``dest`` joined with each
-    member name, archive order, each path once).
+    member name, archive order, each path once). The result is ``zipfile.extractall``'s: the
+    same paths and bytes, directories and empty files, stored, deflated (and bzip2/lzma)
+    members, zip64.
 
     Every member name is checked before anything is written: an absolute name, a drive
     letter or a ``..`` component raises ValueError. Files are then opened with
     ``openat2(RESOLVE_BENEATH)`` relative to ``dest``, so a symbolic link already in
     ``dest`` cannot lead a write outside it either (that member fails with EXDEV), and
-    directories are created only when their resolved path lies inside ``dest``. Members are
-    decompressed in Python (zlib) while the ``openat2 -> write`` chains of the previous ones
-    are in flight. Regular files get the permission bits recorded by Unix archivers
+    directories are created only when their resolved path lies inside ``dest``.
+
+    Zip bombs are refused with ``zipfile.BadZipFile`` before anything is written: members
+    whose data overlap, declared sizes deflate cannot produce, and members (or the whole
+    archive) declaring more than ``max_ratio`` bytes per compressed byte above 1 MiB (default
+    200:1; real wheels stay under 30:1). ``max_ratio=None`` lifts that limit (for trusted
+    archives of very compressible data); a member still never inflates past its declared size.
+
+    Members are inflated on ``threads`` threads (default: one per CPU, up to 8) with the
+    fastest deflate decoder installed (``python -m ioring info`` names it: ISA-L, zlib-ng or
+    zlib), the largest first; members over 1 MiB are inflated and written 1 MiB at a time, so
+    memory does not grow with member size (a few MiB per thread). Each thread writes through
+    its own ring (``openat2 -> write`` chains on direct descriptors). The CRC-32 of every
+    member is checked. Regular files get the permission bits recorded by Unix archivers
     (``external_attr``, without setuid/setgid, minus the umask), others 0o644 minus the
     umask; an existing file is truncated and keeps its permissions; a later member with the
     same name wins. Symbolic-link members are written as regular files holding the link
-    target, as ``zipfile`` does. ``progress(done, total)`` is called with uncompressed bytes.
-    Errors: ValueError (unsafe names), ``zipfile.BadZipFile`` (corrupt data), ``OSError``
-    naming the first path that could not be written (after everything in flight completed).
+    target, as ``zipfile`` does. ``progress(done, total)`` is called (from the calling thread)
+    with uncompressed bytes.
+
+    Errors: ValueError (unsafe names), ``zipfile.BadZipFile`` (corrupt data, CRC mismatch,
+    zip bombs), ``OSError`` naming the first path that could not be written (archive order,
+    after everything in flight completed; every failure in its ``errors`` attribute).
+    Ctrl-C stops every thread; nothing is left open, the files being written may be incomplete.
     """
-    dest = os.fsdecode(os.fspath(dest))
-    zf, view, cleanup = _map_archive(archive)
-    try:
-        infos = zf.infolist()
-        # 1. Validate every name before touching the filesystem.
-        members = []                 # (info, relative path, is_dir)
-        last = {}
-        for info in infos:
-            parts = _member_parts(info.filename)
-            if not parts:
-                continue
-            rel = "/".join(parts)
-            last[rel] = len(members)
-            members.append((info, rel, info.filename.endswith("/")))
-        members = [m for i, m in enumerate(members) if last[m[1]] == i]
-        # 2. Directories (inside dest once resolved), then the files.
-        os.makedirs(dest, exist_ok=True)
-        real_dest = os.path.realpath(dest)
-        dirs = set()
-        for info, rel, is_dir in members:
-            d = rel if is_dir else rel.rpartition("/")[0]
-            while d and d not in dirs:
-                dirs.add(d)
-                d = d.rpartition("/")[0]
-        for d in sorted(dirs, key=lambda s: s.count("/")):
-            # Parents first: a directory created here is safe, an existing one is safe unless
-            # it is a symbolic link that resolves outside dest.
-            full = os.path.join(dest, d)
-            try:
-                os.mkdir(full)
-            except FileExistsError:
-                st = os.lstat(full)
-                if stat.S_ISLNK(st.st_mode):
-                    resolved = os.path.realpath(full)
-                    if resolved != real_dest and not resolved.startswith(real_dest + os.sep):
-                        raise ValueError(f"archive directory {d!r} resolves outside {dest!r} "
-                                         f"(symbolic link to {resolved!r})") from None
-                    st = os.stat(full)
-                if not stat.S_ISDIR(st.st_mode):
-                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), full) from None
-        files = [(info, rel) for info, rel, is_dir in members if not is_dir]
-        total = sum(info.file_size for info, _ in files)
-        ring = _open_ring(4 * min(_SLOTS, len(files))) if files else None
-        if ring is None:
-            _extract_plain(zf, view, files, dest, progress, total)
-        else:
-            _extract_ring(ring, zf, view, files, dest, progress, total)
-        return [os.path.join(dest, rel) for _, rel, _ in members]
-    finally:
-        cleanup()
+    from ioring import _unzip
+    return _unzip.extract_zip(archive, dest, progress=progress, max_ratio=max_ratio,
+                              threads=threads)
 
 
-def _extract_ring(ring, zf, view, files, dest, progress, total):
-    dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        try:
-            w = _Writer(ring, min(_SLOTS, len(files)), dir_fd=dfd, resolve=L.RESOLVE_BENEATH,
-                        progress=progress, total=total)
-            # A generator: each member is decompressed when a slot is free for it, while the
-            # chains of the previous members are in flight (submitted every 8 chains).
-            w.run((job, rel, _member_data(zf, view, info), _member_mode(info))
-                  for job, (info, rel) in enumerate(files))
-        finally:
-            ring.close()
-    finally:
-        os.close(dfd)
-    _raise_collected(w.errors, [os.path.join(dest, rel) for _, rel in files])
+def install_wheel(wheel, target, *, interpreter=None, installer="ioring", requested=True,
+                  direct_url=True, compile_bytecode=False, verify_record=False, progress=None,
+                  max_ratio=200, threads=None):
+    """Install a wheel (path or binary file object) into directory ``target`` as
+    ``pip install --no-deps --target TARGET WHEEL`` does, and return the installed paths
+    (RECORD's order). The files are written by ``extract_zip``'s engine (threads inflating,
+    io_uring writes, the same checks of names and zip bombs, ``progress``, ``max_ratio``,
+    ``threads``), with the SHA-256 of each computed while it is written, for RECORD.
 
+    As pip: files at the root of the wheel and ``.data/purelib``, ``.data/platlib`` and
+    ``.data/data`` go to ``target``, ``.data/scripts`` to ``target/bin`` (``#!python`` replaced
+    by ``interpreter``, default ``sys.executable``), ``.data/headers`` to
+    ``target/include/python/<Name>`` (``include/site/pythonX.Y/<Name>`` in a virtual
+    environment); console and GUI entry points become launcher scripts in ``target/bin``
+    (pip's template); executables get ``0o777 & ~umask | 0o111``, other files ``0o666 &
+    ~umask``; the ``.dist-info`` gets ``INSTALLER`` (``installer``), ``REQUESTED`` (if
+    ``requested``), ``direct_url.json`` (if ``direct_url`` and the wheel is a path: its
+    ``file://`` URL and SHA-256) and a RECORD of every file with its sha256 and size.
+    ``compile_bytecode=True`` byte-compiles the ``.py`` files as pip does by default (the
+    default here is ``pip install --no-compile``'s result). ``verify_record=True`` checks every
+    member against the wheel's own RECORD (sha256 and size) and raises ValueError listing the
+    mismatches (the files are then written, RECORD is not).
 
-def _extract_plain(zf, view, files, dest, progress, total):
-    """Without io_uring: the parent directories were checked to resolve inside dest, and
-    O_NOFOLLOW keeps the last component from being a symbolic link."""
-    done = 0
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
-    for info, rel in files:
-        data = _member_data(zf, view, info)
-        path = os.path.join(dest, rel)
-        try:
-            fd = os.open(path, flags, _member_mode(info))
-            try:
-                view_ = memoryview(data).cast("B")
-                while view_:
-                    view_ = view_[os.write(fd, view_):]
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, path) from None
-        done += info.file_size
-        if progress is not None:
-            progress(done, total)
+    Differences from pip, on purpose: RECORD paths are relative to ``target`` (pip writes
+    ``../../bin/...`` for scripts, headers and data with ``--target``), INSTALLER says
+    ``ioring`` by default, and files already in ``target`` are overwritten. Errors: ValueError
+    (not a wheel, Wheel-Version 2+, unknown ``.data`` key, unsafe names, bad entry points),
+    ``zipfile.BadZipFile``, ``OSError`` as ``extract_zip``.
+    """
+    from ioring import _wheel
+    return _wheel.install_wheel(wheel, target, interpreter=interpreter, installer=installer,
+                                requested=requested, direct_url=direct_url,
+                                compile_bytecode=compile_bytecode, verify_record=verify_record,
+                                progress=progress, max_ratio=max_ratio, threads=threads)

@@ -19,6 +19,7 @@ cdef class _Iovecs:
     cdef iovec *vecs
     cdef Py_ssize_t count
     cdef list buffers
+    cdef bint writable            # every buffer is writable: the kernel may fill them
 
 
 cdef class _Inflight:
@@ -45,12 +46,14 @@ cdef class io_uring:
     cdef unsigned long _generation   # the fork generation it was created in
     cdef unsigned long _incarnation  # bumped by every queue_init: SQEs of an earlier one are stale
     cdef object _ident            # (st_dev, st_ino) of the ring's file while it is initialized
+    cdef str _busy                # what holds the ring for itself (Ring.run_stream), None: free
     cdef object __weakref__
 
     cdef void _expect_foreign(self, uint64_t user_data)
     cdef bint _in_fork_child(self)
 
     cdef int _check(self) except -1
+    cdef int _refuse_busy(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
     cdef void _track(self)
     cdef void _retire(self, unsigned nr)
@@ -58,6 +61,7 @@ cdef class io_uring:
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
                    c.ioring_kernel_timespec *ts, void *sigmask) except? -1
     cdef void _quiesce(self)
+    cdef void _untrack_unconsumed(self)
     cdef void _leak(self, str why)
     cdef void _release_all(self)
     cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
@@ -67,9 +71,14 @@ cdef class io_uring_sqe:
     cdef io_uring ring
     cdef unsigned seq             # SQ index the SQE was handed out at
     cdef unsigned long incarnation   # the ring's incarnation when it was handed out
+    cdef c.io_uring_sqe *_own     # a free-standing SQE's own 128 bytes (io_uring_sqe()), else NULL
+    cdef object _own_pins         # what preps and assignments pinned for a free-standing SQE
 
+    cdef c.io_uring_sqe *_ptr(self) except NULL
     cdef c.io_uring_sqe *_begin(self) except NULL
     cdef void _pin(self, object obj)
+    cdef void _pin_more(self, object obj)
+    cdef object _pins(self)
 
 
 cdef class io_uring_cqe:

@@ -6,14 +6,14 @@ What changes (see DESIGN.md): out-parameters are returned, ``-errno`` raises ``O
 "no completion yet" and "timed out" return ``None``, C arrays are Python sequences, and every
 object handed to the kernel stays pinned until its completion has been consumed. Bad arguments
 raise TypeError or ValueError; an int out of its C type's range raises a ValueError that is
-also an OverflowError (see the end of this file).
+also an OverflowError: ``IntRangeError`` (see the end of this file).
 """
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.number cimport PyNumber_Index
-from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY
+from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY, EBADFD
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, strlen
@@ -217,6 +217,7 @@ cdef class _Iovecs:
         if self.vecs == NULL:
             raise MemoryError()
         self.count = n
+        self.writable = writable
         self.buffers = []
         for i in range(n):
             b = _Buffer(bufs[i], writable)
@@ -280,17 +281,25 @@ cdef class open_how:
         self.how.mode = mode
         self.how.resolve = resolve
 
+    # Assignable as in C (how.flags = O_RDWR): the kernel copies struct open_how when the
+    # request is issued, and plain integers carry no address.
     @property
     def flags(self):
         return self.how.flags
+    @flags.setter
+    def flags(self, unsigned long long v): self.how.flags = v
 
     @property
     def mode(self):
         return self.how.mode
+    @mode.setter
+    def mode(self, unsigned long long v): self.how.mode = v
 
     @property
     def resolve(self):
         return self.how.resolve
+    @resolve.setter
+    def resolve(self, unsigned long long v): self.how.resolve = v
 
     def __repr__(self):
         return f"open_how(flags={self.how.flags:#o}, mode={self.how.mode:#o}, resolve={self.how.resolve:#x})"
@@ -315,7 +324,8 @@ cdef statx_timestamp _stamp(c.ioring_statx_timestamp t):
 
 @cython.final
 cdef class statx:
-    """struct statx, filled by the kernel in place (io_uring_prep_statx)."""
+    """struct statx (256 bytes, Linux 6.18's fields), filled by the kernel in place
+    (io_uring_prep_statx). A field is meaningful when its STATX_* bit is in stx_mask."""
     cdef c.ioring_statx st
 
     def __init__(self):
@@ -365,6 +375,18 @@ cdef class statx:
     def stx_dio_mem_align(self): return self.st.stx_dio_mem_align
     @property
     def stx_dio_offset_align(self): return self.st.stx_dio_offset_align
+    @property
+    def stx_subvol(self): return self.st.stx_subvol
+    @property
+    def stx_atomic_write_unit_min(self): return self.st.stx_atomic_write_unit_min
+    @property
+    def stx_atomic_write_unit_max(self): return self.st.stx_atomic_write_unit_max
+    @property
+    def stx_atomic_write_segments_max(self): return self.st.stx_atomic_write_segments_max
+    @property
+    def stx_dio_read_offset_align(self): return self.st.stx_dio_read_offset_align
+    @property
+    def stx_atomic_write_unit_max_opt(self): return self.st.stx_atomic_write_unit_max_opt
 
     def __repr__(self):
         return (f"statx(stx_mask={self.st.stx_mask:#x}, stx_mode={self.st.stx_mode:#o}, "
@@ -516,12 +538,18 @@ cdef class io_uring:
         self._foreign = {}
 
     cdef int _check(self) except -1:
+        if self._busy is not None:
+            self._refuse_busy()
         if not self.initialized:
             raise ValueError("the ring is not initialized (io_uring_queue_init) or was closed (io_uring_queue_exit)")
         if self._generation != _fork_generation:
             raise RuntimeError("this io_uring belongs to the parent process: a ring cannot be used "
                                "after fork() (create a new one in the child)")
         return 0
+
+    cdef int _refuse_busy(self) except -1:
+        raise RuntimeError(f"this ring is in use by {self._busy}: nothing else may use it until "
+                           "that returns")
 
     cdef bint _in_fork_child(self):
         """True in a fork child for a ring of the parent's."""
@@ -533,6 +561,8 @@ cdef class io_uring:
 
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL:
         """The SQE handed out at SQ index seq, if it has not been submitted yet."""
+        if self._busy is not None:
+            self._refuse_busy()
         if not self.initialized or incarnation != self._incarnation:
             raise ValueError("the SQE's ring was closed (io_uring_queue_exit)")
         if self._generation != _fork_generation:
@@ -682,6 +712,13 @@ cdef class io_uring:
             ts.tv_sec = 0
             ts.tv_nsec = 50000000
             ret = c.ioring_wait_cqes_timeout(&self.ring, &cqe, c.ioring_flush_sq(&self.ring), 1, &ts, NULL)
+            if ret == -EBADFD:
+                # IORING_SETUP_R_DISABLED and never enabled: the kernel refuses to consume
+                # anything; what waits in the SQ never ran and never will once the fd closes.
+                self._untrack_unconsumed()
+                if self._inflight:
+                    self._leak("the ring refuses to run requests (EBADFD) and some were consumed")
+                return
             if ret < 0 and ret != -ETIME and ret != -EAGAIN and ret != -EINTR:
                 self._leak(f"waiting for cancelled requests failed: {os.strerror(-ret)}")
                 return
@@ -706,6 +743,21 @@ cdef class io_uring:
                 # whose success CQE was skipped (IOSQE_CQE_SKIP_SUCCESS), already done.
                 if idle_rounds >= 3 and c.ioring_sq_ready(&self.ring) == 0:
                     self._inflight.clear()
+
+    cdef void _untrack_unconsumed(self):
+        """The SQEs between the kernel's SQ head and our tail were published but never consumed:
+        they are not in flight (their requests release what they pinned)."""
+        cdef unsigned idx = c.ioring_load_sq_head(&self.ring)
+        cdef unsigned tail = self.ring.sq.sqe_head
+        cdef _Inflight rec
+        while idx != tail:
+            key = c.ioring_sqe_at(&self.ring, idx).user_data
+            idx += 1
+            rec = <_Inflight>self._inflight.get(key)
+            if rec is not None:
+                rec.count -= 1
+                if rec.count <= 0:
+                    del self._inflight[key]
 
     cdef void _leak(self, str why):
         _leaked_pins.append(list(self._inflight.values()))
@@ -794,6 +846,20 @@ cdef class io_uring:
         """ring->cq.ring_entries."""
         return self.ring.cq.ring_entries if self.initialized else None
 
+    @property
+    def sq(self):
+        """ring->sq: the SQ's counters (``ring.sq.kdropped`` is C's ``*ring->sq.kdropped``)."""
+        cdef io_uring_sq v = io_uring_sq.__new__(io_uring_sq)
+        v._ring = self
+        return v
+
+    @property
+    def cq(self):
+        """ring->cq: the CQ's counters (``ring.cq.koverflow`` is C's ``*ring->cq.koverflow``)."""
+        cdef io_uring_cq v = io_uring_cq.__new__(io_uring_cq)
+        v._ring = self
+        return v
+
     def __repr__(self):
         if not self.initialized:
             return "io_uring(uninitialized)"
@@ -806,68 +872,172 @@ cdef class io_uring:
 cdef io_uring _NO_RING = io_uring()
 
 
+# struct io_uring_sq / io_uring_cq as C programs read them: a pointer member (khead, kdropped,
+# koverflow...) is the value it points to, read from the memory shared with the kernel at each
+# access (C's ``*ring->cq.koverflow``); the ring must still be initialized.
+
+@cython.final
+cdef class io_uring_sq:
+    """ring->sq: khead, ktail, kflags, kdropped (the kernel's counters, read at each access),
+    sqe_head, sqe_tail, ring_mask, ring_entries. Read-only."""
+    cdef io_uring _ring
+
+    def __cinit__(self):
+        self._ring = _NO_RING           # made directly: refuses use, never crashes
+
+    cdef c.ioring_sq *_sq(self) except NULL:
+        if self._ring is None:          # io_uring_sq.__new__(io_uring_sq): no ring behind it
+            raise ValueError("this io_uring_sq belongs to no ring: use ring.sq")
+        self._ring._check()
+        return &self._ring.ring.sq
+
+    @property
+    def khead(self): return c.ioring_load_sq_head(&self._ring.ring) if self._sq() else None
+    @property
+    def ktail(self): return self._sq().ktail[0]
+    @property
+    def kflags(self): return self._sq().kflags[0]
+    @property
+    def kdropped(self):
+        """SQEs the kernel dropped as invalid (C: ``*ring->sq.kdropped``)."""
+        return self._sq().kdropped[0]
+    @property
+    def sqe_head(self): return self._sq().sqe_head
+    @property
+    def sqe_tail(self): return self._sq().sqe_tail
+    @property
+    def ring_mask(self): return self._sq().ring_mask
+    @property
+    def ring_entries(self): return self._sq().ring_entries
+
+    def __repr__(self):
+        return f"io_uring_sq(of {self._ring!r})"
+
+
+@cython.final
+cdef class io_uring_cq:
+    """ring->cq: khead, ktail, kflags, koverflow (the kernel's counters, read at each access),
+    ring_mask, ring_entries. Read-only."""
+    cdef io_uring _ring
+
+    def __cinit__(self):
+        self._ring = _NO_RING           # made directly: refuses use, never crashes
+
+    cdef c.ioring_cq *_cq(self) except NULL:
+        if self._ring is None:          # io_uring_cq.__new__(io_uring_cq): no ring behind it
+            raise ValueError("this io_uring_cq belongs to no ring: use ring.cq")
+        self._ring._check()
+        return &self._ring.ring.cq
+
+    @property
+    def khead(self): return self._cq().khead[0]
+    @property
+    def ktail(self): return c.ioring_cq_tail(&self._ring.ring) if self._cq() else None
+    @property
+    def kflags(self):
+        """IORING_CQ_* flags; None on kernels without them (before 5.8, C's NULL)."""
+        cdef c.ioring_cq *cq = self._cq()
+        return None if cq.kflags == NULL else cq.kflags[0]
+    @property
+    def koverflow(self):
+        """CQEs the kernel could not post and lost (C: ``*ring->cq.koverflow``)."""
+        return self._cq().koverflow[0]
+    @property
+    def ring_mask(self): return self._cq().ring_mask
+    @property
+    def ring_entries(self): return self._cq().ring_entries
+
+    def __repr__(self):
+        return f"io_uring_cq(of {self._ring!r})"
+
+
 @cython.final
 @cython.freelist(64)
 cdef class io_uring_sqe:
-    """A submission queue entry of a ring, valid from io_uring_get_sqe until it is submitted."""
+    """struct io_uring_sqe. From io_uring_get_sqe: a slot of its ring, valid until it is
+    submitted. ``io_uring_sqe()``: C's ``struct io_uring_sqe sqe = {}``, a zeroed SQE of its own
+    for io_uring_register_sync_msg and the prep helpers; it is no ring's slot, so it can never
+    be submitted.
+
+    Every field and union alias of the kernel's struct is an attribute under its C name,
+    assignable as in C (``sqe.len = -errno.EFAULT``, ``sqe.nop_flags = ...``, ``sqe.opcode =
+    ...``), except that a user address takes a buffer object (pinned) and every assignment is
+    checked so that the kernel only ever touches pinned memory (README, "SQE fields"). ``cmd``
+    (the command payload) is read-only."""
 
     def __cinit__(self):
         self.ring = _NO_RING
+        self._own = NULL
+
+    def __init__(self):
+        if self._own == NULL:
+            self._own = <c.io_uring_sqe *>calloc(1, 2 * sizeof(c.io_uring_sqe))
+            if self._own == NULL:
+                raise MemoryError()
+
+    def __dealloc__(self):
+        free(self._own)
+        self._own = NULL
+
+    cdef c.io_uring_sqe *_ptr(self) except NULL:
+        """The SQE's memory: its own, or its ring's slot if it has not been submitted."""
+        if self._own != NULL:
+            return self._own
+        return self.ring._sqe(self.seq, self.incarnation)
 
     cdef c.io_uring_sqe *_begin(self) except NULL:
         """Start a prep: the SQE must still be unsubmitted; whatever it pinned is released."""
-        cdef c.io_uring_sqe *sqe = self.ring._sqe(self.seq, self.incarnation)
+        cdef c.io_uring_sqe *sqe
+        if self._own != NULL:
+            self._own_pins = None
+            return self._own
+        sqe = self.ring._sqe(self.seq, self.incarnation)
         self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = None
         return sqe
 
     cdef void _pin(self, object obj):
-        self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
+        if self._own != NULL:
+            self._own_pins = obj
+        else:
+            self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
+
+    cdef object _pins(self):
+        if self._own != NULL:
+            return self._own_pins
+        return self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask]
+
+    cdef void _pin_more(self, object obj):
+        """Pin ``obj`` next to what the SQE already pinned."""
+        old = self._pins()
+        self._pin(obj if old is None else (old, obj))
+
+    # Every field and union alias of struct io_uring_sqe is added to this class by
+    # _sqe_fields.pxi (one _SqeField descriptor per C name), except these two:
 
     @property
-    def opcode(self): return self.ring._sqe(self.seq, self.incarnation).opcode
-    @property
-    def fd(self): return self.ring._sqe(self.seq, self.incarnation).fd
-    @property
-    def off(self): return self.ring._sqe(self.seq, self.incarnation).off
-    @property
-    def addr(self): return self.ring._sqe(self.seq, self.incarnation).addr
-    @property
-    def len(self): return self.ring._sqe(self.seq, self.incarnation).len
-    @property
-    def rw_flags(self): return self.ring._sqe(self.seq, self.incarnation).rw_flags
-    @property
-    def buf_index(self): return self.ring._sqe(self.seq, self.incarnation).buf_index
-    @property
-    def splice_fd_in(self): return self.ring._sqe(self.seq, self.incarnation).splice_fd_in
-    @property
-    def addr3(self): return self.ring._sqe(self.seq, self.incarnation).addr3
-
-    @property
-    def flags(self): return self.ring._sqe(self.seq, self.incarnation).flags
+    def flags(self): return self._ptr().flags
     @flags.setter
-    def flags(self, unsigned v):
-        if v > 0xFF:
-            raise ValueError(f"SQE flags are 8 bits, not {v:#x}")
-        self.ring._sqe(self.seq, self.incarnation).flags = <uint8_t>v
+    def flags(self, v):
+        self._ptr().flags = <uint8_t>_field_bits(v, 1, "flags")     # IOSQE_*: no address
 
     @property
-    def ioprio(self): return self.ring._sqe(self.seq, self.incarnation).ioprio
-    @ioprio.setter
-    def ioprio(self, uint16_t v): self.ring._sqe(self.seq, self.incarnation).ioprio = v
-
-    @property
-    def personality(self): return self.ring._sqe(self.seq, self.incarnation).personality
-    @personality.setter
-    def personality(self, uint16_t v): self.ring._sqe(self.seq, self.incarnation).personality = v
-
-    @property
-    def user_data(self): return self.ring._sqe(self.seq, self.incarnation).user_data
+    def user_data(self): return self._ptr().user_data
     @user_data.setter
-    def user_data(self, uint64_t v): io_uring_sqe_set_data64(self, v)
+    def user_data(self, v):
+        cdef uint64_t ud = v if type(v) is int and 0 <= v <= 0xFFFFFFFFFFFFFFFF else _field_bits(v, 8, "user_data")
+        io_uring_sqe_set_data64(self, ud)
+
+    @property
+    def cmd(self):
+        """The command payload (sqe->cmd: 16 bytes, 80 on IORING_SETUP_SQE128 rings), as bytes.
+        Read-only: a driver may follow pointers in it."""
+        cdef c.io_uring_sqe *s = self._ptr()
+        cdef Py_ssize_t n = 80 if (self._own == NULL and self.ring.ring.flags & _c_IORING_SETUP_SQE128) else 16
+        return PyBytes_FromStringAndSize(<char *>s + 48, n)
 
     def __repr__(self):
         try:
-            s = self.ring._sqe(self.seq, self.incarnation)
+            s = self._ptr()
         except ValueError:
             return "io_uring_sqe(submitted)"
         return f"io_uring_sqe(opcode={s.opcode}, fd={s.fd}, flags={s.flags:#x}, user_data={s.user_data})"
@@ -950,30 +1120,55 @@ def io_uring_get_sqe(io_uring ring not None):
 
 def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     """io_uring_sqe_set_data64(3): the user_data the completion will carry."""
-    sqe.ring._sqe(sqe.seq, sqe.incarnation).user_data = data
-    sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+    sqe._ptr().user_data = data
+    if sqe._own == NULL:
+        sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+
+
+cdef uint64_t _data_key(object data) except? 0xFFFFFFFFFFFFFFFE:
+    """The user_data C would store for io_uring_sqe_set_data's ``void *data``: an int is its own
+    value (C's ``(void *)(uintptr_t)n``), None is NULL (0), any other object its id()."""
+    if data is None:
+        return 0
+    if isinstance(data, int):
+        if not 0 <= data <= 0xFFFFFFFFFFFFFFFF:
+            raise ValueError(f"an int user_data must be in 0..2**64-1, not {data}")
+        return <uint64_t>data
+    return <uint64_t><size_t><void *>data
 
 
 def io_uring_sqe_set_data(io_uring_sqe sqe not None, object data):
-    """io_uring_sqe_set_data(3): attach any Python object; io_uring_cqe_get_data returns it.
-    The user_data is id(data) (C stores the pointer), and the object is kept alive until the
-    completion is consumed."""
+    """io_uring_sqe_set_data(3): the completion will carry ``data``. An int is stored as the
+    user_data itself, as C's ``(void *)(uintptr_t)n`` is (so io_uring_prep_timeout_remove(sqe,
+    n) or io_uring_prep_cancel64(sqe, n) find the request), and None as NULL (0); any other
+    object is attached: the user_data is its id() (C stores the pointer), and it is kept alive
+    until the completion is consumed. io_uring_cqe_get_data gives either back."""
     cdef io_uring ring = sqe.ring
-    ring._sqe(sqe.seq, sqe.incarnation).user_data = <uint64_t><size_t><void *>data
-    ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
-    ring._has_data = True
+    cdef uint64_t key = _data_key(data)
+    cdef c.io_uring_sqe *s = sqe._ptr()
+    s.user_data = key
+    if sqe._own != NULL:
+        return                      # never submitted: no completion will look the object up
+    if data is None or isinstance(data, int):
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
+    else:
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = data
+        ring._has_data = True
 
 
 def io_uring_cqe_get_data(io_uring_cqe cqe not None):
-    """io_uring_cqe_get_data(3): the object given to io_uring_sqe_set_data, or None."""
-    return cqe._data
+    """io_uring_cqe_get_data(3): the object attached with io_uring_sqe_set_data; without one,
+    the user_data as C's pointer would read: an int, or None for 0 (NULL)."""
+    if cqe._data is not None:
+        return cqe._data
+    return cqe.user_data if cqe.user_data else None
 
 
 def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
     """io_uring_sqe_set_flags(3): IOSQE_* flags."""
     if flags > 0xFF:
         raise ValueError(f"SQE flags are 8 bits, not {flags:#x}")
-    c.ioring_sqe_set_flags(sqe.ring._sqe(sqe.seq, sqe.incarnation), flags)
+    c.ioring_sqe_set_flags(sqe._ptr(), flags)
 
 
 def io_uring_sq_ready(io_uring ring not None):
@@ -1186,6 +1381,7 @@ include "_register_ext.pxi"
 include "_buf_ring.pxi"
 include "_ring_ctl.pxi"
 include "_wait_reg.pxi"
+include "_sqe_fields.pxi"
 
 
 # ---- out-of-range integer arguments are ValueErrors ------------------------------------------------
@@ -1194,8 +1390,9 @@ include "_wait_reg.pxi"
 # raise OverflowError, which is an ArithmeticError, not a ValueError. Every callable of this
 # module (functions, methods, constructors, property setters) is therefore routed, once at
 # import, through a C shim on its call path that turns an OverflowError leaving it into
-# _IntRangeError: an OverflowError *and* a ValueError, with the same message and traceback
-# (so ``except ValueError`` and ``except OverflowError`` both catch it). The shim replaces the
+# IntRangeError (public, since it appears in tracebacks): an OverflowError *and* a ValueError,
+# with the same message and traceback (so ``except ValueError`` and ``except OverflowError``
+# both catch it). The shim replaces the
 # object's vectorcall pointer (PEP 590) or the setter of its getset: no cost unless an
 # exception is raised, and the objects keep their types, names and signatures.
 
@@ -1385,13 +1582,15 @@ cdef extern from *:
     void ioring_set_range_error_type(object cls)
 
 
-class _IntRangeError(OverflowError, ValueError):
-    """An int argument outside the range of its C type (DESIGN.md: a bad argument, so a
-    ValueError; still an OverflowError, as Python's own conversions raise)."""
+class IntRangeError(OverflowError, ValueError):
+    """An int argument outside the range of its C type (``io_uring_prep_read(sqe, -1, ...)``
+    with a negative unsigned, a value past 64 bits...). DESIGN.md makes a bad argument a
+    ValueError; it is also an OverflowError, as Python's own int conversions raise, so either
+    ``except`` catches it."""
 
 
 def _route_int_range_errors():
-    ioring_set_range_error_type(_IntRangeError)
+    ioring_set_range_error_type(IntRangeError)
     cyfunction = type(_route_int_range_errors)
     n = 0
     for obj in list(globals().values()):

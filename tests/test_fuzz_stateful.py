@@ -14,6 +14,12 @@ Invariants checked after every step:
 * at the end, after feeding the pipe, every request still in flight completes, and after
   io_uring_queue_exit every bytearray is free.
 
+SQE fields are assigned at random as C programs assign them (any field the kernel may read, any
+value: numbers, addresses of live memory including two canaries, buffers): an assignment either
+raises and leaves the SQE as it was, or the request becomes whatever its fields now say (its
+result is not checked, only that it completes once), with every buffer it took pinned until its
+completion; the canaries, never handed to anything, must never change.
+
 Two machines: ``CoreMachine`` waits only when no SQE is prepared-but-unsubmitted, and drops
 SQE/CQE objects when the ring is re-initialized; ``FullMachine`` also waits with SQEs pending
 (liburing's waits never submit, so those SQEs must stay preparable) and keeps using SQE and CQE
@@ -26,8 +32,8 @@ import tempfile
 import time
 
 import pytest
-from conftest import resizable
-from hypothesis import HealthCheck, Phase, settings, strategies as st
+from conftest import address_of, resizable
+from hypothesis import HealthCheck, Phase, event, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule)
 
@@ -82,6 +88,10 @@ class CoreMachine(RuleBasedStateMachine):
         self.files_registered = False
         self.old_sqes = []         # SQE objects already submitted
         self.old_cqes = []         # CQE copies already consumed
+        self.mangled_waiting = False   # a refused mangled SQE left SQEs in the SQ
+        # Memory no request is ever given; their addresses are among the numbers fields get.
+        self.canaries = [bytearray(b"\xa5") * 512 for _ in range(2)]
+        self.canary_addrs = [address_of(c) + k for c in self.canaries for k in (0, 8, 500)]
 
     # ---- buffer bookkeeping ---------------------------------------------------------------------
 
@@ -142,15 +152,30 @@ class CoreMachine(RuleBasedStateMachine):
         while (self.inflight or self.anon) and time.monotonic() < deadline:
             # (Which anonymous request a user_data-0 completion was is a guess: feed the pipe
             # as long as any anonymous request is left.)
-            pipe_reads = sum(1 for q in self.inflight.values() if q.kind == "read_pipe") + len(self.anon)
+            pipe_reads = sum(1 for q in self.inflight.values() if q.kind in ("read_pipe", "mangled")) \
+                + len(self.anon)
+            if any(q.kind == "mangled" for q in list(self.inflight.values()) + self.anon):
+                self._empty_pipe()       # a mangled write into the pipe may wait for room
             if pipe_reads:
                 os.write(self.w, b"z" * pipe_reads)
+            if L.io_uring_sq_ready(self.ring):
+                L.io_uring_submit(self.ring)     # what a refused SQE left in the SQ
             cqe = L.io_uring_wait_cqe_timeout(self.ring, ts)
             if cqe is not None:
                 self._consume(cqe)
                 L.io_uring_cqe_seen(self.ring, cqe)
         missing = sorted(self.inflight) + (["%d anonymous" % len(self.anon)] if self.anon else [])
         assert not missing, f"requests never completed: {missing}"
+
+    def _empty_pipe(self):
+        os.set_blocking(self.r, False)
+        try:
+            while os.read(self.r, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(self.r, True)
 
     # ---- SQEs -----------------------------------------------------------------------------------
 
@@ -181,7 +206,10 @@ class CoreMachine(RuleBasedStateMachine):
             self._unuse(b)
         req.kind, req.bufs, req.size = kind, bufs, size
         req.fixed_file = False
-        L.io_uring_sqe_set_flags(req.sqe, 0)    # flags survive a prep (as in liburing)
+        # flags and personality survive a prep (as in liburing); a personality assign_field left
+        # would make the kernel refuse the new request (EINVAL: no such personality).
+        L.io_uring_sqe_set_flags(req.sqe, 0)
+        req.sqe.personality = 0
         for b in bufs:
             self._use(b)
 
@@ -285,11 +313,72 @@ class CoreMachine(RuleBasedStateMachine):
             L.io_uring_prep_read(req.sqe, self.r, bytearray(4), 5, 0)
         assert (req.sqe.opcode, req.sqe.fd, req.sqe.addr, req.sqe.len, req.sqe.off) == before
 
+    # Fields a C program may assign, opcodes a mangled request may become (each completes on
+    # its own with this machine's fds: no multishot, no waiting on a peer) and fd values.
+    FIELDS = ("opcode", "fd", "off", "addr2", "addr", "splice_off_in", "level", "len", "rw_flags",
+              "nop_flags", "msg_flags", "ioprio", "buf_index", "personality", "splice_fd_in",
+              "file_index", "addr3", "optval", "attr_ptr", "attr_type_mask", "cmd_op")
+    OPCODES = (L.IORING_OP_NOP, L.IORING_OP_READ, L.IORING_OP_WRITE, L.IORING_OP_READV,
+               L.IORING_OP_WRITEV, L.IORING_OP_FSYNC, L.IORING_OP_FADVISE, L.IORING_OP_READ_FIXED,
+               L.IORING_OP_WRITE_FIXED, L.IORING_OP_SEND, L.IORING_OP_RECV, L.IORING_OP_STATX,
+               L.IORING_OP_SYNC_FILE_RANGE, L.IORING_OP_EPOLL_CTL, L.IORING_OP_SENDMSG,
+               L.IORING_OP_SHUTDOWN, 200)
+
+    def _field_value(self, data, field, req):
+        kind = data.draw(st.integers(0, 9))
+        if field == "opcode":
+            return data.draw(st.sampled_from(self.OPCODES))
+        if field in ("fd", "splice_fd_in"):
+            return data.draw(st.sampled_from([self.file_fd, self.r, self.w, -1, 12345]))
+        if kind <= 2:
+            return data.draw(st.sampled_from([0, 1, 7, 16, 512, 4096, 2**31, 2**32 - 1, 2**63, -1, -14]))
+        if kind <= 4:                              # an address: a canary's or a live buffer's
+            live = [b for b in req.bufs if isinstance(b, bytearray) and len(b)]
+            addrs = self.canary_addrs + [address_of(b) for b in live]
+            return addrs[self._index(data, len(addrs))]
+        if kind == 5:
+            return None
+        if kind == 6:
+            return b"data\0"
+        if kind == 7:
+            return [self._new_buf(data.draw(st.integers(1, 64))) for _ in range(data.draw(st.integers(1, 3)))]
+        return self._new_buf(data.draw(st.integers(1, 1024)))
+
+    @precondition(lambda self: self.pending)
+    @rule(data=st.data())
+    def assign_field(self, data):
+        req = self._pick(data)
+        field = data.draw(st.sampled_from(self.FIELDS))
+        value = self._field_value(data, field, req)
+        before = [getattr(req.sqe, f) for f in ("opcode", "fd", "off", "addr", "len", "rw_flags",
+                                                 "ioprio", "buf_index", "splice_fd_in", "addr3")]
+        try:
+            setattr(req.sqe, field, value)
+        except (TypeError, ValueError):
+            after = [getattr(req.sqe, f) for f in ("opcode", "fd", "off", "addr", "len", "rw_flags",
+                                                    "ioprio", "buf_index", "splice_fd_in", "addr3")]
+            assert after == before, f"a refused sqe.{field} = {value!r} changed the SQE"
+            event("field assignment refused")
+            return
+        event("field assignment accepted")
+        # The request is whatever its fields say now; what it took stays pinned until it completes.
+        req.kind = "mangled"
+        for b in value if isinstance(value, list) else [value]:
+            if isinstance(b, bytearray):
+                self._use(b)
+                req.bufs.append(b)
+
     # ---- submit ---------------------------------------------------------------------------------
 
     def _submit(self):
+        waiting = L.io_uring_sq_ready(self.ring)    # prepared now + left in the SQ by a submit
+        mangled = self.mangled_waiting or any(q.kind == "mangled" for q in self.pending)
         n = L.io_uring_submit(self.ring)
-        assert n == len(self.pending), f"io_uring_submit returned {n}, {len(self.pending)} were prepared"
+        # The kernel stops at an SQE it refuses outright (an unknown opcode...), as in C: the
+        # rest stays in the SQ for the next submit. Only SQEs assign_field mangled are refused.
+        assert n == waiting or (mangled and n < waiting), \
+            f"io_uring_submit returned {n}, {waiting} were prepared"
+        self.mangled_waiting = mangled and L.io_uring_sq_ready(self.ring) > 0
         for req in self.pending:
             if req.kind is None:
                 req.kind = "nop"
@@ -361,6 +450,7 @@ class CoreMachine(RuleBasedStateMachine):
             assert res == req.size, f"file write of {req.size} returned {res}"
         elif req.kind == "read_pipe":
             assert 0 < res <= req.size, f"pipe read of {req.size} returned {res}"
+        # "mangled": assigned fields made it something else; that it completes once is the check
 
     def _can_wait(self):
         return self.ring is not None and (self.WAIT_WITH_PENDING or not self.pending)
@@ -476,6 +566,7 @@ class CoreMachine(RuleBasedStateMachine):
             self.old_sqes += [q.sqe for q in self.pending]
         self.pending, self.inflight, self.anon, self._anon_done = [], {}, [], []
         self.registered, self.files_registered, self.head_cqe = None, False, None
+        self.mangled_waiting = False
         self.free_check = []
         # The same io_uring object, initialized again (a reused ring).
         L.io_uring_queue_init(entries, self.ring)
@@ -492,6 +583,11 @@ class CoreMachine(RuleBasedStateMachine):
                     assert not resizable(b), f"{req}: its buffer was released early (resizable)"
         for b in self.registered or []:
             assert not resizable(b), "a registered buffer is resizable (not pinned)"
+
+    @invariant()
+    def canaries_are_untouched(self):
+        for c in self.canaries:
+            assert c == bytearray(b"\xa5") * 512, "the kernel wrote into memory no SQE was given"
 
     @invariant()
     def released_buffers_can_be_resized(self):

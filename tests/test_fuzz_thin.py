@@ -47,8 +47,8 @@ import traceback
 import warnings
 
 import pytest
-from conftest import resizable
-from fuzz_child import (BadSeq, Blocked, ExcIndex, Index3, FuzzWorld, Tok, call_watched,
+from conftest import address_of, resizable
+from fuzz_child import (EXAMPLES, BadSeq, Blocked, ExcIndex, Index3, FuzzWorld, Tok, call_watched,
                         fuzz_arguments, logline, run_in_child)
 from hypothesis import strategies as st
 
@@ -56,6 +56,7 @@ from ioring import liburing as L
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RAW = os.environ.get("IORING_FUZZ_RAW") == "1"
+RANDOM_FIELDS = os.environ.get("IORING_FUZZ_RANDOM") == "1"
 
 
 # ---- what is fuzzed ---------------------------------------------------------------------------
@@ -129,8 +130,8 @@ class World(FuzzWorld):
         return self.get("LIVE_RING")
 
     def _cached(self, name):
-        return not (name.startswith(("FRESH_SQE", "LIST_BUFS", "TUPLE_BUFS", "MV_", "GEN_", "REG_VIEW",
-                                     "LIST_REG"))
+        return not (name.startswith(("FRESH_SQE", "FREE_SQE", "LIST_BUFS", "TUPLE_BUFS", "MV_", "GEN_",
+                                     "REG_VIEW", "LIST_REG", "ADDR_"))
                     or re.match(r"^BA\d+$", name))
 
     def _make(self, name):
@@ -181,6 +182,13 @@ class World(FuzzWorld):
             return sqe
         if name == "OTHER_SQE":
             return L.io_uring_get_sqe(self.get("LIVE_RING2"))
+        if name == "FREE_SQE":
+            return L.io_uring_sqe()             # struct io_uring_sqe sqe = {}: never submitted
+        if name == "CANARY":
+            return bytearray(b"\xa5") * 4096       # never handed to anything (see CANARY_ADDR)
+        if name.startswith("ADDR_"):             # a raw address: ADDR_<token>[+<offset>]
+            what, _, delta = name[5:].partition("+")
+            return address_of(self.get(what)) + int(delta or 0)
         # CQEs
         if name in ("CQE_HEAD", "CQE_SEEN"):
             sqe = L.io_uring_get_sqe(self.live)
@@ -370,7 +378,7 @@ SEQ_TOKS = [T("LIST_BUFS"), T("TUPLE_BUFS"), T("LIST_RO"), T("LIST_EMPTY"), T("L
 RING_TOKS = [T("LIVE_RING"), T("LIVE_RING"), T("LIVE_RING2"), T("CQE32_RING"), T("CLOSED_RING"),
              T("UNINIT_RING")]
 SQE_TOKS = [T("FRESH_SQE"), T("FRESH_SQE"), T("FRESH_SQE"), T("STALE_SQE"), T("CLOSED_SQE"),
-            T("OTHER_SQE")]
+            T("OTHER_SQE"), T("FREE_SQE")]
 CQE_TOKS = [T("CQE_HEAD"), T("CQE_SEEN"), T("RAW_io_uring_cqe")]
 TS_TOKS = [T("TS_SHORT"), T("TS_ZERO"), T("TS_NEG"), T("TS_BADNS"), T("TS_HUGE")]
 PATHS = [T("PATH_FILE"), T("PATH_DIR"), "nofile", b"file", "", "a\0b", "x" * 5000, "/",
@@ -617,6 +625,191 @@ def test_every_public_function_is_fuzzed():
     assert not missing
     for fname in FUNCTIONS:     # every signature parses
         assert _signature(getattr(L, fname)) is not None
+
+
+# ---- SQE fields assigned on live SQEs -----------------------------------------------------------
+# C programs write sqe->field directly. Random sequences of assignments (every field and alias,
+# any value: numbers, addresses of live memory, buffers, paths, C structs, junk) on an SQE a prep
+# set up, then the SQE is submitted: each assignment must raise (leaving the SQE as it was) or
+# be one the kernel can run without touching memory that is not pinned for the SQE. A canary
+# bytearray whose address is among the numbers tried must be intact afterwards; buffers the SQE
+# took must stay pinned while it is in flight and be released once the rings are closed.
+
+SQE_FIELD_NAMES = sorted([n for n, v in vars(L.io_uring_sqe).items()
+                          if type(v).__name__ == "_SqeField"] + ["flags", "user_data", "cmd"])
+# Opcodes an assignment may try: every one but FALLOCATE (a huge random length could fill the
+# disk of the machine), plus unknown ones.
+FUZZ_OPCODES = sorted({getattr(L, n) for n in dir(L) if n.startswith("IORING_OP_") and n != "IORING_OP_LAST"}
+                      - {L.IORING_OP_FALLOCATE}) + [200, 255]
+CANARY_ADDRS = [T("ADDR_CANARY"), T("ADDR_CANARY+8"), T("ADDR_CANARY+4000")]
+
+# What a prep leaves on the SQE before the assignments: (prep name, arguments as tokens).
+SQE_SETUPS = {
+    "nop": ("io_uring_prep_nop", []),
+    "read": ("io_uring_prep_read", [T("PIPE_R"), T("BA64"), 64, -1]),
+    "write": ("io_uring_prep_write", [T("FILE_FD"), T("BYTES16"), 16, 0]),
+    "readv": ("io_uring_prep_readv", [T("FILE_FD"), T("LIST_BUFS"), None, 0]),
+    "read_fixed": ("io_uring_prep_read_fixed", [T("FILE_FD"), T("REG_VIEW"), 512, 0, 0]),
+    "send": ("io_uring_prep_send", [T("SOCK_A"), T("BA16"), 16, 0]),
+    "send_vectorized": ("io_uring_prep_send", [T("SOCK_A"), T("LIST_BUFS"), 2, 0]),
+    "recv": ("io_uring_prep_recv", [T("SOCK_B"), T("BA64"), 64, 0]),
+    "timeout": ("io_uring_prep_timeout", [T("TS_SHORT"), 0, 0]),
+    "timeout_update": ("io_uring_prep_timeout_update", [T("TS_SHORT"), 5, 0]),
+    "statx": ("io_uring_prep_statx", [-100, T("PATH_FILE"), 0, 0xFFF, T("INST_statx")]),
+    "openat": ("io_uring_prep_openat", [-100, "nofile", 0, 0]),
+    "connect": ("io_uring_prep_connect", [T("SOCK_A"), T("INST_sockaddr")]),
+    "accept": ("io_uring_prep_accept", [T("SOCK_A"), T("INST_sockaddr"), None, 0]),
+    "sendmsg": ("io_uring_prep_sendmsg", [T("SOCK_A"), T("INST_msghdr"), 0]),
+    "epoll_wait": ("io_uring_prep_epoll_wait", [T("EVENTFD"), T("INST_epoll_event_array")]),
+    "files_update": ("io_uring_prep_files_update", [T("ARRAY"), 2, 0]),
+    "futex_wait": ("io_uring_prep_futex_wait", [T("BA16"), 0, 0, L.FUTEX2_SIZE_U32, 0]),
+    "provide_buffers": ("io_uring_prep_provide_buffers", [T("BA4096"), 64, 4, 3, 0]),
+    "msg_ring": ("io_uring_prep_msg_ring", [T("RING_FD"), 0, 0x77, 0]),
+    "cmd_discard": ("io_uring_prep_cmd_discard", [T("FILE_FD"), 0, 4096]),
+    "getxattr": ("io_uring_prep_getxattr", ["user.x", T("BA64"), T("PATH_FILE")]),
+    "splice": ("io_uring_prep_splice", [T("PIPE_R"), -1, T("PIPE_W"), -1, 8, 0]),
+}
+
+_field_values = st.one_of(
+    st.sampled_from(INTERESTING_INTS), st.integers(-2**65, 2**65),
+    st.sampled_from(CANARY_ADDRS + [T("ADDR_BA64"), T("ADDR_BA64+8"), None, 0, "file", b"file\0",
+                                   "nofile", 1.5, "x" * 300]),
+    st.sampled_from(BUF_TOKS + [T("BA64"), T("LIST_BUFS"), T("LIST_RO"), T("LIST_EMPTY"), T("LIST_INTS"),
+                                T("TS_SHORT"), T("INST_statx"), T("INST_sockaddr"), T("INST_msghdr"),
+                                T("INST_epoll_event"), T("INST_epoll_event_array"), T("INST_siginfo"),
+                                T("INST_open_how"), T("OBJ"), T("FREE_SQE")]),
+)
+
+
+def _field_value_strategy(field):
+    if field == "opcode":
+        return st.one_of(st.sampled_from(FUZZ_OPCODES), st.sampled_from([-1, 256, None, T("BA16")]))
+    if field in ("fd", "splice_fd_in", "file_index"):
+        # never a small int: that could name one of the harness's own fds (see fd_ints)
+        return st.one_of(st.sampled_from(FD_TOKS), fd_ints, st.sampled_from([0, None, T("BA16")]))
+    if field == "len":
+        return st.one_of(_field_values, st.integers(0, 5000), st.sampled_from([-14, 2**32 - 1]))
+    return _field_values
+
+
+@st.composite
+def _assignments(draw):
+    n = draw(st.integers(1, 8))
+    out = []
+    for _ in range(n):
+        field = draw(st.sampled_from(SQE_FIELD_NAMES))
+        out.append((field, draw(_field_value_strategy(field))))
+    return out
+
+
+def _sqe_bytes(sqe):
+    """The SQE's 64 bytes as the fields show them (what a refused assignment must not change)."""
+    out = []
+    for name in ("opcode", "flags", "ioprio", "fd", "off", "addr", "len", "rw_flags", "user_data",
+                 "buf_index", "personality", "splice_fd_in", "addr3", "attr_type_mask"):
+        out.append(getattr(sqe, name))
+    return tuple(out)
+
+
+def run_field_example(setup, sandbox, free, assignments):
+    world = World(sandbox)
+    problems = []
+    try:
+        canary = world.get("CANARY")
+        sqe = world.get("FREE_SQE" if free else "FRESH_SQE")
+        prep, raw_args = SQE_SETUPS[setup]
+        args = world.resolve(list(raw_args))
+        logline(f"{prep}(sqe, {raw_args!r}) [{'free' if free else 'ring'} SQE]")
+        getattr(L, prep)(sqe, *args)
+        taken = [a for a in args if isinstance(a, bytearray)]
+        taken += [b for a in args if isinstance(a, list) for b in a if isinstance(b, bytearray)]
+        for field, raw in assignments:
+            value = world.resolve(raw)
+            before = _sqe_bytes(sqe)
+            logline(f"io_uring_sqe_field: sqe.{field} = {raw!r}")
+            _, exc = call_watched(setattr, (sqe, field, value), WATCHDOG_OTHER)
+            if exc is None:
+                if isinstance(value, bytearray):
+                    taken.append(value)
+                elif isinstance(value, list):
+                    taken += [b for b in value if isinstance(b, bytearray)]
+                continue
+            if isinstance(exc, SystemError) or not isinstance(exc, Exception) or isinstance(exc, Blocked):
+                problems.append(f"sqe.{field} = {raw!r} raised "
+                                + "".join(traceback.format_exception_only(exc)).strip())
+            elif isinstance(exc, OverflowError) and not isinstance(exc, ValueError):
+                problems.append(f"sqe.{field} = {raw!r}: an OverflowError that is not a ValueError")
+            elif _sqe_bytes(sqe) != before:
+                problems.append(f"sqe.{field} = {raw!r} raised {type(exc).__name__}({exc}) after "
+                                f"changing the SQE")
+            exc = None          # its traceback holds the SQE (and a free SQE's pins) alive
+        if not free:
+            L.io_uring_sqe_set_data64(sqe, 0x5EED)
+            logline("io_uring_submit(LIVE_RING) after the assignments")
+            _, exc = call_watched(L.io_uring_submit, (world.live,), WATCHDOG_OTHER)
+            if exc is None:
+                early = [len(b) for b in taken if resizable(b)]
+                if early:
+                    problems.append(f"bytearray(s) of sizes {early} the SQE took were resizable while "
+                                    "it was in flight")
+                ts = L.kernel_timespec(0, 2_000_000)
+                deadline = time.monotonic() + 0.02
+                while time.monotonic() < deadline:
+                    cqe = L.io_uring_wait_cqe_timeout(world.live, ts)
+                    if cqe is None:
+                        break
+                    L.io_uring_cqe_seen(world.live, cqe)
+            elif not isinstance(exc, OSError):
+                problems.append(f"io_uring_submit raised {exc!r}")
+            exc = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            problems += world.teardown()
+            del sqe, args, value
+            gc.collect()
+        if canary != bytearray(b"\xa5") * 4096:
+            problems.append("the kernel wrote into the canary, memory no SQE was given")
+        leaked_on_purpose = any(issubclass(w.category, RuntimeWarning) and "kept alive" in str(w.message)
+                                for w in caught)
+        if not leaked_on_purpose:
+            stuck = [len(b) for b in world.bytearrays + taken if not resizable(b)]
+            if stuck:
+                problems.append(f"bytearrays of sizes {stuck} still pinned after every ring was closed")
+    finally:
+        try:
+            world.teardown()
+        except Exception:
+            pass
+    assert not problems, f"{setup} then {assignments!r}: " + "; ".join(problems)
+
+
+def _fuzz_fields_in_this_process(setup, sandbox):
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM_FIELDS,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink],
+              report_multiple_bugs=False)
+    @given(st.booleans(), _assignments())
+    def fuzz(free, assignments):
+        run_field_example(setup, sandbox, free and draw_free(setup), assignments)
+
+    fuzz()
+
+
+def draw_free(setup):
+    """Free-standing SQEs take every prep but read_fixed (it needs the ring's registered buffers)."""
+    return setup != "read_fixed"
+
+
+@pytest.mark.parametrize("setup", sorted(SQE_SETUPS))
+def test_fuzz_sqe_field_assignments(setup):
+    status, report, calls = run_in_child(_fuzz_fields_in_this_process, setup)
+    if status == "ok":
+        return
+    if status == "failed":
+        pytest.fail(f"fields after {setup}: an invariant failed\n{report[-6000:]}", pytrace=False)
+    pytest.fail(f"fields after {setup}: the process {status}. Last step(s):\n"
+                f"{chr(10).join(calls.splitlines()[-12:])}", pytrace=False)
 
 
 # ---- uninitialized instances of the library's types --------------------------------------------

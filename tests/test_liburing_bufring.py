@@ -60,6 +60,36 @@ def test_buf_ring_recv_reports_the_bid_and_the_data_lands_in_that_buffer(ring, p
     L.io_uring_free_buf_ring(ring, br, 4, BGID)
 
 
+def test_send_of_a_provided_buffer_takes_none_as_buf(ring, pair):
+    """io_uring_prep_send(sqe, fd, NULL, 0, 0) + IOSQE_BUFFER_SELECT sends the next buffer of
+    the group (liburing's test/recvsend_bundle.c); None is C's NULL, as for recv."""
+    a, b = pair
+    pool = bytearray(b"first---second--")
+    br = L.io_uring_setup_buf_ring(ring, 2, BGID, 0)
+    mask = L.io_uring_buf_ring_mask(2)
+    for bid in range(2):
+        L.io_uring_buf_ring_add(br, memoryview(pool)[bid * 8:(bid + 1) * 8], 8, bid, mask, bid)
+    L.io_uring_buf_ring_advance(br, 2)
+    for ud in (1, 2):
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_send(sqe, a.fileno(), None, 0, 0)
+        L.io_uring_sqe_set_flags(sqe, L.IOSQE_BUFFER_SELECT)
+        L.io_uring_sqe_set_buf_group(sqe, BGID)
+        L.io_uring_sqe_set_data64(sqe, ud)
+        L.io_uring_submit(ring)
+        (got_ud, res, flags), = reap(ring, 1)
+        assert (got_ud, res) == (ud, 8)
+        assert flags >> L.IORING_CQE_BUFFER_SHIFT == ud - 1
+    b.settimeout(5)
+    got = b""
+    while len(got) < 16:
+        got += b.recv(16)
+    assert got == b"first---second--"
+    with pytest.raises(ValueError):                          # the length is still checked
+        L.io_uring_prep_send(L.io_uring_get_sqe(ring), a.fileno(), None, -1, 0)
+    L.io_uring_free_buf_ring(ring, br, 2, BGID)
+
+
 def test_empty_group_gives_enobufs_and_recycled_buffers_are_used_again(ring, pair):
     a, b = pair
     buf = bytearray(32)
@@ -248,7 +278,8 @@ def test_set_data64_replaces_the_object(ring):
     L.io_uring_sqe_set_data64(sqe, 5)
     L.io_uring_submit(ring)
     cqe = L.io_uring_wait_cqe(ring)
-    assert cqe.user_data == 5 and L.io_uring_cqe_get_data(cqe) is None
+    # No object attached any more: get_data reads the user_data as C's pointer would.
+    assert cqe.user_data == 5 and L.io_uring_cqe_get_data(cqe) == 5
     L.io_uring_cqe_seen(ring, cqe)
 
 

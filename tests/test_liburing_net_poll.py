@@ -242,8 +242,8 @@ def test_send_recv_bad_arguments(ring, sockpair):
         L.io_uring_prep_recv(sqe, a.fileno(), b"readonly", 8)
     with pytest.raises(ValueError):
         L.io_uring_prep_recv(sqe, a.fileno(), buf, 9)
-    with pytest.raises(TypeError):
-        L.io_uring_prep_send(sqe, a.fileno(), None, 0)
+    with pytest.raises(ValueError):                  # None (NULL, a provided buffer) takes no -1
+        L.io_uring_prep_send(sqe, a.fileno(), None, -1)
     with pytest.raises(ValueError):
         L.io_uring_prep_recv(sqe, a.fileno(), None, -1)
     with pytest.raises(TypeError):

@@ -700,6 +700,34 @@ def test_sync_cancel_reg_type():
         L.io_uring_sync_cancel_reg(timeout=(1, 0))
 
 
+def test_sync_cancel_reg_timeout_fields_stick(ring):
+    """C fills reg.timeout field by field (liburing test/sync-cancel.c: reg.timeout.tv_nsec = 1);
+    each assignment must reach the timeout the kernel reads, and assigning a whole timespec
+    copies it."""
+    reg = L.io_uring_sync_cancel_reg(addr=42, timeout=L.kernel_timespec(0, 0))
+    reg.timeout.tv_sec = 200
+    reg.timeout.tv_nsec = 5
+    assert (reg.timeout.tv_sec, reg.timeout.tv_nsec) == (200, 5)
+    ts = L.kernel_timespec(3, 4)
+    reg.timeout = ts
+    ts.tv_sec = 9                                            # a copy, as struct assignment
+    assert (reg.timeout.tv_sec, reg.timeout.tv_nsec) == (3, 4)
+    # A timeout set field by field is the one the kernel waits with.
+    r, w = os.pipe()
+    try:
+        buf = bytearray(16)
+        sqe = sqe_for(ring, 42)
+        L.io_uring_prep_read(sqe, r, buf, 16, 0)
+        L.io_uring_submit(ring)
+        reg = L.io_uring_sync_cancel_reg(addr=42, timeout=L.kernel_timespec(0, 0))
+        reg.timeout.tv_sec = 5
+        assert L.io_uring_register_sync_cancel(ring, reg) == 0
+        assert reap(ring, 1) == [(42, -errno.ECANCELED, 0)]
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def test_sync_cancel_bad_input(ring):
     with pytest.raises(TypeError):
         L.io_uring_register_sync_cancel(ring, None)

@@ -381,7 +381,7 @@ def test_none_is_refused_where_c_takes_a_pointer(ring):
     with pytest.raises(TypeError):
         L.io_uring_submit(None)
     with pytest.raises(TypeError):
-        L.io_uring_prep_timeout(L.io_uring_get_sqe(ring), None, 0, 0)
+        L.io_uring_prep_link_timeout(L.io_uring_get_sqe(ring), None, 0)
 
 
 _junk = st.one_of(st.none(), st.integers(min_value=-2**70, max_value=2**70), st.text(max_size=5),
@@ -537,10 +537,12 @@ def test_sqe_queued_by_a_signal_handler_during_submit_and_wait_keeps_its_pin(rin
 
 def test_objects_made_directly_instead_of_by_the_ring_raise_not_crash():
     """Regression (segfault found by the thin-layer fuzzer): an io_uring_sqe or CQE iterator
-    built directly had no ring, and calling a method of that None crashed the process."""
+    built directly had no ring, and calling a method of that None crashed the process. (An
+    io_uring_sqe() is now a free-standing SQE with memory of its own; io_uring_sqe.__new__
+    gives one with neither a ring nor memory.)"""
     from ioring import _ring
-    for call in (lambda: L.io_uring_prep_nop(L.io_uring_sqe()),
-                 lambda: L.io_uring_sqe().user_data,
+    for call in (lambda: L.io_uring_prep_nop(L.io_uring_sqe.__new__(L.io_uring_sqe)),
+                 lambda: L.io_uring_sqe.__new__(L.io_uring_sqe).user_data,
                  lambda: L.io_uring_cqe_iter_next(L.io_uring_cqe_iter()),
                  lambda: _ring.Operation().result(),
                  lambda: _ring.Operation().cancel()):
@@ -603,7 +605,7 @@ def _int_range_cases(ring, sqe):
         ("constructor", lambda: L.kernel_timespec(2**70, 0)),
         ("constructor keyword", lambda: L.io_uring_params(flags=2**40)),
         ("constructor __cinit__", lambda: L.io_uring_reg_wait_region(-1)),
-        ("property setter", lambda: setattr(sqe, "ioprio", -1)),
+        ("property setter", lambda: setattr(sqe, "ioprio", 2**16)),
         ("struct setter", lambda: setattr(ts, "tv_sec", 2**70)),
         ("params setter", lambda: setattr(L.io_uring_params(), "sq_entries", -1)),
     ]

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef IORING_BENCH_LIBURING
 #include <liburing.h>
@@ -188,6 +189,58 @@ static inline void bench_parse(int argc, char **argv, struct bench_args *a,
             a->points[i] = defaults[i];
         a->npoints = ndefaults;
     }
+}
+
+/* Create a file of nblocks 4 KiB blocks in dir (default $TMPDIR, else /tmp), block b starting
+ * with its number b (little-endian uint64; the rest a pattern), fsync'ed if `sync` (before
+ * O_DIRECT use). Returns the fd (open for reading and writing; `path` holds the name), or -1
+ * after printing why. */
+static inline int bench_make_file(const char *dir, char *path, size_t pathlen, uint64_t nblocks,
+                                  int sync)
+{
+    const size_t bs = 4096;
+    const unsigned per_chunk = 256; /* 1 MiB */
+    unsigned char *chunk;
+    int fd;
+
+    if (!dir)
+        dir = getenv("TMPDIR");
+    snprintf(path, pathlen, "%s/ioring-bench-XXXXXX", dir && *dir ? dir : "/tmp");
+    fd = mkstemp(path);
+    if (fd < 0) {
+        perror(path);
+        return -1;
+    }
+    chunk = (unsigned char *)malloc(per_chunk * bs);
+    if (!chunk) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    for (size_t i = 0; i < per_chunk * bs; i++)
+        chunk[i] = (unsigned char)(i * 7 + 3);
+    for (uint64_t b = 0; b < nblocks; b += per_chunk) {
+        unsigned k = nblocks - b < per_chunk ? (unsigned)(nblocks - b) : per_chunk;
+        for (unsigned j = 0; j < k; j++) {
+            uint64_t stamp = b + j;
+            memcpy(chunk + (size_t)j * bs, &stamp, sizeof(stamp));
+        }
+        if (pwrite(fd, chunk, (size_t)k * bs, (off_t)(b * bs)) != (ssize_t)((size_t)k * bs)) {
+            perror("pwrite");
+            free(chunk);
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+    }
+    free(chunk);
+    if (sync && fsync(fd) < 0) {
+        perror("fsync");
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    return fd;
 }
 
 #endif /* IORING_BENCH_LOOP_H */

@@ -130,52 +130,6 @@ static int drain(struct read_ctx *c, unsigned inflight)
     return 0;
 }
 
-/* Create and fill the file: block b starts with its number b, the rest is a pattern. */
-static int make_file(const struct read_opts *o, char *path, size_t pathlen, uint64_t nblocks)
-{
-    const char *dir = o->dir ? o->dir : getenv("TMPDIR");
-    unsigned char *chunk;
-    const unsigned per_chunk = 256; /* 1 MiB */
-    int fd;
-
-    snprintf(path, pathlen, "%s/ioring-bench-read-XXXXXX", dir && *dir ? dir : "/tmp");
-    fd = mkstemp(path);
-    if (fd < 0) {
-        perror(path);
-        return -1;
-    }
-    chunk = (unsigned char *)malloc((size_t)per_chunk * BS);
-    if (!chunk) {
-        close(fd);
-        unlink(path);
-        return -1;
-    }
-    for (size_t i = 0; i < (size_t)per_chunk * BS; i++)
-        chunk[i] = (unsigned char)(i * 7 + 3);
-    for (uint64_t b = 0; b < nblocks; b += per_chunk) {
-        unsigned k = nblocks - b < per_chunk ? (unsigned)(nblocks - b) : per_chunk;
-        for (unsigned j = 0; j < k; j++) {
-            uint64_t stamp = b + j;
-            memcpy(chunk + (size_t)j * BS, &stamp, sizeof(stamp));
-        }
-        if (pwrite(fd, chunk, (size_t)k * BS, (off_t)(b * BS)) != (ssize_t)((size_t)k * BS)) {
-            perror("pwrite");
-            free(chunk);
-            close(fd);
-            unlink(path);
-            return -1;
-        }
-    }
-    free(chunk);
-    if (o->direct && fsync(fd) < 0) {
-        perror("fsync");
-        close(fd);
-        unlink(path);
-        return -1;
-    }
-    return fd;
-}
-
 static int read_flag(int argc, char **argv, int i, void *ctx)
 {
     struct read_opts *o = (struct read_opts *)ctx;
@@ -223,7 +177,7 @@ int main(int argc, char **argv)
     }
     memset(c.bufs, 0, (size_t)max_qd * BS);
 
-    wfd = make_file(&o, path, sizeof(path), c.nblocks);
+    wfd = bench_make_file(o.dir, path, sizeof(path), c.nblocks, o.direct);
     if (wfd < 0)
         return BENCH_EXIT_FAIL;
     c.fd = wfd;

@@ -1112,6 +1112,8 @@ IORING_ABI_OFF(struct ioring_statx, stx_dio_mem_align, 152);
 IORING_ABI_OFF(struct ioring_statx, stx_dio_offset_align, 156);
 IORING_ABI_OFF(struct ioring_statx, stx_subvol, 160);
 IORING_ABI_OFF(struct ioring_statx, stx_atomic_write_unit_min, 168);
+IORING_ABI_OFF(struct ioring_statx, stx_atomic_write_unit_max, 172);
+IORING_ABI_OFF(struct ioring_statx, stx_atomic_write_segments_max, 176);
 IORING_ABI_OFF(struct ioring_statx, stx_dio_read_offset_align, 180);
 IORING_ABI_OFF(struct ioring_statx, stx_atomic_write_unit_max_opt, 184);
 IORING_ABI_OFF(struct ioring_statx, __spare3, 192);

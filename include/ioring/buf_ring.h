@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
 
 #include "ioring/abi.h"
@@ -76,29 +77,57 @@ static inline int ioring_buf_ring_head(struct ioring *ring, int buf_group, uint1
     return 0;
 }
 
-/* mmap'd, page-aligned memory for a ring of nentries, registered as group bgid. */
+/* The ring of group bgid that the kernel allocated (registered with IOU_PBUF_RING_MMAP), mapped
+ * from the ring fd at IORING_OFF_PBUF_RING | bgid << IORING_OFF_PBUF_SHIFT (kernel 6.4). */
+static inline struct io_uring_buf_ring *ioring_mmap_buf_ring(struct ioring *ring, unsigned nentries,
+                                                             int bgid, int *err)
+{
+    uint64_t off = IORING_OFF_PBUF_RING | ((uint64_t)(uint16_t)bgid << IORING_OFF_PBUF_SHIFT);
+    void *ptr = mmap(NULL, nentries * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_POPULATE, ring->ring_fd, (off_t)off);
+
+    if (ptr == MAP_FAILED) {
+        *err = -errno;
+        return NULL;
+    }
+    *err = 0;
+    return (struct io_uring_buf_ring *)ptr;
+}
+
+/* A ring of nentries registered as group bgid, in mmap'd page-aligned memory of ours, or with
+ * IOU_PBUF_RING_MMAP in flags allocated by the kernel and mapped from the ring fd. */
 static inline struct io_uring_buf_ring *ioring_setup_buf_ring(struct ioring *ring, unsigned nentries,
                                                               int bgid, unsigned flags, int *err)
 {
     struct io_uring_buf_reg reg;
     size_t size = nentries * sizeof(struct io_uring_buf);
-    void *ptr;
+    void *ptr = NULL;
     int ret;
 
-    ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (ptr == MAP_FAILED) {
-        *err = -ENOMEM;
-        return NULL;
-    }
     memset(&reg, 0, sizeof(reg));
-    reg.ring_addr = (uint64_t)(uintptr_t)ptr;
+    if (!(flags & IOU_PBUF_RING_MMAP)) {
+        ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+        if (ptr == MAP_FAILED) {
+            *err = -ENOMEM;
+            return NULL;
+        }
+        reg.ring_addr = (uint64_t)(uintptr_t)ptr;
+    }
     reg.ring_entries = nentries;
     reg.bgid = (uint16_t)bgid;
     ret = ioring_register_buf_ring(ring, &reg, flags);
     if (ret) {
-        munmap(ptr, size);
+        if (ptr)
+            munmap(ptr, size);
         *err = ret;
         return NULL;
+    }
+    if (flags & IOU_PBUF_RING_MMAP) {
+        ptr = ioring_mmap_buf_ring(ring, nentries, bgid, err);
+        if (!ptr) {
+            ioring_unregister_buf_ring(ring, bgid);
+            return NULL;
+        }
     }
     ioring_buf_ring_init((struct io_uring_buf_ring *)ptr);
     *err = 0;

@@ -11,5 +11,6 @@
 #include "ioring/prep_net.h"
 #include "ioring/register.h"
 #include "ioring/buf_ring.h"
+#include "ioring/sqe_refs.h"
 
 #endif /* IORING_IORING_H */

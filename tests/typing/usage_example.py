@@ -17,13 +17,14 @@ import asyncio
 import os
 import socket
 import tempfile
+import zipfile
 from typing import Optional
 
 import ioring
-from ioring import BufferPool, BufferRing, Multishot, Operation, Ring
+from ioring import BufferPool, BufferRing, LatencyHistogram, Multishot, Operation, Ring, StreamResult
 from ioring import liburing as L
 from ioring.asyncio import AsyncMultishot, AsyncRing, OpFuture
-from ioring.files import copy_file, read_files, write_files
+from ioring.files import copy_file, extract_zip, install_wheel, read_files, write_files
 
 
 def thin_layer(path: str) -> bytes:
@@ -123,6 +124,24 @@ def buffer_pool(path: str) -> bytes:
             pool.close()
 
 
+def storage_stream(path: str) -> float:
+    """Layer 2b: a constant-depth stream (fio-style), its latency histogram and record."""
+    with Ring(8) as ring:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            result: StreamResult = ring.run_stream(fd, rw="read", bs=16, iodepth=4, count=40,
+                                                   record=True)
+        finally:
+            os.close(fd)
+    lat: LatencyHistogram = result.lat
+    p99: Optional[float] = lat.percentile(99)
+    us: dict[str, Optional[float]] = lat.percentiles_us()
+    assert result.errors == 0 and result.ios == 40 and p99 is not None and "p99.9" in us
+    assert result.record is not None and len(result.record) == 40
+    iops: float = result.iops
+    return iops
+
+
 async def async_layer(path: str) -> bytes:
     """Layer 4: AsyncRing, every request an awaitable OpFuture."""
     async with AsyncRing(32) as ring:
@@ -173,6 +192,16 @@ def files_layer(directory: str) -> list[bytes]:
     written: int = write_files({name: b"x" * (i + 1) for i, name in enumerate(names)})
     assert written == 15
     copied: str = copy_file(names[-1], os.path.join(directory, "copy.bin"))
+    archive = os.path.join(directory, "w-1.0-py3-none-any.whl")
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("w.py", "x = 1\n")
+        z.writestr("w-1.0.dist-info/METADATA", "Name: w\nVersion: 1.0\n")
+        z.writestr("w-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+    unpacked: list[str] = extract_zip(archive, os.path.join(directory, "x"), max_ratio=None,
+                                      threads=2, progress=lambda done, total: None)
+    installed: list[str] = install_wheel(archive, os.path.join(directory, "t"),
+                                         verify_record=False, compile_bytecode=False)
+    assert len(unpacked) == 3 and len(installed) == 7
     return read_files([*names, copied])
 
 
@@ -187,6 +216,7 @@ def main() -> None:
         assert thin_layer(path).startswith(b"hello")
         assert pythonic_layer(path) > 0
         assert buffer_pool(path).startswith(b"typed ioring")
+        assert storage_stream(path) > 0
         assert asyncio.run(async_layer(path)).startswith(b"typed ioring")
         assert b"".join(multishot_layer()) == b"multishotasync"
         assert files_layer(tmp)[-1] == b"xxxxx"

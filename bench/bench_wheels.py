@@ -1,0 +1,303 @@
+"""Issue 16's "done when" table: real wheels unpacked by ioring, zipfile and uv, installed by
+ioring and pip, on tmpfs and on the disk, a fresh process per measurement.
+
+    python bench/bench_wheels.py [--reps 5] [--fs /dev/shm /tmp] [--torch WHEEL]
+                                 [--wheels torch numpy pandas] [--wheels-dir DIR]
+                                 [--skip-install] [--json FILE]
+
+What is measured, each a new process timed from spawn to exit (interpreter start-up and imports
+count, as for a user), repetitions interleaved (rep 1 of every tool, then rep 2, ...) so that a
+noisy neighbour hurts them alike, medians reported, after one untimed warm-up round of each tool
+(the wheel and the tools in the page cache):
+
+- unpack: ``ioring.files.extract_zip`` vs ``zipfile.ZipFile.extractall`` vs ``uv pip install
+  --no-deps --target`` (uv's ``UV_CACHE_DIR`` and ``TMPDIR`` on the target's filesystem and
+  emptied before each round, so uv unpacks every time and never copies across devices), for
+  the torch CPU wheel (``--torch``, default /opt/wheels/torch-*.whl or ``pip download``),
+  numpy's and pandas' (``pip download``, cached in ``--wheels-dir``);
+- install: ``ioring.files.install_wheel`` vs ``pip install --no-deps --no-compile --target``;
+- for each: the peak RSS of the process (``wait4``'s ru_maxrss) and its CPU time (user + system,
+  io-wq kernel workers included: they are threads of the process) per MB inflated;
+- the physical limit: the CPU time of inflating every member once, one thread, with the inflater
+  ioring uses (no writes), and the inflate-only time of the largest member - the critical path
+  when the other CPUs take everything else;
+- correctness: after the warm-up, ioring's tree must be identical to zipfile's (every path,
+  every byte); uv's package files (its .dist-info aside) are compared too.
+
+Targets (issue 16): torch >= 2.5x zipfile and >= 1.25x uv; numpy and pandas >= 2x zipfile;
+install_wheel >= 2x pip; peak memory independent of member size.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from ioring import _bench_wheel as W   # noqa: E402
+from ioring import _inflate            # noqa: E402
+
+UNPACK = ("extract_zip", "zipfile", "uv")
+INSTALL = ("install_wheel", "pip")
+LABELS = {"extract_zip": "ioring extract_zip", "zipfile": "zipfile.extractall",
+          "uv": "uv pip install --target", "install_wheel": "ioring install_wheel",
+          "pip": "pip install --target"}
+
+# The inflater alone: every member once (one thread, 1 MiB output chunks as ioring streams), then
+# the largest member alone; prints CPU seconds of each and the bytes inflated.
+_INFLATE_ONLY = r"""
+import os, sys, time, zipfile, struct
+from ioring import _inflate
+path = sys.argv[1]
+z = zipfile.ZipFile(path)
+fd = os.open(path, os.O_RDONLY)
+H = struct.Struct("<4s5H3L2H")
+def inflate(info):
+    h = H.unpack(os.pread(fd, 30, info.header_offset))
+    raw = os.pread(fd, info.compress_size, info.header_offset + 30 + h[9] + h[10])
+    if info.compress_type != 8:
+        return len(raw)
+    d = _inflate.decompressobj(); n = pos = 0; tail = b""; view = memoryview(raw)
+    while True:
+        if not tail and pos < len(raw):
+            tail = view[pos:pos + (256 << 10)]; pos += 256 << 10
+        out = d.decompress(tail, 1 << 20); tail = d.unconsumed_tail; n += len(out)
+        if d.eof or (not out and not tail and pos >= len(raw)):
+            return n
+infos = [i for i in z.infolist() if not i.is_dir()]
+t = time.process_time(); total = sum(inflate(i) for i in infos); all_cpu = time.process_time() - t
+big = max(infos, key=lambda i: i.file_size)
+t = time.process_time(); inflate(big); big_cpu = time.process_time() - t
+print(all_cpu, total, big_cpu, big.file_size, big.filename)
+"""
+
+
+def fs_type(path):
+    best, kind = "", "?"
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mnt = parts[1]
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
+                best, kind = mnt, parts[2]
+    return kind
+
+
+def tree_digest(root):
+    """relative path -> SHA-256 of every file, None for every directory."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        for d in dirnames:
+            out[os.path.normpath(os.path.join(rel, d))] = None
+        for name in filenames:
+            h = hashlib.sha256()
+            with open(os.path.join(dirpath, name), "rb") as f:
+                while chunk := f.read(1 << 22):
+                    h.update(chunk)
+            out[os.path.normpath(os.path.join(rel, name))] = h.digest()
+    return out
+
+
+def get_wheels(args):
+    wheels = {}
+    want = set(args.wheels)
+    torch = args.torch or next(iter(sorted(glob.glob("/opt/wheels/torch-*.whl"))), None)
+    os.makedirs(args.wheels_dir, exist_ok=True)
+    specs = [("numpy", "numpy"), ("pandas", "pandas")]
+    if torch is None:
+        specs.insert(0, ("torch", "torch==2.13.0+cpu"))
+    else:
+        wheels["torch"] = torch
+    specs = [(k, s) for k, s in specs if k in want]
+    wheels = {k: v for k, v in wheels.items() if k in want}
+    for key, spec in specs:
+        have = sorted(glob.glob(os.path.join(args.wheels_dir, f"{key}-*.whl")))
+        if not have:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                            "--only-binary", ":all:", "-d", args.wheels_dir, spec], check=True)
+            have = sorted(glob.glob(os.path.join(args.wheels_dir, f"{key}-*.whl")))
+        wheels[key] = have[-1]
+    return wheels
+
+
+def inflate_only(wheel):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", _INFLATE_ONLY, wheel], capture_output=True,
+                         text=True, env=env, check=True).stdout.split()
+    return {"cpu": float(out[0]), "bytes": int(out[1]), "largest_cpu": float(out[2]),
+            "largest_bytes": int(out[3]), "largest": out[4]}
+
+
+def measure_once(impl, wheel, base, rnd):
+    tmp = os.path.join(base, f"{impl}-{rnd}")
+    os.makedirs(tmp)
+    dest = os.path.join(tmp, "dest")
+    cmd, env = W.command(impl, wheel, dest, tmp)       # PYTHONPATH: this checkout's ioring
+    wall, cpu, rss, inner = W.run_child(cmd, env)
+    return {"wall": wall, "cpu": cpu, "rss": rss, "inner": inner}, dest, tmp
+
+
+def run(args):
+    wheels = get_wheels(args)
+    report = {"machine": {"cpu": platform.processor() or platform.machine(),
+                          "cpus": os.cpu_count(), "kernel": platform.release(),
+                          "python": platform.python_version(),
+                          "inflater": f"{_inflate.NAME} {_inflate.VERSION}",
+                          "load": os.getloadavg()},
+              "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+              "wheels": {k: os.path.basename(v) for k, v in wheels.items()},
+              "inflate_only": {}, "results": {}, "identical": {}}
+    uv = shutil.which("uv") is not None
+    for key, wheel in wheels.items():
+        report["inflate_only"][key] = inflate_only(wheel)
+    for fs in args.fs:
+        kind = fs_type(os.path.abspath(fs))
+        base = tempfile.mkdtemp(prefix="ioring-wheels-", dir=fs)
+        try:
+            for key, wheel in wheels.items():
+                impls = [i for i in UNPACK if i != "uv" or uv]
+                if not args.skip_install:
+                    impls += list(INSTALL)
+                samples = {i: [] for i in impls}
+                for rnd in range(args.reps + 1):        # round 0: warm-up (and the checks)
+                    for impl in impls:
+                        s, dest, tmp = measure_once(impl, wheel, base, rnd)
+                        if rnd == 0 and impl in ("extract_zip", "uv"):
+                            ref = os.path.join(base, "zipfile-reference")
+                            if not os.path.exists(ref):
+                                zipfile.ZipFile(wheel).extractall(ref)
+                            mine, theirs = tree_digest(dest), tree_digest(ref)
+                            if impl == "uv":      # uv adds bin/, .lock and its own .dist-info
+                                same = all(mine.get(k) == v for k, v in theirs.items()
+                                           if ".dist-info" not in k)
+                            else:
+                                same = mine == theirs
+                            report["identical"][f"{kind} {key} {impl}"] = same
+                            if not same:
+                                print(f"!! {impl}'s tree of {key} differs from zipfile's",
+                                      file=sys.stderr)
+                        shutil.rmtree(tmp)
+                        if rnd:
+                            samples[impl].append(s)
+                    print(f"{kind} {key}: round {rnd} done", file=sys.stderr)
+                shutil.rmtree(os.path.join(base, "zipfile-reference"), ignore_errors=True)
+                mb = report["inflate_only"][key]["bytes"] / 1e6
+                report["results"][f"{kind} {key}"] = {
+                    impl: {"wall": statistics.median(x["wall"] for x in v),
+                           "cpu": statistics.median(x["cpu"] for x in v),
+                           "inner": (statistics.median(x["inner"] for x in v)
+                                     if v[0]["inner"] is not None else None),
+                           "rss_mib": max(x["rss"] for x in v) / 2**20,
+                           "cpu_ms_per_mb": 1000 * statistics.median(x["cpu"] for x in v) / mb,
+                           "walls": [round(x["wall"], 3) for x in v]}
+                    for impl, v in samples.items()}
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    return report
+
+
+def table(report):
+    lines = [f"command: `python {report['command']}`",
+             f"machine: {report['machine']['cpus']} CPUs, Linux {report['machine']['kernel']}, "
+             f"Python {report['machine']['python']}, inflater {report['machine']['inflater']}, "
+             f"load average at start {', '.join(f'{x:.1f}' for x in report['machine']['load'])}",
+             "", "Medians; \"process\": spawn to exit; \"in-process\": the call, library import "
+             "included, interpreter start-up not (pip and uv: process only).", "",
+             "| filesystem, wheel | tool | process s | in-process s | ratio (process) "
+             "| ratio (in-process) | peak RSS MiB | CPU s | CPU ms/MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
+    for where, res in report["results"].items():
+        key = where.split()[-1]
+        for impl, r in res.items():
+            ref = {"extract_zip": ["zipfile", "uv"], "install_wheel": ["pip"]}.get(impl, [])
+            ratios, inner_ratios = [], []
+            for other in ref:
+                o = res.get(other)
+                if o:
+                    ratios.append(f"{o['wall'] / r['wall']:.2f}x {other}")
+                    if o.get("inner") and r.get("inner"):
+                        inner_ratios.append(f"{o['inner'] / r['inner']:.2f}x {other}")
+            inner = f"{r['inner']:.3f}" if r.get("inner") else "-"
+            lines.append(f"| {where} | {LABELS[impl]} | {r['wall']:.3f} | {inner} | "
+                         f"{', '.join(ratios)} | {', '.join(inner_ratios)} | {r['rss_mib']:.0f} | "
+                         f"{r['cpu']:.2f} | {r['cpu_ms_per_mb']:.2f} |")
+        mine, z = res.get("extract_zip"), res.get("zipfile")
+        if mine and z:
+            need = 2.5 if key == "torch" else 2.0
+            got = z["wall"] / mine["wall"]
+            inner = (f" (in-process {z['inner'] / mine['inner']:.2f}x)"
+                     if z.get("inner") and mine.get("inner") else "")
+            verdicts.append(f"{where}: extract_zip {got:.2f}x zipfile{inner}, target >= {need}x: "
+                            f"{'met' if got >= need else 'MISSED'}")
+        u = res.get("uv")
+        if mine and u and key == "torch":
+            got = u["wall"] / mine["wall"]
+            verdicts.append(f"{where}: extract_zip {got:.2f}x uv, target >= 1.25x: "
+                            f"{'met' if got >= 1.25 else 'MISSED'}")
+        iw, p = res.get("install_wheel"), res.get("pip")
+        if iw and p:
+            got = p["wall"] / iw["wall"]
+            verdicts.append(f"{where}: install_wheel {got:.2f}x pip, target >= 2x: "
+                            f"{'met' if got >= 2 else 'MISSED'}")
+    peaks = {w: r["extract_zip"]["rss_mib"] for w, r in report["results"].items()
+             if "extract_zip" in r}
+    if peaks:
+        verdicts.append("extract_zip peak RSS: " + ", ".join(f"{w} {m:.0f} MiB"
+                                                              for w, m in peaks.items()))
+    lines += ["", "Inflater alone (one thread, 1 MiB output chunks, no writes; the physical "
+              "limit):", "",
+              "| wheel | MB inflated | CPU s | CPU ms/MB | largest member | its inflate CPU s |",
+              "|---|---|---|---|---|---|"]
+    for key, r in report["inflate_only"].items():
+        lines.append(f"| {key} | {r['bytes'] / 1e6:.0f} | {r['cpu']:.2f} | "
+                     f"{1000 * r['cpu'] / (r['bytes'] / 1e6):.2f} | {r['largest']} "
+                     f"({r['largest_bytes'] / 1e6:.0f} MB) | {r['largest_cpu']:.2f} |")
+    lines += ["", "Trees identical to zipfile's (uv: every file zipfile writes, with the same "
+              "bytes): " + ", ".join(f"{k}: {'yes' if v else 'NO'}"
+                                     for k, v in report["identical"].items()),
+              "", "Targets:"] + [f"- {v}" for v in verdicts]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=5, help="measured rounds per tool (default 5)")
+    parser.add_argument("--fs", nargs="+", default=["/dev/shm", "/tmp"],
+                        help="directories whose filesystems are measured (default /dev/shm /tmp)")
+    parser.add_argument("--torch", help="the torch CPU wheel (default /opt/wheels/torch-*.whl, "
+                        "else pip download torch==2.13.0+cpu)")
+    parser.add_argument("--wheels-dir", default=os.path.join(tempfile.gettempdir(),
+                                                             "ioring-bench-wheels"),
+                        help="where numpy's and pandas' wheels are downloaded (kept)")
+    parser.add_argument("--wheels", nargs="+", default=["torch", "numpy", "pandas"],
+                        choices=["torch", "numpy", "pandas"], help="which wheels (default all)")
+    parser.add_argument("--skip-install", action="store_true",
+                        help="only unpacking (no install_wheel vs pip)")
+    parser.add_argument("--json", help="also write the raw report as JSON")
+    args = parser.parse_args(argv)
+    t0 = time.time()
+    report = run(args)
+    print(table(report))
+    print(f"\n({time.time() - t0:.0f} s)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0 if all(report["identical"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
