@@ -226,6 +226,7 @@ class StreamWriter:
 
     def __init__(self, aring, sock, reader):
         self._aring = aring
+        self._loop = aring.loop         # kept: close() works after the AsyncRing is closed
         self._sock = sock
         self._reader = reader
         self._queue = q = aring.ring._send_queue(sock, aring._driver, _HIGH_WATER)
@@ -306,7 +307,7 @@ class StreamWriter:
         if self._closing:
             return
         self._closing = True
-        self._closed = self._aring.loop.create_future()
+        self._closed = self._loop.create_future()
         self._queue.close()
         self._reader._ms.close()
         self._aring._schedule_flush()
@@ -336,7 +337,7 @@ class StreamWriter:
             self._watch()
             return
         if self._reader._ms.armed and not self._aring.closed:
-            self._aring.loop.call_soon(self._maybe_closed)      # its cancel is on its way
+            self._loop.call_soon(self._maybe_closed)            # its cancel is on its way
             return
         self._aring.ring._drop_send_queue(q)
         self._sock.close()
@@ -345,6 +346,26 @@ class StreamWriter:
     async def wait_closed(self):
         if self._closed is not None:
             await asyncio.shield(self._closed)
+
+
+def _accepted_socket(listener, fd):
+    """A ``socket.socket`` over the accepted connection ``fd``: of the listener's family, type
+    and protocol when ``listener`` is a socket object (else the kernel is asked); ``fd`` is
+    closed if that fails."""
+    try:
+        if isinstance(listener, socket.socket):
+            return socket.socket(listener.family, listener.type, listener.proto, fileno=fd)
+        return socket.socket(fileno=fd)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _peer_address(conn):
+    try:
+        return conn.getpeername()
+    except OSError:
+        return None         # the peer is gone already: reads report it
 
 
 def _connection(aring, sock, limit, buffers):
@@ -389,20 +410,35 @@ class Server:
             self._accepts.append(loop.create_task(self._accept_loop(sock)))
 
     async def _accept_loop(self, listener):
-        family, type_, proto = listener.family, listener.type, listener.proto
         loop = asyncio.get_running_loop()
         async for fd in self._aring.accept_multishot(listener):
             try:
-                sock = socket.socket(family, type_, proto, fileno=fd)
+                sock = _accepted_socket(listener, fd)
             except OSError:
-                os.close(fd)
                 continue
             reader, writer = _connection(self._aring, sock, self._limit, self._buffers)
             result = self._cb(reader, writer)
             if asyncio.iscoroutine(result):
                 task = loop.create_task(result)
                 self._handlers.add(task)
-                task.add_done_callback(self._handlers.discard)
+                task.add_done_callback(functools.partial(self._handler_done, writer))
+
+    def _handler_done(self, writer, task):
+        """As asyncio (3.12): a callback that failed is reported to the loop's exception
+        handler at once (not when its Task is garbage), and its connection closed, as is the
+        connection of a cancelled one."""
+        self._handlers.discard(task)
+        if task.cancelled():
+            writer.close()
+            return
+        exc = task.exception()
+        if exc is not None:
+            task.get_loop().call_exception_handler({
+                "message": "Unhandled exception in client_connected_cb",
+                "exception": exc,
+                "writer": writer,
+            })
+            writer.close()
 
     def close(self):
         """Stop accepting (the listening sockets are closed); connections go on."""

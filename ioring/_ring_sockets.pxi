@@ -58,8 +58,12 @@ cdef class _SendAll:
                 self._send_next()
             except BaseException as exc:
                 self._finish(-errno.EIO, exc)
+        elif res < 0:
+            self._finish(res)
         else:
-            self._finish(res if res < 0 else -errno.EPIPE)
+            # Stopped short with no error: cancelled (MSG_WAITALL then reports the count sent
+            # so far), or the socket would send nothing more.
+            self._finish(-ECANCELED if self.cancelled else -errno.EPIPE)
 
     cdef void _finish(self, int res, object exc=None) except *:
         cdef Operation outer = self.outer

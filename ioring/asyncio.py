@@ -474,18 +474,10 @@ class AsyncRing:
     async def accept_socket(self, sock, **kwargs):
         """``conn, address = await ring.accept_socket(listener)``: as ``socket.accept()`` (and
         ``loop.sock_accept``): a ``socket.socket`` of the listener's family and type
-        (close-on-exec), and the peer's address."""
-        fd = await self.accept(sock, socket.SOCK_CLOEXEC, **kwargs)
-        try:
-            conn = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            address = conn.getpeername()
-        except OSError:
-            address = None      # the peer is gone already: reads report it
-        return conn, address
+        (close-on-exec), and the peer's address (None if the peer is already gone). Its fd
+        only: ``await ring.accept(listener)``."""
+        conn = _streams._accepted_socket(sock, await self.accept(sock, socket.SOCK_CLOEXEC, **kwargs))
+        return conn, _streams._peer_address(conn)
 
     async def start_server(self, client_connected_cb, host=None, port=None, **kwargs):
         """``server = await ring.start_server(cb, host, port)``, as ``asyncio.start_server``:
@@ -571,11 +563,17 @@ class AsyncRing:
 
     # ---- multishot: async iterators ---------------------------------------------------------
 
-    def accept_multishot(self, sock, accept_flags=socket.SOCK_CLOEXEC, **kwargs):
+    def accept_multishot(self, sock, accept_flags=socket.SOCK_CLOEXEC, *, as_socket=False,
+                         **kwargs):
         """``async for fd in ring.accept_multishot(sock):`` each new connection's fd, from one
-        multishot accept (see ``Ring.accept_multishot``)."""
+        multishot accept (see ``Ring.accept_multishot``); with ``as_socket=True``, ``async for
+        conn, address in ...``: a ``socket.socket`` and the peer's address, as
+        ``accept_socket``."""
         loop = self._check()
-        return self._stream(self._ring.accept_multishot(sock, accept_flags, **kwargs), loop)
+        ms = self._ring.accept_multishot(sock, accept_flags, **kwargs)
+        if as_socket:
+            return self._stream(ms, loop, _AcceptedSockets, sock)
+        return self._stream(ms, loop)
 
     def recv_multishot(self, sock, buffers=None, msg_flags=0, **kwargs):
         """``async for data in ring.recv_multishot(sock):`` the bytes of each receive, until the
@@ -613,10 +611,10 @@ class AsyncRing:
         loop = self._check()
         return self._stream(self._ring.multishot(prep, *args, **kwargs), loop)
 
-    def _stream(self, ms, loop):
+    def _stream(self, ms, loop, cls=None, *args):
         self._streams.add(ms)
         self._schedule_flush()
-        return AsyncMultishot(self, ms)
+        return (cls or AsyncMultishot)(self, ms, *args)
 
     async def sleep(self, seconds):
         """``await ring.sleep(s)``: like ``asyncio.sleep`` but timed by the kernel's ring."""
@@ -800,6 +798,21 @@ class AsyncMultishot:
 
     def __repr__(self):
         return f"<AsyncMultishot {self.multishot!r}>"
+
+
+class _AcceptedSockets(AsyncMultishot):
+    """``accept_multishot(sock, as_socket=True)``: each accepted fd as a ``(socket.socket,
+    address)`` pair, made when it is taken (so fds nobody took are closed by the Multishot)."""
+
+    __slots__ = ("_listener",)
+
+    def __init__(self, aring, multishot, listener):
+        AsyncMultishot.__init__(self, aring, multishot)
+        self._listener = listener
+
+    async def __anext__(self):
+        conn = _streams._accepted_socket(self._listener, await AsyncMultishot.__anext__(self))
+        return conn, _streams._peer_address(conn)
 
 
 async def _all_results(futs):
