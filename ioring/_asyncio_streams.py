@@ -368,6 +368,12 @@ def _peer_address(conn):
         return None         # the peer is gone already: reads report it
 
 
+def _close_when_done(op, sock):
+    """Close ``sock`` once the request ``op`` (an ioring.Operation on its fd) has completed
+    (at once if it has)."""
+    op.add_done_callback(lambda _: sock.close())
+
+
 def _connection(aring, sock, limit, buffers):
     """The (reader, writer) pair of the connected stream socket ``sock``."""
     if sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -519,11 +525,22 @@ async def open_connection(aring, host=None, port=None, *, sock=None, limit=_DEFA
         for family, type_, proto, _, address in infos:
             candidate = socket.socket(family, type_, proto)
             try:
-                await aring.connect(candidate, address)
+                connecting = aring.connect(candidate, address)
+            except BaseException:
+                candidate.close()
+                raise
+            try:
+                await connecting
             except OSError as exc:
                 candidate.close()
                 error = exc
                 continue
+            except BaseException:
+                # Cancelled: the socket is closed once the kernel is done with the connect
+                # (closed now, its fd number could be reused before the request reaches
+                # the kernel).
+                _close_when_done(connecting.operation, candidate)
+                raise
             sock = candidate
             break
         if sock is None:

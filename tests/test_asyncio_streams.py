@@ -487,3 +487,169 @@ def test_serve_forever_and_aclose_with_connections(arun):
     arun(main())
     gc.collect()
     assert open_fds() == fds
+
+
+# ---- accepted connections as sockets or fds; cancellation; short receives -----------------------
+
+def test_accept_multishot_as_sockets_or_fds(arun):
+    """accept_multishot yields fds by default and (socket, address) pairs with as_socket=True;
+    accept_socket takes a bare listening fd too; breaking out closes what nobody took."""
+    import fcntl
+    fds = open_fds()
+
+    async def main():
+        srv = socket.create_server(("127.0.0.1", 0))
+        clients = [socket.create_connection(srv.getsockname()) for _ in range(3)]
+        async with AsyncRing() as ring:
+            got = []
+            async for conn, address in ring.accept_multishot(srv, as_socket=True):
+                assert isinstance(conn, socket.socket)
+                assert (conn.family, conn.type) == (socket.AF_INET, socket.SOCK_STREAM)
+                assert fcntl.fcntl(conn.fileno(), fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+                got.append((conn, address))
+                if len(got) == 2:
+                    break
+            addresses = {a for _, a in got}
+            assert len(addresses) == 2 and addresses <= {c.getsockname() for c in clients}
+            # the peer of an accepted socket: bytes go both ways
+            for conn, address in got:
+                peer = next(c for c in clients if c.getsockname() == address)
+                conn.sendall(b"to " + str(address[1]).encode())
+                assert peer.recv(100) == b"to " + str(address[1]).encode()
+                conn.close()
+            # the multishot accept took the third connection too: leaving the loop closed it
+            third = next(c for c in clients if c.getsockname() not in addresses)
+            assert third.recv(10) == b""
+            # from a bare listening fd
+            clients.append(socket.create_connection(srv.getsockname()))
+            conn, address = await ring.accept_socket(srv.fileno())
+            assert conn.family == socket.AF_INET and address == clients[-1].getsockname()
+            conn.close()
+            # fds, and one more connection left waiting when the iteration is closed
+            clients.append(socket.create_connection(srv.getsockname()))
+            clients.append(socket.create_connection(srv.getsockname()))
+            async for fd in ring.accept_multishot(srv):     # garbage after the loop
+                assert isinstance(fd, int) and fd >= 0
+                os.close(fd)
+                break
+            await _until(lambda: ring.in_flight == 0)
+        for c in clients:
+            c.close()
+        srv.close()
+    arun(main())
+    gc.collect()
+    assert open_fds() == fds
+
+
+def test_cancel_sendall_mid_way(arun):
+    """Cancelling an AsyncRing.sendall stuck on a full socket: the future is cancelled, the
+    kernel's send is cancelled (nothing left in flight), the buffer is unpinned, no fd left."""
+    fds = open_fds()
+
+    async def main():
+        a, b = socket.socketpair()
+        async with AsyncRing() as ring:
+            big = bytearray(64 << 20)
+            fut = ring.sendall(a, big)
+            await asyncio.sleep(0.05)
+            assert not fut.done()                       # nobody reads: the send waits
+            with pytest.raises(BufferError):
+                big.append(0)
+            fut.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await fut
+            await _until(lambda: ring.in_flight == 0)
+            op = fut.operation
+            assert op.done() and op.res < 0 and op.exception().errno == errno.ECANCELED
+            big.append(0)                               # released
+            # the same from a task that is cancelled while it awaits
+            task = asyncio.ensure_future(ring.sendall(a, bytes(64 << 20)))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await _until(lambda: ring.in_flight == 0)
+        a.close()
+        b.close()
+    arun(main())
+    gc.collect()
+    assert open_fds() == fds
+
+
+def test_cancel_open_connection_while_connecting(arun):
+    """A connect that cannot complete (the listener's accept queue is full, so its SYNs are
+    dropped) is cancelled with its task: the connect is cancelled in the kernel, and the socket
+    is closed once it has completed, not left to the garbage collector."""
+    import warnings
+    fds = open_fds()
+
+    async def main():
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        fillers = []
+        for _ in range(3):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(srv.getsockname())
+            fillers.append(s)
+        await asyncio.sleep(0.1)
+        async with AsyncRing() as ring:
+            await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 0)   # executor started
+            before = open_fds()
+            task = asyncio.ensure_future(ring.open_connection(*srv.getsockname()))
+            await asyncio.sleep(0.2)
+            if task.done():
+                task.result().__class__             # surface an unexpected error
+                pytest.skip("the kernel completed a connect to a full accept queue")
+            assert len(open_fds()) == len(before) + 1   # the socket being connected
+            task.cancel()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with pytest.raises(asyncio.CancelledError) as info:
+                    await task
+                await _until(lambda: ring.in_flight == 0)
+                # closed by the cancellation, while its traceback still holds the frames
+                assert open_fds() == before
+                del task, info
+                gc.collect()
+            assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+        for s in fillers:
+            s.close()
+        srv.close()
+    arun(main())
+    gc.collect()
+    assert open_fds() == fds
+
+
+def test_reads_across_short_receives(arun):
+    """The peer sends a message a few bytes at a time: readexactly, readline and readuntil
+    assemble it from many short receives, and read(n) returns what is there (short)."""
+    message = b"".join(b"line %d of the message\n" % i for i in range(20))
+
+    async def main():
+        a, b = socket.socketpair()
+        async with AsyncRing() as ring:
+            reader, writer = await ring.open_connection(sock=a)
+
+            def trickle():
+                for i in range(0, len(message), 7):
+                    b.sendall(message[i:i + 7])
+                    time.sleep(0.002)
+            t = threading.Thread(target=trickle)
+            t.start()
+            first = await reader.readexactly(100)
+            line = await reader.readline()
+            until = await reader.readuntil(b"of the")
+            rest = b""
+            while len(first) + len(line) + len(until) + len(rest) < len(message):
+                chunk = await reader.read(1000)
+                assert 0 < len(chunk) <= 1000
+                rest += chunk
+            await asyncio.get_running_loop().run_in_executor(None, t.join)
+            assert first + line + until + rest == message
+            assert line.endswith(b"\n") and line.count(b"\n") == 1
+            writer.close()
+            await writer.wait_closed()
+            b.close()
+    arun(main())
