@@ -41,11 +41,14 @@ import warnings
 
 from ioring import liburing as L
 
-_RESULTS_TEMPLATE = array.array("q")     # batch results: C int64 (cqe.res)
+_RESULTS_TEMPLATE = array.array("q")
+import socket as _socket
+_SOCK_CLOEXEC = _socket.SOCK_CLOEXEC     # batch results: C int64 (cqe.res)
 
 # user_data of batch requests: the top bit set, the batch's id in bits 32-61 (ids are unique
 # among the batches running on a Ring, never 0), the index in the batch in the low 32 bits.
-# Single requests use a counter below 2**62, so the two never meet.
+# File chains (_ring_files.pxi) set bit 61 and neither of the two above. Single requests use a
+# counter below 2**61, so none of them meet.
 cdef uint64_t _BATCH_TAG = 1ULL << 63
 cdef uint64_t _CANCEL_TAG = 1ULL << 62
 cdef uint64_t _BATCH_ID_MASK = (1ULL << 30) - 1
@@ -54,6 +57,11 @@ cdef uint64_t _WAKE_UD = _CANCEL_TAG
 # A thread waiting in the kernel re-checks at least this often (seconds): the bound for what no
 # wake-up NOP can reach (completions consumed through the thin layer, a full SQ).
 cdef double _SAFETY_WAIT = 1.0
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t _c_read "read"(int fd, void *buf, size_t count)
+cdef extern from "<errno.h>":
+    int errno_c "errno"
 
 cdef extern from "<time.h>":
     ctypedef int clockid_t
@@ -84,6 +92,7 @@ cdef class Operation:
     cdef object _callbacks
     cdef unsigned long _thread  # the thread that queued it (completions() of that thread)
     cdef object _stream         # a multishot request: the _Stream its CQEs go to
+    cdef object _job            # read_file/write_file: its _FileJob until it completes
     cdef object __weakref__
 
     def done(self):
@@ -110,6 +119,8 @@ cdef class Operation:
             self.ring._wait_for(self, timeout)
         if self._res >= 0:
             return None
+        if isinstance(self._value, OSError):
+            return self._value      # a file chain's error, made by its engine
         err = -<int>self._res
         message = f"{os.strerror(err)} [{self.describe()}]"
         if err == errno.EINVAL and self.kind in _FILE_IO_KINDS and _is_o_direct(self.fd):
@@ -138,6 +149,8 @@ cdef class Operation:
             raise ValueError("not a queued request: Operations come from Ring methods")
         if self._res is not None:
             return False
+        if self._job is not None:
+            return self._job.cancel()       # a file chain, a sendall: their own requests
         self.ring._cancel(self)
         return True
 
@@ -154,6 +167,7 @@ cdef class Operation:
         self._res = res
         self.flags = flags
         if self._callbacks is not None:
+            self.ring._wakes += 1
             callbacks, self._callbacks = self._callbacks, None
             for fn in callbacks:
                 fn(self)
@@ -256,6 +270,11 @@ cdef class Ring:
     cdef list _buffer_rings        # BufferRings: their memory lives until the Ring is closed
     cdef BufferRing _default_buffers
     cdef int _next_bgid
+    cdef _FileEngine _files        # read_file/write_file chains, made on first use
+    cdef dict _sendqs              # qid -> _SendQueue of a stream socket (ioring.asyncio streams)
+    cdef uint32_t _next_qid
+    cdef list _stalled_sends       # _SendQueues with data that waits for a moment to queue it
+    cdef uint64_t _wakes           # callbacks, wakers and sinks called by reaps (Ring._pump)
     cdef object __weakref__
 
     def __init__(self, entries=256, *, bint sqpoll=False, unsigned flags=0,
@@ -277,6 +296,9 @@ cdef class Ring:
         self._next_batch = 1
         self._deferred_cancels = []
         self._buffer_rings = []
+        self._sendqs = {}
+        self._next_qid = 1
+        self._stalled_sends = []
         if flags & L.IORING_SETUP_SINGLE_ISSUER:
             self._issuer = PyThread_get_thread_ident()
 
@@ -295,6 +317,12 @@ cdef class Ring:
         """Cancel what is in flight, wait for the kernel, release everything (idempotent)."""
         if self.uring is not None and self.uring.initialized:
             L.io_uring_queue_exit(self.uring)
+        if self._files is not None:
+            self._files._ring_closed()
+        queues, self._sendqs = self._sendqs, {}
+        self._stalled_sends = []
+        for q in (queues or {}).values():
+            (<_SendQueue>q)._ring_closed()
         streams = []
         for op in list(self._ops.values()):
             if (<Operation>op)._stream is not None:
@@ -341,7 +369,7 @@ cdef class Ring:
     def __repr__(self):
         if self.closed:
             return "<Ring closed>"
-        return f"<Ring fd={self.uring.ring_fd} sq={self.uring.sq_entries} in_flight={len(self._ops)}>"
+        return f"<Ring fd={self.uring.ring_fd} sq={self.uring.sq_entries} in_flight={self.in_flight}>"
 
     # ---- queueing ---------------------------------------------------------------------------
 
@@ -617,6 +645,39 @@ cdef class Ring:
         L.io_uring_prep_send(sqe, fd, data, _nbytes(data, None), msg_flags)
         return self._track(sqe, "send", fd, None, None, flags, timeout)
 
+    def sendall(self, sock, data, int msg_flags=0, *, unsigned flags=0, timeout=None):
+        """Send all of ``data`` on the stream socket ``sock`` (socket.sendall): an Operation whose
+        result is ``len(data)``. Sends with MSG_WAITALL, so the kernel itself waits for room
+        and sends the rest of a partial send; when an error stops it part-way, the remainder is
+        sent again, which raises that error (EPIPE, ECONNRESET: BrokenPipeError,
+        ConnectionResetError). ``data`` is pinned until the last send completes; ``timeout``
+        applies to each send; ``cancel()`` cancels the send in the kernel. io_uring_prep_send
+        with MSG_WAITALL, repeated."""
+        cdef _SendAll job = _SendAll.__new__(_SendAll)
+        cdef Operation op = Operation.__new__(Operation)
+        job.fd = _fileno(sock, "sock")
+        view = memoryview(data)
+        if not view.contiguous:
+            raise ValueError("sendall() needs a contiguous buffer")
+        job.view = view.cast("B") if view.ndim != 1 or view.itemsize != 1 else view
+        job.ring = self
+        job.msg_flags = msg_flags
+        job.sqe_flags = flags
+        job.timeout = timeout
+        job.outer = op
+        op.ring = self
+        op.kind = "sendall"
+        op.fd = job.fd
+        op._thread = PyThread_get_thread_ident()
+        op._job = job
+        if len(job.view) == 0:
+            op._value = 0
+            op._job = None
+            op._complete(0, 0)
+            return op
+        job._send_next()
+        return op
+
     def recv(self, sock, buf, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """Receive into ``buf`` (a writable buffer) or, given an int, into a new bytearray of
         that size (the result is then the bytes received)."""
@@ -630,8 +691,9 @@ cdef class Ring:
         op = self._track(sqe, "recv", fd, None, value, flags, timeout)
         return op
 
-    def accept(self, sock, int accept_flags=0, *, unsigned flags=0, timeout=None):
-        """Accept a connection; result: the new socket fd."""
+    def accept(self, sock, int accept_flags=_SOCK_CLOEXEC, *, unsigned flags=0, timeout=None):
+        """Accept a connection; result: the new socket fd (close-on-exec by default, as the
+        sockets of Python are: ``accept_flags=0`` makes it inheritable)."""
         cdef int fd = _fileno(sock, "sock")
         sqe = self._sqe()
         L.io_uring_prep_accept(sqe, fd, None, None, accept_flags)
@@ -685,13 +747,171 @@ cdef class Ring:
         ctx.ring = self
         return ctx
 
+    # ---- whole files: one request chain per file (_ring_files.pxi) ----------------------------
+
+    cdef _FileEngine _file_engine(self):
+        """The engine of read_file/write_file, made (its slot table registered) on first use."""
+        cdef _FileEngine engine
+        self.uring._check()
+        if self._issuer:
+            self._check_thread()
+        if self._in_own_chain():
+            raise RuntimeError("read_file/write_file make a chain of their own, which cannot be "
+                               "part of a linked() chain: call them outside the `with "
+                               "ring.linked():` block")
+        self._await_chain()
+        if self._files is None:
+            engine = _FileEngine.__new__(_FileEngine)
+            engine._setup(self)
+            self._files = engine
+        return self._files
+
+    def _file_job(self, sink, path, data, bint writing, unsigned mode, dir_fd, unsigned flags,
+                  timeout):
+        """For ioring.asyncio: queue one read_file (data None) or write_file whose result goes
+        to ``sink`` (an asyncio Future); returns the job (``cancel()``)."""
+        cdef _FileEngine engine = self._file_engine()
+        job = engine._new_job(sink, path, data, writing, mode, dir_fd, flags, timeout)
+        engine._add(job)
+        return job
+
+    def _file_batch(self, sink, items, bint writing, unsigned mode, dir_fd, unsigned flags,
+                    timeout):
+        """For read_files/write_files: queue a job per item (a path, or a (path, data) pair),
+        all checked before any is queued; returns the _FileBatch (``cancel()``) whose ``sink``
+        (an asyncio Future, or None) gets the list of bytes / the bytes written."""
+        cdef _FileEngine engine = self._file_engine()
+        cdef _FileBatch batch = _FileBatch.__new__(_FileBatch)
+        cdef _FileJob job
+        from ioring import files as _files_mod
+        if writing:
+            pairs = _files_mod._file_items(items)
+            paths = [p for p, _ in pairs]
+        else:
+            paths = _files_mod._path_list(items, "read_files")
+            pairs = [(p, None) for p in paths]
+        jobs = []
+        for i, (path, data) in enumerate(pairs):
+            job = engine._new_job(batch, path, data, writing, mode, dir_fd, flags, timeout)
+            job.index = i
+            jobs.append(job)
+        batch.paths = paths
+        batch.jobs = jobs
+        batch.errors = {}
+        batch.writing = writing
+        batch.total = 0
+        batch.results = None if writing else [None] * len(jobs)
+        batch.remaining = len(jobs)
+        if not jobs:
+            if sink is not None:
+                _resolve_future(sink, batch._outcome())
+            return batch
+        batch.sink = sink
+        for job in jobs:
+            engine._add(job)
+        return batch
+
+    def _file_cancelling(self):
+        """For ioring.asyncio: file chains are being cancelled (their cancel is re-sent by the
+        reaps until they end)."""
+        return self._files is not None and bool(self._files.cancelling)
+
+    def _file_active(self):
+        """File jobs queued and not finished (ioring.asyncio waits for them in aclose)."""
+        return self._files.active if self._files is not None else 0
+
+    def _file_cancel_all(self):
+        """For ioring.asyncio's aclose: cancel every file job."""
+        if self._files is not None:
+            self._files._cancel_all()
+
+    cdef Operation _file_operation(self, str kind, path, data, bint writing, unsigned mode, dir_fd,
+                                   unsigned flags, timeout):
+        cdef _FileEngine engine = self._file_engine()
+        cdef Operation op = Operation.__new__(Operation)
+        op.ring = self
+        op.kind = kind
+        op.path = path
+        op._thread = PyThread_get_thread_ident()
+        job = engine._new_job(op, path, data, writing, mode, dir_fd, flags, timeout)
+        op._job = job
+        engine._add(job)
+        return op
+
+    def read_file(self, path, *, dir_fd=None, unsigned flags=0, timeout=None):
+        """Read the file ``path`` whole (relative to ``dir_fd``, an fd or a file object, if
+        given): an Operation whose result is its contents (``bytes``). One chain of requests
+        in the kernel: ``openat`` into a direct descriptor, ``read``, ``close``. The read has
+        IOSQE_IO_HARDLINK, so a short read (any file shorter than the 32 KiB the first read
+        asks for) does not cancel the close; a file that fills those 32 KiB is read again
+        whole: statx gives its size, and a second chain reads it into a bytes of that size (the
+        result is one open's contents, even if the file grows or is replaced meanwhile). Up to
+        128 files are in the kernel at once (direct descriptors of this Ring's registered file
+        table, made on first use: a Ring with a table of its own raises RuntimeError); the rest
+        wait in a queue and start as those finish.
+
+        ``flags``: IOSQE_ASYNC (every request goes to io-wq) and/or IOSQE_IO_DRAIN (the open
+        waits for everything queued before it). ``timeout``: seconds each request of the chain
+        (the open, each read) may take before the kernel cancels it (a linked timeout: the
+        result is then OSError(ECANCELED), the file closed all the same). ``cancel()`` cancels
+        the open and the read in the kernel, never the close. A failure raises OSError naming
+        the path and the step: ``[read_file(path='x'): open]``. Mirrors no single liburing
+        function: the chain of io_uring_prep_openat_direct, io_uring_prep_read (IOSQE_FIXED_FILE)
+        and io_uring_prep_close_direct."""
+        return self._file_operation("read_file", path, None, False, 0, dir_fd, flags, timeout)
+
+    def write_file(self, path, data, unsigned mode=0o644, *, dir_fd=None, unsigned flags=0,
+                   timeout=None):
+        """Create or truncate the file ``path`` (``O_WRONLY|O_CREAT|O_TRUNC``; a new file gets
+        ``mode`` minus the umask) and write ``data`` (any contiguous buffer, pinned until the
+        chain ends): an Operation whose result is the number of bytes written. One chain:
+        ``openat`` into a direct descriptor, ``write`` (one per GiB), ``close``; the writes
+        have IOSQE_IO_HARDLINK, so the close runs whatever they return. A short write (out of
+        space or quota) raises OSError(EIO). ``dir_fd``, ``flags``, ``timeout`` and
+        ``cancel()`` as read_file; the chain of io_uring_prep_openat_direct,
+        io_uring_prep_write and io_uring_prep_close_direct."""
+        return self._file_operation("write_file", path, data, True, mode, dir_fd, flags, timeout)
+
+    def read_files(self, paths, *, dir_fd=None, unsigned flags=0, timeout=None):
+        """Read every file of ``paths`` (a sequence of str/bytes/path-like; a single path is
+        refused: pass [path]) with a read_file chain each, up to 128 in the kernel at once,
+        and return their contents, a list of ``bytes`` in the order given. If any file cannot
+        be read, the OSError of the first failing path (input order) is raised once every
+        chain has ended; its ``errors`` lists every failure. Interrupted (Ctrl-C), the chains
+        are cancelled (their files still closed by the kernel) and the exception propagates.
+        ``dir_fd``, ``flags`` and ``timeout`` as read_file."""
+        return self._run_file_batch(paths, False, 0, dir_fd, flags, timeout)
+
+    def write_files(self, files, unsigned mode=0o644, *, dir_fd=None, unsigned flags=0,
+                    timeout=None):
+        """Write every file of ``files`` (a mapping path -> data, or (path, data) pairs) with a
+        write_file chain each, up to 128 in the kernel at once; returns the number of bytes
+        written. Errors as read_files (the files that succeeded are written). Interrupted, the
+        chains in the kernel are cancelled: a file may then be created or truncated and not
+        written. ``mode``, ``dir_fd``, ``flags`` and ``timeout`` as write_file."""
+        return self._run_file_batch(files, True, mode, dir_fd, flags, timeout)
+
+    def _run_file_batch(self, items, bint writing, unsigned mode, dir_fd, unsigned flags, timeout):
+        cdef _FileBatch batch = self._file_batch(None, items, writing, mode, dir_fd, flags, timeout)
+        try:
+            while batch.remaining:
+                self._block(-1.0, True)
+        except BaseException:
+            batch.cancel()
+            raise
+        outcome = batch._outcome()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
     # ---- multishot: one request, a result per completion ------------------------------------
 
-    def accept_multishot(self, sock, int accept_flags=0, *, unsigned flags=0):
+    def accept_multishot(self, sock, int accept_flags=_SOCK_CLOEXEC, *, unsigned flags=0):
         """Accept connections on the listening ``sock`` with one multishot request
         (io_uring_prep_multishot_accept): a Multishot that yields each new connection's fd (an
         int; ``socket.socket(fileno=fd)`` makes a socket of it). ``accept_flags``:
-        SOCK_NONBLOCK, SOCK_CLOEXEC."""
+        SOCK_NONBLOCK, SOCK_CLOEXEC (the default, as Python's sockets: 0 makes the fds
+        inheritable)."""
         cdef int fd = _fileno(sock, "sock")
         return _start_multishot(self, _MS_FD, "accept_multishot", fd, L.io_uring_prep_multishot_accept,
                                 (fd, None, None, accept_flags), flags, None, True)
@@ -784,6 +1004,10 @@ cdef class Ring:
 
     def register_files(self, files):
         """Register fds (IORING_REGISTER_FILES); use their index with flags=IOSQE_FIXED_FILE."""
+        if self._files is not None and not self.closed:
+            raise RuntimeError("read_file/write_file have registered this Ring's file table for "
+                               "their direct descriptors, and the kernel keeps one table per ring: "
+                               "register files on another Ring")
         return L.io_uring_register_files(self.uring, [_fileno(f, "files[]") for f in files])
 
     def unregister_files(self):
@@ -811,7 +1035,9 @@ cdef class Ring:
         cdef _Batch batch = None
         cdef list done = None          # created at the first Operation (batches need none)
         cdef list streams = None       # multishot _Streams that got CQEs
+        cdef list sendqs = None        # _SendQueues whose send completed
         cdef _Stream stream
+        cdef _SendQueue sendq
         cdef Py_ssize_t ndone = 0
         ready = c.ioring_cq_ready(&uring.ring)
         if ready > max_cqes:
@@ -819,6 +1045,9 @@ cdef class Ring:
         if ready == 0:
             if self._deferred_cancels:
                 self._run_deferred_cancels()
+            if self._files is not None and (self._files.waiting or self._files.continuing
+                                            or self._files.cancelling):
+                self._files._refill()
             return 0
         head = uring.ring.cq.khead[0]
         self._reaping = True
@@ -827,11 +1056,27 @@ cdef class Ring:
                 cqe = c.ioring_cqe_at(&uring.ring, head + i)
                 i += 1
                 ud = cqe.user_data
-                if ud & (_CANCEL_TAG | _BATCH_TAG):
+                if ud & (_CANCEL_TAG | _BATCH_TAG | _FILE_TAG):
                     if ud == _WAKE_UD:
                         continue
                     others += 1
                     if ud & _CANCEL_TAG:
+                        continue
+                    if not ud & _BATCH_TAG:
+                        if (ud & _SENDQ_TAG) == _SENDQ_TAG:
+                            # A stream writer's send: recorded in its queue, at C level.
+                            q = self._sendqs.get(<uint32_t>(ud >> 16)) if self._sendqs else None
+                            if q is not None:
+                                sendq = <_SendQueue>q
+                                sendq._on_cqe(ud, cqe.res)
+                                if not sendq.listed:
+                                    sendq.listed = True
+                                    if sendqs is None:
+                                        sendqs = []
+                                    sendqs.append(sendq)
+                        elif self._files is not None:
+                            # A file chain's CQE: recorded in its job, at C level.
+                            self._files._on_cqe(ud, cqe.res)
                         continue
                     # A batch's CQE: to its batch, if it is running (a batch that was interrupted
                     # left its pins in uring._inflight, released by _retire below).
@@ -888,6 +1133,13 @@ cdef class Ring:
             for stream in streams:
                 stream.listed = False
                 stream._after_reap()
+        if sendqs is not None:
+            for sendq in sendqs:
+                sendq.listed = False
+                sendq._after_reap()
+        if self._files is not None:
+            # Results of the chains that ended, then their next chains and waiting jobs.
+            self._files._deliver()
         if self._deferred_cancels:
             self._run_deferred_cancels()
         return ndone
@@ -948,6 +1200,94 @@ cdef class Ring:
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
 
+    cdef int _kick_sends(self) except -1:
+        """Start the sends that waited for a moment when SQEs may be queued."""
+        cdef _SendQueue q
+        stalled, self._stalled_sends = self._stalled_sends, []
+        for q in stalled:
+            q.stalled = False
+            if q.current is None and q.pending and not q.error:
+                q._start_pending()
+        return 0
+
+    def _send_queue(self, sock, _AsyncDriver driver=None, Py_ssize_t high_water=65536):
+        """For ioring.asyncio's stream writers: a _SendQueue for the stream socket ``sock``,
+        flushed by ``driver``; its drain() waits while more than ``high_water`` bytes are not
+        sent."""
+        cdef _SendQueue q = _SendQueue.__new__(_SendQueue)
+        q.ring = self
+        q.fd = _fileno(sock, "sock")
+        q.driver = driver
+        q.high_water = high_water
+        self.uring._check()
+        while True:
+            q.qid = self._next_qid
+            self._next_qid = self._next_qid + 1 if self._next_qid != 0xFFFFFFFF else 1
+            if q.qid not in self._sendqs:
+                break
+        q.pending = []
+        self._sendqs[q.qid] = q
+        return q
+
+    def _drop_send_queue(self, _SendQueue q):
+        """The stream is closed and its queue idle: forget it."""
+        if self._sendqs is not None:
+            self._sendqs.pop(q.qid, None)
+
+    def _pump(self, bint defer, int max_rounds, int efd):
+        """See _pump_c (for tests and tools; ioring.asyncio's driver calls _pump_c)."""
+        return self._pump_c(defer, max_rounds, efd)
+
+    cdef int _pump_c(self, bint defer, int max_rounds, int efd) except -1:
+        """For ioring.asyncio, once per wake-up of the event loop: submit what is queued and
+        reap what is ready, never waiting, round after round while requests keep completing
+        at submission (file chains: their next ones are queued by the reap), at most
+        ``max_rounds`` rounds so that the loop stays responsive. ``defer``: enter the ring
+        each round (IORING_SETUP_DEFER_TASKRUN runs completions only then). When it submitted
+        requests and reaped completions, the eventfd ``efd`` is drained, then the CQ checked
+        once more: the kernel signalled the completions posted at submission, already reaped,
+        and a completion posted after the drain signals it again. Returns flags: 1 when work
+        is left (more rounds, or requests queued by the last reap: pump again on the next
+        iteration), 2 when a reap called a waker, a done-callback or a file job's sink (the
+        code it woke may queue requests: a pump scheduled now runs after it, in the same
+        iteration), 4 when it reaped completions (the kernel signalled the eventfd for them).
+        ``efd`` < 0: no drain here (ioring.asyncio's driver drains once per iteration)."""
+        cdef io_uring uring = self.uring
+        cdef uint64_t before, counter
+        cdef int rounds = 0, ret
+        cdef bint reaped = False, submitted = False
+        cdef uint64_t wakes = self._wakes
+        uring._check()
+        if self._issuer:
+            self._check_thread()
+        self._gate_submit("wait()")
+        while rounds < max_rounds:
+            before = self._ncompleted
+            if self._stalled_sends:
+                self._kick_sends()
+            uring._track()
+            if defer:
+                ret = c.ioring_submit_and_get_events(&uring.ring)
+            else:
+                ret = c.ioring_submit(&uring.ring)
+            if ret < 0:
+                raise OSError(-ret, os.strerror(-ret))
+            if ret > 0:
+                submitted = True
+            if c.ioring_cq_ready(&uring.ring) == 0:
+                break
+            self._reap(0)
+            reaped = True
+            rounds += 1
+            if self._ncompleted == before:
+                break           # multishot results, cancels: nothing more comes from a resubmit
+        if reaped and submitted and efd >= 0:
+            _c_read(efd, &counter, 8)      # non-blocking: EAGAIN when nothing is left to drain
+            if c.ioring_cq_ready(&uring.ring):
+                self._reap(0)
+        return (1 if rounds >= max_rounds or c.ioring_sq_ready(&uring.ring) > 0 else 0) | \
+            (2 if self._wakes != wakes else 0) | (4 if reaped else 0)
+
     cdef _wait_for(self, Operation op, timeout):
         cdef double deadline = -1.0
         if timeout is not None:
@@ -983,6 +1323,9 @@ cdef class Ring:
         if self._issuer:
             self._check_thread()
         self._gate_submit("waiting for a completion")    # or cut a chain being queued
+        if self._files is not None and (self._files.waiting or self._files.continuing
+                                        or self._files.cancelling):
+            self._files._refill()       # file jobs waiting for SQ room
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -1069,12 +1412,18 @@ cdef class Ring:
         for op in self._ops.values():
             if op._thread == thread and op._stream is None:
                 return True
+        if self._files is not None and self._files.active:
+            for job in list(self._files.waiting) + self._files.continuing + self._files.slots:
+                if job is not None and type((<_FileJob>job).sink) is Operation and \
+                        (<Operation>(<_FileJob>job).sink)._thread == thread:
+                    return True
         return False
 
     @property
     def in_flight(self):
-        """Requests queued or submitted whose completion has not been reaped."""
-        return len(self._ops)
+        """Requests queued or submitted whose completion has not been reaped (a read_file or
+        write_file counts as one, from the call until its result is made)."""
+        return len(self._ops) + (self._files.active if self._files is not None else 0)
 
     # ---- batches: one call into C for the whole batch -----------------------------------------
 
@@ -1325,6 +1674,9 @@ cdef void _void_sqe(Ring ring, io_uring_sqe sqe):
 
 
 include "_ring_multishot.pxi"
+include "_ring_files.pxi"
+include "_ring_sockets.pxi"
+include "_ring_async.pxi"
 
 
 # ---- the batch engine ----------------------------------------------------------------------------

@@ -198,6 +198,8 @@ cdef class _Stream:
     cdef bint cancel_sent
     cdef bint listed            # in the list of streams _reap will call _after_reap on
     cdef object waker           # called once after a reap that queued or ended something
+    cdef object read_fut        # asyncio StreamReader: the Future a read() waits on, or None
+    cdef Py_ssize_t read_n      # ... and how many bytes it takes at most
 
     cdef int _arm(self) except -1:
         cdef Ring ring = self.ring
@@ -306,7 +308,27 @@ cdef class _Stream:
         waker = self.waker
         if waker is not None:
             self.waker = None
+            self.ring._wakes += 1
             waker()
+        if self.read_fut is not None:
+            self._deliver_read()
+
+    cdef void _deliver_read(self) except *:
+        """A StreamReader waits: wake it when something is queued (data, the end, an error).
+        It takes the data itself when its task runs, so that it gets what arrived meanwhile
+        too (Multishot._read)."""
+        fut = self.read_fut
+        if fut.done():                  # cancelled: its task no longer wants the data
+            self.read_fut = None
+            return
+        if not (self.results or self.ended or self.closing or self.op is None):
+            return                      # nothing yet: keep waiting
+        self.read_fut = None
+        self.ring._wakes += 1
+        try:
+            fut.set_result(None)
+        except RuntimeError:
+            pass                        # its loop is closed
 
     cdef int _send_cancel(self) except -1:
         """IORING_OP_ASYNC_CANCEL for the armed request; later if this is no time to queue
@@ -426,8 +448,41 @@ cdef class Multishot:
         ``_set_waker`` is called after the next reap that concerns this request) or ``_END``."""
         return self._stream()._take()
 
+    def _read(self, _AsyncDriver driver, Py_ssize_t n):
+        """For ioring.asyncio's StreamReader: the bytes of every queued receive that fits in
+        ``n`` (joined: a multishot recv posts a completion per segment that arrives, and a
+        reader that took them one by one would pay a Python round each; a receive larger
+        than ``n`` comes whole), b"" at end of stream, or, when nothing is queued, a Future of
+        the driver's loop that a reap resolves (with None) once something is: call again
+        then. Completions already posted are reaped first, so that a reply carries everything
+        that has arrived. Raises the request's OSError."""
+        cdef _Stream s = self._stream()
+        cdef Ring ring = s.ring
+        if not ring._reaping and ring.uring.initialized and \
+                c.ioring_cq_ready(&ring.uring.ring) and not ring._in_own_chain():
+            ring._reap(0)
+        data = _take_joined(s, n)
+        if data is _END:
+            return b""
+        if data is not _EMPTY:
+            return data
+        if s.read_fut is not None and not s.read_fut.done():
+            raise RuntimeError("read() called while another read() of this stream waits")
+        fut = driver.loop.create_future()
+        s.read_fut = fut
+        s.read_n = n
+        driver.schedule_flush()     # a re-armed request may be queued: submit it
+        return fut
+
     def _set_waker(self, waker):
         self._stream().waker = waker
+
+    def _wait(self, loop):
+        """For ioring.asyncio: a Future of ``loop`` that the next reap concerning this request
+        resolves (the waker, in C: no Python call per wake-up)."""
+        fut = loop.create_future()
+        self._stream().waker = _FutureWaker(fut)
+        return fut
 
     def cancel(self):
         """Ask the kernel to stop: results that already arrived are still returned, then the
@@ -501,6 +556,45 @@ cdef class Multishot:
             return "<Multishot (not made by a Ring)>"
         state = "armed" if s.op is not None else ("ended" if s.ended or s.closing else "idle")
         return f"<Multishot {s.name}({s._describe()}) {state} pending={len(s.results)}>"
+
+
+cdef object _take_joined(_Stream s, Py_ssize_t n):
+    """As _Stream._take, with the bytes of consecutive queued receives joined while they fit
+    in ``n``."""
+    cdef Py_ssize_t total
+    cdef list parts
+    if s.kind != _MS_DATA or len(s.results) < 2:
+        return s._take()
+    first = s.results.popleft()
+    total = len(<bytes>first)
+    if total >= n or len(<bytes>s.results[0]) + total > n:
+        s.queued_bytes -= total
+        return first
+    parts = [first]
+    while s.results and total + len(<bytes>s.results[0]) <= n:
+        chunk = s.results.popleft()
+        total += len(<bytes>chunk)
+        parts.append(chunk)
+    s.queued_bytes -= total
+    return b"".join(parts)
+
+
+@cython.final
+@cython.no_gc
+cdef class _FutureWaker:
+    """A waker that resolves an asyncio Future with None (unless it is done: cancelled)."""
+    cdef object fut
+
+    def __cinit__(self, fut):
+        self.fut = fut
+
+    def __call__(self):
+        fut = self.fut
+        if not fut.done():
+            try:
+                fut.set_result(None)
+            except RuntimeError:
+                pass        # its loop is closed
 
 
 cdef Multishot _start_multishot(Ring ring, _MsKind kind, str name, object fd, object prep,

@@ -67,15 +67,22 @@ import contextlib
 import errno
 import functools
 import os
+import socket
 import weakref
 
 from ioring import liburing as L
-from ioring._ring import _EMPTY, _END, Multishot, Operation, Ring
+from ioring import _asyncio_streams as _streams
+from ioring._asyncio_streams import Server, StreamReader, StreamWriter
+from ioring._ring import _EMPTY, _END, Multishot, Operation, Ring, _AsyncDriver
 
-__all__ = ["AsyncMultishot", "AsyncRing", "OpFuture"]
+__all__ = ["AsyncMultishot", "AsyncRing", "OpFuture", "Server", "StreamReader", "StreamWriter"]
 
 # The running loop, or None (asyncio's C accelerated getter: no exception when there is none).
 _get_running_loop = asyncio._get_running_loop
+
+# Submit-and-reap rounds per pump (Ring._pump): a batch of files runs ~85 chains a round (3 SQEs
+# each, 256-entry SQ), so a pump lasts a few milliseconds at most before other callbacks run.
+_PUMP_ROUNDS = 8
 
 _EFD_CLOEXEC = 0o2000000
 _EFD_NONBLOCK = 0o4000
@@ -138,6 +145,27 @@ class OpFuture(asyncio.Future):
             pass        # its event loop is closed: nobody can await it any more
 
 
+class _FileFuture(asyncio.Future):
+    """The Future of a read_file/write_file (or of a read_files/write_files batch): resolved
+    from the last completion of its chain. ``cancel()`` also cancels the chain in the kernel
+    (its open and read/write; the close still runs)."""
+
+    __slots__ = ("_job", "_aring")
+
+    def cancel(self, msg=None):
+        if not super().cancel(msg=msg):
+            return False
+        job = self._job
+        if job is not None:
+            self._job = None
+            try:
+                job.cancel()
+            except (ValueError, OSError, RuntimeError):
+                pass        # the ring is closing: its close ends every chain anyway
+            self._aring._watch_cancels()
+        return True
+
+
 class AsyncRing:
     """An io_uring driven by the asyncio event loop.
 
@@ -162,16 +190,24 @@ class AsyncRing:
         self._loop = None
         self._live_loop = None          # the loop while open and attached (hot-path check)
         self._pending = set()           # OpFutures whose completion has not been reaped
-        self._flush_handle = None
+        self._driver = None             # the event-loop callbacks, in C (_AsyncDriver)
         self._idle = None               # future: set when nothing is in flight (aclose waits)
         self._streams = weakref.WeakSet()   # the Multishots of AsyncMultishot iterators
         self._chain_task = None         # the task inside `with ring.linked():`, if any
         self._chain_futs = None         # the OpFutures queued in that chain
+        self._cancel_timer = None       # re-sends file-chain cancels that found nothing yet
         self._closing = False
         self._closed = False
         try:
             self._efd = _eventfd()
             L.io_uring_register_eventfd(self._uring, self._efd)
+            driver = self._driver = _AsyncDriver(self._ring, self, self._efd, self._defer,
+                                                 _PUMP_ROUNDS)
+            # The hot callbacks are the driver's C methods (no Python frame per call):
+            self._on_readable = driver.on_readable      # the eventfd's reader callback
+            self._flush = driver.flush                  # submit what this iteration queued
+            self._pump = driver.pump                    # submit and reap, never waiting
+            self._schedule_flush = driver.schedule_flush
             if loop is None:
                 try:
                     loop = asyncio.get_running_loop()
@@ -208,8 +244,10 @@ class AsyncRing:
     @property
     def in_flight(self):
         """Requests whose completion has not been reaped yet (cancelled ones included), armed
-        multishot requests included."""
-        return len(self._pending) + sum(1 for ms in self._streams if ms.armed)
+        multishot requests and file jobs (read_file... from the call until their result is
+        made) included."""
+        return len(self._pending) + sum(1 for ms in self._streams if ms.armed) + \
+            self._ring._file_active()
 
     def __repr__(self):
         if self._closing:
@@ -219,7 +257,8 @@ class AsyncRing:
     # ---- loop plumbing -------------------------------------------------------------------------
 
     def _attach(self, loop):
-        loop.add_reader(self._efd, self._on_readable)
+        loop.add_reader(self._efd, self._driver.on_readable)
+        self._driver.loop = loop
         self._loop = self._live_loop = loop
 
     def _check(self):
@@ -253,7 +292,8 @@ class AsyncRing:
                                "awaiting in between, and await them after the block")
 
     def _busy(self):
-        return bool(self._pending) or any(ms.armed for ms in self._streams)
+        return bool(self._pending) or any(ms.armed for ms in self._streams) or \
+            bool(self._ring._file_active())
 
     def _check_idle(self):
         idle = self._idle
@@ -268,58 +308,14 @@ class AsyncRing:
         if self._chain_futs is not None:
             self._chain_futs.add(fut)
         op.add_done_callback(fut._op_done)
-        if self._flush_handle is None:
-            self._flush_handle = loop.call_soon(self._flush)
+        self._schedule_flush()
         return fut
 
-    def _schedule_flush(self):
-        if self._flush_handle is None and self._loop is not None and not self._closing:
-            self._flush_handle = self._loop.call_soon(self._flush)
-
-    def _flush(self):
-        """The once-per-loop-iteration submit of everything queued in that iteration."""
-        self._flush_handle = None
-        self._pump()
-
-    def _on_readable(self):
-        """The eventfd is readable: completions were posted. Drain it, then reap."""
-        try:
-            os.read(self._efd, 8)
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError:
-            if self._closing:
-                return
-            raise
-        self._pump()
-
-    def _pump(self):
-        """Submit what is queued and reap every completion already posted. Never waits:
-        ``Ring.wait(0)`` submits (entering the kernel only when something is queued or the
-        kernel holds completions back) and consumes the ready CQEs."""
-        ring = self._ring
-        if ring.closed:
-            return
-        if self._chain_task is not None:
-            self._chain_interrupted()
-            return
-        try:
-            while True:
-                if self._defer:
-                    # Deferred task work runs only when this thread enters the ring.
-                    L.io_uring_submit_and_get_events(self._uring)
-                if not ring.wait(0):
-                    break
-        except (BlockingIOError, InterruptedError) as exc:
-            # EAGAIN (kernel short of resources) / EINTR: try again shortly.
-            self._retry_later(exc)
-        except OSError as exc:
-            if exc.errno == errno.EBUSY:
-                self._retry_later(exc)
-            else:
-                raise
-        if self._idle is not None:
-            self._check_idle()
+    # _on_readable, _flush, _pump and _schedule_flush are the _AsyncDriver's (set in __init__):
+    # a pump submits and reaps in rounds (Ring._pump), at most _PUMP_ROUNDS per call, and
+    # schedules another flush when work is left or when the reap woke tasks: those run next,
+    # and what they queue (a reply written on a socket...) goes out with that flush, in the same
+    # loop iteration.
 
     def _chain_interrupted(self):
         """The loop runs while a task is inside `with ring.linked():` (it awaited there).
@@ -335,9 +331,18 @@ class AsyncRing:
                     f"queue the whole chain, leave the block, then await (the request still "
                     f"runs, with its chain)"))
 
-    def _retry_later(self, exc):
-        if self._flush_handle is None and self._loop is not None:
-            self._flush_handle = self._loop.call_later(0.001, self._flush)
+    def _watch_cancels(self):
+        """A file chain was cancelled: submit the cancel now, and re-send it (each reap does)
+        until the chain has ended, in case it reached a request between two steps."""
+        self._schedule_flush()
+        if self._cancel_timer is None and self._loop is not None and not self._closing:
+            self._cancel_timer = self._loop.call_later(0.06, self._cancel_tick)
+
+    def _cancel_tick(self):
+        self._cancel_timer = None
+        self._flush()
+        if not self._closing and self._ring._file_cancelling():
+            self._cancel_timer = self._loop.call_later(0.06, self._cancel_tick)
 
     # ---- requests ------------------------------------------------------------------------------
 
@@ -376,11 +381,13 @@ class AsyncRing:
         self._check()
         with self._ring.linked():
             self._chain_task = asyncio.current_task()
+            self._driver.chain_active = True
             self._chain_futs = set()
             try:
                 yield self
             finally:
                 self._chain_task = None
+                self._driver.chain_active = False
                 self._chain_futs = None
                 self._schedule_flush()
 
@@ -451,10 +458,40 @@ class AsyncRing:
         loop = self._check()
         return self._track(self._ring.recv(sock, buf_or_size, msg_flags, **kwargs), loop)
 
-    def accept(self, sock, accept_flags=0, **kwargs):
-        """accept4(2) on the listening ``sock``; result: the new connection's fd."""
+    def sendall(self, sock, data, msg_flags=0, **kwargs):
+        """Send all of ``data`` on the stream socket ``sock`` (``Ring.sendall``: MSG_WAITALL,
+        the rest of a partial send sent again); result: ``len(data)``. A peer that reset the
+        connection raises ConnectionResetError / BrokenPipeError."""
+        loop = self._check()
+        return self._track(self._ring.sendall(sock, data, msg_flags, **kwargs), loop)
+
+    def accept(self, sock, accept_flags=socket.SOCK_CLOEXEC, **kwargs):
+        """accept4(2) on the listening ``sock``; result: the new connection's fd
+        (close-on-exec unless ``accept_flags`` says otherwise, as Python's sockets)."""
         loop = self._check()
         return self._track(self._ring.accept(sock, accept_flags, **kwargs), loop)
+
+    async def accept_socket(self, sock, **kwargs):
+        """``conn, address = await ring.accept_socket(listener)``: as ``socket.accept()`` (and
+        ``loop.sock_accept``): a ``socket.socket`` of the listener's family and type
+        (close-on-exec), and the peer's address (None if the peer is already gone). Its fd
+        only: ``await ring.accept(listener)``."""
+        conn = _streams._accepted_socket(sock, await self.accept(sock, socket.SOCK_CLOEXEC, **kwargs))
+        return conn, _streams._peer_address(conn)
+
+    async def start_server(self, client_connected_cb, host=None, port=None, **kwargs):
+        """``server = await ring.start_server(cb, host, port)``, as ``asyncio.start_server``:
+        ``cb(reader, writer)`` for every connection, with a StreamReader/StreamWriter over this
+        ring (multishot recv into provided buffers, sends batched per loop iteration; see
+        ``ioring._asyncio_streams``). Keywords: ``sock``, ``backlog``, ``reuse_port``,
+        ``limit``, ``buffers`` (a BufferRing), ``start_serving``."""
+        return await _streams.start_server(self, client_connected_cb, host, port, **kwargs)
+
+    async def open_connection(self, host=None, port=None, **kwargs):
+        """``reader, writer = await ring.open_connection(host, port)``, as
+        ``asyncio.open_connection`` (``sock=`` wraps a connected socket; ``limit``,
+        ``buffers``)."""
+        return await _streams.open_connection(self, host, port, **kwargs)
 
     def connect(self, sock, address, **kwargs):
         """connect(2) ``sock`` to ``address`` (as the socket module takes it); result 0."""
@@ -472,13 +509,71 @@ class AsyncRing:
         loop = self._check()
         return self._track(self._ring.timeout(seconds, **kwargs), loop)
 
+    # ---- whole files: one request chain per file ----------------------------------------------
+
+    def read_file(self, path, *, dir_fd=None, flags=0, timeout=None):
+        """``data = await ring.read_file(path)``: the file's contents (``bytes``), read by one
+        chain of requests in the kernel (openat into a direct descriptor, read, close; see
+        ``Ring.read_file``). Returns a Future (not a coroutine: ``asyncio.gather`` over many of
+        them makes no Task per file), resolved from the chain's last completion; cancelling it
+        cancels the chain's open and read in the kernel (the close still runs). Up to 128
+        files are in the kernel at once; the others wait in a queue. ``dir_fd``, ``flags``
+        (IOSQE_ASYNC, IOSQE_IO_DRAIN) and ``timeout`` (seconds per request) as Ring.read_file."""
+        loop = self._check()
+        fut = _FileFuture(loop=loop)
+        fut._aring = self
+        fut._job = self._ring._file_job(fut, path, None, False, 0, dir_fd, flags, timeout)
+        self._schedule_flush()
+        return fut
+
+    def write_file(self, path, data, mode=0o644, *, dir_fd=None, flags=0, timeout=None):
+        """``n = await ring.write_file(path, data)``: create or truncate ``path`` (a new file
+        gets ``mode`` minus the umask), write ``data`` (pinned until the chain ends), close it:
+        one chain in the kernel (see ``Ring.write_file``); the result is the number of bytes
+        written. A Future, cancelled as read_file's."""
+        loop = self._check()
+        fut = _FileFuture(loop=loop)
+        fut._aring = self
+        fut._job = self._ring._file_job(fut, path, data, True, mode, dir_fd, flags, timeout)
+        self._schedule_flush()
+        return fut
+
+    def read_files(self, paths, *, dir_fd=None, flags=0, timeout=None):
+        """``contents = await ring.read_files(paths)``: every file read by its own chain, no
+        Future or Task per file: one Future for the whole batch, resolved with the list of
+        ``bytes`` (input order) or the OSError of the first failing path (``errors`` lists
+        them all; see ``Ring.read_files``). Cancelling it cancels every chain."""
+        loop = self._check()
+        fut = _FileFuture(loop=loop)
+        fut._aring = self
+        fut._job = self._ring._file_batch(fut, paths, False, 0, dir_fd, flags, timeout)
+        self._schedule_flush()
+        return fut
+
+    def write_files(self, files, mode=0o644, *, dir_fd=None, flags=0, timeout=None):
+        """``n = await ring.write_files({path: data, ...})``: every file written by its own
+        chain, one Future for the batch, resolved with the bytes written (see
+        ``Ring.write_files``)."""
+        loop = self._check()
+        fut = _FileFuture(loop=loop)
+        fut._aring = self
+        fut._job = self._ring._file_batch(fut, files, True, mode, dir_fd, flags, timeout)
+        self._schedule_flush()
+        return fut
+
     # ---- multishot: async iterators ---------------------------------------------------------
 
-    def accept_multishot(self, sock, accept_flags=0, **kwargs):
+    def accept_multishot(self, sock, accept_flags=socket.SOCK_CLOEXEC, *, as_socket=False,
+                         **kwargs):
         """``async for fd in ring.accept_multishot(sock):`` each new connection's fd, from one
-        multishot accept (see ``Ring.accept_multishot``)."""
+        multishot accept (see ``Ring.accept_multishot``); with ``as_socket=True``, ``async for
+        conn, address in ...``: a ``socket.socket`` and the peer's address, as
+        ``accept_socket``."""
         loop = self._check()
-        return self._stream(self._ring.accept_multishot(sock, accept_flags, **kwargs), loop)
+        ms = self._ring.accept_multishot(sock, accept_flags, **kwargs)
+        if as_socket:
+            return self._stream(ms, loop, _AcceptedSockets, sock)
+        return self._stream(ms, loop)
 
     def recv_multishot(self, sock, buffers=None, msg_flags=0, **kwargs):
         """``async for data in ring.recv_multishot(sock):`` the bytes of each receive, until the
@@ -516,10 +611,10 @@ class AsyncRing:
         loop = self._check()
         return self._stream(self._ring.multishot(prep, *args, **kwargs), loop)
 
-    def _stream(self, ms, loop):
+    def _stream(self, ms, loop, cls=None, *args):
         self._streams.add(ms)
         self._schedule_flush()
-        return AsyncMultishot(self, ms)
+        return (cls or AsyncMultishot)(self, ms, *args)
 
     async def sleep(self, seconds):
         """``await ring.sleep(s)``: like ``asyncio.sleep`` but timed by the kernel's ring."""
@@ -535,11 +630,16 @@ class AsyncRing:
             return
         self._closing = True
         self._live_loop = None
+        if self._driver is not None:
+            self._driver.closing = True
         try:
             for ms in list(self._streams):
                 ms.close()
+            if not self._ring.closed:
+                self._ring._file_cancel_all()
             if self._busy() and self._loop is not None and not self._ring.closed:
                 self._idle = self._loop.create_future()
+                self._driver.idle_watch = True
                 for fut in list(self._pending):
                     op = fut.operation
                     if not op.done():
@@ -566,9 +666,13 @@ class AsyncRing:
         self._closed = True
         self._closing = True
         self._live_loop = None
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        if self._driver is not None:
+            self._driver.closing = True
+            self._driver.cancel_flush()
+            self._driver.loop = None
+        if self._cancel_timer is not None:
+            self._cancel_timer.cancel()
+            self._cancel_timer = None
         loop, self._loop = self._loop, None
         if loop is not None and self._efd >= 0 and not loop.is_closed():
             loop.remove_reader(self._efd)
@@ -648,8 +752,7 @@ class AsyncMultishot:
             aring = self._aring
             loop = aring._check()
             aring._schedule_flush()         # a re-armed request is queued: submit it
-            fut = loop.create_future()
-            ms._set_waker(functools.partial(_wake, fut))
+            fut = ms._wait(loop)
             try:
                 await fut
             except BaseException:
@@ -695,6 +798,21 @@ class AsyncMultishot:
 
     def __repr__(self):
         return f"<AsyncMultishot {self.multishot!r}>"
+
+
+class _AcceptedSockets(AsyncMultishot):
+    """``accept_multishot(sock, as_socket=True)``: each accepted fd as a ``(socket.socket,
+    address)`` pair, made when it is taken (so fds nobody took are closed by the Multishot)."""
+
+    __slots__ = ("_listener",)
+
+    def __init__(self, aring, multishot, listener):
+        AsyncMultishot.__init__(self, aring, multishot)
+        self._listener = listener
+
+    async def __anext__(self):
+        conn = _streams._accepted_socket(self._listener, await AsyncMultishot.__anext__(self))
+        return conn, _streams._peer_address(conn)
 
 
 async def _all_results(futs):

@@ -23,7 +23,7 @@ from typing import Optional
 import ioring
 from ioring import BufferPool, BufferRing, LatencyHistogram, Multishot, Operation, Ring, StreamResult
 from ioring import liburing as L
-from ioring.asyncio import AsyncMultishot, AsyncRing, OpFuture
+from ioring.asyncio import AsyncMultishot, AsyncRing, OpFuture, Server, StreamReader, StreamWriter
 from ioring.files import copy_file, extract_zip, install_wheel, read_files, write_files
 
 
@@ -205,6 +205,68 @@ def files_layer(directory: str) -> list[bytes]:
     return read_files([*names, copied])
 
 
+def ring_files_and_sendall(directory: str) -> list[bytes]:
+    """Ring's whole-file chains and sendall."""
+    path = os.path.join(directory, "ring.bin")
+    with Ring(32) as ring:
+        n: int = ring.write_file(path, b"ring file", 0o600).result(timeout=5)
+        data: bytes = ring.read_file(path, timeout=5.0).result(timeout=5)
+        assert n == len(data) == 9
+        total: int = ring.write_files({path: b"again"})
+        contents: list[bytes] = ring.read_files([path])
+        assert total == 5
+        a, b = socket.socketpair()
+        with a, b:
+            sent: int = ring.sendall(a, b"all of it").result(timeout=5)
+            assert b.recv(100) == b"all of it" and sent == 9
+        return [data, *contents]
+
+
+async def async_files_and_streams(directory: str) -> list[bytes]:
+    """AsyncRing's whole-file chains, sendall, accepted sockets and the streams pair."""
+    path = os.path.join(directory, "async.bin")
+    async with AsyncRing() as ring:
+        written: int = await ring.write_file(path, b"async file")
+        data: bytes = await ring.read_file(path)
+        many: list[bytes] = await asyncio.gather(*(ring.read_file(p) for p in [path, path]))
+        batch: list[bytes] = await ring.read_files([path])
+        total: int = await ring.write_files({path: b"x"})
+        assert written == 10 and total == 1 and many == batch * 2
+
+        async def echo(reader: StreamReader, writer: StreamWriter) -> None:
+            while chunk := await reader.read(1024):
+                writer.write(chunk)
+                await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+
+        server: Server = await ring.start_server(echo, "127.0.0.1", 0)
+        async with server:
+            host, port = server.sockets[0].getsockname()[:2]
+            reader, writer = await ring.open_connection(host, port)
+            writer.write(b"echo")
+            echoed: bytes = await reader.readexactly(4)
+            writer.close()
+            await writer.wait_closed()
+
+        listener = socket.create_server(("127.0.0.1", 0))
+        with listener:
+            client = socket.create_connection(listener.getsockname())
+            conn, address = await ring.accept_socket(listener)
+            with client, conn:
+                sent: int = await ring.sendall(conn, b"sent")
+                assert client.recv(4) == b"sent" and sent == 4 and address is not None
+            client = socket.create_connection(listener.getsockname())
+            accepted: AsyncMultishot[tuple[socket.socket, object]] = ring.accept_multishot(
+                listener, as_socket=True)
+            async for sock, _ in accepted:
+                sock.close()
+                break
+            accepted.close()
+            client.close()
+        return [data, echoed]
+
+
 def main() -> None:
     version: tuple[int, int] = ioring.liburing_version()
     supported: dict[str, bool] = ioring.kernel_probe()
@@ -220,6 +282,8 @@ def main() -> None:
         assert asyncio.run(async_layer(path)).startswith(b"typed ioring")
         assert b"".join(multishot_layer()) == b"multishotasync"
         assert files_layer(tmp)[-1] == b"xxxxx"
+        assert ring_files_and_sendall(tmp) == [b"ring file", b"again"]
+        assert asyncio.run(async_files_and_streams(tmp)) == [b"async file", b"echo"]
     print("usage example: every layer ran")
 
 

@@ -1,0 +1,235 @@
+"""Reading many small files in asyncio: AsyncRing.read_file / read_files against the plain ways,
+measured in the same run (issue 19, the asyncio small-files job).
+
+    python bench/bench_async_files.py [--files N] [--size BYTES] [--reps N] [--dir DIR] [--json FILE]
+
+A directory of ``--files`` files (default 5,000) of about ``--size`` bytes (default 8 KiB,
+41 MB in all; the sizes vary by +-1 KiB so that no two reads are alike) is made in ``--dir``
+(default: the temp dir) and read once, so the page cache is warm. Then each method reads every
+file, ``--reps`` times (default 5), the methods interleaved within each repetition so that a
+noisy neighbour hurts all alike, after an untimed warm-up round of every method that also
+checks its result against the files' contents; the median elapsed time is reported with the
+ratio to the blocking loop (> 1: faster than it).
+
+Methods (each coroutine runs on a fresh event loop; what sets up a ring, an executor or
+aiofiles is done before the clock starts):
+  blocking loop       [open(p, 'rb').read() for p in paths], on the loop's thread
+  gather(read_file)   await asyncio.gather(*(ring.read_file(p) for p in paths))   (AsyncRing)
+  read_files          await ring.read_files(paths)                                 (AsyncRing)
+  Ring.read_files     ring.read_files(paths), synchronous (ioring.Ring, no event loop)
+  run_in_executor     await asyncio.gather(*(loop.run_in_executor(None, read, p) ...)), the
+                      default executor
+  aiofiles            await asyncio.gather(*(read(p) ...)), read() being
+                      ``async with aiofiles.open(p, 'rb') as f: return await f.read()``
+                      (skipped if aiofiles is not installed)
+The asyncio methods run on the default asyncio loop and, if installed, under uvloop.
+
+Done when (issue 19): gather(read_file) >= 1.0x the blocking loop and >= 5x aiofiles;
+read_files >= 1.5x the blocking loop. Figures from a shared or loaded machine are preliminary:
+compare ratios of one run.
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if __name__ == "__main__" and os.path.dirname(HERE) not in sys.path:
+    sys.path.insert(0, os.path.dirname(HERE))
+
+import ioring                          # noqa: E402
+from ioring.asyncio import AsyncRing   # noqa: E402
+
+try:
+    import aiofiles
+except ImportError:
+    aiofiles = None
+
+try:
+    import uvloop
+except ImportError:
+    uvloop = None
+
+
+def make_files(directory, count, size, seed=19):
+    """``count`` files of size +- 1 KiB in ``directory``, read once (warm page cache).
+    Returns {path: contents}."""
+    rng = random.Random(seed)
+    block = os.urandom(size + 2048)
+    files = {}
+    for i in range(count):
+        n = max(0, size + rng.randint(-1024, 1024))
+        start = rng.randint(0, 1024)
+        data = bytes([i & 0xFF]) + block[start:start + n - 1] if n else b""
+        path = os.path.join(directory, f"f{i:05d}")
+        with open(path, "wb") as f:
+            f.write(data)
+        files[path] = data
+    for path in files:
+        with open(path, "rb") as f:
+            f.read()
+    return files
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# ---- the methods: each returns (seconds, contents list) ----------------------------------------
+
+def blocking_loop(paths):
+    t0 = time.perf_counter()
+    out = [_read(p) for p in paths]
+    return time.perf_counter() - t0, out
+
+
+def ring_read_files_sync(paths):
+    with ioring.Ring(256) as ring:
+        ring.read_files(paths[:1])                  # the file engine is set up on first use
+        t0 = time.perf_counter()
+        out = ring.read_files(paths)
+        return time.perf_counter() - t0, out
+
+
+async def gather_read_file(paths):
+    async with AsyncRing() as ring:
+        await ring.read_file(paths[0])              # the file engine is set up on first use
+        t0 = time.perf_counter()
+        out = await asyncio.gather(*(ring.read_file(p) for p in paths))
+        return time.perf_counter() - t0, out
+
+
+async def async_read_files(paths):
+    async with AsyncRing() as ring:
+        await ring.read_file(paths[0])
+        t0 = time.perf_counter()
+        out = await ring.read_files(paths)
+        return time.perf_counter() - t0, out
+
+
+async def run_in_executor(paths):
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, _read, paths[0])     # the executor's threads started
+    t0 = time.perf_counter()
+    out = await asyncio.gather(*(loop.run_in_executor(None, _read, p) for p in paths))
+    return time.perf_counter() - t0, out
+
+
+async def aiofiles_gather(paths):
+    async def read(p):
+        async with aiofiles.open(p, "rb") as f:
+            return await f.read()
+    await read(paths[0])
+    t0 = time.perf_counter()
+    out = await asyncio.gather(*(read(p) for p in paths))
+    return time.perf_counter() - t0, out
+
+
+ASYNC_METHODS = {
+    "gather(read_file)": gather_read_file,
+    "read_files": async_read_files,
+    "run_in_executor": run_in_executor,
+}
+if aiofiles is not None:
+    ASYNC_METHODS["aiofiles"] = aiofiles_gather
+
+
+def _loops():
+    loops = {"asyncio": asyncio.new_event_loop}
+    if uvloop is not None:
+        loops["uvloop"] = uvloop.new_event_loop
+    return loops
+
+
+def _run_async(factory, fn, paths):
+    loop = factory()
+    try:
+        return loop.run_until_complete(fn(paths))
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+
+def methods():
+    """{name: callable(paths) -> (seconds, contents)}, the asyncio ones once per event loop."""
+    out = {"blocking loop": blocking_loop, "Ring.read_files": ring_read_files_sync}
+    for loop_name, factory in _loops().items():
+        for name, fn in ASYNC_METHODS.items():
+            out[f"{name} [{loop_name}]"] = (
+                lambda paths, factory=factory, fn=fn: _run_async(factory, fn, paths))
+    return out
+
+
+def run_benchmark(directory, count, size, reps):
+    files = make_files(directory, count, size)
+    paths = list(files)
+    expected = list(files.values())
+    table = methods()
+    for name, fn in table.items():          # a warm-up round, untimed, checks every result
+        if list(fn(paths)[1]) != expected:
+            raise AssertionError(f"{name}: wrong contents")
+    times = {name: [] for name in table}
+    for rep in range(reps):
+        for name, fn in table.items():
+            times[name].append(fn(paths)[0])
+    med = {name: statistics.median(v) for name, v in times.items()}
+    base = med["blocking loop"]
+    return {"files": count, "total_bytes": sum(map(len, expected)), "reps": reps,
+            "python": sys.version.split()[0], "dir": directory,
+            "median_ms": {k: v * 1e3 for k, v in med.items()},
+            "all_ms": {k: [x * 1e3 for x in v] for k, v in times.items()},
+            "ratio_vs_blocking": {k: base / v for k, v in med.items()}}
+
+
+def format_results(out):
+    lines = [f"{out['files']:,} files, {out['total_bytes'] / 1e6:.1f} MB, warm page cache "
+             f"({out['dir']}); median of {out['reps']} interleaved repetitions; Python "
+             f"{out['python']}; preliminary on a shared machine", "",
+             f"{'method':34}{'median ms':>12}{'vs blocking':>14}", "-" * 60]
+    for name, ms in out["median_ms"].items():
+        lines.append(f"{name:34}{ms:12.1f}{out['ratio_vs_blocking'][name]:13.2f}x")
+    med = out["median_ms"]
+    lines += ["", "issue 19's targets:"]
+    for loop_name in _loops():
+        g = med.get(f"gather(read_file) [{loop_name}]")
+        rf = med.get(f"read_files [{loop_name}]")
+        a = med.get(f"aiofiles [{loop_name}]")
+        b = med["blocking loop"]
+        parts = [f"gather/blocking {b / g:.2f}x (>= 1.0)", f"read_files/blocking {b / rf:.2f}x (>= 1.5)"]
+        if a is not None:
+            parts.append(f"gather/aiofiles {a / g:.1f}x (>= 5)")
+        lines.append(f"  [{loop_name}] " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--files", type=int, default=5000)
+    p.add_argument("--size", type=int, default=8192, help="mean file size in bytes")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--dir", default=None, help="where the files are made (default: temp dir)")
+    p.add_argument("--json", default=None, help="also write the results to this file")
+    args = p.parse_args(argv)
+    if args.reps < 1 or args.files < 1:
+        p.error("--reps and --files must be >= 1")
+    directory = tempfile.mkdtemp(prefix="ioring-bench-async-files-", dir=args.dir)
+    try:
+        out = run_benchmark(directory, args.files, args.size, args.reps)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print(format_results(out))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+    return out
+
+
+if __name__ == "__main__":
+    main()

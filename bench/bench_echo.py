@@ -1,0 +1,236 @@
+"""TCP echo servers: ioring.asyncio streams (AsyncRing.start_server) vs asyncio streams
+(asyncio.start_server), each on the default asyncio loop and under uvloop, same run.
+
+Every server runs in its own process, with the same echo handler::
+
+    async def echo(reader, writer):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+
+and the same client drives them all: ``bench/c/echo_client.c`` (plain sockets, in C, built
+here with ``cc`` on first use), which checks every byte echoed. Cases (one operation = one
+message echoed):
+
+    pingpong-1     1 connection, a 64 B message, wait for its echo, again
+    pingpong-10    10 connections, a 64 B message on each, wait for the 10 echoes, again
+    pipelined-64   1 connection, up to 64 messages of 64 B in flight, each its own send()
+    pipelined-4k   1 connection, up to 64 messages of 4 KiB in flight
+
+Each (case, server) is measured ``--repeat`` times, interleaved (case by case, every server in
+turn, then again), and the median is reported with the ratio to asyncio streams on the same
+loop; so is the server's CPU time per message (user + system, from /proc/PID/stat), which a
+loaded machine disturbs much less than the throughput: in the pipelined cases the client (a
+send() per message) is the bottleneck, and the throughput also depends on how the server
+batches its replies. Figures from a shared or loaded machine are preliminary: compare ratios
+of one run.
+
+    python bench/bench_echo.py                       # 1 s per measurement, 3 repetitions
+    python bench/bench_echo.py --seconds 2 --repeat 5 pingpong-1 pipelined-4k
+    python bench/bench_echo.py --json out.json
+"""
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+CASES = {
+    "pingpong-1": ("pingpong", 1, 64, None),
+    "pingpong-10": ("pingpong", 10, 64, None),
+    "pipelined-64": ("pipelined", 1, 64, 64),
+    "pipelined-4k": ("pipelined", 1, 4096, 64),
+}
+SERVERS = ["ioring-asyncio", "asyncio", "ioring-uvloop", "uvloop"]
+BASELINE = {"ioring-asyncio": "asyncio", "ioring-uvloop": "uvloop"}
+
+
+# ---- servers (run in a child process: python bench/bench_echo.py --serve KIND) -----------------
+
+async def echo(reader, writer):
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def _serve(kind):
+    done = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().add_reader(sys.stdin.fileno(), lambda: done.done() or done.set_result(None))
+    if kind.startswith("ioring"):
+        from ioring.asyncio import AsyncRing
+        flags = int(os.environ.get("IORING_BENCH_ECHO_FLAGS", "0"), 0)     # experiments
+        async with AsyncRing(flags=flags) as ring:
+            server = await ring.start_server(echo, "127.0.0.1", 0)
+            print(server.sockets[0].getsockname()[1], flush=True)
+            await done
+            server.close()
+            await server.wait_closed()
+    else:
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await done
+        server.close()
+
+
+def serve(kind):
+    """Serve until stdin is closed (the parent exits or closes the pipe)."""
+    if kind.endswith("uvloop"):
+        import uvloop
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(_serve(kind))
+    finally:
+        loop.close()
+
+
+# ---- client -------------------------------------------------------------------------------------
+
+def build_client(directory=None):
+    """The echo client, compiled from bench/c/echo_client.c into ``directory`` (default: a cache
+    directory under $TMPDIR) unless it is there and newer than its source. Returns its path."""
+    source = os.path.join(HERE, "c", "echo_client.c")
+    directory = directory or os.path.join(tempfile.gettempdir(), "ioring-bench-echo")
+    os.makedirs(directory, exist_ok=True)
+    exe = os.path.join(directory, "echo_client")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(source):
+        return exe
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise SystemExit("bench_echo.py needs a C compiler (cc) for its client")
+    subprocess.run([cc, "-O2", "-o", exe, source], check=True)
+    return exe
+
+
+def _cpu_seconds(pid):
+    """User + system CPU time of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_client(exe, port, case, seconds, server_pid=None):
+    """(messages echoed per second, server CPU seconds per message or None)."""
+    mode, conns, size, window = CASES[case]
+    args = [exe, "127.0.0.1", str(port), mode, str(conns), str(size), str(seconds)]
+    if window is not None:
+        args.append(str(window))
+    cpu0 = _cpu_seconds(server_pid) if server_pid else None
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=seconds + 60)
+    cpu = _cpu_seconds(server_pid) - cpu0 if server_pid else None
+    ops, secs = out.stdout.split()
+    # The CPU time covers the warm-up too (a tenth of the time, at most 0.2 s): scale it.
+    total = float(secs) + min(0.2, float(secs) / 10)
+    return int(ops) / float(secs), (cpu / (int(ops) * total / float(secs)) if cpu is not None else None)
+
+
+def _have(module):
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def start_server(kind):
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", kind],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep +
+                                     os.environ.get("PYTHONPATH", "")))
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait()
+        raise RuntimeError(f"the {kind} server did not start (exit {proc.returncode})")
+    return proc, int(line)
+
+
+def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3):
+    """{"results": {case: {server: {"median": ops/s, "runs": [...]}}}, "ratios": {case:
+    {"ioring-asyncio/asyncio": r, ...}}}"""
+    if servers is None:
+        servers = [s for s in SERVERS if not s.endswith("uvloop") or _have("uvloop")]
+    exe = build_client()
+    procs = {}
+    try:
+        for kind in servers:
+            procs[kind] = start_server(kind)
+        runs = {case: {kind: [] for kind in servers} for case in cases}
+        cpus = {case: {kind: [] for kind in servers} for case in cases}
+        for _ in range(repeat):
+            for case in cases:
+                for kind in servers:
+                    rate, cpu = run_client(exe, procs[kind][1], case, seconds, procs[kind][0].pid)
+                    runs[case][kind].append(rate)
+                    cpus[case][kind].append(cpu)
+    finally:
+        for proc, _ in procs.values():
+            proc.stdin.close()
+        for proc, _ in procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    out = {"seconds": seconds, "repeat": repeat, "python": sys.version.split()[0],
+           "results": {}, "ratios": {}}
+    for case in cases:
+        out["results"][case] = {k: {"median": statistics.median(v), "runs": v,
+                                    "cpu_us_per_msg": 1e6 * statistics.median(cpus[case][k])}
+                                for k, v in runs[case].items()}
+        out["ratios"][case] = {
+            f"{k}/{base}": out["results"][case][k]["median"] / out["results"][case][base]["median"]
+            for k, base in BASELINE.items() if k in servers and base in servers}
+    return out
+
+
+def format_results(out):
+    servers = list(next(iter(out["results"].values())))
+    lines = [f"echo servers, messages echoed per second (median of {out['repeat']} interleaved "
+             f"runs of {out['seconds']:g} s; Python {out['python']}); preliminary on a shared machine",
+             ""]
+    head = f"{'case':14}" + "".join(f"{s:>16}" for s in servers) + "".join(
+        f"{r:>24}" for r in next(iter(out["ratios"].values())))
+    lines += [head, "-" * len(head)]
+    for case, row in out["results"].items():
+        lines.append(f"{case:14}" + "".join(f"{row[s]['median']:16,.0f}" for s in servers) +
+                     "".join(f"{r:23.2f}x" for r in out["ratios"][case].values()))
+    lines += ["", "server CPU time per message echoed (us, median):", head.split("  ")[0][:14] +
+              "".join(f"{s:>16}" for s in servers)]
+    for case, row in out["results"].items():
+        lines.append(f"{case:14}" + "".join(f"{row[s]['cpu_us_per_msg']:16.2f}" for s in servers))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("cases", nargs="*", help=f"cases to run (default: all): {', '.join(CASES)}")
+    p.add_argument("--seconds", type=float, default=1.0)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--servers", nargs="+", choices=SERVERS, default=None)
+    p.add_argument("--json", default=None, help="also write the results to this file")
+    p.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return None
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        p.error(f"unknown case(s) {unknown}: choose from {', '.join(CASES)}")
+    out = run_benchmark(args.cases or list(CASES), args.servers, args.seconds, args.repeat)
+    print(format_results(out))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+    return out
+
+
+if __name__ == "__main__":
+    main()
