@@ -350,9 +350,9 @@ cdef class _EmulatedRing(_Backend):
                         left = 0.05           # the event thread may take the CQEs: poll the Windows CQ
                     ts.tv_sec = <long long>left
                     ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
-                    self.uring.door_enter(need, &ts)
+                    self.uring.door_enter(False, need, &ts)     # (what is queued was submitted above)
                 else:
-                    self.uring.door_enter(need, NULL)
+                    self.uring.door_enter(False, need, NULL)
         finally:
             self.in_submit = False
             if waiting:

@@ -75,7 +75,7 @@ cdef class io_uring:
     cdef c.io_uring_sqe *door_acquire(self) except? NULL
     cdef void door_pin(self, c.io_uring_sqe *sqe, object obj)
     cdef int door_submit(self) except? -1
-    cdef int door_enter(self, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1
+    cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1
     cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF
     cdef bint door_exit(self) except -1
 

@@ -816,15 +816,16 @@ cdef class io_uring:
         self._track()
         return c.ioring_submit(&self.ring)
 
-    cdef int door_enter(self, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1:
-        """Publishes what is queued, then waits for ``wait_nr`` completions (``ts``: at most that
-        long, NULL: no limit) with the GIL released; EINTR runs Python's signal handlers (their
-        exception propagates) and waits again. Returns 0 or -errno (-ETIME: timed out). While it
-        waits, door_exit from another thread raises RuntimeError."""
+    cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1:
+        """Waits for ``wait_nr`` completions (``ts``: at most that long, NULL: no limit) with the GIL
+        released, first publishing what is queued if ``submit``; EINTR runs Python's signal
+        handlers (their exception propagates) and waits again. Returns 0 or -errno (-ETIME: timed
+        out). While it waits, door_exit from another thread raises RuntimeError."""
         cdef c.io_uring_cqe *cqe
         self._check()
-        self._track()
-        return self._wait(&cqe, c.ioring_flush_sq(&self.ring), wait_nr, ts, NULL)
+        if submit:
+            self._track()
+        return self._wait(&cqe, c.ioring_flush_sq(&self.ring) if submit else 0, wait_nr, ts, NULL)
 
     cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF:
         """Consumes the completions ready (at most ``max_cqes``; 0: all): ``fn(ctx, user_data, res,
