@@ -32,11 +32,16 @@ extensions = [
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/_ring_multishot.pxi"]
               + ring_core_headers),
+    # ioring.winioring: the API and the KernelBase backend (Windows builds it alone); on Linux its
+    # emulation backend is ioring._winioring_linux, over the thin layer's io_uring.
     Extension("ioring.winioring", ["ioring/winioring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/winioring.pxd", "ioring/_buffer_export.pxi",
-                       "include/ioring/winioring.h", "include/ioring/winioring_kernelbase.h",
-                       "include/ioring/winioring_emu.h"] + ring_core_headers),
+              depends=["ioring/winioring.pxd", "ioring/_buffer_export.pxi", "ioring/_winioring_kernelbase.pxi",
+                       "include/ioring/winioring.h", "include/ioring/winioring_kernelbase.h"]),
+    Extension("ioring._winioring_linux", ["ioring/_winioring_linux.pyx"], include_dirs=include_dirs,
+              extra_compile_args=compile_args, extra_link_args=link_args,
+              depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/winioring.pxd",
+                       "ioring/_winioring_event.pxi"] + ring_core_headers),
     Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/_stream.pxd", "bench/c/bench_loop.h"]

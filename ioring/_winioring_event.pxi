@@ -1,4 +1,4 @@
-# The completion event of the io_uring emulation of ioring.winioring (included by winioring.pyx).
+# The completion event of the io_uring emulation of ioring.winioring (included by _winioring_linux.pyx).
 #
 # Windows: SetIoRingCompletionEvent(ring, hEvent) makes the ring reference the event object, so the
 # caller may close its handle right away (Qt does, before CloseIoRing). Here the event is an eventfd:
@@ -9,7 +9,10 @@
 import atexit as _atexit
 import weakref as _weakref
 
-cdef bytes _EVENTFD_ONE = b"\x01\0\0\0\0\0\0\0"
+cdef uint64_t _EVENTFD_ONE = 1
+# Kept at C level: halt() may run late in interpreter shutdown, when module dicts are cleared.
+cdef object _current_thread = _threading.current_thread
+cdef object _is_finalizing = _sys.is_finalizing
 
 
 cdef bint _is_eventfd(int fd) except -1:
@@ -62,7 +65,7 @@ cdef class _EventPump:
     cdef object fd_lock
 
     @staticmethod
-    cdef _EventPump start(HIORING ring, int efd):
+    cdef _EventPump start(_EmulatedRing ring, int efd):
         cdef _EventPump p = _EventPump.__new__(_EventPump)
         p.efd = efd
         p.ring_ref = _weakref.ref(ring)
@@ -85,7 +88,7 @@ cdef class _EventPump:
             ring = self.ring_ref()
             if ring is None:
                 break
-            (<HIORING>ring)._pump_harvest(self)
+            (<_EmulatedRing>ring)._pump_harvest(self)
             ring = None                   # may be the last reference: the ring is then closed here
         with self.fd_lock:
             fd, self.efd = self.efd, -1
@@ -98,12 +101,17 @@ cdef class _EventPump:
             self.stop = True
             with self.fd_lock:
                 if self.efd >= 0:
-                    try:
-                        _os.write(self.efd, _EVENTFD_ONE)
-                    except OSError:
-                        pass
-        if join and self.thread is not _threading.current_thread() and not _sys.is_finalizing():
+                    write(self.efd, &_EVENTFD_ONE, 8)
+        if join and self.thread is not _current_thread() and not _is_finalizing():
             self.thread.join()
+
+    cdef void forget(self):
+        """In a fork child: the thread is the parent's (it does not exist here) and so is the eventfd
+        registered with the ring; only this process's copy of its descriptor is closed."""
+        self.stop = True
+        if self.efd >= 0:
+            close(self.efd)
+            self.efd = -1
 
 
 # Rings whose helper thread runs: at interpreter exit the threads are stopped and joined while that
@@ -113,6 +121,6 @@ _pumping = _weakref.WeakSet()
 
 def _stop_event_threads_at_exit():
     for ring in list(_pumping):
-        (<HIORING>ring)._stop_pump()
+        (<_EmulatedRing>ring)._stop_pump()
 
 _atexit.register(_stop_event_threads_at_exit)

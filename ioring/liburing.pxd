@@ -29,6 +29,10 @@ cdef class _Inflight:
     cdef object data              # the io_uring_sqe_set_data object, if any
 
 
+# The door's reap callback: called for each completion door_reap consumes (see io_uring.door_reap).
+ctypedef int (*door_reap_fn)(void *ctx, uint64_t user_data, int32_t res, uint32_t flags) except -1
+
+
 cdef class io_uring:
     cdef c.ioring ring
     cdef bint initialized
@@ -65,6 +69,15 @@ cdef class io_uring:
     cdef void _leak(self, str why)
     cdef void _release_all(self)
     cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
+
+    # The door: the cdef API another module drives this ring through (docs/ARCHITECTURE.md).
+    # Used by the Windows emulation (ioring/_winioring_linux.pyx).
+    cdef c.io_uring_sqe *door_acquire(self) except? NULL
+    cdef void door_pin(self, c.io_uring_sqe *sqe, object obj)
+    cdef int door_submit(self) except? -1
+    cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1
+    cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF
+    cdef bint door_exit(self) except -1
 
 
 cdef class io_uring_sqe:

@@ -16,7 +16,7 @@ from cpython.number cimport PyNumber_Index
 from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY, EBADFD
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport malloc, calloc, free
-from libc.string cimport memset, strlen
+from libc.string cimport memset, strlen, strerror
 from posix.signal cimport sigset_t, sigemptyset, sigaddset
 from posix.uio cimport iovec
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
@@ -58,7 +58,8 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 # fd refers to (st_dev/st_ino, confirmed with kcmp(2) where it works), never by fd number: a
 # dup of a ring's fd, or an fd number reused after a close, must not fool it.
 from weakref import WeakSet as _WeakSet
-_live_rings = _WeakSet()
+# (a C-level global: a teardown at interpreter shutdown, when module dicts are cleared, still reaches it)
+cdef object _live_rings = _WeakSet()
 
 cdef extern from "ioring/register_ext.h" nogil:
     int ioring_same_file(int fd1, int fd2)
@@ -720,7 +721,7 @@ cdef class io_uring:
                     self._leak("the ring refuses to run requests (EBADFD) and some were consumed")
                 return
             if ret < 0 and ret != -ETIME and ret != -EAGAIN and ret != -EINTR:
-                self._leak(f"waiting for cancelled requests failed: {os.strerror(-ret)}")
+                self._leak(f"waiting for cancelled requests failed: {strerror(-ret).decode()}")
                 return
             progress = False
             n = c.ioring_cq_ready(&self.ring)
@@ -782,6 +783,81 @@ cdef class io_uring:
         if <size_t>ptr < <size_t>start or <size_t>ptr + nbytes > <size_t>start + <size_t>length:
             raise ValueError(f"the buffer is not inside registered buffer {buf_index}")
         return 0
+
+    # ---- the door: the cdef API another module drives this ring through ----------------------
+    # (docs/ARCHITECTURE.md). Pins, in-flight tracking and teardown stay this class's: a module
+    # on the door queues with door_acquire + door_pin, publishes with door_submit/door_enter,
+    # consumes with door_reap and tears down with door_exit.
+
+    cdef c.io_uring_sqe *door_acquire(self) except? NULL:
+        """The next SQE, zeroed (closed/fork/busy checks first). When the SQ is full, what is
+        queued is submitted first; NULL without an exception when the kernel takes nothing now
+        (EBUSY, EAGAIN): reap completions, then call again."""
+        cdef c.io_uring_sqe *sqe
+        self._check()
+        sqe = c.ioring_get_sqe_zeroed(&self.ring)
+        if sqe == NULL:
+            self._track()
+            c.ioring_submit(&self.ring)
+            sqe = c.ioring_get_sqe_zeroed(&self.ring)
+        return sqe
+
+    cdef void door_pin(self, c.io_uring_sqe *sqe, object obj):
+        """Keeps ``obj`` alive until the completion of ``sqe`` (door_acquire'd, not yet submitted)
+        is reaped, or forever if a teardown cannot confirm the kernel is done with it."""
+        cdef size_t slot = <size_t>(sqe - self.ring.sq.sqes) >> c.ioring_sqe_shift(&self.ring)
+        old = self._slot_pins[slot]
+        self._slot_pins[slot] = obj if old is None else (old, obj)
+
+    cdef int door_submit(self) except? -1:
+        """Publishes the SQEs queued (their pins become in flight); returns how many the kernel
+        took, or -errno (not raised: the SQEs stay queued for the next submit)."""
+        self._check()
+        self._track()
+        return c.ioring_submit(&self.ring)
+
+    cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1:
+        """Waits for ``wait_nr`` completions (``ts``: at most that long, NULL: no limit) with the GIL
+        released, first publishing what is queued if ``submit``; EINTR runs Python's signal
+        handlers (their exception propagates) and waits again. Returns 0 or -errno (-ETIME: timed
+        out). While it waits, door_exit from another thread raises RuntimeError."""
+        cdef c.io_uring_cqe *cqe
+        self._check()
+        if submit:
+            self._track()
+        return self._wait(&cqe, c.ioring_flush_sq(&self.ring) if submit else 0, wait_nr, ts, NULL)
+
+    cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF:
+        """Consumes the completions ready (at most ``max_cqes``; 0: all): ``fn(ctx, user_data, res,
+        flags)`` for each, then the CQ head moves past them and what their requests pinned is
+        released. Returns how many CQ slots were consumed. If ``fn`` raises, the CQEs up to and
+        including that one are consumed and the exception propagates."""
+        cdef unsigned ready = c.ioring_cq_ready(&self.ring)
+        cdef unsigned head = self.ring.cq.khead[0]
+        cdef unsigned i = 0
+        cdef c.io_uring_cqe *cqe
+        if max_cqes and ready > max_cqes:
+            ready = max_cqes
+        try:
+            while i < ready:
+                cqe = c.ioring_cqe_at(&self.ring, head + i)
+                i += c.ioring_cqe_nr(cqe)
+                fn(ctx, cqe.user_data, cqe.res, cqe.flags)
+        finally:
+            self._retire(i)
+        return i
+
+    cdef bint door_exit(self) except -1:
+        """io_uring_queue_exit through the door: what is in flight is cancelled and waited for
+        (the thin layer's bound and pre-5.19 fallback), then the ring is closed; in a fork child
+        only this process's copy is dropped. No Python module is used, so it may run at
+        interpreter shutdown. Returns True when some requests could not be confirmed done (what
+        they pinned is kept alive forever). RuntimeError while another thread waits in it."""
+        cdef Py_ssize_t leaked = len(_leaked_pins)
+        if not self.initialized:
+            return False
+        _queue_exit(self)
+        return len(_leaked_pins) != leaked
 
     cdef void _release_all(self):
         """After the fd is closed: drop every pin; unmap buffer rings this module mapped."""

@@ -10,7 +10,12 @@ see /work/shared/reference/windows-ioring.md for the behaviour reproduced here. 
   one without IoRing (Windows 10) QueryIoRingCapabilities / CreateIoRing raise IoRingError(E_NOTIMPL)
   naming the missing function, and a builder newer than the running Windows (BuildIoRingWriteFile on
   21H2...) does the same at its call.
-* Linux: the emulation below. Both share the argument checks and the pinning.
+* Linux: an emulation over the thin layer's io_uring (ioring/_winioring_linux.pyx, a Linux-only
+  module loaded at the first CreateIoRing).
+
+This module is the API: it converts and checks the arguments, pins the buffers and turns an entry
+into a backend-neutral _Entry; the backend (ioring/winioring.pxd: _Backend) queues, submits,
+completes and closes. Both backends therefore share the argument checks and the pinning.
 
 Conventions:
 
@@ -35,170 +40,15 @@ Conventions:
   (Windows would fault in the kernel: here memory safety comes first).
 """
 cimport cython
-from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t, uintptr_t, intptr_t
+from libc.stdint cimport int32_t, uint32_t, uint64_t, uintptr_t, intptr_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
-from libc.errno cimport ETIME, EINTR, ENOENT, EALREADY, ENXIO
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS, PyBUF_WRITABLE
-from cpython.exc cimport PyErr_CheckSignals
 
 import errno as _errno
 from operator import index as _index
-import os as _os
 import sys as _sys
 import threading as _threading
-import time as _time
-
-# Two backends, one code path. Every public function validates and pins its arguments the same way,
-# then either calls KernelBase through include/ioring/winioring_kernelbase.h (Windows:
-# WINIORING_KERNELBASE == 1, a compile-time constant of that header) or runs the io_uring emulation
-# below (Linux). Both branches are compiled on both systems: on Windows the emulation's C needs are
-# inert stand-ins (include/ioring/winioring_emu.h), on Linux the ioring_win_* functions are stubs.
-# The emulation header comes first: on Linux it brings the io_uring ABI before winioring.h.
-cdef extern from "ioring/winioring_emu.h" nogil:
-    # The subset of ioring/_core.pxd the emulation uses (include/ioring/ring.h, prep.h, register.h).
-    struct iovec:
-        void *iov_base
-        size_t iov_len
-    struct io_uring_sqe:
-        uint8_t flags
-        uint32_t rw_flags
-    struct io_uring_cqe:
-        uint64_t user_data
-        int32_t res
-    struct io_uring_params:
-        uint32_t flags
-        uint32_t cq_entries
-    struct ioring_kernel_timespec:
-        int64_t tv_sec
-        long long tv_nsec
-    struct ioring:
-        int ring_fd
-    enum:
-        IOSQE_FIXED_FILE
-        IOSQE_IO_DRAIN
-        IORING_FSYNC_DATASYNC
-        IORING_ASYNC_CANCEL_ALL
-        IORING_ASYNC_CANCEL_ANY
-        IORING_ASYNC_CANCEL_FD_FIXED
-        IORING_SETUP_CQSIZE
-        IORING_OP_SYNC_FILE_RANGE
-        EFD_CLOEXEC
-    int eventfd(unsigned initval, int flags)
-    int ioring_queue_init_params(unsigned entries, ioring *ring, io_uring_params *p)
-    int ioring_queue_init(unsigned entries, ioring *ring, unsigned flags)
-    void ioring_queue_exit(ioring *ring)
-    io_uring_sqe *ioring_get_sqe(ioring *ring)
-    int ioring_submit(ioring *ring)
-    void ioring_cq_advance(ioring *ring, unsigned nr)
-    int ioring_wait_cqes_timeout(ioring *ring, io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
-                                 ioring_kernel_timespec *ts, void *sigmask)
-    unsigned ioring_peek_batch_cqe(ioring *ring, io_uring_cqe **cqes, unsigned count)
-    void ioring_sqe_set_data64(io_uring_sqe *sqe, uint64_t data)
-    void ioring_prep_rw(int op, io_uring_sqe *sqe, int fd, const void *addr, unsigned len, uint64_t offset)
-    void ioring_prep_nop(io_uring_sqe *sqe)
-    void ioring_prep_read(io_uring_sqe *sqe, int fd, void *buf, unsigned nbytes, uint64_t offset)
-    void ioring_prep_write(io_uring_sqe *sqe, int fd, const void *buf, unsigned nbytes, uint64_t offset)
-    void ioring_prep_readv(io_uring_sqe *sqe, int fd, const iovec *iovecs, unsigned nr_vecs, uint64_t offset)
-    void ioring_prep_writev(io_uring_sqe *sqe, int fd, const iovec *iovecs, unsigned nr_vecs, uint64_t offset)
-    void ioring_prep_read_fixed(io_uring_sqe *sqe, int fd, void *buf, unsigned nbytes, uint64_t offset, int buf_index)
-    void ioring_prep_write_fixed(io_uring_sqe *sqe, int fd, const void *buf, unsigned nbytes, uint64_t offset,
-                                 int buf_index)
-    void ioring_prep_fsync(io_uring_sqe *sqe, int fd, unsigned fsync_flags)
-    void ioring_prep_cancel64(io_uring_sqe *sqe, uint64_t user_data, int flags)
-    void ioring_prep_cancel_fd(io_uring_sqe *sqe, int fd, unsigned flags)
-    int ioring_register_buffers(ioring *ring, const iovec *iovecs, unsigned nr_iovecs)
-    int ioring_unregister_buffers(ioring *ring)
-    int ioring_register_files(ioring *ring, const int *files, unsigned nr_files)
-    int ioring_unregister_files(ioring *ring)
-    int ioring_register_eventfd(ioring *ring, int fd)
-    int ioring_unregister_eventfd(ioring *ring)
-
-ctypedef void (*_C_FN)()
-
-cdef extern from "ioring/winioring_kernelbase.h" nogil:
-    enum: WINIORING_KERNELBASE
-    ctypedef int32_t HRESULT
-    ctypedef void *HANDLE
-    ctypedef void *_C_HIORING "HIORING"
-    ctypedef struct _C_CQE "IORING_CQE":
-        uintptr_t UserData
-        int ResultCode
-        uintptr_t Information
-    ctypedef struct _C_CAPS "IORING_CAPABILITIES":
-        int MaxVersion
-        uint32_t MaxSubmissionQueueSize
-        uint32_t MaxCompletionQueueSize
-        int FeatureFlags
-    ctypedef struct _C_CREATE_FLAGS "IORING_CREATE_FLAGS":
-        int Required
-        int Advisory
-    ctypedef struct _C_INFO "IORING_INFO":
-        int IoRingVersion
-        _C_CREATE_FLAGS Flags
-        uint32_t SubmissionQueueSize
-        uint32_t CompletionQueueSize
-    union _C_HandleUnion "HandleUnion":
-        HANDLE Handle
-        uint32_t Index
-    ctypedef struct _C_HANDLE_REF "IORING_HANDLE_REF":
-        int Kind
-        _C_HandleUnion Handle
-    ctypedef struct _C_REGISTERED_BUFFER "IORING_REGISTERED_BUFFER":
-        uint32_t BufferIndex
-        uint32_t Offset
-    union _C_BufferUnion "BufferUnion":
-        void *Address
-        _C_REGISTERED_BUFFER IndexAndOffset
-    ctypedef struct _C_BUFFER_REF "IORING_BUFFER_REF":
-        int Kind
-        _C_BufferUnion Buffer
-    ctypedef struct _C_BUFFER_INFO "IORING_BUFFER_INFO":
-        void *Address
-        uint32_t Length
-    ctypedef union _C_SEGMENT "FILE_SEGMENT_ELEMENT":
-        void *Buffer
-        uint64_t Alignment
-    int winioring_kb_load()
-    int winioring_kb_has(const char *name)
-    int winioring_kb_set(const char *name, _C_FN fn)
-    HRESULT ioring_win_QueryIoRingCapabilities(_C_CAPS *capabilities)
-    int ioring_win_IsIoRingOpSupported(_C_HIORING ioRing, int op)
-    HRESULT ioring_win_CreateIoRing(int ioringVersion, _C_CREATE_FLAGS flags, uint32_t submissionQueueSize,
-                                    uint32_t completionQueueSize, _C_HIORING *h)
-    HRESULT ioring_win_GetIoRingInfo(_C_HIORING ioRing, _C_INFO *info)
-    HRESULT ioring_win_SubmitIoRing(_C_HIORING ioRing, uint32_t waitOperations, uint32_t milliseconds,
-                                    uint32_t *submittedEntries)
-    HRESULT ioring_win_CloseIoRing(_C_HIORING ioRing)
-    HRESULT ioring_win_PopIoRingCompletion(_C_HIORING ioRing, _C_CQE *cqe)
-    HRESULT ioring_win_SetIoRingCompletionEvent(_C_HIORING ioRing, HANDLE hEvent)
-    HRESULT ioring_win_BuildIoRingCancelRequest(_C_HIORING ioRing, _C_HANDLE_REF file, uintptr_t opToCancel,
-                                                uintptr_t userData)
-    HRESULT ioring_win_BuildIoRingReadFile(_C_HIORING ioRing, _C_HANDLE_REF fileRef, _C_BUFFER_REF dataRef,
-                                           uint32_t numberOfBytesToRead, uint64_t fileOffset, uintptr_t userData,
-                                           int sqeFlags)
-    HRESULT ioring_win_BuildIoRingRegisterFileHandles(_C_HIORING ioRing, uint32_t count, HANDLE *handles,
-                                                      uintptr_t userData)
-    HRESULT ioring_win_BuildIoRingRegisterBuffers(_C_HIORING ioRing, uint32_t count, _C_BUFFER_INFO *buffers,
-                                                  uintptr_t userData)
-    HRESULT ioring_win_BuildIoRingWriteFile(_C_HIORING ioRing, _C_HANDLE_REF fileRef, _C_BUFFER_REF bufferRef,
-                                            uint32_t numberOfBytesToWrite, uint64_t fileOffset, int writeFlags,
-                                            uintptr_t userData, int sqeFlags)
-    HRESULT ioring_win_BuildIoRingFlushFile(_C_HIORING ioRing, _C_HANDLE_REF fileRef, int flushMode,
-                                            uintptr_t userData, int sqeFlags)
-    HRESULT ioring_win_BuildIoRingReadFileScatter(_C_HIORING ioRing, _C_HANDLE_REF fileRef, uint32_t segmentCount,
-                                                  _C_SEGMENT *segmentArray, uint32_t numberOfBytesToRead,
-                                                  uint64_t fileOffset, uintptr_t userData, int sqeFlags)
-    HRESULT ioring_win_BuildIoRingWriteFileGather(_C_HIORING ioRing, _C_HANDLE_REF fileRef, uint32_t segmentCount,
-                                                  _C_SEGMENT *segmentArray, uint32_t numberOfBytesToWrite,
-                                                  uint64_t fileOffset, int writeFlags, uintptr_t userData,
-                                                  int sqeFlags)
-
-# Which backend runs: 1 = KernelBase.dll (the default on Windows), 0 = the io_uring emulation (the
-# default elsewhere). Tests may switch it with _set_backend() to run the KernelBase path on Linux,
-# where every ioring_win_* behaves as on a Windows without IoRing (E_NOTIMPL / FALSE).
-cdef bint _kb = WINIORING_KERNELBASE
-winioring_kb_load()
 
 # ---- constants (C names) ---------------------------------------------------------------------
 IORING_VERSION_INVALID = 0
@@ -259,29 +109,6 @@ E_HANDLE = 0x80070006
 E_INVALIDARG = 0x80070057
 E_OUTOFMEMORY = 0x8007000E
 
-cdef enum:
-    _MAX_SQ = 0x10000
-    _MAX_CQ = 0x20000
-    _URING_SQ = 1024
-    _URING_CQ = 4096
-    _OP_NOP = 0
-    _OP_READ = 1
-    _OP_REG_FILES = 2
-    _OP_REG_BUFS = 3
-    _OP_CANCEL = 4
-    _OP_WRITE = 5
-    _OP_FLUSH = 6
-    _OP_SCATTER = 7
-    _OP_GATHER = 8
-
-cdef uint32_t _HR_EOF = 0x80070026            # HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)
-cdef uint32_t _HR_NOT_FOUND = 0x80070490      # HRESULT_FROM_WIN32(ERROR_NOT_FOUND)
-cdef uint32_t _HR_INVALID_FUNCTION = 0x80070001   # STATUS_NOT_IMPLEMENTED (unknown op) [INF]
-cdef uint32_t _HR_INDEX_OUT_OF_BOUNDS = 0x800701DA  # STATUS_INDEX_OUT_OF_BOUNDS [INF]
-cdef uint32_t _HR_INVALID_USER_BUFFER = 0x800706F8  # STATUS_INVALID_USER_BUFFER [INF]
-cdef uint32_t _HR_NOACCESS = 0x800703E6
-cdef uint64_t _CLOSE_CANCEL_UD = 0xFFFFFFFFFFFFFFFF
-
 #: errno -> HRESULT (reference section 5); anything else is E_FAIL.
 ERRNO_TO_HRESULT = {getattr(_errno, _name): _hr for _name, _hr in (
     ("EBADF", 0x80070006), ("EACCES", 0x80070005), ("EPERM", 0x80070005), ("ENOENT", 0x80070002),
@@ -327,7 +154,7 @@ _HR_NAMES = {v: k for k, v in list(globals().items())
              if isinstance(v, int) and (k.startswith("IORING_E_") or k.startswith("E_"))}
 
 
-cdef inline _fail(uint32_t hr, msg=None):
+cdef int _fail(uint32_t hr, msg=None) except -1:
     raise IoRingError(hr, msg)
 
 
@@ -367,8 +194,13 @@ cdef int _handle_fd(object h, bint allow_invalid=False) except -2:
     return h
 
 
-
 include "_buffer_export.pxi"
+
+
+@cython.final
+cdef class _Segments:
+    def __dealloc__(self):
+        free(self.segs)
 
 
 cdef intptr_t _handle_value(object h, bint allow_invalid=False) except? -2:
@@ -482,7 +314,6 @@ cdef class IORING_HANDLE_REF:
     IoRingHandleRefFromIndex."""
     cdef readonly int Kind
     cdef readonly object Handle       # _HandleUnion
-    cdef int fd                       # emulation, raw: the descriptor
     cdef intptr_t handle              # raw: the HANDLE value (KernelBase) or the descriptor
     cdef uint32_t index
     cdef object obj                   # the HANDLE object (kept alive while in use)
@@ -499,7 +330,6 @@ def IoRingHandleRefFromHandle(h):
     msvcrt.get_osfhandle())."""
     cdef IORING_HANDLE_REF r = IORING_HANDLE_REF.__new__(IORING_HANDLE_REF)
     r.handle = _handle_value(h)
-    r.fd = <int>r.handle
     r.Kind = 0
     r.obj = h
     r.Handle = _HandleUnion(Handle=h)
@@ -576,611 +406,104 @@ class FILE_SEGMENT_ELEMENT:
         self.Buffer = Buffer
 
 
-cdef _C_HANDLE_REF _c_file(IORING_HANDLE_REF f):
-    cdef _C_HANDLE_REF r
-    memset(&r, 0, sizeof(r))
-    r.Kind = f.Kind
-    if f.Kind == 0:
-        r.Handle.Handle = <HANDLE>f.handle
-    else:
-        r.Handle.Index = f.index
-    return r
+# ---- the ring: a handle over one backend ring -------------------------------------------------
 
+cdef class _Backend:
+    """The backend interface (declared in ioring/winioring.pxd). A bare _Backend is a closed ring."""
 
-cdef _C_BUFFER_REF _c_buffer(IORING_BUFFER_REF b, _Buffer pin):
-    cdef _C_BUFFER_REF r
-    memset(&r, 0, sizeof(r))
-    r.Kind = b.Kind
-    if b.Kind == 0:
-        r.Buffer.Address = pin.ptr
-    else:
-        r.Buffer.IndexAndOffset.BufferIndex = b.index
-        r.Buffer.IndexAndOffset.Offset = b.offset
-    return r
+    # Each backend closes an unclosed ring in its __del__ (garbage collection, interpreter exit),
+    # never in __dealloc__: close needs the ring's attributes and runs Python code.
 
+    def __repr__(self):
+        return "<HIORING closed>"
 
-@cython.final
-cdef class _CArray:
-    """A C array handed to KernelBase (buffer infos, handles, segments), alive until the CQE."""
-    cdef void *p
+    cdef bint usable(self):
+        return self.open
 
-    def __dealloc__(self):
-        free(self.p)
+    cdef int check(self) except -1:
+        if not self.open:
+            _fail(E_HANDLE, "the HIORING is closed")
+        return 0
 
+    cdef int refuse_op(self, uint32_t op) except -1:
+        return self.check()
 
-cdef _CArray _c_array(size_t n, size_t size):
-    cdef _CArray a = _CArray.__new__(_CArray)
-    a.p = calloc(n if n else 1, size)
-    if a.p == NULL:
-        raise MemoryError()
-    return a
+    cdef bint supports(self, uint32_t op):
+        return False
 
+    cdef int info(self, _Info *out) except -1:
+        return self.check()
 
-cdef uintptr_t _uptr(uint64_t v, str name) except? 0:
-    """UINT_PTR: 32 bits on x86 Windows."""
-    if sizeof(uintptr_t) < 8 and v > 0xFFFFFFFF:
-        raise ValueError(f"{name}={v} does not fit in UINT_PTR")
-    return <uintptr_t>v
+    cdef int build(self, _Entry *e, object pins) except -1:
+        return self.check()
 
+    cdef uint32_t submit(self, uint32_t wait, uint32_t ms) except? 0xFFFFFFFF:
+        self.check()
+        return 0
 
-cdef _kb_fail(HRESULT hr, str function):
-    cdef uint32_t u = <uint32_t>hr
-    if u == E_NOTIMPL and not winioring_kb_has(function.encode()):
-        raise IoRingError(u, f"IoRing is unavailable: KernelBase.dll has no {function} (IoRing needs "
-                             "Windows 11 / Server 2022, build 22000, or later; write/flush need 22H2, "
-                             "scatter/gather 24H2)")
-    raise IoRingError(u, function)
+    cdef int pop(self, _Cqe *out) except -1:
+        return self.check()
 
+    cdef int set_event(self, object hEvent) except -1:
+        return self.check()
 
-# ---- the ring --------------------------------------------------------------------------------
-ctypedef struct _WSqe:
-    uint32_t op
-    uint32_t flags
-    uint64_t user_data
-    uint32_t file_kind
-    int fd                      # raw fd or registered index
-    uint32_t buf_kind
-    char *addr                  # raw address
-    uint32_t buf_index
-    uint32_t buf_offset
-    uint64_t offset
-    uint32_t length
-    uint32_t xflags             # FILE_WRITE_FLAGS / FILE_FLUSH_MODE
-    uint64_t target             # cancel: opToCancel
-
-
-@cython.final
-cdef class _Iov:
-    """The C iovec array of a scatter/gather entry, over pinned buffers."""
-    cdef iovec *vecs
-    cdef unsigned count
-    cdef list pins
-
-    def __dealloc__(self):
-        free(self.vecs)
-
-
-@cython.final
-cdef class _Op:
-    """An entry translated into io_uring requests, until its CQE reaches the Windows CQ."""
-    cdef uint64_t key            # the io_uring user_data
-    cdef uint64_t user_data
-    cdef uint32_t op
-    cdef uint32_t length
-    cdef int fd
-    cdef uint32_t file_kind
-    cdef object pins
-    cdef int remaining          # io_uring CQEs still expected
-    cdef int found              # cancel: a target was found
-    cdef uint32_t err           # cancel: first error other than not found
-    cdef list targets           # cancel: keys of the requests it names, in flight when it was submitted
-    cdef uint32_t result        # cancel: its HRESULT, while its CQE is held back for its targets'
-
-
-cdef list _leaked = []          # pins of requests a closed ring could not reap
-
-cdef class _EventPump           # the completion-event helper thread (_winioring_event.pxi)
+    cdef int close(self) except -1:
+        self.open = False
+        return 0
 
 
 @cython.final
 cdef class HIORING:
     """An IoRing handle (CreateIoRing); close it with CloseIoRing."""
-    cdef ioring ring
-    cdef bint open
-    cdef uint32_t version, required, advisory
-    cdef uint32_t sq_size, cq_size
-    cdef _WSqe *sq
-    cdef uint32_t sq_head, sq_tail
-    cdef list sq_pins
-    cdef _C_CQE *cq
-    cdef uint32_t cq_head, cq_tail
-    cdef list cq_pins
-    cdef dict inflight           # io_uring user_data -> _Op
-    cdef uint64_t next_id
-    cdef bint in_submit
-    cdef list reg_bufs           # (address, length) per registered buffer slot
-    cdef object reg_buf_pins
-    cdef uint32_t reg_files
-    cdef object reg_file_pins
-    cdef object event            # KernelBase: the completion event HANDLE object given
-    cdef int event_fd            # emulation: the ring's own duplicate of the event (eventfd), or -1
-    cdef _EventPump pump         # emulation: the helper thread while an event is set
-    cdef list held_cancels       # cancels whose CQE waits for their targets' CQEs
-    cdef object lock
-    cdef object __weakref__
-    # KernelBase backend
-    cdef bint kb                 # created by KernelBase (else: the emulation)
-    cdef _C_HIORING native
-    cdef dict pending            # userData -> [entries not yet popped, [their pins]]
-    cdef list kept               # registration tables (pinned until CloseIoRing)
 
     def __repr__(self):
-        if not self.open:
-            return "<HIORING closed>"
-        return f"<HIORING version={self.version} sq={self.sq_size} cq={self.cq_size} fd={self.ring.ring_fd}>"
-
-    def __dealloc__(self):
-        if self.open:
-            if self.kb:
-                self._kb_close()
-            else:
-                self._close()
-        free(self.sq)
-        free(self.cq)
-
-    cdef int _check(self) except -1:
-        if not self.open:
-            raise IoRingError(E_HANDLE, "the HIORING is closed")
-        return 0
-
-    # -- KernelBase: pins. Windows matches a CQE with its entry only by UserData, so the objects an
-    # entry pinned are released when the last unpopped entry with the same userData is popped. --
-    cdef int _kb_built(self, HRESULT hr, uint64_t ud, object pins, str function) except -1:
-        if hr < 0:
-            _kb_fail(hr, function)
-        group = self.pending.get(ud)
-        if group is None:
-            self.pending[ud] = [1, [pins]]
-        else:
-            group[0] += 1
-            group[1].append(pins)
-        return 0
-
-    cdef void _kb_popped(self, uint64_t ud):
-        group = self.pending.get(ud)
-        if group is not None:
-            group[0] -= 1
-            if group[0] <= 0:
-                del self.pending[ud]
-
-    cdef void _kb_close(self):
-        """Windows' CloseIoRing neither waits nor cancels: the completions already posted are popped
-        (releasing their pins); the pins of entries still outstanding, and the registration tables
-        then, are kept alive forever (like the emulation's unreapable requests)."""
-        cdef _C_CQE e
-        if self.native != NULL:
-            while ioring_win_PopIoRingCompletion(self.native, &e) == 0:
-                self._kb_popped(e.UserData)
-            ioring_win_CloseIoRing(self.native)
-        self.native = NULL
-        self.open = False
-        if self.pending:
-            _leaked.append((list(self.pending.values()), self.kept))
-        self.pending = {}
-        self.kept = None
-        self.event = None
-
-    # -- the Windows CQ --
-    cdef void _post(self, uint64_t user_data, uint32_t hr, uint64_t info, object pins):
-        cdef uint32_t n = self.cq_tail - self.cq_head
-        cdef _C_CQE *e
-        if n >= self.cq_size:
-            return                    # Windows drops a CQE silently when the CQ is full
-        e = &self.cq[self.cq_tail & (self.cq_size - 1)]
-        e.UserData = <uintptr_t>user_data
-        e.ResultCode = <int>hr
-        e.Information = <uintptr_t>info
-        self.cq_pins[self.cq_tail & (self.cq_size - 1)] = pins
-        self.cq_tail += 1
-        if n == 0 and self.event_fd >= 0:
-            try:
-                _os.write(self.event_fd, _EVENTFD_ONE)
-            except OSError:
-                pass
-
-    cdef void _complete(self, _Op o, int res):
-        cdef uint32_t hr = 0
-        cdef uint64_t info = 0
-        if o.op == _OP_CANCEL:
-            if res >= 0 or res == -EALREADY:
-                o.found = 1
-            elif res != -ENOENT and o.err == 0:
-                o.err = _hr_from_errno(-res)
-            o.remaining -= 1
-            if o.remaining > 0:
-                return
-            hr = 0 if o.found else (o.err if o.err else _HR_NOT_FOUND)
-            if self._targets_in_flight(o):
-                # IORING_OP_CODE: the cancel's completion comes after its target's; io_uring may post it
-                # first, so it waits (still outstanding) until the targets' CQEs are in the CQ.
-                o.result = hr
-                self.held_cancels.append(o)
-                return
-        elif res < 0:
-            hr = _hr_from_errno(-res)
-        elif o.op in (_OP_READ, _OP_SCATTER) and res == 0 and o.length > 0:
-            hr = _HR_EOF
-        elif o.op in (_OP_READ, _OP_WRITE, _OP_SCATTER, _OP_GATHER):
-            info = <uint64_t>res
-        del self.inflight[o.key]
-        self._post(o.user_data, hr, info, o.pins)
-        if self.held_cancels and o.op != _OP_CANCEL:
-            self._post_held_cancels()
-
-    cdef bint _targets_in_flight(self, _Op cancel):
-        for k in cancel.targets:
-            if k in self.inflight:
-                return True
-        return False
-
-    cdef void _post_held_cancels(self):
-        cdef _Op c
-        for c in list(self.held_cancels):
-            if not self._targets_in_flight(c):
-                self.held_cancels.remove(c)
-                del self.inflight[c.key]
-                self._post(c.user_data, c.result, 0, c.pins)
-
-    cdef void _harvest(self):
-        """Move the io_uring CQEs into the Windows CQ."""
-        cdef io_uring_cqe *cqes[64]
-        cdef unsigned got, i
-        cdef uint64_t ud
-        cdef int res
-        cdef _Op o
-        while self.open:
-            got = ioring_peek_batch_cqe(&self.ring, cqes, 64)
-            if got == 0:
-                return
-            for i in range(got):
-                ud = cqes[i].user_data
-                res = cqes[i].res
-                o = self.inflight.get(ud)
-                if o is not None:
-                    self._complete(o, res)
-            ioring_cq_advance(&self.ring, got)
-
-    cdef io_uring_sqe *_uring_sqe(self) except NULL:
-        cdef io_uring_sqe *s = ioring_get_sqe(&self.ring)
-        cdef int ret
-        while s == NULL:
-            ret = ioring_submit(&self.ring)
-            if ret < 0 and ret != -EINTR:
-                self._harvest()
-            s = ioring_get_sqe(&self.ring)
-        return s
-
-    cdef _Op _new_op(self, _WSqe *w, object pins):
-        cdef _Op o = _Op.__new__(_Op)
-        self.next_id += 1
-        o.key = self.next_id
-        o.user_data = w.user_data
-        o.op = w.op
-        o.length = w.length
-        o.fd = w.fd
-        o.file_kind = w.file_kind
-        o.pins = pins
-        o.remaining = 1
-        self.inflight[self.next_id] = o
-        return o
-
-    cdef uint32_t _supported(self, uint32_t op):
-        if op <= _OP_CANCEL:
-            return 1
-        if op <= _OP_FLUSH:
-            return self.version >= 300
-        if op <= _OP_GATHER:
-            return self.version >= 400
-        return 0
-
-    cdef int _translate(self, _WSqe *w, object pins) except -1:
-        """One Windows SQE, in SQ order: io_uring requests, or a CQE posted right away."""
-        cdef io_uring_sqe *s
-        cdef _Op o
-        cdef uint32_t hr
-        cdef char *addr = NULL
-        cdef int fd = w.fd
-        cdef unsigned sflags = 0
-        cdef _Iov iov
-        cdef list targets
-        cdef uint64_t key
-        if not self._supported(w.op):
-            self._post(w.user_data, _HR_INVALID_FUNCTION, 0, pins)
-            return 0
-        if w.op in (_OP_REG_FILES, _OP_REG_BUFS):
-            self._register(w, pins)
-            return 0
-        if w.flags & ~1u:
-            self._post(w.user_data, IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, 0, pins)
-            return 0
-        if w.file_kind == 1:
-            if <uint32_t>w.fd >= self.reg_files:
-                self._post(w.user_data, _HR_INDEX_OUT_OF_BOUNDS, 0, pins)
-                return 0
-            sflags |= IOSQE_FIXED_FILE
-        if w.flags & 1:
-            sflags |= IOSQE_IO_DRAIN
-        if w.op in (_OP_READ, _OP_WRITE):
-            if w.buf_kind == 1:
-                hr = self._registered_address(w, &addr)
-                if hr:
-                    self._post(w.user_data, hr, 0, pins)
-                    return 0
-                # The request uses the registered table of now: it keeps that table's buffers pinned
-                # until its CQE is popped, even if a later REGISTER_BUFFERS replaces the table (the
-                # kernel goes on writing into the old pages).
-                pins = (pins, self.reg_buf_pins)
-            else:
-                addr = w.addr
-        if w.op == _OP_CANCEL:
-            o = self._new_op(w, pins)
-            key = self.next_id
-            targets = [k for k, t in self.inflight.items()
-                       if (<_Op>t).op != _OP_CANCEL and (w.target == 0 or (<_Op>t).user_data == w.target)
-                       and (<_Op>t).fd == fd and (<_Op>t).file_kind == w.file_kind]
-            o.targets = targets
-            if w.target == 0:
-                s = self._uring_sqe()
-                ioring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL |
-                                        (IORING_ASYNC_CANCEL_FD_FIXED if w.file_kind == 1 else 0))
-                ioring_sqe_set_data64(s, key)
-                return 0
-            if not targets:
-                del self.inflight[key]
-                self._post(w.user_data, _HR_NOT_FOUND, 0, pins)
-                return 0
-            o.remaining = len(targets)
-            for k in targets:
-                s = self._uring_sqe()
-                ioring_prep_cancel64(s, k, 0)
-                ioring_sqe_set_data64(s, key)
-            return 0
-        o = self._new_op(w, pins)
-        s = self._uring_sqe()
-        if w.op == _OP_READ:
-            if w.buf_kind == 1:
-                ioring_prep_read_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
-            else:
-                ioring_prep_read(s, fd, addr, w.length, w.offset)
-        elif w.op == _OP_WRITE:
-            if w.buf_kind == 1:
-                ioring_prep_write_fixed(s, fd, addr, w.length, w.offset, w.buf_index)
-            else:
-                ioring_prep_write(s, fd, addr, w.length, w.offset)
-            if w.xflags & 1:
-                s.rw_flags = 0x2          # RWF_DSYNC
-        elif w.op == _OP_FLUSH:
-            if w.xflags == 0:
-                ioring_prep_fsync(s, fd, 0)
-            elif w.xflags == 2:
-                ioring_prep_fsync(s, fd, IORING_FSYNC_DATASYNC)
-            else:                         # DATA / NO_SYNC: write back, no device flush
-                ioring_prep_rw(IORING_OP_SYNC_FILE_RANGE, s, fd, NULL, 0, 0)
-                s.rw_flags = 0x2 | 0x4    # SYNC_FILE_RANGE_WRITE | WAIT_AFTER
-        elif w.op in (_OP_SCATTER, _OP_GATHER):
-            iov = <_Iov>pins[1]
-            if w.op == _OP_SCATTER:
-                ioring_prep_readv(s, fd, iov.vecs, iov.count, w.offset)
-            else:
-                ioring_prep_writev(s, fd, iov.vecs, iov.count, w.offset)
-                if w.xflags & 1:
-                    s.rw_flags = 0x2
-        else:
-            ioring_prep_nop(s)
-        s.flags = sflags
-        ioring_sqe_set_data64(s, self.next_id)
-        return 0
-
-    cdef uint32_t _registered_address(self, _WSqe *w, char **addr):
-        cdef object slot
-        if w.buf_index >= len(self.reg_bufs):
-            return _HR_INDEX_OUT_OF_BOUNDS
-        slot = self.reg_bufs[w.buf_index]
-        if slot is None:
-            return _HR_INVALID_USER_BUFFER
-        base, blen = slot
-        if <uint64_t>w.buf_offset + w.length > blen:
-            return _HR_NOACCESS           # [INF] §6.4: the bounds check is unverified on Windows
-        addr[0] = <char *><uintptr_t>base + w.buf_offset
-        return 0
-
-    cdef void _register(self, _WSqe *w, object pins):
-        """REGISTER_FILES / REGISTER_BUFFERS at their SQ position: earlier entries are submitted
-        first, then the whole table is replaced (count 0 unregisters), and the CQE is posted."""
-        cdef int ret
-        cdef uint32_t i, n
-        cdef iovec *vecs
-        cdef int *fds
-        cdef _Buffer b
-        ioring_submit(&self.ring)
-        if w.op == _OP_REG_FILES:
-            handles = pins
-            n = len(handles)
-            ioring_unregister_files(&self.ring)
-            self.reg_files = 0
-            self.reg_file_pins = None
-            ret = 0
-            if n:
-                fds = <int *>calloc(n, sizeof(int))
-                for i in range(n):
-                    fds[i] = handles[i][0]
-                ret = ioring_register_files(&self.ring, fds, n)
-                free(fds)
-                if ret >= 0:
-                    self.reg_files = n
-                    self.reg_file_pins = handles
-            self._post(w.user_data, 0 if ret >= 0 else _hr_from_errno(-ret), n if ret >= 0 else 0, None)
-            return
-        bufs = pins
-        n = len(bufs)
-        ioring_unregister_buffers(&self.ring)
-        self.reg_bufs = []
-        self.reg_buf_pins = None
-        ret = 0
-        if n:
-            vecs = <iovec *>calloc(n, sizeof(iovec))
-            for i in range(n):
-                if bufs[i] is not None:
-                    b = <_Buffer>bufs[i][0]
-                    vecs[i].iov_base = b.ptr
-                    vecs[i].iov_len = bufs[i][1]
-            ret = ioring_register_buffers(&self.ring, vecs, n)
-            if ret >= 0:
-                self.reg_bufs = [None if bufs[i] is None or vecs[i].iov_base == NULL
-                                 else (<uintptr_t>vecs[i].iov_base, vecs[i].iov_len) for i in range(n)]
-                self.reg_buf_pins = bufs
-            free(vecs)
-        self._post(w.user_data, 0 if ret >= 0 else _hr_from_errno(-ret), n if ret >= 0 else 0, None)
-
-    cdef _WSqe *_build(self, object pins) except NULL:
-        """The next Windows SQE slot (IORING_E_SUBMISSION_QUEUE_FULL when there is none)."""
-        cdef _WSqe *w
-        self._check()
-        if self.sq_tail - self.sq_head >= self.sq_size:
-            raise IoRingError(IORING_E_SUBMISSION_QUEUE_FULL)
-        w = &self.sq[self.sq_tail & (self.sq_size - 1)]
-        memset(w, 0, sizeof(_WSqe))
-        self.sq_pins[self.sq_tail & (self.sq_size - 1)] = pins
-        return w
-
-    cdef void _close(self):
-        cdef io_uring_sqe *s
-        cdef double deadline
-        cdef ioring_kernel_timespec ts
-        cdef io_uring_cqe *cqe
-        self._stop_pump()
-        self.sq_pins = [None] * self.sq_size     # unsubmitted entries are discarded
-        self.sq_head = self.sq_tail
-        if self.inflight:
-            # Windows neither waits nor cancels; the emulation cancels and reaps (bounded) so no
-            # memory is written after CloseIoRing returns.
-            s = ioring_get_sqe(&self.ring)
-            if s == NULL:
-                ioring_submit(&self.ring)
-                s = ioring_get_sqe(&self.ring)
-            if s != NULL:
-                ioring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY)
-                ioring_sqe_set_data64(s, _CLOSE_CANCEL_UD)
-            ioring_submit(&self.ring)
-            deadline = _time.monotonic() + 2.0
-            while self.inflight and _time.monotonic() < deadline:
-                ts.tv_sec = 0
-                ts.tv_nsec = 50000000
-                ioring_wait_cqes_timeout(&self.ring, &cqe, 0, 1, &ts, NULL)
-                self._harvest()
-            if self.inflight:
-                _leaked.append([(<_Op>o).pins for o in self.inflight.values()])
-        self.inflight = {}
-        self.held_cancels = []
-        self.open = False
-        ioring_queue_exit(&self.ring)
-        self.cq_pins = None
-        self.reg_buf_pins = None
-        self.reg_file_pins = None
-        if self.event_fd >= 0:
-            _os.close(self.event_fd)
-        self.event_fd = -1
-
-    # -- the completion event (see _winioring_event.pxi) --
-    cdef void _stop_pump(self):
-        """Stops the helper thread. Joins it outside self.lock (it may be waiting for the lock)."""
-        cdef _EventPump p
-        if self.pump is None:         # (also: no lock yet when CreateIoRing fails early)
-            return
-        with self.lock:
-            p = self.pump
-            self.pump = None
-        if p is None:
-            return
-        p.halt(True)
-        if self.open:
-            ioring_unregister_eventfd(&self.ring)
-
-    cdef void _pump_harvest(self, _EventPump p):
-        with self.lock:
-            if self.pump is p and self.open:
-                self._harvest()
-
-    cdef int _set_event(self, int dup) except -1:
-        """Makes ``dup`` (the ring's own eventfd, or -1 to clear) the completion event; takes ``dup``
-        over (closed on failure). The previous duplicate is closed once nothing can write to it."""
-        cdef int old, efd, ret
-        with self.lock:
-            if not self.open:
-                if dup >= 0:
-                    _os.close(dup)
-                _fail(E_HANDLE, "the HIORING is closed")
-            if dup >= 0 and self.pump is None:
-                efd = eventfd(0, EFD_CLOEXEC)
-                ret = ioring_register_eventfd(&self.ring, efd) if efd >= 0 else -_errno.ENOMEM
-                if ret < 0:
-                    if efd >= 0:
-                        _os.close(efd)
-                    _os.close(dup)
-                    _fail(_hr_from_errno(-ret), "io_uring_register_eventfd")
-                try:
-                    self.pump = _EventPump.start(self, efd)
-                except BaseException:
-                    ioring_unregister_eventfd(&self.ring)
-                    _os.close(efd)
-                    _os.close(dup)
-                    raise
-            old = self.event_fd
-            self.event_fd = dup       # _post writes the event under the lock
-        if dup < 0:
-            self._stop_pump()
-        if old >= 0:
-            _os.close(old)
-        return 0
+        return "<HIORING closed>" if self.backend is None else repr(self.backend)
 
 
-include "_winioring_event.pxi"
+cdef HIORING _handle(_Backend ring):
+    cdef HIORING h = HIORING.__new__(HIORING)
+    h.backend = ring
+    return h
 
+
+cdef inline _Backend _ring(HIORING h):
+    """The backend ring of ``h``, checked usable (IoRingError E_HANDLE otherwise)."""
+    cdef _Backend r = h.backend
+    if r is None:
+        _fail(E_HANDLE, "the HIORING is closed")
+    r.check()
+    return r
+
+
+# ---- the backends -----------------------------------------------------------------------------
+# KernelBase.dll (Windows; on Linux a dispatch table tests may fill with a fake): in this module.
+include "_winioring_kernelbase.pxi"
+
+# Which backend CreateIoRing and QueryIoRingCapabilities use: 1 = KernelBase.dll (the default on
+# Windows), 0 = the io_uring emulation (the default elsewhere). Tests switch it with _set_backend().
+cdef bint _kb = WINIORING_KERNELBASE
+
+# The io_uring emulation: ioring._winioring_linux, a Linux-only module (it builds on the thin
+# layer, ioring.liburing, which Windows does not have), imported when first needed.
+cdef object _linux = None
+
+
+cdef object _emulation():
+    global _linux
+    if _linux is None:
+        from ioring import _winioring_linux
+        _linux = _winioring_linux
+    return _linux
+
+
+# ---- the API ----------------------------------------------------------------------------------
 
 def QueryIoRingCapabilities():
-    """QueryIoRingCapabilities(): IORING_CAPABILITIES of the emulation: MaxVersion 400, the Windows
-    queue limits (65536 / 131072) and FeatureFlags UM_EMULATION | SET_COMPLETION_EVENT. Raises
-    IoRingError(E_NOTIMPL) when the kernel has no io_uring."""
-    global _probed
-    cdef ioring r
-    cdef int ret
-    cdef _C_CAPS caps
-    cdef HRESULT hr
-    if _kb:
-        memset(&caps, 0, sizeof(caps))
-        hr = ioring_win_QueryIoRingCapabilities(&caps)
-        if hr < 0:
-            _kb_fail(hr, "QueryIoRingCapabilities")
-        return IORING_CAPABILITIES(<uint32_t>caps.MaxVersion, caps.MaxSubmissionQueueSize,
-                                   caps.MaxCompletionQueueSize, <uint32_t>caps.FeatureFlags)
-    if _probed is None:
-        ret = ioring_queue_init(1, &r, 0)
-        _probed = ret
-        if ret >= 0:
-            ioring_queue_exit(&r)
-    if _probed < 0:
-        raise IoRingError(E_NOTIMPL, f"io_uring unavailable: {_os.strerror(-_probed)}")
-    return IORING_CAPABILITIES(IORING_VERSION_4, _MAX_SQ, _MAX_CQ,
-                               IORING_FEATURE_UM_EMULATION | IORING_FEATURE_SET_COMPLETION_EVENT)
-
-_probed = None
-
-
-cdef uint32_t _pow2(uint32_t v):
-    cdef uint32_t p = 1
-    while p < v:
-        p <<= 1
-    return p
+    """QueryIoRingCapabilities(): IORING_CAPABILITIES. Emulation: MaxVersion 400, the Windows queue
+    limits (65536 / 131072) and FeatureFlags UM_EMULATION | SET_COMPLETION_EVENT; IoRingError(E_NOTIMPL)
+    when the kernel has no io_uring. KernelBase: what Windows reports."""
+    caps = _kb_capabilities() if _kb else _emulation().capabilities()
+    return IORING_CAPABILITIES(*caps)
 
 
 def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize):
@@ -1193,13 +516,7 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     IORING_E_COMPLETION_QUEUE_TOO_BIG, <= 2*SQ -> 2*SQ, else the next power of two. The io_uring
     underneath is sized independently (at most 1024 SQ / 4096 CQ entries, overflow kept by the
     kernel); GetIoRingInfo reports the Windows sizes."""
-    cdef HIORING h
-    cdef io_uring_params p
-    cdef uint32_t version, required, advisory, sq, cq, csq
-    cdef int ret
-    cdef HRESULT hr
-    cdef _C_CREATE_FLAGS cf
-    cdef _C_HIORING native = NULL
+    cdef uint32_t version, required, advisory, sq, cq
     if isinstance(flags, IORING_CREATE_FLAGS):
         required, advisory = _u32(flags.Required, "Required"), _u32(flags.Advisory, "Advisory")
     elif isinstance(flags, tuple) and len(flags) == 2:
@@ -1210,75 +527,17 @@ def CreateIoRing(ioringVersion, flags, submissionQueueSize, completionQueueSize)
     sq = _u32(submissionQueueSize, "submissionQueueSize")
     cq = _u32(completionQueueSize, "completionQueueSize")
     if _kb:
-        cf.Required = required
-        cf.Advisory = advisory
-        with nogil:
-            hr = ioring_win_CreateIoRing(version, cf, sq, cq, &native)
-        if hr < 0:
-            _kb_fail(hr, "CreateIoRing")
-        h = HIORING.__new__(HIORING)
-        h.kb = True
-        h.native = native
-        h.open = True
-        h.event_fd = -1
-        h.version, h.required, h.advisory = version, required, advisory
-        h.pending = {}
-        h.kept = []
-        h.lock = _threading.RLock()
-        return h
-    if version < 1 or version > 400:
-        _fail(IORING_E_VERSION_NOT_SUPPORTED)
-    if required != 0:
-        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED)
-    if sq > _MAX_SQ:
-        _fail(IORING_E_SUBMISSION_QUEUE_TOO_BIG)
-    if cq > _MAX_CQ:
-        _fail(IORING_E_COMPLETION_QUEUE_TOO_BIG)
-    sq = 32 if sq == 0 else (8 if sq < 8 else _pow2(sq))
-    cq = 2 * sq if cq <= 2 * sq else _pow2(cq)
-    h = HIORING.__new__(HIORING)
-    h.event_fd = -1
-    memset(&p, 0, sizeof(p))
-    csq = sq if sq < _URING_SQ else _URING_SQ
-    p.flags = IORING_SETUP_CQSIZE
-    p.cq_entries = cq if cq < _URING_CQ else _URING_CQ
-    ret = ioring_queue_init_params(csq, &h.ring, &p)
-    if ret < 0:
-        raise IoRingError(_hr_from_errno(-ret) if -ret != _errno.ENOSYS else E_NOTIMPL,
-                          f"io_uring_setup: {_os.strerror(-ret)}")
-    h.open = True
-    h.version, h.required, h.advisory = version, required, advisory
-    h.sq_size, h.cq_size = sq, cq
-    h.sq = <_WSqe *>calloc(sq, sizeof(_WSqe))
-    h.cq = <_C_CQE *>calloc(cq, sizeof(_C_CQE))
-    if h.sq == NULL or h.cq == NULL:
-        h._close()
-        raise MemoryError()
-    h.sq_pins = [None] * sq
-    h.cq_pins = [None] * cq
-    h.inflight = {}
-    h.held_cancels = []
-    h.reg_bufs = []
-    h.lock = _threading.RLock()
-    return h
+        return _handle(_kb_create(version, required, advisory, sq, cq))
+    return _handle(_emulation().create(version, required, advisory, sq, cq))
 
 
 def GetIoRingInfo(HIORING ioRing not None):
     """GetIoRingInfo(ioRing) -> IORING_INFO: the version and flags given to CreateIoRing and the
     Windows-rule queue sizes."""
-    cdef _C_INFO info
-    cdef HRESULT hr
-    ioRing._check()
-    if ioRing.kb:
-        memset(&info, 0, sizeof(info))
-        hr = ioring_win_GetIoRingInfo(ioRing.native, &info)
-        if hr < 0:
-            _kb_fail(hr, "GetIoRingInfo")
-        return IORING_INFO(<uint32_t>info.IoRingVersion,
-                           IORING_CREATE_FLAGS(<uint32_t>info.Flags.Required, <uint32_t>info.Flags.Advisory),
-                           info.SubmissionQueueSize, info.CompletionQueueSize)
-    return IORING_INFO(ioRing.version, IORING_CREATE_FLAGS(ioRing.required, ioRing.advisory),
-                       ioRing.sq_size, ioRing.cq_size)
+    cdef _Info i
+    memset(&i, 0, sizeof(i))
+    _ring(ioRing).info(&i)
+    return IORING_INFO(i.version, IORING_CREATE_FLAGS(i.required, i.advisory), i.sq_size, i.cq_size)
 
 
 def IsIoRingOpSupported(ioRing, op):
@@ -1286,13 +545,15 @@ def IsIoRingOpSupported(ioRing, op):
     Answered by the ring's version: v1/v2 NOP, READ, REGISTER_FILES, REGISTER_BUFFERS, CANCEL; v3
     adds WRITE, FLUSH; v4 adds READ_SCATTER, WRITE_GATHER. NOP is reported supported although no
     builder exists ([INF] §6.7). A bad handle or unknown op is False, never an error."""
-    if not isinstance(ioRing, HIORING) or not (<HIORING>ioRing).open:
+    cdef _Backend r
+    if not isinstance(ioRing, HIORING) or (<HIORING>ioRing).backend is None:
+        return False
+    r = (<HIORING>ioRing).backend
+    if not r.usable():
         return False
     if isinstance(op, bool) or not isinstance(op, int) or op < 0 or op > 0xFFFFFFFF:
         return False
-    if (<HIORING>ioRing).kb:
-        return ioring_win_IsIoRingOpSupported((<HIORING>ioRing).native, <int><uint32_t>op) != 0
-    return bool((<HIORING>ioRing)._supported(op))
+    return r.supports(op)
 
 
 def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
@@ -1309,93 +570,10 @@ def SubmitIoRing(HIORING ioRing not None, waitOperations, milliseconds):
     tells that everything was submitted. The GIL is released while waiting."""
     cdef uint32_t wait = _u32(waitOperations, "waitOperations")
     cdef uint32_t ms = _u32(milliseconds, "milliseconds")
-    cdef uint32_t new, outstanding, n, idx, need
-    cdef ioring_kernel_timespec ts
-    cdef io_uring_cqe *cqe
-    cdef double deadline = 0, left
-    cdef int ret
-    cdef bint done
-    cdef HRESULT hr
-    cdef uint32_t submitted = 0
-    ioRing._check()
-    if ioRing.in_submit:
+    cdef _Backend r = _ring(ioRing)
+    if r.in_submit:
         _fail(IORING_E_SUBMIT_IN_PROGRESS)
-    if ioRing.kb:
-        ioRing.in_submit = True
-        try:
-            with ioRing.lock:          # Build* and Submit are not thread-safe on Windows
-                with nogil:
-                    hr = ioring_win_SubmitIoRing(ioRing.native, wait, ms, &submitted)
-        finally:
-            ioRing.in_submit = False
-        # The timeout's HRESULT is unverified (reference 2.4, 6.1): accept the documented derivation
-        # and the two plausible raw forms of WAIT_TIMEOUT / STATUS_TIMEOUT [INF].
-        if <uint32_t>hr in (0x800705B4u, 0x80070102u, 0x102u):
-            raise IoRingError(IORING_E_WAIT_TIMEOUT if hr >= 0 else <uint32_t>hr,
-                              "the wait timed out (all entries were submitted)", submitted_entries=submitted)
-        if hr < 0:
-            _kb_fail(hr, "SubmitIoRing")
-        return submitted
-    with ioRing.lock:
-        ioRing._harvest()
-        new = ioRing.sq_tail - ioRing.sq_head
-        if new > ioRing.sq_size:
-            _fail(IORING_E_CORRUPT)
-        if wait != 0xFFFFFFFF and wait > ioRing.cq_size:
-            _fail(E_INVALIDARG, "waitOperations is larger than the completion queue")
-        outstanding = new + len(ioRing.inflight) + (ioRing.cq_tail - ioRing.cq_head)
-        if outstanding > ioRing.cq_size:
-            _fail(IORING_E_COMPLETION_QUEUE_TOO_FULL)
-        if wait != 0xFFFFFFFF and wait > outstanding:
-            _fail(E_INVALIDARG, "waitOperations is larger than the operations outstanding")
-        ioRing.in_submit = True
-        try:
-            for n in range(new):
-                idx = ioRing.sq_head & (ioRing.sq_size - 1)
-                pins = ioRing.sq_pins[idx]
-                ioRing.sq_pins[idx] = None
-                ioRing.sq_head += 1
-                ioRing._translate(&ioRing.sq[idx], pins)
-            ioring_submit(&ioRing.ring)
-        except BaseException:
-            ioRing.in_submit = False
-            raise
-    try:
-        if wait == 0:
-            return new
-        if ms != 0xFFFFFFFF:
-            deadline = _time.monotonic() + ms / 1000.0
-        while True:
-            with ioRing.lock:
-                if not ioRing.open:
-                    return new
-                ioRing._harvest()
-                if wait == 0xFFFFFFFF:
-                    done = len(ioRing.inflight) == 0
-                    need = len(ioRing.inflight) - len(ioRing.held_cancels)   # held: no io_uring CQE to come
-                else:
-                    done = ioRing.cq_tail - ioRing.cq_head >= wait
-                    need = wait - (ioRing.cq_tail - ioRing.cq_head) if not done else 0
-            if done:
-                return new
-            if ioRing.pump is not None or need == 0:
-                need = 1
-            if ms != 0xFFFFFFFF or ioRing.pump is not None:
-                left = deadline - _time.monotonic() if ms != 0xFFFFFFFF else 0.05
-                if left <= 0:
-                    raise IoRingError(IORING_E_WAIT_TIMEOUT, "the wait timed out (all entries were submitted)",
-                                      submitted_entries=new)
-                if ioRing.pump is not None and left > 0.05:
-                    left = 0.05           # the event thread may take the CQEs: poll the Windows CQ
-                ts.tv_sec = <long long>left
-                ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
-                ret = ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, &ts, NULL)
-            else:
-                ret = ioring_wait_cqes_timeout(&ioRing.ring, &cqe, 0, need, NULL, NULL)
-            if ret == -EINTR:
-                PyErr_CheckSignals()
-    finally:
-        ioRing.in_submit = False
+    return r.submit(wait, ms)
 
 
 def PopIoRingCompletion(HIORING ioRing not None):
@@ -1404,30 +582,10 @@ def PopIoRingCompletion(HIORING ioRing not None):
     bytes is ResultCode 0x80070026 (HRESULT_FROM_WIN32(ERROR_HANDLE_EOF)); errno values map per
     ERRNO_TO_HRESULT; Information is the byte count for reads/writes, the entry count for
     registrations, 0 otherwise."""
-    cdef _C_CQE *e
-    cdef _C_CQE ce
-    cdef uint32_t idx
-    cdef HRESULT hr
-    ioRing._check()
-    if ioRing.kb:
-        memset(&ce, 0, sizeof(ce))
-        hr = ioring_win_PopIoRingCompletion(ioRing.native, &ce)
-        if hr == 1:                    # S_FALSE: empty
-            return None
-        if hr < 0:
-            _kb_fail(hr, "PopIoRingCompletion")
-        ioRing._kb_popped(ce.UserData)
-        return IORING_CQE(ce.UserData, <uint32_t>ce.ResultCode, ce.Information)
-    with ioRing.lock:
-        ioRing._harvest()
-        if ioRing.cq_tail == ioRing.cq_head:
-            return None
-        idx = ioRing.cq_head & (ioRing.cq_size - 1)
-        e = &ioRing.cq[idx]
-        out = IORING_CQE(e.UserData, (<uint32_t>e.ResultCode), e.Information)
-        ioRing.cq_pins[idx] = None
-        ioRing.cq_head += 1
-        return out
+    cdef _Cqe e
+    if not _ring(ioRing).pop(&e):
+        return None
+    return IORING_CQE(e.user_data, e.result, e.information)
 
 
 def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
@@ -1443,66 +601,35 @@ def SetIoRingCompletionEvent(HIORING ioRing not None, hEvent):
     the ring is garbage-collected. Each edge adds 1 to the eventfd counter. While an event is set, a
     helper thread moves completions into the CQ. Windows: hEvent is an event HANDLE (int, e.g. from
     CreateEvent; auto-reset, one waiter), passed to KernelBase as is (the kernel references it)."""
-    cdef int dup
-    cdef HRESULT hr
-    cdef intptr_t hv = 0
-    ioRing._check()
-    if ioRing.kb:
-        if hEvent is not None:
-            if isinstance(hEvent, int) and not isinstance(hEvent, bool) and hEvent == -1:
-                _fail(E_INVALIDARG, "INVALID_HANDLE_VALUE is not an event")
-            try:
-                hv = _handle_value(hEvent)
-            except ValueError:
-                _fail(E_HANDLE, f"invalid event handle {hEvent!r}")
-        hr = ioring_win_SetIoRingCompletionEvent(ioRing.native, <HANDLE>hv)
-        if hr < 0:
-            _kb_fail(hr, "SetIoRingCompletionEvent")
-        ioRing.event = hEvent
-        return None
-    ioRing._set_event(-1 if hEvent is None else _event_duplicate(hEvent))
-    return None
+    _ring(ioRing).set_event(hEvent)
 
 
 def CloseIoRing(HIORING ioRing not None):
     """CloseIoRing(ioRing): discards built-but-unsubmitted entries and closes the ring. Unlike
-    Windows (which neither waits nor cancels), in-flight operations are cancelled and reaped (for
-    up to 2 s; buffers of any left are kept alive forever) so no memory is touched afterwards.
-    Any later call with this handle raises E_HANDLE (Windows would fault). On Windows, KernelBase's
-    CloseIoRing is called after popping the completions already posted; it neither waits nor cancels,
-    so the buffers of entries still outstanding are kept alive forever: drain (SubmitIoRing with
-    IORING_SUBMIT_WAIT_ALL, then pop) or cancel before closing."""
-    ioRing._check()
-    if ioRing.kb:
-        with ioRing.lock:
-            ioRing._kb_close()
-        return None
-    ioRing._stop_pump()
-    with ioRing.lock:
-        ioRing._close()
+    Windows (which neither waits nor cancels), in-flight operations are cancelled and reaped (as
+    io_uring_queue_exit does: for up to 10 s; buffers of any left are kept alive forever) so no
+    memory is touched afterwards; a SubmitIoRing waiting in another thread returns, and the ring is
+    torn down when it has. Any later call with this handle raises E_HANDLE (Windows would fault). On
+    Windows, KernelBase's CloseIoRing is called after popping the completions already posted; it
+    neither waits nor cancels, so the buffers of entries still outstanding are kept alive forever:
+    drain (SubmitIoRing with IORING_SUBMIT_WAIT_ALL, then pop) or cancel before closing."""
+    _ring(ioRing).close()
 
 
-cdef uint32_t _sqe_flags(HIORING r, object sqeFlags) except? 0xFFFFFFFF:
+# ---- the builders: arguments checked and pinned, then one _Entry to the backend -----------------
+
+cdef uint32_t _sqe_flags(_Backend r, object sqeFlags) except? 0xFFFFFFFF:
     cdef uint32_t f = _u32(sqeFlags, "sqeFlags")
     if f & ~1u and not (r.advisory & 1):
         _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown sqeFlags {f:#x}")
     return f
 
 
-cdef int _check_op_version(HIORING r, uint32_t op) except -1:
-    """Emulation: an op newer than the ring's version (IsIoRingOpSupported FALSE: WRITE/FLUSH before
-    IORING_VERSION_3, scatter/gather before IORING_VERSION_4) is refused by its builder with
-    IORING_E_VERSION_NOT_SUPPORTED [INF: Windows' exact HRESULT is unverified], before anything is
-    queued or pinned. With IORING_CREATE_SKIP_BUILDER_PARAM_CHECKS the entry is queued and completes
-    with 0x80070001, like every other builder check moved to the CQE. KernelBase decides on Windows."""
-    if not r.kb and not (r.advisory & 1) and not r._supported(op):
-        _fail(IORING_E_VERSION_NOT_SUPPORTED,
-              f"{_OP_NAMES[op]} needs IORING_VERSION_{3 if op <= _OP_FLUSH else 4} "
-              f"({300 if op <= _OP_FLUSH else 400}); this ring is version {r.version}")
-    return 0
-
-_OP_NAMES = {_OP_WRITE: "IORING_OP_WRITE", _OP_FLUSH: "IORING_OP_FLUSH", _OP_SCATTER: "IORING_OP_READ_SCATTER",
-             _OP_GATHER: "IORING_OP_WRITE_GATHER"}
+cdef uint32_t _write_flags(HIORING ioRing, object writeFlags) except? 0xFFFFFFFF:
+    cdef uint32_t wf = _u32(writeFlags, "writeFlags")
+    if wf & ~1u and (ioRing.backend is None or not (ioRing.backend.advisory & 1)):
+        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown writeFlags {wf:#x}")
+    return wf
 
 
 cdef IORING_HANDLE_REF _file_ref(object fileRef):
@@ -1513,53 +640,45 @@ cdef IORING_HANDLE_REF _file_ref(object fileRef):
     return fileRef
 
 
-cdef object _rw_build(HIORING r, uint32_t op, object fileRef, object bufferRef, object nbytes, object fileOffset,
-                      uint32_t xflags, object userData, object sqeFlags):
+cdef void _entry(_Entry *e, uint32_t op, IORING_HANDLE_REF f, uint64_t user_data):
+    memset(e, 0, sizeof(_Entry))
+    e.op = op
+    e.user_data = user_data
+    if f is not None:
+        e.file_kind = f.Kind
+        e.handle = f.handle
+        e.file_index = f.index
+
+
+cdef object _rw_build(HIORING ioRing, uint32_t op, object fileRef, object bufferRef, object nbytes,
+                      object fileOffset, uint32_t xflags, object userData, object sqeFlags):
     cdef IORING_HANDLE_REF f = _file_ref(fileRef)
     cdef IORING_BUFFER_REF b
     cdef uint32_t length = _u32(nbytes, "numberOfBytes")
     cdef uint64_t offset = _u64(fileOffset, "fileOffset")
     cdef uint64_t ud = _u64(userData, "userData")
-    cdef uint32_t flags
     cdef _Buffer pin = None
-    cdef _WSqe *w
-    cdef HRESULT hr
+    cdef _Backend r
+    cdef _Entry e
     if not isinstance(bufferRef, IORING_BUFFER_REF):
         raise TypeError(f"an IORING_BUFFER_REF is required, not {type(bufferRef).__name__}")
     b = bufferRef
-    r._check()
-    _check_op_version(r, op)
-    flags = _sqe_flags(r, sqeFlags)
+    r = _ring(ioRing)
+    r.refuse_op(op)
+    _entry(&e, op, f, ud)
+    e.flags = _sqe_flags(r, sqeFlags)
     if b.Kind == 0:
         pin = _Buffer(b.obj, op == _OP_READ)
         if length > pin.nbytes:
             raise ValueError(f"numberOfBytes={length} is larger than the buffer ({pin.nbytes} bytes)")
-    if r.kb:
-        with r.lock:
-            r._check()
-            if op == _OP_READ:
-                hr = ioring_win_BuildIoRingReadFile(r.native, _c_file(f), _c_buffer(b, pin), length, offset,
-                                                    _uptr(ud, "userData"), flags)
-            else:
-                hr = ioring_win_BuildIoRingWriteFile(r.native, _c_file(f), _c_buffer(b, pin), length, offset,
-                                                     xflags, _uptr(ud, "userData"), flags)
-            r._kb_built(hr, ud, (f, b, pin), "BuildIoRingReadFile" if op == _OP_READ else "BuildIoRingWriteFile")
-        return None
-    w = r._build((f, b, pin))
-    w.op = op
-    w.flags = flags
-    w.user_data = ud
-    w.file_kind = f.Kind
-    w.fd = f.fd if f.Kind == 0 else <int>f.index
-    w.buf_kind = b.Kind
-    w.addr = pin.ptr if pin is not None else NULL
-    w.buf_index = b.index
-    w.buf_offset = b.offset
-    w.offset = offset
-    w.length = length
-    w.xflags = xflags
-    r.sq_tail += 1
-    return None
+        e.addr = pin.ptr
+    e.buf_kind = b.Kind
+    e.buf_index = b.index
+    e.buf_offset = b.offset
+    e.offset = offset
+    e.length = length
+    e.xflags = xflags
+    r.build(&e, (f, b, pin))
 
 
 def BuildIoRingReadFile(HIORING ioRing not None, fileRef, dataRef, numberOfBytesToRead, fileOffset, userData,
@@ -1578,9 +697,7 @@ def BuildIoRingWriteFile(HIORING ioRing not None, fileRef, bufferRef, numberOfBy
     IORING_E_VERSION_NOT_SUPPORTED [INF]). FILE_WRITE_FLAGS_WRITE_THROUGH -> RWF_DSYNC (Linux accepts it
     on cached files; Windows fails those with 0x800701FD). Unknown writeFlags ->
     IORING_E_REQUIRED_FLAG_NOT_SUPPORTED [INF]."""
-    cdef uint32_t wf = _u32(writeFlags, "writeFlags")
-    if wf & ~1u and not (ioRing.advisory & 1):
-        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown writeFlags {wf:#x}")
+    cdef uint32_t wf = _write_flags(ioRing, writeFlags)
     _rw_build(ioRing, _OP_WRITE, fileRef, bufferRef, numberOfBytesToWrite, fileOffset, wf, userData, sqeFlags)
 
 
@@ -1593,95 +710,60 @@ def BuildIoRingFlushFile(HIORING ioRing not None, fileRef, flushMode, userData, 
     cdef IORING_HANDLE_REF f = _file_ref(fileRef)
     cdef uint32_t mode = _u32(flushMode, "flushMode")
     cdef uint64_t ud = _u64(userData, "userData")
-    cdef uint32_t flags
-    cdef _WSqe *w
-    cdef HRESULT hr
-    ioRing._check()
-    _check_op_version(ioRing, _OP_FLUSH)
-    flags = _sqe_flags(ioRing, sqeFlags)
+    cdef _Backend r = _ring(ioRing)
+    cdef _Entry e
+    r.refuse_op(_OP_FLUSH)
+    _entry(&e, _OP_FLUSH, f, ud)
+    e.flags = _sqe_flags(r, sqeFlags)
     if mode > 3:
         _fail(E_INVALIDARG, f"unknown flushMode {mode}")
-    if ioRing.kb:
-        with ioRing.lock:
-            ioRing._check()
-            hr = ioring_win_BuildIoRingFlushFile(ioRing.native, _c_file(f), mode, _uptr(ud, "userData"), flags)
-            ioRing._kb_built(hr, ud, (f,), "BuildIoRingFlushFile")
-        return None
-    w = ioRing._build((f,))
-    w.op = _OP_FLUSH
-    w.flags = flags
-    w.user_data = ud
-    w.file_kind = f.Kind
-    w.fd = f.fd if f.Kind == 0 else <int>f.index
-    w.xflags = mode
-    ioRing.sq_tail += 1
+    e.xflags = mode
+    r.build(&e, (f,))
 
 
-cdef object _sg_build(HIORING r, uint32_t op, object fileRef, object segmentCount, object segmentArray,
+cdef object _sg_build(HIORING ioRing, uint32_t op, object fileRef, object segmentCount, object segmentArray,
                       object nbytes, object fileOffset, uint32_t xflags, object userData, object sqeFlags):
     cdef IORING_HANDLE_REF f = _file_ref(fileRef)
-    cdef list segs = list(segmentArray)
-    cdef uint32_t n = len(segs) if segmentCount is None else _u32(segmentCount, "segmentCount")
+    cdef list items = list(segmentArray)
+    cdef uint32_t n = len(items) if segmentCount is None else _u32(segmentCount, "segmentCount")
     cdef uint32_t length = _u32(nbytes, "numberOfBytes")
     cdef uint64_t offset = _u64(fileOffset, "fileOffset")
     cdef uint64_t ud = _u64(userData, "userData")
-    cdef uint32_t flags, i
+    cdef uint32_t i
     cdef uint64_t left = length
-    cdef _Iov iov
+    cdef _Segments segs
     cdef _Buffer b
-    cdef _WSqe *w
-    cdef _CArray segs_c
-    cdef HRESULT hr
-    if n > len(segs):
-        raise ValueError(f"segmentCount={n} is larger than the segment array ({len(segs)})")
+    cdef _Backend r
+    cdef _Entry e
+    if n > len(items):
+        raise ValueError(f"segmentCount={n} is larger than the segment array ({len(items)})")
     if n == 0:
         raise ValueError("at least one segment is required")
-    r._check()
-    _check_op_version(r, op)
-    flags = _sqe_flags(r, sqeFlags)
-    iov = _Iov.__new__(_Iov)
-    iov.vecs = <iovec *>calloc(n, sizeof(iovec))
-    if iov.vecs == NULL:
+    r = _ring(ioRing)
+    r.refuse_op(op)
+    _entry(&e, op, f, ud)
+    e.flags = _sqe_flags(r, sqeFlags)
+    segs = _Segments.__new__(_Segments)
+    segs.segs = <_Segment *>calloc(n, sizeof(_Segment))
+    if segs.segs == NULL:
         raise MemoryError()
-    iov.pins = []
+    segs.pins = []
     for i in range(n):
-        seg = segs[i]
+        seg = items[i]
         if isinstance(seg, FILE_SEGMENT_ELEMENT):
             seg = seg.Buffer
         b = _Buffer(seg, op == _OP_SCATTER)
-        iov.pins.append(b)
-        iov.vecs[i].iov_base = b.ptr
-        iov.vecs[i].iov_len = b.nbytes if <uint64_t>b.nbytes < left else left
-        left -= iov.vecs[i].iov_len
+        segs.pins.append(b)
+        segs.segs[i].base = b.ptr
+        segs.segs[i].length = b.nbytes if <uint64_t>b.nbytes < left else left
+        left -= segs.segs[i].length
     if left:
         raise ValueError(f"numberOfBytes={length} is larger than the segments hold")
-    iov.count = n
-    if r.kb:
-        segs_c = _c_array(n, sizeof(_C_SEGMENT))
-        for i in range(n):
-            (<_C_SEGMENT *>segs_c.p)[i].Buffer = iov.vecs[i].iov_base
-        with r.lock:
-            r._check()
-            if op == _OP_SCATTER:
-                hr = ioring_win_BuildIoRingReadFileScatter(r.native, _c_file(f), n, <_C_SEGMENT *>segs_c.p, length,
-                                                           offset, _uptr(ud, "userData"), flags)
-            else:
-                hr = ioring_win_BuildIoRingWriteFileGather(r.native, _c_file(f), n, <_C_SEGMENT *>segs_c.p, length,
-                                                           offset, xflags, _uptr(ud, "userData"), flags)
-            r._kb_built(hr, ud, (f, iov, segs_c), "BuildIoRingReadFileScatter" if op == _OP_SCATTER
-                        else "BuildIoRingWriteFileGather")
-        return None
-    w = r._build((f, iov))
-    w.op = op
-    w.flags = flags
-    w.user_data = ud
-    w.file_kind = f.Kind
-    w.fd = f.fd if f.Kind == 0 else <int>f.index
-    w.offset = offset
-    w.length = length
-    w.xflags = xflags
-    r.sq_tail += 1
-    return None
+    segs.count = n
+    e.offset = offset
+    e.length = length
+    e.xflags = xflags
+    r.build(&e, (f, segs))
 
 
 def BuildIoRingReadFileScatter(HIORING ioRing not None, fileRef, segmentCount, segmentArray, numberOfBytesToRead,
@@ -1701,9 +783,7 @@ def BuildIoRingWriteFileGather(HIORING ioRing not None, fileRef, segmentCount, s
     writeFlags, userData, sqeFlags): queues a WRITE_GATHER (version 4; older rings: see the scatter
     variant) as io_uring WRITEV
     (WRITE_THROUGH -> RWF_DSYNC). Page-size segments are not required (see the scatter variant)."""
-    cdef uint32_t wf = _u32(writeFlags, "writeFlags")
-    if wf & ~1u and not (ioRing.advisory & 1):
-        _fail(IORING_E_REQUIRED_FLAG_NOT_SUPPORTED, f"unknown writeFlags {wf:#x}")
+    cdef uint32_t wf = _write_flags(ioRing, writeFlags)
     _sg_build(ioRing, _OP_GATHER, fileRef, segmentCount, segmentArray, numberOfBytesToWrite, fileOffset, wf,
               userData, sqeFlags)
 
@@ -1718,23 +798,11 @@ def BuildIoRingCancelRequest(HIORING ioRing not None, file, opToCancel, userData
     cdef IORING_HANDLE_REF f = _file_ref(file)
     cdef uint64_t target = _u64(opToCancel, "opToCancel")
     cdef uint64_t ud = _u64(userData, "userData")
-    cdef _WSqe *w
-    cdef HRESULT hr
-    ioRing._check()
-    if ioRing.kb:
-        with ioRing.lock:
-            ioRing._check()
-            hr = ioring_win_BuildIoRingCancelRequest(ioRing.native, _c_file(f), _uptr(target, "opToCancel"),
-                                                     _uptr(ud, "userData"))
-            ioRing._kb_built(hr, ud, (f,), "BuildIoRingCancelRequest")
-        return None
-    w = ioRing._build((f,))
-    w.op = _OP_CANCEL
-    w.user_data = ud
-    w.file_kind = f.Kind
-    w.fd = f.fd if f.Kind == 0 else <int>f.index
-    w.target = target
-    ioRing.sq_tail += 1
+    cdef _Backend r = _ring(ioRing)
+    cdef _Entry e
+    _entry(&e, _OP_CANCEL, f, ud)
+    e.target = target
+    r.build(&e, (f,))
 
 
 def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData):
@@ -1748,12 +816,11 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
     cdef uint64_t ud = _u64(userData, "userData")
     cdef list table = []
     cdef _Buffer b
-    cdef _WSqe *w
-    cdef _CArray arr
-    cdef HRESULT hr
+    cdef _Backend r
+    cdef _Entry e
     if n > len(items):
         raise ValueError(f"count={n} is larger than the buffer array ({len(items)})")
-    ioRing._check()
+    r = _ring(ioRing)
     for i in range(n):
         item = items[i]
         if not isinstance(item, IORING_BUFFER_INFO):
@@ -1768,24 +835,9 @@ def BuildIoRingRegisterBuffers(HIORING ioRing not None, count, buffers, userData
         if length > b.nbytes:
             raise ValueError(f"Length={length} is larger than the buffer ({b.nbytes} bytes)")
         table.append((b, length))
-    if ioRing.kb:
-        arr = _c_array(n, sizeof(_C_BUFFER_INFO))
-        for i in range(n):
-            if table[i] is not None:
-                (<_C_BUFFER_INFO *>arr.p)[i].Address = (<_Buffer>table[i][0]).ptr
-                (<_C_BUFFER_INFO *>arr.p)[i].Length = table[i][1]
-        with ioRing.lock:
-            ioRing._check()
-            hr = ioring_win_BuildIoRingRegisterBuffers(ioRing.native, n, <_C_BUFFER_INFO *>arr.p if n else NULL,
-                                                       _uptr(ud, "userData"))
-            ioRing._kb_built(hr, ud, (arr, table), "BuildIoRingRegisterBuffers")
-            ioRing.kept.append(table)
-        return None
-    w = ioRing._build(table)
-    w.op = _OP_REG_BUFS
-    w.user_data = ud
-    w.length = n
-    ioRing.sq_tail += 1
+    _entry(&e, _OP_REG_BUFS, None, ud)
+    e.length = n
+    r.build(&e, table)
 
 
 def BuildIoRingRegisterFileHandles(HIORING ioRing not None, count, handles, userData):
@@ -1796,31 +848,17 @@ def BuildIoRingRegisterFileHandles(HIORING ioRing not None, count, handles, user
     cdef list items = list(handles) if handles is not None else []
     cdef uint32_t n = len(items) if count is None else _u32(count, "count")
     cdef uint64_t ud = _u64(userData, "userData")
-    cdef _WSqe *w
-    cdef _CArray arr
-    cdef HRESULT hr
     cdef uint32_t i
+    cdef _Entry e
     if n > len(items):
         raise ValueError(f"count={n} is larger than the handle array ({len(items)})")
     table = [(_handle_value(items[i], True), items[i]) for i in range(n)]
-    ioRing._check()
-    if ioRing.kb:
-        arr = _c_array(n, sizeof(HANDLE))
-        for i in range(n):
-            (<HANDLE *>arr.p)[i] = <HANDLE><intptr_t>table[i][0]
-        with ioRing.lock:
-            ioRing._check()
-            hr = ioring_win_BuildIoRingRegisterFileHandles(ioRing.native, n, <HANDLE *>arr.p if n else NULL,
-                                                           _uptr(ud, "userData"))
-            ioRing._kb_built(hr, ud, (arr, table), "BuildIoRingRegisterFileHandles")
-            ioRing.kept.append(table)
-        return None
-    w = ioRing._build(table)
-    w.op = _OP_REG_FILES
-    w.user_data = ud
-    w.length = n
-    ioRing.sq_tail += 1
+    _entry(&e, _OP_REG_FILES, None, ud)
+    e.length = n
+    _ring(ioRing).build(&e, table)
 
+
+# ---- for tests --------------------------------------------------------------------------------
 
 def _set_backend(kernelbase, functions=None):
     """Tests only: run the KernelBase path (True) or the io_uring emulation (False) for the calls and
@@ -1830,15 +868,14 @@ def _set_backend(kernelbase, functions=None):
     installed."""
     global _kb
     if functions:
-        for name, address in functions.items():
-            if winioring_kb_set(name.encode(), <_C_FN><uintptr_t>(address or 0)) < 0:
-                raise ValueError(f"{name!r} is not an IoRing function of the dispatch table")
+        _kb_install(functions)
     _kb = bool(kernelbase)
 
 
 def _leaked_count():
-    """Tests only: how many groups of pins closed rings kept alive forever (unreapable requests)."""
-    return len(_leaked)
+    """Tests only: how many closed rings kept pins alive forever (requests the kernel or Windows may
+    still complete)."""
+    return _kb_leaked_count() + (_linux._leaked_count() if _linux is not None else 0)
 
 
 def _backend():

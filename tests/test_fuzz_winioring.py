@@ -57,7 +57,7 @@ def _stub_functions():
 FUNCTIONS = _stub_functions()
 BLOCKING = {"SubmitIoRing"}
 WATCHDOG_BLOCKING = 0.1
-WATCHDOG_OTHER = 15.0         # CloseIoRing may legitimately take ~2 s
+WATCHDOG_OTHER = 15.0         # CloseIoRing may legitimately take ~10 s (io_uring_queue_exit's bound)
 
 
 # ---- symbolic arguments -----------------------------------------------------------------------

@@ -41,6 +41,35 @@ def test_queue_exit_closes_the_fd():
     assert info.value.errno == errno.EBADF
 
 
+def test_unclosed_ring_torn_down_after_the_module_globals_are_gone():
+    """A ring with a read in flight, kept in the sys module, is collected at the very end of
+    interpreter shutdown, after every module's globals were cleared: its teardown (cancel, wait,
+    close) runs quietly. It looked up the module global _live_rings, None by then: AttributeError,
+    'Exception ignored', and the fd was never closed."""
+    import subprocess
+    import sys
+    import textwrap
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = textwrap.dedent("""
+        import os, sys
+        from ioring import liburing as L
+        ring = L.io_uring()
+        L.io_uring_queue_init(8, ring)
+        rfd, wfd = os.pipe()
+        buf = bytearray(4)
+        sqe = L.io_uring_get_sqe(ring)
+        L.io_uring_prep_read(sqe, rfd, buf, 4, 0)
+        L.io_uring_submit(ring)
+        sys._kept = (ring, rfd, wfd)     # the sys module's dict is cleared after every other module's
+        print("exiting")
+    """)
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and out.stdout == "exiting\n", out.stderr
+    assert out.stderr == "", out.stderr
+
+
 def test_queue_init_params_reports_what_the_kernel_chose():
     ring = L.io_uring()
     p = L.io_uring_params(flags=L.IORING_SETUP_CQSIZE, cq_entries=64)

@@ -50,7 +50,7 @@ trap cleanup EXIT
 fail() { echo "check_wheel: FAIL: $*" >&2; exit 1; }
 FULL="${CHECK_WHEEL_FULL:-0}"
 # The tests run against the installed wheel by default: every compiled module (liburing, _ring,
-# winioring, _bench, _fileops), the pure-Python layer, the shipped stubs and the README's examples. The
+# winioring and its Linux backend _winioring_linux, _bench, _fileops), the pure-Python layer, the shipped stubs and the README's examples. The
 # fuzz, thread, fork and leak suites test the code, not its packaging: they run in .ci/run's
 # main pytest (and under the sanitizers), and here with CHECK_WHEEL_FULL=1.
 SUBSET=(tests/test_api_coverage.py tests/test_docs_and_stubs.py tests/test_liburing_ring.py
@@ -66,7 +66,7 @@ else
 fi
 # Tests of the sources, not of the package (they run in the main pytest): the fake-KernelBase
 # tests of ioring.winioring compile tests/c/win/fake_kernelbase.c with the compiler this venv
-# must not have, the dispatch-table test reads include/ and ioring/winioring.pyx, and the
+# must not have, the dispatch-table test reads include/ and ioring/_winioring_kernelbase.pxi, and the
 # bench_files test runs bench/ (not in the wheel).
 PYTEST_ARGS+=(-k "not test_kernelbase_ and not test_dispatch_table_matches_module and not test_bench_files_script_runs")
 
@@ -248,8 +248,9 @@ rm -rf "$TESTROOT/tests/__pycache__"
 cp "$SRC/README.md" "$TESTROOT/" && cp -r "$SRC/docs" "$TESTROOT/docs" || fail "copy of README/docs"
 [ ! -e "$TESTROOT/ioring" ] || fail "the test root holds an ioring/ source directory"
 LOCATIONS="$(cd "$TESTROOT" && "${NOCC_ENV[@]}" python -c '
-import ioring, ioring.liburing, ioring._ring, ioring.winioring, ioring._bench, ioring._fileops
-for m in (ioring, ioring.liburing, ioring._ring, ioring.winioring, ioring._bench, ioring._fileops):
+import ioring, ioring.liburing, ioring._ring, ioring.winioring, ioring._winioring_linux, ioring._bench, ioring._fileops
+for m in (ioring, ioring.liburing, ioring._ring, ioring.winioring, ioring._winioring_linux, ioring._bench,
+          ioring._fileops):
     print(m.__file__)')" ||
     fail "import of the installed wheel"
 for loc in $LOCATIONS; do

@@ -2,8 +2,8 @@
 # Cross-compiles the Windows side of ioring.winioring's C with mingw-w64 for x86_64 and i686:
 # - include/ioring/winioring.h alone and after the toolchain's own <ioringapi.h>, so its static
 #   asserts check the documented x64 and x86 layouts;
-# - include/ioring/winioring_kernelbase.h (the KernelBase dispatch the module uses on Windows) and
-#   include/ioring/winioring_emu.h (the emulation's inert Windows stand-ins) together, -Wextra clean;
+# - include/ioring/winioring_kernelbase.h (the KernelBase dispatch the module uses on Windows),
+#   -Wextra clean (the io_uring emulation is another module, ioring._winioring_linux, built on Linux only);
 # - tests/c/win/winioring_calls.c, which calls every IoRing function through that dispatch, compiled
 #   AND linked (kernel32 only), and checks that the .exe imports no IoRing symbol and no
 #   api-ms-win-core-ioring DLL (a static import would stop the module loading on Windows 10);
@@ -11,7 +11,7 @@
 #   toolchain's libkernel32.a has the IoRing imports (mingw-w64 >= 13);
 # plus the native compiler (the Linux side): the same headers and program against the empty table
 # (it must behave as on Windows 10) and against tests/c/win/fake_kernelbase.c (every call runs).
-# - the Cython-generated ioring/winioring.c itself (the whole module, KernelBase path included),
+# - the Cython-generated ioring/winioring.c itself (the whole module: the API and the KernelBase backend),
 #   compiled for x86_64 and i686 against the host CPython's headers with a hand-written Windows
 #   pyconfig.h (tests/c/win/pyconfig_mingw.h), and linked into a .pyd (x86_64) against an import
 #   library generated for the Python symbols it uses; its imports must be pythonXY.dll, KERNEL32.dll
@@ -45,16 +45,14 @@ int main(void) {
 }
 C
 cat > "$tmp/dispatch.c" <<'C'
-#include "ioring/winioring_emu.h"
 #include "ioring/winioring_kernelbase.h"
 int use(void) {
     IORING_CAPABILITIES caps;
     HIORING h = NULL;
     IORING_CREATE_FLAGS f = {IORING_CREATE_REQUIRED_FLAGS_NONE, IORING_CREATE_ADVISORY_FLAGS_NONE};
-    struct ioring r;
     return winioring_kb_load() + winioring_kb_has("CreateIoRing") + winioring_kb_set("CloseIoRing", 0)
         + (int)ioring_win_QueryIoRingCapabilities(&caps) + (int)ioring_win_CreateIoRing(IORING_VERSION_4, f, 0, 0, &h)
-        + ioring_queue_init(8, &r, 0) + WINIORING_KERNELBASE;
+        + WINIORING_KERNELBASE;
 }
 C
 fail=0
@@ -70,7 +68,7 @@ for cc in x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc; do
     for src in alone after_sdk; do
         run "$cc $src.c" "$cc" -std=c11 -Wall -Werror -I"$here/include" -c "$tmp/$src.c" -o "$tmp/$src.o"
     done
-    run "$cc dispatch.c (winioring_kernelbase.h + winioring_emu.h)" \
+    run "$cc dispatch.c (winioring_kernelbase.h)" \
         "$cc" -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror -I"$here/include" -c "$tmp/dispatch.c" -o "$tmp/dispatch.o"
     run "$cc dispatch.c as C89 (MSVC-like, no _Static_assert)" \
         "$cc" -std=gnu89 -Wall -Werror -D_MSC_VER=1929 -I"$here/include" -c "$tmp/dispatch.c" -o "$tmp/dispatch89.o"

@@ -7,7 +7,7 @@
  *   the newer enumerators it lacks (IORING_VERSION_2/3/4, IORING_OP_WRITE...) become macros of the
  *   enum type. Do not include the SDK header after this one.
  *   WINIORING_SDK_HAS_V3 / WINIORING_SDK_HAS_V4 may be predefined (0/1) to override the detection.
- * - On any other system (Linux: the emulation in ioring/winioring.pyx) the Windows base types
+ * - On any other system (Linux: the emulation in ioring/_winioring_linux.pyx) the Windows base types
  *   (HANDLE, HRESULT, UINT32, UINT_PTR...) are defined here with their Windows sizes and the
  *   functions are not declared (the Python module is the implementation).
  * - The documented struct sizes and offsets (x64 and x86) are checked with _Static_assert.
