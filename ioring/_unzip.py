@@ -50,6 +50,7 @@ import errno
 import io
 import itertools
 import os
+import signal
 import stat
 import struct
 import threading
@@ -57,6 +58,11 @@ import zipfile
 
 from ioring import liburing as L
 from ioring import _inflate
+
+try:
+    from ioring import _fileops
+except ImportError:         # a build without the C loops: chains prepared from Python
+    _fileops = None
 
 __all__ = ["extract_zip", "DEFAULT_MAX_RATIO"]
 
@@ -89,6 +95,7 @@ _UTF8_NAME = 0x800
 _FIXED = L.IOSQE_FIXED_FILE
 _LINK = L.IOSQE_IO_LINK
 _ASYNC = L.IOSQE_ASYNC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _ECANCELED = errno.ECANCELED
 
 
@@ -414,11 +421,19 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
     r = _Run(src, dfd, units, total, threads, hashing)
     workers = []
     try:
-        for i in range(1, threads):
-            t = threading.Thread(target=_work, args=(r, i, None), name=f"ioring-unzip-{i}",
-                                 daemon=True)
-            t.start()
-            workers.append(t)
+        # Signals blocked while the threads start (they inherit the mask, so signals go to the
+        # calling thread): a handler raising (Ctrl-C) inside Thread.start(), which waits for
+        # the new thread, would otherwise leave a running thread that is never joined.
+        blocked = _block_signals()
+        try:
+            for i in range(1, threads):
+                t = threading.Thread(target=_work, args=(r, i, None), name=f"ioring-unzip-{i}",
+                                     daemon=True)
+                t.start()
+                workers.append(t)
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _work(r, 0, progress)
     except BaseException as exc:        # KeyboardInterrupt between units: stop the others
         r.fail(exc)
@@ -437,6 +452,14 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
     F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
     if progress is not None:
         progress(total, total)
+
+
+def _block_signals():
+    """Block every signal in this thread; returns the previous mask (None: not possible)."""
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _work(r, index, progress):
@@ -519,7 +542,8 @@ def _crc_error(m):
 
 
 def _batch(r, w, index, members):
-    """Neighbouring small members: one pread, each inflated whole and queued as a chain."""
+    """Neighbouring small members: one pread, each inflated whole; written together (at most
+    _BUDGET inflated bytes at a time) by ``w.put_many``."""
     first, last = members[0], members[-1]
     base = first.start
     end = min(last.end, last.start + _LOCAL_MAX + last.csize)
@@ -528,6 +552,8 @@ def _batch(r, w, index, members):
     decoder = _inflate.decompressobj
     derror = _inflate.error
     done = r.done
+    ready, datas = [], []
+    pending = 0
     for m in members:
         if r.stop:
             return
@@ -550,8 +576,17 @@ def _batch(r, w, index, members):
         if m.rewrite is not None or r.hashing:
             data = _hash_and_rewrite(m, data, r.hashing)
         m.written = len(data) if type(data) is bytes else data.nbytes
-        w.put(m, data)
-        done[index] += m.size
+        ready.append(m)
+        datas.append(data)
+        pending += m.written
+        if pending > _BUDGET:
+            w.put_many(ready, datas)
+            done[index] += sum(m.size for m in ready)
+            ready, datas = [], []
+            pending = 0
+    if ready and not r.stop:
+        w.put_many(ready, datas)
+        done[index] += sum(m.size for m in ready)
     w.flush()
 
 
@@ -749,6 +784,27 @@ class _RingWriter:
             if L.io_uring_cq_ready(self.u):
                 self.reap(False)
 
+    def put_many(self, members, datas):
+        """Small members whose data is ready, written by ``_fileops.write_pipelined`` (a C
+        loop, the GIL released: each file created on this thread, its write on one io-wq
+        worker): a third less CPU per file than a chain prepared and reaped from Python, which
+        goes to io-wq for the create too (O_CREAT is never tried inline)."""
+        if _fileops is None:
+            for m, data in zip(members, datas):
+                self.put(m, data)
+            return
+        by_mode = {}
+        for i, m in enumerate(members):
+            by_mode.setdefault(m.mode, []).append(i)
+        errors = self.r.errors
+        for mode, idx in by_mode.items():
+            failed = _fileops.write_pipelined(
+                [os.fsencode(members[i].rel) for i in idx], [datas[i] for i in idx], self.r.dfd,
+                mode, _FILE_FLAGS, resolve=L.RESOLVE_BENEATH, slots=min(len(idx), _SLOTS),
+                max_workers=1)
+            for j, err, what in failed:
+                errors.setdefault(members[idx[j]].job, (err, what))
+
     def flush(self):
         if self.queued:
             L.io_uring_submit(self.u)
@@ -872,6 +928,10 @@ class _PlainWriter:
                 self._write(m.job, fd, data, 0)
             finally:
                 os.close(fd)
+
+    def put_many(self, members, datas):
+        for m, data in zip(members, datas):
+            self.put(m, data)
 
     def flush(self):
         pass

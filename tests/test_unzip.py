@@ -56,12 +56,16 @@ def fds():
     return sorted(os.listdir("/proc/self/fd"))
 
 
-@pytest.fixture(params=["ring", "plain"])
+@pytest.fixture(params=["ring", "chains", "plain"])
 def writer(request, monkeypatch):
-    """io_uring chains (one ring per thread), or the plain os.open/os.pwrite writer that
-    systems without io_uring (or without IORING_FEAT_LINKED_FILE) get."""
+    """io_uring (one ring per thread; small members through _fileops.write_pipelined), the
+    same with chains prepared from Python for every member (builds without _fileops), or the
+    plain os.open/os.pwrite writer that systems without io_uring (or without
+    IORING_FEAT_LINKED_FILE) get."""
     if request.param == "plain":
         monkeypatch.setattr(F, "_open_ring", lambda entries: None)
+    if request.param == "chains":
+        monkeypatch.setattr(_unzip, "_fileops", None)
     return request.param
 
 
@@ -464,6 +468,33 @@ def test_ctrl_c_while_waiting_for_the_other_threads(tmp_path, monkeypatch):
     before, threads = fds(), threading.active_count()
     with pytest.raises(KeyboardInterrupt):
         F.extract_zip(archive, tmp_path / "out", threads=2, progress=progress)
+    assert threading.active_count() == threads
+    assert fds() == before
+
+
+def test_ctrl_c_while_a_thread_starts(tmp_path, monkeypatch):
+    """SIGINT arriving while the calling thread starts the others (Thread.start waits for the
+    new thread): KeyboardInterrupt, and no thread left running, no fd left open. (The handler
+    used to raise inside Thread.start, before the thread was recorded: it was never joined.)"""
+    import signal
+    import threading
+    import time
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(4):
+            z.writestr(f"big{i}.bin", os.urandom(2 << 20))
+    real_start = threading.Thread.start
+
+    def start_then_sigint(self):
+        real_start(self)
+        if self.name.startswith("ioring-unzip-"):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)        # Python code: the handler runs here unless SIGINT is blocked
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_sigint)
+    before, threads = fds(), threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        F.extract_zip(archive, tmp_path / "out", threads=4)
     assert threading.active_count() == threads
     assert fds() == before
 
