@@ -74,7 +74,12 @@ _FEED = 256 << 10           # compressed bytes handed to the decoder per call (s
 _DEPTH = 4                  # chunk writes in flight per stream
 _WINDOW = 2 << 20           # compressed bytes of neighbouring small members read with one pread
 _WINDOW_MEMBERS = 512       # members per batch at most (so that threads share the work)
-_BUDGET = 4 << 20           # inflated bytes waiting for their writes, per thread
+_WINDOW_MIN = 64 << 10      # ... and at least this (the last batches are the smallest)
+_WINDOW_MEMBERS_MIN = 16
+_GAP = 4096                 # bytes of other entries a batch's pread may read over
+_BUDGET = 1 << 20           # inflated bytes waiting for their writes, per thread (more: more
+                            # fresh memory to fault in, in a new process: 4 MiB cost ~3,500
+                            # more page faults, ~5 ms of CPU, for pandas' wheel)
 _SLOTS = 32                 # files in flight per thread (direct descriptors)
 _SUBMIT_EVERY = 8           # small-member chains queued per io_uring_enter
 _MAX_THREADS = 8
@@ -184,6 +189,23 @@ class Archive:
             raise zipfile.BadZipFile(f"truncated archive: {what} lies past its end")
         return data
 
+    def read_into(self, scratch, offset, n, what):
+        """Like ``read``, but a file's bytes are read into ``scratch`` (a ``_Scratch``): no new
+        memory per call (fresh memory costs a page fault per 4 KiB on first touch). The
+        memoryview returned is valid until the next use of ``scratch``."""
+        if self._view is not None:
+            return self.read(offset, n, what)
+        view = scratch.view(n)
+        got = 0
+        while got < n:
+            k = os.preadv(self._fd, [view[got:]], offset + got)
+            if not k:
+                break
+            got += k
+        if got != n:
+            raise zipfile.BadZipFile(f"truncated archive: {what} lies past its end")
+        return view
+
     def close(self):
         zf = getattr(self, "zf", None)
         if zf is not None:
@@ -197,6 +219,20 @@ class Archive:
         if self._owned is not None:
             self._owned.close()
             self._owned = None
+
+
+class _Scratch:
+    """A thread's reusable read buffer (grown when a larger one is asked for)."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def view(self, n):
+        if len(self.buf) < n:
+            self.buf = bytearray(max(n, 2 * len(self.buf)))   # views of the old one stay valid
+        return memoryview(self.buf)[:n]
 
 
 class Member:
@@ -338,9 +374,11 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
 _STREAM, _BATCH, _ZIPFILE = 0, 1, 2
 
 
-def plan(members):
+def plan(members, workers=1):
     """The units of work, in the order threads take them: streams (largest first), batches
-    of neighbouring small members (archive order), members only zipfile can decode."""
+    of neighbouring small members (archive order), members only zipfile can decode. Batches
+    shrink towards the end (each at most 1 / (2 x ``workers``) of what is left, down to
+    _WINDOW_MIN), so that the threads finish together: the last unit is short."""
     streams, others, small = [], [], []
     for m in members:
         if m.method not in (_STORED, _DEFLATED):
@@ -352,18 +390,29 @@ def plan(members):
     streams.sort(key=lambda m: m.size, reverse=True)
     units = [(_STREAM, m) for m in streams]
     small.sort(key=lambda m: m.start)
+    left = sum(m.csize for m in small)
+    left_members = len(small)
+    share = 2 * max(workers, 1)
     batch = []
     base = window_end = 0
+    window = members_max = 0
     for m in small:
         m_end = min(m.end, m.start + _LOCAL_MAX + m.csize)
-        if batch and (m.start != window_end or m_end - base > _WINDOW
-                      or len(batch) >= _WINDOW_MEMBERS):
+        # a gap: entries not written here (directories, duplicates, streams) lie between
+        # the two; a short one is read over rather than cutting the batch (in wheels each
+        # directory entry sits between two files)
+        if batch and (not 0 <= m.start - window_end <= _GAP or m_end - base > window
+                      or len(batch) >= members_max):
             units.append((_BATCH, batch))
             batch = []
         if not batch:
             base = m.start
+            window = min(_WINDOW, max(_WINDOW_MIN, left // share))
+            members_max = min(_WINDOW_MEMBERS, max(_WINDOW_MEMBERS_MIN, left_members // share))
         batch.append(m)
         window_end = m.end
+        left -= m.csize
+        left_members -= 1
     if batch:
         units.append((_BATCH, batch))
     units += [(_ZIPFILE, m) for m in others]
@@ -380,11 +429,20 @@ class _Run:
         self.take = itertools.count().__next__       # atomic: each unit goes to one thread
         self.total = total
         self.done = [0] * nthreads                  # bytes written, per thread
+        # hashlib.sha256 when hashing: imported here, by the calling thread (an import inside
+        # the threads could deadlock on the import locks after Ctrl-C interrupted one)
+        self.sha256 = None
+        if hashing:
+            import hashlib
+            self.sha256 = hashlib.sha256
         self.hashing = hashing
         self.stop = False
         self.failure = None
         self.errors = {}                            # job -> (errno, what) of a failed write
         self.lock = threading.Lock()
+        self.left = threading.Condition(self.lock)  # notified when a thread leaves _work
+        self.running = 0                            # threads inside _work
+        self.closed = False                         # set: a thread entering _work returns
 
     def fail(self, exc):
         with self.lock:
@@ -412,10 +470,10 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
         if progress is not None:
             progress(0, 0)
         return
-    units = plan(members)
     compressed = sum(m.csize for m in members)
     if threads is None:
         threads = 1 if compressed < _ONE_THREAD_BELOW else min(_cpus(), _MAX_THREADS)
+    units = plan(members, threads)
     threads = max(1, min(threads, len(units)))
     dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     r = _Run(src, dfd, units, total, threads, hashing)
@@ -423,7 +481,9 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
     try:
         # Signals blocked while the threads start (they inherit the mask, so signals go to the
         # calling thread): a handler raising (Ctrl-C) inside Thread.start(), which waits for
-        # the new thread, would otherwise leave a running thread that is never joined.
+        # the new thread, would otherwise leave a thread out of ``workers``. (Where another
+        # thread of the program takes the signal, the handler may still run there: such a
+        # thread finds the run closed when it enters _work, and does nothing.)
         blocked = _block_signals()
         try:
             for i in range(1, threads):
@@ -438,14 +498,24 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
     except BaseException as exc:        # KeyboardInterrupt between units: stop the others
         r.fail(exc)
     finally:
-        for t in workers:
+        with r.lock:
+            r.closed = True         # a thread not yet in _work will not start anything
+        while True:
+            try:
+                with r.lock:
+                    if not r.running:
+                        break
+                    r.left.wait(0.05)
+                if progress is not None and not r.stop:
+                    progress(sum(r.done), total)
+            except BaseException as exc:    # Ctrl-C (or progress failing) while waiting:
+                r.fail(exc)                 # stop them, but wait: nothing may be left running
+        for t in workers:                   # leaving _work: their rings are closed
             while t.is_alive():
                 try:
-                    t.join(0.05)
-                    if progress is not None and not r.stop:
-                        progress(sum(r.done), total)
-                except BaseException as exc:    # Ctrl-C (or progress failing) while waiting:
-                    r.fail(exc)                 # stop them, but wait: nothing may be left running
+                    t.join()
+                except BaseException as exc:
+                    r.fail(exc)
         os.close(dfd)
     if r.failure is not None:
         raise r.failure
@@ -465,6 +535,11 @@ def _block_signals():
 def _work(r, index, progress):
     """One thread: take units until none is left (or the run stops)."""
     from ioring import files as F
+    if index:               # another thread (the calling one, index 0, is waited for as a call)
+        with r.lock:
+            if r.closed:
+                return
+            r.running += 1
     w = None
     try:
         ring = F._open_ring(4 * _SLOTS)
@@ -498,6 +573,10 @@ def _work(r, index, progress):
                 w.close()
             except BaseException as exc:
                 r.fail(exc)
+        if index:           # no signal handler runs in this thread: this always happens
+            with r.lock:
+                r.running -= 1
+                r.left.notify_all()
 
 
 def _data_start(r, m, header, where):
@@ -547,7 +626,11 @@ def _batch(r, w, index, members):
     first, last = members[0], members[-1]
     base = first.start
     end = min(last.end, last.start + _LOCAL_MAX + last.csize)
-    window = memoryview(r.src.read(base, end - base, f"member {first.info.filename!r}"))
+    what = f"member {first.info.filename!r}"
+    if w.writes_now:        # nothing refers to the window once put_many returns: reuse it
+        window = r.src.read_into(w.scratch, base, end - base, what)
+    else:
+        window = memoryview(r.src.read(base, end - base, what))
     crc32 = _inflate.crc32
     decoder = _inflate.decompressobj
     derror = _inflate.error
@@ -574,7 +657,7 @@ def _batch(r, w, index, members):
         if crc32(data) != m.crc:
             raise _crc_error(m)
         if m.rewrite is not None or r.hashing:
-            data = _hash_and_rewrite(m, data, r.hashing)
+            data = _hash_and_rewrite(m, data, r.sha256)
         m.written = len(data) if type(data) is bytes else data.nbytes
         ready.append(m)
         datas.append(data)
@@ -590,18 +673,18 @@ def _batch(r, w, index, members):
     w.flush()
 
 
-def _hash_and_rewrite(m, data, hashing):
-    import hashlib
-    if hashing:
-        h = hashlib.sha256(data)
+def _hash_and_rewrite(m, data, sha256):
+    """Rewrite ``data`` if ``m`` says so; with ``sha256`` (hashlib's), record the digests."""
+    if sha256 is not None:
+        h = sha256(data)
     if m.rewrite is not None:
         new = m.rewrite(bytes(data))
         if new is not None:
-            if hashing:
+            if sha256 is not None:
                 m.orig_sha256 = h.digest()
-                h = hashlib.sha256(new)
+                h = sha256(new)
             data = new
-    if hashing:
+    if sha256 is not None:
         m.sha256 = h.digest()
     return data
 
@@ -632,14 +715,14 @@ def _stream(r, w, index, m, progress, via_zipfile=False):
 
 
 def _stream_data(r, w, index, m, progress, st, source, raw):
-    import hashlib
     name = m.info.filename
     if raw is not None:
         pos, data_end, d = raw
     crc32 = _inflate.crc32
     derror = _inflate.error
-    hashing = r.hashing
-    h = hashlib.sha256() if hashing else None
+    sha256 = r.sha256
+    hashing = sha256 is not None
+    h = sha256() if hashing else None
     orig = None
     crc = produced = written = 0
     tail = b""
@@ -676,7 +759,7 @@ def _stream_data(r, w, index, m, progress, st, source, raw):
             new = m.rewrite(bytes(chunk))
             if new is not None:
                 if hashing:
-                    orig = hashlib.sha256(chunk)
+                    orig = sha256(chunk)
                 chunk = new
         elif orig is not None:
             orig.update(chunk)
@@ -741,6 +824,8 @@ class _RingWriter:
         self.hows = {}
         self.in_flight = 0          # bytes of data waiting for their writes
         self.queued = 0
+        self.scratch = _Scratch()
+        self.writes_now = _fileops is not None  # put_many returns once the data is written
 
     def _how(self, mode):
         how = self.hows.get(mode)
@@ -898,9 +983,11 @@ class _PlainWriter:
     checked to resolve inside it) and ``os.pwrite``."""
 
     _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    writes_now = True
 
     def __init__(self, r):
         self.r = r
+        self.scratch = _Scratch()
 
     def _open(self, m):
         try:

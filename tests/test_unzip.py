@@ -488,7 +488,8 @@ def test_ctrl_c_while_a_thread_starts(tmp_path, monkeypatch):
     def start_then_sigint(self):
         real_start(self)
         if self.name.startswith("ioring-unzip-"):
-            os.kill(os.getpid(), signal.SIGINT)
+            # to this thread (with pytest-xdist another thread could take a process-wide one)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
             time.sleep(0.05)        # Python code: the handler runs here unless SIGINT is blocked
 
     monkeypatch.setattr(threading.Thread, "start", start_then_sigint)
@@ -497,6 +498,39 @@ def test_ctrl_c_while_a_thread_starts(tmp_path, monkeypatch):
         F.extract_zip(archive, tmp_path / "out", threads=4)
     assert threading.active_count() == threads
     assert fds() == before
+
+
+def test_threads_import_nothing(tmp_path):
+    """The threads import no module: each used to import hashlib when it began a streamed
+    member; after Ctrl-C had interrupted that import in the calling thread (its module lock
+    left taken), the next extraction's threads waited for the lock forever, and the calling
+    thread for them."""
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(3):
+            z.writestr(f"big{i}.bin", os.urandom(2 << 20))
+        for i in range(50):
+            z.writestr(f"s/{i}.txt", b"small %d" % i * 50)
+    for hashing in (False, True):       # install_wheel hashes what it writes
+        out = _child(f"""
+            import os, sys, threading
+            from ioring import _unzip
+            seen = []
+            sys.addaudithook(lambda event, args: event == "import" and
+                             seen.append((threading.current_thread().name, args[0])))
+            src = _unzip.Archive({str(archive)!r})
+            infos = [i for i in src.zf.infolist()]
+            ends = _unzip.check_archive(src.zf, None)
+            members = [_unzip.Member(j, i, i.filename, 0o644, ends[i.header_offset])
+                       for j, i in enumerate(infos)]
+            dest = {str(tmp_path / f"out{hashing}")!r}
+            os.makedirs(dest)
+            _unzip.make_dirs(dest, _unzip.parent_dirs(m.rel for m in members))
+            _unzip.run(src, dest, members, threads=3, hashing={hashing})
+            print([s for s in seen if s[0] != "MainThread"])
+        """)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "[]"
 
 
 def test_no_fd_or_thread_leak_over_many_runs(tmp_path):
