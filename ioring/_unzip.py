@@ -57,7 +57,7 @@ import threading
 import zipfile
 
 from ioring import liburing as L
-from ioring import _inflate
+from ioring import _inflate, _zipdir
 
 try:
     from ioring import _fileops
@@ -72,8 +72,8 @@ _STREAM_MIN = 1 << 20       # members larger than this (inflated or compressed) 
 _CHUNK = 1 << 20            # a stream is inflated and written this much at a time
 _FEED = 256 << 10           # compressed bytes handed to the decoder per call (streams)
 _DEPTH = 4                  # chunk writes in flight per stream
-_WINDOW = 2 << 20           # compressed bytes of neighbouring small members read with one pread
-_WINDOW_MEMBERS = 512       # members per batch at most (so that threads share the work)
+_WINDOW = 512 << 10         # compressed bytes of neighbouring small members read with one pread
+_WINDOW_MEMBERS = 128       # members per batch at most (so that threads share the work)
 _WINDOW_MIN = 64 << 10      # ... and at least this (the last batches are the smallest)
 _WINDOW_MEMBERS_MIN = 16
 _GAP = 4096                 # bytes of other entries a batch's pread may read over
@@ -96,6 +96,7 @@ _LOCAL_MAGIC = b"PK\x03\x04"
 _LOCAL_MAX = _LOCAL_HEADER.size + 2 * 0xFFFF      # local header with the longest name and extra
 _STORED, _DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
 _UTF8_NAME = 0x800
+_ASCII_SUPERSETS = ("utf-8", "cp437")
 
 _FIXED = L.IOSQE_FIXED_FILE
 _LINK = L.IOSQE_IO_LINK
@@ -116,6 +117,18 @@ def member_parts(name):
     if ".." in name.replace("\\", "/").split("/"):
         raise ValueError(f"path traversal ('..') in archive member {name!r}")
     return [p for p in name.split("/") if p not in ("", ".")]
+
+
+def member_rel(name):
+    """The "/"-separated path of an archive member relative to the destination ("" for the
+    destination itself), or ValueError as ``member_parts`` says. Most names need no splitting:
+    a quick look first (a tenth of the time of the general case per member)."""
+    if (name and "\x00" not in name and "\\" not in name and ".." not in name
+            and "//" not in name and "/./" not in name and name[0] != "/"
+            and name[:2] != "./" and name[1:2] != ":" and name != "."
+            and not name.endswith("/.")):
+        return name[:-1] if name[-1] == "/" else name
+    return "/".join(member_parts(name))
 
 
 def member_mode(info):
@@ -145,14 +158,22 @@ class Archive:
         else:
             f = archive
         try:
-            self.zf = zipfile.ZipFile(f)
+            # The central directory: ioring._zipdir where it reads it as zipfile would (most
+            # archives, 4x faster), else zipfile.
             self._fd = self._regular_fd(f)
-            if self._fd < 0:
-                if hasattr(f, "getbuffer"):
-                    self._view = f.getbuffer()
-                else:
-                    f.seek(0)
-                    self._view = memoryview(f.read())
+            if self._fd >= 0:
+                fd = self._fd
+                self.zf = (_zipdir.read(lambda at, n: os.pread(fd, n, at),
+                                        os.fstat(fd).st_size, f)
+                           or zipfile.ZipFile(f))
+            elif hasattr(f, "getbuffer"):
+                view = self._view = f.getbuffer()
+                self.zf = (_zipdir.read(lambda at, n: view[at:at + n], len(view), f)
+                           or zipfile.ZipFile(f))
+            else:
+                self.zf = zipfile.ZipFile(f)
+                f.seek(0)
+                self._view = memoryview(f.read())
         except BaseException:
             self.close()
             raise
@@ -347,10 +368,9 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
         entries = []                # (info, relative path, is_dir)
         last = {}
         for info in infos:
-            parts = member_parts(info.filename)
-            if not parts:
+            rel = member_rel(info.filename)
+            if not rel:
                 continue
-            rel = "/".join(parts)
             last[rel] = len(entries)
             entries.append((info, rel, info.filename.endswith("/")))
         entries = [e for i, e in enumerate(entries) if last[e[1]] == i]
@@ -519,7 +539,8 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
         os.close(dfd)
     if r.failure is not None:
         raise r.failure
-    F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
+    if r.errors:
+        F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
     if progress is not None:
         progress(total, total)
 
@@ -595,11 +616,16 @@ def _data_start(r, m, header, where):
                                  "(a zip bomb re-uses member data this way)")
     raw_name = bytes(header[where + _LOCAL_HEADER.size:where + _LOCAL_HEADER.size + nlen])
     if len(raw_name) == nlen:
-        encoding = "utf-8" if fields[2] & _UTF8_NAME else (r.src.zf.metadata_encoding or "cp437")
+        encoding = "utf-8" if fields[2] & _UTF8_NAME else (r.src.zf.metadata_encoding
+                                                           or "cp437")
         try:
-            local = raw_name.decode(encoding)
+            # ASCII: what cp437 and UTF-8 make of it, without the Python-level cp437 codec
+            local = raw_name.decode("ascii" if encoding in _ASCII_SUPERSETS else encoding)
         except UnicodeDecodeError:
-            local = None
+            try:
+                local = raw_name.decode(encoding)
+            except UnicodeDecodeError:
+                local = None
         if local != m.info.orig_filename:
             raise zipfile.BadZipFile(f"File name in directory {m.info.orig_filename!r} and "
                                      f"header {raw_name!r} differ.")

@@ -121,6 +121,82 @@ def crafted(path, *, prefix=b""):
     return path
 
 
+_ENTRY_FIELDS = ("filename", "orig_filename", "header_offset", "compress_size", "file_size",
+                 "CRC", "compress_type", "flag_bits", "external_attr")
+
+
+def _fast_directory(path):
+    from ioring import _zipdir
+    data = path.read_bytes()
+    return _zipdir.read(lambda at, n: data[at:at + n], len(data), None)
+
+
+def test_fast_central_directory_reads_what_zipfile_reads(tmp_path):
+    """ioring._zipdir gives the entries zipfile gives (every field extract_zip uses), for the
+    crafted archive, one with an archive comment, a timestamp extra field, cp437 names, and
+    an empty one; it leaves to zipfile what it cannot read the same way: bytes before the
+    archive, a Unicode-path extra field (zipfile >= 3.12 renames the entry from it), a NUL
+    in a name, a truncated or foreign file."""
+    archives = [crafted(tmp_path / "a.zip")]
+    with zipfile.ZipFile(tmp_path / "c.zip", "w") as z:
+        z.writestr("x.txt", b"x")
+        z.comment = b"a comment PK"
+    archives.append(tmp_path / "c.zip")
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
+        info = zipfile.ZipInfo("t.txt")
+        info.extra = struct.pack("<HHB", 0x5455, 1, 3)
+        z.writestr(info, b"t")
+        cp = zipfile.ZipInfo("caf\xe9.txt")          # not ASCII, no UTF-8 flag: cp437
+        z.writestr(cp, b"c")
+    archives.append(tmp_path / "t.zip")
+    zipfile.ZipFile(tmp_path / "e.zip", "w").close()
+    archives.append(tmp_path / "e.zip")
+    for path in archives:
+        fast = _fast_directory(path)
+        assert fast is not None, path
+        with zipfile.ZipFile(path) as z:
+            assert fast.start_dir == z.start_dir
+            assert [tuple(getattr(i, f) for f in _ENTRY_FIELDS) for i in fast.infolist()] == \
+                [tuple(getattr(i, f) for f in _ENTRY_FIELDS) for i in z.infolist()], path
+            assert [i.is_dir() for i in fast.infolist()] == [i.is_dir() for i in z.infolist()]
+            for name in z.namelist():
+                assert fast.getinfo(name).header_offset == z.getinfo(name).header_offset
+    # what only zipfile reads
+    (tmp_path / "p.zip").write_bytes(b"#!stub\n" + (tmp_path / "t.zip").read_bytes())
+    with zipfile.ZipFile(tmp_path / "u.zip", "w") as z:
+        info = zipfile.ZipInfo("u.txt")
+        name = "other.txt".encode()
+        info.extra = struct.pack("<HHBL", 0x7075, 5 + len(name), 1, zlib.crc32(b"u.txt")) + name
+        z.writestr(info, b"u")
+    with zipfile.ZipFile(tmp_path / "n.zip", "w") as z:
+        z.writestr("a#NUL#b.txt", b"n")        # zipfile cuts a name at a NUL: patched in below
+    raw = (tmp_path / "n.zip").read_bytes().replace(b"a#NUL#b.txt", b"a\x00\x00\x00\x00\x00b.txt")
+    (tmp_path / "n.zip").write_bytes(raw)
+    (tmp_path / "cut.zip").write_bytes((tmp_path / "t.zip").read_bytes()[:-30])
+    (tmp_path / "no.zip").write_bytes(b"not a zip at all" * 10)
+    for name in ("p.zip", "u.zip", "n.zip", "cut.zip", "no.zip"):
+        assert _fast_directory(tmp_path / name) is None, name
+
+
+def test_fast_central_directory_defers_to_zipfile_for_other_methods(tmp_path):
+    """The bzip2 and lzma members (open() is zipfile's) and a truncated archive's error."""
+    archive = crafted(tmp_path / "a.zip")
+    src = _unzip.Archive(archive)
+    try:
+        from ioring import _zipdir
+        assert isinstance(src.zf, _zipdir.Directory)
+        with src.zf.open(src.zf.getinfo("pkg/lzma.txt")) as f:
+            assert f.read() == b"lzma " * 3000
+        assert src.zf.read(src.zf.getinfo("pkg/bz2.txt")) == b"bzip2 " * 3000
+        with pytest.raises(KeyError):
+            src.zf.getinfo("missing")
+    finally:
+        src.close()
+    (tmp_path / "cut.zip").write_bytes(archive.read_bytes()[:-30])
+    with pytest.raises(zipfile.BadZipFile):
+        F.extract_zip(tmp_path / "cut.zip", tmp_path / "out")
+
+
 @pytest.mark.parametrize("threads", [1, 4])
 def test_crafted_archive_matches_zipfile(tmp_path, writer, threads):
     archive = crafted(tmp_path / "a.zip")
@@ -301,6 +377,22 @@ def test_member_shorter_than_declared_is_refused(tmp_path):
     _patch_sizes(archive, "short.bin", 3001)
     with pytest.raises(zipfile.BadZipFile, match="ends before the 3001 bytes"):
         F.extract_zip(archive, tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", [
+    "a", "a/b.py", "pkg/", "pkg/sub/mod.py", "a..b/c", "a/.hidden", ".hidden", "a/b/", "x:y",
+    "./a", "a/./b", "a//b", "a/.", ".", "./", "", "/", "a\\b", "C:/evil", "c:evil",
+    "../evil", "a/../b", "a/..", "..", "/abs", "\\abs", "a\x00b", "é/ü.txt", "a/b/./"])
+def test_member_rel_agrees_with_member_parts(name):
+    """The quick look of member_rel gives what the general rule gives, errors included."""
+    try:
+        expected = "/".join(_unzip.member_parts(name))
+    except ValueError as exc:
+        with pytest.raises(ValueError) as info:
+            _unzip.member_rel(name)
+        assert str(info.value) == str(exc)
+    else:
+        assert _unzip.member_rel(name) == expected
 
 
 def test_local_name_must_match_the_central_directory(tmp_path):
