@@ -48,6 +48,7 @@ if ROOT not in sys.path:
 
 from ioring import _bench_wheel as W   # noqa: E402
 from ioring import _inflate            # noqa: E402
+from bench_trees import wait_for_fast_creates   # noqa: E402  (bench/ is sys.path[0])
 
 UNPACK = ("extract_zip", "zipfile", "uv")
 INSTALL = ("install_wheel", "pip")
@@ -83,16 +84,56 @@ t = time.process_time(); inflate(big); big_cpu = time.process_time() - t
 print(all_cpu, total, big_cpu, big.file_size, big.filename)
 """
 
-
-def fs_type(path):
-    best, kind = "", "?"
-    with open("/proc/mounts") as f:
-        for line in f:
-            parts = line.split()
-            mnt = parts[1]
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
-                best, kind = mnt, parts[2]
-    return kind
+# The writer alone: the wheel's members inflated in memory first (not timed), then written into a
+# fresh directory with os.makedirs and os.open/os.write/os.close, by 1 thread and by N threads
+# taking members largest first; prints "threads wall cpu" per configuration and repetition.
+_WRITE_ONLY = r"""
+import os, resource, sys, threading, time, zipfile
+sys.path[:0] = [sys.argv[4]]
+from ioring._bench_wheel import clear_round
+path, base, reps, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5] == "1"
+z = zipfile.ZipFile(path)
+members = [(i.filename, z.read(i)) for i in z.infolist() if not i.is_dir()]
+members.sort(key=lambda m: len(m[1]), reverse=True)
+dirs = sorted({os.path.dirname(n) for n, _ in members} - {""}, key=lambda d: d.count("/"))
+FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+def write_all(dest, nthreads):
+    os.mkdir(dest)
+    for d in dirs:
+        os.makedirs(os.path.join(dest, d), exist_ok=True)
+    take = iter(range(len(members))).__next__
+    lock = threading.Lock()
+    def work():
+        while True:
+            with lock:
+                try:
+                    i = take()
+                except StopIteration:
+                    return
+            name, data = members[i]
+            fd = os.open(os.path.join(dest, name), FLAGS, 0o644)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.close(fd)
+    threads = [threading.Thread(target=work) for _ in range(nthreads - 1)]
+    for t in threads:
+        t.start()
+    work()
+    for t in threads:
+        t.join()
+n = len(os.sched_getaffinity(0))
+for rep in range(reps):
+    for nthreads in sorted({1, n}):
+        dest = os.path.join(base, f"w{nthreads}-{rep}")
+        c, t = cpu(), time.perf_counter()
+        write_all(dest, nthreads)
+        print(nthreads, time.perf_counter() - t, cpu() - c, flush=True)
+        clear_round(dest, keep)
+"""
 
 
 def tree_digest(root):
@@ -141,9 +182,71 @@ def inflate_only(wheel):
             "largest_bytes": int(out[3]), "largest": out[4]}
 
 
+def write_only(wheel, base, reps, keep_inodes):
+    """The writer alone on ``base``'s filesystem: {threads: {"wall", "cpu"}} (medians)."""
+    r = subprocess.run([sys.executable, "-c", _WRITE_ONLY, wheel, base, str(reps), ROOT,
+                        "1" if keep_inodes else "0"], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"the writer alone failed: {r.stderr.strip()[-2000:]}")
+    out = r.stdout.split("\n")
+    runs = {}
+    for line in filter(None, out):
+        n, wall, cpu = line.split()
+        runs.setdefault(int(n), []).append((float(wall), float(cpu)))
+    return {n: {"wall": statistics.median(w for w, _ in v),
+                "cpu": statistics.median(c for _, c in v)} for n, v in runs.items()}
+
+
+def memory_probe(mb):
+    """Milliseconds per MB of touching ``mb`` MB of fresh anonymous memory, twice (unmapped in
+    between), and what the kernel's free page reporting says (present in this VM's kernel):
+    pages the guest frees are reported to the host, which may reclaim them; the next touch of
+    such a page costs a fault in the host (~20 us a page here against ~1 us)."""
+    import mmap
+    chunk = b"\1" * (1 << 20)
+    passes = []
+    for _ in range(2):
+        m = mmap.mmap(-1, mb << 20)
+        t = time.perf_counter()
+        for _ in range(mb):
+            m.write(chunk)
+        passes.append(1000 * (time.perf_counter() - t) / mb)
+        m.close()
+    params = {}
+    pdir = "/sys/module/page_reporting/parameters"
+    if os.path.isdir(pdir):
+        for name in sorted(os.listdir(pdir)):
+            try:
+                with open(os.path.join(pdir, name)) as f:
+                    params[name] = f.read().strip()
+            except OSError:
+                pass
+    return {"mb": mb, "ms_per_mb": passes, "page_reporting": params}
+
+
+def journal(path):
+    """'yes'/'no' for an ext3/ext4 file system (whether jbd2 runs for its device), else None."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            best, dev, kind = "", None, None
+            real = os.path.realpath(path)
+            for line in f:
+                fields = line.split()
+                mount = fields[4]
+                tail = fields[fields.index("-") + 1:]
+                if (real == mount or real.startswith(mount.rstrip("/") + "/")) and \
+                        len(mount) >= len(best):
+                    best, kind, dev = mount, tail[0], tail[1]
+    except (OSError, ValueError, IndexError):
+        return None
+    if kind not in ("ext3", "ext4") or not dev:
+        return None
+    name = os.path.basename(dev)
+    return "yes" if glob.glob(f"/proc/fs/jbd2/{name}-*") else "no"
+
+
 def measure_once(impl, wheel, base, rnd):
-    tmp = os.path.join(base, f"{impl}-{rnd}")
-    os.makedirs(tmp)
+    tmp = tempfile.mkdtemp(prefix=f"{impl}-{rnd}-", dir=base)
     dest = os.path.join(tmp, "dest")
     cmd, env = W.command(impl, wheel, dest, tmp)       # PYTHONPATH: this checkout's ioring
     wall, cpu, rss, inner = W.run_child(cmd, env)
@@ -159,24 +262,34 @@ def run(args):
                           "load": os.getloadavg()},
               "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
               "wheels": {k: os.path.basename(v) for k, v in wheels.items()},
-              "inflate_only": {}, "results": {}, "identical": {}}
+              "byte_compiled": W.byte_compile_package(),
+              "memory": memory_probe(512),
+              "inflate_only": {}, "write_only": {}, "filesystems": {}, "results": {},
+              "identical": {}}
     uv = shutil.which("uv") is not None
     for key, wheel in wheels.items():
         report["inflate_only"][key] = inflate_only(wheel)
     for fs in args.fs:
-        kind = fs_type(os.path.abspath(fs))
+        kind = W.fs_type(os.path.abspath(fs))
+        keep = kind not in ("tmpfs", "ramfs")          # see W.clear_round
         base = tempfile.mkdtemp(prefix="ioring-wheels-", dir=fs)
+        info = report["filesystems"][kind] = {"dir": fs, "journal": journal(base)}
         try:
+            if keep:
+                info["create_us"] = wait_for_fast_creates(os.path.join(base, "probe"),
+                                                          args.settle)
             for key, wheel in wheels.items():
+                report["write_only"][f"{kind} {key}"] = write_only(
+                    wheel, tempfile.mkdtemp(prefix="writer-", dir=base), 3, keep)
                 impls = [i for i in UNPACK if i != "uv" or uv]
                 if not args.skip_install:
                     impls += list(INSTALL)
                 samples = {i: [] for i in impls}
+                ref = os.path.join(base, f"zipfile-reference-{key}")
                 for rnd in range(args.reps + 1):        # round 0: warm-up (and the checks)
                     for impl in impls:
                         s, dest, tmp = measure_once(impl, wheel, base, rnd)
                         if rnd == 0 and impl in ("extract_zip", "uv"):
-                            ref = os.path.join(base, "zipfile-reference")
                             if not os.path.exists(ref):
                                 zipfile.ZipFile(wheel).extractall(ref)
                             mine, theirs = tree_digest(dest), tree_digest(ref)
@@ -189,11 +302,12 @@ def run(args):
                             if not same:
                                 print(f"!! {impl}'s tree of {key} differs from zipfile's",
                                       file=sys.stderr)
-                        shutil.rmtree(tmp)
+                        W.clear_round(tmp, keep)
                         if rnd:
                             samples[impl].append(s)
+                    if rnd == 0 and os.path.exists(ref):
+                        W.clear_round(ref, keep)
                     print(f"{kind} {key}: round {rnd} done", file=sys.stderr)
-                shutil.rmtree(os.path.join(base, "zipfile-reference"), ignore_errors=True)
                 mb = report["inflate_only"][key]["bytes"] / 1e6
                 report["results"][f"{kind} {key}"] = {
                     impl: {"wall": statistics.median(x["wall"] for x in v),
@@ -214,7 +328,24 @@ def table(report):
              f"machine: {report['machine']['cpus']} CPUs, Linux {report['machine']['kernel']}, "
              f"Python {report['machine']['python']}, inflater {report['machine']['inflater']}, "
              f"load average at start {', '.join(f'{x:.1f}' for x in report['machine']['load'])}",
-             "", "Medians; \"process\": spawn to exit; \"in-process\": the call, library import "
+             f"ioring's modules byte-compiled beforehand (as an installed package's are): "
+             f"{'yes' if report.get('byte_compiled') else 'no'}"]
+    mem = report.get("memory")
+    if mem:
+        pr = mem["page_reporting"]
+        lines.append(f"memory: touching {mem['mb']} MB of fresh anonymous memory costs "
+                     + ", then ".join(f"{x:.2f}" for x in mem["ms_per_mb"]) + " ms/MB"
+                     + (f" (free page reporting on: order {pr.get('page_reporting_order')}, "
+                        f"{int(pr.get('reported_kib', 0)) >> 20} GiB reported to the host "
+                        "since boot)" if pr else ""))
+    for kind, info in report.get("filesystems", {}).items():
+        extra = []
+        if info.get("journal"):
+            extra.append(f"journal: {info['journal']}")
+        if "create_us" in info:
+            extra.append(f"creating a file there before the run: {info['create_us']:.0f} us")
+        lines.append(f"{kind}: {info['dir']}" + (f" ({'; '.join(extra)})" if extra else ""))
+    lines += ["", "Medians; \"process\": spawn to exit; \"in-process\": the call, library import "
              "included, interpreter start-up not (pip and uv: process only).", "",
              "| filesystem, wheel | tool | process s | in-process s | ratio (process) "
              "| ratio (in-process) | peak RSS MiB | CPU s | CPU ms/MB |",
@@ -266,6 +397,32 @@ def table(report):
         lines.append(f"| {key} | {r['bytes'] / 1e6:.0f} | {r['cpu']:.2f} | "
                      f"{1000 * r['cpu'] / (r['bytes'] / 1e6):.2f} | {r['largest']} "
                      f"({r['largest_bytes'] / 1e6:.0f} MB) | {r['largest_cpu']:.2f} |")
+    cpus = report["machine"]["cpus"]
+    if report.get("write_only"):
+        lines += ["", "Writer alone (the members inflated in memory beforehand, then written into "
+                  "a fresh directory with os.open/os.write/os.close; medians of 3) and the limit "
+                  f"it implies: an unpack on {cpus} CPUs cannot take less than max(the largest "
+                  f"member's inflate, (inflate CPU + write CPU) / {cpus}), plus the interpreter's "
+                  "start-up and exit (zipfile's process time minus its in-process time):", "",
+                  f"| filesystem, wheel | 1 thread: wall s | CPU s | {cpus} threads: wall s | "
+                  "CPU s | limit s (in-process) | best ratio vs zipfile (process) "
+                  "| extract_zip now |", "|---|---|---|---|---|---|---|---|"]
+        for where, w in report["write_only"].items():
+            key = where.split()[-1]
+            one, many = w.get(1) or w.get("1"), w.get(cpus) or w.get(str(cpus)) or {}
+            inf = report["inflate_only"][key]
+            limit = max(inf["largest_cpu"], (inf["cpu"] + one["cpu"]) / cpus)
+            res = report["results"].get(where, {})
+            z, mine = res.get("zipfile"), res.get("extract_zip")
+            best = now = "-"
+            if z and z.get("inner"):
+                start = z["wall"] - z["inner"]
+                best = f"{z['wall'] / (limit + start):.2f}x"
+            if z and mine:
+                now = f"{z['wall'] / mine['wall']:.2f}x"
+            lines.append(f"| {where} | {one['wall']:.3f} | {one['cpu']:.3f} | "
+                         f"{many.get('wall', float('nan')):.3f} | {many.get('cpu', float('nan')):.3f}"
+                         f" | {limit:.3f} | {best} | {now} |")
     lines += ["", "Trees identical to zipfile's (uv: every file zipfile writes, with the same "
               "bytes): " + ", ".join(f"{k}: {'yes' if v else 'NO'}"
                                      for k, v in report["identical"].items()),
@@ -276,8 +433,15 @@ def table(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5, help="measured rounds per tool (default 5)")
-    parser.add_argument("--fs", nargs="+", default=["/dev/shm", "/tmp"],
-                        help="directories whose filesystems are measured (default /dev/shm /tmp)")
+    parser.add_argument("--fs", nargs="+", default=["/dev/shm", "/var/tmp"],
+                        help="directories whose filesystems are measured (default /dev/shm "
+                        "/var/tmp: /tmp's block groups are full of the inodes the sessions' "
+                        "test suites create and delete, see --settle)")
+    parser.add_argument("--settle", type=float, default=600,
+                        help="on a disk file system, wait up to this many seconds for file "
+                        "creation to cost what it costs in a quiet directory (ext4 without a "
+                        "journal looks at each inode freed in the last minutes before it picks "
+                        "one; bench/RESULTS.md); default 600")
     parser.add_argument("--torch", help="the torch CPU wheel (default /opt/wheels/torch-*.whl, "
                         "else pip download torch==2.13.0+cpu)")
     parser.add_argument("--wheels-dir", default=os.path.join(tempfile.gettempdir(),

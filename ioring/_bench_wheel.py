@@ -8,11 +8,14 @@ and interleaved: ``zipfile.extractall`` (the reference), ``ioring.files.extract_
 they are installed. Every measurement is one new process (``sys.executable -c ...``, ``python -m
 pip``, ``uv``), timed from spawn to exit, so interpreter start-up and imports count as they do for
 a user; the first round of each tool is a warm-up (page cache), later rounds run until
-``seconds`` have been measured. The destination is removed between rounds (not timed), and so
-is uv's cache (``UV_CACHE_DIR`` and ``TMPDIR`` in the run's directory, the target's
-filesystem), so that uv unpacks the wheel every time as the others do. One op is one member of
-the wheel; the note of each point gives the child's peak RSS and CPU time (user + system, its
-io-wq workers included) per round.
+``seconds`` have been measured. Each round writes into a new directory, with uv's cache
+(``UV_CACHE_DIR``) and the ``TMPDIR`` of uv and pip in it (the target's filesystem), so that uv
+unpacks the wheel every time as the others do; what a round wrote is removed after it (not
+timed; on a disk file system its files are truncated and the directories removed with the
+run's: see ``clear_round``). ioring's modules are byte-compiled first, as an installed
+package's are (``byte_compile_package``). One op is one member of the wheel; the note of each
+point gives the child's peak RSS and CPU time (user + system, its io-wq workers included) per
+round.
 """
 from __future__ import annotations
 
@@ -37,7 +40,8 @@ IMPLS = {
 
 from ioring import bench as B  # noqa: E402
 ORDER = ("zipfile", "extract_zip", "install_wheel", "installer", "pip", "uv")
-_ROUND_LIMIT = 600          # seconds one child may take before the watchdog calls it stalled
+_ROUND_LIMIT = 600
+_compiled = False           # byte_compile_package() done in this process          # seconds one child may take before the watchdog calls it stalled
 
 
 def make_wheel(path, members=1000, *, seed=16):
@@ -85,6 +89,60 @@ def short_name(wheel):
 def _pkg_parent():
     import ioring
     return os.path.dirname(os.path.dirname(os.path.abspath(ioring.__file__)))
+
+
+def byte_compile_package():
+    """Byte-compile ioring's modules (``__pycache__``), as installing a package does. Each
+    measured process imports ioring from the tree the benchmark runs from; without cached
+    bytecode (``PYTHONDONTWRITEBYTECODE`` set, as in this project's environment, or a tree not
+    imported yet) each would compile ~3,000 lines: ~16 ms of a 150 ms unpack here, a cost no
+    installed package pays (zipfile's, pip's and uv's are compiled). Returns False when the
+    package directory cannot be written."""
+    import compileall
+    import ioring
+    try:
+        return bool(compileall.compile_dir(os.path.dirname(os.path.abspath(ioring.__file__)),
+                                           maxlevels=0, quiet=2))
+    except OSError:
+        return False
+
+
+def fs_type(path):
+    """The file-system type of the mount holding ``path`` (from /proc/self/mountinfo)."""
+    path = os.path.realpath(path)
+    best, kind = "", "?"
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                mount = fields[4]
+                fstype = fields[fields.index("-") + 1]
+                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and \
+                        len(mount) >= len(best):
+                    best, kind = mount, fstype
+    except (OSError, ValueError, IndexError):
+        pass
+    return kind
+
+
+def clear_round(tmp, keep_inodes):
+    """Remove what a round wrote under ``tmp``. ``keep_inodes`` (a disk file system): every
+    file is truncated to 0 bytes instead (its pages and blocks are freed, its inode is not) and
+    the caller removes the directories at the end of the run. On ext4, creating a file in a block
+    group where many inodes were freed in the last 60 s (360 s while their inode-table block is
+    dirty) costs a look at each of them (``recently_deleted``; see bench/RESULTS.md): removing a
+    round's 12,000 files would charge the next round 5-10x the kernel CPU of its creates."""
+    if not keep_inodes:
+        shutil.rmtree(tmp)
+        return
+    for dirpath, _, filenames in os.walk(tmp):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                if not os.path.islink(path):
+                    os.truncate(path, 0)
+            except OSError:
+                pass
 
 
 # Each script prints the time of its work (imports of the library included, interpreter
@@ -156,6 +214,7 @@ def command(impl, wheel, dest, tmp):
     if impl in _SCRIPTS:
         return [sys.executable, "-c", _SCRIPTS[impl], wheel, dest], env
     if impl == "pip":
+        env["TMPDIR"] = tmp                 # its staging directory on the target's filesystem
         return [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                 "--no-deps", "--no-compile", "--target", dest, wheel], env
     if impl == "uv":
@@ -189,6 +248,11 @@ class WheelRounds(B._Runner):
         if skip is not None:
             raise skip
         self.impl, self.wheel, self.base, self.members = impl, wheel, base, members
+        self.keep_inodes = fs_type(base) not in ("tmpfs", "ramfs")
+        global _compiled
+        if not _compiled:
+            _compiled = True
+            byte_compile_package()
         self.round = 0
         self.note = ""
 
@@ -203,15 +267,14 @@ class WheelRounds(B._Runner):
         total = cpu = inside = 0.0
         rounds, peak = 0, 0
         while True:
-            tmp = os.path.join(self.base, f"{self.impl}-{self.round}")
+            tmp = tempfile.mkdtemp(prefix=f"{self.impl}-{self.round}-", dir=self.base)
             dest = os.path.join(tmp, "dest")
-            os.makedirs(tmp)
             self.round += 1
             cmd, env = command(self.impl, self.wheel, dest, tmp)
             self._arm_watchdog()
             wall, used, rss, inner = run_child(cmd, env)
             self.check(dest)
-            shutil.rmtree(tmp)
+            clear_round(tmp, self.keep_inodes)
             if self.round == 1:             # warm-up: the wheel and the tool in the page cache
                 continue
             rounds += 1
@@ -267,5 +330,6 @@ def points(tmp, wheels, members):
 
 #: shown under the table when wheels were measured
 NOTE = ("unzip, wheel points: one fresh process per round (start-up and imports included), "
-        "the first round a warm-up; uv's cache and TMPDIR are emptied between rounds, on the "
-        "target's filesystem; pip with --no-compile. Each note gives peak RSS and CPU per round.")
+        "the first round a warm-up; each round in a new directory holding uv's cache and the "
+        "TMPDIR of uv and pip (the target's filesystem); pip with --no-compile. Each note gives "
+        "peak RSS and CPU per round.")

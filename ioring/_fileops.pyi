@@ -5,7 +5,8 @@ from typing_extensions import Buffer, Self
 
 def write_pipelined(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
                     oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
-                    batch: int = ..., max_workers: int = ...) -> List[Tuple[int, int, str]]:
+                    batch: int = ..., max_workers: int = ...,
+                    max_write: int = ...) -> List[Tuple[int, int, str]]:
     """Create/truncate every file on the calling thread and write it (then fsync it) on an
     io-wq worker; returns ``(index, errno, request)`` for the files that failed. A signal
     handler's exception (Ctrl-C) cancels what is in flight, removes the files it cut short and

@@ -108,7 +108,8 @@ cdef enum:
     _FSYNC = 2
     _CLOSE = 3
     _FINAL = 4          # user_data: the last request of the file (close its fd)
-    _JOB_SHIFT = 3      # user_data: job index << 3 | _FINAL | kind
+    _LAST_PIECE = 8     # user_data: the last write of a datum written in pieces
+    _JOB_SHIFT = 4      # user_data: job index << 4 | _LAST_PIECE | _FINAL | kind
     _MAX_SLOTS = 4096
     _MAX_LEN = 1 << 30
 
@@ -303,13 +304,20 @@ cdef void _remove_own(int dir_fd, const char *path, int fd) noexcept nogil:
         unlinkat(dir_fd, path, 0)
 
 
+cdef inline unsigned _pieces(unsigned length, unsigned max_write) noexcept nogil:
+    """How many write requests a datum of ``length`` bytes takes (max_write 0: one)."""
+    if max_write == 0 or length <= max_write:
+        return 1
+    return (length + max_write - 1) // max_write
+
+
 cdef void _reap_writes(c.ioring *ring, _Job *jobs, c.io_uring_cqe **cqes, unsigned cap,
                        int dir_fd, bint interrupted, Py_ssize_t *done,
-                       Py_ssize_t *in_flight) noexcept nogil:
+                       Py_ssize_t *in_flight, unsigned max_write) noexcept nogil:
     """Record the completions in the CQ; close each file's fd on its last one. After an
     interrupt, a file whose requests did not all succeed is first removed."""
     cdef unsigned got = c.ioring_peek_batch_cqe(ring, cqes, cap)
-    cdef unsigned j
+    cdef unsigned j, expected
     cdef c.io_uring_cqe *cqe
     cdef uint64_t ud
     cdef _Job *jb
@@ -319,9 +327,17 @@ cdef void _reap_writes(c.ioring *ring, _Job *jobs, c.io_uring_cqe **cqes, unsign
         if ud == _CANCEL_UD:
             continue
         jb = &jobs[<Py_ssize_t>(ud >> _JOB_SHIFT)]
+        expected = jb.len
+        if ud & 3 == _WRITE and _pieces(jb.len, max_write) > 1:
+            # every piece is max_write bytes but the last (the file's final request, unless
+            # an fsync follows it: then the one whose user_data says _LAST_PIECE)
+            expected = max_write
+            if ud & _LAST_PIECE:
+                expected = jb.len - (_pieces(jb.len, max_write) - 1) * max_write
         if cqe.res < 0:
-            _fail(jb, -cqe.res, <int>(ud & 3))
-        elif ud & 3 == _WRITE and <unsigned>cqe.res != jb.len:
+            if not (cqe.res == -ECANCELED and jb.err):  # the rest of a broken link
+                _fail(jb, -cqe.res, <int>(ud & 3))
+        elif ud & 3 == _WRITE and <unsigned>cqe.res != expected:
             _fail(jb, EIO, _WRITE)          # short write (e.g. ENOSPC after a part)
         if ud & _FINAL:
             if interrupted and jb.err:
@@ -335,7 +351,7 @@ cdef void _reap_writes(c.ioring *ring, _Job *jobs, c.io_uring_cqe **cqes, unsign
 
 cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, unsigned mode,
               c.ioring_open_how *how, unsigned slots, bint fsync, unsigned batch,
-              Py_ssize_t *in_flight) noexcept nogil:
+              unsigned max_write, Py_ssize_t *in_flight) noexcept nogil:
     """The loop of ``write_pipelined``. Returns 0; _INTERRUPTED when a signal handler raised
     (its exception is set; what was in flight was cancelled and reaped); or a negative errno
     of io_uring_enter that is not transient. ``in_flight`` then says how many files still
@@ -347,6 +363,7 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
     cdef c.io_uring_sqe *sqe
     cdef uint64_t ud
     cdef int ret = 0, f
+    cdef unsigned k, pieces, off, piece_len
     cdef _Job *jb
     cdef bint interrupted = False
     cdef long long next_check = _now_ns() + _SIGNAL_EVERY_NS
@@ -386,20 +403,28 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
                 done += 1
                 continue
             jb.fd = f
-            if c.ioring_sq_space_left(ring) < 2:
+            pieces = _pieces(jb.len, max_write) if jb.len else 0
+            if c.ioring_sq_space_left(ring) < pieces + 1:
                 c.ioring_submit(ring)
                 queued = 0
-            if jb.len:
+            off = 0
+            for k in range(pieces):
                 # IOSQE_ASYNC: straight to io-wq. On ext4 the inline attempt fails anyway;
                 # where it succeeds (tmpfs) it would run on this thread, overlapping nothing.
+                # Pieces (max_write) are linked: written in order; a short one cancels the rest.
+                piece_len = jb.len - off if k == pieces - 1 else max_write
                 sqe = c.ioring_get_sqe(ring)
-                c.ioring_prep_write(sqe, f, jb.buf, jb.len, 0)
-                if fsync:
-                    sqe.flags = IOSQE_ASYNC | IOSQE_IO_HARDLINK
+                c.ioring_prep_write(sqe, f, jb.buf + off, piece_len, off)
+                off += piece_len
+                if k < pieces - 1:
+                    sqe.flags = IOSQE_ASYNC | IOSQE_IO_LINK
                     sqe.user_data = ud | _WRITE
+                elif fsync:
+                    sqe.flags = IOSQE_ASYNC | IOSQE_IO_HARDLINK
+                    sqe.user_data = ud | _LAST_PIECE | _WRITE
                 else:
                     sqe.flags = IOSQE_ASYNC
-                    sqe.user_data = ud | _FINAL | _WRITE
+                    sqe.user_data = ud | _LAST_PIECE | _FINAL | _WRITE
             if fsync:
                 # hard link: the fsync runs even after a failed write, so its CQE (the one the
                 # fd is closed on) always comes
@@ -419,7 +444,7 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
         if not _transient(ret):
             free(cqes)
             return ret
-        _reap_writes(ring, jobs, cqes, cap, dir_fd, False, &done, in_flight)
+        _reap_writes(ring, jobs, cqes, cap, dir_fd, False, &done, in_flight, max_write)
         interrupted = _signal_raised(&next_check, ret == -EINTR)
     if interrupted:
         # No new file; cancel what is in flight (also a write blocked on a FIFO), reap it all,
@@ -430,7 +455,7 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
             ret = _wait_round(ring)
             if not _transient(ret):
                 break                   # in_flight > 0: the caller keeps fds and buffers
-            _reap_writes(ring, jobs, cqes, cap, dir_fd, True, &done, in_flight)
+            _reap_writes(ring, jobs, cqes, cap, dir_fd, True, &done, in_flight, max_write)
         free(cqes)
         return _INTERRUPTED
     free(cqes)
@@ -439,7 +464,7 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
 
 def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
                     unsigned long long resolve=0, unsigned slots=64, bint fsync=False,
-                    unsigned batch=32, unsigned max_workers=1):
+                    unsigned batch=32, unsigned max_workers=1, unsigned max_write=0):
     """Create/truncate and write every file: ``paths`` a sequence of ``bytes`` (relative to
     ``dir_fd``, or absolute), ``datas`` a sequence of C-contiguous buffers of at most 1 GiB
     each (an empty one: the file is only opened). ``oflags`` are the open flags (O_WRONLY |
@@ -449,6 +474,9 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     most ``slots`` files (fds) are in flight; writes are submitted every ``batch`` files.
     ``max_workers`` caps the ring's io-wq workers (0: the kernel's default, min(SQ entries,
     4 x CPUs)); one worker overlaps the writes with the opens, more help big writes.
+    ``max_write`` (0: no limit) cuts a datum into linked writes of at most that many bytes
+    (in order; a short one cancels the rest): the page cache then allocates folios no larger
+    than a write (ext4 sizes its large folios by the write), see ioring._unzip.
 
     Interrupted (a signal handler raises, e.g. KeyboardInterrupt at Ctrl-C; handlers run at
     least every 10 ms): no further file is opened, the requests in flight are cancelled and
@@ -459,14 +487,15 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     Returns a list of ``(index, errno, request)`` for the files that failed, request being
     "open", "write" (a short write is EIO), "fsync" or "close". Raises OSError when the ring
     cannot be set up (ENOSYS/EPERM: io_uring unavailable), ValueError for a datum over 1 GiB
-    or ``slots`` outside 1..4096."""
+    or ``slots`` outside 1..4096, or a datum needing more than 16384 pieces of ``max_write``."""
     cdef _Jobs files = _Jobs(paths, datas)
-    cdef Py_ssize_t n = files.n, in_flight = 0
+    cdef Py_ssize_t n = files.n, in_flight = 0, i
     cdef c.ioring ring
     cdef c.ioring_open_how how
     cdef c.ioring_open_how *howp = NULL
     cdef int ret = 0
     cdef unsigned workers[2]
+    cdef unsigned entries, most = 1
     _check_slots(slots)
     if batch < 1:
         batch = 1
@@ -474,7 +503,12 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
         return []
     if slots > n:
         slots = <unsigned>n
-    _queue_init(&ring, 2 * slots + 2)
+    for i in range(n):
+        most = max(most, _pieces(files.jobs[i].len, max_write))
+    if most > 16384:
+        raise ValueError(f"max_write={max_write} cuts a datum into {most} writes (16384 at most)")
+    entries = max(2 * slots + 2, most + 2)     # a file's pieces (and its fsync) fit the SQ
+    _queue_init(&ring, entries)
     try:
         if max_workers:
             workers[0] = workers[1] = max_workers
@@ -486,7 +520,7 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
             howp = &how
         with nogil:
             ret = _run(&ring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
-                       &in_flight)
+                       max_write, &in_flight)
         if in_flight:
             files.leak()            # the kernel may still read the paths and buffers
         if ret == _INTERRUPTED:

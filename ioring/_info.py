@@ -1,5 +1,7 @@
-"""Runtime introspection: what this build mirrors and what the running kernel supports."""
-import platform
+"""Runtime introspection: what this build mirrors and what the running kernel supports.
+
+Imported by ``import ioring``: it imports nothing at module level (``platform`` alone costs
+~1.5 ms, a tenth of a small wheel's unpack in a fresh process)."""
 
 
 def liburing_version() -> "tuple[int, int]":
@@ -23,4 +25,5 @@ def kernel_probe() -> "dict[str, bool]":
 
 
 def kernel_release() -> str:
-    return platform.release()
+    import os
+    return os.uname().release

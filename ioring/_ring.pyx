@@ -285,8 +285,8 @@ cdef class Ring:
         if cq_entries:
             flags |= L.IORING_SETUP_CQSIZE
         p = L.io_uring_params(flags=flags, cq_entries=cq_entries, sq_thread_idle=sq_thread_idle)
-        self.uring = L.io_uring()
-        L.io_uring_queue_init_params(entries, self.uring, p)
+        # Everything close() uses exists before the ring does: a signal handler may raise
+        # (Ctrl-C) in the Python code below, and the half-made Ring is then closed by __del__.
         self._ops = {}
         self._next_ud = 1
         self._collectors = {}
@@ -299,6 +299,8 @@ cdef class Ring:
         self._sendqs = {}
         self._next_qid = 1
         self._stalled_sends = []
+        self.uring = L.io_uring()
+        L.io_uring_queue_init_params(entries, self.uring, p)
         if flags & L.IORING_SETUP_SINGLE_ISSUER:
             self._issuer = PyThread_get_thread_ident()
 

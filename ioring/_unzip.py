@@ -50,13 +50,19 @@ import errno
 import io
 import itertools
 import os
+import signal
 import stat
 import struct
 import threading
 import zipfile
 
 from ioring import liburing as L
-from ioring import _inflate
+from ioring import _inflate, _zipdir
+
+try:
+    from ioring import _fileops
+except ImportError:         # a build without the C loops: chains prepared from Python
+    _fileops = None
 
 __all__ = ["extract_zip", "DEFAULT_MAX_RATIO"]
 
@@ -66,12 +72,37 @@ _STREAM_MIN = 1 << 20       # members larger than this (inflated or compressed) 
 _CHUNK = 1 << 20            # a stream is inflated and written this much at a time
 _FEED = 256 << 10           # compressed bytes handed to the decoder per call (streams)
 _DEPTH = 4                  # chunk writes in flight per stream
-_WINDOW = 2 << 20           # compressed bytes of neighbouring small members read with one pread
-_WINDOW_MEMBERS = 512       # members per batch at most (so that threads share the work)
-_BUDGET = 4 << 20           # inflated bytes waiting for their writes, per thread
+_WINDOW = 512 << 10         # compressed bytes of neighbouring small members read with one pread
+_WINDOW_MEMBERS = 128       # members per batch at most (so that threads share the work)
+_WINDOW_MIN = 64 << 10      # ... and at least this (the last batches are the smallest)
+_WINDOW_MEMBERS_MIN = 16
+_GAP = 4096                 # bytes of other entries a batch's pread may read over
+_BUDGET = 1 << 20           # inflated bytes waiting for their writes, per thread (more: more
+                            # fresh memory to fault in, in a new process: 4 MiB cost ~3,500
+                            # more page faults, ~5 ms of CPU, for pandas' wheel)
 _SLOTS = 32                 # files in flight per thread (direct descriptors)
 _SUBMIT_EVERY = 8           # small-member chains queued per io_uring_enter
 _MAX_THREADS = 8
+
+
+def _write_max(path="/sys/module/page_reporting/parameters/page_reporting_order"):
+    """The largest write, in bytes. The page cache sizes ext4's (and XFS's) large folios by the
+    write; where the kernel reports free memory to its hypervisor (virtio-balloon free page
+    reporting) from blocks of 2^page_reporting_order pages, a folio that large comes from
+    memory the host may have taken back, and touching it costs a fault in the host: on this
+    project's VM (order 5, 128 KiB) writing 700 MB to a new ext4 file took 4.4-5.9 s of CPU in
+    writes of 128 KiB to 1 MiB, 0.19 s in writes of 64 KiB (tmpfs: 0.27 s either way). So
+    writes stay below that block size; 1 MiB elsewhere."""
+    try:
+        with open(path) as f:
+            order = int(f.read())
+    except (OSError, ValueError):
+        return _CHUNK
+    return max(4096, min(_CHUNK, 4096 << max(order - 1, 0)))
+
+
+_WRITE_MAX = _write_max()
+_PIECES = -(-_CHUNK // _WRITE_MAX)     # writes per chunk of a stream
 _ONE_THREAD_BELOW = 1 << 20  # less compressed data than this: no threads (their start-up costs)
 
 #: the default ``max_ratio``: members (and archives) that declare more than this many bytes per
@@ -85,10 +116,12 @@ _LOCAL_MAGIC = b"PK\x03\x04"
 _LOCAL_MAX = _LOCAL_HEADER.size + 2 * 0xFFFF      # local header with the longest name and extra
 _STORED, _DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
 _UTF8_NAME = 0x800
+_ASCII_SUPERSETS = ("utf-8", "cp437")
 
 _FIXED = L.IOSQE_FIXED_FILE
 _LINK = L.IOSQE_IO_LINK
 _ASYNC = L.IOSQE_ASYNC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _ECANCELED = errno.ECANCELED
 
 
@@ -104,6 +137,18 @@ def member_parts(name):
     if ".." in name.replace("\\", "/").split("/"):
         raise ValueError(f"path traversal ('..') in archive member {name!r}")
     return [p for p in name.split("/") if p not in ("", ".")]
+
+
+def member_rel(name):
+    """The "/"-separated path of an archive member relative to the destination ("" for the
+    destination itself), or ValueError as ``member_parts`` says. Most names need no splitting:
+    a quick look first (a tenth of the time of the general case per member)."""
+    if (name and "\x00" not in name and "\\" not in name and ".." not in name
+            and "//" not in name and "/./" not in name and name[0] != "/"
+            and name[:2] != "./" and name[1:2] != ":" and name != "."
+            and not name.endswith("/.")):
+        return name[:-1] if name[-1] == "/" else name
+    return "/".join(member_parts(name))
 
 
 def member_mode(info):
@@ -133,14 +178,22 @@ class Archive:
         else:
             f = archive
         try:
-            self.zf = zipfile.ZipFile(f)
+            # The central directory: ioring._zipdir where it reads it as zipfile would (most
+            # archives, 4x faster), else zipfile.
             self._fd = self._regular_fd(f)
-            if self._fd < 0:
-                if hasattr(f, "getbuffer"):
-                    self._view = f.getbuffer()
-                else:
-                    f.seek(0)
-                    self._view = memoryview(f.read())
+            if self._fd >= 0:
+                fd = self._fd
+                self.zf = (_zipdir.read(lambda at, n: os.pread(fd, n, at),
+                                        os.fstat(fd).st_size, f)
+                           or zipfile.ZipFile(f))
+            elif hasattr(f, "getbuffer"):
+                view = self._view = f.getbuffer()
+                self.zf = (_zipdir.read(lambda at, n: view[at:at + n], len(view), f)
+                           or zipfile.ZipFile(f))
+            else:
+                self.zf = zipfile.ZipFile(f)
+                f.seek(0)
+                self._view = memoryview(f.read())
         except BaseException:
             self.close()
             raise
@@ -177,6 +230,23 @@ class Archive:
             raise zipfile.BadZipFile(f"truncated archive: {what} lies past its end")
         return data
 
+    def read_into(self, scratch, offset, n, what):
+        """Like ``read``, but a file's bytes are read into ``scratch`` (a ``_Scratch``): no new
+        memory per call (fresh memory costs a page fault per 4 KiB on first touch). The
+        memoryview returned is valid until the next use of ``scratch``."""
+        if self._view is not None:
+            return self.read(offset, n, what)
+        view = scratch.view(n)
+        got = 0
+        while got < n:
+            k = os.preadv(self._fd, [view[got:]], offset + got)
+            if not k:
+                break
+            got += k
+        if got != n:
+            raise zipfile.BadZipFile(f"truncated archive: {what} lies past its end")
+        return view
+
     def close(self):
         zf = getattr(self, "zf", None)
         if zf is not None:
@@ -190,6 +260,20 @@ class Archive:
         if self._owned is not None:
             self._owned.close()
             self._owned = None
+
+
+class _Scratch:
+    """A thread's reusable read buffer (grown when a larger one is asked for)."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def view(self, n):
+        if len(self.buf) < n:
+            self.buf = bytearray(max(n, 2 * len(self.buf)))   # views of the old one stay valid
+        return memoryview(self.buf)[:n]
 
 
 class Member:
@@ -304,10 +388,9 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
         entries = []                # (info, relative path, is_dir)
         last = {}
         for info in infos:
-            parts = member_parts(info.filename)
-            if not parts:
+            rel = member_rel(info.filename)
+            if not rel:
                 continue
-            rel = "/".join(parts)
             last[rel] = len(entries)
             entries.append((info, rel, info.filename.endswith("/")))
         entries = [e for i, e in enumerate(entries) if last[e[1]] == i]
@@ -331,9 +414,11 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
 _STREAM, _BATCH, _ZIPFILE = 0, 1, 2
 
 
-def plan(members):
+def plan(members, workers=1):
     """The units of work, in the order threads take them: streams (largest first), batches
-    of neighbouring small members (archive order), members only zipfile can decode."""
+    of neighbouring small members (archive order), members only zipfile can decode. Batches
+    shrink towards the end (each at most 1 / (2 x ``workers``) of what is left, down to
+    _WINDOW_MIN), so that the threads finish together: the last unit is short."""
     streams, others, small = [], [], []
     for m in members:
         if m.method not in (_STORED, _DEFLATED):
@@ -345,18 +430,29 @@ def plan(members):
     streams.sort(key=lambda m: m.size, reverse=True)
     units = [(_STREAM, m) for m in streams]
     small.sort(key=lambda m: m.start)
+    left = sum(m.csize for m in small)
+    left_members = len(small)
+    share = 2 * max(workers, 1)
     batch = []
     base = window_end = 0
+    window = members_max = 0
     for m in small:
         m_end = min(m.end, m.start + _LOCAL_MAX + m.csize)
-        if batch and (m.start != window_end or m_end - base > _WINDOW
-                      or len(batch) >= _WINDOW_MEMBERS):
+        # a gap: entries not written here (directories, duplicates, streams) lie between
+        # the two; a short one is read over rather than cutting the batch (in wheels each
+        # directory entry sits between two files)
+        if batch and (not 0 <= m.start - window_end <= _GAP or m_end - base > window
+                      or len(batch) >= members_max):
             units.append((_BATCH, batch))
             batch = []
         if not batch:
             base = m.start
+            window = min(_WINDOW, max(_WINDOW_MIN, left // share))
+            members_max = min(_WINDOW_MEMBERS, max(_WINDOW_MEMBERS_MIN, left_members // share))
         batch.append(m)
         window_end = m.end
+        left -= m.csize
+        left_members -= 1
     if batch:
         units.append((_BATCH, batch))
     units += [(_ZIPFILE, m) for m in others]
@@ -373,11 +469,20 @@ class _Run:
         self.take = itertools.count().__next__       # atomic: each unit goes to one thread
         self.total = total
         self.done = [0] * nthreads                  # bytes written, per thread
+        # hashlib.sha256 when hashing: imported here, by the calling thread (an import inside
+        # the threads could deadlock on the import locks after Ctrl-C interrupted one)
+        self.sha256 = None
+        if hashing:
+            import hashlib
+            self.sha256 = hashlib.sha256
         self.hashing = hashing
         self.stop = False
         self.failure = None
         self.errors = {}                            # job -> (errno, what) of a failed write
         self.lock = threading.Lock()
+        self.left = threading.Condition(self.lock)  # notified when a thread leaves _work
+        self.running = 0                            # threads inside _work
+        self.closed = False                         # set: a thread entering _work returns
 
     def fail(self, exc):
         with self.lock:
@@ -405,43 +510,77 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
         if progress is not None:
             progress(0, 0)
         return
-    units = plan(members)
     compressed = sum(m.csize for m in members)
     if threads is None:
         threads = 1 if compressed < _ONE_THREAD_BELOW else min(_cpus(), _MAX_THREADS)
+    units = plan(members, threads)
     threads = max(1, min(threads, len(units)))
     dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     r = _Run(src, dfd, units, total, threads, hashing)
     workers = []
     try:
-        for i in range(1, threads):
-            t = threading.Thread(target=_work, args=(r, i, None), name=f"ioring-unzip-{i}",
-                                 daemon=True)
-            t.start()
-            workers.append(t)
+        # Signals blocked while the threads start (they inherit the mask, so signals go to the
+        # calling thread): a handler raising (Ctrl-C) inside Thread.start(), which waits for
+        # the new thread, would otherwise leave a thread out of ``workers``. (Where another
+        # thread of the program takes the signal, the handler may still run there: such a
+        # thread finds the run closed when it enters _work, and does nothing.)
+        blocked = _block_signals()
+        try:
+            for i in range(1, threads):
+                t = threading.Thread(target=_work, args=(r, i, None), name=f"ioring-unzip-{i}",
+                                     daemon=True)
+                t.start()
+                workers.append(t)
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _work(r, 0, progress)
     except BaseException as exc:        # KeyboardInterrupt between units: stop the others
         r.fail(exc)
     finally:
-        for t in workers:
+        with r.lock:
+            r.closed = True         # a thread not yet in _work will not start anything
+        while True:
+            try:
+                with r.lock:
+                    if not r.running:
+                        break
+                    r.left.wait(0.05)
+                if progress is not None and not r.stop:
+                    progress(sum(r.done), total)
+            except BaseException as exc:    # Ctrl-C (or progress failing) while waiting:
+                r.fail(exc)                 # stop them, but wait: nothing may be left running
+        for t in workers:                   # leaving _work: their rings are closed
             while t.is_alive():
                 try:
-                    t.join(0.05)
-                    if progress is not None and not r.stop:
-                        progress(sum(r.done), total)
-                except BaseException as exc:    # Ctrl-C (or progress failing) while waiting:
-                    r.fail(exc)                 # stop them, but wait: nothing may be left running
+                    t.join()
+                except BaseException as exc:
+                    r.fail(exc)
         os.close(dfd)
     if r.failure is not None:
         raise r.failure
-    F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
+    if r.errors:
+        F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
     if progress is not None:
         progress(total, total)
+
+
+def _block_signals():
+    """Block every signal in this thread; returns the previous mask (None: not possible)."""
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _work(r, index, progress):
     """One thread: take units until none is left (or the run stops)."""
     from ioring import files as F
+    if index:               # another thread (the calling one, index 0, is waited for as a call)
+        with r.lock:
+            if r.closed:
+                return
+            r.running += 1
     w = None
     try:
         ring = F._open_ring(4 * _SLOTS)
@@ -475,6 +614,10 @@ def _work(r, index, progress):
                 w.close()
             except BaseException as exc:
                 r.fail(exc)
+        if index:           # no signal handler runs in this thread: this always happens
+            with r.lock:
+                r.running -= 1
+                r.left.notify_all()
 
 
 def _data_start(r, m, header, where):
@@ -493,11 +636,16 @@ def _data_start(r, m, header, where):
                                  "(a zip bomb re-uses member data this way)")
     raw_name = bytes(header[where + _LOCAL_HEADER.size:where + _LOCAL_HEADER.size + nlen])
     if len(raw_name) == nlen:
-        encoding = "utf-8" if fields[2] & _UTF8_NAME else (r.src.zf.metadata_encoding or "cp437")
+        encoding = "utf-8" if fields[2] & _UTF8_NAME else (r.src.zf.metadata_encoding
+                                                           or "cp437")
         try:
-            local = raw_name.decode(encoding)
+            # ASCII: what cp437 and UTF-8 make of it, without the Python-level cp437 codec
+            local = raw_name.decode("ascii" if encoding in _ASCII_SUPERSETS else encoding)
         except UnicodeDecodeError:
-            local = None
+            try:
+                local = raw_name.decode(encoding)
+            except UnicodeDecodeError:
+                local = None
         if local != m.info.orig_filename:
             raise zipfile.BadZipFile(f"File name in directory {m.info.orig_filename!r} and "
                                      f"header {raw_name!r} differ.")
@@ -519,15 +667,22 @@ def _crc_error(m):
 
 
 def _batch(r, w, index, members):
-    """Neighbouring small members: one pread, each inflated whole and queued as a chain."""
+    """Neighbouring small members: one pread, each inflated whole; written together (at most
+    _BUDGET inflated bytes at a time) by ``w.put_many``."""
     first, last = members[0], members[-1]
     base = first.start
     end = min(last.end, last.start + _LOCAL_MAX + last.csize)
-    window = memoryview(r.src.read(base, end - base, f"member {first.info.filename!r}"))
+    what = f"member {first.info.filename!r}"
+    if w.writes_now:        # nothing refers to the window once put_many returns: reuse it
+        window = r.src.read_into(w.scratch, base, end - base, what)
+    else:
+        window = memoryview(r.src.read(base, end - base, what))
     crc32 = _inflate.crc32
     decoder = _inflate.decompressobj
     derror = _inflate.error
     done = r.done
+    ready, datas = [], []
+    pending = 0
     for m in members:
         if r.stop:
             return
@@ -548,25 +703,34 @@ def _batch(r, w, index, members):
         if crc32(data) != m.crc:
             raise _crc_error(m)
         if m.rewrite is not None or r.hashing:
-            data = _hash_and_rewrite(m, data, r.hashing)
+            data = _hash_and_rewrite(m, data, r.sha256)
         m.written = len(data) if type(data) is bytes else data.nbytes
-        w.put(m, data)
-        done[index] += m.size
+        ready.append(m)
+        datas.append(data)
+        pending += m.written
+        if pending > _BUDGET:
+            w.put_many(ready, datas)
+            done[index] += sum(m.size for m in ready)
+            ready, datas = [], []
+            pending = 0
+    if ready and not r.stop:
+        w.put_many(ready, datas)
+        done[index] += sum(m.size for m in ready)
     w.flush()
 
 
-def _hash_and_rewrite(m, data, hashing):
-    import hashlib
-    if hashing:
-        h = hashlib.sha256(data)
+def _hash_and_rewrite(m, data, sha256):
+    """Rewrite ``data`` if ``m`` says so; with ``sha256`` (hashlib's), record the digests."""
+    if sha256 is not None:
+        h = sha256(data)
     if m.rewrite is not None:
         new = m.rewrite(bytes(data))
         if new is not None:
-            if hashing:
+            if sha256 is not None:
                 m.orig_sha256 = h.digest()
-                h = hashlib.sha256(new)
+                h = sha256(new)
             data = new
-    if hashing:
+    if sha256 is not None:
         m.sha256 = h.digest()
     return data
 
@@ -597,14 +761,14 @@ def _stream(r, w, index, m, progress, via_zipfile=False):
 
 
 def _stream_data(r, w, index, m, progress, st, source, raw):
-    import hashlib
     name = m.info.filename
     if raw is not None:
         pos, data_end, d = raw
     crc32 = _inflate.crc32
     derror = _inflate.error
-    hashing = r.hashing
-    h = hashlib.sha256() if hashing else None
+    sha256 = r.sha256
+    hashing = sha256 is not None
+    h = sha256() if hashing else None
     orig = None
     crc = produced = written = 0
     tail = b""
@@ -641,7 +805,7 @@ def _stream_data(r, w, index, m, progress, st, source, raw):
             new = m.rewrite(bytes(chunk))
             if new is not None:
                 if hashing:
-                    orig = hashlib.sha256(chunk)
+                    orig = sha256(chunk)
                 chunk = new
         elif orig is not None:
             orig.update(chunk)
@@ -706,6 +870,8 @@ class _RingWriter:
         self.hows = {}
         self.in_flight = 0          # bytes of data waiting for their writes
         self.queued = 0
+        self.scratch = _Scratch()
+        self.writes_now = _fileops is not None  # put_many returns once the data is written
 
     def _how(self, mode):
         how = self.hows.get(mode)
@@ -749,6 +915,27 @@ class _RingWriter:
             if L.io_uring_cq_ready(self.u):
                 self.reap(False)
 
+    def put_many(self, members, datas):
+        """Small members whose data is ready, written by ``_fileops.write_pipelined`` (a C
+        loop, the GIL released: each file created on this thread, its write on one io-wq
+        worker): a third less CPU per file than a chain prepared and reaped from Python, which
+        goes to io-wq for the create too (O_CREAT is never tried inline)."""
+        if _fileops is None:
+            for m, data in zip(members, datas):
+                self.put(m, data)
+            return
+        by_mode = {}
+        for i, m in enumerate(members):
+            by_mode.setdefault(m.mode, []).append(i)
+        errors = self.r.errors
+        for mode, idx in by_mode.items():
+            failed = _fileops.write_pipelined(
+                [os.fsencode(members[i].rel) for i in idx], [datas[i] for i in idx], self.r.dfd,
+                mode, _FILE_FLAGS, resolve=L.RESOLVE_BENEATH, slots=min(len(idx), _SLOTS),
+                max_workers=1, max_write=_WRITE_MAX)
+            for j, err, what in failed:
+                errors.setdefault(members[idx[j]].job, (err, what))
+
     def flush(self):
         if self.queued:
             L.io_uring_submit(self.u)
@@ -771,17 +958,23 @@ class _RingWriter:
 
     def write(self, st, chunk, offset):
         n = len(chunk)
-        while st.outstanding >= _DEPTH or self.in_flight > _BUDGET:
+        while st.outstanding >= _DEPTH * _PIECES or self.in_flight > _BUDGET:
             self.reap(True)
         if st.failed:
             return
-        sqe = self._sqe(1)
-        L.io_uring_prep_write(sqe, st.slot, chunk, n, offset)
-        sqe.flags = _FIXED | _ASYNC
-        tag = self.next_tag()
-        sqe.user_data = tag
-        self.pending[tag] = [_CHUNK_WRITE, st.job, n, chunk, st]
-        st.outstanding += 1
+        # in pieces of _WRITE_MAX (see _write_max): io-wq runs the writes of one file one
+        # after the other, in order
+        view = memoryview(chunk) if n > _WRITE_MAX else None
+        for at in range(0, n, _WRITE_MAX):
+            piece = chunk if view is None else view[at:at + _WRITE_MAX]
+            size = n - at if n - at < _WRITE_MAX else _WRITE_MAX
+            sqe = self._sqe(1)
+            L.io_uring_prep_write(sqe, st.slot, piece, size, offset + at)
+            sqe.flags = _FIXED | _ASYNC
+            tag = self.next_tag()
+            sqe.user_data = tag
+            self.pending[tag] = [_CHUNK_WRITE, st.job, size, piece, st]
+            st.outstanding += 1
         self.in_flight += n
         L.io_uring_submit(self.u)
         self.queued = 0
@@ -842,9 +1035,11 @@ class _PlainWriter:
     checked to resolve inside it) and ``os.pwrite``."""
 
     _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    writes_now = True
 
     def __init__(self, r):
         self.r = r
+        self.scratch = _Scratch()
 
     def _open(self, m):
         try:
@@ -857,7 +1052,7 @@ class _PlainWriter:
         view = memoryview(data).cast("B")
         try:
             while view:
-                n = os.pwrite(fd, view, offset)
+                n = os.pwrite(fd, view[:_WRITE_MAX], offset)    # see _write_max
                 view = view[n:]
                 offset += n
         except OSError as exc:
@@ -872,6 +1067,10 @@ class _PlainWriter:
                 self._write(m.job, fd, data, 0)
             finally:
                 os.close(fd)
+
+    def put_many(self, members, datas):
+        for m, data in zip(members, datas):
+            self.put(m, data)
 
     def flush(self):
         pass

@@ -824,6 +824,45 @@ def test_fileops_write_pipelined(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
+def test_fileops_write_pipelined_in_pieces(tmp_path):
+    """max_write: each datum written as linked writes of at most that many bytes; the bytes
+    are the same, with or without fsync; a datum needing too many pieces is refused."""
+    from ioring import _fileops
+    sizes = [0, 1, 4095, 4096, 4097, 12288, 12289, 100_000, 1 << 20]
+    paths = [os.fsencode(tmp_path / f"p{i}") for i in range(len(sizes))]
+    datas = [payload(i, n) for i, n in enumerate(sizes)]
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    fds = _open_fds()
+    for fsync in (False, True):
+        for slots in (1, 4):
+            assert _fileops.write_pipelined(paths, datas, -100, 0o644, flags, slots=slots,
+                                            fsync=fsync, max_write=4096) == []
+            for p, d in zip(paths, datas):
+                assert pathlib.Path(os.fsdecode(p)).read_bytes() == d
+    assert _open_fds() == fds
+    with pytest.raises(ValueError, match="max_write"):
+        _fileops.write_pipelined(paths[-1:], datas[-1:], -100, 0o644, flags, max_write=32)
+
+
+def test_fileops_write_pipelined_short_piece(tmp_path):
+    """A piece cut short (the file-size limit, RLIMIT_FSIZE) fails the file with EIO
+    ("write"), the pieces after it are cancelled: the file ends where the kernel stopped."""
+    code = textwrap.dedent(f"""
+        import os, resource, signal
+        from ioring import _fileops
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10000, resource.RLIM_INFINITY))
+        out = _fileops.write_pipelined([b"{tmp_path}/big", b"{tmp_path}/ok"],
+                                       [b"x" * 40000, b"y" * 9000], -100, 0o644,
+                                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC, max_write=4096)
+        print(out, os.path.getsize("{tmp_path}/big"), os.path.getsize("{tmp_path}/ok"))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=_env(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[(0,", f"{errno.EIO},", "'write')]", "10000", "9000"]
+
+
 def test_fileops_read_chains(tmp_path):
     from ioring import _fileops
     sizes = [0, 1, 4095, 4096, 8191, 32767, 32768, 100_000]

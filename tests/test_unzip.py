@@ -56,12 +56,16 @@ def fds():
     return sorted(os.listdir("/proc/self/fd"))
 
 
-@pytest.fixture(params=["ring", "plain"])
+@pytest.fixture(params=["ring", "chains", "plain"])
 def writer(request, monkeypatch):
-    """io_uring chains (one ring per thread), or the plain os.open/os.pwrite writer that
-    systems without io_uring (or without IORING_FEAT_LINKED_FILE) get."""
+    """io_uring (one ring per thread; small members through _fileops.write_pipelined), the
+    same with chains prepared from Python for every member (builds without _fileops), or the
+    plain os.open/os.pwrite writer that systems without io_uring (or without
+    IORING_FEAT_LINKED_FILE) get."""
     if request.param == "plain":
         monkeypatch.setattr(F, "_open_ring", lambda entries: None)
+    if request.param == "chains":
+        monkeypatch.setattr(_unzip, "_fileops", None)
     return request.param
 
 
@@ -115,6 +119,82 @@ def crafted(path, *, prefix=b""):
     data = buf.getvalue()
     path.write_bytes(prefix + data)
     return path
+
+
+_ENTRY_FIELDS = ("filename", "orig_filename", "header_offset", "compress_size", "file_size",
+                 "CRC", "compress_type", "flag_bits", "external_attr")
+
+
+def _fast_directory(path):
+    from ioring import _zipdir
+    data = path.read_bytes()
+    return _zipdir.read(lambda at, n: data[at:at + n], len(data), None)
+
+
+def test_fast_central_directory_reads_what_zipfile_reads(tmp_path):
+    """ioring._zipdir gives the entries zipfile gives (every field extract_zip uses), for the
+    crafted archive, one with an archive comment, a timestamp extra field, cp437 names, and
+    an empty one; it leaves to zipfile what it cannot read the same way: bytes before the
+    archive, a Unicode-path extra field (zipfile >= 3.12 renames the entry from it), a NUL
+    in a name, a truncated or foreign file."""
+    archives = [crafted(tmp_path / "a.zip")]
+    with zipfile.ZipFile(tmp_path / "c.zip", "w") as z:
+        z.writestr("x.txt", b"x")
+        z.comment = b"a comment PK"
+    archives.append(tmp_path / "c.zip")
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
+        info = zipfile.ZipInfo("t.txt")
+        info.extra = struct.pack("<HHB", 0x5455, 1, 3)
+        z.writestr(info, b"t")
+        cp = zipfile.ZipInfo("caf\xe9.txt")          # not ASCII, no UTF-8 flag: cp437
+        z.writestr(cp, b"c")
+    archives.append(tmp_path / "t.zip")
+    zipfile.ZipFile(tmp_path / "e.zip", "w").close()
+    archives.append(tmp_path / "e.zip")
+    for path in archives:
+        fast = _fast_directory(path)
+        assert fast is not None, path
+        with zipfile.ZipFile(path) as z:
+            assert fast.start_dir == z.start_dir
+            assert [tuple(getattr(i, f) for f in _ENTRY_FIELDS) for i in fast.infolist()] == \
+                [tuple(getattr(i, f) for f in _ENTRY_FIELDS) for i in z.infolist()], path
+            assert [i.is_dir() for i in fast.infolist()] == [i.is_dir() for i in z.infolist()]
+            for name in z.namelist():
+                assert fast.getinfo(name).header_offset == z.getinfo(name).header_offset
+    # what only zipfile reads
+    (tmp_path / "p.zip").write_bytes(b"#!stub\n" + (tmp_path / "t.zip").read_bytes())
+    with zipfile.ZipFile(tmp_path / "u.zip", "w") as z:
+        info = zipfile.ZipInfo("u.txt")
+        name = "other.txt".encode()
+        info.extra = struct.pack("<HHBL", 0x7075, 5 + len(name), 1, zlib.crc32(b"u.txt")) + name
+        z.writestr(info, b"u")
+    with zipfile.ZipFile(tmp_path / "n.zip", "w") as z:
+        z.writestr("a#NUL#b.txt", b"n")        # zipfile cuts a name at a NUL: patched in below
+    raw = (tmp_path / "n.zip").read_bytes().replace(b"a#NUL#b.txt", b"a\x00\x00\x00\x00\x00b.txt")
+    (tmp_path / "n.zip").write_bytes(raw)
+    (tmp_path / "cut.zip").write_bytes((tmp_path / "t.zip").read_bytes()[:-30])
+    (tmp_path / "no.zip").write_bytes(b"not a zip at all" * 10)
+    for name in ("p.zip", "u.zip", "n.zip", "cut.zip", "no.zip"):
+        assert _fast_directory(tmp_path / name) is None, name
+
+
+def test_fast_central_directory_defers_to_zipfile_for_other_methods(tmp_path):
+    """The bzip2 and lzma members (open() is zipfile's) and a truncated archive's error."""
+    archive = crafted(tmp_path / "a.zip")
+    src = _unzip.Archive(archive)
+    try:
+        from ioring import _zipdir
+        assert isinstance(src.zf, _zipdir.Directory)
+        with src.zf.open(src.zf.getinfo("pkg/lzma.txt")) as f:
+            assert f.read() == b"lzma " * 3000
+        assert src.zf.read(src.zf.getinfo("pkg/bz2.txt")) == b"bzip2 " * 3000
+        with pytest.raises(KeyError):
+            src.zf.getinfo("missing")
+    finally:
+        src.close()
+    (tmp_path / "cut.zip").write_bytes(archive.read_bytes()[:-30])
+    with pytest.raises(zipfile.BadZipFile):
+        F.extract_zip(tmp_path / "cut.zip", tmp_path / "out")
 
 
 @pytest.mark.parametrize("threads", [1, 4])
@@ -299,6 +379,22 @@ def test_member_shorter_than_declared_is_refused(tmp_path):
         F.extract_zip(archive, tmp_path / "out")
 
 
+@pytest.mark.parametrize("name", [
+    "a", "a/b.py", "pkg/", "pkg/sub/mod.py", "a..b/c", "a/.hidden", ".hidden", "a/b/", "x:y",
+    "./a", "a/./b", "a//b", "a/.", ".", "./", "", "/", "a\\b", "C:/evil", "c:evil",
+    "../evil", "a/../b", "a/..", "..", "/abs", "\\abs", "a\x00b", "é/ü.txt", "a/b/./"])
+def test_member_rel_agrees_with_member_parts(name):
+    """The quick look of member_rel gives what the general rule gives, errors included."""
+    try:
+        expected = "/".join(_unzip.member_parts(name))
+    except ValueError as exc:
+        with pytest.raises(ValueError) as info:
+            _unzip.member_rel(name)
+        assert str(info.value) == str(exc)
+    else:
+        assert _unzip.member_rel(name) == expected
+
+
 def test_local_name_must_match_the_central_directory(tmp_path):
     archive = tmp_path / "names.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -466,6 +562,67 @@ def test_ctrl_c_while_waiting_for_the_other_threads(tmp_path, monkeypatch):
         F.extract_zip(archive, tmp_path / "out", threads=2, progress=progress)
     assert threading.active_count() == threads
     assert fds() == before
+
+
+def test_ctrl_c_while_a_thread_starts(tmp_path, monkeypatch):
+    """SIGINT arriving while the calling thread starts the others (Thread.start waits for the
+    new thread): KeyboardInterrupt, and no thread left running, no fd left open. (The handler
+    used to raise inside Thread.start, before the thread was recorded: it was never joined.)"""
+    import signal
+    import threading
+    import time
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(4):
+            z.writestr(f"big{i}.bin", os.urandom(2 << 20))
+    real_start = threading.Thread.start
+
+    def start_then_sigint(self):
+        real_start(self)
+        if self.name.startswith("ioring-unzip-"):
+            # to this thread (with pytest-xdist another thread could take a process-wide one)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.05)        # Python code: the handler runs here unless SIGINT is blocked
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_sigint)
+    before, threads = fds(), threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        F.extract_zip(archive, tmp_path / "out", threads=4)
+    assert threading.active_count() == threads
+    assert fds() == before
+
+
+def test_threads_import_nothing(tmp_path):
+    """The threads import no module: each used to import hashlib when it began a streamed
+    member; after Ctrl-C had interrupted that import in the calling thread (its module lock
+    left taken), the next extraction's threads waited for the lock forever, and the calling
+    thread for them."""
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(3):
+            z.writestr(f"big{i}.bin", os.urandom(2 << 20))
+        for i in range(50):
+            z.writestr(f"s/{i}.txt", b"small %d" % i * 50)
+    for hashing in (False, True):       # install_wheel hashes what it writes
+        out = _child(f"""
+            import os, sys, threading
+            from ioring import _unzip
+            seen = []
+            sys.addaudithook(lambda event, args: event == "import" and
+                             seen.append((threading.current_thread().name, args[0])))
+            src = _unzip.Archive({str(archive)!r})
+            infos = [i for i in src.zf.infolist()]
+            ends = _unzip.check_archive(src.zf, None)
+            members = [_unzip.Member(j, i, i.filename, 0o644, ends[i.header_offset])
+                       for j, i in enumerate(infos)]
+            dest = {str(tmp_path / f"out{hashing}")!r}
+            os.makedirs(dest)
+            _unzip.make_dirs(dest, _unzip.parent_dirs(m.rel for m in members))
+            _unzip.run(src, dest, members, threads=3, hashing={hashing})
+            print([s for s in seen if s[0] != "MainThread"])
+        """)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "[]"
 
 
 def test_no_fd_or_thread_leak_over_many_runs(tmp_path):
