@@ -7,3 +7,5 @@ cdef class _Buffer:
     cdef bint held
     cdef char *ptr
     cdef Py_ssize_t nbytes
+
+    cdef int _export(self, object obj, bint writable) except -1
