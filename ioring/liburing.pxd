@@ -117,9 +117,12 @@ cdef class io_uring_sqe:
 
 
 cdef class io_uring_cqe:
-    cdef readonly uint64_t user_data
+    cdef readonly uint64_t user_data  # the C values (this module's code reads these) ...
     cdef readonly int32_t res
     cdef readonly uint32_t flags
+    cdef object _user_data_obj        # ... and the ints Python's cqe.user_data/res/flags read
+    cdef object _res_obj              # (object slots: see _fast_cqe_fields)
+    cdef object _flags_obj
     cdef uint64_t _big[2]
     cdef bint _is_big
     cdef object _ring

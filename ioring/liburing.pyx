@@ -762,6 +762,9 @@ cdef class io_uring:
         out.user_data = cqe.user_data
         out.res = cqe.res
         out.flags = cqe.flags
+        out._user_data_obj = cqe.user_data
+        out._res_obj = cqe.res
+        out._flags_obj = cqe.flags
         out._ring = self
         out._pos = pos
         out._incarnation = self._incarnation
@@ -1255,12 +1258,80 @@ cdef class io_uring_cqe:
     """A completion (a copy of struct io_uring_cqe): user_data, res, flags, and big_cqe on
     IORING_SETUP_CQE32 rings. res is data: a negative res is -errno, never raised."""
 
+    def __init__(self):
+        # io_uring_cqe() made from Python: an empty completion (no ring accepts it)
+        self._user_data_obj = 0
+        self._res_obj = 0
+        self._flags_obj = 0
+
     @property
     def big_cqe(self):
         return (self._big[0], self._big[1]) if self._is_big else None
 
     def __repr__(self):
         return f"io_uring_cqe(user_data={self.user_data}, res={self.res}, flags={self.flags:#x})"
+
+
+# cqe.user_data, cqe.res and cqe.flags are read once or twice per completion by every per-op loop.
+# Cython makes them getset properties (a generic attribute lookup, a call, an int made at each
+# read), which CPython 3.11+ cannot specialize; a member descriptor of an object slot it can
+# (LOAD_ATTR_SLOT: a load and an incref). So _copy_cqe stores the three ints once in object
+# slots, and the class's properties are replaced at import by read-only member descriptors of
+# those slots (the C fields stay what this module reads).
+
+cdef extern from *:
+    """
+    #include <structmember.h>
+    static int ioring_readonly_member(PyObject *type, const char *name, Py_ssize_t offset)
+    {
+        PyTypeObject *tp = (PyTypeObject *)type;
+        PyMemberDef *def = (PyMemberDef *)PyMem_RawCalloc(2, sizeof(PyMemberDef)); /* for good */
+        PyObject *descr;
+        int ret;
+        if (def == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        def->name = name;
+        def->type = T_OBJECT_EX;
+        def->offset = offset;
+        def->flags = READONLY;
+        descr = PyDescr_NewMember(tp, def);
+        if (descr == NULL)
+            return -1;
+        ret = PyDict_SetItemString(tp->tp_dict, name, descr);
+        Py_DECREF(descr);
+        PyType_Modified(tp);
+        return ret;
+    }
+    """
+    int ioring_readonly_member(object type, const char *name, Py_ssize_t offset) except -1
+
+
+cdef Py_ssize_t _slot_offset(object obj, object value) except -1:
+    """The offset in ``obj`` of the object slot that holds ``value`` (a unique object)."""
+    cdef char *base = <char *><void *>obj
+    cdef Py_ssize_t off, found = -1
+    for off in range(sizeof(void *), type(obj).__basicsize__ - sizeof(void *) + 1, sizeof(void *)):
+        if (<void **>(base + off))[0] == <void *>value:
+            if found != -1:
+                raise RuntimeError("io_uring_cqe: ambiguous slot offset")
+            found = off
+    if found == -1:
+        raise RuntimeError("io_uring_cqe: slot not found")
+    return found
+
+
+cdef int _fast_cqe_fields() except -1:
+    cdef io_uring_cqe probe = io_uring_cqe.__new__(io_uring_cqe)
+    marks = (object(), object(), object())
+    probe._user_data_obj, probe._res_obj, probe._flags_obj = marks
+    for name, mark in zip((b"user_data", b"res", b"flags"), marks):
+        ioring_readonly_member(io_uring_cqe, name, _slot_offset(probe, mark))
+    return 0
+
+
+_fast_cqe_fields()
 
 
 # ---- setup and teardown ------------------------------------------------------------------------
