@@ -1,26 +1,58 @@
 # ioring.liburing._Buffer and ioring.winioring._Buffer: one implementation included by both modules
 # (winioring cannot cimport ioring.liburing, which does not exist on Windows). Each module's .pxd
-# declares the attributes: Py_buffer view, bint held, char *ptr, Py_ssize_t nbytes.
+# declares the attributes: Py_buffer view, bint held, char *ptr, Py_ssize_t nbytes, and _export.
+
+cdef extern from "Python.h":
+    # Without an exception clause: the fast path tests the result itself (no try block).
+    int _get_buffer_noexc "PyObject_GetBuffer"(object obj, Py_buffer *view, int flags)
+    void _clear_error "PyErr_Clear"()
+
+
+cdef int _raise_buffer_error(object obj, int flags, bint writable) except -1:
+    """The export of ``obj`` failed: export it again to raise its error with a message that
+    says what to do."""
+    cdef Py_buffer view
+    try:
+        PyObject_GetBuffer(obj, &view, flags)
+    except BufferError as exc:
+        if writable and "writ" in str(exc).lower():
+            raise TypeError(f"a writable buffer is required, not read-only {type(obj).__name__}") from None
+        raise ValueError(f"a contiguous buffer is required: {exc}") from None
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not {type(obj).__name__}") from None
+    PyBuffer_Release(&view)             # it worked this time: the object changed meanwhile
+    raise ValueError(f"the buffer of {type(obj).__name__} could not be exported; try again")
+
 
 @cython.final
+@cython.freelist(64)
 cdef class _Buffer:
-    """A buffer-protocol export held for as long as the kernel may touch the memory."""
+    """A buffer-protocol export held for as long as the kernel may touch the memory.
+    ``_Buffer(obj, writable)``; the hot paths make it with ``_export_buffer`` (no type call)."""
 
-    def __cinit__(self, object obj, bint writable):
+    def __init__(self, object obj, bint writable):
+        self._export(obj, writable)
+
+    cdef int _export(self, object obj, bint writable) except -1:
         cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
-        try:
-            PyObject_GetBuffer(obj, &self.view, flags)
-        except BufferError as exc:
-            if writable and "writ" in str(exc).lower():
-                raise TypeError(f"a writable buffer is required, not read-only {type(obj).__name__}") from None
-            raise ValueError(f"a contiguous buffer is required: {exc}") from None
-        except TypeError:
-            raise TypeError(f"a bytes-like object is required, not {type(obj).__name__}") from None
+        if self.held:
+            raise ValueError("this _Buffer already holds an export")
+        if _get_buffer_noexc(obj, &self.view, flags) < 0:
+            _clear_error()
+            return _raise_buffer_error(obj, flags, writable)
         self.held = True
         self.ptr = <char *>self.view.buf
         self.nbytes = self.view.len
+        return 0
 
     def __dealloc__(self):
         if self.held:
             PyBuffer_Release(&self.view)
             self.held = False
+
+
+cdef inline _Buffer _export_buffer(object obj, bint writable):
+    """``_Buffer(obj, writable)`` without a call through the type (tp_new directly)."""
+    cdef _Buffer b = _Buffer.__new__(_Buffer)
+    b._export(obj, writable)
+    return b

@@ -24,6 +24,12 @@ reference, Ring.run_stream, the thin layer and fio itself when installed, --reps
 repetitions, medians): randread, randwrite, seqread, seqwrite (fio's read/write), randrw; with
 --file (a file or a block device, written only if this run created it or --allow-write),
 --direct, --bs, --qd, --seconds, --fixed.
+
+thin (run when named): ioring.liburing's per-operation loop against the same loop written for the
+PyPI liburing package (pip install liburing), NOP batch 1 and 32 and page-cache 4 KiB reads at QD
+1 and 32, both ways of reaping (for_each_cqe + cq_advance, peek_cqe + cqe_seen), and the cost of a
+bare call; pinned to one CPU, --reps interleaved repetitions, medians, ratios (issue 18's
+targets: >= 1.15x, <= 35 ns). Without the PyPI package only ioring.liburing is measured.
 """
 
 
@@ -61,8 +67,9 @@ def add_arguments(parser):
     """The options of ``bench`` on an argparse parser."""
     from ioring import bench as B
     from ioring import _bench_storage as S
+    from ioring import _bench_thin as T
     parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
-                        help=f"any of {', '.join(B.WORKLOADS + S.WORKLOADS)} (default: "
+                        help=f"any of {', '.join(B.WORKLOADS + S.WORKLOADS + T.WORKLOADS)} (default: "
                         f"{', '.join(B.WORKLOADS)}); .whl paths: wheels unzip unpacks and "
                         "installs with each tool (default: one built in the run)")
     parser.add_argument("--seconds", type=_positive_float, default=B.DEFAULT_SECONDS,
@@ -79,7 +86,7 @@ def add_arguments(parser):
     parser.add_argument("--bs", type=_positive_int, default=S.DEFAULT_BS, metavar="BYTES",
                         help=f"bytes per request of the storage workloads (default {S.DEFAULT_BS})")
     parser.add_argument("--reps", type=_positive_int, default=S.DEFAULT_REPS, metavar="N",
-                        help=f"repetitions of each storage point, medians reported (default {S.DEFAULT_REPS})")
+                        help=f"repetitions of each storage and thin point, medians reported (default {S.DEFAULT_REPS})")
     parser.add_argument("--rwmixread", type=int, choices=range(0, 101), default=S.DEFAULT_RWMIXREAD,
                         metavar="PERCENT", help="reads in randrw, percent (default 50)")
     parser.add_argument("--size", type=_positive_int, default=B.DEFAULT_SIZE_MIB, metavar="MiB",
@@ -151,6 +158,7 @@ def run(args):
     point failed with an error (a wrong completion, a lost one)."""
     from ioring import bench as B
     from ioring import _bench_storage as S
+    from ioring import _bench_thin as T
     wheels = [w for w in args.workloads if w.endswith(".whl")]
     args.workloads = [w for w in args.workloads if not w.endswith(".whl")]
     if wheels and "unzip" not in args.workloads:
@@ -159,7 +167,7 @@ def run(args):
     if missing:
         print(f"no such wheel: {', '.join(missing)}", file=sys.stderr)
         return 2
-    known = B.WORKLOADS + S.WORKLOADS
+    known = B.WORKLOADS + S.WORKLOADS + T.WORKLOADS
     bad = [w for w in args.workloads if w not in known]
     if bad:
         print(f"unknown workload {', '.join(bad)} (choose from {', '.join(known)})",
@@ -180,9 +188,10 @@ def run(args):
             return 2
     show = not args.no_progress and sys.stderr.isatty()
     storage = [w for w in args.workloads if w in S.WORKLOADS]
-    classic = [w for w in args.workloads if w not in S.WORKLOADS]
+    thin = [w for w in args.workloads if w in T.WORKLOADS]
+    classic = [w for w in args.workloads if w not in S.WORKLOADS and w not in T.WORKLOADS]
     reports = []
-    if classic or not storage:
+    if classic or not (storage or thin):
         report = B.run(classic or None, seconds=args.seconds, batches=args.batch, qds=args.qd,
                        file=args.file, size_mib=args.size, directory=args.dir, direct=args.direct,
                        fixed=args.fixed, files=args.files, file_bytes=args.file_bytes,
@@ -198,16 +207,22 @@ def run(args):
                         progress=_Progress() if show else None)
         print(("\n" if reports else "") + S.format_report(sreport))
         reports.append(sreport)
+    if thin:
+        treport = T.run(seconds=args.seconds, reps=args.reps, directory=args.dir,
+                        progress=_Progress() if show else None)
+        print(("\n" if reports else "") + T.format_report(treport))
+        reports.append(treport)
     if args.json:
         merged = reports[0]
-        if len(reports) == 2:       # one JSON: the storage points after the others
-            merged = B.Report(reports[0].machine, dict(reports[0].settings, storage=sreport.settings),
-                              reports[0].results + sreport.results, reports[0].targets,
-                              reports[0].notes + sreport.notes)
+        for extra in reports[1:]:   # one JSON: the storage and thin points after the others
+            key, targets = ("thin", extra.targets) if thin and extra is reports[-1] else ("storage", [])
+            merged = B.Report(merged.machine, dict(merged.settings, **{key: extra.settings}),
+                              merged.results + extra.results, merged.targets + targets,
+                              merged.notes + extra.notes)
         B.write_json(merged, args.json)
         print(f"\nJSON: {args.json}")
     if args.plot:
-        if classic or not storage:
+        if classic or not (storage or thin):
             B.plot(reports[0], args.plot)
             print(f"plot: {args.plot}")
         if storage:

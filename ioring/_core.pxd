@@ -157,6 +157,7 @@ cdef extern from "ioring/python.h" nogil:
     bint ioring_cq_needs_flush(const ioring *ring)
     int ioring_enter(ioring *ring, unsigned submit, unsigned wait_nr, unsigned flags, void *arg, size_t arg_size)
     int ioring_submit_and_wait(ioring *ring, unsigned wait_nr)
+    int ioring_submit_and_wait_split(ioring *ring, unsigned wait_nr, unsigned *submitted)
     int ioring_submit(ioring *ring)
     unsigned ioring_cq_ready(const ioring *ring)
     unsigned ioring_cq_tail(const ioring *ring)

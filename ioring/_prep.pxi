@@ -11,7 +11,7 @@ cdef _Buffer _selectable_buffer(object buf, long long nbytes):
     """A writable buffer, or None (C's NULL) for IOSQE_BUFFER_SELECT, where the kernel picks a
     provided buffer of at most ``nbytes``; without BUFFER_SELECT the kernel answers -EFAULT."""
     if buf is None:
-        if nbytes < 0 or nbytes > 0xFFFFFFFF:
+        if nbytes < 0 or nbytes > _U32_MAX:
             raise ValueError(f"nbytes={nbytes} does not fit in 32 bits")
         return None
     return _buffer_for(buf, nbytes, True)

@@ -96,8 +96,7 @@ def io_uring_resize_rings(io_uring ring not None, io_uring_params p not None):
     c.ioring_flush_sq(&ring.ring)
     _check_ret(c.ioring_resize_rings(&ring.ring, &p.p))
     n = ring.ring.sq.ring_entries
-    ring._slot_pins = [None] * n    # every SQE was tracked above: no slot pins are left
-    ring._slot_data = [None] * n
+    ring._size_slots(n)             # every SQE was tracked above: no slot pins are left
     return 0
 
 
@@ -260,9 +259,9 @@ def io_uring_queue_mmap(int fd, io_uring_params p not None, io_uring ring not No
 cdef _adopt(io_uring ring):
     """Python-side state for a freshly set-up ring."""
     ring.initialized = True
-    ring._slot_pins = [None] * ring.ring.sq.ring_entries
-    ring._slot_data = [None] * ring.ring.sq.ring_entries
+    ring._size_slots(ring.ring.sq.ring_entries)
     ring._inflight = {}
+    ring._forget_flight()
     ring._has_data = False
     ring._buf_rings = {}
     ring._provided = []

@@ -335,8 +335,8 @@ cdef object _check_idle(io_uring uring):
     uring._check()              # closed, a fork child's copy, or another stream on it
     if uring._blocking:
         raise RuntimeError("run_stream needs the ring to itself: another thread is waiting on it")
-    if uring._inflight or uring._foreign:
-        raise RuntimeError(f"run_stream needs the ring to itself: {len(uring._inflight)} request(s) "
+    if uring._requests_tracked() or uring._foreign:
+        raise RuntimeError(f"run_stream needs the ring to itself: {uring._requests_tracked()} request(s) "
                            "are in flight or not reaped yet (wait for them first)")
     if uring.ring.sq.sqe_tail != uring.ring.sq.sqe_head or c.ioring_sq_ready(&uring.ring):
         raise RuntimeError("run_stream needs the ring to itself: SQEs are queued and not "

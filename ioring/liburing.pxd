@@ -6,12 +6,32 @@ from posix.uio cimport iovec
 from ioring cimport _core as c
 
 
+cdef extern from "ioring/udcount.h" nogil:
+    struct ioring_udcount_slot:
+        uint64_t key
+        uint32_t count
+        uint32_t ref
+    struct ioring_udcount:
+        ioring_udcount_slot *slots
+        uint32_t mask
+        uint32_t used
+        uint64_t total
+    ioring_udcount_slot *ioring_udcount_add(ioring_udcount *t, uint64_t key)
+    ioring_udcount_slot *ioring_udcount_find(const ioring_udcount *t, uint64_t key)
+    int ioring_udcount_take(ioring_udcount *t, uint64_t key, uint32_t *ref)
+    int ioring_udcount_remove(ioring_udcount *t, uint64_t key, uint32_t *count, uint32_t *ref)
+    void ioring_udcount_clear(ioring_udcount *t)
+    void ioring_udcount_free(ioring_udcount *t)
+
+
 cdef class _Buffer:
     """A buffer-protocol export held for as long as the kernel may touch the memory."""
     cdef Py_buffer view
     cdef bint held
     cdef char *ptr
     cdef Py_ssize_t nbytes
+
+    cdef int _export(self, object obj, bint writable) except -1
 
 
 cdef class _Iovecs:
@@ -25,7 +45,7 @@ cdef class _Iovecs:
 cdef class _Inflight:
     """What the kernel may still use for the submitted requests sharing one user_data."""
     cdef Py_ssize_t count
-    cdef list pins
+    cdef object pins              # kept alive until count drops to 0 (one object, or nested tuples)
     cdef object data              # the io_uring_sqe_set_data object, if any
 
 
@@ -36,12 +56,19 @@ ctypedef int (*door_reap_fn)(void *ctx, uint64_t user_data, int32_t res, uint32_
 cdef class io_uring:
     cdef c.ioring ring
     cdef bint initialized
-    cdef list _slot_pins          # per SQE slot: objects pinned by the prep of the SQE there
+    cdef uint32_t *_slot_ref      # per SQE slot: _pin_store ref of what its prep pinned (0: nothing)
+    cdef unsigned _nslots
     cdef list _slot_data          # per SQE slot: the io_uring_sqe_set_data object
     cdef bint _has_data           # some SQE carried a set_data object: CQE copies look it up
     cdef dict _buf_rings          # bgid -> io_uring_buf_ring registered with this ring
     cdef list _provided           # buffers given with PROVIDE_BUFFERS (the kernel keeps them)
-    cdef dict _inflight           # user_data -> _Inflight, for submitted requests
+    cdef dict _inflight           # user_data -> _Inflight: submitted requests with a set_data object
+                                  # (and the batch layer's interrupted batches)
+    cdef ioring_udcount _flight   # user_data -> count and pins ref: the other submitted requests
+    cdef list _pin_store          # what _flight's requests pinned, at index ref - 1 (None: free)
+    cdef uint32_t *_pin_free      # free indices of _pin_store
+    cdef uint32_t _pin_nfree
+    cdef uint32_t _pin_cap
     cdef unsigned _tracked        # SQEs before this SQ index have been moved to _inflight
     cdef list _registered_buffers
     cdef list _registered_ranges  # (address, length) of each registered buffer
@@ -60,12 +87,19 @@ cdef class io_uring:
     cdef int _refuse_busy(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
     cdef void _track(self)
+    cdef Py_ssize_t _requests_tracked(self)
+    cdef uint32_t _pin_put(self, object pins) except 0
+    cdef void _pin_drop(self, uint32_t ref)
+    cdef void _settle(self, uint64_t ud)
+    cdef void _forget_flight(self)
+    cdef int _size_slots(self, unsigned n) except -1
     cdef void _retire(self, unsigned nr)
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos)
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
                    c.ioring_kernel_timespec *ts, void *sigmask) except? -1
     cdef void _quiesce(self)
     cdef void _untrack_unconsumed(self)
+    cdef list _flight_keys(self)
     cdef void _leak(self, str why)
     cdef void _release_all(self)
     cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
@@ -86,18 +120,22 @@ cdef class io_uring_sqe:
     cdef unsigned long incarnation   # the ring's incarnation when it was handed out
     cdef c.io_uring_sqe *_own     # a free-standing SQE's own 128 bytes (io_uring_sqe()), else NULL
     cdef object _own_pins         # what preps and assignments pinned for a free-standing SQE
+    cdef object _own_mem          # the _SqeMemory _own points into
 
     cdef c.io_uring_sqe *_ptr(self) except NULL
     cdef c.io_uring_sqe *_begin(self) except NULL
-    cdef void _pin(self, object obj)
-    cdef void _pin_more(self, object obj)
+    cdef int _pin(self, object obj) except -1
+    cdef int _pin_more(self, object obj) except -1
     cdef object _pins(self)
 
 
 cdef class io_uring_cqe:
-    cdef readonly uint64_t user_data
+    cdef readonly uint64_t user_data  # the C values (this module's code reads these) ...
     cdef readonly int32_t res
     cdef readonly uint32_t flags
+    cdef object _user_data_obj        # ... and the ints Python's cqe.user_data/res/flags read
+    cdef object _res_obj              # (object slots: see _fast_cqe_fields)
+    cdef object _flags_obj
     cdef uint64_t _big[2]
     cdef bint _is_big
     cdef object _ring

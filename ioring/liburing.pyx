@@ -11,11 +11,12 @@ also an OverflowError: ``IntRangeError`` (see the end of this file).
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.exc cimport PyErr_CheckSignals, PyErr_Occurred, PyErr_Clear
 from cpython.number cimport PyNumber_Index
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.errno cimport EINTR, EAGAIN, ETIME, EINVAL, ENOENT, EALREADY, EBADFD
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memset, strlen, strerror
 from posix.signal cimport sigset_t, sigemptyset, sigaddset
 from posix.uio cimport iovec
@@ -160,6 +161,12 @@ cdef inline int _check_ret(int ret) except -1:
 
 cdef inline uint64_t _offset(object offset) except? 0xFFFFFFFFFFFFFFFE:
     """A file offset: 0..2**64-1, or -1 for "the current position" as (__u64)-1 in C."""
+    cdef long long v
+    cdef int overflow = 0
+    if type(offset) is int:
+        v = PyLong_AsLongLongAndOverflow(offset, &overflow)
+        if overflow == 0 and v >= -1:
+            return <uint64_t>v              # -1 is (__u64)-1
     offset = PyNumber_Index(offset)     # an integer, never a truncated float
     if offset == -1:
         return <uint64_t>-1
@@ -168,8 +175,17 @@ cdef inline uint64_t _offset(object offset) except? 0xFFFFFFFFFFFFFFFE:
     return <uint64_t>offset
 
 
+cdef extern from "Python.h":
+    # Without an exception clause: the caller tells an error from 2**64-1 itself.
+    unsigned long long _as_u64 "PyLong_AsUnsignedLongLong"(object o)
+
+
+# C constants: Cython makes a literal past 2**31 a Python int, and a comparison with it a Python one.
+cdef long long _U32_MAX = 0xFFFFFFFF
+
+
 cdef inline unsigned _u32(long long value, str name) except? 0xFFFFFFFF:
-    if value < 0 or value > 0xFFFFFFFF:
+    if value < 0 or value > _U32_MAX:
         raise ValueError(f"{name} must be in 0..2**32-1, not {value}")
     return <unsigned>value
 
@@ -197,10 +213,10 @@ include "_buffer_export.pxi"
 
 
 cdef _Buffer _buffer_for(object buf, long long nbytes, bint writable):
-    cdef _Buffer b = _Buffer(buf, writable)
+    cdef _Buffer b = _export_buffer(buf, writable)
     if nbytes < 0 or nbytes > b.nbytes:
         raise ValueError(f"nbytes={nbytes} is larger than the buffer ({b.nbytes} bytes)")
-    if nbytes > 0xFFFFFFFF:
+    if nbytes > _U32_MAX:
         raise ValueError(f"nbytes={nbytes} does not fit in 32 bits")
     return b
 
@@ -221,7 +237,7 @@ cdef class _Iovecs:
         self.writable = writable
         self.buffers = []
         for i in range(n):
-            b = _Buffer(bufs[i], writable)
+            b = _export_buffer(bufs[i], writable)
             self.buffers.append(b)
             self.vecs[i].iov_base = b.ptr
             self.vecs[i].iov_len = <size_t>b.nbytes
@@ -530,7 +546,7 @@ cdef class io_uring:
         self.ring.enter_ring_fd = -1
         self.initialized = False
         self._inflight = {}
-        self._slot_pins = []
+        self._pin_store = []
         self._slot_data = []
         self._buf_rings = {}
         self._provided = []
@@ -561,7 +577,8 @@ cdef class io_uring:
         self._foreign[key] = self._foreign.get(key, 0) + 1
 
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL:
-        """The SQE handed out at SQ index seq, if it has not been submitted yet."""
+        """The SQE handed out at SQ index seq, if it has not been submitted yet (the slow path
+        of _slot_sqe: it raises what is wrong)."""
         if self._busy is not None:
             self._refuse_busy()
         if not self.initialized or incarnation != self._incarnation:
@@ -573,35 +590,143 @@ cdef class io_uring:
         return c.ioring_sqe_at(&self.ring, seq)
 
     cdef void _track(self):
-        """Move the pins of every SQE about to be published into _inflight, keyed by user_data
-        and counted, so they are released when the last completion of that user_data is seen."""
+        """Count every SQE about to be published under its user_data, with what it pinned, so
+        that this is released when the last completion of that user_data is seen (a completion
+        cannot tell which of several requests with one user_data it belongs to). Requests go
+        to _flight (C counts; pins in _pin_store), except those with a set_data object, which
+        get an _Inflight record. A user_data is in one of the two at a time (see _settle)."""
         cdef unsigned tail = self.ring.sq.sqe_tail
         cdef unsigned slot
+        cdef uint64_t ud
+        cdef uint32_t ref, old, count
+        cdef ioring_udcount_slot *entry
         cdef _Inflight rec
-        cdef object pins, key
+        cdef object pins, data, key
         while self._tracked != tail:
             slot = self._tracked & self.ring.sq.ring_mask
-            key = c.ioring_sqe_at(&self.ring, self._tracked).user_data
+            ud = c.ioring_sqe_at(&self.ring, self._tracked).user_data
+            ref = self._slot_ref[slot]
+            data = self._slot_data[slot] if self._has_data else None
+            if data is None and not (self._inflight and ud in self._inflight):
+                entry = ioring_udcount_add(&self._flight, ud)
+                if entry != NULL:
+                    self._slot_ref[slot] = 0
+                    if ref:
+                        if entry.ref == 0:
+                            entry.ref = ref             # the slot's pins move to the value
+                        else:                           # another request pinned for this value
+                            old = entry.ref             # (no C pointer is used past here)
+                            self._pin_store[old - 1] = (self._pin_store[old - 1], self._pin_store[ref - 1])
+                            self._pin_drop(ref)
+                    self._tracked += 1
+                    continue
+                # (out of memory for the count: a record does the same)
+            pins = None
+            if ref:
+                pins = self._pin_store[ref - 1]
+                self._slot_ref[slot] = 0
+                self._pin_drop(ref)
+            key = ud
             rec = <_Inflight>self._inflight.get(key)
             if rec is None:
                 rec = _Inflight.__new__(_Inflight)
                 rec.count = 0
                 rec.pins = None
                 rec.data = None
+                if self._flight.used and ioring_udcount_remove(&self._flight, ud, &count, &ref):
+                    rec.count = count               # the value moves to the record
+                    if ref:
+                        rec.pins = self._pin_store[ref - 1]
+                        self._pin_drop(ref)
                 self._inflight[key] = rec
             rec.count += 1
-            pins = self._slot_pins[slot]
             if pins is not None:
-                self._slot_pins[slot] = None
-                if rec.pins is None:
-                    rec.pins = []
-                rec.pins.append(pins)
-            if self._has_data:
-                pins = self._slot_data[slot]
-                if pins is not None:
-                    self._slot_data[slot] = None
-                    rec.data = pins
+                # Only kept alive, never looked into: nest rather than build a list.
+                rec.pins = pins if rec.pins is None else (rec.pins, pins)
+            if data is not None:
+                self._slot_data[slot] = None
+                rec.data = data
             self._tracked += 1
+
+    cdef uint32_t _pin_put(self, object pins) except 0:
+        """Keep ``pins`` in _pin_store: its ref (index + 1)."""
+        cdef uint32_t idx, cap
+        cdef uint32_t *grown
+        if self._pin_nfree:
+            self._pin_nfree -= 1
+            idx = self._pin_free[self._pin_nfree]
+            self._pin_store[idx] = pins
+            return idx + 1
+        idx = <uint32_t>len(self._pin_store)
+        if idx >= self._pin_cap:                # room to free every index later
+            cap = 64 if self._pin_cap == 0 else 2 * self._pin_cap
+            grown = <uint32_t *>realloc(self._pin_free, cap * sizeof(uint32_t))
+            if grown == NULL:
+                raise MemoryError()
+            self._pin_free = grown
+            self._pin_cap = cap
+        self._pin_store.append(pins)
+        return idx + 1
+
+    cdef void _pin_drop(self, uint32_t ref):
+        """Release what _pin_store holds at ``ref``."""
+        old = self._pin_store[ref - 1]          # dropped last, once the state is consistent
+        self._pin_store[ref - 1] = None
+        self._pin_free[self._pin_nfree] = ref - 1
+        self._pin_nfree += 1
+
+    cdef void _settle(self, uint64_t ud):
+        """One request with user_data ``ud`` is no longer in flight: when it was the last one
+        with that value, what they all pinned is released."""
+        cdef uint32_t ref, count
+        cdef _Inflight rec
+        cdef object key
+        if self._inflight:
+            key = ud
+            rec = <_Inflight>self._inflight.get(key)
+            if rec is not None:
+                # A record made elsewhere (an interrupted batch of the Pythonic layer) while
+                # _flight counted the value too: one count, in the record.
+                if self._flight.used and ioring_udcount_remove(&self._flight, ud, &count, &ref):
+                    rec.count += count
+                    if ref:
+                        rec.pins = self._pin_store[ref - 1] if rec.pins is None else (rec.pins, self._pin_store[ref - 1])
+                        self._pin_drop(ref)
+                rec.count -= 1
+                if rec.count <= 0:
+                    del self._inflight[key]
+                return
+        if ioring_udcount_take(&self._flight, ud, &ref) and ref:
+            self._pin_drop(ref)
+
+    cdef void _forget_flight(self):
+        """Drop every count and pin of _flight and of the SQ slots (the ring is gone, or the
+        pins are leaked)."""
+        ioring_udcount_clear(&self._flight)
+        if self._slot_ref != NULL:
+            memset(self._slot_ref, 0, self._nslots * sizeof(uint32_t))
+        self._pin_store = []
+        self._pin_nfree = 0
+
+    cdef int _size_slots(self, unsigned n) except -1:
+        """Per-slot state for an SQ of ``n`` entries, empty (what slots pinned is dropped)."""
+        cdef uint32_t *refs = <uint32_t *>calloc(n if n else 1, sizeof(uint32_t))
+        cdef unsigned i
+        if refs == NULL:
+            raise MemoryError()
+        if self._slot_ref != NULL:
+            for i in range(self._nslots):
+                if self._slot_ref[i]:
+                    self._pin_drop(self._slot_ref[i])
+            free(self._slot_ref)
+        self._slot_ref = refs
+        self._nslots = n
+        self._slot_data = [None] * n
+        return 0
+
+    cdef Py_ssize_t _requests_tracked(self):
+        """Distinct user_data values of requests submitted and not completed."""
+        return len(self._inflight) + self._flight.used
 
     cdef void _retire(self, unsigned nr):
         """Advance the CQ head by nr slots, releasing what completed requests pinned."""
@@ -610,28 +735,26 @@ cdef class io_uring:
         cdef c.io_uring_cqe *cqe
         cdef _Inflight rec
         cdef object key
-        if self._inflight or self._foreign:
+        cdef uint64_t ud
+        if self._flight.used or self._inflight or self._foreign:
             while i < nr:
                 cqe = c.ioring_cqe_at(&self.ring, head + i)
                 i += c.ioring_cqe_nr(cqe)
                 if cqe.flags & (_c_IORING_CQE_F_MORE | _c_IORING_CQE_F_SKIP):
                     continue
-                key = cqe.user_data
-                if self._foreign and self._foreign.get(key):
+                ud = cqe.user_data
+                if self._foreign and self._foreign.get(ud):
                     # Announced as not a request's completion (a tag, a MSG_RING): it releases
                     # nothing. Which of two same-valued CQEs is the foreign one is unknowable;
                     # counting either way can only delay a release, never make it early.
+                    key = ud
                     n = self._foreign[key] - 1
                     if n:
                         self._foreign[key] = n
                     else:
                         del self._foreign[key]
                     continue
-                rec = <_Inflight>self._inflight.get(key)
-                if rec is not None:
-                    rec.count -= 1
-                    if rec.count <= 0:
-                        del self._inflight[key]
+                self._settle(ud)
         c.ioring_cq_advance(&self.ring, nr)
 
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
@@ -640,10 +763,13 @@ cdef class io_uring:
         out.user_data = cqe.user_data
         out.res = cqe.res
         out.flags = cqe.flags
+        out._user_data_obj = cqe.user_data
+        out._res_obj = cqe.res
+        out._flags_obj = cqe.flags
         out._ring = self
         out._pos = pos
         out._incarnation = self._incarnation
-        if self._has_data:
+        if self._has_data and self._inflight:
             rec = <_Inflight>self._inflight.get(out.user_data)
             if rec is not None:
                 out._data = rec.data
@@ -659,7 +785,7 @@ cdef class io_uring:
         (KeyboardInterrupt propagates, completions stay in the CQ) and waits again."""
         cdef int ret
         cdef bint submitting = submit != 0
-        self._check()
+        _ready(self)
         self._blocking += 1
         try:
             while True:
@@ -689,11 +815,13 @@ cdef class io_uring:
         # SQEs handed out but never submitted: the kernel has not seen them.
         self.ring.sq.sqe_tail = self.ring.sq.sqe_head
         self._tracked = self.ring.sq.sqe_tail
-        for i in range(len(self._slot_pins)):
-            self._slot_pins[i] = None
+        for i in range(self._nslots):
+            if self._slot_ref[i]:
+                self._pin_drop(self._slot_ref[i])
+                self._slot_ref[i] = 0
             self._slot_data[i] = None
         deadline = _monotonic() + _QUIESCE_SECONDS
-        while self._inflight:
+        while self._inflight or self._flight.used:
             if _monotonic() >= deadline:
                 self._leak("requests still in flight after cancellation")
                 return
@@ -703,7 +831,7 @@ cdef class io_uring:
                     c.ioring_prep_cancel64(sqe, 0, _c_IORING_ASYNC_CANCEL_ANY)
                     c.ioring_sqe_set_data64(sqe, _QUIESCE_UD)
             else:
-                for key in list(self._inflight):
+                for key in list(self._inflight) + self._flight_keys():
                     sqe = c.ioring_get_sqe(&self.ring)
                     if sqe == NULL:
                         break
@@ -717,7 +845,7 @@ cdef class io_uring:
                 # IORING_SETUP_R_DISABLED and never enabled: the kernel refuses to consume
                 # anything; what waits in the SQ never ran and never will once the fd closes.
                 self._untrack_unconsumed()
-                if self._inflight:
+                if self._inflight or self._flight.used:
                     self._leak("the ring refuses to run requests (EBADFD) and some were consumed")
                 return
             if ret < 0 and ret != -ETIME and ret != -EAGAIN and ret != -EINTR:
@@ -744,6 +872,7 @@ cdef class io_uring:
                 # whose success CQE was skipped (IOSQE_CQE_SKIP_SUCCESS), already done.
                 if idle_rounds >= 3 and c.ioring_sq_ready(&self.ring) == 0:
                     self._inflight.clear()
+                    self._forget_flight()
 
     cdef void _untrack_unconsumed(self):
         """The SQEs between the kernel's SQ head and our tail were published but never consumed:
@@ -751,18 +880,27 @@ cdef class io_uring:
         cdef unsigned idx = c.ioring_load_sq_head(&self.ring)
         cdef unsigned tail = self.ring.sq.sqe_head
         cdef _Inflight rec
+        cdef uint64_t ud
         while idx != tail:
-            key = c.ioring_sqe_at(&self.ring, idx).user_data
+            ud = c.ioring_sqe_at(&self.ring, idx).user_data
             idx += 1
-            rec = <_Inflight>self._inflight.get(key)
-            if rec is not None:
-                rec.count -= 1
-                if rec.count <= 0:
-                    del self._inflight[key]
+            self._settle(ud)
+
+    cdef list _flight_keys(self):
+        """The user_data values counted in _flight."""
+        cdef list keys = []
+        cdef uint32_t i
+        if self._flight.used:
+            for i in range(self._flight.mask + 1):
+                if self._flight.slots[i].count:
+                    keys.append(self._flight.slots[i].key)
+        return keys
 
     cdef void _leak(self, str why):
         _leaked_pins.append(list(self._inflight.values()))
+        _leaked_pins.append(self._pin_store)
         self._inflight = {}
+        self._forget_flight()
         try:
             warnings.warn(f"io_uring_queue_exit: {why}; their buffers are kept alive forever",
                           RuntimeWarning)
@@ -867,8 +1005,8 @@ cdef class io_uring:
         self._buf_rings = {}
         self._provided = []
         self._inflight = {}
-        self._slot_pins = []
-        self._slot_data = []
+        self._forget_flight()
+        self._slot_data = [None] * self._nslots
         self._has_data = False
         self._foreign = {}
         self._registered_buffers = None
@@ -891,6 +1029,11 @@ cdef class io_uring:
         if self.initialized:
             self.initialized = False
             c.ioring_queue_exit(&self.ring)
+        ioring_udcount_free(&self._flight)
+        free(self._pin_free)
+        self._pin_free = NULL
+        free(self._slot_ref)
+        self._slot_ref = NULL
 
     @property
     def ring_fd(self):
@@ -943,6 +1086,25 @@ cdef class io_uring:
                 f"cq_entries={self.ring.cq.ring_entries}, flags={self.ring.flags:#x})")
 
 
+# The checks every call makes, inline: a method call only when something is wrong (which then
+# raises the precise error).
+
+cdef inline int _ready(io_uring ring) except -1:
+    """ring._check(): initialized, not taken by a stream, not the parent's ring in a fork child."""
+    if ring._busy is None and ring.initialized and ring._generation == _fork_generation:
+        return 0
+    return ring._check()
+
+
+cdef inline c.io_uring_sqe *_slot_sqe(io_uring ring, unsigned seq, unsigned long incarnation) except NULL:
+    """ring._sqe(seq, incarnation): the SQE handed out at SQ index seq if it is unsubmitted."""
+    if (ring._busy is None and ring.initialized and incarnation == ring._incarnation
+            and ring._generation == _fork_generation
+            and <unsigned>(seq - ring._tracked) < <unsigned>(ring.ring.sq.sqe_tail - ring._tracked)):
+        return c.ioring_sqe_at(&ring.ring, seq)
+    return ring._sqe(seq, incarnation)
+
+
 # The ring of SQEs and iterators made directly from Python instead of by io_uring_get_sqe:
 # never initialized, so every use raises ValueError (a None ring would crash the method call).
 cdef io_uring _NO_RING = io_uring()
@@ -964,7 +1126,7 @@ cdef class io_uring_sq:
     cdef c.ioring_sq *_sq(self) except NULL:
         if self._ring is None:          # io_uring_sq.__new__(io_uring_sq): no ring behind it
             raise ValueError("this io_uring_sq belongs to no ring: use ring.sq")
-        self._ring._check()
+        _ready(self._ring)
         return &self._ring.ring.sq
 
     @property
@@ -1002,7 +1164,7 @@ cdef class io_uring_cq:
     cdef c.ioring_cq *_cq(self) except NULL:
         if self._ring is None:          # io_uring_cq.__new__(io_uring_cq): no ring behind it
             raise ValueError("this io_uring_cq belongs to no ring: use ring.cq")
-        self._ring._check()
+        _ready(self._ring)
         return &self._ring.ring.cq
 
     @property
@@ -1028,6 +1190,21 @@ cdef class io_uring_cq:
 
 
 @cython.final
+cdef class _SqeMemory:
+    """The 128 bytes of a free-standing SQE (io_uring_sqe()), freed with it."""
+    cdef c.io_uring_sqe *sqe
+
+    def __cinit__(self):
+        self.sqe = <c.io_uring_sqe *>calloc(1, 2 * sizeof(c.io_uring_sqe))
+        if self.sqe == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.sqe)
+        self.sqe = NULL
+
+
+@cython.final
 @cython.freelist(64)
 cdef class io_uring_sqe:
     """struct io_uring_sqe. From io_uring_get_sqe: a slot of its ring, valid until it is
@@ -1046,46 +1223,71 @@ cdef class io_uring_sqe:
         self._own = NULL
 
     def __init__(self):
+        cdef _SqeMemory mem
         if self._own == NULL:
-            self._own = <c.io_uring_sqe *>calloc(1, 2 * sizeof(c.io_uring_sqe))
-            if self._own == NULL:
-                raise MemoryError()
+            mem = _SqeMemory.__new__(_SqeMemory)
+            self._own_mem = mem
+            self._own = mem.sqe
 
-    def __dealloc__(self):
-        free(self._own)
-        self._own = NULL
+    # No __dealloc__: the SQEs of a ring, made and dropped for every request, are freed
+    # without one (Cython saves and restores the error state around a __dealloc__).
 
     cdef c.io_uring_sqe *_ptr(self) except NULL:
         """The SQE's memory: its own, or its ring's slot if it has not been submitted."""
         if self._own != NULL:
             return self._own
-        return self.ring._sqe(self.seq, self.incarnation)
+        return _slot_sqe(self.ring, self.seq, self.incarnation)
 
     cdef c.io_uring_sqe *_begin(self) except NULL:
         """Start a prep: the SQE must still be unsubmitted; whatever it pinned is released."""
         cdef c.io_uring_sqe *sqe
+        cdef unsigned slot
+        cdef uint32_t ref
         if self._own != NULL:
             self._own_pins = None
             return self._own
-        sqe = self.ring._sqe(self.seq, self.incarnation)
-        self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = None
+        sqe = _slot_sqe(self.ring, self.seq, self.incarnation)
+        slot = self.seq & self.ring.ring.sq.ring_mask
+        ref = self.ring._slot_ref[slot]
+        if ref:
+            self.ring._slot_ref[slot] = 0
+            self.ring._pin_drop(ref)
         return sqe
 
-    cdef void _pin(self, object obj):
+    cdef int _pin(self, object obj) except -1:
+        """What the SQE (validated by the caller: _begin or _ptr) pins from now on: ``obj``."""
+        cdef unsigned slot
+        cdef uint32_t ref
         if self._own != NULL:
             self._own_pins = obj
+            return 0
+        if self.ring._slot_ref == NULL:
+            raise ValueError("this SQE belongs to no ring")
+        slot = self.seq & self.ring.ring.sq.ring_mask
+        ref = self.ring._slot_ref[slot]
+        if obj is None:
+            if ref:
+                self.ring._slot_ref[slot] = 0
+                self.ring._pin_drop(ref)
+        elif ref:
+            self.ring._pin_store[ref - 1] = obj
         else:
-            self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask] = obj
+            self.ring._slot_ref[slot] = self.ring._pin_put(obj)
+        return 0
 
     cdef object _pins(self):
+        cdef uint32_t ref
         if self._own != NULL:
             return self._own_pins
-        return self.ring._slot_pins[self.seq & self.ring.ring.sq.ring_mask]
+        if self.ring._slot_ref == NULL:
+            return None
+        ref = self.ring._slot_ref[self.seq & self.ring.ring.sq.ring_mask]
+        return self.ring._pin_store[ref - 1] if ref else None
 
-    cdef void _pin_more(self, object obj):
+    cdef int _pin_more(self, object obj) except -1:
         """Pin ``obj`` next to what the SQE already pinned."""
         old = self._pins()
-        self._pin(obj if old is None else (old, obj))
+        return self._pin(obj if old is None else (old, obj))
 
     # Every field and union alias of struct io_uring_sqe is added to this class by
     # _sqe_fields.pxi (one _SqeField descriptor per C name), except these two:
@@ -1100,8 +1302,15 @@ cdef class io_uring_sqe:
     def user_data(self): return self._ptr().user_data
     @user_data.setter
     def user_data(self, v):
-        cdef uint64_t ud = v if type(v) is int and 0 <= v <= 0xFFFFFFFFFFFFFFFF else _field_bits(v, 8, "user_data")
-        io_uring_sqe_set_data64(self, ud)
+        cdef uint64_t ud
+        if type(v) is int:
+            ud = _as_u64(v)
+            if ud == <uint64_t>-1 and PyErr_Occurred():     # negative or past 64 bits
+                PyErr_Clear()
+                ud = _field_bits(v, 8, "user_data")
+        else:
+            ud = _field_bits(v, 8, "user_data")
+        _set_data64(self, ud)
 
     @property
     def cmd(self):
@@ -1125,12 +1334,80 @@ cdef class io_uring_cqe:
     """A completion (a copy of struct io_uring_cqe): user_data, res, flags, and big_cqe on
     IORING_SETUP_CQE32 rings. res is data: a negative res is -errno, never raised."""
 
+    def __init__(self):
+        # io_uring_cqe() made from Python: an empty completion (no ring accepts it)
+        self._user_data_obj = 0
+        self._res_obj = 0
+        self._flags_obj = 0
+
     @property
     def big_cqe(self):
         return (self._big[0], self._big[1]) if self._is_big else None
 
     def __repr__(self):
         return f"io_uring_cqe(user_data={self.user_data}, res={self.res}, flags={self.flags:#x})"
+
+
+# cqe.user_data, cqe.res and cqe.flags are read once or twice per completion by every per-op loop.
+# Cython makes them getset properties (a generic attribute lookup, a call, an int made at each
+# read), which CPython 3.11+ cannot specialize; a member descriptor of an object slot it can
+# (LOAD_ATTR_SLOT: a load and an incref). So _copy_cqe stores the three ints once in object
+# slots, and the class's properties are replaced at import by read-only member descriptors of
+# those slots (the C fields stay what this module reads).
+
+cdef extern from *:
+    """
+    #include <structmember.h>
+    static int ioring_readonly_member(PyObject *type, const char *name, Py_ssize_t offset)
+    {
+        PyTypeObject *tp = (PyTypeObject *)type;
+        PyMemberDef *def = (PyMemberDef *)PyMem_RawCalloc(2, sizeof(PyMemberDef)); /* for good */
+        PyObject *descr;
+        int ret;
+        if (def == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        def->name = name;
+        def->type = T_OBJECT_EX;
+        def->offset = offset;
+        def->flags = READONLY;
+        descr = PyDescr_NewMember(tp, def);
+        if (descr == NULL)
+            return -1;
+        ret = PyDict_SetItemString(tp->tp_dict, name, descr);
+        Py_DECREF(descr);
+        PyType_Modified(tp);
+        return ret;
+    }
+    """
+    int ioring_readonly_member(object type, const char *name, Py_ssize_t offset) except -1
+
+
+cdef Py_ssize_t _slot_offset(object obj, object value) except -1:
+    """The offset in ``obj`` of the object slot that holds ``value`` (a unique object)."""
+    cdef char *base = <char *><void *>obj
+    cdef Py_ssize_t off, found = -1
+    for off in range(sizeof(void *), type(obj).__basicsize__ - sizeof(void *) + 1, sizeof(void *)):
+        if (<void **>(base + off))[0] == <void *>value:
+            if found != -1:
+                raise RuntimeError("io_uring_cqe: ambiguous slot offset")
+            found = off
+    if found == -1:
+        raise RuntimeError("io_uring_cqe: slot not found")
+    return found
+
+
+cdef int _fast_cqe_fields() except -1:
+    cdef io_uring_cqe probe = io_uring_cqe.__new__(io_uring_cqe)
+    marks = (object(), object(), object())
+    probe._user_data_obj, probe._res_obj, probe._flags_obj = marks
+    for name, mark in zip((b"user_data", b"res", b"flags"), marks):
+        ioring_readonly_member(io_uring_cqe, name, _slot_offset(probe, mark))
+    return 0
+
+
+_fast_cqe_fields()
 
 
 # ---- setup and teardown ------------------------------------------------------------------------
@@ -1176,7 +1453,7 @@ cdef _queue_exit(io_uring ring):
 def io_uring_queue_exit(io_uring ring not None):
     """io_uring_queue_exit(3): tear the ring down. Requests still in flight are cancelled and
     waited for before the buffers they pinned are released."""
-    ring._check()
+    _ready(ring)
     _queue_exit(ring)
 
 
@@ -1184,7 +1461,7 @@ def io_uring_queue_exit(io_uring ring not None):
 
 def io_uring_get_sqe(io_uring ring not None):
     """io_uring_get_sqe(3): the next SQE, or None when the submission queue is full."""
-    ring._check()
+    _ready(ring)
     if c.ioring_get_sqe_zeroed(&ring.ring) == NULL:   # unprepared, it is a NOP
         return None
     cdef io_uring_sqe sqe = io_uring_sqe.__new__(io_uring_sqe)
@@ -1194,11 +1471,16 @@ def io_uring_get_sqe(io_uring ring not None):
     return sqe
 
 
+cdef inline int _set_data64(io_uring_sqe sqe, uint64_t data) except -1:
+    sqe._ptr().user_data = data
+    if sqe._own == NULL and sqe.ring._has_data:      # (no slot holds an object otherwise)
+        sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+    return 0
+
+
 def io_uring_sqe_set_data64(io_uring_sqe sqe not None, uint64_t data):
     """io_uring_sqe_set_data64(3): the user_data the completion will carry."""
-    sqe._ptr().user_data = data
-    if sqe._own == NULL:
-        sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+    _set_data64(sqe, data)
 
 
 cdef uint64_t _data_key(object data) except? 0xFFFFFFFFFFFFFFFE:
@@ -1249,13 +1531,13 @@ def io_uring_sqe_set_flags(io_uring_sqe sqe not None, unsigned flags):
 
 def io_uring_sq_ready(io_uring ring not None):
     """io_uring_sq_ready(3): SQEs prepared but not yet consumed by the kernel."""
-    ring._check()
+    _ready(ring)
     return c.ioring_sq_ready(&ring.ring)
 
 
 def io_uring_sq_space_left(io_uring ring not None):
     """io_uring_sq_space_left(3): free SQEs."""
-    ring._check()
+    _ready(ring)
     return c.ioring_sq_space_left(&ring.ring)
 
 
@@ -1263,7 +1545,7 @@ def io_uring_sq_space_left(io_uring ring not None):
 
 def io_uring_submit(io_uring ring not None):
     """io_uring_submit(3): submit the prepared SQEs; returns how many were submitted."""
-    ring._check()
+    _ready(ring)
     ring._track()
     return _check_ret(c.ioring_submit(&ring.ring))
 
@@ -1271,15 +1553,19 @@ def io_uring_submit(io_uring ring not None):
 def io_uring_submit_and_wait(io_uring ring not None, unsigned wait_nr):
     """io_uring_submit_and_wait(3): submit, then wait for ``wait_nr`` completions."""
     cdef int ret
-    ring._check()
-    ring._track()
+    cdef unsigned submitted, total = 0
+    _ready(ring)
     ring._blocking += 1
     try:
         while True:
-            ring._track()      # a signal handler run below may have queued SQEs of its own
-            ret = c.ioring_submit_and_wait(&ring.ring, wait_nr)
+            ring._track()      # again after a signal handler, which may have queued SQEs
+            # Submitted first with the GIL held (that enter never sleeps); the GIL is released
+            # only for a wait that is needed (ioring_submit_and_wait_split, ring.h).
+            ret = c.ioring_submit_and_wait_split(&ring.ring, wait_nr, &submitted)
+            total += submitted
             if ret != -EINTR:
-                return _check_ret(ret)
+                _check_ret(ret)
+                return total
             PyErr_CheckSignals()
     finally:
         ring._blocking -= 1
@@ -1307,7 +1593,7 @@ def io_uring_submit_and_wait_timeout(io_uring ring not None, unsigned wait_nr,
     cdef c.io_uring_cqe *cqe = NULL
     cdef _Sigmask m = None if sigmask is None else _Sigmask(sigmask)
     cdef int ret
-    ring._check()
+    _ready(ring)
     ring._track()
     cdef unsigned to_submit = c.ioring_flush_sq(&ring.ring)
     cdef unsigned before = to_submit
@@ -1323,7 +1609,7 @@ def io_uring_wait_cqe(io_uring ring not None):
     """io_uring_wait_cqe(3): wait for a completion and return it (it stays in the CQ until
     io_uring_cqe_seen). Ctrl-C raises KeyboardInterrupt; completions are kept."""
     cdef c.io_uring_cqe *cqe = NULL
-    ring._check()
+    _ready(ring)
     c.ioring_peek_cqe_nowait(&ring.ring, &cqe, NULL)
     if cqe == NULL:
         _check_ret(ring._wait(&cqe, 0, 1, NULL, NULL))
@@ -1358,7 +1644,7 @@ def io_uring_peek_cqe(io_uring ring not None):
     """io_uring_peek_cqe(3): the completion at the head, or None if there is none yet."""
     cdef c.io_uring_cqe *cqe = NULL
     cdef int ret
-    ring._check()
+    _ready(ring)
     ret = c.ioring_peek_cqe(&ring.ring, &cqe)
     if ret == -EAGAIN or cqe == NULL:
         return None
@@ -1372,7 +1658,7 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
     cdef list out = []
     cdef c.io_uring_cqe *dummy
     cdef c.io_uring_cqe *cqe
-    ring._check()
+    _ready(ring)
     if count == 0:
         return out
     ready = c.ioring_cq_ready(&ring.ring)
@@ -1389,6 +1675,7 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
 
 
 @cython.final
+@cython.freelist(8)
 cdef class _CqeIterator:
     cdef io_uring ring
     cdef unsigned head
@@ -1400,7 +1687,7 @@ cdef class _CqeIterator:
         return self
 
     def __next__(self):
-        self.ring._check()
+        _ready(self.ring)
         if self.head == c.ioring_cq_tail(&self.ring.ring):
             raise StopIteration
         cdef c.io_uring_cqe *cqe = c.ioring_cqe_at(&self.ring.ring, self.head)
@@ -1413,7 +1700,7 @@ def io_uring_for_each_cqe(io_uring ring not None):
     """io_uring_for_each_cqe(3): iterate over the ready completions without consuming them;
     follow with io_uring_cq_advance(ring, count) (count in CQ slots: io_uring_cqe_nr(cqe) per
     CQE on IORING_SETUP_CQE_MIXED rings, where IORING_CQE_F_SKIP entries are padding)."""
-    ring._check()
+    _ready(ring)
     cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
     it.ring = ring
     it.head = ring.ring.cq.khead[0]
@@ -1422,7 +1709,7 @@ def io_uring_for_each_cqe(io_uring ring not None):
 
 def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
     """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ past it)."""
-    ring._check()
+    _ready(ring)
     if cqe._ring is not ring:
         raise ValueError("the CQE belongs to another ring")
     if cqe._pos != ring.ring.cq.khead[0] or cqe._incarnation != ring._incarnation:
@@ -1432,7 +1719,7 @@ def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
 
 def io_uring_cq_advance(io_uring ring not None, unsigned nr):
     """io_uring_cq_advance(3): mark ``nr`` completions consumed."""
-    ring._check()
+    _ready(ring)
     if nr > c.ioring_cq_ready(&ring.ring):
         raise ValueError(f"cannot advance by {nr}: only {c.ioring_cq_ready(&ring.ring)} completions are ready")
     ring._retire(nr)
@@ -1440,7 +1727,7 @@ def io_uring_cq_advance(io_uring ring not None, unsigned nr):
 
 def io_uring_cq_ready(io_uring ring not None):
     """io_uring_cq_ready(3): completions ready to be consumed."""
-    ring._check()
+    _ready(ring)
     return c.ioring_cq_ready(&ring.ring)
 
 

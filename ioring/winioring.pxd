@@ -14,6 +14,7 @@ cdef class _Buffer:
     cdef char *ptr
     cdef Py_ssize_t nbytes
 
+    cdef int _export(self, object obj, bint writable) except -1
 
 # IORING_OP_CODE, as entries carry it.
 cdef enum:

@@ -373,6 +373,44 @@ static inline void ioring_cq_advance(struct ioring *ring, unsigned nr)
         ioring_store_release(ring->cq.khead, *ring->cq.khead + nr);
 }
 
+/* ioring_submit_and_wait in two steps, on rings where a plain submit posts the completions of
+ * requests that finish inline (no DEFER_TASKRUN, IOPOLL, SQPOLL or CQE_MIXED): the SQEs are
+ * submitted without GETEVENTS, which never sleeps, and the waiting enter is made only if fewer
+ * than wait_nr completions are ready then (or some are held back). A caller that releases a
+ * lock around the enters that may sleep (IORING_BLOCKING_BEGIN: Python's GIL) keeps it when
+ * the requests completed inline (NOPs, page-cache reads). Other rings: ioring_submit_and_wait.
+ * Returns the SQEs submitted or -errno; *submitted is set even when the wait fails (-EINTR). */
+static inline int ioring_submit_and_wait_split(struct ioring *ring, unsigned wait_nr,
+                                               unsigned *submitted)
+{
+    unsigned to_submit;
+    int ret;
+
+    *submitted = 0;
+    if (ring->flags & (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_IOPOLL | IORING_SETUP_SQPOLL |
+                       IORING_SETUP_CQE_MIXED)) {
+        ret = ioring_submit_and_wait(ring, wait_nr);
+        if (ret > 0)
+            *submitted = (unsigned)ret;
+        return ret;
+    }
+    to_submit = ioring_flush_sq(ring);
+    if (to_submit) {
+        ret = ioring_enter(ring, to_submit, 0, 0, NULL, IORING_SIGSET_BYTES);
+        if (ret < 0)
+            return ret;
+        *submitted = (unsigned)ret;
+        if ((unsigned)ret < to_submit)
+            return ret;             /* the kernel stopped short (as one enter would: no wait) */
+    }
+    if (ioring_cq_ready(ring) < wait_nr || ioring_cq_needs_flush(ring)) {
+        ret = ioring_enter(ring, 0, wait_nr, IORING_ENTER_GETEVENTS, NULL, IORING_SIGSET_BYTES);
+        if (ret < 0)
+            return ret;
+    }
+    return (int)*submitted;
+}
+
 /* The CQE at the head, without waiting: 0 and *cqe_ptr set (NULL when empty). */
 static inline int ioring_peek_cqe_nowait(struct ioring *ring, struct io_uring_cqe **cqe_ptr,
                                          unsigned *nr_available)

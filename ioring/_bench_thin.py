@@ -1,0 +1,815 @@
+"""The ``thin`` workload of ``python -m ioring bench``: the per-operation loop of ``ioring.liburing``
+against the same loop written for the PyPI ``liburing`` package (YoSTEALTH's), in one run.
+
+Both packages mirror liburing's C API, so the loop is the same line for line; only the spelling
+of a CQE differs (the PyPI package fills a ``Cqe`` holder and ``cqe[0]`` is the entry). Points:
+
+========== =========================================================================================
+point      one step of the loop
+========== =========================================================================================
+nop B      B x (get_sqe, prep_nop, set_data64), submit_and_wait(B), every CQE checked, cq_advance
+read QD    submit_and_wait(1), every ready CQE checked (res == 4096), cq_advance, then one new
+           4 KiB read at a random block (get_sqe, prep_read, set_data64) per completion: QD
+           requests in flight, page cache (a 64 MiB file read once before)
+========== =========================================================================================
+
+Two ways of reaping, each measured for both packages (``SHAPES``): ``advance`` iterates the
+ready CQEs (``io_uring_for_each_cqe``; the PyPI package's ``CqeIter``) and consumes them with one
+``io_uring_cq_advance``; ``seen`` takes each with ``io_uring_peek_cqe`` while
+``io_uring_cq_ready`` says there is one, and consumes it with ``io_uring_cqe_seen``.
+
+And the cost of a bare call, ``io_uring_sq_ready(ring)``, timed with ``timeit`` next to
+``len(())`` (a call of a C builtin: the floor of any call from Python).
+
+The process is pinned to one CPU for the run (``cpu``; the affinity is restored after). Every
+point is measured ``reps`` times; in each repetition both packages' loops are set up side by
+side and run ``seconds`` each in SLICES alternating slices (so that the machine's drift hits
+both alike), and medians over the repetitions are reported; a ratio is the median of the
+per-repetition ratios (ioring.liburing ops/s over the PyPI package's).
+
+``call_costs()`` times single calls of both packages (what one call of each function costs,
+in a Python loop of 256 calls; ``bench/bench_thin.py --calls`` prints it).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import timeit
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from ioring import bench as B
+
+WORKLOADS = ("thin",)
+IMPLS = {"ioring": "ioring.liburing, per-op loop", "liburing": "liburing (PyPI), per-op loop"}
+REFERENCE = "liburing"
+POINTS = (("nop", 1), ("nop", 32), ("read", 1), ("read", 32))
+SHAPES = ("advance", "seen")
+DEFAULT_REPS = 5
+DEFAULT_SECONDS = 0.3
+DEFAULT_SIZE_MIB = 64
+#: the issue-18 targets: each loop at least this many times the PyPI package's ops/s ...
+TARGET_RATIO = 1.15
+#: ... and a bare ring call at most this many ns (timeit, this machine)
+TARGET_CALL_NS = 35.0
+BLOCK = B.BLOCK
+_CALL_NUMBER = 200_000
+
+
+def import_pypi_liburing():
+    """The PyPI ``liburing`` module, or ``B.Skip`` saying why it cannot be measured."""
+    return B._import_pypi_liburing()
+
+
+# ---- the loops, once per package ----------------------------------------------------------------
+
+def _ioring_nop(batch: int, shape: str):
+    from ioring import liburing as L
+    ring = L.io_uring()
+    L.io_uring_queue_init(max(batch, 1), ring, 0)
+    get_sqe, prep_nop, set_data64 = L.io_uring_get_sqe, L.io_uring_prep_nop, L.io_uring_sqe_set_data64
+    submit_and_wait, cq_advance = L.io_uring_submit_and_wait, L.io_uring_cq_advance
+    for_each_cqe, peek_cqe, cqe_seen, cq_ready = (L.io_uring_for_each_cqe, L.io_uring_peek_cqe,
+                                                  L.io_uring_cqe_seen, L.io_uring_cq_ready)
+    rng = range(batch)
+    seq = 0
+
+    def step_advance():
+        nonlocal seq
+        for i in rng:
+            sqe = get_sqe(ring)
+            prep_nop(sqe)
+            set_data64(sqe, seq + i)
+        submit_and_wait(ring, batch)
+        n = 0
+        for cqe in for_each_cqe(ring):
+            if cqe.user_data != seq + n or cqe.res != 0:
+                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+            n += 1
+        cq_advance(ring, n)
+        seq += n
+        return n
+
+    def step_seen():
+        nonlocal seq
+        for i in rng:
+            sqe = get_sqe(ring)
+            prep_nop(sqe)
+            set_data64(sqe, seq + i)
+        submit_and_wait(ring, batch)
+        n = 0
+        while cq_ready(ring):
+            cqe = peek_cqe(ring)
+            if cqe.user_data != seq + n or cqe.res != 0:
+                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+            n += 1
+            cqe_seen(ring, cqe)
+        seq += n
+        return n
+
+    return (step_advance if shape == "advance" else step_seen), lambda: L.io_uring_queue_exit(ring)
+
+
+def _pypi_nop(batch: int, shape: str):
+    U = import_pypi_liburing()
+    ring, holder = U.Ring(), U.Cqe()
+    U.io_uring_queue_init(max(batch, 1), ring)
+    get_sqe, prep_nop, set_data64 = U.io_uring_get_sqe, U.io_uring_prep_nop, U.io_uring_sqe_set_data64
+    submit_and_wait, cq_advance = U.io_uring_submit_and_wait, U.io_uring_cq_advance
+    CqeIter, peek_cqe, cqe_seen, cq_ready = U.CqeIter, U.io_uring_peek_cqe, U.io_uring_cqe_seen, U.io_uring_cq_ready
+    rng = range(batch)
+    seq = 0
+
+    def step_advance():
+        nonlocal seq
+        for i in rng:
+            sqe = get_sqe(ring)
+            prep_nop(sqe)
+            set_data64(sqe, seq + i)
+        submit_and_wait(ring, batch)
+        n = 0
+        for _ in CqeIter(ring, holder):
+            cqe = holder[0]
+            if cqe.user_data != seq + n or cqe.res != 0:
+                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+            n += 1
+        cq_advance(ring, n)
+        seq += n
+        return n
+
+    def step_seen():
+        nonlocal seq
+        for i in rng:
+            sqe = get_sqe(ring)
+            prep_nop(sqe)
+            set_data64(sqe, seq + i)
+        submit_and_wait(ring, batch)
+        n = 0
+        while cq_ready(ring):
+            peek_cqe(ring, holder)
+            cqe = holder[0]
+            if cqe.user_data != seq + n or cqe.res != 0:
+                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+            n += 1
+            cqe_seen(ring, cqe)
+        seq += n
+        return n
+
+    return (step_advance if shape == "advance" else step_seen), lambda: U.io_uring_queue_exit(ring)
+
+
+def _ioring_read(fd: int, offsets, qd: int, shape: str):
+    from ioring import liburing as L
+    ring = L.io_uring()
+    L.io_uring_queue_init(qd, ring, 0)
+    bufs = [bytearray(BLOCK) for _ in range(qd)]
+    get_sqe, prep_read, set_data64 = L.io_uring_get_sqe, L.io_uring_prep_read, L.io_uring_sqe_set_data64
+    submit_and_wait, cq_advance = L.io_uring_submit_and_wait, L.io_uring_cq_advance
+    for_each_cqe, peek_cqe, cqe_seen, cq_ready = (L.io_uring_for_each_cqe, L.io_uring_peek_cqe,
+                                                  L.io_uring_cqe_seen, L.io_uring_cq_ready)
+    next_off = itertools.cycle(offsets).__next__
+    for slot in range(qd):
+        sqe = get_sqe(ring)
+        prep_read(sqe, fd, bufs[slot], BLOCK, next_off())
+        set_data64(sqe, slot)
+
+    def step_advance():
+        submit_and_wait(ring, 1)
+        done = []
+        for cqe in for_each_cqe(ring):
+            if cqe.res != BLOCK:
+                raise B._bad("bad read completion", cqe.user_data, cqe.res)
+            done.append(cqe.user_data)
+        cq_advance(ring, len(done))
+        for slot in done:
+            sqe = get_sqe(ring)
+            prep_read(sqe, fd, bufs[slot], BLOCK, next_off())
+            set_data64(sqe, slot)
+        return len(done)
+
+    def step_seen():
+        submit_and_wait(ring, 1)
+        n = 0
+        while cq_ready(ring):
+            cqe = peek_cqe(ring)
+            slot = cqe.user_data
+            if cqe.res != BLOCK:
+                raise B._bad("bad read completion", slot, cqe.res)
+            cqe_seen(ring, cqe)
+            sqe = get_sqe(ring)
+            prep_read(sqe, fd, bufs[slot], BLOCK, next_off())
+            set_data64(sqe, slot)
+            n += 1
+        return n
+
+    return (step_advance if shape == "advance" else step_seen), lambda: L.io_uring_queue_exit(ring)
+
+
+def _pypi_read(fd: int, offsets, qd: int, shape: str):
+    U = import_pypi_liburing()
+    ring, holder = U.Ring(), U.Cqe()
+    U.io_uring_queue_init(qd, ring)
+    bufs = [bytearray(BLOCK) for _ in range(qd)]
+    get_sqe, prep_read, set_data64 = U.io_uring_get_sqe, U.io_uring_prep_read, U.io_uring_sqe_set_data64
+    submit_and_wait, cq_advance = U.io_uring_submit_and_wait, U.io_uring_cq_advance
+    CqeIter, peek_cqe, cqe_seen, cq_ready = U.CqeIter, U.io_uring_peek_cqe, U.io_uring_cqe_seen, U.io_uring_cq_ready
+    next_off = itertools.cycle(offsets).__next__
+    for slot in range(qd):
+        sqe = get_sqe(ring)
+        prep_read(sqe, fd, bufs[slot], next_off())
+        set_data64(sqe, slot)
+
+    def step_advance():
+        submit_and_wait(ring, 1)
+        done = []
+        for _ in CqeIter(ring, holder):
+            cqe = holder[0]
+            if cqe.res != BLOCK:
+                raise B._bad("bad read completion", cqe.user_data, cqe.res)
+            done.append(cqe.user_data)
+        cq_advance(ring, len(done))
+        for slot in done:
+            sqe = get_sqe(ring)
+            prep_read(sqe, fd, bufs[slot], next_off())
+            set_data64(sqe, slot)
+        return len(done)
+
+    def step_seen():
+        submit_and_wait(ring, 1)
+        n = 0
+        while cq_ready(ring):
+            peek_cqe(ring, holder)
+            cqe = holder[0]
+            slot = cqe.user_data
+            if cqe.res != BLOCK:
+                raise B._bad("bad read completion", slot, cqe.res)
+            cqe_seen(ring, cqe)
+            sqe = get_sqe(ring)
+            prep_read(sqe, fd, bufs[slot], next_off())
+            set_data64(sqe, slot)
+            n += 1
+        return n
+
+    def close():
+        # The PyPI package pins nothing: reap every read in flight before the bytearrays go.
+        U.io_uring_submit(ring)
+        left = qd - U.io_uring_cq_ready(ring)
+        if left > 0:
+            U.io_uring_wait_cqe_nr(ring, holder, left)
+        U.io_uring_cq_advance(ring, U.io_uring_cq_ready(ring))
+        U.io_uring_queue_exit(ring)
+        bufs.clear()
+
+    return (step_advance if shape == "advance" else step_seen), close
+
+
+_LOOPS = {("nop", "ioring"): _ioring_nop, ("nop", "liburing"): _pypi_nop,
+          ("read", "ioring"): _ioring_read, ("read", "liburing"): _pypi_read}
+
+
+SLICES = 6     # each repetition alternates the packages this many times (drift hits both alike)
+
+
+def _run_for(step: Callable[[], int], seconds: float) -> Tuple[int, float]:
+    """Call ``step`` (it returns the operations done) for ``seconds``: (ops, elapsed)."""
+    clock = time.perf_counter
+    ops = 0
+    t0 = clock()
+    end = t0 + seconds
+    while True:
+        for _ in range(16):
+            ops += step()
+        now = clock()
+        if now >= end:
+            return ops, now - t0
+
+
+def _measure_pair(op: str, value: int, shape: str, impls: Sequence[str], seconds: float,
+                  fd: int, offsets, first: int) -> Dict[str, Tuple[int, float]]:
+    """Each implementation's loop for ``seconds`` in all, in SLICES slices alternating between
+    them (``first`` starts), after a warm-up: {impl: (ops, seconds)}."""
+    made = {}
+    try:
+        for impl in impls:
+            make = _LOOPS[(op, impl)]
+            made[impl] = make(value, shape) if op == "nop" else make(fd, offsets, value, shape)
+        for impl in impls:
+            _run_for(made[impl][0], min(seconds / 10, 0.05))
+        total = {impl: [0, 0.0] for impl in impls}
+        order = list(impls[first:]) + list(impls[:first])
+        for k in range(SLICES):
+            for impl in (order if k % 2 == 0 else order[::-1]):
+                ops, secs = _run_for(made[impl][0], seconds / SLICES)
+                total[impl][0] += ops
+                total[impl][1] += secs
+        return {impl: (t[0], t[1]) for impl, t in total.items()}
+    finally:
+        for step, close in made.values():
+            close()
+
+
+# ---- the cost of one call -----------------------------------------------------------------------
+
+def bare_call_ns(fn, arg, number: int = _CALL_NUMBER) -> float:
+    """ns per ``fn(arg)`` with timeit (best of 3), the name lookups included as in any call."""
+    t = timeit.Timer("f(a)", globals={"f": fn, "a": arg})
+    return min(t.repeat(3, number)) / number * 1e9
+
+
+def floor_call_ns(number: int = _CALL_NUMBER) -> float:
+    """ns per ``len(())`` with timeit (best of 3): a C builtin's call, the floor of any call."""
+    t = timeit.Timer("len(())")
+    return min(t.repeat(3, number)) / number * 1e9
+
+
+def _pinned(cpu: Optional[int]):
+    """Pin the process to ``cpu`` (default: the last CPU it may run on); returns the old
+    affinity (None when pinning is impossible here)."""
+    try:
+        old = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return None
+    target = max(old) if cpu is None else cpu
+    try:
+        os.sched_setaffinity(0, {target})
+    except OSError:
+        return None
+    return old
+
+
+def _warm_file(path: str) -> int:
+    """Read the whole file once (into the page cache); returns its blocks."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        n = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            n += len(chunk)
+    finally:
+        os.close(fd)
+    return n // BLOCK
+
+
+def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
+        size_mib: int = DEFAULT_SIZE_MIB, directory: Optional[str] = None,
+        cpu: Optional[int] = None, shapes: Sequence[str] = SHAPES,
+        points: Sequence[Tuple[str, int]] = POINTS,
+        progress: Optional[Callable[[int, int, str], None]] = None) -> B.Report:
+    """Measure the loops and the bare call for both packages, interleaved, ``reps`` times;
+    return a ``B.Report`` (workload ``thin``; a point's ``config`` is ``<op> <shape>``, the bare
+    call's is ``call``). When the PyPI package is missing, only ioring.liburing is measured
+    and the report says so."""
+    if not seconds > 0 or reps < 1:
+        raise ValueError("seconds must be > 0 and reps >= 1")
+    for s in shapes:
+        if s not in SHAPES:
+            raise ValueError(f"unknown shape {s!r} (choose from {', '.join(SHAPES)})")
+    try:
+        import_pypi_liburing()
+        pypi_skip = None
+    except B.Skip as skip:
+        pypi_skip = skip
+    impls = ["ioring"] + ([] if pypi_skip else ["liburing"])
+    tmp = tempfile.mkdtemp(prefix="ioring-bench-thin-", dir=directory or B._default_dir())
+    old_affinity = _pinned(cpu)
+    settings = {"workloads": ["thin"], "seconds": seconds, "reps": reps, "size_mib": size_mib,
+                "shapes": list(shapes), "points": [list(p) for p in points],
+                "cpu": (sorted(os.sched_getaffinity(0)) if old_affinity is not None else None)}
+    report = B.Report(B.machine_info(tmp), settings)
+    fd = -1
+    try:
+        offsets = None
+        if any(op == "read" for op, _ in points):
+            path = os.path.join(tmp, "data.bin")
+            B.make_file(path, size_mib << 20)
+            nblocks = _warm_file(path)
+            offsets = B._offsets(nblocks)
+            fd = os.open(path, os.O_RDONLY)
+            settings["filesystem"] = B.filesystem_of(path)
+        samples: Dict[Tuple[str, int, str, str], List[Tuple[int, float]]] = {}
+        calls: Dict[str, List[float]] = {"floor": [], "ioring": [], "liburing": []}
+        total = reps * (len(points) * len(shapes) + 1)
+        done = 0
+        for rep in range(reps):
+            order = impls if rep % 2 == 0 else impls[::-1]
+            for op, value in points:
+                for shape in shapes:
+                    if progress:
+                        progress(done, total, f"thin {op} {value} {shape} (rep {rep + 1})")
+                    got = _measure_pair(op, value, shape, impls, seconds, fd, offsets, rep % 2)
+                    for impl in impls:
+                        samples.setdefault((op, value, shape, impl), []).append(got[impl])
+                    done += 1
+            if progress:
+                progress(done, total, f"thin bare call (rep {rep + 1})")
+            calls["floor"].append(floor_call_ns())
+            for impl in order:
+                calls[impl].append(_bare_call(impl))
+            done += 1
+        if progress:
+            progress(total, total, "done")
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old_affinity is not None:
+            os.sched_setaffinity(0, old_affinity)
+    _fill(report, samples, calls, impls, pypi_skip, points, shapes)
+    return report
+
+
+def _bare_call(impl: str) -> float:
+    if impl == "ioring":
+        from ioring import liburing as L
+        ring = L.io_uring()
+        L.io_uring_queue_init(8, ring, 0)
+        try:
+            return bare_call_ns(L.io_uring_sq_ready, ring)
+        finally:
+            L.io_uring_queue_exit(ring)
+    U = import_pypi_liburing()
+    ring = U.Ring()
+    U.io_uring_queue_init(8, ring)
+    try:
+        return bare_call_ns(U.io_uring_sq_ready, ring)
+    finally:
+        U.io_uring_queue_exit(ring)
+
+
+def _median_result(op, value, shape, impl, runs) -> B.Result:
+    rates = [ops / secs for ops, secs in runs]
+    med = statistics.median(rates)
+    r = B.Result("thin", "batch" if op == "nop" else "qd", value, f"{op} {shape}", impl,
+                 IMPLS[impl], ops=round(med * 1e6), seconds=1e6, reference=REFERENCE,
+                 note=f"median of {len(runs)} (min {min(rates) / 1e3:.0f}K, max {max(rates) / 1e3:.0f}K)")
+    return r
+
+
+def _fill(report: B.Report, samples, calls, impls, pypi_skip, points, shapes) -> None:
+    reps = report.settings["reps"]
+    for op, value in points:
+        for shape in shapes:
+            mine = samples[(op, value, shape, "ioring")]
+            r = _median_result(op, value, shape, "ioring", mine)
+            report.results.append(r)
+            if pypi_skip is not None:
+                report.results.append(B.Result("thin", r.param, value, r.config, "liburing",
+                                               IMPLS["liburing"], pypi_skip.status, note=pypi_skip.note,
+                                               reference=REFERENCE))
+                r.note += "; no PyPI liburing to compare with"
+                continue
+            theirs = samples[(op, value, shape, "liburing")]
+            report.results.append(_median_result(op, value, shape, "liburing", theirs))
+            r.ratio = statistics.median((a[0] / a[1]) / (b[0] / b[1]) for a, b in zip(mine, theirs))
+            report.targets.append({
+                "key": f"thin-{op}-{value}-{shape}",
+                "description": f"{op} {'batch' if op == 'nop' else 'QD'} {value}, {shape} loop",
+                "minimum": TARGET_RATIO, "reference": IMPLS["liburing"],
+                "ratio": r.ratio, "met": r.ratio >= TARGET_RATIO})
+    floor = statistics.median(calls["floor"])
+    for impl in impls:
+        ns = statistics.median(calls[impl])
+        report.results.append(B.Result("thin", "call", 0, "call", impl,
+                                       f"{'ioring.liburing' if impl == 'ioring' else 'liburing (PyPI)'}"
+                                       ".io_uring_sq_ready(ring)", ops=_CALL_NUMBER,
+                                       seconds=ns * _CALL_NUMBER / 1e9, reference=REFERENCE,
+                                       note=f"{ns - floor:+.1f} ns over len(())"))
+    mine_ns = statistics.median(calls["ioring"])
+    report.targets.append({"key": "thin-bare-call", "description": "bare call io_uring_sq_ready(ring)",
+                           "maximum_ns": TARGET_CALL_NS, "ns": mine_ns, "floor_ns": floor,
+                           "met": mine_ns <= TARGET_CALL_NS})
+    report.settings["floor_ns"] = floor
+    report.notes.append(f"pinned to CPU {report.settings['cpu']}; {reps} repetitions, each alternating the "
+                        f"two packages in {SLICES} slices; medians; ratio = median of the per-repetition "
+                        "ratios ioring.liburing / liburing (PyPI).")
+    if pypi_skip is not None:
+        report.notes.append(f"liburing (PyPI) {pypi_skip.status}: {pypi_skip.note}; only "
+                            "ioring.liburing was measured, no ratio.")
+    report.notes.append(f"bare call: timeit, best of 3 x {_CALL_NUMBER} calls per repetition; "
+                        f"len(()) = {floor:.1f} ns (the floor of a call from Python) in this run.")
+
+
+def format_report(report: B.Report) -> str:
+    """Ops/s per point, shape and package, the ratio, the bare-call costs and the targets."""
+    s = report.settings
+    lines = [B.header(report),
+             f"{s['seconds']:g} s per repetition, medians of {s['reps']}; ratio: ioring.liburing / "
+             "liburing (PyPI), same loop, same run", ""]
+    rows = [("point", "loop", "implementation", "ops/s", "µs/op", "ratio")]
+    for r in report.results:
+        if r.param == "call":
+            continue
+        point = f"{'nop batch' if r.param == 'batch' else 'read QD'} {r.value}"
+        shape = r.config.split()[1]
+        if r.status != "ok":
+            rows.append((point, shape, r.label, r.status, "", r.note))
+            continue
+        ratio = "ref" if r.impl == REFERENCE else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
+        rows.append((point, shape, r.label, B._si(r.ops_per_sec), f"{r.us_per_op:.3f}", ratio))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        lines.append("  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
+                                row[3].rjust(widths[3]), row[4].rjust(widths[4]), row[5]]).rstrip())
+    lines += ["", f"bare call (timeit; len(()) = {s.get('floor_ns', 0):.1f} ns)"]
+    for r in report.results:
+        if r.param == "call":
+            lines.append(f"  {r.label:<45} {r.us_per_op * 1e3:6.1f} ns  ({r.note})")
+    if report.targets:
+        lines += ["", "targets (issue 18)"]
+        for t in report.targets:
+            if "maximum_ns" in t:
+                want, got = f"<= {t['maximum_ns']:.0f} ns", f"{t['ns']:.1f} ns"
+            else:
+                want, got = f">= {t['minimum']:.2f}x PyPI", f"{t['ratio']:.2f}x"
+            lines.append(f"  {t['description']:<32} {want:<14} {got:>9}  {'met' if t['met'] else 'MISSED'}")
+    if report.notes:
+        lines += [""] + [f"note: {n}" for n in report.notes]
+    return "\n".join(lines)
+
+
+# ---- per-call micro-timers (bench/bench_thin.py --calls) ----------------------------------------
+
+_K = 256        # calls per timed loop (the ring's size)
+
+
+def _best(fn: Callable[[], float], rounds: int) -> float:
+    return min(fn() for _ in range(rounds))
+
+
+class _Calls:
+    """One package's single calls, each timed in a Python loop of _K calls (ns per iteration),
+    set up and cleaned up outside the timed loop."""
+
+    def __init__(self, impl: str, fd: int):
+        self.impl, self.fd = impl, fd
+        self.buf = bytearray(BLOCK)
+        if impl == "ioring":
+            from ioring import liburing as L
+            self.M = L
+            self.ring = L.io_uring()
+            L.io_uring_queue_init(_K, self.ring, 0)
+        else:
+            U = self.M = import_pypi_liburing()
+            self.ring, self.holder = U.Ring(), U.Cqe()
+            U.io_uring_queue_init(_K, self.ring)
+
+    def close(self):
+        self.M.io_uring_queue_exit(self.ring)
+
+    # helpers (untimed)
+    def _sqes(self, n=_K):
+        M, ring = self.M, self.ring
+        return [M.io_uring_get_sqe(ring) for _ in range(n)]
+
+    def _flush_nops(self, sqes):
+        M, ring = self.M, self.ring
+        for s in sqes:
+            M.io_uring_prep_nop(s)
+        M.io_uring_submit_and_wait(ring, len(sqes))
+        M.io_uring_cq_advance(ring, M.io_uring_cq_ready(ring))
+
+    def _ready(self, n=_K):
+        """n NOP completions waiting in the CQ."""
+        M, ring = self.M, self.ring
+        for i in range(n):
+            s = M.io_uring_get_sqe(ring)
+            M.io_uring_prep_nop(s)
+            M.io_uring_sqe_set_data64(s, i + 1)
+        M.io_uring_submit_and_wait(ring, n)
+
+    def _drain(self):
+        M, ring = self.M, self.ring
+        M.io_uring_cq_advance(ring, M.io_uring_cq_ready(ring))
+
+    # the timers: each returns ns per iteration of its loop
+    def floor(self):
+        rng = range(_K)
+        t0 = time.perf_counter_ns()
+        for _ in rng:
+            len(())
+        return (time.perf_counter_ns() - t0) / _K
+
+    def sq_ready(self):
+        f, ring, rng = self.M.io_uring_sq_ready, self.ring, range(_K)
+        t0 = time.perf_counter_ns()
+        for _ in rng:
+            f(ring)
+        return (time.perf_counter_ns() - t0) / _K
+
+    def get_sqe(self):
+        f, ring, out = self.M.io_uring_get_sqe, self.ring, [None] * _K
+        rng = range(_K)
+        t0 = time.perf_counter_ns()
+        for i in rng:
+            out[i] = f(ring)
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_nops(out)
+        return t
+
+    def prep_nop(self):
+        sqes, f = self._sqes(), self.M.io_uring_prep_nop
+        t0 = time.perf_counter_ns()
+        for s in sqes:
+            f(s)
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_nops(sqes)
+        return t
+
+    def prep_read(self):
+        sqes, f, fd, buf = self._sqes(), self.M.io_uring_prep_read, self.fd, self.buf
+        t0 = time.perf_counter_ns()
+        if self.impl == "ioring":
+            for s in sqes:
+                f(s, fd, buf, BLOCK, 0)
+        else:
+            for s in sqes:
+                f(s, fd, buf, 0)
+        t = (time.perf_counter_ns() - t0) / _K
+        M, ring = self.M, self.ring
+        M.io_uring_submit_and_wait(ring, _K)
+        M.io_uring_cq_advance(ring, M.io_uring_cq_ready(ring))
+        return t
+
+    def set_data64(self):
+        sqes, f = self._sqes(), self.M.io_uring_sqe_set_data64
+        t0 = time.perf_counter_ns()
+        for s in sqes:
+            f(s, 7)
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_nops(sqes)
+        return t
+
+    def user_data_set(self):
+        sqes = self._sqes()
+        t0 = time.perf_counter_ns()
+        for s in sqes:
+            s.user_data = 7
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_nops(sqes)
+        return t
+
+    def submit_empty(self):
+        f, ring, rng = self.M.io_uring_submit, self.ring, range(_K)
+        t0 = time.perf_counter_ns()
+        for _ in rng:
+            f(ring)
+        return (time.perf_counter_ns() - t0) / _K
+
+    def peek_cqe(self):
+        self._ready(1)
+        ring, rng = self.ring, range(_K)
+        if self.impl == "ioring":
+            f = self.M.io_uring_peek_cqe
+            t0 = time.perf_counter_ns()
+            for _ in rng:
+                f(ring)
+            t = time.perf_counter_ns() - t0
+        else:
+            f, h = self.M.io_uring_peek_cqe, self.holder
+            t0 = time.perf_counter_ns()
+            for _ in rng:
+                f(ring, h)
+                h[0]
+            t = time.perf_counter_ns() - t0
+        self._drain()
+        return t / _K
+
+    def cqe_field(self):
+        self._ready(1)
+        if self.impl == "ioring":
+            cqe = self.M.io_uring_peek_cqe(self.ring)
+        else:
+            self.M.io_uring_peek_cqe(self.ring, self.holder)
+            cqe = self.holder[0]
+        rng = range(_K)
+        t0 = time.perf_counter_ns()
+        for _ in rng:
+            cqe.res
+        t = time.perf_counter_ns() - t0
+        del cqe
+        self._drain()
+        return t / _K
+
+    def peek_seen(self):
+        self._ready()
+        ring, rng = self.ring, range(_K)
+        seen = self.M.io_uring_cqe_seen
+        if self.impl == "ioring":
+            f = self.M.io_uring_peek_cqe
+            t0 = time.perf_counter_ns()
+            for _ in rng:
+                seen(ring, f(ring))
+            t = time.perf_counter_ns() - t0
+        else:
+            f, h = self.M.io_uring_peek_cqe, self.holder
+            t0 = time.perf_counter_ns()
+            for _ in rng:
+                f(ring, h)
+                seen(ring, h[0])
+            t = time.perf_counter_ns() - t0
+        self._drain()
+        return t / _K
+
+    def cq_advance(self):
+        self._ready()
+        f, ring, rng = self.M.io_uring_cq_advance, self.ring, range(_K)
+        t0 = time.perf_counter_ns()
+        for _ in rng:
+            f(ring, 1)
+        return (time.perf_counter_ns() - t0) / _K
+
+    def for_each_cqe(self):
+        self._ready()
+        ring = self.ring
+        if self.impl == "ioring":
+            each = self.M.io_uring_for_each_cqe
+            t0 = time.perf_counter_ns()
+            for cqe in each(ring):
+                pass
+            t = time.perf_counter_ns() - t0
+        else:
+            it, h = self.M.CqeIter, self.holder
+            t0 = time.perf_counter_ns()
+            for _ in it(ring, h):
+                h[0]
+            t = time.perf_counter_ns() - t0
+        self._drain()
+        return t / _K
+
+
+#: (timer, what one iteration does: ioring.liburing's spelling / the PyPI package's)
+CALLS = (
+    ("floor", "len(()) (loop floor)", "len(())"),
+    ("sq_ready", "io_uring_sq_ready(ring)", "io_uring_sq_ready(ring)"),
+    ("get_sqe", "io_uring_get_sqe(ring)", "io_uring_get_sqe(ring)"),
+    ("prep_nop", "io_uring_prep_nop(sqe)", "io_uring_prep_nop(sqe)"),
+    ("prep_read", "io_uring_prep_read(sqe, fd, buf, 4096, 0)", "io_uring_prep_read(sqe, fd, buf, 0)"),
+    ("set_data64", "io_uring_sqe_set_data64(sqe, 7)", "io_uring_sqe_set_data64(sqe, 7)"),
+    ("user_data_set", "sqe.user_data = 7", "sqe.user_data = 7"),
+    ("submit_empty", "io_uring_submit(ring), nothing queued", "io_uring_submit(ring)"),
+    ("peek_cqe", "io_uring_peek_cqe(ring)", "io_uring_peek_cqe(ring, cqe); cqe[0]"),
+    ("cqe_field", "cqe.res", "cqe.res"),
+    ("peek_seen", "io_uring_cqe_seen(ring, io_uring_peek_cqe(ring))", "peek_cqe(ring, cqe); cqe_seen(ring, cqe[0])"),
+    ("cq_advance", "io_uring_cq_advance(ring, 1)", "io_uring_cq_advance(ring, 1)"),
+    ("for_each_cqe", "for cqe in io_uring_for_each_cqe(ring) (per CQE)", "for _ in CqeIter(ring, cqe): cqe[0]"),
+)
+
+
+def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int] = None,
+               directory: Optional[str] = None) -> dict:
+    """ns per call of each of ``CALLS`` for both packages (the PyPI one when installed): the
+    best of ``rounds`` loops of 256 calls, the median over ``reps`` repetitions, the packages
+    interleaved. Returns {"calls": [(key, ours, theirs, ns_ours, ns_theirs or None)], ...}."""
+    try:
+        import_pypi_liburing()
+        impls = ["ioring", "liburing"]
+        skip = None
+    except B.Skip as s:
+        impls, skip = ["ioring"], s
+    tmp = tempfile.mkdtemp(prefix="ioring-bench-calls-", dir=directory or B._default_dir())
+    old = _pinned(cpu)
+    out: Dict[Tuple[str, str], List[float]] = {}
+    try:
+        path = os.path.join(tmp, "data.bin")
+        B.make_file(path, 1 << 20)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for rep in range(reps):
+                for impl in (impls if rep % 2 == 0 else impls[::-1]):
+                    calls = _Calls(impl, fd)
+                    try:
+                        for key, _, _ in CALLS:
+                            out.setdefault((key, impl), []).append(_best(getattr(calls, key), rounds))
+                    finally:
+                        calls.close()
+        finally:
+            os.close(fd)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            os.sched_setaffinity(0, old)
+    rows = []
+    for key, ours, theirs in CALLS:
+        mine = statistics.median(out[(key, "ioring")])
+        other = statistics.median(out[(key, "liburing")]) if "liburing" in impls else None
+        rows.append((key, ours, theirs, mine, other))
+    return {"calls": rows, "reps": reps, "rounds": rounds,
+            "pypi": None if skip else "liburing (PyPI)", "note": skip.note if skip else ""}
+
+
+def format_call_costs(costs: dict) -> str:
+    lines = [f"ns per loop iteration (one call + the Python loop around it), best of "
+             f"{costs['rounds']} loops of {_K}, median of {costs['reps']} interleaved repetitions",
+             f"{'call (ioring.liburing)':<52} {'ioring':>8} {'PyPI':>8} {'diff':>7}   PyPI spelling"]
+    for key, ours, theirs, mine, other in costs["calls"]:
+        o = f"{other:8.1f}" if other is not None else "       -"
+        d = f"{mine - other:+7.1f}" if other is not None else "      -"
+        lines.append(f"{ours:<52} {mine:8.1f} {o} {d}   {theirs}")
+    if costs["note"]:
+        lines.append(f"liburing (PyPI): {costs['note']}")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""The thin-layer comparison (issue 18): ioring.liburing's per-op loops against the PyPI liburing
+package's (ioring/_bench_thin.py, bench/bench_thin.py, `python -m ioring bench thin`): it runs,
+checks every completion, reports ratios and the targets; without the PyPI package it measures
+ioring.liburing alone and says why."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import ioring
+from ioring import _bench_thin as T
+from ioring import bench as B
+
+PKG_PARENT = str(pathlib.Path(ioring.__file__).resolve().parent.parent)
+
+
+def _pypi():
+    try:
+        return T.import_pypi_liburing()
+    except B.Skip as skip:
+        pytest.skip(f"PyPI liburing: {skip.status} ({skip.note})")
+
+
+def _env():
+    return dict(os.environ, PYTHONPATH=PKG_PARENT)
+
+
+def test_loops_of_both_packages_run_and_compare(tmp_path):
+    _pypi()
+    report = T.run(seconds=0.02, reps=1, size_mib=4, directory=str(tmp_path),
+                   points=(("nop", 1), ("nop", 4), ("read", 1), ("read", 4)))
+    loops = [r for r in report.results if r.param != "call"]
+    assert len(loops) == 4 * len(T.SHAPES) * 2
+    assert all(r.status == "ok" and r.ops > 0 for r in loops), [(r.label, r.status, r.note) for r in loops]
+    mine = [r for r in loops if r.impl == "ioring"]
+    assert all(r.ratio is not None and r.ratio > 0 for r in mine)
+    calls = {r.impl: r for r in report.results if r.param == "call"}
+    assert set(calls) == {"ioring", "liburing"}
+    assert all(0 < r.us_per_op < 10 for r in calls.values())      # µs per bare call
+    keys = {t["key"] for t in report.targets}
+    assert {f"thin-{op}-{v}-{s}" for op, v in (("nop", 1), ("read", 4)) for s in T.SHAPES} <= keys
+    assert "thin-bare-call" in keys
+    text = T.format_report(report)
+    assert "targets (issue 18)" in text and "bare call" in text and "read QD 4" in text
+    assert not list(tmp_path.iterdir())             # the data file is removed
+
+
+def test_without_the_pypi_package_ioring_is_measured_alone(tmp_path, monkeypatch):
+    def missing():
+        raise B.Skip("not installed", "pip install liburing")
+    monkeypatch.setattr(T, "import_pypi_liburing", missing)
+    report = T.run(seconds=0.02, reps=1, directory=str(tmp_path), points=(("nop", 2),),
+                   shapes=("advance",))
+    statuses = {(r.impl, r.param): r.status for r in report.results}
+    assert statuses == {("ioring", "batch"): "ok", ("liburing", "batch"): "not installed",
+                        ("ioring", "call"): "ok"}
+    assert [t["key"] for t in report.targets] == ["thin-bare-call"]
+    text = T.format_report(report)
+    assert "not installed" in text and "pip install liburing" in text
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError):
+        T.run(seconds=0, reps=1)
+    with pytest.raises(ValueError):
+        T.run(seconds=0.1, reps=1, shapes=("sideways",))
+
+
+def test_call_costs_cover_every_call(tmp_path):
+    costs = T.call_costs(reps=1, rounds=2, directory=str(tmp_path))
+    assert [row[0] for row in costs["calls"]] == [key for key, _, _ in T.CALLS]
+    assert all(row[3] > 0 for row in costs["calls"])
+    text = T.format_call_costs(costs)
+    assert "io_uring_sq_ready(ring)" in text and "for_each_cqe" in text
+
+
+def test_bench_thin_cli_and_script(tmp_path):
+    _pypi()
+    cmd = [sys.executable, "-m", "ioring", "bench", "thin", "--seconds", "0.02", "--reps", "1",
+           "--dir", str(tmp_path), "--json", "out.json"]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=_env())
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "ioring.liburing, per-op loop" in result.stdout and "liburing (PyPI)" in result.stdout
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert {r["impl"] for r in data["results"]} == {"ioring", "liburing"}
+    assert any(t["key"] == "thin-bare-call" for t in data["targets"])
+    script = pathlib.Path(PKG_PARENT) / "bench" / "bench_thin.py"
+    result = subprocess.run([sys.executable, str(script), "--reps", "1", "--seconds", "0.02",
+                             "--shape", "seen", "--calls", "--json", str(tmp_path / "s.json")],
+                            capture_output=True, text=True, timeout=300, env=_env())
+    assert result.returncode in (0, 1), result.stderr       # 1: a target missed
+    assert "ns per loop iteration" in result.stdout and "targets (issue 18)" in result.stdout
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert set(data) == {"loops", "calls"}
