@@ -107,7 +107,7 @@ cdef class io_uring:
     # The door: the cdef API another module drives this ring through (docs/ARCHITECTURE.md).
     # Used by the Windows emulation (ioring/_winioring_linux.pyx).
     cdef c.io_uring_sqe *door_acquire(self) except? NULL
-    cdef void door_pin(self, c.io_uring_sqe *sqe, object obj)
+    cdef int door_pin(self, c.io_uring_sqe *sqe, object obj) except -1
     cdef int door_submit(self) except? -1
     cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1
     cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF

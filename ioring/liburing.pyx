@@ -940,12 +940,16 @@ cdef class io_uring:
             sqe = c.ioring_get_sqe_zeroed(&self.ring)
         return sqe
 
-    cdef void door_pin(self, c.io_uring_sqe *sqe, object obj):
+    cdef int door_pin(self, c.io_uring_sqe *sqe, object obj) except -1:
         """Keeps ``obj`` alive until the completion of ``sqe`` (door_acquire'd, not yet submitted)
         is reaped, or forever if a teardown cannot confirm the kernel is done with it."""
         cdef size_t slot = <size_t>(sqe - self.ring.sq.sqes) >> c.ioring_sqe_shift(&self.ring)
-        old = self._slot_pins[slot]
-        self._slot_pins[slot] = obj if old is None else (old, obj)
+        cdef uint32_t ref = self._slot_ref[slot]
+        if ref:
+            self._pin_store[ref - 1] = (self._pin_store[ref - 1], obj)
+        else:
+            self._slot_ref[slot] = self._pin_put(obj)
+        return 0
 
     cdef int door_submit(self) except? -1:
         """Publishes the SQEs queued (their pins become in flight); returns how many the kernel
