@@ -10,6 +10,8 @@ from ioring.liburing import io_uring
 RW_MODES: tuple[str, ...]
 #: the percentiles of LatencyHistogram.percentiles_us (fio's p50/p90/p99/p99.9)
 DEFAULT_PERCENTILES: tuple[float, ...]
+#: iodepth_batch_submit for requests that go to a device (O_DIRECT, a block device, a registered file)
+DEVICE_SUBMIT_BATCH: int
 
 class RequestError(NamedTuple):
     request: int
