@@ -5,7 +5,8 @@ cq_advance or cqe_seen) written against both packages: NOP batch 1 and 32, page-
 reads at QD 1 and 32 (a 64 MiB file, read once first), and the cost of a bare call
 (io_uring_sq_ready) next to ``len(())``. Pinned to one CPU, the packages interleaved, ``--reps``
 repetitions, medians; the issue's targets (loops >= 1.15x the PyPI package, a bare call <= 35 ns)
-are printed met or missed. ``--calls`` adds the cost of each single call of both packages.
+are printed met or missed, next to the C loop over ioring's core doing the same work (what is
+left of a loop without Python). ``--calls`` adds the cost of each single call of both packages.
 
     pip install liburing                     # the PyPI package to compare with
     python bench/bench_thin.py [--reps 5] [--seconds 0.3] [--cpu 1] [--calls] [--json FILE]
@@ -46,6 +47,7 @@ def main(argv=None):
         costs = T.call_costs(reps=args.reps, cpu=args.cpu)
         print("\n" + T.format_call_costs(costs))
         out["calls"] = costs
+
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

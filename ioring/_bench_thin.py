@@ -44,7 +44,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from ioring import bench as B
 
 WORKLOADS = ("thin",)
-IMPLS = {"ioring": "ioring.liburing, per-op loop", "liburing": "liburing (PyPI), per-op loop"}
+IMPLS = {"ioring": "ioring.liburing, per-op loop", "liburing": "liburing (PyPI), per-op loop",
+         "c": "C loop over ioring's core (ioring._bench)"}
 REFERENCE = "liburing"
 POINTS = (("nop", 1), ("nop", 32), ("read", 1), ("read", 32))
 SHAPES = ("advance", "seen")
@@ -266,8 +267,19 @@ def _pypi_read(fd: int, offsets, qd: int, shape: str):
     return (step_advance if shape == "advance" else step_seen), close
 
 
-_LOOPS = {("nop", "ioring"): _ioring_nop, ("nop", "liburing"): _pypi_nop,
-          ("read", "ioring"): _ioring_read, ("read", "liburing"): _pypi_read}
+def _c_nop(batch: int, shape: str):
+    from ioring import _bench
+    return (lambda seconds: _bench.nop(batch, seconds)), None
+
+
+def _c_read(fd: int, offsets, qd: int, shape: str):
+    from ioring import _bench
+    nblocks = os.fstat(fd).st_size // BLOCK
+    return (lambda seconds: _bench.read(fd, qd, seconds, verify=False, nblocks=nblocks)), None
+
+
+_LOOPS = {("nop", "ioring"): _ioring_nop, ("nop", "liburing"): _pypi_nop, ("nop", "c"): _c_nop,
+          ("read", "ioring"): _ioring_read, ("read", "liburing"): _pypi_read, ("read", "c"): _c_read}
 
 
 SLICES = 6     # each repetition alternates the packages this many times (drift hits both alike)
@@ -290,25 +302,32 @@ def _run_for(step: Callable[[], int], seconds: float) -> Tuple[int, float]:
 def _measure_pair(op: str, value: int, shape: str, impls: Sequence[str], seconds: float,
                   fd: int, offsets, first: int) -> Dict[str, Tuple[int, float]]:
     """Each implementation's loop for ``seconds`` in all, in SLICES slices alternating between
-    them (``first`` starts), after a warm-up: {impl: (ops, seconds)}."""
+    them (``first`` starts), after a warm-up: {impl: (ops, seconds)}. The C reference ("c")
+    measures its own slices (its loop warms up in each)."""
     made = {}
     try:
         for impl in impls:
             make = _LOOPS[(op, impl)]
-            made[impl] = make(value, shape) if op == "nop" else make(fd, offsets, value, shape)
+            step, close = make(value, shape) if op == "nop" else make(fd, offsets, value, shape)
+            if close is None:                       # the C reference: a measuring function
+                made[impl] = (step, None)
+            else:
+                made[impl] = ((lambda secs, step=step: _run_for(step, secs)), close)
         for impl in impls:
-            _run_for(made[impl][0], min(seconds / 10, 0.05))
+            if made[impl][1] is not None:
+                made[impl][0](min(seconds / 10, 0.05))
         total = {impl: [0, 0.0] for impl in impls}
         order = list(impls[first:]) + list(impls[:first])
         for k in range(SLICES):
             for impl in (order if k % 2 == 0 else order[::-1]):
-                ops, secs = _run_for(made[impl][0], seconds / SLICES)
+                ops, secs = made[impl][0](seconds / SLICES)
                 total[impl][0] += ops
                 total[impl][1] += secs
         return {impl: (t[0], t[1]) for impl, t in total.items()}
     finally:
-        for step, close in made.values():
-            close()
+        for _, close in made.values():
+            if close is not None:
+                close()
 
 
 # ---- the cost of one call -----------------------------------------------------------------------
@@ -375,6 +394,7 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
     except B.Skip as skip:
         pypi_skip = skip
     impls = ["ioring"] + ([] if pypi_skip else ["liburing"])
+    looped = impls + ["c"]          # the C loop: what is left of a loop without Python
     tmp = tempfile.mkdtemp(prefix="ioring-bench-thin-", dir=directory or B._default_dir())
     old_affinity = _pinned(cpu)
     settings = {"workloads": ["thin"], "seconds": seconds, "reps": reps, "size_mib": size_mib,
@@ -401,8 +421,8 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
                 for shape in shapes:
                     if progress:
                         progress(done, total, f"thin {op} {value} {shape} (rep {rep + 1})")
-                    got = _measure_pair(op, value, shape, impls, seconds, fd, offsets, rep % 2)
-                    for impl in impls:
+                    got = _measure_pair(op, value, shape, looped, seconds, fd, offsets, rep % 2)
+                    for impl in looped:
                         samples.setdefault((op, value, shape, impl), []).append(got[impl])
                     done += 1
             if progress:
@@ -462,9 +482,14 @@ def _fill(report: B.Report, samples, calls, impls, pypi_skip, points, shapes) ->
                                                IMPLS["liburing"], pypi_skip.status, note=pypi_skip.note,
                                                reference=REFERENCE))
                 r.note += "; no PyPI liburing to compare with"
+            c_ref = _median_result(op, value, shape, "c", samples[(op, value, shape, "c")])
+            c_ref.note = "the same work without Python: " + c_ref.note
+            if pypi_skip is not None:
+                report.results.append(c_ref)
                 continue
             theirs = samples[(op, value, shape, "liburing")]
             report.results.append(_median_result(op, value, shape, "liburing", theirs))
+            report.results.append(c_ref)
             r.ratio = statistics.median((a[0] / a[1]) / (b[0] / b[1]) for a, b in zip(mine, theirs))
             report.targets.append({
                 "key": f"thin-{op}-{value}-{shape}",
@@ -509,12 +534,21 @@ def format_report(report: B.Report) -> str:
         if r.status != "ok":
             rows.append((point, shape, r.label, r.status, "", r.note))
             continue
-        ratio = "ref" if r.impl == REFERENCE else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
+        ratio = "ref" if r.impl == REFERENCE else (f"{r.ratio:.2f}x" if r.ratio is not None else "")
         rows.append((point, shape, r.label, B._si(r.ops_per_sec), f"{r.us_per_op:.3f}", ratio))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         lines.append("  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
                                 row[3].rjust(widths[3]), row[4].rjust(widths[4]), row[5]]).rstrip())
+    asks = _python_shares(report)
+    if asks:
+        lines += ["", "what 1.15x asks: the Python part of a loop is its time minus the C loop's (same "
+                  "kernel work); PyPI's loop must lose 13% of its time, all of it from its Python part",
+                  f"  {'point':<13} {'loop':<8} {'PyPI µs':>8} {'C µs':>7} {'PyPI Python':>12} "
+                  f"{'cut needed':>11} {'cut made':>9}"]
+        for point, shape, tp, tc, need, made in asks:
+            lines.append(f"  {point:<13} {shape:<8} {tp:8.3f} {tc:7.3f} {tp - tc:9.3f} µs "
+                         f"{need:10.0%} {made:9.0%}")
     lines += ["", f"bare call (timeit; len(()) = {s.get('floor_ns', 0):.1f} ns)"]
     for r in report.results:
         if r.param == "call":
@@ -530,6 +564,27 @@ def format_report(report: B.Report) -> str:
     if report.notes:
         lines += [""] + [f"note: {n}" for n in report.notes]
     return "\n".join(lines)
+
+
+def _python_shares(report: B.Report):
+    """Per point and loop: PyPI's and the C loop's µs/op, the share of PyPI's Python part (its
+    time minus the C loop's) a 1.15x ratio needs removed, and the share ioring.liburing removed."""
+    by = {(r.config, r.value, r.impl): r for r in report.results if r.param != "call" and r.status == "ok"}
+    out = []
+    for r in report.results:
+        if r.param == "call" or r.impl != "ioring" or r.status != "ok":
+            continue
+        theirs, c_ref = by.get((r.config, r.value, "liburing")), by.get((r.config, r.value, "c"))
+        if theirs is None or c_ref is None:
+            continue
+        tp, tc, to = theirs.us_per_op, c_ref.us_per_op, r.us_per_op
+        python = tp - tc
+        if python <= 0:
+            continue
+        op, shape = r.config.split()
+        out.append((f"{'nop batch' if op == 'nop' else 'read QD'} {r.value}", shape, tp, tc,
+                    (tp - tp / TARGET_RATIO) / python, (tp - to) / python))
+    return out
 
 
 # ---- per-call micro-timers (bench/bench_thin.py --calls) ----------------------------------------
@@ -813,3 +868,4 @@ def format_call_costs(costs: dict) -> str:
     if costs["note"]:
         lines.append(f"liburing (PyPI): {costs['note']}")
     return "\n".join(lines)
+

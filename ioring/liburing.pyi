@@ -317,6 +317,7 @@ class io_uring_sqe:
 @final
 class io_uring_cqe:
     """A copy of struct io_uring_cqe."""
+    def __init__(self) -> None: ...
     @property
     def user_data(self) -> int: ...
     @property

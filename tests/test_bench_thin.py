@@ -33,7 +33,7 @@ def test_loops_of_both_packages_run_and_compare(tmp_path):
     report = T.run(seconds=0.02, reps=1, size_mib=4, directory=str(tmp_path),
                    points=(("nop", 1), ("nop", 4), ("read", 1), ("read", 4)))
     loops = [r for r in report.results if r.param != "call"]
-    assert len(loops) == 4 * len(T.SHAPES) * 2
+    assert len(loops) == 4 * len(T.SHAPES) * 3       # ioring, PyPI, the C loop
     assert all(r.status == "ok" and r.ops > 0 for r in loops), [(r.label, r.status, r.note) for r in loops]
     mine = [r for r in loops if r.impl == "ioring"]
     assert all(r.ratio is not None and r.ratio > 0 for r in mine)
@@ -45,6 +45,7 @@ def test_loops_of_both_packages_run_and_compare(tmp_path):
     assert "thin-bare-call" in keys
     text = T.format_report(report)
     assert "targets (issue 18)" in text and "bare call" in text and "read QD 4" in text
+    assert "what 1.15x asks" in text
     assert not list(tmp_path.iterdir())             # the data file is removed
 
 
@@ -56,7 +57,7 @@ def test_without_the_pypi_package_ioring_is_measured_alone(tmp_path, monkeypatch
                    shapes=("advance",))
     statuses = {(r.impl, r.param): r.status for r in report.results}
     assert statuses == {("ioring", "batch"): "ok", ("liburing", "batch"): "not installed",
-                        ("ioring", "call"): "ok"}
+                        ("c", "batch"): "ok", ("ioring", "call"): "ok"}
     assert [t["key"] for t in report.targets] == ["thin-bare-call"]
     text = T.format_report(report)
     assert "not installed" in text and "pip install liburing" in text
@@ -85,7 +86,7 @@ def test_bench_thin_cli_and_script(tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout
     assert "ioring.liburing, per-op loop" in result.stdout and "liburing (PyPI)" in result.stdout
     data = json.loads((tmp_path / "out.json").read_text())
-    assert {r["impl"] for r in data["results"]} == {"ioring", "liburing"}
+    assert {r["impl"] for r in data["results"]} == {"ioring", "liburing", "c"}
     assert any(t["key"] == "thin-bare-call" for t in data["targets"])
     script = pathlib.Path(PKG_PARENT) / "bench" / "bench_thin.py"
     result = subprocess.run([sys.executable, str(script), "--reps", "1", "--seconds", "0.02",
@@ -93,5 +94,6 @@ def test_bench_thin_cli_and_script(tmp_path):
                             capture_output=True, text=True, timeout=300, env=_env())
     assert result.returncode in (0, 1), result.stderr       # 1: a target missed
     assert "ns per loop iteration" in result.stdout and "targets (issue 18)" in result.stdout
+    assert "what 1.15x asks" in result.stdout
     data = json.loads((tmp_path / "s.json").read_text())
     assert set(data) == {"loops", "calls"}
