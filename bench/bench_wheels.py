@@ -85,12 +85,14 @@ print(all_cpu, total, big_cpu, big.file_size, big.filename)
 """
 
 # The writer alone: the wheel's members inflated in memory first (not timed), then written into a
-# fresh directory with os.makedirs and os.open/os.write/os.close, by 1 thread and by N threads
-# taking members largest first; prints "threads wall cpu" per configuration and repetition.
+# fresh directory with os.makedirs and os.open/os.write/os.close (writes of at most the engine's
+# _WRITE_MAX, see ioring._unzip._write_max), by 1 thread and by N threads taking members
+# largest first; prints "threads wall cpu" per configuration and repetition.
 _WRITE_ONLY = r"""
 import os, resource, sys, threading, time, zipfile
 sys.path[:0] = [sys.argv[4]]
 from ioring._bench_wheel import clear_round
+from ioring._unzip import _WRITE_MAX as WRITE_MAX
 path, base, reps, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5] == "1"
 z = zipfile.ZipFile(path)
 members = [(i.filename, z.read(i)) for i in z.infolist() if not i.is_dir()]
@@ -117,7 +119,7 @@ def write_all(dest, nthreads):
             fd = os.open(os.path.join(dest, name), FLAGS, 0o644)
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view[:WRITE_MAX]):]
             os.close(fd)
     threads = [threading.Thread(target=work) for _ in range(nthreads - 1)]
     for t in threads:
@@ -224,6 +226,31 @@ def memory_probe(mb):
     return {"mb": mb, "ms_per_mb": passes, "page_reporting": params}
 
 
+def write_probe(directory, mib=256):
+    """CPU seconds of writing ``mib`` MiB to a new file in ``directory`` in writes of 64 KiB
+    and of 1 MiB (medians of 2; each file truncated afterwards, its inode kept): where the
+    kernel reports free memory to the hypervisor in small blocks, the large page-cache folios
+    that big writes get on ext4 cost a fault in the host each (ioring._unzip._write_max)."""
+    import resource
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+    buf = memoryview(b"\1" * (1 << 20))
+    out = {}
+    for rep in range(2):
+        for size in (64 << 10, 1 << 20):
+            path = os.path.join(directory, f"write-probe-{size}-{rep}")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            c = cpu()
+            for _ in range((mib << 20) // size):
+                os.write(fd, buf[:size])
+            out.setdefault(size, []).append(cpu() - c)
+            os.close(fd)
+            os.truncate(path, 0)
+    return {f"{size >> 10} KiB": statistics.median(v) for size, v in out.items()}
+
+
 def journal(path):
     """'yes'/'no' for an ext3/ext4 file system (whether jbd2 runs for its device), else None."""
     try:
@@ -263,7 +290,7 @@ def run(args):
               "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
               "wheels": {k: os.path.basename(v) for k, v in wheels.items()},
               "byte_compiled": W.byte_compile_package(),
-              "memory": memory_probe(512),
+              "memory": memory_probe(256),
               "inflate_only": {}, "write_only": {}, "filesystems": {}, "results": {},
               "identical": {}}
     uv = shutil.which("uv") is not None
@@ -278,6 +305,7 @@ def run(args):
             if keep:
                 info["create_us"] = wait_for_fast_creates(os.path.join(base, "probe"),
                                                           args.settle)
+            info["write_256mib_cpu"] = write_probe(base)
             for key, wheel in wheels.items():
                 report["write_only"][f"{kind} {key}"] = write_only(
                     wheel, tempfile.mkdtemp(prefix="writer-", dir=base), 3, keep)
@@ -344,6 +372,9 @@ def table(report):
             extra.append(f"journal: {info['journal']}")
         if "create_us" in info:
             extra.append(f"creating a file there before the run: {info['create_us']:.0f} us")
+        if info.get("write_256mib_cpu"):
+            extra.append("writing 256 MiB to a new file: " + ", ".join(
+                f"{v:.2f} s of CPU in writes of {k}" for k, v in info["write_256mib_cpu"].items()))
         lines.append(f"{kind}: {info['dir']}" + (f" ({'; '.join(extra)})" if extra else ""))
     lines += ["", "Medians; \"process\": spawn to exit; \"in-process\": the call, library import "
              "included, interpreter start-up not (pip and uv: process only).", "",

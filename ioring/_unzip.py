@@ -4,7 +4,9 @@
 How an archive is extracted (choices measured on the torch CPU wheel, numpy's and pandas'
 wheels, 2 CPUs; ``bench/bench_wheels.py``, ``bench/RESULTS.md``):
 
-1. The central directory is read with ``zipfile`` (zip64, name encodings). Before anything is
+1. The central directory is read by ``ioring._zipdir`` (as zipfile reads it, 2.5x faster: the
+   whole of it is read before anything else can start), or by ``zipfile`` for what only zipfile
+   reads (zip64 records, prepended data, ...). Before anything is
    written, every member is checked: names that would land outside the destination are refused
    (ValueError), and so are archives that look like zip bombs (``zipfile.BadZipFile``):
    overlapping members (the data of one member running into another's header: the
@@ -17,22 +19,31 @@ wheels, 2 CPUs; ``bench/bench_wheels.py``, ``bench/RESULTS.md``):
 2. The members to write are cut into *units*: each member over 1 MiB (inflated or compressed)
    is a *stream*, inflated 1 MiB at a time, each chunk written at its offset while the next one
    inflates (memory does not grow with the member: at most 4 chunks in flight); the other
-   members are grouped in *batches* of neighbours in the archive, read with one ``pread`` of at
-   most 2 MiB of compressed data and inflated whole (at most 4 MiB of inflated data waits
-   for its writes per thread, or the thread reaps first).
+   members are grouped in *batches* of neighbours in the archive (the directory entries between
+   them read over), read with one ``pread`` of at most 512 KiB of compressed data into a
+   buffer the thread reuses, and inflated whole. Batches shrink towards the end of the archive
+   (at most 1/(2 x threads) of what is left), so that the threads finish together.
 3. One thread per CPU (up to 8; the calling thread is one of them) takes units in turn: streams
    first, largest first, so that the longest member - the critical path, torch's 414 MiB
    libtorch_cpu.so - starts at once on one CPU while the other CPUs take everything else. The
    deflate decoder (``ioring._inflate``: ISA-L, else zlib-ng, else zlib) and ``pread`` release
-   the GIL, so the threads inflate in parallel.
-4. Each thread has its own ``Ring`` and writes with io_uring: a small member is one chain
-   ``openat2(RESOLVE_BENEATH) -> write`` on a direct descriptor (closed by the next open into
-   the slot or by the ring's close); a stream's file is opened once and its chunks are written
-   with ``IOSQE_ASYNC`` (the copy into the page cache runs in an io-wq worker, not under the
-   GIL of the inflating thread). Registered buffers are not used: the decoders return new
-   ``bytes`` objects and cannot inflate into a given buffer, so a registered buffer would cost a
-   copy per chunk. Without io_uring (disabled, or a kernel without IORING_FEAT_LINKED_FILE) the
-   threads write with ``os.open(O_NOFOLLOW)/os.pwrite`` instead.
+   the GIL, so the threads inflate in parallel. The threads import nothing (an import lock
+   left taken by a Ctrl-C in the calling thread would stop them) and start with signals
+   blocked (they go to the calling thread).
+4. Writes go through io_uring. A batch's members, 1 MiB of inflated data at a time (more is
+   more fresh memory to fault in: 4 MiB cost ~3,500 more page faults for pandas' wheel), go to
+   ``_fileops.write_pipelined`` (a C loop, the GIL released: each file created by
+   ``openat2(RESOLVE_BENEATH)`` on the thread, its write on one io-wq worker): a third less
+   CPU per file than chains ``openat2 -> write`` prepared and reaped from Python, which remain
+   for builds without ``_fileops``. A stream's file is opened once on a direct descriptor of
+   the thread's ``Ring`` and its chunks are written with ``IOSQE_ASYNC`` (the copy into the
+   page cache runs in an io-wq worker, not under the GIL of the inflating thread). Every write
+   is at most ``_WRITE_MAX`` bytes (64 KiB on this project's VM, see ``_write_max``: larger
+   writes get large page-cache folios on ext4, which cost a fault in the hypervisor here).
+   Registered buffers are not used: the decoders return new ``bytes`` objects and cannot
+   inflate into a given buffer, so a registered buffer would cost a copy per chunk. Without
+   io_uring (disabled, or a kernel without IORING_FEAT_LINKED_FILE) the threads write with
+   ``os.open(O_NOFOLLOW)/os.pwrite`` instead.
 5. The CRC-32 of every member is computed as it inflates (zipfile checks it too) and a mismatch
    raises ``zipfile.BadZipFile``; ``install_wheel`` also has each member's SHA-256 computed as
    it is written.
