@@ -69,7 +69,7 @@ cdef class io_uring:
     cdef uint32_t *_pin_free      # free indices of _pin_store
     cdef uint32_t _pin_nfree
     cdef uint32_t _pin_cap
-    cdef unsigned _tracked        # SQEs before this SQ index have been moved to _inflight
+    cdef unsigned _tracked        # SQEs before this SQ index have been tracked (_flight or _inflight)
     cdef list _registered_buffers
     cdef list _registered_ranges  # (address, length) of each registered buffer
     cdef int _blocking            # blocking calls in progress (the GIL is released in them)
