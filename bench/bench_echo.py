@@ -39,8 +39,11 @@ import subprocess
 import sys
 import tempfile
 
+import _checkout    # bench/ is on sys.path (a script's own directory)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+if __name__ == "__main__":
+    _checkout.use()
 
 CASES = {
     "pingpong-1": ("pingpong", 1, 64, None),
@@ -144,8 +147,7 @@ def _have(module):
 def start_server(kind):
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", kind],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep +
-                                     os.environ.get("PYTHONPATH", "")))
+                            env=_checkout.child_env())
     line = proc.stdout.readline()
     if not line:
         proc.wait()

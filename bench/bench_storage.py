@@ -19,7 +19,9 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _checkout  # noqa: E402
+_checkout.use()
 
 from ioring import _bench_storage as S  # noqa: E402
 from ioring import bench as B  # noqa: E402

@@ -19,7 +19,9 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import _checkout  # noqa: E402
+_checkout.use()
 
 from ioring import _bench_thin as T  # noqa: E402
 

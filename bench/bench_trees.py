@@ -35,8 +35,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-if __name__ == "__main__" and os.path.dirname(HERE) not in sys.path:
-    sys.path.insert(0, os.path.dirname(HERE))
+if __name__ == "__main__":
+    import _checkout      # bench/ is sys.path[0]
+    _checkout.use()
 
 import ioring.files as F              # noqa: E402
 from ioring import _copytree          # noqa: E402

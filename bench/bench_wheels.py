@@ -42,9 +42,10 @@ import time
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+import _checkout  # noqa: E402
+_checkout.use()
+ROOT = _checkout.ROOT
 
 from ioring import _bench_wheel as W   # noqa: E402
 from ioring import _inflate            # noqa: E402
@@ -90,7 +91,7 @@ print(all_cpu, total, big_cpu, big.file_size, big.filename)
 # largest first; prints "threads wall cpu" per configuration and repetition.
 _WRITE_ONLY = r"""
 import os, resource, sys, threading, time, zipfile
-sys.path[:0] = [sys.argv[4]]
+sys.path[:0] = [sys.argv[4]] if sys.argv[4] else []
 from ioring._bench_wheel import clear_round
 from ioring._unzip import _WRITE_MAX as WRITE_MAX
 path, base, reps, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5] == "1"
@@ -177,7 +178,7 @@ def get_wheels(args):
 
 
 def inflate_only(wheel):
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = _checkout.child_env()
     out = subprocess.run([sys.executable, "-c", _INFLATE_ONLY, wheel], capture_output=True,
                          text=True, env=env, check=True).stdout.split()
     return {"cpu": float(out[0]), "bytes": int(out[1]), "largest_cpu": float(out[2]),
@@ -186,7 +187,7 @@ def inflate_only(wheel):
 
 def write_only(wheel, base, reps, keep_inodes):
     """The writer alone on ``base``'s filesystem: {threads: {"wall", "cpu"}} (medians)."""
-    r = subprocess.run([sys.executable, "-c", _WRITE_ONLY, wheel, base, str(reps), ROOT,
+    r = subprocess.run([sys.executable, "-c", _WRITE_ONLY, wheel, base, str(reps), _checkout.IMPORT_PATH,
                         "1" if keep_inodes else "0"], capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"the writer alone failed: {r.stderr.strip()[-2000:]}")

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-import ioring
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ioring.__file__))), "bench")
+# The checkout's bench/ (ioring itself may be imported from site-packages).
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 
 
 def _import(name):

@@ -88,7 +88,7 @@ def test_bench_thin_cli_and_script(tmp_path):
     data = json.loads((tmp_path / "out.json").read_text())
     assert {r["impl"] for r in data["results"]} == {"ioring", "liburing", "c"}
     assert any(t["key"] == "thin-bare-call" for t in data["targets"])
-    script = pathlib.Path(PKG_PARENT) / "bench" / "bench_thin.py"
+    script = pathlib.Path(__file__).resolve().parent.parent / "bench" / "bench_thin.py"
     result = subprocess.run([sys.executable, str(script), "--reps", "1", "--seconds", "0.02",
                              "--shape", "seen", "--calls", "--json", str(tmp_path / "s.json")],
                             capture_output=True, text=True, timeout=300, env=_env())

@@ -736,7 +736,8 @@ def test_destination_under_a_default_acl(fs_dir, engine):
 def test_bench_trees_checks_every_method(fs_dir):
     """bench/bench_trees.py on a small tree: every checked method's copy equals shutil's (its
     checker raises otherwise), and the report has a ratio per method."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(ioring.__file__)), "bench"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "bench"))      # the checkout's, not next to the installed ioring
     try:
         import bench_trees
     finally:
