@@ -17,13 +17,13 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY
 cdef extern from "<errno.h>":
     enum: ECANCELED
-from libc.stdint cimport uint64_t, int64_t, uint32_t, uint16_t
+from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset, memcpy
 
 from ioring cimport _core as c
 cimport cpython.array as carray
-from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer, _Inflight
+from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer
 
 cdef extern from "ioring/abi.h":
     enum:
@@ -202,13 +202,13 @@ cdef class _Linked:
         if ring._chain_owner == PyThread_get_thread_ident():
             raise RuntimeError("linked() chains do not nest")
         ring._await_chain()         # another thread's chain is being queued: after it
-        ring.uring._check()
+        ring.uring.door_check()
         ring._chain_owner = PyThread_get_thread_ident()
         ring._link_depth = 1
         ring._link_last = None
         # Where the chain begins in the SQ: if the SQ fills while it is queued, what precedes
         # this point is submitted on its own (Ring._submit_before_chain).
-        ring._chain_start = ring.uring.ring.sq.sqe_tail
+        ring._chain_start = ring.uring.door_sq_tail()
         return ring
 
     def __exit__(self, *exc):
@@ -275,6 +275,15 @@ cdef class Ring:
     cdef uint32_t _next_qid
     cdef list _stalled_sends       # _SendQueues with data that waits for a moment to queue it
     cdef uint64_t _wakes           # callbacks, wakers and sinks called by reaps (Ring._pump)
+    # The reap in progress (_reap -> door_reap -> _reap_cqe): what its CQEs produced.
+    cdef list _rs_done             # (Operation, res, flags) to complete once the CQEs are consumed
+    cdef list _rs_streams          # multishot _Streams that got CQEs
+    cdef list _rs_sendqs           # _SendQueues whose send completed
+    cdef Py_ssize_t _rs_ndone
+    cdef unsigned _rs_others       # CQEs of no Operation (another thread may wait for them)
+    cdef int _rs_limit
+    cdef uint64_t _rs_bid          # the batch id last looked up, and its _Batch
+    cdef _Batch _rs_batch
     cdef object __weakref__
 
     def __init__(self, entries=256, *, bint sqpoll=False, unsigned flags=0,
@@ -425,30 +434,21 @@ cdef class Ring:
         first SQE, so no part of the chain reaches the kernel before it is complete (a chain
         cut in two runs its first half linked to nothing)."""
         cdef io_uring uring = self.uring
-        cdef c.ioring *ring = &uring.ring
-        cdef unsigned tail = ring.sq.sqe_tail
         cdef unsigned start = self._chain_start
-        cdef unsigned chain = tail - start
+        cdef unsigned chain = uring.door_sq_tail() - start
+        cdef unsigned entries = uring.door_sq_entries()
         cdef int ret
-        if chain >= ring.sq.ring_entries:
+        if chain >= entries:
             raise RuntimeError(
                 f"a linked() chain must fit in the submission queue: this Ring has "
-                f"{ring.sq.ring_entries} SQ entries and the chain needs more (a request with "
+                f"{entries} SQ entries and the chain needs more (a request with "
                 f"timeout= takes two); use a larger Ring(entries) or split the chain")
-        if <int>(ring.sq.sqe_head - start) > 0 or <int>(uring._tracked - start) > 0:
-            # Part of the chain was published behind our back (io_uring_submit of the thin
-            # layer on this ring): it cannot be held back any more.
-            raise RuntimeError("this linked() chain was partly submitted through the thin layer "
-                               "(io_uring_submit on Ring.uring) while it was being queued")
-        ring.sq.sqe_tail = start
-        try:
-            uring._track()          # only the SQEs before the chain
-            ret = c.ioring_submit(ring)
-        finally:
-            ring.sq.sqe_tail = tail
+        # (RuntimeError if part of the chain was published behind our back: io_uring_submit of
+        # the thin layer on this ring; it cannot be held back any more.)
+        ret = uring.door_submit_before(start)
         if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
             raise OSError(-ret, os.strerror(-ret))
-        if c.ioring_sq_space_left(ring) == 0:
+        if uring.door_sq_space() == 0:
             # The kernel has not consumed them yet: SQPOLL works asynchronously, and a CQ
             # backlog can hold submission back. Reap and wait for SQ space. (A done-callback
             # run by this reap that queues a request adds it to the chain, as one run by any
@@ -574,6 +574,7 @@ cdef class Ring:
         """The registered buffer that holds ``buf``, or -1."""
         cdef Py_buffer view
         cdef size_t start, end
+        # TODO(door_registered, another slice of issue 15): the thin layer's private table.
         ranges = self.uring._registered_ranges
         if ranges is None or buf is None:
             return -1
@@ -754,7 +755,7 @@ cdef class Ring:
     cdef _FileEngine _file_engine(self):
         """The engine of read_file/write_file, made (its slot table registered) on first use."""
         cdef _FileEngine engine
-        self.uring._check()
+        self.uring.door_check()
         if self._issuer:
             self._check_thread()
         if self._in_own_chain():
@@ -1024,100 +1025,41 @@ cdef class Ring:
         self._gate_submit("submit()")
         return L.io_uring_submit(self.uring)
 
-    cdef int _reap(self, int limit, unsigned max_cqes=0xFFFFFFFF) except -1:
-        """Complete the Operations of every ready CQE (at most ``limit`` if > 0), hand batch
-        CQEs to the batch they belong to, whichever thread runs it, and multishot CQEs to their
-        iterator's queue. The CQEs are consumed before any done-callback or multishot waker
-        runs, so one that queues (and so may reap) can never see the same CQE twice."""
+    cdef int _reap(self, int limit, unsigned max_cqes=0) except -1:
+        """Complete the Operations of every ready CQE (at most ``limit`` if > 0, at most
+        ``max_cqes`` CQEs if > 0), hand batch CQEs to the batch they belong to, whichever thread
+        runs it, and multishot CQEs to their iterator's queue. The CQEs are consumed (through
+        the door: door_reap calls _reap_cqe for each) before any done-callback or multishot
+        waker runs, so one that queues (and so may reap) can never see the same CQE twice."""
         cdef io_uring uring = self.uring
-        cdef unsigned head, ready, i = 0, others = 0
-        cdef c.io_uring_cqe *cqe
-        cdef uint64_t ud, bid, cached_bid = 0
+        cdef unsigned others
+        cdef list done, streams, sendqs
         cdef Operation op
-        cdef _Batch batch = None
-        cdef list done = None          # created at the first Operation (batches need none)
-        cdef list streams = None       # multishot _Streams that got CQEs
-        cdef list sendqs = None        # _SendQueues whose send completed
         cdef _Stream stream
         cdef _SendQueue sendq
-        cdef Py_ssize_t ndone = 0
-        ready = c.ioring_cq_ready(&uring.ring)
-        if ready > max_cqes:
-            ready = max_cqes
-        if ready == 0:
+        cdef Py_ssize_t ndone
+        if uring.door_cq_ready() == 0:
             if self._deferred_cancels:
                 self._run_deferred_cancels()
             if self._files is not None and (self._files.waiting or self._files.continuing
                                             or self._files.cancelling):
                 self._files._refill()
             return 0
-        head = uring.ring.cq.khead[0]
         self._reaping = True
+        self._rs_limit = limit
+        self._rs_ndone = 0
+        self._rs_others = 0
+        self._rs_bid = 0
         try:
-            while i < ready and (limit <= 0 or ndone < limit):
-                cqe = c.ioring_cqe_at(&uring.ring, head + i)
-                i += 1
-                ud = cqe.user_data
-                if ud & (_CANCEL_TAG | _BATCH_TAG | _FILE_TAG):
-                    if ud == _WAKE_UD:
-                        continue
-                    others += 1
-                    if ud & _CANCEL_TAG:
-                        continue
-                    if not ud & _BATCH_TAG:
-                        if (ud & _SENDQ_TAG) == _SENDQ_TAG:
-                            # A stream writer's send: recorded in its queue, at C level.
-                            q = self._sendqs.get(<uint32_t>(ud >> 16)) if self._sendqs else None
-                            if q is not None:
-                                sendq = <_SendQueue>q
-                                sendq._on_cqe(ud, cqe.res)
-                                if not sendq.listed:
-                                    sendq.listed = True
-                                    if sendqs is None:
-                                        sendqs = []
-                                    sendqs.append(sendq)
-                        elif self._files is not None:
-                            # A file chain's CQE: recorded in its job, at C level.
-                            self._files._on_cqe(ud, cqe.res)
-                        continue
-                    # A batch's CQE: to its batch, if it is running (a batch that was interrupted
-                    # left its pins in uring._inflight, released by _retire below).
-                    bid = (ud >> 32) & _BATCH_ID_MASK
-                    if bid != cached_bid:
-                        batch = self._batches.get(bid) if self._batches else None
-                        cached_bid = bid
-                    if batch is not None:
-                        batch._record(<uint32_t>ud, cqe.res)
-                    continue
-                others += 1
-                if cqe.flags & IORING_CQE_F_MORE:
-                    op = self._ops.get(ud)
-                else:
-                    op = self._ops.pop(ud, None)
-                if op is None:
-                    continue
-                if op._stream is not None:
-                    # A multishot request's result: queued in its iterator, no object per CQE
-                    # beyond the result itself.
-                    stream = <_Stream>op._stream
-                    stream._push(cqe.res, cqe.flags)
-                    if not stream.listed:
-                        stream.listed = True
-                        if streams is None:
-                            streams = []
-                        streams.append(stream)
-                    continue
-                if op._res is not None or cqe.flags & IORING_CQE_F_NOTIF:
-                    # Its result came with an earlier CQE: this is the notification that ends a
-                    # zero-copy send (IORING_CQE_F_NOTIF); it only releases what the send pinned.
-                    continue
-                if done is None:
-                    done = []
-                done.append((op, 0 if op.kind == "timeout" and cqe.res == -ETIME else cqe.res, cqe.flags))
-                ndone += 1
+            uring.door_reap(_reap_cqe, <void *>self, max_cqes)
         finally:
-            uring._retire(i)
             self._reaping = False
+            done, self._rs_done = self._rs_done, None
+            streams, self._rs_streams = self._rs_streams, None
+            sendqs, self._rs_sendqs = self._rs_sendqs, None
+            self._rs_batch = None
+        ndone = self._rs_ndone
+        others = self._rs_others
         self._reap_gen += 1
         self._ncompleted += ndone
         if others and self._leader and not self._woken:
@@ -1164,17 +1106,18 @@ cdef class Ring:
         cdef c.io_uring_sqe *sqe
         if self._link_depth:
             return      # a linked() chain is being queued: submitting now would cut it
-        sqe = c.ioring_get_sqe(&uring.ring)
-        if sqe == NULL:
-            return
-        c.ioring_prep_nop(sqe)
-        sqe.user_data = _WAKE_UD
         try:
-            uring._track()
+            if uring.door_sq_space() == 0:
+                return
+            sqe = uring.door_acquire()
+            if sqe == NULL:
+                return
+            c.ioring_prep_nop(sqe)
+            sqe.user_data = _WAKE_UD
+            if uring.door_submit() >= 0:
+                self._woken = True
         except BaseException:
             pass
-        if c.ioring_submit(&uring.ring) >= 0:
-            self._woken = True
 
     def wait(self, unsigned n=1, timeout=None):
         """Submit what is queued and wait until ``n`` requests completed (or ``timeout``
@@ -1182,7 +1125,7 @@ cdef class Ring:
         completions reaped by any of them count."""
         cdef uint64_t start = self._ncompleted
         cdef double deadline = -1.0
-        self.uring._check()         # closed, or the parent's ring in a fork child: refused
+        self.uring.door_check()     # closed, or the parent's ring in a fork child: refused
         if self._issuer:
             self._check_thread()
         if timeout is not None:
@@ -1198,7 +1141,7 @@ cdef class Ring:
                 break
             self._block(deadline, True)
         self._await_chain()
-        if c.ioring_sq_ready(&self.uring.ring):
+        if self.uring.door_sq_ready():
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
 
@@ -1221,7 +1164,7 @@ cdef class Ring:
         q.fd = _fileno(sock, "sock")
         q.driver = driver
         q.high_water = high_water
-        self.uring._check()
+        self.uring.door_check()
         while True:
             q.qid = self._next_qid
             self._next_qid = self._next_qid + 1 if self._next_qid != 0xFFFFFFFF else 1
@@ -1259,7 +1202,7 @@ cdef class Ring:
         cdef int rounds = 0, ret
         cdef bint reaped = False, submitted = False
         cdef uint64_t wakes = self._wakes
-        uring._check()
+        uring.door_check()
         if self._issuer:
             self._check_thread()
         self._gate_submit("wait()")
@@ -1267,16 +1210,15 @@ cdef class Ring:
             before = self._ncompleted
             if self._stalled_sends:
                 self._kick_sends()
-            uring._track()
             if defer:
-                ret = c.ioring_submit_and_get_events(&uring.ring)
+                ret = uring.door_submit_events()
             else:
-                ret = c.ioring_submit(&uring.ring)
+                ret = uring.door_submit()
             if ret < 0:
                 raise OSError(-ret, os.strerror(-ret))
             if ret > 0:
                 submitted = True
-            if c.ioring_cq_ready(&uring.ring) == 0:
+            if uring.door_cq_ready() == 0:
                 break
             self._reap(0)
             reaped = True
@@ -1285,9 +1227,9 @@ cdef class Ring:
                 break           # multishot results, cancels: nothing more comes from a resubmit
         if reaped and submitted and efd >= 0:
             _c_read(efd, &counter, 8)      # non-blocking: EAGAIN when nothing is left to drain
-            if c.ioring_cq_ready(&uring.ring):
+            if uring.door_cq_ready():
                 self._reap(0)
-        return (1 if rounds >= max_rounds or c.ioring_sq_ready(&uring.ring) > 0 else 0) | \
+        return (1 if rounds >= max_rounds or uring.door_sq_ready() > 0 else 0) | \
             (2 if self._wakes != wakes else 0) | (4 if reaped else 0)
 
     cdef _wait_for(self, Operation op, timeout):
@@ -1321,7 +1263,7 @@ cdef class Ring:
         cdef int ret
         if self._cond is None:
             raise ValueError("not an initialized Ring")
-        uring._check()
+        uring.door_check()
         if self._issuer:
             self._check_thread()
         self._gate_submit("waiting for a completion")    # or cut a chain being queued
@@ -1335,28 +1277,22 @@ cdef class Ring:
             elif left < 0:
                 left = 0
         if not self._leader:
-            uring._track()
-            if submit_first and c.ioring_sq_ready(&uring.ring):
-                ret = c.ioring_submit(&uring.ring)
+            if submit_first and uring.door_sq_ready():
+                ret = uring.door_submit()
                 if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
                     raise OSError(-ret, os.strerror(-ret))
-                if c.ioring_cq_ready(&uring.ring):
+                if uring.door_cq_ready():
                     self._reap(0)
                     return 0
             self._leader = True
             self._woken = False
-            uring._blocking += 1
             try:
-                if uring.ring.features & IORING_FEAT_EXT_ARG:
-                    ts.tv_sec = <long long>left
-                    ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
-                    ret = c.ioring_wait_cqes_timeout(&uring.ring, &cqe, c.ioring_flush_sq(&uring.ring), 1,
-                                                     &ts, NULL)
-                else:
-                    ret = c.ioring_submit_and_wait(&uring.ring, 1)
+                # Bounded (a kernel without IORING_FEAT_EXT_ARG: not, the wake-up NOP only).
+                ts.tv_sec = <long long>left
+                ts.tv_nsec = <long long>((left - <long long>left) * 1e9)
+                ret = uring.door_wait_once(&ts)
             finally:
                 self._leader = False
-                uring._blocking -= 1
                 self._reap_gen += 1
             try:
                 # A signal may have cut the wait short without EINTR: run Python's handlers
@@ -1371,13 +1307,12 @@ cdef class Ring:
                         self._cond.notify_all()
             return 0
         # Another thread waits in the kernel: publish our requests, wait until it has reaped.
-        if c.ioring_sq_ready(&uring.ring):
-            uring._track()
-            ret = c.ioring_submit(&uring.ring)
+        if uring.door_sq_ready():
+            ret = uring.door_submit()
             if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
                 raise OSError(-ret, os.strerror(-ret))
         self._followers += 1
-        uring._blocking += 1
+        uring.door_hold()
         try:
             with self._cond:
                 while self._leader and self._reap_gen == gen:
@@ -1385,7 +1320,7 @@ cdef class Ring:
                         break
         finally:
             self._followers -= 1
-            uring._blocking -= 1
+            uring.door_unhold()
         return 0
 
     def completions(self, timeout=None):
@@ -1474,7 +1409,7 @@ cdef class Ring:
         return _stream.run(self.uring, fd, **options)
 
     def __del__(self):
-        if self.uring is not None and self.uring.initialized and self.uring._in_fork_child():
+        if self.uring is not None and self.uring.initialized and self.uring.door_in_fork_child():
             return      # the parent's ring: its io_uring drops this process's copy by itself
         if self.uring is not None and self.uring.initialized:
             try:
@@ -1566,6 +1501,77 @@ class BufferPool:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+cdef int _reap_cqe(void *ctx, uint64_t ud, int32_t res, uint32_t flags) except -1:
+    """door_reap's callback for Ring._reap: one CQE to its Operation (collected in _rs_done,
+    completed after the reap), batch, multishot iterator, send queue or file job. Returns 1
+    once Ring._reap's limit of completed Operations is reached (the reap stops there)."""
+    cdef Ring self = <Ring>ctx
+    cdef uint64_t bid
+    cdef Operation op
+    cdef _Batch batch
+    cdef _Stream stream
+    cdef _SendQueue sendq
+    if ud & (_CANCEL_TAG | _BATCH_TAG | _FILE_TAG):
+        if ud == _WAKE_UD:
+            return 0
+        self._rs_others += 1
+        if ud & _CANCEL_TAG:
+            return 0
+        if not ud & _BATCH_TAG:
+            if (ud & _SENDQ_TAG) == _SENDQ_TAG:
+                # A stream writer's send: recorded in its queue, at C level.
+                q = self._sendqs.get(<uint32_t>(ud >> 16)) if self._sendqs else None
+                if q is not None:
+                    sendq = <_SendQueue>q
+                    sendq._on_cqe(ud, res)
+                    if not sendq.listed:
+                        sendq.listed = True
+                        if self._rs_sendqs is None:
+                            self._rs_sendqs = []
+                        self._rs_sendqs.append(sendq)
+            elif self._files is not None:
+                # A file chain's CQE: recorded in its job, at C level.
+                self._files._on_cqe(ud, res)
+            return 0
+        # A batch's CQE: to its batch, if it is running (a batch that was interrupted left its
+        # pins with the ring (door_keep), released when door_reap consumes this CQE).
+        bid = (ud >> 32) & _BATCH_ID_MASK
+        if bid != self._rs_bid:
+            self._rs_batch = self._batches.get(bid) if self._batches else None
+            self._rs_bid = bid
+        batch = self._rs_batch
+        if batch is not None:
+            batch._record(<uint32_t>ud, res)
+        return 0
+    self._rs_others += 1
+    if flags & IORING_CQE_F_MORE:
+        op = self._ops.get(ud)
+    else:
+        op = self._ops.pop(ud, None)
+    if op is None:
+        return 0
+    if op._stream is not None:
+        # A multishot request's result: queued in its iterator, no object per CQE beyond the
+        # result itself.
+        stream = <_Stream>op._stream
+        stream._push(res, flags)
+        if not stream.listed:
+            stream.listed = True
+            if self._rs_streams is None:
+                self._rs_streams = []
+            self._rs_streams.append(stream)
+        return 0
+    if op._res is not None or flags & IORING_CQE_F_NOTIF:
+        # Its result came with an earlier CQE: this is the notification that ends a zero-copy
+        # send (IORING_CQE_F_NOTIF); it only releases what the send pinned.
+        return 0
+    if self._rs_done is None:
+        self._rs_done = []
+    self._rs_done.append((op, 0 if op.kind == "timeout" and res == -ETIME else res, flags))
+    self._rs_ndone += 1
+    return 1 if 0 < self._rs_limit <= self._rs_ndone else 0
 
 
 cdef class _Truncate:
@@ -1801,7 +1807,6 @@ cdef object _run_batch(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object 
 cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, object buffers,
                              object offsets, object buf_indexes, _Batch batch):
     cdef io_uring uring = self.uring
-    cdef c.ioring *ring
     cdef _BatchPins pins = None
     cdef Py_ssize_t i, queued = 0
     cdef unsigned space
@@ -1811,7 +1816,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     cdef bint writable = kind == _BATCH_READ or kind == _BATCH_READ_FIXED
     cdef bint fast_offsets = False
     cdef carray.array results = None
-    uring._check()              # closed, or the parent's ring in a fork child: refused
+    uring.door_check()          # closed, or the parent's ring in a fork child: refused
     if kind != _BATCH_NOP:
         # array.clone: one allocation (no temporary bytes, no typed memoryview to acquire)
         results = carray.clone(_RESULTS_TEMPLATE, n, True)
@@ -1855,6 +1860,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
                 if idx != NULL:
                     idx[i] = buf_indexes[i]
                     # The thin layer's check: the buffer must lie in registered buffer idx[i].
+                    # TODO(door_registered, another slice of issue 15): a private method today.
                     uring._check_fixed(<char *>pins.views[i].buf, <size_t>pins.views[i].len, idx[i])
         except BaseException:
             free(offs)
@@ -1863,9 +1869,8 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
         if n:
             batch.out = <int64_t *>results.data.as_voidptr
         batch.results = results
-    ring = &uring.ring
-    uring._track()          # requests queued before the batch keep their own tracking
-    uring._blocking += 1
+    uring.door_own_begin()  # requests queued before the batch keep their own tracking
+    uring.door_hold()
     # From here on, whichever thread reaps this Ring's CQEs (this one or another waiting on the
     # same Ring) records this batch's results in it: the batch ends when all n were recorded.
     self._batches[batch.key] = batch
@@ -1874,16 +1879,16 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             self._await_chain()     # batch SQEs must not land inside another thread's chain
             # SQEs a signal handler queued through the thin layer (it runs in
             # PyErr_CheckSignals in _block) keep their own tracking, before the batch's are added.
-            uring._track()
+            uring.door_own_begin()
             # Fill the SQ with the next requests.
-            space = c.ioring_sq_space_left(ring)
+            space = uring.door_sq_space()
             if space == 0 and queued < n:
                 # Other threads' requests fill the SQ: publish them to make room, rather than
                 # wait for a completion that may be slow to come.
-                c.ioring_submit(ring)
-                space = c.ioring_sq_space_left(ring)
+                uring.door_submit()
+                space = uring.door_sq_space()
             while queued < n and space:
-                sqe = c.ioring_get_sqe(ring)
+                sqe = uring.door_next_sqe()
                 if kind == _BATCH_NOP:
                     c.ioring_prep_nop(sqe)
                 elif kind == _BATCH_READ:
@@ -1900,7 +1905,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
                 queued += 1
                 space -= 1
             batch.queued = queued
-            uring._tracked = ring.sq.sqe_tail      # the batch pins its own buffers
+            uring.door_own_end()        # the batch pins its own buffers
             # Submit, wait, reap (for everybody): batch results land in batch.
             self._block(-1.0, True)
     except BaseException:
@@ -1911,7 +1916,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
         raise
     finally:
         del self._batches[batch.key]
-        uring._blocking -= 1
+        uring.door_unhold()
         free(offs)
         free(idx)
     return n if kind == _BATCH_NOP else results
@@ -1919,14 +1924,9 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
 
 cdef void _leave_pins(io_uring uring, _BatchPins pins, _Batch batch):
     """Keep a batch's buffers pinned by the ring until every batch request in flight completed:
-    one _Inflight record per request, keyed by its user_data, as the thin layer does."""
+    one door_keep per request, keyed by its user_data."""
     cdef Py_ssize_t i
-    cdef _Inflight rec
     for i in range(batch.queued):
         if batch.finished[i]:
             continue
-        rec = _Inflight.__new__(_Inflight)
-        rec.count = 1
-        rec.pins = [pins]
-        rec.data = None
-        uring._inflight[batch.tag | <uint64_t>i] = rec
+        uring.door_keep(batch.tag | <uint64_t>i, pins)
