@@ -75,67 +75,74 @@ SOCK = Param("sock", "_Sock", async_pyi="Any")
 FD_SETUP = ('fd = _fileno(fd, "fd")',)
 SOCK_SETUP = ('cdef int fd = _fileno(sock, "sock")',)
 DIR_FD = Param("dir_fd", "_Fd", "L.AT_FDCWD", keyword=True)
+BUF = Param("buf", "Buffer")
+DATA = Param("data", "Buffer")
+BUFFERS = Param("buffers", "Sequence[Buffer]")
+VEC_ARGS = "fd, buffers, None, offset"
+FIXED_PARAMS = (BUF, Param("offset", "int"), Param("buf_index", "int", cy="int"), NBYTES)
+FIXED_ARGS = "fd, buf, _nbytes(buf, nbytes), offset, buf_index"
+
+
+def _fd_op(name, doc, async_doc, params, prep_args, kind=None, **more):
+    """A request on the file descriptor ``fd`` (its first parameter, any object with
+    ``fileno()``); its prep is io_uring_prep_<kind>, ``kind`` defaulting to the name."""
+    kind = kind or name
+    return Op(name, doc, async_doc, (FD,) + params, f"io_uring_prep_{kind}", prep_args, kind,
+              fd="fd", setup=FD_SETUP, **more)
 TIMESPEC_SETUP = ("sec = float(seconds)",
                   "ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))")
+
+
+def _rw_op(name, doc, async_doc, buf):
+    """read/write: ``buf`` (all of it, or ``nbytes``) at ``offset``; READ_FIXED/WRITE_FIXED when
+    it lies in a registered BufferPool."""
+    args = f"fd, {buf.name}, _nbytes({buf.name}, nbytes), offset"
+    return _fd_op(name, doc, async_doc, (buf, OFFSET, NBYTES), args,
+                  fixed=Fixed(buf.name, f"io_uring_prep_{name}_fixed", args + ", index", f"{name}_fixed"))
 
 OPS: tuple[Op, ...] = (
     Op("nop",
        "Queue a NOP (io_uring_prep_nop); result 0.",
        "A NOP; result 0.",
        (), "io_uring_prep_nop", "", "nop", timeout=False),
-    Op("read",
-       "Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the\n"
-       "file position). Result: bytes read. A buffer of a registered BufferPool is read with\n"
-       "IORING_OP_READ_FIXED. io_uring_prep_read / io_uring_prep_read_fixed.",
-       "Read into the writable ``buf`` at ``offset`` (-1: the file position); result: the\n"
-       "number of bytes read. Keywords: ``nbytes``, ``flags`` (IOSQE_*), ``timeout`` (s).",
-       (FD, Param("buf", "Buffer"), OFFSET, NBYTES),
-       "io_uring_prep_read", "fd, buf, _nbytes(buf, nbytes), offset", "read", fd="fd",
-       setup=FD_SETUP,
-       fixed=Fixed("buf", "io_uring_prep_read_fixed", "fd, buf, _nbytes(buf, nbytes), offset, index",
-                   "read_fixed")),
-    Op("write",
-       "Write ``data`` (all of it, or ``nbytes``) at ``offset`` (-1: the file position);\n"
-       "WRITE_FIXED for a buffer of a registered BufferPool. Result: bytes written.\n"
-       "io_uring_prep_write / io_uring_prep_write_fixed.",
-       "Write ``data`` at ``offset`` (-1: the file position); result: bytes written.",
-       (FD, Param("data", "Buffer"), OFFSET, NBYTES),
-       "io_uring_prep_write", "fd, data, _nbytes(data, nbytes), offset", "write", fd="fd",
-       setup=FD_SETUP,
-       fixed=Fixed("data", "io_uring_prep_write_fixed", "fd, data, _nbytes(data, nbytes), offset, index",
-                   "write_fixed")),
-    Op("readv",
-       "Scatter-read into ``buffers`` (writable buffers) at ``offset`` (-1: the file\n"
-       "position); result: total bytes read. io_uring_prep_readv.",
-       "Scatter-read into ``buffers``; result: total bytes read.",
-       (FD, Param("buffers", "Sequence[Buffer]"), OFFSET),
-       "io_uring_prep_readv", "fd, buffers, None, offset", "readv", fd="fd", setup=FD_SETUP),
-    Op("writev",
-       "Gather-write ``buffers`` at ``offset`` (-1: the file position); result: total bytes\n"
-       "written. io_uring_prep_writev.",
-       "Gather-write ``buffers``; result: total bytes written.",
-       (FD, Param("buffers", "Sequence[Buffer]"), OFFSET),
-       "io_uring_prep_writev", "fd, buffers, None, offset", "writev", fd="fd", setup=FD_SETUP),
-    Op("read_fixed",
-       "READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it; all of it,\n"
-       "or ``nbytes``) at ``offset``; result: bytes read. io_uring_prep_read_fixed.",
-       "READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it).",
-       (FD, Param("buf", "Buffer"), Param("offset", "int"), Param("buf_index", "int", cy="int"), NBYTES),
-       "io_uring_prep_read_fixed", "fd, buf, _nbytes(buf, nbytes), offset, buf_index", "read_fixed",
-       fd="fd", setup=FD_SETUP),
-    Op("write_fixed",
-       "WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it; all of it,\n"
-       "or ``nbytes``) at ``offset``; result: bytes written. io_uring_prep_write_fixed.",
-       "WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it).",
-       (FD, Param("buf", "Buffer"), Param("offset", "int"), Param("buf_index", "int", cy="int"), NBYTES),
-       "io_uring_prep_write_fixed", "fd, buf, _nbytes(buf, nbytes), offset, buf_index", "write_fixed",
-       fd="fd", setup=FD_SETUP),
-    Op("fsync",
-       "fsync(2) ``fd`` (``datasync=True``: fdatasync); result 0. io_uring_prep_fsync.",
-       "fsync(2) (``datasync=True``: fdatasync); result 0.",
-       (FD, Param("datasync", "bool", "False", cy="bint", keyword=True)),
-       "io_uring_prep_fsync", "fd, L.IORING_FSYNC_DATASYNC if datasync else 0", "fsync", fd="fd",
-       setup=FD_SETUP),
+    _rw_op("read",
+           "Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the\n"
+           "file position). Result: bytes read. A buffer of a registered BufferPool is read with\n"
+           "IORING_OP_READ_FIXED. io_uring_prep_read / io_uring_prep_read_fixed.",
+           "Read into the writable ``buf`` at ``offset`` (-1: the file position); result: the\n"
+           "number of bytes read. Keywords: ``nbytes``, ``flags`` (IOSQE_*), ``timeout`` (s).",
+           BUF),
+    _rw_op("write",
+           "Write ``data`` (all of it, or ``nbytes``) at ``offset`` (-1: the file position);\n"
+           "WRITE_FIXED for a buffer of a registered BufferPool. Result: bytes written.\n"
+           "io_uring_prep_write / io_uring_prep_write_fixed.",
+           "Write ``data`` at ``offset`` (-1: the file position); result: bytes written.",
+           DATA),
+    _fd_op("readv",
+           "Scatter-read into ``buffers`` (writable buffers) at ``offset`` (-1: the file\n"
+           "position); result: total bytes read. io_uring_prep_readv.",
+           "Scatter-read into ``buffers``; result: total bytes read.",
+           (BUFFERS, OFFSET), VEC_ARGS),
+    _fd_op("writev",
+           "Gather-write ``buffers`` at ``offset`` (-1: the file position); result: total bytes\n"
+           "written. io_uring_prep_writev.",
+           "Gather-write ``buffers``; result: total bytes written.",
+           (BUFFERS, OFFSET), VEC_ARGS),
+    _fd_op("read_fixed",
+           "READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it; all of it,\n"
+           "or ``nbytes``) at ``offset``; result: bytes read. io_uring_prep_read_fixed.",
+           "READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it).",
+           FIXED_PARAMS, FIXED_ARGS),
+    _fd_op("write_fixed",
+           "WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it; all of it,\n"
+           "or ``nbytes``) at ``offset``; result: bytes written. io_uring_prep_write_fixed.",
+           "WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it).",
+           FIXED_PARAMS, FIXED_ARGS),
+    _fd_op("fsync",
+           "fsync(2) ``fd`` (``datasync=True``: fdatasync); result 0. io_uring_prep_fsync.",
+           "fsync(2) (``datasync=True``: fdatasync); result 0.",
+           (Param("datasync", "bool", "False", cy="bint", keyword=True),),
+           "fd, L.IORING_FSYNC_DATASYNC if datasync else 0"),
     Op("openat",
        "Open ``path`` (relative to ``dir_fd``); result: the new fd. io_uring_prep_openat.",
        "Open ``path`` (``dir_fd=`` for a relative one); result: the new fd.",
@@ -143,11 +150,11 @@ OPS: tuple[Op, ...] = (
         Param("mode", "int", "0o666", cy="unsigned"), DIR_FD),
        "io_uring_prep_openat", "dir_fd, path, oflags, mode", "openat", path="path",
        setup=('dir_fd = _fileno(dir_fd, "dir_fd")',)),
-    Op("close_fd",
-       "Close ``fd`` (IORING_OP_CLOSE, io_uring_prep_close). (``Ring.close()`` closes the ring\n"
-       "itself.)",
-       "Close the file descriptor ``fd`` (IORING_OP_CLOSE); result 0.",
-       (FD,), "io_uring_prep_close", "fd", "close", fd="fd", setup=FD_SETUP, timeout=False),
+    _fd_op("close_fd",
+           "Close ``fd`` (IORING_OP_CLOSE, io_uring_prep_close). (``Ring.close()`` closes the ring\n"
+           "itself.)",
+           "Close the file descriptor ``fd`` (IORING_OP_CLOSE); result 0.",
+           (), "fd", kind="close", timeout=False),
     Op("statx",
        "statx(2) of ``path``; result: an ``ioring.liburing.statx``. io_uring_prep_statx.",
        "statx(2) of ``path``; result: an ``ioring.liburing.statx`` (``stx_size``, ...).",

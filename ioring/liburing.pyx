@@ -1062,15 +1062,10 @@ cdef class io_uring:
         request in flight with that value), or forever if a teardown cannot confirm the kernel
         is done: for SQEs filled between door_own_begin and door_own_end, or the requests an
         interrupted batch leaves in flight."""
-        cdef _Inflight rec
-        key = user_data
-        rec = <_Inflight>self._inflight.get(key)
+        cdef _Inflight rec = <_Inflight>self._inflight.get(user_data)
         if rec is None:
-            rec = _Inflight.__new__(_Inflight)
-            rec.count = 0
-            rec.pins = None
-            rec.data = None
-            self._inflight[key] = rec
+            rec = _Inflight.__new__(_Inflight)     # no count, no pins, no data yet
+            self._inflight[user_data] = rec
         rec.count += 1
         rec.pins = pins if rec.pins is None else (rec.pins, pins)
         return 0

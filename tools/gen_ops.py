@@ -48,26 +48,33 @@ def docstring(text, indent):
     return lines
 
 
-def ring_params(op):
+def signature(op, param, flags, timeout):
+    """Ring's parameters after ``self``: ``param(p)`` for each of the table, "*" before the
+    first keyword-only one, then ``flags`` and (when the op takes one) ``timeout``."""
     items, star = [], False
     for p in op.params:
         if p.keyword and not star:
             items.append("*")
             star = True
-        decl = (p.cy + " " if p.cy else "") + p.name
-        items.append(decl if p.default is None else f"{decl}={p.default}")
+        items.append(param(p))
     if not star:
         items.append("*")
-    items.append("unsigned flags=0")
+    items.append(flags)
     if op.timeout:
-        items.append("timeout=None")
+        items.append(timeout)
     return items
+
+
+def ring_param(p):
+    decl = (p.cy + " " if p.cy else "") + p.name
+    return decl if p.default is None else f"{decl}={p.default}"
 
 
 def render_ring(table):
     out = []
     for op in table.OPS:
-        out += wrap(f"def {op.name}", ["self"] + ring_params(op), ":", "    ")
+        out += wrap(f"def {op.name}", ["self"] + signature(op, ring_param, "unsigned flags=0", "timeout=None"),
+                    ":", "    ")
         out += docstring(op.doc, "        ")
         if op.fixed is not None:
             out.append("        cdef int index")
@@ -88,59 +95,44 @@ def render_ring(table):
     return out
 
 
-def async_positional(op):
-    return [p for p in op.params if not p.keyword]
+def async_signature(op, param):
+    """AsyncRing's positional parameters (the keyword-only ones go through ``**kwargs``), each
+    ``param(p, name)``, after ``self``."""
+    return ["self"] + [param(p, p.async_name or p.name) for p in op.params if not p.keyword]
 
 
 def render_async(table):
     out = []
     for op in table.OPS:
-        params = ["self"]
-        for p in async_positional(op):
-            name = p.async_name or p.name
-            default = p.async_default or p.default
-            params.append(name if default is None else f"{name}={default}")
-        params.append("**kwargs")
-        out += wrap(f"def {op.name}", params, ":", "    ")
+        params = async_signature(op, lambda p, name: name if (p.async_default or p.default) is None
+                                 else f"{name}={p.async_default or p.default}")
+        out += wrap(f"def {op.name}", params + ["**kwargs"], ":", "    ")
         out += docstring(op.async_doc, "        ")
         out.append("        loop = self._check()")
-        args = [p.async_name or p.name for p in async_positional(op)] + ["**kwargs"]
+        args = async_signature(op, lambda p, name: name)[1:] + ["**kwargs"]
         out += wrap(f"return self._track(self._ring.{op.name}", args, ", loop)", "        ")
         out.append("")
     return out
 
 
-def stub_param(p, pyi):
-    return f"{p.name}: {pyi}" + ("" if p.default is None else " = ...")
+def stub_param(p, pyi, name=None):
+    return f"{name or p.name}: {pyi}" + ("" if p.default is None else " = ...")
 
 
 def render_ring_stub(table):
     out = []
     for op in table.OPS:
-        items, star = ["self"], False
-        for p in op.params:
-            if p.keyword and not star:
-                items.append("*")
-                star = True
-            items.append(stub_param(p, p.pyi))
-        if not star:
-            items.append("*")
-        items.append("flags: int = ...")
-        if op.timeout:
-            items.append("timeout: Optional[float] = ...")
-        out += wrap(f"def {op.name}", items, " -> Operation: ...", "    ")
+        items = signature(op, lambda p: stub_param(p, p.pyi), "flags: int = ...",
+                          "timeout: Optional[float] = ...")
+        out += wrap(f"def {op.name}", ["self"] + items, " -> Operation: ...", "    ")
     return out
 
 
 def render_async_stub(table):
     out = []
     for op in table.OPS:
-        items = ["self"]
-        for p in async_positional(op):
-            name = p.async_name or p.name
-            items.append(f"{name}: {p.async_pyi or p.pyi}" + ("" if p.default is None else " = ..."))
-        items.append("**kwargs: Any")
-        out += wrap(f"def {op.name}", items, " -> OpFuture: ...", "    ")
+        items = async_signature(op, lambda p, name: stub_param(p, p.async_pyi or p.pyi, name))
+        out += wrap(f"def {op.name}", items + ["**kwargs: Any"], " -> OpFuture: ...", "    ")
     return out
 
 
