@@ -97,7 +97,7 @@ cdef class _AsyncDriver:
                 # The last pump of this iteration: drain, then look once more.
                 self.must_drain = False
                 _c_read(self.efd, &counter, 8)      # non-blocking: EAGAIN if nothing is left
-                if c.ioring_cq_ready(&ring.uring.ring) or c.ioring_cq_needs_flush(&ring.uring.ring):
+                if ring.uring.door_cq_ready() or ring.uring.door_cq_needs_flush():
                     flags = ring._pump_c(self.defer, self.rounds, -1)
                     if flags & 4:
                         self.must_drain = True

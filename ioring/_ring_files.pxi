@@ -231,11 +231,16 @@ cdef class _FileEngine:
         self.ring = ring
         self.nslots = _FILE_SLOTS
         self.bufsize = _FILE_BUFFER
-        if not ring.uring.ring.features & L.IORING_FEAT_LINKED_FILE:
+        if not (ring.uring.features or 0) & L.IORING_FEAT_LINKED_FILE:
             raise OSError(errno.EOPNOTSUPP, "read_file/write_file need IORING_FEAT_LINKED_FILE "
                           "(kernel 5.17): a chain's read names the direct descriptor its open "
                           "installs")
-        ret = c.ioring_register_files_sparse(&ring.uring.ring, self.nslots)
+        try:
+            ret = L.io_uring_register_files_sparse(ring.uring, self.nslots)
+        except InterruptedError:
+            raise
+        except OSError as exc:
+            ret = -exc.errno
         if ret == -EBUSY or ret == -EEXIST:
             raise RuntimeError("this Ring already has a registered file table (register_files or "
                                "io_uring_register_files), and the kernel keeps one per ring: "
@@ -247,7 +252,10 @@ cdef class _FileEngine:
         mem = mmap(NULL, <size_t>self.nslots * self.bufsize, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if mem == MAP_FAILED:
-            c.ioring_unregister_files(&ring.uring.ring)
+            try:
+                L.io_uring_unregister_files(ring.uring)
+            except OSError:
+                pass
             raise MemoryError()
         self.memory = _FileMemory.__new__(_FileMemory)
         self.memory.base = <char *>mem
@@ -296,10 +304,10 @@ cdef class _FileEngine:
             job.oflags = os.O_RDONLY
             job.cap = self.bufsize
             job.nchunks = 1
-        if self._chain_sqes(job) > self.ring.uring.ring.sq.ring_entries:
+        if self._chain_sqes(job) > self.ring.uring.door_sq_entries():
             raise ValueError(f"a chain for {path!r} needs {self._chain_sqes(job)} SQEs (open, a "
                              f"request per GiB, close, a timeout per request) and this Ring has "
-                             f"{self.ring.uring.ring.sq.ring_entries}: use a larger Ring(entries)")
+                             f"{self.ring.uring.door_sq_entries()}: use a larger Ring(entries)")
         job.sink = sink
         return job
 
@@ -328,15 +336,13 @@ cdef class _FileEngine:
         Takes a free slot for a job that has none."""
         cdef Ring ring = self.ring
         cdef io_uring uring = ring.uring
-        cdef c.ioring *r = &uring.ring
         cdef unsigned need = 1 if job.step == _STEP_STAT else self._chain_sqes(job)
         cdef c.io_uring_sqe *sqe
         cdef unsigned k, link_flags, extra
         cdef size_t off, n, length
         cdef char *ptr
-        cdef _Inflight rec
         cdef uint64_t final_ud
-        if c.ioring_sq_space_left(r) < need:
+        if uring.door_sq_space() < need:
             return False
         if job.slot < 0:
             job.slot = self.free.pop()
@@ -348,9 +354,9 @@ cdef class _FileEngine:
         job.gap = False
         job.total = 0
         # Requests queued before ours keep their own tracking; ours pin their own memory.
-        uring._track()
+        uring.door_own_begin()
         if job.step == _STEP_STAT:
-            sqe = c.ioring_get_sqe(r)
+            sqe = uring.door_next_sqe()
             c.ioring_prep_statx(sqe, job.dir_fd, PyBytes_AS_STRING(job.cpath), 0,
                                 L.STATX_SIZE, &job.stx)
             sqe.flags = 0
@@ -359,7 +365,7 @@ cdef class _FileEngine:
         else:
             job.step = _STEP_DATA
             extra = job.sqe_flags & L.IOSQE_ASYNC
-            sqe = c.ioring_get_sqe(r)
+            sqe = uring.door_next_sqe()
             c.ioring_prep_openat_direct(sqe, job.dir_fd, PyBytes_AS_STRING(job.cpath), job.oflags,
                                         job.mode, <unsigned>job.slot)
             sqe.flags = L.IOSQE_IO_LINK | extra | (job.sqe_flags & L.IOSQE_IO_DRAIN)
@@ -377,7 +383,7 @@ cdef class _FileEngine:
             off = 0
             for k in range(job.nchunks):
                 n = length - off if length - off < _FILE_CHUNK else _FILE_CHUNK
-                sqe = c.ioring_get_sqe(r)
+                sqe = uring.door_next_sqe()
                 if job.writing:
                     c.ioring_prep_write(sqe, job.slot, ptr + off, <unsigned>n, off)
                 else:
@@ -387,19 +393,15 @@ cdef class _FileEngine:
                 sqe.user_data = job._ud(_STEP_DATA)
                 self._link_timeout(job)
                 off += n
-            sqe = c.ioring_get_sqe(r)
+            sqe = uring.door_next_sqe()
             ioring_prep_close_direct(sqe, <unsigned>job.slot)
             sqe.flags = 0
             sqe.user_data = job._ud(_STEP_CLOSE)
             final_ud = job._ud(_STEP_CLOSE)
-        uring._tracked = r.sq.sqe_tail
+        uring.door_own_end()
         # What the chain uses stays alive until its last CQE is consumed, whatever happens to
         # the Ring (a teardown that cannot confirm the kernel is done keeps it forever).
-        rec = _Inflight.__new__(_Inflight)
-        rec.count = 1
-        rec.pins = [job, self.memory]
-        rec.data = None
-        uring._inflight[final_ud] = rec
+        uring.door_keep(final_ud, [job, self.memory])
         return True
 
     cdef void _link_timeout(self, _FileJob job) noexcept:
@@ -407,7 +409,7 @@ cdef class _FileEngine:
         cdef Ring ring = self.ring
         if not job.has_timeout:
             return
-        sqe = c.ioring_get_sqe(&ring.uring.ring)
+        sqe = ring.uring.door_next_sqe()
         c.ioring_prep_link_timeout(sqe, &job.ts, 0)
         sqe.flags = L.IOSQE_IO_LINK
         sqe.user_data = _CANCEL_TAG | ring._next_ud        # its CQE is dropped by _reap
@@ -502,7 +504,7 @@ cdef class _FileEngine:
         if cap < 2 * self.bufsize:
             cap = 2 * self.bufsize
         chunks = <unsigned>((cap + _FILE_CHUNK - 1) // _FILE_CHUNK)
-        if self._chain_sqes(job) - job.nchunks + chunks > self.ring.uring.ring.sq.ring_entries:
+        if self._chain_sqes(job) - job.nchunks + chunks > self.ring.uring.door_sq_entries():
             job.err = errno.EFBIG
             job.err_step = _STEP_DATA
             self._finish(job)
@@ -631,22 +633,22 @@ cdef class _FileEngine:
         if not self._may_queue():
             job.cancel_ns = 0           # sent by the next refill
             return 0
-        if c.ioring_sq_space_left(&ring.uring.ring) < 2:
+        if ring.uring.door_sq_space() < 2:
             job.cancel_ns = 0
             return 0
-        ring.uring._track()
+        ring.uring.door_own_begin()
         if job.step == _STEP_STAT:
             self._cancel_sqe(job, _STEP_STAT)
         else:
             self._cancel_sqe(job, _STEP_OPEN)
             self._cancel_sqe(job, _STEP_DATA)
-        ring.uring._tracked = ring.uring.ring.sq.sqe_tail
+        ring.uring.door_own_end()
         job.cancel_ns = _mono_ns()
         return 0
 
     cdef void _cancel_sqe(self, _FileJob job, int step) noexcept:
         cdef Ring ring = self.ring
-        cdef c.io_uring_sqe *sqe = c.ioring_get_sqe(&ring.uring.ring)
+        cdef c.io_uring_sqe *sqe = ring.uring.door_next_sqe()
         c.ioring_prep_cancel64(sqe, job._ud(step), IORING_ASYNC_CANCEL_ALL)
         sqe.user_data = _CANCEL_TAG | ring._next_ud       # its CQE is dropped by _reap
         ring._next_ud += 1

@@ -74,7 +74,7 @@ cdef class BufferRing:
             raise ValueError(f"size must be in 1..2**31-1 bytes, not {size}")
         if bgid is not None and not 0 <= bgid <= 0xFFFF:
             raise ValueError(f"bgid is 16 bits (0..65535), not {bgid}")
-        ring.uring._check()
+        ring.uring.door_check()
         self.ring = ring
         self.count = count
         self.size = size
@@ -459,7 +459,7 @@ cdef class Multishot:
         cdef _Stream s = self._stream()
         cdef Ring ring = s.ring
         if not ring._reaping and ring.uring.initialized and \
-                c.ioring_cq_ready(&ring.uring.ring) and not ring._in_own_chain():
+                ring.uring.door_cq_ready() and not ring._in_own_chain():
             ring._reap(0)
         data = _take_joined(s, n)
         if data is _END:

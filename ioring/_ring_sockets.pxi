@@ -175,28 +175,23 @@ cdef class _SendQueue:
         cdef Ring ring = self.ring
         cdef io_uring uring = ring.uring
         cdef c.io_uring_sqe *sqe
-        cdef _Inflight rec
         cdef uint64_t ud
-        uring._check()
-        if c.ioring_sq_space_left(&uring.ring) == 0:
+        uring.door_check()
+        if uring.door_sq_space() == 0:
             self.pending.insert(0, data[offset:] if offset else data)
             self._stall()           # the next pump submits the SQ, then starts it
             return 0
-        uring._track()              # requests queued before keep their own tracking
+        uring.door_own_begin()      # requests queued before keep their own tracking
         self.seq = <uint16_t>(self.seq + 1)
         ud = _SENDQ_TAG | (<uint64_t>self.qid << 16) | self.seq
-        sqe = c.ioring_get_sqe(&uring.ring)
+        sqe = uring.door_next_sqe()
         c.ioring_prep_send(sqe, self.fd, PyBytes_AS_STRING(data) + offset,
                            <size_t>(len(data) - offset), MSG_WAITALL | MSG_NOSIGNAL)
         sqe.flags = 0
         sqe.user_data = ud
-        uring._tracked = uring.ring.sq.sqe_tail
+        uring.door_own_end()
         # The data stays alive until the CQE is consumed, whatever happens to the Ring.
-        rec = _Inflight.__new__(_Inflight)
-        rec.count = 1
-        rec.pins = [data]
-        rec.data = None
-        uring._inflight[ud] = rec
+        uring.door_keep(ud, data)
         self.current = data
         self.offset = offset
         self.completed = False

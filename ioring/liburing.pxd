@@ -112,6 +112,25 @@ cdef class io_uring:
     cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1
     cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF
     cdef bint door_exit(self) except -1
+    # The door, continued: what the Pythonic layer (Ring, its file/send engines, its batches)
+    # needs beyond acquire/pin/submit/enter/reap (used by ioring/_ring.pyx and its .pxi).
+    cdef int door_check(self) except -1
+    cdef bint door_in_fork_child(self) noexcept
+    cdef unsigned door_cq_ready(self) noexcept
+    cdef bint door_cq_needs_flush(self) noexcept
+    cdef unsigned door_sq_ready(self) noexcept
+    cdef unsigned door_sq_space(self) noexcept
+    cdef unsigned door_sq_tail(self) noexcept
+    cdef unsigned door_sq_entries(self) noexcept
+    cdef c.io_uring_sqe *door_next_sqe(self) noexcept
+    cdef void door_own_begin(self)
+    cdef void door_own_end(self) noexcept
+    cdef int door_keep(self, uint64_t user_data, object pins) except -1
+    cdef int door_submit_before(self, unsigned start) except? -1
+    cdef int door_submit_events(self) except? -1
+    cdef int door_wait_once(self, c.ioring_kernel_timespec *ts) except? -1
+    cdef void door_hold(self) noexcept
+    cdef void door_unhold(self) noexcept
 
 
 cdef class io_uring_sqe:

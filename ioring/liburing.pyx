@@ -973,7 +973,8 @@ cdef class io_uring:
         """Consumes the completions ready (at most ``max_cqes``; 0: all): ``fn(ctx, user_data, res,
         flags)`` for each, then the CQ head moves past them and what their requests pinned is
         released. Returns how many CQ slots were consumed. If ``fn`` raises, the CQEs up to and
-        including that one are consumed and the exception propagates."""
+        including that one are consumed and the exception propagates; if it returns 1, the
+        reap stops after that CQE (the later ones stay in the CQ)."""
         cdef unsigned ready = c.ioring_cq_ready(&self.ring)
         cdef unsigned head = self.ring.cq.khead[0]
         cdef unsigned i = 0
@@ -984,7 +985,8 @@ cdef class io_uring:
             while i < ready:
                 cqe = c.ioring_cqe_at(&self.ring, head + i)
                 i += c.ioring_cqe_nr(cqe)
-                fn(ctx, cqe.user_data, cqe.res, cqe.flags)
+                if fn(ctx, cqe.user_data, cqe.res, cqe.flags) == 1:
+                    break
         finally:
             self._retire(i)
         return i
@@ -1000,6 +1002,126 @@ cdef class io_uring:
             return False
         _queue_exit(self)
         return len(_leaked_pins) != leaked
+
+    # The door, continued: what the Pythonic layer (Ring, its file/send engines and batches)
+    # needs. A module that fills SQEs itself brackets them with door_own_begin/door_own_end and
+    # keeps what they use alive with door_keep (or until their CQEs are reaped).
+
+    cdef int door_check(self) except -1:
+        """Raises unless the ring may be used now: initialized, not the parent's ring in a fork
+        child, not held by a stream (the checks door_acquire makes)."""
+        return _ready(self)
+
+    cdef bint door_in_fork_child(self) noexcept:
+        """True in a fork child for a ring of the parent's (it only drops its copy)."""
+        return self._generation != _fork_generation
+
+    cdef unsigned door_cq_ready(self) noexcept:
+        """Completions posted and not yet reaped."""
+        return c.ioring_cq_ready(&self.ring)
+
+    cdef bint door_cq_needs_flush(self) noexcept:
+        """Completions wait in the kernel (CQ overflow, or task work under DEFER_TASKRUN):
+        entering the ring (door_submit_events) brings them to the CQ."""
+        return c.ioring_cq_needs_flush(&self.ring)
+
+    cdef unsigned door_sq_ready(self) noexcept:
+        """SQEs queued and not yet published to the kernel."""
+        return c.ioring_sq_ready(&self.ring)
+
+    cdef unsigned door_sq_space(self) noexcept:
+        """SQEs that can be acquired before the SQ is full."""
+        return c.ioring_sq_space_left(&self.ring)
+
+    cdef unsigned door_sq_tail(self) noexcept:
+        """The SQ index the next acquired SQE gets (door_submit_before's ``start``)."""
+        return self.ring.sq.sqe_tail
+
+    cdef unsigned door_sq_entries(self) noexcept:
+        """The SQ's size (ring->sq.ring_entries)."""
+        return self.ring.sq.ring_entries
+
+    cdef c.io_uring_sqe *door_next_sqe(self) noexcept:
+        """The next SQE, as the kernel left it (the prep fills every field), or NULL when the
+        SQ is full. No checks: only between door_own_begin and door_own_end, after
+        door_check and door_sq_space."""
+        return c.ioring_get_sqe(&self.ring)
+
+    cdef void door_own_begin(self):
+        """Before SQEs whose memory the caller keeps alive itself (door_next_sqe): the SQEs
+        queued so far keep their own pins (they become in flight as at a submit)."""
+        self._track()
+
+    cdef void door_own_end(self) noexcept:
+        """After those SQEs: they pin nothing here (their completions release nothing; a
+        door_keep of their user_data makes their memory outlive them)."""
+        self._tracked = self.ring.sq.sqe_tail
+
+    cdef int door_keep(self, uint64_t user_data, object pins) except -1:
+        """Keeps ``pins`` alive until a completion with ``user_data`` is reaped (one more
+        request in flight with that value), or forever if a teardown cannot confirm the kernel
+        is done: for SQEs filled between door_own_begin and door_own_end, or the requests an
+        interrupted batch leaves in flight."""
+        cdef _Inflight rec = <_Inflight>self._inflight.get(user_data)
+        if rec is None:
+            rec = _Inflight.__new__(_Inflight)     # no count, no pins, no data yet
+            self._inflight[user_data] = rec
+        rec.count += 1
+        rec.pins = pins if rec.pins is None else (rec.pins, pins)
+        return 0
+
+    cdef int door_submit_before(self, unsigned start) except? -1:
+        """Publishes only the SQEs queued before SQ index ``start`` (door_sq_tail when a linked
+        chain began): the chain from ``start`` on stays queued, unseen by the kernel. Returns
+        what io_uring_submit returns (-errno not raised). RuntimeError if part of that chain
+        was already published (a submit through the thin layer while it was being queued)."""
+        cdef unsigned tail = self.ring.sq.sqe_tail
+        cdef int ret
+        if <int>(self.ring.sq.sqe_head - start) > 0 or <int>(self._tracked - start) > 0:
+            raise RuntimeError("this linked() chain was partly submitted through the thin layer "
+                               "(io_uring_submit on Ring.uring) while it was being queued")
+        self.ring.sq.sqe_tail = start
+        try:
+            self._track()           # only the SQEs before the chain
+            ret = c.ioring_submit(&self.ring)
+        finally:
+            self.ring.sq.sqe_tail = tail
+        return ret
+
+    cdef int door_submit_events(self) except? -1:
+        """door_submit that also enters the kernel when nothing is queued, so that it runs
+        pending completion work (IORING_SETUP_DEFER_TASKRUN): io_uring_submit_and_get_events."""
+        self._check()
+        self._track()
+        return c.ioring_submit_and_get_events(&self.ring)
+
+    cdef int door_wait_once(self, c.ioring_kernel_timespec *ts) except? -1:
+        """Publishes what is queued and waits for one completion, at most ``ts`` (NULL or a
+        kernel without IORING_FEAT_EXT_ARG: no limit), once: -EINTR is returned, not retried
+        (the caller runs the signal handlers and decides). The ring is held meanwhile
+        (door_hold). Returns 0 or -errno."""
+        cdef c.io_uring_cqe *cqe
+        cdef int ret
+        self._check()
+        self._track()
+        self._blocking += 1
+        try:
+            if ts != NULL and self.ring.features & _c_IORING_FEAT_EXT_ARG:
+                ret = c.ioring_wait_cqes_timeout(&self.ring, &cqe, c.ioring_flush_sq(&self.ring), 1, ts, NULL)
+            else:
+                ret = c.ioring_submit_and_wait(&self.ring, 1)
+        finally:
+            self._blocking -= 1
+        return ret
+
+    cdef void door_hold(self) noexcept:
+        """A thread is about to wait (the GIL released) on behalf of this ring: until
+        door_unhold, io_uring_queue_exit from another thread raises RuntimeError rather than
+        tear the ring down under it."""
+        self._blocking += 1
+
+    cdef void door_unhold(self) noexcept:
+        self._blocking -= 1
 
     cdef void _release_all(self):
         """After the fd is closed: drop every pin; unmap buffer rings this module mapped."""
