@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ioring/loop_clock.h"
+
 #ifndef IORING_STEP_RING
 #include "ioring/ioring.h"
 #define IORING_STEP_RING struct ioring
@@ -24,13 +26,6 @@
 
 #define IORING_STEP_BS 4096u  /* bytes of one read or write of the rw loop */
 #define IORING_STEP_ERRLEN 256
-
-static inline int64_t ioring_step_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* One step: some round trips; returns how many operations completed, or -1 (reason in ctx). */
 typedef int (*ioring_step_fn)(void *ctx);
@@ -46,7 +41,7 @@ static inline int ioring_step_timed(double seconds, ioring_step_fn step, void *c
                                     struct ioring_step_result *r)
 {
     double warm = seconds / 10 < 0.2 ? seconds / 10 : 0.2;
-    int64_t t0 = ioring_step_now_ns(), end = t0 + (int64_t)(warm * 1e9), now = t0;
+    int64_t t0 = ioring_now_ns(), end = t0 + (int64_t)(warm * 1e9), now = t0;
     uint64_t ops = 0;
     unsigned iter = 0;
 
@@ -54,9 +49,9 @@ static inline int ioring_step_timed(double seconds, ioring_step_fn step, void *c
         if (step(ctx) < 0)
             return -1;
         if (!(++iter & 15))
-            now = ioring_step_now_ns();
+            now = ioring_now_ns();
     }
-    t0 = ioring_step_now_ns();
+    t0 = ioring_now_ns();
     end = t0 + (int64_t)(seconds * 1e9);
     now = t0;
     iter = 0;
@@ -66,9 +61,9 @@ static inline int ioring_step_timed(double seconds, ioring_step_fn step, void *c
             return -1;
         ops += (uint64_t)n;
         if (!(++iter & 15))
-            now = ioring_step_now_ns();
+            now = ioring_now_ns();
     }
-    now = ioring_step_now_ns();
+    now = ioring_now_ns();
     r->ops = ops;
     r->seconds = (double)(now - t0) / 1e9;
     return 0;
@@ -152,30 +147,19 @@ struct ioring_rw_loop {
     int verify;                     /* reads: check the block number stamped in the block */
     unsigned sqe_flags;             /* IOSQE_FIXED_FILE with a registered fd */
     uint64_t nblocks;               /* requests go to uniformly random blocks below this */
-    uint64_t rng;                   /* xorshift64* state (not 0) */
+    uint64_t rng;                   /* ioring_xorshift64s state (not 0) */
     unsigned char *bufs;            /* qd blocks of IORING_STEP_BS, page aligned */
     uint64_t *block;                /* qd entries: block being read into / written from a slot */
     struct io_uring_cqe **cqes;     /* qd entries */
     char err[IORING_STEP_ERRLEN];
 };
 
-static inline uint64_t ioring_step_rand(uint64_t *s)
-{
-    /* xorshift64* */
-    uint64_t v = *s;
-    v ^= v >> 12;
-    v ^= v << 25;
-    v ^= v >> 27;
-    *s = v;
-    return v * 0x2545f4914f6cdd1dull;
-}
-
 /* Queue the next request of `slot` at a random block. Writes first stamp the block number into
  * the buffer (little-endian uint64), so a file written stays readable with verify. */
 static inline int ioring_rw_queue(struct ioring_rw_loop *x, unsigned slot)
 {
     struct io_uring_sqe *sqe = ioring_get_sqe(x->ring);
-    uint64_t blk = ioring_step_rand(&x->rng) % x->nblocks;
+    uint64_t blk = ioring_xorshift64s(&x->rng) % x->nblocks;
     unsigned char *buf = x->bufs + (size_t)slot * IORING_STEP_BS;
     uint64_t off = blk * IORING_STEP_BS;
 

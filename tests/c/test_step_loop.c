@@ -102,16 +102,23 @@ static int64_t steps(struct ioring_rw_loop *x, int64_t want)
     return done;
 }
 
+/* A ring of `batch` entries and a NOP loop of `batch` NOPs a step on it. */
+static int nop_setup(struct ioring *ring, struct ioring_nop_loop *x, struct io_uring_cqe **cqes,
+                     unsigned batch)
+{
+    memset(x, 0, sizeof(*x));
+    x->ring = ring;
+    x->batch = batch;
+    x->cqes = cqes;
+    return ioring_queue_init(batch, ring, 0);
+}
+
 static int test_nop_step(void)
 {
     struct ioring ring;
     struct io_uring_cqe *cqes[16];
     struct ioring_nop_loop x;
-    CHECK_EQ(ioring_queue_init(16, &ring, 0), 0);
-    memset(&x, 0, sizeof(x));
-    x.ring = &ring;
-    x.batch = 16;
-    x.cqes = cqes;
+    CHECK_EQ(nop_setup(&ring, &x, cqes, 16), 0);
     for (int i = 0; i < 5; i++)
         CHECK_EQ(ioring_nop_step(&x), 16);
     CHECK_EQ(x.seq, 80);                           /* every user_data came back, in order */
@@ -130,11 +137,7 @@ static int test_timed_loop_counts_what_steps_return(void)
     struct io_uring_cqe *cqes[4];
     struct ioring_nop_loop x;
     struct ioring_step_result r;
-    CHECK_EQ(ioring_queue_init(4, &ring, 0), 0);
-    memset(&x, 0, sizeof(x));
-    x.ring = &ring;
-    x.batch = 4;
-    x.cqes = cqes;
+    CHECK_EQ(nop_setup(&ring, &x, cqes, 4), 0);
     CHECK_EQ(ioring_step_timed(0.05, ioring_nop_step, &x, &r), 0);
     CHECK(r.ops > 0 && r.ops % 4 == 0);
     CHECK(r.seconds >= 0.05);
