@@ -42,9 +42,9 @@ extensions = [
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/winioring.pxd",
                        "ioring/_winioring_event.pxi"] + ring_core_headers),
-    Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs + ["bench/c"],
+    Extension("ioring._bench", ["ioring/_bench.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
-              depends=["ioring/_core.pxd", "ioring/_stream.pxd", "bench/c/bench_loop.h"]
+              depends=["ioring/_core.pxd", "ioring/_stream.pxd", "ioring/liburing.pxd"]
               + ring_core_headers),
     Extension("ioring._fileops", ["ioring/_fileops.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,

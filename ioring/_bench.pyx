@@ -3,10 +3,12 @@
 the ring core (include/ioring/), run with the GIL released. They are the "physical limit" every
 Python-level figure is divided by, measured in the same process and the same run.
 
-The timed loop, its warm-up and its clock are those of the C reference programs
-(``bench/c/bench_loop.h``: ``bench_timed``, a warm-up of a tenth of the time, at most 0.2 s,
-CLOCK_MONOTONIC read every 16 steps), and the steps do what ``bench/c/bench_nop.c`` and
-``bench/c/bench_read.c`` do, check for check:
+The timed loop, its warm-up and its clock, and the steps are those of the C reference programs
+``bench/c/bench_nop.c`` and ``bench/c/bench_read.c``: one source, include/ioring/step_loop.h
+(``ioring_step_timed``: a warm-up of a tenth of the time, at most 0.2 s, CLOCK_MONOTONIC read
+every 16 steps; ``ioring_nop_step``, ``ioring_rw_step``). Each loop runs on a ring of the thin
+layer (``ioring.liburing.io_uring``) that it holds through the door (``door_claim``) while it
+drives it from C, and tears down with ``door_exit``:
 
 * ``nop(batch, seconds)``: each step prepares ``batch`` NOPs (get_sqe, prep_nop, user_data),
   submits them and waits for all of them with one io_uring_enter, then reaps them with
@@ -30,136 +32,123 @@ cdef extern from *:
     """
     /* The reference loops run without the GIL from start to end, so the core must not drop
      * and retake it around io_uring_enter as it does for the other extensions (ioring/python.h
-     * defines these hooks as Py_BEGIN/END_ALLOW_THREADS). bench_loop.h includes the core
+     * defines these hooks as Py_BEGIN/END_ALLOW_THREADS). step_loop.h includes the core
      * first, with the hooks empty; ioring/python.h, included after this block through
      * ioring/_core.pxd, then finds the core already compiled. */
     #define IORING_BLOCKING_BEGIN
     #define IORING_BLOCKING_END
-    #include "bench_loop.h"
+    #include "ioring/step_loop.h"
     #undef IORING_BLOCKING_BEGIN
     #undef IORING_BLOCKING_END
     """
-    struct bench_result:
-        unsigned long long ops
-        double seconds
-    ctypedef int (*bench_step_fn)(void *ctx) noexcept nogil
-    int bench_timed(double seconds, bench_step_fn step, void *ctx, bench_result *r) nogil
 
 from libc.stdint cimport uint64_t
+from ioring cimport _core as c
+
+cdef extern from "ioring/step_loop.h" nogil:
+    # include/ioring/step_loop.h: the step loops, shared with bench/c (bench_nop.c, bench_read.c)
+    struct ioring_step_result:
+        unsigned long long ops
+        double seconds
+    ctypedef int (*ioring_step_fn)(void *ctx) noexcept nogil
+    int ioring_step_timed(double seconds, ioring_step_fn step, void *ctx,
+                          ioring_step_result *r) nogil
+    struct ioring_nop_loop:
+        c.ioring *ring
+        unsigned batch
+        uint64_t seq
+        c.io_uring_cqe **cqes
+        char err[256]
+    int ioring_nop_step(void *ctx) noexcept nogil
+    struct ioring_rw_loop:
+        c.ioring *ring
+        int fd
+        unsigned qd
+        int write
+        int fixed_buffers
+        int verify
+        unsigned sqe_flags
+        uint64_t nblocks
+        uint64_t rng
+        unsigned char *bufs
+        uint64_t *block
+        c.io_uring_cqe **cqes
+        char err[256]
+    int ioring_rw_queue(ioring_rw_loop *x, unsigned slot) nogil
+    int ioring_rw_step(void *ctx) noexcept nogil
+    int ioring_rw_drain(ioring_rw_loop *x, unsigned inflight) nogil
+    enum:
+        IORING_STEP_BS
 
 cdef extern from "ioring/abi.h":
     enum:
         IOSQE_FIXED_FILE
 
-cdef extern from "<endian.h>" nogil:
-    uint64_t htole64(uint64_t v)
-    uint64_t le64toh(uint64_t v)
-
 cdef extern from "<stdlib.h>" nogil:
     int posix_memalign(void **memptr, size_t alignment, size_t size)
 
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy, memset, strerror
+from libc.string cimport memset, strerror
 from libc.stdio cimport snprintf
 from posix.stat cimport struct_stat, fstat
 from posix.uio cimport iovec
 from libc.errno cimport errno
 
-from ioring cimport _core as c
+from ioring.liburing cimport io_uring
+
+from ioring import liburing as _L
 
 #: Size of one read or write of the read/write loops.
 BLOCK_SIZE = 4096
 cdef enum:
-    _BS = 4096
+    _BS = IORING_STEP_BS
     _MAX = 4096         # largest batch / queue depth (as the C programs)
     _ERRLEN = 256
 
 
+cdef io_uring _new_ring(unsigned entries, unsigned flags, str what):
+    """A ring of the thin layer, for a loop to claim through its door (door_claim); OSError
+    saying ``what`` when the kernel refuses it."""
+    uring = _L.io_uring()
+    try:
+        _L.io_uring_queue_init(entries, uring, flags)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{what}: {strerror(exc.errno).decode()}") from None
+    return uring
+
+
 # ---- NOP round trips --------------------------------------------------------------------------
-
-ctypedef struct _NopCtx:
-    c.ioring ring
-    unsigned batch
-    uint64_t seq                    # user_data of the next NOP, checked on the way back
-    c.io_uring_cqe **cqes
-    char err[_ERRLEN]
-
-
-cdef inline const char *_why(int res, const char *otherwise) noexcept nogil:
-    """strerror of a negative result, else ``otherwise``."""
-    if res < 0:
-        return strerror(-res)
-    return otherwise
-
-
-cdef int _nop_step(void *arg) noexcept nogil:
-    cdef _NopCtx *x = <_NopCtx *>arg
-    cdef unsigned i, n, batch = x.batch, reaped = 0
-    cdef uint64_t tag = x.seq
-    cdef c.io_uring_sqe *sqe
-    cdef c.io_uring_cqe *cqe
-    cdef int ret
-    for i in range(batch):
-        sqe = c.ioring_get_sqe(&x.ring)
-        if sqe == NULL:
-            snprintf(x.err, _ERRLEN, "get_sqe: SQ full at %u of %u", i, batch)
-            return -1
-        c.ioring_prep_nop(sqe)
-        sqe.user_data = tag + i
-    ret = c.ioring_submit_and_wait(&x.ring, batch)
-    if ret != <int>batch:
-        snprintf(x.err, _ERRLEN, "submit_and_wait: %d (%s), expected %u", ret,
-                 _why(ret, "short"), batch)
-        return -1
-    while reaped < batch:
-        n = c.ioring_peek_batch_cqe(&x.ring, x.cqes, batch - reaped)
-        if n == 0:
-            ret = c.ioring_wait_cqe(&x.ring, &cqe)
-            if ret < 0:
-                snprintf(x.err, _ERRLEN, "wait_cqe: %s", strerror(-ret))
-                return -1
-            continue
-        for i in range(n):
-            cqe = x.cqes[i]
-            if cqe.user_data != x.seq or cqe.res != 0:
-                snprintf(x.err, _ERRLEN, "bad completion: user_data %llu res %d, expected %llu res 0",
-                         <unsigned long long>cqe.user_data, cqe.res, <unsigned long long>x.seq)
-                return -1
-            x.seq += 1
-        c.ioring_cq_advance(&x.ring, n)
-        reaped += n
-    return <int>batch
-
 
 def nop(unsigned batch, double seconds, *, unsigned setup_flags=0):
     """NOP round trips in batches of ``batch`` for ``seconds`` (after a warm-up); returns
     ``(ops, seconds)``. ``setup_flags`` are IORING_SETUP_* flags for the ring (e.g.
-    SINGLE_ISSUER | DEFER_TASKRUN). The ring has ``batch`` SQ entries, as in bench_nop.c."""
-    cdef _NopCtx *x
-    cdef bench_result r
-    cdef c.io_uring_params p
+    SINGLE_ISSUER | DEFER_TASKRUN). The ring has ``batch`` SQ entries, as in bench_nop.c; the
+    step is ioring_nop_step (include/ioring/step_loop.h)."""
+    cdef ioring_nop_loop *x
+    cdef ioring_step_result r
+    cdef io_uring uring
+    cdef int status = 0
     memset(&r, 0, sizeof(r))
-    cdef int ret = 0, status = 0
     _check_args(batch, seconds, "batch")
-    x = <_NopCtx *>calloc(1, sizeof(_NopCtx))
+    x = <ioring_nop_loop *>calloc(1, sizeof(ioring_nop_loop))
     if x == NULL:
         raise MemoryError()
-    x.cqes = <c.io_uring_cqe **>calloc(batch, sizeof(c.io_uring_cqe *))
-    if x.cqes == NULL:
-        free(x)
-        raise MemoryError()
-    x.batch = batch
-    memset(&p, 0, sizeof(p))
-    p.flags = setup_flags
     try:
-        with nogil:
-            ret = c.ioring_queue_init_params(batch, &x.ring, &p)
-            if ret == 0:
-                status = bench_timed(seconds, _nop_step, x, &r)
-                c.ioring_queue_exit(&x.ring)
-        if ret < 0:
-            raise OSError(-ret, f"io_uring_queue_init_params({batch}, flags={setup_flags:#x}): "
-                                f"{strerror(-ret).decode()}")
+        x.cqes = <c.io_uring_cqe **>calloc(batch, sizeof(c.io_uring_cqe *))
+        if x.cqes == NULL:
+            raise MemoryError()
+        x.batch = batch
+        uring = _new_ring(batch, setup_flags,
+                          f"io_uring_queue_init_params({batch}, flags={setup_flags:#x})")
+        try:
+            x.ring = uring.door_claim("ioring._bench.nop")
+            try:
+                with nogil:
+                    status = ioring_step_timed(seconds, ioring_nop_step, x, &r)
+            finally:
+                uring.door_release()
+        finally:
+            uring.door_exit()
         if status < 0:
             raise RuntimeError(f"nop batch={batch}: {x.err.decode(errors='replace')}")
         return r.ops, r.seconds
@@ -170,159 +159,57 @@ def nop(unsigned batch, double seconds, *, unsigned setup_flags=0):
 
 # ---- 4 KiB random reads and writes, QD in flight ----------------------------------------------
 
-ctypedef struct _RwCtx:
-    c.ioring ring
-    int fd                          # the fd, or its registered index 0 with fixed files
-    unsigned qd
-    bint write
-    bint fixed_buffers
-    bint verify
-    unsigned sqe_flags              # IOSQE_FIXED_FILE with registered files
-    uint64_t nblocks
-    uint64_t rng
-    unsigned char *bufs             # qd blocks of 4 KiB, page aligned
-    uint64_t *block                 # block being read into / written from each slot
-    c.io_uring_cqe **cqes
-    char err[_ERRLEN]
-
-
-cdef inline uint64_t _next_rand(uint64_t *s) noexcept nogil:
-    # xorshift64*
-    cdef uint64_t v = s[0]
-    v ^= v >> 12
-    v ^= v << 25
-    v ^= v >> 27
-    s[0] = v
-    return v * 0x2545f4914f6cdd1dULL
-
-
-cdef int _queue_rw(_RwCtx *x, unsigned slot) noexcept nogil:
-    cdef c.io_uring_sqe *sqe = c.ioring_get_sqe(&x.ring)
-    cdef uint64_t blk = _next_rand(&x.rng) % x.nblocks
-    cdef unsigned char *buf = x.bufs + <size_t>slot * _BS
-    cdef uint64_t stamp
-    if sqe == NULL:
-        snprintf(x.err, _ERRLEN, "get_sqe: SQ full")
-        return -1
-    if x.write:
-        stamp = htole64(blk)
-        memcpy(buf, &stamp, sizeof(stamp))
-        if x.fixed_buffers:
-            c.ioring_prep_write_fixed(sqe, x.fd, buf, _BS, blk * _BS, <int>slot)
-        else:
-            c.ioring_prep_write(sqe, x.fd, buf, _BS, blk * _BS)
-    elif x.fixed_buffers:
-        c.ioring_prep_read_fixed(sqe, x.fd, buf, _BS, blk * _BS, <int>slot)
-    else:
-        c.ioring_prep_read(sqe, x.fd, buf, _BS, blk * _BS)
-    sqe.flags = sqe.flags | x.sqe_flags
-    sqe.user_data = slot
-    x.block[slot] = blk
-    return 0
-
-
-cdef int _rw_step(void *arg) noexcept nogil:
-    cdef _RwCtx *x = <_RwCtx *>arg
-    cdef unsigned i, n, slot
-    cdef uint64_t stamp
-    cdef c.io_uring_cqe *cqe
-    cdef int ret = c.ioring_submit_and_wait(&x.ring, 1)
-    if ret < 0:
-        snprintf(x.err, _ERRLEN, "submit_and_wait: %s", strerror(-ret))
-        return -1
-    n = c.ioring_peek_batch_cqe(&x.ring, x.cqes, x.qd)
-    for i in range(n):
-        cqe = x.cqes[i]
-        slot = <unsigned>cqe.user_data
-        if slot >= x.qd or cqe.res != _BS:
-            snprintf(x.err, _ERRLEN, "bad completion: user_data %llu res %d (%s)",
-                     <unsigned long long>cqe.user_data, cqe.res,
-                     _why(cqe.res, "short transfer"))
-            return -1
-        if x.verify and not x.write:
-            memcpy(&stamp, x.bufs + <size_t>slot * _BS, sizeof(stamp))
-            stamp = le64toh(stamp)
-            if stamp != x.block[slot]:
-                snprintf(x.err, _ERRLEN, "slot %u: read block %llu, expected %llu", slot,
-                         <unsigned long long>stamp, <unsigned long long>x.block[slot])
-                return -1
-        if _queue_rw(x, slot) < 0:
-            return -1
-    c.ioring_cq_advance(&x.ring, n)
-    return <int>n
-
-
-cdef int _drain(_RwCtx *x, unsigned inflight) noexcept nogil:
-    """Wait for every request still in flight, so the buffers can be freed."""
-    cdef int ret
-    cdef unsigned n
-    while inflight:
-        ret = c.ioring_submit_and_wait(&x.ring, 1)
-        if ret < 0:
-            return -1
-        n = c.ioring_peek_batch_cqe(&x.ring, x.cqes, x.qd)
-        c.ioring_cq_advance(&x.ring, n)
-        inflight -= n if n <= inflight else inflight
-    return 0
-
-
-cdef int _run_rw(_RwCtx *x, double seconds, bench_result *r, int *setup_err) noexcept nogil:
-    """Ring, registrations, the first qd requests, the timed loop, the drain. Returns 0, or -1
-    with x.err set; *setup_err gets the -errno of a failed queue_init/register."""
+cdef int _run_rw(ioring_rw_loop *x, double seconds, ioring_step_result *r,
+                 int *setup_err) noexcept nogil:
+    """On the claimed ring: registrations, the first qd requests, the timed loop, the drain.
+    Returns 0, or -1 with x.err set; *setup_err gets the -errno of a failed register. When
+    the drain fails (the ring cannot wait), x.bufs becomes NULL: the kernel may still use them."""
     cdef unsigned s, queued = 0
     cdef int ret, status = 0
     cdef iovec *iov
-    ret = c.ioring_queue_init(x.qd, &x.ring, 0)
-    if ret < 0:
-        setup_err[0] = ret
-        snprintf(x.err, _ERRLEN, "io_uring_queue_init(%u): %s", x.qd, strerror(-ret))
-        return -1
     if x.fixed_buffers:
         iov = <iovec *>calloc(x.qd, sizeof(iovec))
         if iov == NULL:
             snprintf(x.err, _ERRLEN, "out of memory")
-            status = -1
-        else:
-            for s in range(x.qd):
-                iov[s].iov_base = x.bufs + <size_t>s * _BS
-                iov[s].iov_len = _BS
-            ret = c.ioring_register_buffers(&x.ring, iov, x.qd)
-            free(iov)
-            if ret < 0:
-                setup_err[0] = ret
-                snprintf(x.err, _ERRLEN, "io_uring_register_buffers: %s", strerror(-ret))
-                status = -1
-    if status == 0 and x.sqe_flags:
-        ret = c.ioring_register_files(&x.ring, &x.fd, 1)
+            return -1
+        for s in range(x.qd):
+            iov[s].iov_base = x.bufs + <size_t>s * _BS
+            iov[s].iov_len = _BS
+        ret = c.ioring_register_buffers(x.ring, iov, x.qd)
+        free(iov)
+        if ret < 0:
+            setup_err[0] = ret
+            snprintf(x.err, _ERRLEN, "io_uring_register_buffers: %s", strerror(-ret))
+            return -1
+    if x.sqe_flags:
+        ret = c.ioring_register_files(x.ring, &x.fd, 1)
         if ret < 0:
             setup_err[0] = ret
             snprintf(x.err, _ERRLEN, "io_uring_register_files: %s", strerror(-ret))
-            status = -1
+            return -1
         x.fd = 0
-    if status == 0:
-        for s in range(x.qd):
-            if _queue_rw(x, s) < 0:
-                status = -1
-                break
-            queued += 1
-        if status == 0 and bench_timed(seconds, _rw_step, x, r) < 0:
+    for s in range(x.qd):
+        if ioring_rw_queue(x, s) < 0:
             status = -1
+            break
+        queued += 1
+    if status == 0 and ioring_step_timed(seconds, ioring_rw_step, x, r) < 0:
+        status = -1
     # Whatever happened, nothing may be in flight when the buffers are freed.
-    if queued and _drain(x, queued) < 0:
-        # Cannot wait (the ring is broken): leave the buffers to the kernel.
-        x.bufs = NULL
-    c.ioring_queue_exit(&x.ring)
+    if queued and ioring_rw_drain(x, queued) < 0:
+        x.bufs = NULL           # the ring is broken: leave the buffers to the kernel
     return status
 
 
 cdef object _rw(bint write, int fd, unsigned qd, double seconds, bint fixed_buffers,
                 bint fixed_files, bint verify, unsigned long long nblocks):
-    cdef _RwCtx *x
-    cdef bench_result r
+    cdef ioring_rw_loop *x
+    cdef ioring_step_result r
     cdef struct_stat st
-    memset(&r, 0, sizeof(r))
+    cdef io_uring uring
     cdef void *mem = NULL
     cdef int status = 0, setup_err = 0
+    memset(&r, 0, sizeof(r))
     _check_args(qd, seconds, "qd")
     if fd < 0:
         raise ValueError("fd must be >= 0")
@@ -332,7 +219,8 @@ cdef object _rw(bint write, int fd, unsigned qd, double seconds, bint fixed_buff
         nblocks = <unsigned long long>st.st_size // _BS
         if nblocks == 0:
             raise ValueError("the file is smaller than one 4 KiB block")
-    x = <_RwCtx *>calloc(1, sizeof(_RwCtx))
+    op = "write" if write else "read"
+    x = <ioring_rw_loop *>calloc(1, sizeof(ioring_rw_loop))
     if x == NULL:
         raise MemoryError()
     try:
@@ -350,12 +238,20 @@ cdef object _rw(bint write, int fd, unsigned qd, double seconds, bint fixed_buff
         x.sqe_flags = IOSQE_FIXED_FILE if fixed_files else 0
         x.nblocks = nblocks
         x.rng = 0x9e3779b97f4a7c15ULL ^ qd
-        with nogil:
-            status = _run_rw(x, seconds, &r, &setup_err)
+        uring = _new_ring(qd, 0, f"{op} qd={qd}: io_uring_queue_init({qd})")
+        try:
+            x.ring = uring.door_claim(f"ioring._bench.{op}")
+            try:
+                with nogil:
+                    status = _run_rw(x, seconds, &r, &setup_err)
+            finally:
+                uring.door_release()
+        finally:
+            uring.door_exit()
         if x.bufs == NULL:
             mem = NULL          # still owned by requests the ring could not wait for
         if status < 0:
-            what = f"{'write' if write else 'read'} qd={qd}: {x.err.decode(errors='replace')}"
+            what = f"{op} qd={qd}: {x.err.decode(errors='replace')}"
             if setup_err:
                 raise OSError(-setup_err, what)
             raise RuntimeError(what)
@@ -406,10 +302,10 @@ def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=No
             unsigned setup_flags=0, double ramp_seconds=0.0, seed=0, bint verify=False,
             unsigned submit_batch=8):
     """The C reference of the storage workloads (``python -m ioring bench randread`` ...): the
-    loop of ``Ring.run_stream`` (include/ioring/stream.h) on a private ring of ``qd`` entries
-    created with ``setup_flags``, the GIL released from the ring's setup to its teardown, no
-    signal polling and unbounded waits. ``rw`` as run_stream's (``rwmixread`` for the mixes),
-    ``qd`` requests of ``bs`` bytes in flight over ``size`` bytes of ``fd`` from ``offset``
+    loop of ``Ring.run_stream`` (include/ioring/stream.h) on a ring of ``qd`` entries created
+    with ``setup_flags`` (the thin layer's, claimed through its door), the GIL released from
+    the registrations to the end of the stream, no signal polling and unbounded waits. ``rw``
+    as run_stream's (``rwmixread`` for the mixes), ``qd`` requests of ``bs`` bytes in flight over ``size`` bytes of ``fd`` from ``offset``
     (default: to the end of the file), for ``seconds`` after ``ramp_seconds``; ``fixed``:
     registered buffers and the fd registered. The buffers are page aligned (O_DIRECT works).
     ``submit_batch``: at most that many requests per io_uring_enter (run_stream's
@@ -423,8 +319,8 @@ def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=No
     cdef st.ioring_stream_config cfg
     cdef st.ioring_stream *s = NULL
     cdef st.ioring_lat_hist *h = NULL
-    cdef c.ioring ring
-    cdef c.io_uring_params p
+    cdef c.ioring *ring
+    cdef io_uring uring
     cdef void *mem = NULL
     cdef size_t stride
     cdef int ret = 0, setup_err = 0, what = 0
@@ -461,36 +357,36 @@ def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=No
         raise MemoryError()
     memset(mem, 0, stride * qd)
     cfg.bufs = <unsigned char *>mem
-    memset(&p, 0, sizeof(p))
-    p.flags = setup_flags
     try:
-        with nogil:
-            ret = c.ioring_queue_init_params(qd, &ring, &p)
-            if ret < 0:
-                setup_err, what = ret, 1
-            else:
-                if fixed:
-                    ret = st.ioring_stream_register_buffers(&ring, <unsigned char *>mem, stride, qd, bs)
-                    if ret < 0:
-                        setup_err, what = ret, 2
-                    else:
-                        ret = c.ioring_register_files(&ring, &cfg.fd, 1)
+        uring = _new_ring(qd, setup_flags, f"io_uring_queue_init_params({qd}, flags={setup_flags:#x})")
+        try:
+            ring = uring.door_claim("ioring._bench.storage")
+            try:
+                with nogil:
+                    if fixed:
+                        ret = st.ioring_stream_register_buffers(ring, <unsigned char *>mem, stride, qd, bs)
                         if ret < 0:
-                            setup_err, what = ret, 3
-                        cfg.fd = 0
-                if setup_err == 0:
-                    ret = st.ioring_stream_init(s, &ring, &cfg)
-                    if ret < 0:
-                        setup_err, what = ret, 4
-                    else:
-                        ret = st.ioring_stream_run(s)
-                        leaked = s.leaked
-                        st.ioring_lat_hist_merge(h, &s.totals.lat[0])
-                        st.ioring_lat_hist_merge(h, &s.totals.lat[1])
-                c.ioring_queue_exit(&ring)
+                            setup_err, what = ret, 2
+                        else:
+                            ret = c.ioring_register_files(ring, &cfg.fd, 1)
+                            if ret < 0:
+                                setup_err, what = ret, 3
+                            cfg.fd = 0
+                    if setup_err == 0:
+                        ret = st.ioring_stream_init(s, ring, &cfg)
+                        if ret < 0:
+                            setup_err, what = ret, 4
+                        else:
+                            ret = st.ioring_stream_run(s)
+                            leaked = s.leaked
+                            st.ioring_lat_hist_merge(h, &s.totals.lat[0])
+                            st.ioring_lat_hist_merge(h, &s.totals.lat[1])
+            finally:
+                uring.door_release()
+        finally:
+            uring.door_exit()
         if setup_err:
-            step = {1: f"io_uring_queue_init_params({qd}, flags={setup_flags:#x})",
-                    2: "io_uring_register_buffers", 3: "io_uring_register_files",
+            step = {2: "io_uring_register_buffers", 3: "io_uring_register_files",
                     4: "the stream's setup"}[what]
             raise OSError(-setup_err, f"{step}: {strerror(-setup_err).decode()}")
         if ret < 0:

@@ -174,7 +174,8 @@ cdef class TreeCopier:
     chains in flight are cancelled and reaped, each destination they created and did not
     complete is removed, then the exception propagates; every destination is complete (with
     its attributes), absent, or untouched. The GIL is held except inside io_uring_enter."""
-    cdef c.ioring ring
+    cdef io_uring uring             # the thin layer's ring, claimed through its door while open
+    cdef c.ioring *ring             # its C struct (door_claim), which the loop drives
     cdef bint has_ring, closed, leaked, async_create, busy
     cdef unsigned slots, bufsize, nfree, in_flight
     cdef int umask
@@ -209,25 +210,22 @@ cdef class TreeCopier:
         self.nfree = slots
         if not use_ring:
             return
-        ret = c.ioring_queue_init(4 * slots, &self.ring, IORING_SETUP_COOP_TASKRUN)
-        if ret == -EINVAL:
-            ret = c.ioring_queue_init(4 * slots, &self.ring, 0)
-        if ret < 0:
+        try:
+            self.uring = _engine_ring(4 * slots, "ioring.files.copytree", &self.ring)
+        except OSError:
             return                      # io_uring unavailable: plain syscalls
         self.has_ring = True
         if not self.ring.features & IORING_FEAT_LINKED_FILE or \
-                c.ioring_register_files_sparse(&self.ring, 2 * slots) < 0:
-            c.ioring_queue_exit(&self.ring)
-            self.has_ring = False
+                c.ioring_register_files_sparse(self.ring, 2 * slots) < 0:
+            self._drop_ring()
             return
         if max_workers:
             workers[0] = workers[1] = max_workers
-            c.ioring_register_iowq_max_workers(&self.ring, workers)  # best effort (5.15+)
+            c.ioring_register_iowq_max_workers(self.ring, workers)  # best effort (5.15+)
         # the slots' buffers (faulted in as used)
         self.mem = <char *>aligned_alloc(4096, (<size_t>slots * bufsize + 4095) & ~(<size_t>4095))
         if self.mem == NULL:
-            c.ioring_queue_exit(&self.ring)
-            self.has_ring = False
+            self._drop_ring()
             raise MemoryError()
 
     @property
@@ -316,18 +314,30 @@ cdef class TreeCopier:
         self.closed = True
         if self.has_ring:
             if self.in_flight:
-                _queue_cancel_all(&self.ring)
+                _queue_cancel_all(self.ring)
             while self.in_flight:
                 with nogil:
-                    ret = _wait_round(&self.ring)
+                    ret = _wait_round(self.ring)
                 if not _transient(ret):
                     # The kernel may still use the buffers and paths: keep them forever.
-                    self.leaked = True
-                    Py_INCREF(self.keep)
+                    self._leak()
                     return
                 self._reap(True)
-            c.ioring_queue_exit(&self.ring)
-            self.has_ring = False
+            self._drop_ring()
+
+    cdef void _drop_ring(self) noexcept:
+        """Release the ring through the door and tear it down (nothing is in flight)."""
+        self.has_ring = False
+        _engine_done(self.uring, False)
+        self.uring = None
+        self.ring = NULL
+
+    cdef void _leak(self) noexcept:
+        """Requests may still be in flight: the buffers, the paths and the ring (claimed, open)
+        are kept forever."""
+        self.leaked = True
+        Py_INCREF(self.keep)
+        _engine_done(self.uring, True)
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -346,17 +356,16 @@ cdef class TreeCopier:
                 if ret < 0:
                     interrupted = True          # a signal handler raised
                     if self.in_flight:
-                        _queue_cancel_all(&self.ring)
+                        _queue_cancel_all(self.ring)
             if not interrupted and self.started == self.njobs and \
                     (not wait_all or self.in_flight == 0):
                 break
             if not self.has_ring or (self.in_flight == 0 and interrupted):
                 break
             with nogil:
-                ret = _wait_round(&self.ring)
+                ret = _wait_round(self.ring)
             if not _transient(ret):
-                self.leaked = True
-                Py_INCREF(self.keep)
+                self._leak()
                 self.closed = True              # the kernel may still use buffers and paths
                 raise OSError(-ret, "io_uring_enter failed")
             ret = self._reap(interrupted)
@@ -365,13 +374,13 @@ cdef class TreeCopier:
             if ret < 0 or _run_signal_handlers() < 0:
                 interrupted = True
                 if self.in_flight:
-                    _queue_cancel_all(&self.ring)
+                    _queue_cancel_all(self.ring)
                 continue
             if progress is not None and _now_ns() >= next_report:
                 next_report = _now_ns() + 100000000
                 progress(self.bytes_done, self.bytes_found)
-        if self.has_ring and c.ioring_sq_ready(&self.ring):
-            c.ioring_submit(&self.ring)         # the kernel works while the caller walks on
+        if self.has_ring and c.ioring_sq_ready(self.ring):
+            c.ioring_submit(self.ring)         # the kernel works while the caller walks on
         if interrupted:
             _raise_pending()
         return 0
@@ -407,16 +416,16 @@ cdef class TreeCopier:
         self.bytes_found += st.st_size
         if not self.has_ring or st.st_size >= self.bufsize:
             return self._copy_plain(jb)
-        if c.ioring_sq_space_left(&self.ring) < 2:
-            c.ioring_submit(&self.ring)
+        if c.ioring_sq_space_left(self.ring) < 2:
+            c.ioring_submit(self.ring)
         self.nfree -= 1
         k = self.free_slots[self.nfree]
         jb.slot = k
-        sqe = c.ioring_get_sqe(&self.ring)
+        sqe = c.ioring_get_sqe(self.ring)
         c.ioring_prep_openat_direct(sqe, -100, jb.src, O_RDONLY, 0, k)
         sqe.flags = IOSQE_IO_LINK
         sqe.user_data = ud | _RQ_OPEN_SRC
-        sqe = c.ioring_get_sqe(&self.ring)
+        sqe = c.ioring_get_sqe(self.ring)
         c.ioring_prep_read(sqe, <int>k, self.mem + <size_t>k * self.bufsize, <unsigned>jb.size + 1, 0)
         sqe.flags = IOSQE_FIXED_FILE
         sqe.user_data = ud | _RQ_READ
@@ -429,9 +438,9 @@ cdef class TreeCopier:
         cdef c.io_uring_sqe *sqe
         cdef uint64_t ud = <uint64_t>j << _RQ_SHIFT
         cdef unsigned k = jb.slot
-        if c.ioring_sq_space_left(&self.ring) < 2:
-            c.ioring_submit(&self.ring)
-        sqe = c.ioring_get_sqe(&self.ring)
+        if c.ioring_sq_space_left(self.ring) < 2:
+            c.ioring_submit(self.ring)
+        sqe = c.ioring_get_sqe(self.ring)
         c.ioring_prep_openat_direct(sqe, -100, jb.dst, O_WRONLY | O_CREAT | O_TRUNC,
                                     jb.mode & 0o777, self.slots + k)
         sqe.user_data = ud | _RQ_OPEN_DST
@@ -441,7 +450,7 @@ cdef class TreeCopier:
             sqe.flags = IOSQE_ASYNC
         if jb.n:
             sqe.flags |= IOSQE_IO_LINK
-            sqe = c.ioring_get_sqe(&self.ring)
+            sqe = c.ioring_get_sqe(self.ring)
             c.ioring_prep_write(sqe, <int>(self.slots + k), self.mem + <size_t>k * self.bufsize,
                                 jb.n, 0)
             sqe.flags = IOSQE_FIXED_FILE
@@ -456,7 +465,7 @@ cdef class TreeCopier:
     cdef int _reap(self, bint interrupted) noexcept:
         """Handle the completions in the CQ (see the comment at the top of this file). -1: a
         signal handler raised during a plain copy (its exception is left set)."""
-        cdef unsigned got = c.ioring_peek_batch_cqe(&self.ring, self.cqes, 4 * self.slots + 8)
+        cdef unsigned got = c.ioring_peek_batch_cqe(self.ring, self.cqes, 4 * self.slots + 8)
         cdef unsigned i
         cdef int res, rq
         cdef uint64_t ud
@@ -509,7 +518,7 @@ cdef class TreeCopier:
                     self.bytes_done += jb.n
                     self._finish(jb)
                 self._release(jb)
-        c.ioring_cq_advance(&self.ring, got)
+        c.ioring_cq_advance(self.ring, got)
         return ret
 
     cdef void _finish(self, _CopyJob *jb) noexcept:

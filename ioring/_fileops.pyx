@@ -101,6 +101,9 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_SET_ITEM
 
 from ioring cimport _core as c
+from ioring.liburing cimport io_uring
+
+from ioring import liburing as _L
 
 cdef enum:
     _OPEN = 0
@@ -267,13 +270,40 @@ cdef int _check_slots(unsigned slots) except -1:
     return 0
 
 
-cdef int _queue_init(c.ioring *ring, unsigned entries) except -1:
-    """A private ring: COOP_TASKRUN (no IPI for task work) where the kernel has it (5.19)."""
-    cdef int ret = c.ioring_queue_init(entries, ring, IORING_SETUP_COOP_TASKRUN)
-    if ret == -EINVAL:
-        ret = c.ioring_queue_init(entries, ring, 0)
-    if ret < 0:
-        raise OSError(-ret, "io_uring_queue_init failed")
+# ---- the engines' rings: the thin layer's, held through its door -------------------------------
+
+# Rings of engines that gave up on requests still in flight: kept claimed and open forever (the
+# kernel may still use their paths and buffers, which the engines keep too).
+cdef list _leaked_rings = []
+
+
+cdef io_uring _engine_ring(unsigned entries, str name, c.ioring **ring):
+    """A ring of the thin layer for one engine, claimed by ``name`` through the door: the engine
+    drives its C struct (``*ring``) directly, with the GIL released, until _engine_done. COOP_TASKRUN
+    (no IPI for task work) where the kernel has it (5.19). OSError when the kernel refuses a
+    ring (ENOSYS/EPERM: io_uring unavailable)."""
+    cdef io_uring uring = _L.io_uring()
+    try:
+        try:
+            _L.io_uring_queue_init(entries, uring, IORING_SETUP_COOP_TASKRUN)
+        except OSError as exc:
+            if exc.errno != EINVAL:
+                raise
+            _L.io_uring_queue_init(entries, uring, 0)
+    except OSError as exc:
+        raise OSError(exc.errno, "io_uring_queue_init failed") from None
+    ring[0] = uring.door_claim(name)
+    return uring
+
+
+cdef int _engine_done(io_uring uring, bint in_flight) except -1:
+    """The end of an engine's ring: released and torn down through the door; or, when requests
+    may still be in flight (the engine could not wait for them), kept claimed and open forever."""
+    if in_flight:
+        _leaked_rings.append(uring)
+        return 0
+    uring.door_release()
+    uring.door_exit()
     return 0
 
 
@@ -490,7 +520,8 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     or ``slots`` outside 1..4096, or a datum needing more than 16384 pieces of ``max_write``."""
     cdef _Jobs files = _Jobs(paths, datas)
     cdef Py_ssize_t n = files.n, in_flight = 0, i
-    cdef c.ioring ring
+    cdef c.ioring *ring
+    cdef io_uring uring
     cdef c.ioring_open_how how
     cdef c.ioring_open_how *howp = NULL
     cdef int ret = 0
@@ -508,18 +539,18 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     if most > 16384:
         raise ValueError(f"max_write={max_write} cuts a datum into {most} writes (16384 at most)")
     entries = max(2 * slots + 2, most + 2)     # a file's pieces (and its fsync) fit the SQ
-    _queue_init(&ring, entries)
+    uring = _engine_ring(entries, "ioring.files.write_files", &ring)
     try:
         if max_workers:
             workers[0] = workers[1] = max_workers
-            c.ioring_register_iowq_max_workers(&ring, workers)  # best effort (5.15+)
+            c.ioring_register_iowq_max_workers(ring, workers)  # best effort (5.15+)
         if resolve:
             how.flags = <unsigned>oflags
             how.mode = mode
             how.resolve = resolve
             howp = &how
         with nogil:
-            ret = _run(&ring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
+            ret = _run(ring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
                        max_write, &in_flight)
         if in_flight:
             files.leak()            # the kernel may still read the paths and buffers
@@ -528,8 +559,7 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
         if ret < 0:
             raise OSError(-ret, "io_uring_enter failed")
     finally:
-        if in_flight == 0:
-            c.ioring_queue_exit(&ring)
+        _engine_done(uring, in_flight != 0)
     return files.failures()
 
 
@@ -622,7 +652,8 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     and the exception propagates."""
     cdef tuple ps = _checked_paths(paths)
     cdef Py_ssize_t n = len(ps), i = 0, done = 0, job
-    cdef c.ioring ring
+    cdef c.ioring *ring
+    cdef io_uring uring
     cdef int ret, res
     cdef unsigned k, nfree = 0, got, j, cap
     cdef unsigned *free_slots = NULL
@@ -643,7 +674,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     if slots > n:
         slots = <unsigned>n
     cap = 2 * slots + 8
-    _queue_init(&ring, 2 * slots + 2)
+    uring = _engine_ring(2 * slots + 2, "ioring.files.read_files", &ring)
     try:
         if not ring.features & IORING_FEAT_LINKED_FILE:
             raise OSError(EINVAL, "the kernel lacks IORING_FEAT_LINKED_FILE (5.17)")
@@ -654,7 +685,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
         mem = <char *>aligned_alloc(4096, <size_t>slots * size)
         if free_slots == NULL or cqes == NULL or errs == NULL or kinds == NULL or mem == NULL:
             raise MemoryError()
-        ret = c.ioring_register_files_sparse(&ring, slots)
+        ret = c.ioring_register_files_sparse(ring, slots)
         if ret < 0:
             raise OSError(-ret, "io_uring_register_files_sparse failed")
         for k in range(slots):
@@ -669,20 +700,20 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                 nfree -= 1
                 k = free_slots[nfree]
                 ud = (<uint64_t>i << _READ_SHIFT) | (<uint64_t>k << 3)
-                sqe = c.ioring_get_sqe(&ring)
+                sqe = c.ioring_get_sqe(ring)
                 c.ioring_prep_openat_direct(sqe, dir_fd, PyBytes_AS_STRING(ps[i]), O_RDONLY, 0, k)
                 sqe.flags = IOSQE_IO_LINK
                 sqe.user_data = ud | _OPEN
-                sqe = c.ioring_get_sqe(&ring)
+                sqe = c.ioring_get_sqe(ring)
                 c.ioring_prep_read(sqe, <int>k, mem + <size_t>k * size, size, 0)
                 sqe.flags = IOSQE_FIXED_FILE
                 sqe.user_data = ud | _FINAL | _READ
                 i += 1
             with nogil:
-                ret = _wait_round(&ring)
+                ret = _wait_round(ring)
             if not _transient(ret):
                 break           # chains may be in flight: ``mem`` and the ring are kept
-            got = c.ioring_peek_batch_cqe(&ring, cqes, cap)
+            got = c.ioring_peek_batch_cqe(ring, cqes, cap)
             for j in range(got):
                 cqe = cqes[j]
                 ud = cqe.user_data
@@ -707,7 +738,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                     free_slots[nfree] = k
                     nfree += 1
                     done += 1
-            c.ioring_cq_advance(&ring, got)
+            c.ioring_cq_advance(ring, got)
             if interrupted:
                 if done == i:
                     break
@@ -718,7 +749,7 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
                 if done == i:
                     break
                 with nogil:
-                    _queue_cancel_all(&ring)
+                    _queue_cancel_all(ring)
         if interrupted:
             in_flight_left = done < i
             _raise_pending()
@@ -732,8 +763,8 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
         big = [x for x in range(n) if errs[x] == 0 and kinds[x] == _READ_BIG]
         return contents, failures, big
     finally:
+        _engine_done(uring, in_flight_left)
         if not in_flight_left:          # else: leaked, the kernel may still write into mem
-            c.ioring_queue_exit(&ring)
             free(mem)
         free(free_slots)
         free(cqes)

@@ -330,22 +330,6 @@ cdef int _fileno(object f) except -1:
     raise TypeError(f"fd must be an int or have fileno(), not {type(f).__name__}")
 
 
-cdef object _check_idle(io_uring uring):
-    """The ring must be the stream's alone from its first request to its last completion."""
-    uring._check()              # closed, a fork child's copy, or another stream on it
-    if uring._blocking:
-        raise RuntimeError("run_stream needs the ring to itself: another thread is waiting on it")
-    if uring._requests_tracked() or uring._foreign:
-        raise RuntimeError(f"run_stream needs the ring to itself: {uring._requests_tracked()} request(s) "
-                           "are in flight or not reaped yet (wait for them first)")
-    if uring.ring.sq.sqe_tail != uring.ring.sq.sqe_head or c.ioring_sq_ready(&uring.ring):
-        raise RuntimeError("run_stream needs the ring to itself: SQEs are queued and not "
-                           "submitted (submit and wait for them first)")
-    if c.ioring_cq_ready(&uring.ring):
-        raise RuntimeError("run_stream needs the ring to itself: completions are waiting in the "
-                           "CQ (reap them first)")
-
-
 #: iodepth_batch_submit for requests that go to a device. Measured on this machine's virtio disk
 #: (O_DIRECT 4 KiB random reads, QD 32, bench/RESULTS.md): 4 and 8 gave fio's IOPS, a whole
 #: round per enter 0.85-0.9x. For page-cache reads it costs one enter per 8 requests (~8%).
@@ -372,20 +356,13 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
         bint verify=False, str on_error="stop", bint record=False, iodepth_batch_submit=None):
     """Run a constant-depth stream on ``uring`` (the engine of ``Ring.run_stream``, which
     documents the arguments) and return its StreamResult."""
-    cdef ioring_stream *s = NULL
     cdef ioring_stream_config cfg
-    cdef _Pins pins = None
-    cdef _Poll poll = _Poll()
-    cdef int ret = 0
-    cdef unsigned i, stride
-    cdef bint own_registered = False, leaked = False
-    cdef char *base
+    cdef c.ioring *ring
     cdef uint64_t span
     cdef object offs = None
     memset(&cfg, 0, sizeof(cfg))
 
     # ---- arguments, before anything reaches the kernel ----
-    uring._check()              # closed, a fork child's copy, or another stream on it
     pattern, read_percent = rw_mode(rw, rwmixread)
     if on_error not in ("stop", "continue"):
         raise ValueError(f"on_error must be 'stop' or 'continue', not {on_error!r}")
@@ -443,11 +420,33 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
             raise ValueError(f"the range ({span} bytes) is smaller than one block of bs={bs}")
         cfg.offset = offset
         cfg.nblocks = span // bs
-    if iodepth > uring.ring.sq.ring_entries or iodepth > uring.ring.cq.ring_entries:
-        raise ValueError(f"iodepth {iodepth} is larger than the ring ({uring.ring.sq.ring_entries} SQ, "
-                         f"{uring.ring.cq.ring_entries} CQ entries): create the Ring with "
+    # The ring is the stream's alone from here to its last completion (door_claim refuses a
+    # ring that is closed, a fork child's copy, busy, or not idle).
+    ring = uring.door_claim("Ring.run_stream")
+    try:
+        return _run_claimed(uring, ring, buffers, fixed_buffers, &cfg, offs, cfd, rw, iodepth, bs,
+                            read_percent, pattern, seed, count, seconds, ramp_seconds, fixed_file,
+                            verify, on_error, record, iodepth_batch_submit)
+    finally:
+        uring.door_release()
+
+
+cdef object _run_claimed(io_uring uring, c.ioring *ring, buffers, fixed_buffers,
+                         ioring_stream_config *cfg, offs, int cfd, str rw, unsigned iodepth,
+                         unsigned bs, unsigned read_percent, int pattern, seed, count,
+                         seconds, ramp_seconds, bint fixed_file, bint verify, str on_error,
+                         bint record, iodepth_batch_submit):
+    cdef ioring_stream *s = NULL
+    cdef _Pins pins = None
+    cdef _Poll poll = _Poll()
+    cdef int ret = 0
+    cdef unsigned i, stride
+    cdef bint own_registered = False, leaked = False
+    cdef char *base
+    if iodepth > ring.sq.ring_entries or iodepth > ring.cq.ring_entries:
+        raise ValueError(f"iodepth {iodepth} is larger than the ring ({ring.sq.ring_entries} SQ, "
+                         f"{ring.cq.ring_entries} CQ entries): create the Ring with "
                          f"entries >= {iodepth}")
-    _check_idle(uring)
 
     # ---- buffers ----
     mem = None
@@ -469,10 +468,12 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
                 raise ValueError("the BufferPool's buffers are not one contiguous array")
         if fixed_buffers:
             for i in range(iodepth):
+                # TODO(merge, issue 15 reg slice): uring.door_registered(i) replaces _check_fixed.
                 uring._check_fixed(base + <size_t>i * stride, bs, i)
     else:
         if fixed_buffers is None:
             fixed_buffers = False
+        # TODO(merge, issue 15 reg slice): door_registered replaces _registered_buffers.
         if fixed_buffers and uring._registered_buffers is not None:
             raise ValueError("the ring already has registered buffers: pass the BufferPool "
                              "(buffers=pool), or fixed_buffers=False")
@@ -481,7 +482,8 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
         pins = _Pins(1)
         base = pins.pin(mem)
         if fixed_buffers:
-            ret = ioring_stream_register_buffers(&uring.ring, <unsigned char *>base, stride, iodepth, bs)
+            # Registered for the stream's run only (unregistered before door_release).
+            ret = ioring_stream_register_buffers(ring, <unsigned char *>base, stride, iodepth, bs)
             if ret < 0:
                 pins.release()
                 raise OSError(-ret, f"io_uring_register_buffers: {os.strerror(-ret)}")
@@ -520,29 +522,21 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
     s = <ioring_stream *>calloc(1, sizeof(ioring_stream))
     if s == NULL:
         if own_registered:
-            c.ioring_unregister_buffers(&uring.ring)
+            c.ioring_unregister_buffers(ring)
         raise MemoryError()
     try:
-        ret = ioring_stream_init(s, &uring.ring, &cfg)
+        ret = ioring_stream_init(s, ring, cfg)
         if ret < 0:
             raise MemoryError() if ret == -_errno.ENOMEM else ValueError("invalid stream configuration")
-        uring._busy = "Ring.run_stream"
-        uring._blocking += 1
-        try:
-            with nogil:
-                ret = ioring_stream_run(s)
-        finally:
-            uring._blocking -= 1
-            uring._busy = None
-            # The stream's SQEs pin nothing of the thin layer's: nothing for its tracking.
-            uring._tracked = uring.ring.sq.sqe_tail
+        with nogil:
+            ret = ioring_stream_run(s)
         leaked = s.leaked
         if leaked:
             # The kernel may still write into these buffers: they are never released.
             _leaked.append((pins, mem, buffers))
             pins = None
         elif own_registered:
-            c.ioring_unregister_buffers(&uring.ring)
+            c.ioring_unregister_buffers(ring)
             own_registered = False
         if poll.exc is not None:
             raise poll.exc
@@ -555,7 +549,7 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
         return _result(s, rw, mem)
     finally:
         if own_registered and not leaked:
-            c.ioring_unregister_buffers(&uring.ring)
+            c.ioring_unregister_buffers(ring)
         if pins is not None:
             pins.release()
         ioring_stream_free(s)

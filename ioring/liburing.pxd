@@ -105,7 +105,8 @@ cdef class io_uring:
     cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
 
     # The door: the cdef API another module drives this ring through (docs/ARCHITECTURE.md).
-    # Used by the Windows emulation (ioring/_winioring_linux.pyx).
+    # Used by the Windows emulation (ioring/_winioring_linux.pyx); door_claim/door_release by the
+    # stream (_stream.pyx), the file engines (_fileops.pyx) and the C reference loops (_bench.pyx).
     cdef c.io_uring_sqe *door_acquire(self) except? NULL
     cdef int door_pin(self, c.io_uring_sqe *sqe, object obj) except -1
     cdef int door_submit(self) except? -1
@@ -131,6 +132,8 @@ cdef class io_uring:
     cdef int door_wait_once(self, c.ioring_kernel_timespec *ts) except? -1
     cdef void door_hold(self) noexcept
     cdef void door_unhold(self) noexcept
+    cdef c.ioring *door_claim(self, str name) except NULL
+    cdef void door_release(self) noexcept
 
 
 cdef class io_uring_sqe:

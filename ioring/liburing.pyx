@@ -1123,6 +1123,37 @@ cdef class io_uring:
     cdef void door_unhold(self) noexcept:
         self._blocking -= 1
 
+    cdef c.ioring *door_claim(self, str name) except NULL:
+        """Exclusive use of the ring by ``name`` (a stream, a C engine): it then drives the C
+        struct returned, directly and with the GIL released if it likes, until door_release.
+        The ring must be idle: nothing queued, in flight or unreaped, no thread waiting in it
+        (RuntimeError saying which; closed/fork checks as every call). While it is claimed,
+        every other use of the ring (from any thread, or a signal handler) raises RuntimeError
+        naming ``name``, and io_uring_queue_exit/door_exit refuse."""
+        self._check()               # closed, a fork child's copy, or claimed already
+        if self._blocking:
+            raise RuntimeError(f"{name} needs the ring to itself: another thread is waiting on it")
+        if self._requests_tracked() or self._foreign:
+            raise RuntimeError(f"{name} needs the ring to itself: {self._requests_tracked()} "
+                               "request(s) are in flight or not reaped yet (wait for them first)")
+        if self.ring.sq.sqe_tail != self.ring.sq.sqe_head or c.ioring_sq_ready(&self.ring):
+            raise RuntimeError(f"{name} needs the ring to itself: SQEs are queued and not "
+                               "submitted (submit and wait for them first)")
+        if c.ioring_cq_ready(&self.ring):
+            raise RuntimeError(f"{name} needs the ring to itself: completions are waiting in "
+                               "the CQ (reap them first)")
+        self._busy = name
+        self._blocking += 1
+        return &self.ring
+
+    cdef void door_release(self) noexcept:
+        """Ends a door_claim. The claimant leaves nothing queued, and nothing of its own is
+        tracked: its SQEs pinned nothing of this class's (the memory of requests it gave up on
+        is its own to keep alive; their completions, if they come, release nothing here)."""
+        self._blocking -= 1
+        self._busy = None
+        self._tracked = self.ring.sq.sqe_tail
+
     cdef void _release_all(self):
         """After the fd is closed: drop every pin; unmap buffer rings this module mapped."""
         cdef io_uring_buf_ring br

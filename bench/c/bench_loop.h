@@ -1,5 +1,7 @@
 /* The shared part of the C reference benchmarks: which ring implementation they run on, the
- * timed loop, the command line and the output line.
+ * command line and the output line. The step loops and the timed loop themselves are
+ * include/ioring/step_loop.h, which ioring._bench (the C references of `python -m ioring bench`)
+ * includes too: the programs here and the package measure the same loop.
  *
  * The benchmarks are written against our core's names (ioring_*, struct ioring). Compiled with
  * -DIORING_BENCH_LIBURING the same source runs on liburing instead: the handful of ioring_*
@@ -31,6 +33,8 @@ typedef struct io_uring bench_ring;
 #define ioring_prep_nop io_uring_prep_nop
 #define ioring_prep_read io_uring_prep_read
 #define ioring_prep_read_fixed io_uring_prep_read_fixed
+#define ioring_prep_write io_uring_prep_write
+#define ioring_prep_write_fixed io_uring_prep_write_fixed
 #define ioring_submit io_uring_submit
 #define ioring_submit_and_wait io_uring_submit_and_wait
 #define ioring_wait_cqe io_uring_wait_cqe
@@ -43,6 +47,9 @@ typedef struct io_uring bench_ring;
 typedef struct ioring bench_ring;
 #endif
 
+#define IORING_STEP_RING bench_ring
+#include "ioring/step_loop.h"
+
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #define IORING_SETUP_SINGLE_ISSUER (1U << 12)
 #endif
@@ -53,13 +60,6 @@ typedef struct ioring bench_ring;
 #define BENCH_EXIT_FAIL 1
 #define BENCH_EXIT_SKIP 77
 #define BENCH_MAX_POINTS 32
-
-static inline int64_t bench_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Create a ring, or exit: 77 when this machine has no usable io_uring, 1 on any other error. */
 static inline void bench_ring_init(bench_ring *ring, unsigned entries, unsigned flags)
@@ -80,51 +80,8 @@ static inline void bench_ring_init(bench_ring *ring, unsigned entries, unsigned 
     }
 }
 
-/* One step of a benchmark: does some round trips and returns how many operations completed,
- * or -1 after printing what went wrong (a wrong user_data, res or byte is an error). */
-typedef int (*bench_step_fn)(void *ctx);
-
-struct bench_result {
-    uint64_t ops;
-    double seconds;
-};
-
-/* Warm up for a tenth of the time (at most 0.2 s), then run step() for `seconds` of wall
- * time. The clock is read every 16 steps so that its cost stays out of the figure. */
-static inline int bench_timed(double seconds, bench_step_fn step, void *ctx,
-                              struct bench_result *r)
-{
-    double warm = seconds / 10 < 0.2 ? seconds / 10 : 0.2;
-    int64_t t0 = bench_now_ns(), end = t0 + (int64_t)(warm * 1e9), now = t0;
-    uint64_t ops = 0;
-    unsigned iter = 0;
-
-    while (now < end) {
-        if (step(ctx) < 0)
-            return -1;
-        if (!(++iter & 15))
-            now = bench_now_ns();
-    }
-    t0 = bench_now_ns();
-    end = t0 + (int64_t)(seconds * 1e9);
-    now = t0;
-    iter = 0;
-    while (now < end) {
-        int n = step(ctx);
-        if (n < 0)
-            return -1;
-        ops += (uint64_t)n;
-        if (!(++iter & 15))
-            now = bench_now_ns();
-    }
-    now = bench_now_ns();
-    r->ops = ops;
-    r->seconds = (double)(now - t0) / 1e9;
-    return 0;
-}
-
 static inline void bench_print(const char *what, const char *param, unsigned value,
-                               const struct bench_result *r, const char *extra)
+                               const struct ioring_step_result *r, const char *extra)
 {
     double ops_per_sec = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
     double ns_per_op = r->ops ? r->seconds * 1e9 / (double)r->ops : 0;

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < a.npoints && !status; k++) {
         static struct ioring_stream s;
         struct ioring_lat_hist *h = &s.totals.lat[0];
-        struct bench_result r;
+        struct ioring_step_result r;
         struct ioring ring;
         unsigned qd = a.points[k];
         int ret;

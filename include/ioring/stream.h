@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "ioring/loop_clock.h"
 #include "ioring/prep.h"
 #include "ioring/register.h"
 #include "ioring/ring.h"
@@ -271,24 +272,7 @@ struct ioring_stream {
     bool rec_truncated;             /* out of memory for the record: it stops there */
 };
 
-static inline int64_t ioring_stream_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* xorshift64*, seeded through splitmix64 (never 0). */
-static inline uint64_t ioring_stream_rand(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
-
+/* The generator is loop_clock.h's xorshift64*, seeded through splitmix64 (never 0). */
 static inline uint64_t ioring_stream_seed(uint64_t seed)
 {
     uint64_t z = seed + 0x9e3779b97f4a7c15ull;
@@ -387,7 +371,7 @@ static inline uint64_t ioring_stream_next_offset(struct ioring_stream *s)
     uint64_t off;
     switch (c->pattern) {
     case IORING_STREAM_RANDOM:
-        return c->offset + (ioring_stream_rand(&s->rng) % c->nblocks) * c->bs;
+        return c->offset + (ioring_xorshift64s(&s->rng) % c->nblocks) * c->bs;
     case IORING_STREAM_SEQUENTIAL:
         off = c->offset + s->cursor * c->bs;
         if (++s->cursor == c->nblocks)
@@ -429,7 +413,7 @@ static inline bool ioring_stream_queue(struct ioring_stream *s, unsigned slot)
     else if (c->read_percent == 0)
         op = IORING_STREAM_OP_WRITE;
     else
-        op = ioring_stream_rand(&s->mix_rng) % 100 < c->read_percent ? IORING_STREAM_OP_READ
+        op = ioring_xorshift64s(&s->mix_rng) % 100 < c->read_percent ? IORING_STREAM_OP_READ
                                                                        : IORING_STREAM_OP_WRITE;
     if (op == IORING_STREAM_OP_WRITE) {
         if (sl->dirty) {
@@ -648,7 +632,7 @@ static inline unsigned ioring_stream_reap(struct ioring_stream *s, int64_t now)
 static inline int ioring_stream_run(struct ioring_stream *s)
 {
     const struct ioring_stream_config *c = &s->cfg;
-    int64_t now = ioring_stream_now();
+    int64_t now = ioring_now_ns();
     bool waits_bounded = c->wait_timeout_ns > 0 && (s->ring->features & IORING_FEAT_EXT_ARG);
 
     s->t_begin = s->t_last_poll = now;
@@ -672,13 +656,13 @@ static inline int ioring_stream_run(struct ioring_stream *s)
             s->steady_rounds++;
         }
         if (s->npending) {
-            int64_t t_submit = ioring_stream_now();
+            int64_t t_submit = ioring_now_ns();
             for (unsigned k = 0; k < s->npending; k++)
                 s->slots[s->pending[k]].t_submit = t_submit;
             s->npending = 0;
         }
         ret = ioring_stream_enter(s);
-        now = ioring_stream_now();
+        now = ioring_now_ns();
         if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EAGAIN && ret != -EBUSY &&
             ret != -ENOMEM) {
             s->enter_error = ret;
