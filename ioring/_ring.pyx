@@ -573,19 +573,14 @@ cdef class Ring:
     cdef int _registered_index(self, object buf) except -2:
         """The registered buffer that holds ``buf``, or -1."""
         cdef Py_buffer view
-        cdef size_t start, end
-        ranges = self.uring._registered_ranges
-        if ranges is None or buf is None:
+        cdef int index
+        if buf is None or self.uring.door_registered_count() < 0:
             return -1
         if PyObject_GetBuffer(buf, &view, PyBUF_ANY_CONTIGUOUS) != 0:
             return -1
-        start = <size_t>view.buf
-        end = start + <size_t>view.len
+        index = self.uring.door_registered_find(<const char *>view.buf, <size_t>view.len)
         PyBuffer_Release(&view)
-        for i, r in enumerate(ranges):
-            if r is not None and <size_t>r[0] <= start and end <= <size_t>r[0] + <size_t>r[1]:
-                return i
-        return -1
+        return index
 
     def readv(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
         fd = _fileno(fd, "fd")

@@ -473,7 +473,7 @@ def run(io_uring uring not None, fd, *, str rw="randread", unsigned bs=4096, uns
     else:
         if fixed_buffers is None:
             fixed_buffers = False
-        if fixed_buffers and uring._registered_buffers is not None:
+        if fixed_buffers and uring.door_registered_count() >= 0:
             raise ValueError("the ring already has registered buffers: pass the BufferPool "
                              "(buffers=pool), or fixed_buffers=False")
         stride = (bs + 4095) & ~4095u              # page aligned: O_DIRECT-ready
