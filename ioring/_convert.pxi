@@ -65,8 +65,9 @@ cdef inline uint64_t _offset(object offset) except? 0xFFFFFFFFFFFFFFFE:
     offset = _index(offset, "offset")
     if offset == -1:
         return <uint64_t>-1
-    return <uint64_t>_ranged(offset, 0, 0xFFFFFFFFFFFFFFFF, "offset",
-                             "must be >= 0 or -1 (current position)")
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0 or -1 (current position), not {offset}")
+    return <uint64_t>offset             # past 2**64-1: IntRangeError, as a typed argument
 
 
 cdef inline unsigned _file_index(object value) except? 0xFFFFFFFE:
