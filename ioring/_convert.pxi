@@ -11,7 +11,7 @@
 #   paths        _path (str/bytes/PathLike, NUL refused)
 #   buffers      _buffer_for (read-only or writable, with the nbytes check), _opt_len (the
 #                optional length that follows a buffer)
-#   arrays       _Iovecs (buffers to iovecs), _RegIovecs (registration iovecs: None = empty
+#   arrays       _Iovecs (buffers to iovecs; sparse=True for registration: None = empty
 #                slot), _IntArray (C ints: fds), _U64Array (__u64: resource tags)
 
 
@@ -157,53 +157,29 @@ cdef inline unsigned _opt_len(object length, _Buffer b, str name) except? 0xFFFF
 
 @cython.final
 cdef class _Iovecs:
-    def __cinit__(self, object buffers, object nr, bint writable):
+    """``buffers`` as a C iovec array, each pinned by its _Buffer in ``self.buffers``. With
+    ``sparse`` (buffer registration) None is an empty slot (NULL, 0: its entry in ``buffers``
+    is None) and an empty sequence is allowed."""
+
+    def __cinit__(self, object buffers, object nr, bint writable, bint sparse=False, str name="nr_vecs"):
         cdef list bufs = list(buffers)
-        cdef unsigned n = _length(len(bufs), nr, "nr_vecs")
+        cdef unsigned n = _length(len(bufs), nr, name)
         cdef _Buffer b
         cdef unsigned i
-        if n == 0:
+        if n == 0 and not sparse:
             raise ValueError("at least one iovec is required")
-        self.vecs = <iovec *>calloc(n, sizeof(iovec))
+        self.vecs = <iovec *>calloc(n if n else 1, sizeof(iovec))
         if self.vecs == NULL:
             raise MemoryError()
         self.count = n
         self.writable = writable
         self.buffers = []
         for i in range(n):
+            if sparse and bufs[i] is None:
+                self.buffers.append(None)
+                continue
             b = _export_buffer(bufs[i], writable)
             self.buffers.append(b)
-            self.vecs[i].iov_base = b.ptr
-            self.vecs[i].iov_len = <size_t>b.nbytes
-
-    def __dealloc__(self):
-        free(self.vecs)
-        self.vecs = NULL
-
-
-@cython.final
-cdef class _RegIovecs:
-    """A C iovec array for buffer registration: None is an empty (sparse) slot, NULL/0."""
-    cdef iovec *vecs
-    cdef unsigned count
-    cdef list pins            # per slot: the _Buffer pinning its memory, or None
-
-    def __cinit__(self, object buffers, object nr, str name):
-        cdef list items = list(buffers)
-        cdef unsigned n = _length(len(items), nr, name)
-        cdef unsigned i
-        cdef _Buffer b
-        self.vecs = <iovec *>calloc(n if n else 1, sizeof(iovec))
-        if self.vecs == NULL:
-            raise MemoryError()
-        self.count = n
-        self.pins = []
-        for i in range(n):
-            if items[i] is None:
-                self.pins.append(None)
-                continue
-            b = _Buffer(items[i], True)
-            self.pins.append(b)
             self.vecs[i].iov_base = b.ptr
             self.vecs[i].iov_len = <size_t>b.nbytes
 

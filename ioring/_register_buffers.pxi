@@ -142,16 +142,16 @@ def io_uring_register_buffers_tags(io_uring ring not None, iovecs, tags, nr=None
     slot empty) with a tag each (``tags``: ints, 0 = untagged, or None). When a tagged buffer
     is later replaced or unregistered and no longer used, the kernel posts a CQE with
     user_data = tag, res = 0. Buffers stay pinned while registered."""
-    cdef _RegIovecs v = _RegIovecs(iovecs, nr, "nr")
-    cdef _U64Array t = _U64Array(tags, v.count, "tags")
+    cdef _Iovecs v = _Iovecs(iovecs, nr, True, True, "nr")
+    cdef _U64Array t = _U64Array(tags, <unsigned>v.count, "tags")
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_buffers_tags(&ring.ring, v.vecs, t.items, v.count)
+        ret = rx.ioring_register_buffers_tags(&ring.ring, v.vecs, t.items, <unsigned>v.count)
     ret = _reg_end(ring, ret)
-    _expect_tag_cqes(ring, t, v.count)
+    _expect_tag_cqes(ring, t, <unsigned>v.count)
     ring._reg_buffers.clear()
-    ring._reg_buffers.set_slots(0, v.pins, v.count)
+    ring._reg_buffers.set_slots(0, v.buffers, <unsigned>v.count)
     return ret
 
 
@@ -172,15 +172,15 @@ def io_uring_register_buffers_update_tag(io_uring ring not None, unsigned off, i
     """io_uring_register_buffers_update_tag(3): replace slots ``off``.. with ``iovecs`` (None
     empties a slot) and their ``tags`` (or None); returns how many slots were updated. The
     replaced buffers' tags are posted as CQEs once the kernel is done with them."""
-    cdef _RegIovecs v = _RegIovecs(iovecs, nr, "nr")
-    cdef _U64Array t = _U64Array(tags, v.count, "tags")
+    cdef _Iovecs v = _Iovecs(iovecs, nr, True, True, "nr")
+    cdef _U64Array t = _U64Array(tags, <unsigned>v.count, "tags")
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_buffers_update_tag(&ring.ring, off, v.vecs, t.items, v.count)
+        ret = rx.ioring_register_buffers_update_tag(&ring.ring, off, v.vecs, t.items, <unsigned>v.count)
     ret = _reg_end(ring, ret)
-    _expect_tag_cqes(ring, t, v.count)
-    ring._reg_buffers.set_slots(off, v.pins, <unsigned>ret if <unsigned>ret < v.count else v.count)
+    _expect_tag_cqes(ring, t, <unsigned>v.count)
+    ring._reg_buffers.set_slots(off, v.buffers, <unsigned>ret if ret < v.count else <unsigned>v.count)
     return ret
 
 

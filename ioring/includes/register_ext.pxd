@@ -163,7 +163,7 @@ cdef extern from "ioring/register_ext.h" nogil:
     const long long IORING_RAW_REGISTER_POINTERS
     const long long IORING_RAW_REGISTER_UNKNOWN
 
-    # also declared in ioring/_core.pxd and liburing.pyx until those move to includes/ (issue 15)
+    # (the first two are also declared in ioring/_core.pxd until it is split, issue 15)
     int ioring_register_iowq_max_workers(c.ioring *ring, unsigned *val)
     int ioring_register_files_sparse(c.ioring *ring, unsigned nr)
     int ioring_same_file(int fd1, int fd2)
