@@ -25,8 +25,12 @@ extensions = [
     Extension("ioring.liburing", ["ioring/liburing.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,
               depends=["ioring/_core.pxd", "ioring/liburing.pxd", "ioring/_prep.pxi",
-                       "ioring/_register.pxi", "ioring/_register_ext.pxi", "ioring/_buf_ring.pxi", "ioring/_ring_ctl.pxi", "ioring/_wait_reg.pxi", "ioring/_prep_fs.pxi", "ioring/_prep_net.pxi", "ioring/_constants.pxi",
-                       "ioring/_buffer_export.pxi"]
+                       "ioring/_register.pxi", "ioring/_buf_ring.pxi", "ioring/_wait_reg.pxi", "ioring/_prep_fs.pxi", "ioring/_prep_net.pxi", "ioring/_constants.pxi",
+                       "ioring/_buffer_export.pxi", "ioring/_convert.pxi", "ioring/_register_buffers.pxi",
+                       "ioring/_register_files.pxi", "ioring/_register_ring.pxi", "ioring/_register_regions.pxi",
+                       "ioring/_register_structs.pxi", "ioring/_raw_syscalls.pxi", "ioring/_ring_state.pxi",
+                       "ioring/_ring_sizes.pxi", "ioring/_cq_iter.pxi", "ioring/includes/register.pxd",
+                       "ioring/includes/register_ext.pxd", "ioring/includes/wait_reg.pxd"]
               + ring_core_headers),
     Extension("ioring._ring", ["ioring/_ring.pyx"], include_dirs=include_dirs,
               extra_compile_args=compile_args, extra_link_args=link_args,

@@ -161,7 +161,8 @@ def io_uring_register_buf_ring(io_uring ring not None, io_uring_buf_reg reg not 
     if not kernel_ring and not reg.reg.ring_addr:
         raise ValueError("this io_uring_buf_reg has no memory (ring_addr None): register it with "
                          "IOU_PBUF_RING_MMAP")
-    _check_ret(c.ioring_register_buf_ring(&ring.ring, &reg.reg, flags))
+    _reg_begin(ring)
+    _reg_end(ring, c.ioring_register_buf_ring(&ring.ring, &reg.reg, flags))
     if kernel_ring:
         ptr = c.ioring_mmap_buf_ring(&ring.ring, reg.reg.ring_entries, reg.reg.bgid, &err)
         if ptr == NULL:
@@ -176,8 +177,8 @@ def io_uring_unregister_buf_ring(io_uring ring not None, int bgid):
     """io_uring_unregister_buf_ring(3). The ring is unmapped if this module mapped it; its
     buffers stay pinned until io_uring_queue_exit (a request in flight may hold one)."""
     cdef io_uring_buf_ring br
-    ring._check()
-    _check_ret(c.ioring_unregister_buf_ring(&ring.ring, bgid))
+    _reg_begin(ring)
+    _reg_end(ring, c.ioring_unregister_buf_ring(&ring.ring, bgid))
     br = ring._buf_rings.pop(bgid, None)
     if br is not None:
         _retire_buf_ring(ring, br)
@@ -216,7 +217,8 @@ def io_uring_free_buf_ring(io_uring ring not None, io_uring_buf_ring br not None
     _br(br)
     if ring._buf_rings.get(bgid) is not br or nentries != br.nentries:
         raise ValueError("the buffer ring was not set up on this ring with this nentries/bgid")
-    _check_ret(c.ioring_unregister_buf_ring(&ring.ring, bgid))
+    _reg_begin(ring)
+    _reg_end(ring, c.ioring_unregister_buf_ring(&ring.ring, bgid))
     del ring._buf_rings[bgid]
     _retire_buf_ring(ring, br)
     return 0

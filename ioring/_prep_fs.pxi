@@ -3,7 +3,6 @@
 # and the C struct types those ops hand to the kernel (epoll_event, siginfo, futex_waitv).
 
 from cpython.buffer cimport PyObject_CheckBuffer
-from cpython.number cimport PyNumber_Index
 from posix.signal cimport siginfo_t
 from posix.unistd cimport sysconf, _SC_PAGESIZE
 
@@ -150,41 +149,6 @@ FALLOC_FL_UNSHARE_RANGE = _c_FALLOC_FL_UNSHARE_RANGE
 SYNC_FILE_RANGE_WAIT_BEFORE = _c_SYNC_FILE_RANGE_WAIT_BEFORE
 SYNC_FILE_RANGE_WRITE = _c_SYNC_FILE_RANGE_WRITE
 SYNC_FILE_RANGE_WAIT_AFTER = _c_SYNC_FILE_RANGE_WAIT_AFTER
-
-
-# ---- argument conversion -----------------------------------------------------------------------
-
-cdef inline uint64_t _u64(object value, str name) except? 0xFFFFFFFFFFFFFFFE:
-    value = PyNumber_Index(value)
-    if not 0 <= value <= 0xFFFFFFFFFFFFFFFF:
-        raise ValueError(f"{name} must be in 0..2**64-1, not {value}")
-    return <uint64_t>value
-
-
-cdef inline int64_t _s64(object value, str name) except? -0x7FFFFFFFFFFFFFFE:
-    value = PyNumber_Index(value)
-    if not -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
-        raise ValueError(f"{name} must fit in a signed 64-bit integer, not {value}")
-    return <int64_t>value
-
-
-cdef inline unsigned _file_index(object value) except? 0xFFFFFFFE:
-    """A direct-descriptor slot, or IORING_FILE_INDEX_ALLOC (2**32-1) to let the kernel pick."""
-    value = PyNumber_Index(value)
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise ValueError(f"file_index must be a slot in 0..2**32-2 or IORING_FILE_INDEX_ALLOC, not {value}")
-    return <unsigned>value
-
-
-cdef inline unsigned _opt_len(object length, _Buffer b, str name) except? 0xFFFFFFFE:
-    """The C length that follows a buffer: defaults to the buffer's size, never larger."""
-    cdef Py_ssize_t avail = 0 if b is None else b.nbytes
-    length = avail if length is None else PyNumber_Index(length)
-    if length < 0 or length > avail:
-        raise ValueError(f"{name}={length} is larger than the buffer ({avail} bytes)")
-    if length > 0xFFFFFFFF:
-        raise ValueError(f"{name}={length} does not fit in 32 bits")
-    return <unsigned>length
 
 
 # ---- C structs as small Python types -----------------------------------------------------------
@@ -864,9 +828,7 @@ def io_uring_prep_waitid(io_uring_sqe sqe not None, int idtype, id, siginfo info
                          unsigned flags=0):
     """io_uring_prep_waitid(3): waitid(2) for ``idtype`` (os.P_PID, P_PGID, P_ALL, P_PIDFD) and
     ``id`` with ``options`` (os.WEXITED, ...); the kernel fills ``infop`` (a siginfo, or None)."""
-    id = PyNumber_Index(id)
-    if not -0x80000000 <= id <= 0xFFFFFFFF:
-        raise ValueError(f"id must fit in 32 bits, not {id}")
+    id = _ranged(id, -0x80000000, 0xFFFFFFFF, "id", "must fit in 32 bits")
     cdef _id_t ident = <_id_t>(<long long>id)
     ioring_prep_waitid(sqe._begin(), <_idtype_t>idtype, ident, NULL if infop is None else &infop.si,
                        options, flags)

@@ -157,11 +157,7 @@ cdef int _in_addr(object host, int family, void *dst) except -1:
 
 
 cdef unsigned _port(object port) except? 0xFFFFFFFF:
-    if not isinstance(port, int):
-        raise TypeError(f"the port must be an int, not {type(port).__name__}")
-    if port < 0 or port > 0xFFFF:
-        raise ValueError(f"port must be 0-65535, not {port}")
-    return <unsigned>port
+    return <unsigned>_ranged(port, 0, 0xFFFF, "port", "must be 0-65535")
 
 
 @cython.final
@@ -420,11 +416,7 @@ cdef class msghdr:
     def msg_namelen(self, value):
         # Without msg_name the kernel never writes a name through it; a multishot recvmsg only
         # uses the length to lay out its buffers.
-        if not isinstance(value, int):
-            raise TypeError(f"msg_namelen must be an int, not {type(value).__name__}")
-        if value < 0 or value > <long long>_SS_SIZE:
-            raise ValueError(f"msg_namelen must be 0..{_SS_SIZE}, not {value!r}")
-        self.hdr.msg_namelen = <socklen_t>value
+        self.hdr.msg_namelen = <socklen_t>_ranged(value, 0, _SS_SIZE, "msg_namelen", f"must be 0..{_SS_SIZE}")
 
     @property
     def msg_iov(self):
@@ -448,11 +440,7 @@ cdef class msghdr:
         # At most the control buffer; without one, any length (the kernel then lays out the
         # control messages of a multishot recvmsg in its provided buffers, or fails with EFAULT).
         cdef long long limit = self._control.nbytes if self._control is not None else 0x7FFFFFFF
-        if not isinstance(value, int):
-            raise TypeError(f"msg_controllen must be an int, not {type(value).__name__}")
-        if value < 0 or value > limit:
-            raise ValueError(f"msg_controllen must be 0..{limit}, not {value!r}")
-        self.hdr.msg_controllen = <size_t>value
+        self.hdr.msg_controllen = <size_t>_ranged(value, 0, limit, "msg_controllen", f"must be 0..{limit}")
 
     @property
     def msg_flags(self):
@@ -921,13 +909,11 @@ def io_uring_prep_msg_ring_cqe_flags(io_uring_sqe sqe not None, int fd, unsigned
 
 cdef int _target_slot(object target_fd) except? -2:
     """A target slot: 0..2**32-2, or IORING_FILE_INDEX_ALLOC (C's (unsigned)-1, so -1 too)."""
-    if not isinstance(target_fd, int):
-        raise TypeError(f"target_fd must be an int, not {type(target_fd).__name__}")
+    target_fd = _index(target_fd, "target_fd")
     if target_fd == -1 or target_fd == _c_IORING_FILE_INDEX_ALLOC:
         return -1
-    if target_fd < 0 or target_fd > 0xFFFFFFFF:
-        raise ValueError(f"target_fd must be a slot index or IORING_FILE_INDEX_ALLOC, not {target_fd}")
-    return <int><unsigned>target_fd
+    return <int><unsigned>_ranged(target_fd, 0, 0xFFFFFFFF, "target_fd",
+                                  "must be a slot index or IORING_FILE_INDEX_ALLOC")
 
 
 def io_uring_prep_msg_ring_fd(io_uring_sqe sqe not None, int fd, int source_fd, target_fd,
@@ -950,10 +936,7 @@ def io_uring_prep_msg_ring_fd_alloc(io_uring_sqe sqe not None, int fd, int sourc
 
 cdef int _cmd_op(object cmd_op) except? -1:
     """C's int cmd_op, which the SQE stores as __u32: -2**31..2**32-1."""
-    if not isinstance(cmd_op, int):
-        raise TypeError(f"cmd_op must be an int, not {type(cmd_op).__name__}")
-    if cmd_op < -0x80000000 or cmd_op > 0xFFFFFFFF:
-        raise ValueError(f"cmd_op must fit in 32 bits, not {cmd_op}")
+    cmd_op = _ranged(cmd_op, -0x80000000, 0xFFFFFFFF, "cmd_op", "must fit in 32 bits")
     return <int><uint32_t>(cmd_op & 0xFFFFFFFF)
 
 

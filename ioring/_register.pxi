@@ -1,105 +1,103 @@
-# io_uring_register_* and the probe: included by liburing.pyx. The GIL is released in the
-# syscall (unregistering can wait for the ring to go idle).
+# io_uring_register_*: the one idiom every registration of this module goes through, and the
+# registrations of the ring itself (eventfd, the probe). Included by liburing.pyx.
+#
+# What is registered, by subject:
+#   _register_buffers.pxi   registered buffers and the table that pins them (_RegisteredBuffers)
+#   _register_files.pxi     registered files
+#   _register_ring.pxi      the ring's settings: its fd, personalities, restrictions, io-wq,
+#                           synchronous cancel/message, NAPI, clock, BPF filters, queries
+#   _register_regions.pxi   memory regions and zero-copy receive queues
+#   _register_structs.pxi   the kernel structs those calls take, as small Python types
+#   _buf_ring.pxi, _wait_reg.pxi   provided-buffer rings, registered wait regions
+#   _raw_syscalls.pxi       io_uring_setup/io_uring_enter/io_uring_register themselves
+#
+# The idiom: _reg_begin(ring) (the ring is open; a close waits for the call), the C call (with
+# the GIL released where the kernel may wait: unregistering waits for the ring to go idle),
+# then _reg_end(ring, ret): EINTR runs the signal handlers (Ctrl-C is a KeyboardInterrupt),
+# a negative ret raises OSError. Structs the kernel keeps pointing at after the call (memory
+# regions, zcrx areas) are kept in ring._provided until io_uring_queue_exit.
+from ioring.includes cimport register as rg
 
 
-cdef int _register_call(io_uring ring, unsigned opcode, const void *arg, unsigned nr) except? -1:
-    cdef int ret
+cdef inline int _reg_begin(io_uring ring) except -1:
+    """Before a registration: the ring must be open, and stay open while the GIL is released."""
     ring._check()
     ring._blocking += 1
-    try:
-        with nogil:
-            ret = c.ioring_register(&ring.ring, opcode, arg, nr)
-    finally:
-        ring._blocking -= 1
+    return 0
+
+
+cdef int _reg_end(io_uring ring, int ret) except? -1:
+    """After the registration _reg_begin announced: signals on EINTR, OSError on failure."""
+    ring._blocking -= 1
+    if ret == -EINTR:
+        PyErr_CheckSignals()
     return _check_ret(ret)
 
 
-cdef class _IntArray:
-    """A C int array copied from a sequence of ints (fds: -1 marks a sparse slot)."""
-    cdef int *items
-    cdef unsigned count
-
-    def __cinit__(self, object values, object nr, str name):
-        cdef list vals = list(values)
-        cdef unsigned i
-        self.count = _length(len(vals), nr, name)
-        self.items = <int *>calloc(self.count if self.count else 1, sizeof(int))
-        if self.items == NULL:
-            raise MemoryError()
-        for i in range(self.count):
-            self.items[i] = vals[i]
-
-    def __dealloc__(self):
-        free(self.items)
+cdef int _syscall_end(int ret) except? -1:
+    if ret == -EINTR:
+        PyErr_CheckSignals()      # Ctrl-C: KeyboardInterrupt; otherwise InterruptedError
+    return _check_ret(ret)
 
 
-def io_uring_register_buffers(io_uring ring not None, iovecs, nr_iovecs=None):
-    """io_uring_register_buffers(3): register writable buffers for READ_FIXED/WRITE_FIXED.
-    They stay pinned (a bytearray cannot be resized) until io_uring_unregister_buffers."""
-    cdef _Iovecs v = _Iovecs(iovecs, nr_iovecs, True)
+cdef void _expect_tag_cqes(io_uring ring, _U64Array tags, unsigned count):
+    """Each nonzero tag will come back as a CQE with user_data = tag: tell the ring, so that
+    such a CQE never passes for the completion of a request with the same user_data."""
     cdef unsigned i
-    _register_call(ring, _c_IORING_REGISTER_BUFFERS, v.vecs, <unsigned>v.count)
-    ring._registered_buffers = [v]
-    ring._registered_ranges = [(<size_t>v.vecs[i].iov_base, v.vecs[i].iov_len) for i in range(v.count)]
-    return 0
-
-
-def io_uring_unregister_buffers(io_uring ring not None):
-    """io_uring_unregister_buffers(3). Requests in flight keep their own pins."""
-    _register_call(ring, _c_IORING_UNREGISTER_BUFFERS, NULL, 0)
-    ring._registered_buffers = None
-    ring._registered_ranges = None
-    return 0
-
-
-def io_uring_register_files(io_uring ring not None, files, nr_files=None):
-    """io_uring_register_files(3): ``files`` is a sequence of fds (-1 for an empty slot)."""
-    cdef _IntArray fds = _IntArray(files, nr_files, "nr_files")
-    return _register_call(ring, _c_IORING_REGISTER_FILES, fds.items, fds.count)
-
-
-def io_uring_unregister_files(io_uring ring not None):
-    """io_uring_unregister_files(3)."""
-    return _register_call(ring, _c_IORING_UNREGISTER_FILES, NULL, 0)
-
-
-def io_uring_register_files_update(io_uring ring not None, unsigned off, files, nr_files=None):
-    """io_uring_register_files_update(3): replace slots from ``off``; returns how many were
-    updated (-1 empties a slot, IORING_REGISTER_FILES_SKIP keeps it)."""
-    cdef _IntArray fds = _IntArray(files, nr_files, "nr_files")
-    cdef int ret
-    ring._check()
-    ring._blocking += 1
-    try:
-        with nogil:
-            ret = c.ioring_register_files_update(&ring.ring, off, fds.items, fds.count)
-    finally:
-        ring._blocking -= 1
-    return _check_ret(ret)
+    if tags.items != NULL:
+        for i in range(count):
+            if tags.items[i]:
+                ring._expect_foreign(tags.items[i])
 
 
 def io_uring_register_eventfd(io_uring ring not None, int fd):
     """io_uring_register_eventfd(3): the eventfd is signalled on every completion."""
-    cdef int efd = fd
-    return _register_call(ring, _c_IORING_REGISTER_EVENTFD, &efd, 1)
+    cdef int ret
+    _reg_begin(ring)
+    with nogil:
+        ret = rg.ioring_register_eventfd(&ring.ring, fd)
+    return _reg_end(ring, ret)
 
 
 def io_uring_register_eventfd_async(io_uring ring not None, int fd):
     """io_uring_register_eventfd_async(3): signalled only for completions posted asynchronously."""
-    cdef int efd = fd
-    return _register_call(ring, _c_IORING_REGISTER_EVENTFD_ASYNC, &efd, 1)
+    cdef int ret
+    _reg_begin(ring)
+    with nogil:
+        ret = rg.ioring_register_eventfd_async(&ring.ring, fd)
+    return _reg_end(ring, ret)
 
 
 def io_uring_unregister_eventfd(io_uring ring not None):
     """io_uring_unregister_eventfd(3)."""
-    return _register_call(ring, _c_IORING_UNREGISTER_EVENTFD, NULL, 0)
+    cdef int ret
+    _reg_begin(ring)
+    with nogil:
+        ret = rg.ioring_unregister_eventfd(&ring.ring)
+    return _reg_end(ring, ret)
 
 
 def io_uring_get_probe_ring(io_uring ring not None):
     """io_uring_get_probe_ring(3): which opcodes this ring's kernel supports."""
     cdef io_uring_probe probe = io_uring_probe()
-    _register_call(ring, _c_IORING_REGISTER_PROBE, probe.probe, c.IORING_PROBE_OPS)
+    cdef int ret
+    _reg_begin(ring)
+    with nogil:
+        ret = rg.ioring_register_probe(&ring.ring, probe.probe, c.IORING_PROBE_OPS)
+    _reg_end(ring, ret)
     return probe
+
+
+def io_uring_register_probe(io_uring ring not None, io_uring_probe probe not None, unsigned nr):
+    """io_uring_register_probe(3): fill ``probe`` (a fresh, zeroed io_uring_probe: the kernel
+    refuses one already filled, EINVAL) with up to ``nr`` opcodes. Returns 0."""
+    cdef int ret
+    if nr > <unsigned>c.IORING_PROBE_OPS:
+        raise ValueError(f"nr={nr}: an io_uring_probe holds {c.IORING_PROBE_OPS} ops")
+    _reg_begin(ring)
+    with nogil:
+        ret = rg.ioring_register_probe(&ring.ring, probe.probe, nr)
+    return _reg_end(ring, ret)
 
 
 def io_uring_get_probe():
@@ -119,7 +117,7 @@ def io_uring_free_probe(io_uring_probe probe not None):
 
 def io_uring_opcode_supported(io_uring_probe probe not None, int op):
     """io_uring_opcode_supported(3): whether ``op`` (IORING_OP_*) is supported."""
-    return bool(c.ioring_opcode_supported(probe.probe, op))
+    return bool(rg.ioring_opcode_supported(probe.probe, op))
 
 
 def io_uring_major_version():

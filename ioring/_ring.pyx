@@ -730,20 +730,14 @@ cdef class Ring:
     cdef int _registered_index(self, object buf) except -2:
         """The registered buffer that holds ``buf``, or -1."""
         cdef Py_buffer view
-        cdef size_t start, end
-        # TODO(door_registered, another slice of issue 15): the thin layer's private table.
-        ranges = self.uring._registered_ranges
-        if ranges is None or buf is None:
+        cdef int index
+        if buf is None or self.uring.door_registered_count() < 0:
             return -1
         if PyObject_GetBuffer(buf, &view, PyBUF_ANY_CONTIGUOUS) != 0:
             return -1
-        start = <size_t>view.buf
-        end = start + <size_t>view.len
+        index = self.uring.door_registered_find(<const char *>view.buf, <size_t>view.len)
         PyBuffer_Release(&view)
-        for i, r in enumerate(ranges):
-            if r is not None and <size_t>r[0] <= start and end <= <size_t>r[0] + <size_t>r[1]:
-                return i
-        return -1
+        return index
 
     def linked(self):
         """``with ring.linked(): ...``: the requests queued inside run in order, each only if
@@ -1879,7 +1873,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
                     idx[i] = buf_indexes[i]
                     # The thin layer's check: the buffer must lie in registered buffer idx[i].
                     # TODO(door_registered, another slice of issue 15): a private method today.
-                    uring._check_fixed(<char *>pins.views[i].buf, <size_t>pins.views[i].len, idx[i])
+                    uring.door_check_fixed(<char *>pins.views[i].buf, <size_t>pins.views[i].len, idx[i])
         except BaseException:
             free(offs)
             free(idx)

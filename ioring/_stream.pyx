@@ -468,13 +468,11 @@ cdef object _run_claimed(io_uring uring, c.ioring *ring, buffers, fixed_buffers,
                 raise ValueError("the BufferPool's buffers are not one contiguous array")
         if fixed_buffers:
             for i in range(iodepth):
-                # TODO(merge, issue 15 reg slice): uring.door_registered(i) replaces _check_fixed.
-                uring._check_fixed(base + <size_t>i * stride, bs, i)
+                uring.door_check_fixed(base + <size_t>i * stride, bs, i)
     else:
         if fixed_buffers is None:
             fixed_buffers = False
-        # TODO(merge, issue 15 reg slice): door_registered replaces _registered_buffers.
-        if fixed_buffers and uring._registered_buffers is not None:
+        if fixed_buffers and uring.door_registered_count() >= 0:
             raise ValueError("the ring already has registered buffers: pass the BufferPool "
                              "(buffers=pool), or fixed_buffers=False")
         stride = (bs + 4095) & ~4095u              # page aligned: O_DIRECT-ready

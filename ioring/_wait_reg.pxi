@@ -2,25 +2,17 @@
 # Included by liburing.pyx.
 from posix.mman cimport mmap as c_mmap, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FAILED
 
-cdef extern from "ioring/wait_reg.h" nogil:
-    struct c_reg_wait "io_uring_reg_wait":
-        c.ioring_kernel_timespec ts
-        uint32_t min_wait_usec
-        uint32_t flags
-        uint64_t sigmask
-        uint32_t sigmask_sz
-    int ioring_register_wait_reg(c.ioring *ring, c_reg_wait *reg, int nr)
-    int ioring_submit_and_wait_reg(c.ioring *ring, c.io_uring_cqe **cqe_ptr, unsigned wait_nr, int reg_index)
+from ioring.includes cimport wait_reg as wr
 
 
-cdef c_reg_wait _EMPTY_SLOT
+cdef wr.c_reg_wait _EMPTY_SLOT
 
 
 @cython.final
 cdef class io_uring_reg_wait:
     """One slot of a wait region (struct io_uring_reg_wait): a view into the region's memory."""
     cdef io_uring_reg_wait_region region
-    cdef c_reg_wait *slot
+    cdef wr.c_reg_wait *slot
 
     def __cinit__(self):
         self.slot = &_EMPTY_SLOT     # until a region hands out a real one
@@ -48,18 +40,18 @@ cdef class io_uring_reg_wait:
 cdef class io_uring_reg_wait_region:
     """``nentries`` struct io_uring_reg_wait slots in page-aligned memory owned by this object
     (C's ``struct io_uring_reg_wait *reg``). Index it to fill a slot."""
-    cdef c_reg_wait *slots
+    cdef wr.c_reg_wait *slots
     cdef size_t size
     cdef readonly unsigned nentries
 
     def __cinit__(self, unsigned nentries):
         if nentries == 0 or nentries > 4096:
             raise ValueError(f"nentries must be in 1..4096, not {nentries}")
-        self.size = ((nentries * sizeof(c_reg_wait)) + 4095) & ~(<size_t>4095)
+        self.size = ((nentries * sizeof(wr.c_reg_wait)) + 4095) & ~(<size_t>4095)
         cdef void *mem = c_mmap(NULL, self.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if mem == MAP_FAILED:
             raise MemoryError()
-        self.slots = <c_reg_wait *>mem
+        self.slots = <wr.c_reg_wait *>mem
         self.nentries = nentries
 
     def __dealloc__(self):
@@ -83,8 +75,8 @@ def io_uring_register_wait_reg(io_uring ring not None, io_uring_reg_wait_region 
     (kernel 6.13; the ring must have been created with IORING_SETUP_R_DISABLED and not yet
     enabled). The region stays pinned until io_uring_queue_exit."""
     cdef unsigned n = _length(reg.nentries, nr, "nr")
-    ring._check()
-    _check_ret(ioring_register_wait_reg(&ring.ring, reg.slots, <int>n))
+    _reg_begin(ring)
+    _reg_end(ring, wr.ioring_register_wait_reg(&ring.ring, reg.slots, <int>n))
     ring._provided.append(reg)
     return 0
 
@@ -100,7 +92,7 @@ def io_uring_submit_and_wait_reg(io_uring ring not None, unsigned wait_nr, int r
     ring._blocking += 1
     try:
         while True:
-            ret = ioring_submit_and_wait_reg(&ring.ring, &cqe, wait_nr, reg_index)
+            ret = wr.ioring_submit_and_wait_reg(&ring.ring, &cqe, wait_nr, reg_index)
             if ret != -EINTR:
                 break
             PyErr_CheckSignals()

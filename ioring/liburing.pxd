@@ -42,6 +42,30 @@ cdef class _Iovecs:
     cdef bint writable            # every buffer is writable: the kernel may fill them
 
 
+# One slot of a ring's registered buffer table (_RegisteredBuffers).
+ctypedef struct _reg_slot:
+    size_t addr
+    size_t length
+    bint filled
+
+
+cdef class _RegisteredBuffers:
+    """A ring's registered buffer table: per slot the (address, length) given to the kernel and
+    the _Buffer pinning it (ioring/_register_buffers.pxi)."""
+    cdef _reg_slot *slots
+    cdef Py_ssize_t count         # slots; -1 while no table is registered
+    cdef list pins                # per slot: the _Buffer pinning its memory, or None (empty)
+
+    cdef void clear(self)
+    cdef int _grow(self, Py_ssize_t n) except -1
+    cdef int set_slots(self, unsigned off, list pins, unsigned count) except -1
+    cdef int clone_from(self, _RegisteredBuffers src, unsigned dst_off, unsigned src_off,
+                        unsigned nr) except -1
+    cdef int get(self, long long index, size_t *addr, size_t *length) except -1
+    cdef int check(self, const char *ptr, size_t nbytes, int index) except -1
+    cdef int find(self, size_t start, size_t end) noexcept
+
+
 cdef class _Inflight:
     """What the kernel may still use for the submitted requests sharing one user_data."""
     cdef Py_ssize_t count
@@ -70,8 +94,7 @@ cdef class io_uring:
     cdef uint32_t _pin_nfree
     cdef uint32_t _pin_cap
     cdef unsigned _tracked        # SQEs before this SQ index have been tracked (_flight or _inflight)
-    cdef list _registered_buffers
-    cdef list _registered_ranges  # (address, length) of each registered buffer
+    cdef _RegisteredBuffers _reg_buffers  # the registered buffer table (never None)
     cdef int _blocking            # blocking calls in progress (the GIL is released in them)
     cdef dict _foreign            # user_data -> CQEs expected that complete no request (tags, msg_ring)
     cdef unsigned long _generation   # the fork generation it was created in
@@ -134,6 +157,10 @@ cdef class io_uring:
     cdef void door_unhold(self) noexcept
     cdef c.ioring *door_claim(self, str name) except NULL
     cdef void door_release(self) noexcept
+    cdef int door_registered(self, unsigned index, size_t *addr, size_t *length) except -1
+    cdef int door_registered_find(self, const char *ptr, size_t nbytes) noexcept
+    cdef Py_ssize_t door_registered_count(self) noexcept
+    cdef int door_check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
 
 
 cdef class io_uring_sqe:

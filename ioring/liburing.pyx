@@ -62,8 +62,7 @@ from weakref import WeakSet as _WeakSet
 # (a C-level global: a teardown at interpreter shutdown, when module dicts are cleared, still reaches it)
 cdef object _live_rings = _WeakSet()
 
-cdef extern from "ioring/register_ext.h" nogil:
-    int ioring_same_file(int fd1, int fd2)
+from ioring.includes.register_ext cimport ioring_same_file
 
 # True once two live rings of this process were seen with different inodes: this kernel gives
 # each io_uring instance its own anonymous inode (5.x kernels share one among all of them, and
@@ -159,92 +158,12 @@ cdef inline int _check_ret(int ret) except -1:
     return ret
 
 
-cdef inline uint64_t _offset(object offset) except? 0xFFFFFFFFFFFFFFFE:
-    """A file offset: 0..2**64-1, or -1 for "the current position" as (__u64)-1 in C."""
-    cdef long long v
-    cdef int overflow = 0
-    if type(offset) is int:
-        v = PyLong_AsLongLongAndOverflow(offset, &overflow)
-        if overflow == 0 and v >= -1:
-            return <uint64_t>v              # -1 is (__u64)-1
-    offset = PyNumber_Index(offset)     # an integer, never a truncated float
-    if offset == -1:
-        return <uint64_t>-1
-    if offset < 0:
-        raise ValueError(f"offset must be >= 0 or -1 (current position), not {offset}")
-    return <uint64_t>offset
-
-
-cdef extern from "Python.h":
-    # Without an exception clause: the caller tells an error from 2**64-1 itself.
-    unsigned long long _as_u64 "PyLong_AsUnsignedLongLong"(object o)
-
-
-# C constants: Cython makes a literal past 2**31 a Python int, and a comparison with it a Python one.
-cdef long long _U32_MAX = 0xFFFFFFFF
-
-
-cdef inline unsigned _u32(long long value, str name) except? 0xFFFFFFFF:
-    if value < 0 or value > _U32_MAX:
-        raise ValueError(f"{name} must be in 0..2**32-1, not {value}")
-    return <unsigned>value
-
-
-cdef unsigned _length(Py_ssize_t available, object nr, str name) except? 0xFFFFFFFF:
-    """The optional C length that follows a sequence: defaults to len(sequence)."""
-    if nr is None:
-        return <unsigned>available
-    if nr < 0 or nr > available:
-        raise ValueError(f"{name}={nr} does not fit the {available} items given")
-    return <unsigned>nr
-
-
-cdef bytes _path(object path):
-    """A NUL-terminated path (str or bytes), pinned by keeping the bytes object."""
-    cdef bytes raw = os.fsencode(path)
-    if b"\0" in raw:
-        raise ValueError("embedded null byte in path")
-    return raw
-
-
 # ---- pinned objects ----------------------------------------------------------------------------
 
 include "_buffer_export.pxi"
 
 
-cdef _Buffer _buffer_for(object buf, long long nbytes, bint writable):
-    cdef _Buffer b = _export_buffer(buf, writable)
-    if nbytes < 0 or nbytes > b.nbytes:
-        raise ValueError(f"nbytes={nbytes} is larger than the buffer ({b.nbytes} bytes)")
-    if nbytes > _U32_MAX:
-        raise ValueError(f"nbytes={nbytes} does not fit in 32 bits")
-    return b
-
-
-@cython.final
-cdef class _Iovecs:
-    def __cinit__(self, object buffers, object nr, bint writable):
-        cdef list bufs = list(buffers)
-        cdef unsigned n = _length(len(bufs), nr, "nr_vecs")
-        cdef _Buffer b
-        cdef unsigned i
-        if n == 0:
-            raise ValueError("at least one iovec is required")
-        self.vecs = <iovec *>calloc(n, sizeof(iovec))
-        if self.vecs == NULL:
-            raise MemoryError()
-        self.count = n
-        self.writable = writable
-        self.buffers = []
-        for i in range(n):
-            b = _export_buffer(bufs[i], writable)
-            self.buffers.append(b)
-            self.vecs[i].iov_base = b.ptr
-            self.vecs[i].iov_len = <size_t>b.nbytes
-
-    def __dealloc__(self):
-        free(self.vecs)
-        self.vecs = NULL
+include "_convert.pxi"
 
 
 @cython.final
@@ -282,10 +201,6 @@ cdef class kernel_timespec:
 
     def __repr__(self):
         return f"kernel_timespec(tv_sec={self.ts.tv_sec}, tv_nsec={self.ts.tv_nsec})"
-
-
-cdef c.ioring_kernel_timespec *_timespec_ptr(kernel_timespec ts):
-    return NULL if ts is None else &ts.ts
 
 
 @cython.final
@@ -550,8 +465,7 @@ cdef class io_uring:
         self._slot_data = []
         self._buf_rings = {}
         self._provided = []
-        self._registered_buffers = None
-        self._registered_ranges = None
+        self._reg_buffers = _RegisteredBuffers()
         self._foreign = {}
 
     cdef int _check(self) except -1:
@@ -910,17 +824,7 @@ cdef class io_uring:
     cdef int _check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1:
         """READ_FIXED/WRITE_FIXED memory must lie inside registered buffer ``buf_index`` (the
         thin layer's preps and the Pythonic layer's batches)."""
-        cdef list ranges = self._registered_ranges
-        if ranges is None:
-            raise ValueError("no buffers are registered with this ring (io_uring_register_buffers)")
-        if buf_index < 0 or buf_index >= len(ranges):
-            raise ValueError(f"buf_index {buf_index} is out of range: {len(ranges)} buffers are registered")
-        if ranges[buf_index] is None:
-            raise ValueError(f"registered buffer slot {buf_index} is empty (sparse)")
-        start, length = ranges[buf_index]
-        if <size_t>ptr < <size_t>start or <size_t>ptr + nbytes > <size_t>start + <size_t>length:
-            raise ValueError(f"the buffer is not inside registered buffer {buf_index}")
-        return 0
+        return self._reg_buffers.check(ptr, nbytes, buf_index)
 
     # ---- the door: the cdef API another module drives this ring through ----------------------
     # (docs/ARCHITECTURE.md). Pins, in-flight tracking and teardown stay this class's: a module
@@ -1154,6 +1058,26 @@ cdef class io_uring:
         self._busy = None
         self._tracked = self.ring.sq.sqe_tail
 
+    cdef int door_registered(self, unsigned index, size_t *addr, size_t *length) except -1:
+        """The address and length of registered buffer ``index`` (what READ_FIXED/WRITE_FIXED
+        with that buf_index may touch); ValueError when no table is registered, ``index`` is
+        past its end or its slot is empty."""
+        return self._reg_buffers.get(index, addr, length)
+
+    cdef int door_registered_find(self, const char *ptr, size_t nbytes) noexcept:
+        """The first registered buffer holding [ptr, ptr + nbytes), or -1."""
+        return self._reg_buffers.find(<size_t>ptr, <size_t>ptr + nbytes)
+
+    cdef Py_ssize_t door_registered_count(self) noexcept:
+        """The slots of the registered buffer table (sparse ones too); -1 when none is registered."""
+        return self._reg_buffers.count
+
+    cdef int door_check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1:
+        """ValueError unless [ptr, ptr + nbytes) lies inside registered buffer ``buf_index``
+        (what a READ_FIXED/WRITE_FIXED request may touch; the thin layer's own preps check the
+        same way)."""
+        return self._reg_buffers.check(ptr, nbytes, buf_index)
+
     cdef void _release_all(self):
         """After the fd is closed: drop every pin; unmap buffer rings this module mapped."""
         cdef io_uring_buf_ring br
@@ -1166,8 +1090,7 @@ cdef class io_uring:
         self._slot_data = [None] * self._nslots
         self._has_data = False
         self._foreign = {}
-        self._registered_buffers = None
-        self._registered_ranges = None
+        self._reg_buffers.clear()
 
     def __del__(self):
         if self.initialized and self._in_fork_child():
@@ -1646,9 +1569,7 @@ cdef uint64_t _data_key(object data) except? 0xFFFFFFFFFFFFFFFE:
     if data is None:
         return 0
     if isinstance(data, int):
-        if not 0 <= data <= 0xFFFFFFFFFFFFFFFF:
-            raise ValueError(f"an int user_data must be in 0..2**64-1, not {data}")
-        return <uint64_t>data
+        return <uint64_t>_ranged(data, 0, 0xFFFFFFFFFFFFFFFF, "an int user_data", "must be in 0..2**64-1")
     return <uint64_t><size_t><void *>data
 
 
@@ -1809,61 +1730,6 @@ def io_uring_peek_cqe(io_uring ring not None):
     return ring._copy_cqe(cqe, ring.ring.cq.khead[0])
 
 
-def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
-    """io_uring_peek_batch_cqe(3): up to ``count`` ready completions, as a list (not advanced)."""
-    cdef unsigned ready, i, head
-    cdef list out = []
-    cdef c.io_uring_cqe *dummy
-    cdef c.io_uring_cqe *cqe
-    _ready(ring)
-    if count == 0:
-        return out
-    ready = c.ioring_cq_ready(&ring.ring)
-    if ready == 0 and c.ioring_cq_needs_flush(&ring.ring):
-        c.ioring_peek_batch_cqe(&ring.ring, &dummy, 1)
-        ready = c.ioring_cq_ready(&ring.ring)
-    head = ring.ring.cq.khead[0]
-    i = 0
-    while i < ready and <unsigned>len(out) < count:
-        cqe = c.ioring_cqe_at(&ring.ring, head + i)
-        out.append(ring._copy_cqe(cqe, head + i))
-        i += c.ioring_cqe_nr(cqe)
-    return out
-
-
-@cython.final
-@cython.freelist(8)
-cdef class _CqeIterator:
-    cdef io_uring ring
-    cdef unsigned head
-
-    def __cinit__(self):
-        self.ring = _NO_RING
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        _ready(self.ring)
-        if self.head == c.ioring_cq_tail(&self.ring.ring):
-            raise StopIteration
-        cdef c.io_uring_cqe *cqe = c.ioring_cqe_at(&self.ring.ring, self.head)
-        out = self.ring._copy_cqe(cqe, self.head)
-        self.head += c.ioring_cqe_nr(cqe)    # 2 slots for a 32-byte CQE of a CQE_MIXED ring
-        return out
-
-
-def io_uring_for_each_cqe(io_uring ring not None):
-    """io_uring_for_each_cqe(3): iterate over the ready completions without consuming them;
-    follow with io_uring_cq_advance(ring, count) (count in CQ slots: io_uring_cqe_nr(cqe) per
-    CQE on IORING_SETUP_CQE_MIXED rings, where IORING_CQE_F_SKIP entries are padding)."""
-    _ready(ring)
-    cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
-    it.ring = ring
-    it.head = ring.ring.cq.khead[0]
-    return it
-
-
 def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
     """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ past it)."""
     _ready(ring)
@@ -1897,9 +1763,16 @@ include "_prep.pxi"
 include "_prep_fs.pxi"
 include "_prep_net.pxi"
 include "_register.pxi"
-include "_register_ext.pxi"
+include "_register_buffers.pxi"
+include "_register_files.pxi"
+include "_register_ring.pxi"
+include "_register_regions.pxi"
+include "_register_structs.pxi"
+include "_raw_syscalls.pxi"
 include "_buf_ring.pxi"
-include "_ring_ctl.pxi"
+include "_ring_state.pxi"
+include "_ring_sizes.pxi"
+include "_cq_iter.pxi"
 include "_wait_reg.pxi"
 include "_sqe_fields.pxi"
 
