@@ -147,7 +147,7 @@ _ECANCELED = errno.ECANCELED
 
 # io_uring cannot run the chains here: disabled (ENOSYS, EPERM/EACCES by policy) or a kernel
 # without what they need (EINVAL); the caller falls back to another engine or plain Python.
-_NO_RING = (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL)
+_RING_UNAVAILABLE_ERRNOS = (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL)
 
 
 def _open_ring(entries):
@@ -162,7 +162,7 @@ def _open_ring(entries):
                 raise
             ring = Ring(entries)            # before 5.19: no IORING_SETUP_COOP_TASKRUN
     except OSError as exc:
-        if exc.errno in _NO_RING:
+        if exc.errno in _RING_UNAVAILABLE_ERRNOS:
             return None
         raise
     if not (ring.uring.features or 0) & L.IORING_FEAT_LINKED_FILE:
@@ -313,7 +313,7 @@ def read_files(paths):
             out, failed, big = _fileops.read_chains([os.fsencode(p) for p in paths], _AT_FDCWD,
                                                     slots=slots, size=_READ_BUFFER)
         except OSError as exc:
-            if exc.errno not in _NO_RING:
+            if exc.errno not in _RING_UNAVAILABLE_ERRNOS:
                 raise
         else:
             return _finish_reads(out, {job: (err, kind) for job, err, kind in failed}, big,
@@ -772,7 +772,7 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
                 [os.fsencode(p) for p in paths], datas, _AT_FDCWD, mode, _WRITE_FLAGS,
                 slots=slots, fsync=fsync, batch=_C_BATCH, max_workers=_C_WORKERS)
         except OSError as exc:
-            if exc.errno not in _NO_RING:
+            if exc.errno not in _RING_UNAVAILABLE_ERRNOS:
                 raise
             return _write_files_plain(paths, datas, sizes, mode, fsync, total)
         _raise_collected({job: (err, kind) for job, err, kind in failed}, paths)
