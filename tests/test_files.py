@@ -1,6 +1,5 @@
 """ioring.files (read_files, write_files, copy_file, extract_zip), the progress bar and the
 ``cp``/``unzip`` command-line tools, checked against what is on disk afterwards."""
-import argparse
 import array
 import errno
 import filecmp
@@ -19,10 +18,10 @@ import pytest
 
 import ioring
 import ioring.files as F
-from ioring import _cli_files
 from ioring._progress import Progress, human_bytes
 
-IS_ROOT = os.geteuid() == 0
+from helpers import IS_ROOT, run_cli, run_unprivileged
+
 SMALL = F._READ_BUFFER
 
 
@@ -43,65 +42,6 @@ def engine(request, monkeypatch):
     if request.param == "plain":
         monkeypatch.setattr(F, "_open_ring", lambda entries: None)
     return request.param
-
-
-NOBODY = 65534
-
-
-def run_unprivileged(fn):
-    """Run ``fn()`` in a forked child that, when we are root, first drops to uid/gid 65534
-    (nobody) so that permission checks apply to it as they do to any user. Returns
-    ``("ok", value)`` or ``("raised", type name, errno, filename, strerror, [(filename,
-    errno) of .errors])``."""
-    import codecs
-    import pickle
-    # The child cannot import what is not imported yet when the interpreter's files are
-    # unreadable for uid 65534 (a pyenv under /root): load the lazily imported codecs first.
-    codecs.lookup("cp437")                          # zipfile's member names
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                    # pragma: no cover - the child
-        code = 1
-        try:
-            os.close(r)
-            if os.geteuid() == 0:
-                os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-            try:
-                out = ("ok", fn())
-            except BaseException as exc:
-                out = ("raised", type(exc).__name__, getattr(exc, "errno", None),
-                       getattr(exc, "filename", None), getattr(exc, "strerror", None),
-                       [(e.filename, e.errno) for e in getattr(exc, "errors", [])])
-            os.write(w, pickle.dumps(out))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 1 << 16)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged child failed"
-    return pickle.loads(b"".join(chunks))
-
-
-@pytest.fixture
-def shared_tmp():
-    """A directory that uid 65534 can traverse (pytest's tmp_path is 0o700 under root)."""
-    import tempfile
-    d = tempfile.mkdtemp(prefix="ioring-perm-")
-    os.chmod(d, 0o755)
-    yield pathlib.Path(d)
-    for dirpath, dirnames, _ in os.walk(d):
-        for name in dirnames:
-            os.chmod(os.path.join(dirpath, name), 0o755)
-    shutil.rmtree(d)
 
 
 def immutable(path):
@@ -688,13 +628,6 @@ def test_progress_render_fits_the_terminal():
 
 
 # ---- command line -------------------------------------------------------------------------------
-
-def run_cli(argv):
-    parser = argparse.ArgumentParser(prog="python -m ioring")
-    _cli_files.add_subcommands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
 
 def test_cli_cp_handler(tmp_path, capsys):
     src = tmp_path / "src.bin"
