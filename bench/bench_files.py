@@ -470,6 +470,8 @@ def bench_targets(dirs, reps, seconds=0.4, files=10000, members=1000, tree_dirs=
     extract_zip (a ``members``-member wheel). Each ratio is taken within one repetition; the
     medians over the repetitions are reported."""
     from ioring import bench as B
+    from ioring.bench.nop import _BatchNop, _CNop
+    from ioring.bench.rw import _CRW, _BatchRW
     d = dirs.new()
     big = os.path.join(d, "read.bin")
     nblocks = B.make_file(big, size_mib << 20)
@@ -514,10 +516,10 @@ def bench_targets(dirs, reps, seconds=0.4, files=10000, members=1000, tree_dirs=
     wall = {k: {"C syscall loop": []} for k in keys[2:4]}
     try:
         for _ in range(reps):
-            c, b = rate(B._CNop(32)), rate(B._BatchNop(32))
+            c, b = rate(_CNop(32)), rate(_BatchNop(32))
             ratios[keys[0]].append(b / c)
             detail[keys[0]].append((1e9 / c, 1e9 / b))
-            c, b = rate(B._CRW(setup)), rate(B._BatchRW(setup))
+            c, b = rate(_CRW(setup)), rate(_BatchRW(setup))
             ratios[keys[1]].append(b / c)
             detail[keys[1]].append((1e9 / c, 1e9 / b))
             for key, ndirs in ((keys[2], 1), (keys[3], tree_dirs)):
