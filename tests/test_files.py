@@ -33,10 +33,10 @@ def umask():
 
 @pytest.fixture(params=["c", "ring", "plain"])
 def engine(request, monkeypatch):
-    """Run a test with io_uring (``c``: write_files' loop in C, ioring._fileops; ``ring``: the
-    Python engine over the thin layer, used by extract_zip and by builds without _fileops),
-    and once more with the plain-Python fallback that kernels without
-    IORING_FEAT_LINKED_FILE (or with io_uring disabled) get."""
+    """Run a test with io_uring (``c``: the loops in C, ioring._fileops; ``ring``: without
+    _fileops, write_files' Python engine over the thin layer (``_Writer``), read_files' plain
+    loop), and once more with the plain-Python fallback that kernels without
+    IORING_FEAT_LINKED_FILE (or with io_uring disabled) get (docs/FILES.md)."""
     if request.param in ("ring", "plain"):
         monkeypatch.setattr(F, "_fileops", None)
     if request.param == "plain":
@@ -266,7 +266,7 @@ def test_read_files_permission_denied(shared_tmp, engine):
     paths[2].chmod(0o000)
     out = run_unprivileged(lambda: F.read_files(paths))
     assert out[:4] == ("raised", "PermissionError", errno.EACCES, str(paths[2])), out
-    if engine != "plain":
+    if engine == "c":               # the plain loop (read_files' only other engine) names no request
         assert "open" in out[4]
     assert out[5] == [(str(paths[2]), errno.EACCES)]
 
