@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _checkout  # noqa: E402
 _checkout.use()
 
-from ioring import _bench_storage as S  # noqa: E402
+from ioring.bench import storage as S  # noqa: E402
 from ioring import bench as B  # noqa: E402
 
 # (key, description, direct, qd, impl, reference impl, metric, comparison, bound)

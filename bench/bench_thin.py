@@ -11,7 +11,7 @@ left of a loop without Python). ``--calls`` adds the cost of each single call of
     pip install liburing                     # the PyPI package to compare with
     python bench/bench_thin.py [--reps 5] [--seconds 0.3] [--cpu 1] [--calls] [--json FILE]
 
-The loops themselves are in ioring/_bench_thin.py (also ``python -m ioring bench thin``).
+The loops themselves are in ioring/bench/thin.py (also ``python -m ioring bench thin``).
 """
 import argparse
 import json
@@ -23,7 +23,7 @@ sys.path.insert(0, HERE)
 import _checkout  # noqa: E402
 _checkout.use()
 
-from ioring import _bench_thin as T  # noqa: E402
+from ioring.bench import thin as T  # noqa: E402
 
 
 def main(argv=None):

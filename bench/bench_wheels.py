@@ -47,7 +47,7 @@ import _checkout  # noqa: E402
 _checkout.use()
 ROOT = _checkout.ROOT
 
-from ioring import _bench_wheel as W   # noqa: E402
+from ioring.bench import wheel as W   # noqa: E402
 from ioring import _inflate            # noqa: E402
 from bench_trees import wait_for_fast_creates   # noqa: E402  (bench/ is sys.path[0])
 
@@ -92,7 +92,7 @@ print(all_cpu, total, big_cpu, big.file_size, big.filename)
 _WRITE_ONLY = r"""
 import os, resource, sys, threading, time, zipfile
 sys.path[:0] = [sys.argv[4]] if sys.argv[4] else []
-from ioring._bench_wheel import clear_round
+from ioring.bench.wheel import clear_round
 from ioring._unzip import _WRITE_MAX as WRITE_MAX
 path, base, reps, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5] == "1"
 z = zipfile.ZipFile(path)

@@ -66,8 +66,8 @@ def _positive_int(text):
 def add_arguments(parser):
     """The options of ``bench`` on an argparse parser."""
     from ioring import bench as B
-    from ioring import _bench_storage as S
-    from ioring import _bench_thin as T
+    from ioring.bench import storage as S
+    from ioring.bench import thin as T
     parser.add_argument("workloads", nargs="*", metavar="WORKLOAD",
                         help=f"any of {', '.join(B.WORKLOADS + S.WORKLOADS + T.WORKLOADS)} (default: "
                         f"{', '.join(B.WORKLOADS)}); .whl paths: wheels unzip unpacks and "
@@ -157,8 +157,8 @@ def run(args):
     """Run the benchmarks the parsed ``args`` ask for; print the table; 0 on success, 1 if a
     point failed with an error (a wrong completion, a lost one)."""
     from ioring import bench as B
-    from ioring import _bench_storage as S
-    from ioring import _bench_thin as T
+    from ioring.bench import storage as S
+    from ioring.bench import thin as T
     wheels = [w for w in args.workloads if w.endswith(".whl")]
     args.workloads = [w for w in args.workloads if not w.endswith(".whl")]
     if wheels and "unzip" not in args.workloads:

@@ -3,98 +3,18 @@
 ``read_files``, ``write_files``, ``copy_file``, ``copytree``, ``extract_zip`` and
 ``install_wheel`` replace the plain-Python loops that storage tools and package installers are
 made of (``open().read()`` per file, ``open(path, "wb").write(data)`` per file,
-``shutil.copyfile``, ``shutil.copytree``, ``ZipFile.extractall``, ``pip install --target``).
-``copytree``'s engine is described in ``ioring/_copytree.py`` and ``ioring/_copy_engine.pxi``;
-the zip and wheel engine has a module of its own, ``ioring._unzip`` (and ``ioring._wheel``).
+``shutil.copyfile``, ``shutil.copytree``, ``ZipFile.extractall``, ``pip install --target``), with
+the same results and errors. Where io_uring is disabled or too old, they fall back to plain
+syscalls.
 
-How they work (each choice measured on Linux 6.18, ext4 and tmpfs, 2 CPUs; see
-``bench/bench_files.py``):
-
-- Every call uses a private ``ioring.Ring`` (creating one costs ~25-50 us) with a sparse table
-  of registered files (``write_files`` differs: see below). A file is one linked chain of
-  requests on a *direct descriptor* (a slot
-  of that table): ``openat_direct(slot) -> read/write(IOSQE_FIXED_FILE slot)``, with up to
-  ``slots`` chains in flight. The fd produced by ``openat`` is never needed in Python, so open
-  and I/O are one chain.
-- A slot is closed by the next ``openat_direct`` into it (the kernel closes a file that is
-  replaced in its slot, as ``io_uring_register_files_update`` does) and the table is closed
-  with the ring. Compared with a third ``close_direct`` request per file this saves a request
-  and a completion per file: reading 2000 files of 4 KiB takes 7.2 ms instead of 9.0 ms;
-  writing is unchanged. At most 64 files are open at any time.
-- ``read_files`` runs those chains in C (``ioring._fileops.read_chains``: no Python per file,
-  the GIL released only inside io_uring_enter; each read becomes a ``bytes`` with one copy).
-  Opens and reads of cached files complete inline in the submitting io_uring_enter, so no
-  worker hand-off: 2,000 cached 4 KiB files (ext4) take 2.2-2.4 us/file against 2.8-3.2 for
-  an ``os.open/os.read/os.close`` loop and 4.8 for ``open().read()``; the Python engine
-  (IOSQE_ASYNC opens, below) took 4.4-4.9. On tmpfs reads go to io-wq: 3.5 against 3.0.
-- ``read_files`` does not ``statx`` first: statx is always punted to the kernel's io-wq
-  thread pool and costs a request, a completion and a ``statx`` object per file (10.2-11.7 ms
-  for the same 2000 files). Each file is read into a 32 KiB per-slot buffer of an anonymous
-  mmap (faulted in lazily); a file that fills it is read again, whole, with one ``read``
-  into an exact-size ``bytes`` (no extra copy), while the ring works on the next files.
-- The Python engine (builds without ``_fileops``) submits opens with IOSQE_ASYNC when there
-  is more than one CPU, so that opening and reading run on another CPU while Python prepares
-  the next requests (6.1 ms against 7.6 ms inline for the 2000 files).
-- ``copy_file`` uses 4 registered buffers of 256 KiB: the pool stays in the L2 cache, so the
-  second copy (buffer -> page cache) reads from cache; 8 x 1 MiB was 15-30 % slower and
-  costs 2.6 ms to register. A file that fits one chunk has nothing to pipeline: it is copied
-  with pread/pwrite, without a ring (setting one up with its registered buffers and files,
-  and closing it, cost ~220-300 us a call: a 2 KiB copy took 5x shutil.copyfile's time).
-- Parent directories are created with ``os.makedirs`` (one ``stat`` per distinct directory):
-  IORING_OP_MKDIRAT, always punted to io-wq, was 1.4-1.5x slower for 200 directories.
-- The CQ is reaped in batches (``io_uring_peek_batch_cqe``) and requests are prepared with
-  the thin layer directly: ``Ring.queue`` would create an ``Operation`` per request, which
-  costs ~0.25 us more per request and a Python callback per completion.
-
-- ``write_files`` runs its whole loop in C (``ioring._fileops.write_pipelined``, the GIL
-  released from the first open to the last completion), so no Python code runs per file. The
-  work of a file is split between two CPUs: the calling thread creates it with a plain
-  ``openat`` and queues its write (``IOSQE_ASYNC``; with ``fsync``, hard-linked to the fsync)
-  for one io-wq worker, which writes while the thread creates the next files; the thread
-  closes each fd when its last completion arrives (at most 64 fds open, writes submitted 32
-  files at a time). The Python engine (``_Writer``, ``openat -> write [-> fsync]`` chains on
-  direct descriptors through the thin layer) remains for single writes over 1 GiB and for
-  builds without ``_fileops``.
-
-Where the time goes: a new file is created (``O_CREAT``) by io-wq whatever is asked (the
-non-blocking attempt refuses O_CREAT), a buffered write to ext4 is punted to io-wq too, and
-creations in one directory serialize on its lock, so writing many small new files is
-kernel-bound. Each hand-off to an io-wq worker costs ~1.3 us of CPU here (an IOSQE_ASYNC NOP),
-so a chain ``openat -> write -> close`` per file (two or three hand-offs) cost 1.5-2x the CPU
-of a syscall loop and ran at 0.65-0.9x an ``os.open`` loop; the split (one hand-off, the
-create on the caller's CPU) runs at 1.0-1.1x with ~6 us of CPU per file against ~4 on tmpfs
-(``bench/RESULTS.md``). In the Python engine, the per-file cost of preparing and reaping two
-requests (~1.5-2 us, plus the thin layer's pin tracking) kept ``read_files`` of small cached
-files behind an ``os.open`` loop (0.63-0.71x), hence its C loop; larger files, decompression
-and copies overlap with the kernel's work and win (see ``bench/bench_files.py``).
-
-Linked chains and their rules: a short read or write breaks a link (the kernel cancels what
-follows it), so no chain here ends with a request that must run, such as a close: a direct
-descriptor is closed when the next open replaces it in its slot or when the ring closes, and
-``write_files``' C loop closes each fd itself on its last completion (its write -> fsync link is
-a hard link: the fsync, whose completion closes the fd, runs even after a failed write).
-``copytree``'s engine reads each small file with an ``openat -> read`` chain asking one byte more
-than the stat said (so the read, the last request of its chain, tells the real size: a file that
-grew is copied again with plain syscalls, to its end), and creates the copy with a second chain
-``openat(O_CREAT) -> write`` once the first succeeded. ``copy_file`` takes a short read (the
-source shrank) as the new end and goes on with pread/pwrite; what lies past the size taken at the start (appended meanwhile, or a file that
-reports no size) is copied the same way.
-
-Ctrl-C: the C loops run Python's signal handlers between rounds (a wait lasts at most 50 ms),
-the Python engines between any two bytecodes. When a handler raises, nothing new is started,
-what is in flight is cancelled and reaped, files cut short are removed (``write_files``: those
-it was writing; ``copy_file``: its destination), and the exception propagates with no fd,
-registered file or pinned buffer left behind.
-
-Kernels without IORING_FEAT_LINKED_FILE (before 5.17: the file of a linked request would be
-looked up before the open that fills its slot has run) get the plain-Python ``read_files``,
-``extract_zip`` and ``copy_file`` (``write_files`` links no fixed file); systems where
-io_uring is disabled get the plain-Python implementations, with the same results and errors.
+How they work, which engine runs when and why (with the measurements behind each choice):
+docs/FILES.md. ``copytree``'s engine is in ``ioring/_copytree.py`` and
+``ioring/_copy_engine.pxi``, the zip and wheel engine in ``ioring/_unzip.py`` (and
+``ioring/_wheel.py``).
 """
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 import shutil
 import stat
@@ -111,7 +31,7 @@ except ImportError:             # a build without the C batch module: the Python
 
 __all__ = ["read_files", "write_files", "copy_file", "copytree", "extract_zip", "install_wheel"]
 
-# ---- tuning (see the module docstring) ----------------------------------------------------------
+# ---- tuning (see docs/FILES.md) -----------------------------------------------------------------
 
 _SLOTS = 64                    # chains (files) in flight
 _READ_BUFFER = 32 << 10        # per-slot read buffer; larger files are read whole in Python
@@ -120,22 +40,21 @@ _COPY_DEPTH = 4
 _SMALL_READ = 64 << 10          # copy_file of one chunk: pread size (below malloc's mmap threshold)
 _MAX_WRITE = 1 << 30           # bytes per write request (the kernel caps one at 2 GiB - 4 KiB)
 _MIN_BATCH = 4                 # fewer files than this: the plain loop is cheaper than a ring
-_ASYNC_OPEN = L.IOSQE_ASYNC if (os.cpu_count() or 1) > 1 else 0
 _C_BATCH = 32                  # write_files in C: files whose writes are queued per io_uring_enter
 # write_files in C: io-wq workers for the writes. The calling thread's creates are the
 # bottleneck for small files; one worker per other CPU (up to 4) keeps large writes moving.
 # 2 CPUs here: 1 worker was fastest (more workers: hand-offs and wake-ups, no gain).
 _C_WORKERS = min(4, max(1, (os.cpu_count() or 1) - 1))
 
-# user_data of a chain's request: job index | slot | final bit | kind
+# user_data of a _Writer request: job index | slot | final bit | kind
 _KIND_BITS = 2
 _FINAL = 1 << _KIND_BITS
 _SLOT_SHIFT = 3
 _SLOT_BITS = 18
 _SLOT_MASK = (1 << _SLOT_BITS) - 1
 _JOB_SHIFT = _SLOT_SHIFT + _SLOT_BITS
-_OPEN, _WRITE, _FSYNC, _READ = 0, 1, 2, 3
-_KIND_NAMES = ("open", "write", "fsync", "read")
+_OPEN, _WRITE, _FSYNC = 0, 1, 2
+_KIND_NAMES = ("open", "write", "fsync")
 
 _LINK = L.IOSQE_IO_LINK
 _FIXED = L.IOSQE_FIXED_FILE
@@ -147,7 +66,7 @@ _ECANCELED = errno.ECANCELED
 
 # io_uring cannot run the chains here: disabled (ENOSYS, EPERM/EACCES by policy) or a kernel
 # without what they need (EINVAL); the caller falls back to another engine or plain Python.
-_NO_RING = (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL)
+_RING_UNAVAILABLE_ERRNOS = (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL)
 
 
 def _open_ring(entries):
@@ -162,7 +81,7 @@ def _open_ring(entries):
                 raise
             ring = Ring(entries)            # before 5.19: no IORING_SETUP_COOP_TASKRUN
     except OSError as exc:
-        if exc.errno in _NO_RING:
+        if exc.errno in _RING_UNAVAILABLE_ERRNOS:
             return None
         raise
     if not (ring.uring.features or 0) & L.IORING_FEAT_LINKED_FILE:
@@ -308,94 +227,18 @@ def read_files(paths):
         return _read_files_plain(paths)
     slots = min(_SLOTS, n)
     if _fileops is not None:
-        # The whole loop in C (ioring/_fileops.pyx): the same chains, no Python per file.
+        # The whole loop in C (ioring/_fileops.pyx): the chains of docs/FILES.md, no Python
+        # per file. Where io_uring cannot run them: the plain loop below.
         try:
             out, failed, big = _fileops.read_chains([os.fsencode(p) for p in paths], _AT_FDCWD,
                                                     slots=slots, size=_READ_BUFFER)
         except OSError as exc:
-            if exc.errno not in _NO_RING:
+            if exc.errno not in _RING_UNAVAILABLE_ERRNOS:
                 raise
         else:
             return _finish_reads(out, {job: (err, kind) for job, err, kind in failed}, big,
                                  paths)
-    ring = _open_ring(4 * slots)
-    if ring is None:
-        return _read_files_plain(paths)
-    size = _READ_BUFFER
-    out = [None] * n
-    errors = {}
-    big = []                    # files that filled their buffer: read whole in Python
-    mem = mmap.mmap(-1, slots * size)
-    whole = memoryview(mem)
-    views = [whole[k * size:(k + 1) * size] for k in range(slots)]
-    try:
-        u = ring.uring
-        _register_slots(ring, slots)
-        get_sqe = L.io_uring_get_sqe
-        prep_open = L.io_uring_prep_openat_direct
-        prep_read = L.io_uring_prep_read
-        space_left = L.io_uring_sq_space_left
-        submit = L.io_uring_submit
-        submit_and_wait = L.io_uring_submit_and_wait
-        peek = L.io_uring_peek_batch_cqe
-        advance = L.io_uring_cq_advance
-        rdonly = os.O_RDONLY
-        open_flags = _LINK | _ASYNC_OPEN
-        free = list(range(slots - 1, -1, -1))
-        i = done = 0
-        while done < n:
-            while i < n and free:
-                if space_left(u) < 2:
-                    submit(u)
-                k = free.pop()
-                ud = (i << _JOB_SHIFT) | (k << _SLOT_SHIFT)
-                sqe = get_sqe(u)
-                prep_open(sqe, _AT_FDCWD, paths[i], rdonly, 0, k)
-                sqe.flags = open_flags
-                sqe.user_data = ud
-                sqe = get_sqe(u)
-                prep_read(sqe, k, views[k], size, 0)
-                sqe.flags = _FIXED
-                sqe.user_data = ud | _FINAL | _READ
-                i += 1
-            if big:
-                # The kernel works on the queued chains while Python reads the large files.
-                submit(u)
-                for job in big:
-                    try:
-                        out[job] = _read_whole(paths[job])
-                    except OSError as exc:
-                        errors[job] = exc
-                big = []
-                if not L.io_uring_cq_ready(u):
-                    continue
-            else:
-                submit_and_wait(u, 1)
-            cqes = peek(u, 4 * slots)
-            for cqe in cqes:
-                ud = cqe.user_data
-                res = cqe.res
-                job = ud >> _JOB_SHIFT
-                if ud & _FINAL:
-                    k = (ud >> _SLOT_SHIFT) & _SLOT_MASK
-                    if res >= 0:
-                        if res < size:
-                            start = k * size
-                            out[job] = mem[start:start + res]
-                        else:
-                            big.append(job)
-                    elif job not in errors:
-                        errors[job] = (-res, "read")
-                    free.append(k)
-                    done += 1
-                elif res < 0:
-                    errors[job] = (-res, "open")
-            advance(u, len(cqes))
-    finally:
-        ring.close()
-        del views
-        _release(whole, mem)
-    return _finish_reads(out, errors, big, paths)
+    return _read_files_plain(paths)
 
 
 def _finish_reads(out, errors, big, paths):
@@ -428,15 +271,6 @@ def _read_whole(path):
         raise OSError(exc.errno, exc.strerror, path) from None
     finally:
         _close_fds(box)
-
-
-def _release(view, mem):
-    """Drop the views of an mmap and unmap it (left to the GC if something still holds it)."""
-    try:
-        view.release()
-        mem.close()
-    except BufferError:
-        pass
 
 
 def _read_files_plain(paths):
@@ -741,7 +575,7 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
     Each file is created or truncated (``O_WRONLY|O_CREAT|O_TRUNC``, new files get ``mode``
     minus the umask, as ``open()`` does; an existing file keeps its permissions), written and,
     with ``fsync=True``, fsynced: opened on the calling thread while the ring writes the files
-    opened before (see the module docstring), up to 64 files in flight. Missing
+    opened before (see docs/FILES.md), up to 64 files in flight. Missing
     parent directories are created first when ``makedirs`` is true. Returns the number of bytes
     written. If any file fails, an ``OSError`` naming the first failing path (input order) is
     raised once every request has completed (the files that succeeded are written); its
@@ -772,7 +606,7 @@ def write_files(files, *, mode=0o644, fsync=False, makedirs=True):
                 [os.fsencode(p) for p in paths], datas, _AT_FDCWD, mode, _WRITE_FLAGS,
                 slots=slots, fsync=fsync, batch=_C_BATCH, max_workers=_C_WORKERS)
         except OSError as exc:
-            if exc.errno not in _NO_RING:
+            if exc.errno not in _RING_UNAVAILABLE_ERRNOS:
                 raise
             return _write_files_plain(paths, datas, sizes, mode, fsync, total)
         _raise_collected({job: (err, kind) for job, err, kind in failed}, paths)

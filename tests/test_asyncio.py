@@ -18,31 +18,6 @@ import ioring
 from ioring import liburing as L
 from ioring.asyncio import AsyncRing, OpFuture
 
-LOOPS = ["asyncio", "uvloop"]
-
-
-def _loop_factory(kind):
-    if kind == "uvloop":
-        uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed")
-        return uvloop.new_event_loop
-    return asyncio.new_event_loop
-
-
-@pytest.fixture(params=LOOPS)
-def arun(request):
-    """``arun(coroutine)`` runs it to completion on a fresh loop of the parametrized kind."""
-    factory = _loop_factory(request.param)
-
-    def run(coro, timeout=30):
-        loop = factory()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-    run.kind = request.param
-    return run
-
 
 @pytest.fixture
 def datafile(tmp_path):

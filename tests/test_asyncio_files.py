@@ -11,30 +11,7 @@ import pytest
 import ioring
 from ioring.asyncio import AsyncRing
 
-from test_files import run_unprivileged, shared_tmp  # noqa: F401 (a fixture)
-from test_ring_files import fifo_has_reader, occupied_slots, open_fds
-
-LOOPS = ["asyncio", "uvloop"]
-
-
-@pytest.fixture(params=LOOPS)
-def arun(request):
-    """``arun(coroutine)`` runs it to completion on a fresh loop of the parametrized kind."""
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed")
-        factory = uvloop.new_event_loop
-    else:
-        factory = asyncio.new_event_loop
-    factory().close()       # uvloop opens process-wide fds with its first loop: before fds are counted
-
-    def run(coro, timeout=60):
-        loop = factory()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-        finally:
-            loop.close()
-    run.factory = factory
-    return run
+from helpers import fifo_has_reader, occupied_slots, open_fds, run_unprivileged
 
 
 @pytest.fixture

@@ -14,26 +14,6 @@ import ioring
 from ioring import liburing as L
 from ioring.asyncio import AsyncMultishot, AsyncRing
 
-LOOPS = ["asyncio", "uvloop"]
-
-
-@pytest.fixture(params=LOOPS)
-def arun(request):
-    """``arun(coroutine)`` runs it to completion on a fresh loop of the parametrized kind."""
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed")
-        factory = uvloop.new_event_loop
-    else:
-        factory = asyncio.new_event_loop
-
-    def run(coro, timeout=30):
-        loop = factory()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-        finally:
-            loop.close()
-    return run
-
 
 @pytest.fixture
 def listener():

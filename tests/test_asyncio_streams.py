@@ -15,28 +15,7 @@ import pytest
 import ioring
 from ioring.asyncio import AsyncRing, Server, StreamReader, StreamWriter
 
-from test_ring_files import open_fds
-
-LOOPS = ["asyncio", "uvloop"]
-
-
-@pytest.fixture(params=LOOPS)
-def arun(request):
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed")
-        factory = uvloop.new_event_loop
-    else:
-        factory = asyncio.new_event_loop
-    factory().close()       # uvloop opens process-wide fds with its first loop: before fds are counted
-
-    def run(coro, timeout=60):
-        loop = factory()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-    return run
+from helpers import open_fds
 
 
 async def echo(reader, writer):

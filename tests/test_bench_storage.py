@@ -12,7 +12,7 @@ import pytest
 
 import ioring
 from ioring import _bench
-from ioring import _bench_storage as S
+from ioring.bench import storage as S
 from ioring import bench as B
 
 PKG_PARENT = str(pathlib.Path(ioring.__file__).resolve().parent.parent)

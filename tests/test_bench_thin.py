@@ -1,5 +1,5 @@
 """The thin-layer comparison (issue 18): ioring.liburing's per-op loops against the PyPI liburing
-package's (ioring/_bench_thin.py, bench/bench_thin.py, `python -m ioring bench thin`): it runs,
+package's (ioring/bench/thin.py, bench/bench_thin.py, `python -m ioring bench thin`): it runs,
 checks every completion, reports ratios and the targets; without the PyPI package it measures
 ioring.liburing alone and says why."""
 import json
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import ioring
-from ioring import _bench_thin as T
+from ioring.bench import thin as T
 from ioring import bench as B
 
 PKG_PARENT = str(pathlib.Path(ioring.__file__).resolve().parent.parent)

@@ -1,5 +1,5 @@
 """`python -m ioring bench unzip [WHEEL...]`: real wheels unpacked and installed by every tool,
-a fresh process per measurement (ioring/_bench_wheel.py), and the wheel the run builds."""
+a fresh process per measurement (ioring/bench/wheel.py), and the wheel the run builds."""
 import os
 import pathlib
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import zipfile
 
 import ioring
-from ioring import _bench_wheel as W
+from ioring.bench import wheel as W
 from ioring import bench as B
 
 PKG_PARENT = str(pathlib.Path(ioring.__file__).resolve().parent.parent)

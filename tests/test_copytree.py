@@ -20,7 +20,7 @@ import ioring
 import ioring.files as F
 from ioring import _copytree, _fileops
 
-from test_files import IS_ROOT, run_cli, run_unprivileged, shared_tmp  # noqa: F401 (fixture)
+from helpers import IS_ROOT, run_cli, run_unprivileged
 
 BUF = _copytree._BUFSIZE
 

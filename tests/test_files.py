@@ -1,6 +1,5 @@
 """ioring.files (read_files, write_files, copy_file, extract_zip), the progress bar and the
 ``cp``/``unzip`` command-line tools, checked against what is on disk afterwards."""
-import argparse
 import array
 import errno
 import filecmp
@@ -19,10 +18,10 @@ import pytest
 
 import ioring
 import ioring.files as F
-from ioring import _cli_files
 from ioring._progress import Progress, human_bytes
 
-IS_ROOT = os.geteuid() == 0
+from helpers import IS_ROOT, run_cli, run_unprivileged
+
 SMALL = F._READ_BUFFER
 
 
@@ -34,74 +33,15 @@ def umask():
 
 @pytest.fixture(params=["c", "ring", "plain"])
 def engine(request, monkeypatch):
-    """Run a test with io_uring (``c``: write_files' loop in C, ioring._fileops; ``ring``: the
-    Python engine over the thin layer, used by extract_zip and by builds without _fileops),
-    and once more with the plain-Python fallback that kernels without
-    IORING_FEAT_LINKED_FILE (or with io_uring disabled) get."""
+    """Run a test with io_uring (``c``: the loops in C, ioring._fileops; ``ring``: without
+    _fileops, write_files' Python engine over the thin layer (``_Writer``), read_files' plain
+    loop), and once more with the plain-Python fallback that kernels without
+    IORING_FEAT_LINKED_FILE (or with io_uring disabled) get (docs/FILES.md)."""
     if request.param in ("ring", "plain"):
         monkeypatch.setattr(F, "_fileops", None)
     if request.param == "plain":
         monkeypatch.setattr(F, "_open_ring", lambda entries: None)
     return request.param
-
-
-NOBODY = 65534
-
-
-def run_unprivileged(fn):
-    """Run ``fn()`` in a forked child that, when we are root, first drops to uid/gid 65534
-    (nobody) so that permission checks apply to it as they do to any user. Returns
-    ``("ok", value)`` or ``("raised", type name, errno, filename, strerror, [(filename,
-    errno) of .errors])``."""
-    import codecs
-    import pickle
-    # The child cannot import what is not imported yet when the interpreter's files are
-    # unreadable for uid 65534 (a pyenv under /root): load the lazily imported codecs first.
-    codecs.lookup("cp437")                          # zipfile's member names
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                    # pragma: no cover - the child
-        code = 1
-        try:
-            os.close(r)
-            if os.geteuid() == 0:
-                os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-            try:
-                out = ("ok", fn())
-            except BaseException as exc:
-                out = ("raised", type(exc).__name__, getattr(exc, "errno", None),
-                       getattr(exc, "filename", None), getattr(exc, "strerror", None),
-                       [(e.filename, e.errno) for e in getattr(exc, "errors", [])])
-            os.write(w, pickle.dumps(out))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 1 << 16)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged child failed"
-    return pickle.loads(b"".join(chunks))
-
-
-@pytest.fixture
-def shared_tmp():
-    """A directory that uid 65534 can traverse (pytest's tmp_path is 0o700 under root)."""
-    import tempfile
-    d = tempfile.mkdtemp(prefix="ioring-perm-")
-    os.chmod(d, 0o755)
-    yield pathlib.Path(d)
-    for dirpath, dirnames, _ in os.walk(d):
-        for name in dirnames:
-            os.chmod(os.path.join(dirpath, name), 0o755)
-    shutil.rmtree(d)
 
 
 def immutable(path):
@@ -326,7 +266,7 @@ def test_read_files_permission_denied(shared_tmp, engine):
     paths[2].chmod(0o000)
     out = run_unprivileged(lambda: F.read_files(paths))
     assert out[:4] == ("raised", "PermissionError", errno.EACCES, str(paths[2])), out
-    if engine != "plain":
+    if engine == "c":               # the plain loop (read_files' only other engine) names no request
         assert "open" in out[4]
     assert out[5] == [(str(paths[2]), errno.EACCES)]
 
@@ -688,13 +628,6 @@ def test_progress_render_fits_the_terminal():
 
 
 # ---- command line -------------------------------------------------------------------------------
-
-def run_cli(argv):
-    parser = argparse.ArgumentParser(prog="python -m ioring")
-    _cli_files.add_subcommands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
 
 def test_cli_cp_handler(tmp_path, capsys):
     src = tmp_path / "src.bin"

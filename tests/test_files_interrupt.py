@@ -16,8 +16,9 @@ import ioring
 import ioring.files as F
 
 # Every engine of ioring.files: "c" (the C loops of ioring._fileops), "cplain" (write_plain,
-# the C open/write/close loop used without io_uring and for a few files), "ring" (the Python
-# engine over the thin layer: builds without _fileops) and "plain" (pure Python, no io_uring).
+# the C open/write/close loop used without io_uring and for a few files), "ring" (builds without
+# _fileops: write_files' Python engine over the thin layer, read_files' plain loop) and "plain"
+# (pure Python, no io_uring).
 ENGINES = ["c", "cplain", "ring", "plain"]
 
 # Time from the SIGINT to the KeyboardInterrupt that the tests accept. The loops run the

@@ -32,7 +32,7 @@ import tempfile
 import time
 
 import pytest
-from conftest import address_of, resizable
+from helpers import address_of, resizable
 from hypothesis import HealthCheck, Phase, event, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule)

@@ -47,7 +47,7 @@ import traceback
 import warnings
 
 import pytest
-from conftest import address_of, resizable
+from helpers import address_of, resizable
 from fuzz_child import (EXAMPLES, BadSeq, Blocked, ExcIndex, Index3, FuzzWorld, Tok, call_watched,
                         fuzz_arguments, logline, run_in_child)
 from hypothesis import strategies as st

@@ -36,7 +36,7 @@ import time
 import traceback
 
 import pytest
-from conftest import resizable
+from helpers import resizable
 from fuzz_child import (EXAMPLES, RANDOM, BadSeq, Blocked, ExcIndex, FuzzWorld, Index3, Tok,
                         call_watched, fuzz_arguments, logline, run_in_child)
 from hypothesis import HealthCheck, example, given, settings, strategies as st

@@ -13,7 +13,7 @@ import weakref
 import pytest
 
 from ioring import liburing as L
-from conftest import reap
+from helpers import reap
 
 BGID = 7
 
@@ -134,7 +134,7 @@ def test_buf_ring_cq_advance_recycles_and_consumes(ring, pair):
 
 
 def test_buffers_in_a_buf_ring_stay_pinned_until_the_ring_is_closed(pair):
-    from conftest import make_ring
+    from helpers import make_ring
     ring = make_ring(8)
     buf = bytearray(16)
     br = L.io_uring_setup_buf_ring(ring, 2, BGID, 0)

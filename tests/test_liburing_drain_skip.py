@@ -6,7 +6,7 @@ import os
 import pytest
 
 from ioring import liburing as L
-from conftest import reap
+from helpers import reap
 
 
 def queue(ring, prep, *args, user_data, flags=0):
@@ -66,7 +66,7 @@ def test_skip_success_in_a_failed_link_chain(ring, failing_flags, expected):
 
 def test_pins_of_a_skipped_success_are_released_at_exit(pipe):
     """The documented limit: no CQE means no release until io_uring_queue_exit, never before."""
-    from conftest import make_ring
+    from helpers import make_ring
     r, w = pipe
     ring = make_ring(8)
     os.write(w, b"abcd")

@@ -8,7 +8,7 @@ import pytest
 
 from ioring import liburing as L
 
-from conftest import reap
+from helpers import reap
 
 
 # ---- out-of-range ints raise a public exception type (issue 14) --------------------------------

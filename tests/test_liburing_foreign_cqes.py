@@ -6,7 +6,7 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import make_ring, reap, resizable
+from helpers import make_ring, reap, resizable
 
 
 def pending_read(ring, fd, user_data):

@@ -17,7 +17,7 @@ import struct
 import pytest
 
 from ioring import liburing as L
-from conftest import address_of, assert_no_completion, sqe_for, submit_and_reap, wait_one  # noqa: E402
+from helpers import address_of, assert_no_completion, sqe_for, submit_and_reap, wait_one  # noqa: E402
 
 U64_MAX = 2**64 - 1
 PROBE = L.io_uring_get_probe()
@@ -1431,7 +1431,7 @@ def test_nop128_needs_an_sqe128_ring(ring):
 
 
 def test_nop128_on_sqe128_ring():
-    from conftest import make_ring
+    from helpers import make_ring
     r = make_ring(8, L.IORING_SETUP_SQE128)
     try:
         if not L.io_uring_opcode_supported(L.io_uring_get_probe_ring(r), L.IORING_OP_NOP128):

@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ioring import liburing as L
-from conftest import address_of, assert_no_completion, reap, sqe_for, submit_and_reap, wait_one  # noqa: E402
+from helpers import address_of, assert_no_completion, reap, sqe_for, submit_and_reap, wait_one  # noqa: E402
 
 U64_MAX = 2**64 - 1
 
@@ -28,9 +28,7 @@ def pattern(n, seed=0):
 
 # ---- fixtures ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def ring(ring32):
-    return ring32
+RING = ("io_uring", 32)         # the conftest ring fixture: 32 entries
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import reap
+from helpers import reap
 
 
 def test_multishot_timeout_fires_count_times_with_more(ring):

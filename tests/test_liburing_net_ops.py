@@ -18,9 +18,9 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, sqe_for  # noqa: E402
+from helpers import assert_no_completion, sqe_for  # noqa: E402
 
-from conftest import make_ring, reap
+from helpers import make_ring, reap
 
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, reap_dict, sqe_for, submit_and_reap  # noqa: E402
+from helpers import assert_no_completion, reap_dict, sqe_for, submit_and_reap  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -29,9 +29,7 @@ def eventfd_count(efd):
 
 # ---- fixtures ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def ring(ring32):
-    return ring32
+RING = ("io_uring", 32)         # the conftest ring fixture: 32 entries
 
 
 @pytest.fixture

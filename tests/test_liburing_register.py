@@ -9,7 +9,7 @@ import os
 import pytest
 
 from ioring import liburing as L
-from conftest import reap_dict, sqe_for, submit_and_reap  # noqa: E402
+from helpers import reap_dict, sqe_for, submit_and_reap  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -26,9 +26,7 @@ def require_op(op, name):
 
 # ---- fixtures ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def ring(ring32):
-    return ring32
+RING = ("io_uring", 32)         # the conftest ring fixture: 32 entries
 
 
 @pytest.fixture

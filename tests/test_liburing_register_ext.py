@@ -13,24 +13,10 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import sqe_for  # noqa: E402
-
-from conftest import make_ring
+from helpers import make_ring, reap, sqe_for  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-def reap(ring, n, timeout=5.0):
-    """``n`` completions as a list of (user_data, res, flags), in CQ order."""
-    out = []
-    ts = L.kernel_timespec(int(timeout), int((timeout % 1) * 1e9))
-    for _ in range(n):
-        cqe = L.io_uring_wait_cqe_timeout(ring, ts)
-        assert cqe is not None, f"timed out after {len(out)} of {n} completions"
-        out.append((cqe.user_data, cqe.res, cqe.flags))
-        L.io_uring_cqe_seen(ring, cqe)
-    return out
-
 
 def no_more_cqes(ring, wait=0.05):
     return L.io_uring_wait_cqe_timeout(ring, L.kernel_timespec(0, int(wait * 1e9))) is None
@@ -81,14 +67,6 @@ def run_in_thread(fn, *args):
 def skip_unless(exc, *errnos, what):
     if exc.errno in errnos:
         pytest.skip(f"kernel refused {what}: {exc}")
-
-
-@pytest.fixture
-def ring():
-    r = make_ring(64)
-    yield r
-    if r.ring_fd is not None:
-        L.io_uring_queue_exit(r)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import get_sqe, make_ring, reap
+from helpers import get_sqe, make_ring, reap
 
 
 # ---- setup / teardown --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import make_ring, reap
+from helpers import make_ring, reap
 
 
 def nops(ring, n, first_data=0):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from ioring import liburing as L
-from conftest import make_ring, reap, resizable
+from helpers import make_ring, reap, resizable
 
 
 def queue_read(ring, fd, buf, user_data, nbytes=None, offset=-1):

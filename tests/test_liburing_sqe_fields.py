@@ -12,7 +12,7 @@ import pytest
 
 from ioring import liburing as L
 
-from conftest import address_of, reap, sqe_for, submit_and_reap, wait_one
+from helpers import address_of, reap, sqe_for, submit_and_reap, wait_one
 
 FIELDS = {   # C name: (byte offset, size, signed)
     "opcode": (0, 1, False), "ioprio": (2, 2, False), "fd": (4, 4, True),

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ioring import liburing as L
-from conftest import assert_no_completion, reap, reap_dict, sqe_for, submit_and_reap  # noqa: E402
+from helpers import assert_no_completion, reap, reap_dict, sqe_for, submit_and_reap  # noqa: E402
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -22,9 +22,7 @@ def ms(n):
 
 # ---- fixtures ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def ring(ring32):
-    return ring32
+RING = ("io_uring", 32)         # the conftest ring fixture: 32 entries
 
 
 @pytest.fixture

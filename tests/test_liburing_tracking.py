@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from ioring import liburing as L
-from conftest import make_ring, reap, resizable, wait_one
+from helpers import make_ring, reap, resizable, wait_one
 
 
 def _read(ring, fd, buf, user_data):

@@ -15,10 +15,7 @@ import ioring
 from ioring import liburing as L
 
 
-@pytest.fixture
-def ring():
-    with ioring.Ring(32) as r:
-        yield r
+RING = ("Ring", 32)             # the conftest ring fixture: an ioring.Ring(32)
 
 
 @pytest.fixture

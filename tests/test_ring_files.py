@@ -16,44 +16,10 @@ import pytest
 import ioring
 from ioring import liburing as L
 
-from test_files import run_unprivileged, shared_tmp  # noqa: F401 (a fixture)
+from helpers import fifo_has_reader, occupied_slots, open_fds, run_unprivileged
 
 
-def occupied_slots(ring):
-    """The direct descriptors installed in ``ring``'s file table, as the kernel lists them in
-    the ring's fdinfo ("UserFiles:" then one "  slot: path" line each)."""
-    with open(f"/proc/self/fdinfo/{ring.fd}") as f:
-        lines = f.read().splitlines()
-    out, inside = [], False
-    for line in lines:
-        if line.startswith("UserFiles:"):
-            inside = True
-        elif inside and line.startswith((" ", "\t")):
-            out.append(line.strip())
-        elif inside:
-            break
-    return out
-
-
-def open_fds():
-    return sorted(os.listdir("/proc/self/fd"))
-
-
-def fifo_has_reader(path):
-    """A FIFO opened for writing without blocking fails with ENXIO when nobody reads it."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        assert exc.errno == errno.ENXIO
-        return False
-    os.close(fd)
-    return True
-
-
-@pytest.fixture
-def ring():
-    with ioring.Ring(64) as r:
-        yield r
+RING = ("Ring", 64)             # the conftest ring fixture: an ioring.Ring(64)
 
 
 SIZES = [0, 1, 4095, 32767, 32768, 32769, 100_000, 1 << 20]

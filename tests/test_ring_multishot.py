@@ -22,10 +22,7 @@ from ioring import liburing as L
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 
 
-@pytest.fixture
-def ring():
-    with ioring.Ring(32) as r:
-        yield r
+RING = ("Ring", 32)             # the conftest ring fixture: an ioring.Ring(32)
 
 
 @pytest.fixture

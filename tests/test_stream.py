@@ -30,10 +30,7 @@ def stamped(tmp_path):
     os.close(fd)
 
 
-@pytest.fixture
-def ring():
-    with ioring.Ring(64) as r:
-        yield r
+RING = ("Ring", 64)             # the conftest ring fixture: an ioring.Ring(64)
 
 
 def open_direct(path, flags=os.O_RDONLY):
@@ -570,7 +567,7 @@ def test_the_ring_works_between_streams(ring, stamped):
 def test_ring_configurations(stamped, config):
     """The stream on rings set up as fio's (DEFER_TASKRUN), with a kernel SQ thread, and with
     big CQEs/SQEs: constant depth, checked reads, an interrupt cancelled and waited for."""
-    from conftest import RING_CONFIGS
+    from helpers import RING_CONFIGS
     fd, _, _ = stamped
     flags = RING_CONFIGS.get(config, L.IORING_SETUP_SQE128 if config == "sqe128" else 0)
     try:

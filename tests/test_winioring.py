@@ -11,14 +11,7 @@ from ioring import winioring as W
 FLAGS = W.IORING_CREATE_FLAGS(0, 0)
 
 
-@pytest.fixture
-def ring():
-    r = W.CreateIoRing(W.IORING_VERSION_4, FLAGS, 16, 0)
-    yield r
-    try:
-        W.CloseIoRing(r)
-    except W.IoRingError:
-        pass
+RING = ("winioring", 16)        # the conftest ring fixture: CreateIoRing(IORING_VERSION_4, FLAGS, 16, 0)
 
 
 @pytest.fixture

@@ -134,15 +134,16 @@ step "pip wheel from the sdist"
 WHEEL="$(ls "$WORK"/dist/ioring-*.whl 2>/dev/null | head -n1)"
 [ -f "$WHEEL" ] || fail "no wheel built from the sdist"
 echo "built $(basename "$WHEEL")"
-# Every module, stub, .pxd and py.typed of the tree's ioring/, one extension per .pyx, the license.
+# Every module, stub, .pxd and py.typed of the tree's ioring/ and its subpackages, one extension per
+# .pyx, the license.
 "$TPY" - "$WHEEL" "$SRC/ioring" <<'PYEOF' || fail "the wheel does not hold what the tree has"
 import glob, os, sys, sysconfig, zipfile
 wheel, pkg = sys.argv[1:]
 names = [n for n in zipfile.ZipFile(wheel).namelist()]
 files = {n for n in names if ".dist-info/" not in n}
 suffix = sysconfig.get_config_var("EXT_SUFFIX")
-expected = {"ioring/" + os.path.basename(p) for pat in ("*.py", "*.pyi", "*.pxd", "py.typed")
-            for p in glob.glob(os.path.join(pkg, pat))}
+expected = {"ioring/" + os.path.relpath(p, pkg) for pat in ("*.py", "*.pyi", "*.pxd", "py.typed")
+            for p in glob.glob(os.path.join(pkg, "**", pat), recursive=True)}   # and ioring/bench/
 expected |= {"ioring/" + os.path.basename(p)[:-4] + suffix for p in glob.glob(os.path.join(pkg, "*.pyx"))}
 missing = sorted(expected - files)
 if missing:

@@ -150,12 +150,7 @@ def test_direct_reinstall(path, dfd):
     return 0
 
 
-@pytest.fixture
-def ring():
-    ring = io_uring()
-    io_uring_queue_init(8, ring, 0)
-    yield ring
-    io_uring_queue_exit(ring)
+RING = ("io_uring", 8)          # the conftest ring fixture: io_uring_queue_init(8, &ring, 0)
 
 
 @pytest.fixture

@@ -49,7 +49,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
-from ioring import bench as B
+from ioring.bench._runner import (BLOCK, BenchError, DEFAULT_QDS, DEFAULT_SECONDS, DEFAULT_SIZE_MIB,
+                                  Report, Result, Skip, _Watchdog, _aligned, _default_dir, _ratios,
+                                  _si, filesystem_of, header, machine_info, make_file)
 
 WORKLOADS = ("randread", "randwrite", "seqread", "seqwrite", "randrw")
 #: workload -> rw of Ring.run_stream (fio's --rw)
@@ -115,7 +117,7 @@ class Sample:
 
 
 @dataclass
-class StorageResult(B.Result):
+class StorageResult(Result):
     """A point of a storage workload: the medians over its repetitions (``reps``)."""
     bytes: int = 0
     lat_us: Optional[Dict[str, Optional[float]]] = None
@@ -156,7 +158,7 @@ def fio_setup_flags() -> int:
 
 def _check_errors(errors: int, first) -> None:
     if errors:
-        raise B.BenchError(f"{errors} request(s) failed, the first: {first}")
+        raise BenchError(f"{errors} request(s) failed, the first: {first}")
 
 
 def submit_batch(job: Job) -> int:
@@ -207,7 +209,7 @@ def measure_thin(job: Job) -> Sample:
     ring = L.io_uring()
     L.io_uring_queue_init_params(qd, ring, L.io_uring_params(flags=job.setup_flags))
     try:
-        mem, views = B._aligned(qd, stride)
+        mem, views = _aligned(qd, stride)
         bufs = [v[:bs] for v in views]
         pattern = bytes(range(256)) * (stride // 256)
         for v in views:
@@ -279,7 +281,7 @@ def measure_thin(job: Job) -> Sample:
                 slot, res = cqe.user_data, cqe.res
                 cqe_seen(ring, cqe)
                 if res != bs:
-                    raise B.BenchError(f"request in slot {slot} returned {res} "
+                    raise BenchError(f"request in slot {slot} returned {res} "
                                        f"({os.strerror(-res) if res < 0 else 'short'})")
                 inflight -= 1
                 if measuring:
@@ -318,11 +320,11 @@ def parse_fio(text: str) -> Sample:
     """A Sample from fio's --output-format=json (with --unified_rw_reporting=mixed)."""
     start = text.find("{")
     if start < 0:
-        raise B.BenchError(f"no JSON in fio's output: {text[:200]!r}")
+        raise BenchError(f"no JSON in fio's output: {text[:200]!r}")
     data = json.loads(text[start:])
     j = data["jobs"][0]
     if j.get("error"):
-        raise B.BenchError(f"fio: error {j['error']} ({os.strerror(j['error'])})")
+        raise BenchError(f"fio: error {j['error']} ({os.strerror(j['error'])})")
     m = j["mixed"]
 
     def pct(section: str) -> Dict[str, Optional[float]]:
@@ -335,11 +337,11 @@ def parse_fio(text: str) -> Sample:
 
 def measure_fio(job: Job) -> Sample:
     if shutil.which("fio") is None:
-        raise B.Skip("not installed", "fio is not installed (Debian/Ubuntu: apt-get install fio)")
+        raise Skip("not installed", "fio is not installed (Debian/Ubuntu: apt-get install fio)")
     out = subprocess.run(fio_command(job), capture_output=True, text=True,
                          timeout=60 + 3 * (job.seconds + job.ramp))
     if out.returncode != 0:
-        raise B.BenchError(f"fio exited with {out.returncode}: {(out.stderr or out.stdout)[-500:]}")
+        raise BenchError(f"fio exited with {out.returncode}: {(out.stderr or out.stdout)[-500:]}")
     return parse_fio(out.stdout)
 
 
@@ -369,22 +371,22 @@ class Target:
                     self.size = _stream.file_size(probe)
                 finally:
                     os.close(probe)
-                if self.size < B.BLOCK:
-                    raise B.Skip("skipped", f"--file {file} is smaller than 4 KiB (or not a file "
+                if self.size < BLOCK:
+                    raise Skip("skipped", f"--file {file} is smaller than 4 KiB (or not a file "
                                             "or a block device)")
                 writable = allow_write
             else:
                 if file:
                     self.path = file
                 else:
-                    self.tmp = tempfile.mkdtemp(prefix="ioring-bench-", dir=directory or B._default_dir())
+                    self.tmp = tempfile.mkdtemp(prefix="ioring-bench-", dir=directory or _default_dir())
                     self.path = os.path.join(self.tmp, "data.bin")
                 need = size_mib << 20
                 free = shutil.disk_usage(os.path.dirname(os.path.abspath(self.path))).free
                 if free < need + (64 << 20):
-                    raise B.Skip("skipped", f"not enough free space for a {size_mib} MiB file in "
+                    raise Skip("skipped", f"not enough free space for a {size_mib} MiB file in "
                                             f"{os.path.dirname(self.path)}")
-                self.size = B.make_file(self.path, need, sync=direct) * B.BLOCK
+                self.size = make_file(self.path, need, sync=direct) * BLOCK
                 self.created = writable = True
             try:
                 self.fds[False] = os.open(self.path, os.O_RDONLY | flags)
@@ -392,7 +394,7 @@ class Target:
                     self.fds[True] = os.open(self.path, os.O_RDWR | flags)
             except OSError as exc:
                 if direct and exc.errno == errno.EINVAL:
-                    raise B.Skip("skipped", f"O_DIRECT refused on {B.filesystem_of(self.path)} "
+                    raise Skip("skipped", f"O_DIRECT refused on {filesystem_of(self.path)} "
                                             f"({self.path})") from None
                 raise
         except BaseException:
@@ -401,7 +403,7 @@ class Target:
 
     def fd(self, write: bool) -> int:
         if write and True not in self.fds:
-            raise B.Skip("skipped", f"refusing to write into {self.path}, which this run did not "
+            raise Skip("skipped", f"refusing to write into {self.path}, which this run did not "
                                     "create (--allow-write to permit it)")
         return self.fds[write]
 
@@ -450,12 +452,12 @@ def _label(impl: str) -> str:
     return IMPLS[impl]
 
 
-def run(workloads: Sequence[str], *, seconds: float = B.DEFAULT_SECONDS,
-        qds: Sequence[int] = B.DEFAULT_QDS, bs: int = DEFAULT_BS, file: Optional[str] = None,
-        size_mib: int = B.DEFAULT_SIZE_MIB, directory: Optional[str] = None, direct: bool = False,
+def run(workloads: Sequence[str], *, seconds: float = DEFAULT_SECONDS,
+        qds: Sequence[int] = DEFAULT_QDS, bs: int = DEFAULT_BS, file: Optional[str] = None,
+        size_mib: int = DEFAULT_SIZE_MIB, directory: Optional[str] = None, direct: bool = False,
         fixed: Optional[bool] = None, reps: int = DEFAULT_REPS, rwmixread: int = DEFAULT_RWMIXREAD,
         allow_write: bool = False, impls: Optional[Sequence[str]] = None,
-        progress: Optional[Callable[[int, int, str], None]] = None) -> B.Report:
+        progress: Optional[Callable[[int, int, str], None]] = None) -> Report:
     """Measure the storage ``workloads`` (of WORKLOADS) and return a Report of StorageResults.
 
     ``qds`` queue depths, ``bs`` bytes per request, ``seconds`` per repetition (after a warm-up
@@ -481,17 +483,17 @@ def run(workloads: Sequence[str], *, seconds: float = B.DEFAULT_SECONDS,
                 "rwmixread": rwmixread, "size_mib": size_mib, "file": file,
                 "allow_write": allow_write, "setup_flags": flags,
                 "fio": _fio_version()}
-    report = B.Report(B.machine_info(directory or B._default_dir()), settings)
-    skip: Optional[B.Skip] = None
+    report = Report(machine_info(directory or _default_dir()), settings)
+    skip: Optional[Skip] = None
     target = None
     try:
         target = Target(file, size_mib, directory, direct, allow_write)
-    except B.Skip as exc:
+    except Skip as exc:
         skip = exc
     try:
         if target is not None:
             settings["file_mib"] = target.size / (1 << 20)
-            settings["filesystem"] = B.filesystem_of(target.path)
+            settings["filesystem"] = filesystem_of(target.path)
             settings["path"] = target.path
             if not direct:
                 target.warm_page_cache()
@@ -500,17 +502,17 @@ def run(workloads: Sequence[str], *, seconds: float = B.DEFAULT_SECONDS,
         for wl, qd, cfg in points:
             write = wl in ("randwrite", "seqwrite", "randrw")
             samples: Dict[str, List[Sample]] = {k: [] for k in chosen}
-            failed: Dict[str, B.Skip | str] = {}
+            failed: Dict[str, Skip | str] = {}
             job = None
             point_skip = skip
             if point_skip is None:
                 try:
                     size = (target.size // bs) * bs
                     if size < bs:
-                        raise B.Skip("skipped", f"the file is smaller than bs={bs}")
+                        raise Skip("skipped", f"the file is smaller than bs={bs}")
                     job = Job(wl, target.path, target.fd(write), size, bs, qd, direct,
                               cfg == "registered", rwmixread, seconds, ramp, flags)
-                except B.Skip as exc:
+                except Skip as exc:
                     point_skip = exc
             for rep in range(reps):
                 for impl in chosen:
@@ -520,17 +522,17 @@ def run(workloads: Sequence[str], *, seconds: float = B.DEFAULT_SECONDS,
                     if point_skip is not None or impl in failed:
                         continue
                     try:
-                        with B._Watchdog(30 + 5 * (seconds + ramp)):
+                        with _Watchdog(30 + 5 * (seconds + ramp)):
                             samples[impl].append(MEASURE[impl](job))
-                    except B.Skip as exc:
+                    except Skip as exc:
                         failed[impl] = exc
-                    except (B.BenchError, OSError, RuntimeError, ValueError) as exc:
+                    except (BenchError, OSError, RuntimeError, ValueError) as exc:
                         failed[impl] = f"{type(exc).__name__}: {exc}"
             for impl in chosen:
                 r = StorageResult(wl, "qd", qd, cfg, impl, _label(impl), reference=REFERENCE)
                 if point_skip is not None:
                     r.status, r.note = point_skip.status, point_skip.note
-                elif isinstance(failed.get(impl), B.Skip):
+                elif isinstance(failed.get(impl), Skip):
                     r.status, r.note = failed[impl].status, failed[impl].note
                 elif impl in failed:
                     r.status, r.note = "error", failed[impl]
@@ -547,7 +549,7 @@ def run(workloads: Sequence[str], *, seconds: float = B.DEFAULT_SECONDS,
     finally:
         if target is not None:
             target.close()
-    B._ratios(report.results)
+    _ratios(report.results)
     report.notes = _notes(report)
     return report
 
@@ -563,7 +565,7 @@ def _fio_version() -> Optional[str]:
         return None
 
 
-def _notes(report: B.Report) -> List[str]:
+def _notes(report: Report) -> List[str]:
     s = report.settings
     mode = "O_DIRECT" if s["direct"] else "the page cache (the file was read once first)"
     notes = [f"storage: {s['bs']} B requests on a {s.get('file_mib', s['size_mib']):g} MiB file on "
@@ -588,9 +590,9 @@ def _fmt_us(v: Optional[float]) -> str:
     return f"{v:.0f}" if v >= 1000 else f"{v:.1f}"
 
 
-def format_report(report: B.Report) -> str:
+def format_report(report: Report) -> str:
     """The table: IOPS, MB/s, latency percentiles (µs) and the IOPS ratio to the C reference."""
-    lines = [B.header(report),
+    lines = [header(report),
              f"{report.settings['seconds']:g} s per repetition, medians of {report.settings['reps']}; "
              "ratio: IOPS / the C reference's at the same point, in this run", ""]
     pk = [_pkey(p) for p in PERCENTILES]
@@ -609,7 +611,7 @@ def format_report(report: B.Report) -> str:
             continue
         ratio = "ref" if r.impl == r.reference else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
         lat = r.lat_us or {}
-        rows.append((r.workload, str(r.value), r.config, r.label, B._si(r.ops_per_sec),
+        rows.append((r.workload, str(r.value), r.config, r.label, _si(r.ops_per_sec),
                      f"{r.mb_per_sec:.1f}") + tuple(_fmt_us(lat.get(k)) for k in pk) + (ratio,))
     ncol = len(head)
     widths = [max(len(row[i]) for row in rows if row is not None and len(row) == ncol) for i in range(ncol)]
@@ -627,7 +629,7 @@ def format_report(report: B.Report) -> str:
     return "\n".join(lines)
 
 
-def plot(report: B.Report, path: str) -> None:
+def plot(report: Report, path: str) -> None:
     """A PNG: IOPS and p99 latency against queue depth, one line per implementation, one row of
     two panels per (workload, config). Needs matplotlib."""
     try:
@@ -663,7 +665,7 @@ def plot(report: B.Report, path: str) -> None:
             ax.set_title(f"{wl}, {report.settings['bs']} B, {mode}, {config}: {what}")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize="small")
-    fig.suptitle(B.header(report), fontsize="small")
+    fig.suptitle(header(report), fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -29,8 +29,9 @@ import sys
 import tempfile
 import zipfile
 
-#: implementation key -> label (merged into ioring.bench.IMPLS, which imports this module at its
-#: end: defined before ioring.bench is imported below)
+from ioring.bench._runner import BenchError, Skip, _bad, _Runner
+
+#: implementation key -> label (merged into ioring.bench.IMPLS)
 IMPLS = {
     "install_wheel": "ioring.files.install_wheel",
     "installer": "installer (PyPI)",
@@ -38,7 +39,7 @@ IMPLS = {
     "uv": "uv pip install --no-deps --target",
 }
 
-from ioring import bench as B  # noqa: E402
+
 ORDER = ("zipfile", "extract_zip", "install_wheel", "installer", "pip", "uv")
 _ROUND_LIMIT = 600
 _compiled = False           # byte_compile_package() done in this process          # seconds one child may take before the watchdog calls it stalled
@@ -198,7 +199,7 @@ def run_child(cmd, env, limit=_ROUND_LIMIT):
         if r.returncode != 0 or code != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise B.BenchError(f"{os.path.basename(cmd[0])} exited {code}: " + " | ".join(tail))
+            raise BenchError(f"{os.path.basename(cmd[0])} exited {code}: " + " | ".join(tail))
         out.seek(0)
         inner = None
         for line in out.read().decode(errors="replace").splitlines():
@@ -226,21 +227,21 @@ def command(impl, wheel, dest, tmp):
 
 
 def available(impl):
-    """None, or why ``impl`` cannot run here (a B.Skip)."""
+    """None, or why ``impl`` cannot run here (a Skip)."""
     if impl == "installer":
         import importlib.util
         if importlib.util.find_spec("installer") is None:
-            return B.Skip("not installed", "pip install installer")
+            return Skip("not installed", "pip install installer")
     if impl == "uv" and shutil.which("uv") is None:
-        return B.Skip("not installed", "pip install uv")
+        return Skip("not installed", "pip install uv")
     if impl == "pip":
         r = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True)
         if r.returncode != 0:
-            return B.Skip("not installed", "no pip for this interpreter")
+            return Skip("not installed", "no pip for this interpreter")
     return None
 
 
-class WheelRounds(B._Runner):
+class WheelRounds(_Runner):
     """One implementation on one wheel: a fresh process per round."""
 
     def __init__(self, impl, wheel, base, members):
@@ -292,7 +293,7 @@ class WheelRounds(B._Runner):
     def check(self, dest):
         n = sum(len(f) for _, _, f in os.walk(dest))
         if n < self.members:
-            raise B._bad("files written", n, "expected at least", self.members)
+            raise _bad("files written", n, "expected at least", self.members)
 
 
 def file_members(wheel):

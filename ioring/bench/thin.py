@@ -45,7 +45,9 @@ import time
 import timeit
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ioring import bench as B
+from ioring.bench._runner import (BLOCK, Report, Result, Skip, _bad, _default_dir, _offsets, _si,
+                                  filesystem_of, header, machine_info, make_file)
+from ioring.bench.peers import _import_pypi_liburing
 
 WORKLOADS = ("thin",)
 IMPLS = {"ioring": "ioring.liburing, per-op loop", "liburing": "liburing (PyPI), per-op loop",
@@ -60,13 +62,12 @@ DEFAULT_SIZE_MIB = 64
 TARGET_RATIO = 1.15
 #: ... and a bare ring call at most this many ns (timeit, this machine)
 TARGET_CALL_NS = 35.0
-BLOCK = B.BLOCK
 _CALL_NUMBER = 200_000
 
 
 def import_pypi_liburing():
-    """The PyPI ``liburing`` module, or ``B.Skip`` saying why it cannot be measured."""
-    return B._import_pypi_liburing()
+    """The PyPI ``liburing`` module, or ``Skip`` saying why it cannot be measured."""
+    return _import_pypi_liburing()
 
 
 # ---- the loops, once per package ----------------------------------------------------------------
@@ -92,7 +93,7 @@ def _ioring_nop(batch: int, shape: str):
         n = 0
         for cqe in for_each_cqe(ring):
             if cqe.user_data != seq + n or cqe.res != 0:
-                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+                raise _bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
             n += 1
         cq_advance(ring, n)
         seq += n
@@ -109,7 +110,7 @@ def _ioring_nop(batch: int, shape: str):
         while cq_ready(ring):
             cqe = peek_cqe(ring)
             if cqe.user_data != seq + n or cqe.res != 0:
-                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+                raise _bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
             n += 1
             cqe_seen(ring, cqe)
         seq += n
@@ -139,7 +140,7 @@ def _pypi_nop(batch: int, shape: str):
         for _ in CqeIter(ring, holder):
             cqe = holder[0]
             if cqe.user_data != seq + n or cqe.res != 0:
-                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+                raise _bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
             n += 1
         cq_advance(ring, n)
         seq += n
@@ -157,7 +158,7 @@ def _pypi_nop(batch: int, shape: str):
             peek_cqe(ring, holder)
             cqe = holder[0]
             if cqe.user_data != seq + n or cqe.res != 0:
-                raise B._bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
+                raise _bad("bad NOP completion", cqe.user_data, cqe.res, "expected", seq + n)
             n += 1
             cqe_seen(ring, cqe)
         seq += n
@@ -186,7 +187,7 @@ def _ioring_read(fd: int, offsets, qd: int, shape: str):
         done = []
         for cqe in for_each_cqe(ring):
             if cqe.res != BLOCK:
-                raise B._bad("bad read completion", cqe.user_data, cqe.res)
+                raise _bad("bad read completion", cqe.user_data, cqe.res)
             done.append(cqe.user_data)
         cq_advance(ring, len(done))
         for slot in done:
@@ -202,7 +203,7 @@ def _ioring_read(fd: int, offsets, qd: int, shape: str):
             cqe = peek_cqe(ring)
             slot = cqe.user_data
             if cqe.res != BLOCK:
-                raise B._bad("bad read completion", slot, cqe.res)
+                raise _bad("bad read completion", slot, cqe.res)
             cqe_seen(ring, cqe)
             sqe = get_sqe(ring)
             prep_read(sqe, fd, bufs[slot], BLOCK, next_off())
@@ -233,7 +234,7 @@ def _pypi_read(fd: int, offsets, qd: int, shape: str):
         for _ in CqeIter(ring, holder):
             cqe = holder[0]
             if cqe.res != BLOCK:
-                raise B._bad("bad read completion", cqe.user_data, cqe.res)
+                raise _bad("bad read completion", cqe.user_data, cqe.res)
             done.append(cqe.user_data)
         cq_advance(ring, len(done))
         for slot in done:
@@ -250,7 +251,7 @@ def _pypi_read(fd: int, offsets, qd: int, shape: str):
             cqe = holder[0]
             slot = cqe.user_data
             if cqe.res != BLOCK:
-                raise B._bad("bad read completion", slot, cqe.res)
+                raise _bad("bad read completion", slot, cqe.res)
             cqe_seen(ring, cqe)
             sqe = get_sqe(ring)
             prep_read(sqe, fd, bufs[slot], next_off())
@@ -398,9 +399,9 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
         size_mib: int = DEFAULT_SIZE_MIB, directory: Optional[str] = None,
         cpu: Optional[int] = None, shapes: Sequence[str] = SHAPES,
         points: Sequence[Tuple[str, int]] = POINTS,
-        progress: Optional[Callable[[int, int, str], None]] = None) -> B.Report:
+        progress: Optional[Callable[[int, int, str], None]] = None) -> Report:
     """Measure the loops and the bare call for both packages, interleaved, ``reps`` times;
-    return a ``B.Report`` (workload ``thin``; a point's ``config`` is ``<op> <shape>``, the bare
+    return a ``Report`` (workload ``thin``; a point's ``config`` is ``<op> <shape>``, the bare
     call's is ``call``). When the PyPI package is missing, only ioring.liburing is measured
     and the report says so."""
     if not seconds > 0 or reps < 1:
@@ -411,26 +412,26 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
     try:
         import_pypi_liburing()
         pypi_skip = None
-    except B.Skip as skip:
+    except Skip as skip:
         pypi_skip = skip
     impls = ["ioring"] + ([] if pypi_skip else ["liburing"])
     looped = impls + ["c"]          # the C loop: what is left of a loop without Python
-    tmp = tempfile.mkdtemp(prefix="ioring-bench-thin-", dir=directory or B._default_dir())
+    tmp = tempfile.mkdtemp(prefix="ioring-bench-thin-", dir=directory or _default_dir())
     old_affinity = _pinned(cpu)
     settings = {"workloads": ["thin"], "seconds": seconds, "reps": reps, "size_mib": size_mib,
                 "shapes": list(shapes), "points": [list(p) for p in points],
                 "cpu": (sorted(os.sched_getaffinity(0)) if old_affinity is not None else None)}
-    report = B.Report(B.machine_info(tmp), settings)
+    report = Report(machine_info(tmp), settings)
     fd = -1
     try:
         offsets = None
         if any(op == "read" for op, _ in points):
             path = os.path.join(tmp, "data.bin")
-            B.make_file(path, size_mib << 20)
+            make_file(path, size_mib << 20)
             nblocks = _warm_file(path)
-            offsets = B._offsets(nblocks)
+            offsets = _offsets(nblocks)
             fd = os.open(path, os.O_RDONLY)
-            settings["filesystem"] = B.filesystem_of(path)
+            settings["filesystem"] = filesystem_of(path)
         samples: Dict[Tuple[str, int, str, str], List[Tuple[int, float, float]]] = {}
         calls: Dict[str, List[float]] = {"floor": [], "ioring": [], "liburing": []}
         total = reps * (len(points) * len(shapes) + 1)
@@ -481,13 +482,13 @@ def _bare_call(impl: str) -> float:
         U.io_uring_queue_exit(ring)
 
 
-def _median_result(op, value, shape, impl, runs) -> B.Result:
+def _median_result(op, value, shape, impl, runs) -> Result:
     """The median ops per CPU-second of ``runs`` [(ops, wall, cpu)]; the wall-clock rate in the
     note."""
     rates = [ops / cpu for ops, wall, cpu in runs]
     walls = [ops / wall for ops, wall, cpu in runs]
     med = statistics.median(rates)
-    r = B.Result("thin", "batch" if op == "nop" else "qd", value, f"{op} {shape}", impl,
+    r = Result("thin", "batch" if op == "nop" else "qd", value, f"{op} {shape}", impl,
                  IMPLS[impl], ops=round(med * 1e6), seconds=1e6, reference=REFERENCE,
                  note=f"median of {len(runs)} (min {min(rates) / 1e3:.0f}K, max {max(rates) / 1e3:.0f}K); "
                       f"wall clock {statistics.median(walls) / 1e3:.0f}K/s")
@@ -499,7 +500,7 @@ def _ratio(mine, theirs, index: int) -> float:
     return statistics.median((a[0] / a[index]) / (b[0] / b[index]) for a, b in zip(mine, theirs))
 
 
-def _fill(report: B.Report, samples, calls, impls, pypi_skip, points, shapes) -> None:
+def _fill(report: Report, samples, calls, impls, pypi_skip, points, shapes) -> None:
     reps = report.settings["reps"]
     for op, value in points:
         for shape in shapes:
@@ -507,7 +508,7 @@ def _fill(report: B.Report, samples, calls, impls, pypi_skip, points, shapes) ->
             r = _median_result(op, value, shape, "ioring", mine)
             report.results.append(r)
             if pypi_skip is not None:
-                report.results.append(B.Result("thin", r.param, value, r.config, "liburing",
+                report.results.append(Result("thin", r.param, value, r.config, "liburing",
                                                IMPLS["liburing"], pypi_skip.status, note=pypi_skip.note,
                                                reference=REFERENCE))
                 r.note += "; no PyPI liburing to compare with"
@@ -530,7 +531,7 @@ def _fill(report: B.Report, samples, calls, impls, pypi_skip, points, shapes) ->
     floor = statistics.median(calls["floor"])
     for impl in impls:
         ns = statistics.median(calls[impl])
-        report.results.append(B.Result("thin", "call", 0, "call", impl,
+        report.results.append(Result("thin", "call", 0, "call", impl,
                                        f"{'ioring.liburing' if impl == 'ioring' else 'liburing (PyPI)'}"
                                        ".io_uring_sq_ready(ring)", ops=_CALL_NUMBER,
                                        seconds=ns * _CALL_NUMBER / 1e9, reference=REFERENCE,
@@ -553,10 +554,10 @@ def _fill(report: B.Report, samples, calls, impls, pypi_skip, points, shapes) ->
                         f"len(()) = {floor:.1f} ns (the floor of a call from Python) in this run.")
 
 
-def format_report(report: B.Report) -> str:
+def format_report(report: Report) -> str:
     """Ops/s per point, shape and package, the ratio, the bare-call costs and the targets."""
     s = report.settings
-    lines = [B.header(report),
+    lines = [header(report),
              f"{s['seconds']:g} s per repetition, medians of {s['reps']}; ratio: ioring.liburing / "
              "liburing (PyPI), same loop, same run; ops/s and µs/op per CPU-second", ""]
     rows = [("point", "loop", "implementation", "ops/s", "µs/op", "ratio")]
@@ -569,7 +570,7 @@ def format_report(report: B.Report) -> str:
             rows.append((point, shape, r.label, r.status, "", r.note))
             continue
         ratio = "ref" if r.impl == REFERENCE else (f"{r.ratio:.2f}x" if r.ratio is not None else "")
-        rows.append((point, shape, r.label, B._si(r.ops_per_sec), f"{r.us_per_op:.3f}", ratio))
+        rows.append((point, shape, r.label, _si(r.ops_per_sec), f"{r.us_per_op:.3f}", ratio))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         lines.append("  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
@@ -601,7 +602,7 @@ def format_report(report: B.Report) -> str:
     return "\n".join(lines)
 
 
-def _python_shares(report: B.Report):
+def _python_shares(report: Report):
     """Per point and loop: PyPI's and the C loop's µs/op, the share of PyPI's Python part (its
     time minus the C loop's) a 1.15x ratio needs removed, and the share ioring.liburing removed."""
     by = {(r.config, r.value, r.impl): r for r in report.results if r.param != "call" and r.status == "ok"}
@@ -859,14 +860,14 @@ def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int
         import_pypi_liburing()
         impls = ["ioring", "liburing"]
         skip = None
-    except B.Skip as s:
+    except Skip as s:
         impls, skip = ["ioring"], s
-    tmp = tempfile.mkdtemp(prefix="ioring-bench-calls-", dir=directory or B._default_dir())
+    tmp = tempfile.mkdtemp(prefix="ioring-bench-calls-", dir=directory or _default_dir())
     old = _pinned(cpu)
     out: Dict[Tuple[str, str], List[float]] = {}
     try:
         path = os.path.join(tmp, "data.bin")
-        B.make_file(path, 1 << 20)
+        make_file(path, 1 << 20)
         fd = os.open(path, os.O_RDONLY)
         try:
             for rep in range(reps):
