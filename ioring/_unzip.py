@@ -64,6 +64,7 @@ import itertools
 import os
 import stat
 import struct
+import sys
 import threading
 import zipfile
 
@@ -138,6 +139,7 @@ _LINK = L.IOSQE_IO_LINK
 _ASYNC = L.IOSQE_ASYNC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _ECANCELED = errno.ECANCELED
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 # ---- member names and modes ---------------------------------------------------------------------
@@ -995,17 +997,27 @@ class _RingWriter:
             for m, data in zip(members, datas):
                 self.put(m, data)
             return
-        by_mode = {}
-        for i, m in enumerate(members):
-            by_mode.setdefault(m.mode, []).append(i)
+        mode = members[0].mode
+        if all(m.mode == mode for m in members):       # the usual case: one call
+            groups = ((mode, members, datas),)
+        else:
+            by_mode = {}
+            for m, data in zip(members, datas):
+                group = by_mode.get(m.mode)
+                if group is None:
+                    group = by_mode[m.mode] = ([], [])
+                group[0].append(m)
+                group[1].append(data)
+            groups = [(mode, ms, ds) for mode, (ms, ds) in by_mode.items()]
         errors = self.r.errors
-        for mode, idx in by_mode.items():
+        encoding, how = _FS_ENCODING, _FS_ERRORS                # os.fsencode's
+        for mode, ms, ds in groups:
             failed = _fileops.write_pipelined(
-                [os.fsencode(members[i].rel) for i in idx], [datas[i] for i in idx], self.r.dfd,
-                mode, _FILE_FLAGS, resolve=L.RESOLVE_BENEATH, slots=min(len(idx), _SLOTS),
-                max_workers=1, max_write=_WRITE_MAX)
+                [m.rel.encode(encoding, how) for m in ms], ds, self.r.dfd, mode, _FILE_FLAGS,
+                resolve=L.RESOLVE_BENEATH, slots=min(len(ms), _SLOTS), max_workers=1,
+                max_write=_WRITE_MAX)
             for j, err, what in failed:
-                errors.setdefault(members[idx[j]].job, (err, what))
+                errors.setdefault(ms[j].job, (err, what))
 
     def flush(self):
         if self.queued:
