@@ -23,7 +23,10 @@ wheels, 2 CPUs; ``bench/bench_wheels.py``, ``bench/RESULTS.md``):
    them read over), read with one ``pread`` of at most 512 KiB of compressed data into a
    buffer the thread reuses, and inflated whole. Batches shrink towards the end of the archive
    (at most 1/(2 x threads) of what is left), so that the threads finish together.
-3. One thread per CPU (up to 8; the calling thread is one of them) takes units in turn: streams
+3. One thread per CPU (up to 8; the calling thread is one of them) takes units in turn (the
+   others start before the directories exist: the calling thread makes them while the others
+   inflate their first units, which are written once it is done; a stream's file is created
+   with its first chunk): streams
    first, largest first, so that the longest member - the critical path, torch's 414 MiB
    libtorch_cpu.so - starts at once on one CPU while the other CPUs take everything else. The
    deflate decoder (``ioring._inflate``: ISA-L, else zlib-ng, else zlib) and ``pread`` release
@@ -397,8 +400,9 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
     if max_ratio is not None and not max_ratio > 0:
         raise ValueError("max_ratio must be > 0, or None for no limit")
     dest = os.fsdecode(os.fspath(dest))
-    paused = _pause_gc()
+    gc_was_on = gc.isenabled()
     try:
+        gc.disable()                # see the note after this function
         src = Archive(archive)
         try:
             zf = src.zf
@@ -424,24 +428,15 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
         finally:
             src.close()
     finally:
-        _resume_gc(paused)
+        if gc_was_on:
+            gc.enable()
 
 
-def _pause_gc():
-    """Disable the cyclic garbage collector for one extraction (returns whether it was on).
-    Reading a directory allocates a few objects per member (entries, members, tuples) that
-    live until the end: every 700 allocations a collection traverses all of them, with the GIL
-    held (pandas' wheel: 13 young and 1 older collection, ~2 ms of the calling thread's time,
-    before the threads start). Nothing here makes reference cycles."""
-    if gc.isenabled():
-        gc.disable()
-        return True
-    return False
-
-
-def _resume_gc(paused):
-    if paused:
-        gc.enable()
+# The cyclic garbage collector is off during extract_zip (then on again if it was): reading the
+# directory allocates a few objects per member (entries, members, tuples) that live until the
+# end, and every 700 allocations a collection traverses all of them with the GIL held -
+# pandas' wheel: 13 young and 1 older collection, ~2 ms of the calling thread's time, most of
+# it before the other threads start. extract_zip makes no reference cycles.
 
 
 # ---- the run: units shared by threads ---------------------------------------------------------
