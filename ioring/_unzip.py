@@ -23,7 +23,10 @@ wheels, 2 CPUs; ``bench/bench_wheels.py``, ``bench/RESULTS.md``):
    them read over), read with one ``pread`` of at most 512 KiB of compressed data into a
    buffer the thread reuses, and inflated whole. Batches shrink towards the end of the archive
    (at most 1/(2 x threads) of what is left), so that the threads finish together.
-3. One thread per CPU (up to 8; the calling thread is one of them) takes units in turn: streams
+3. One thread per CPU (up to 8; the calling thread is one of them) takes units in turn (the
+   others start before the directories exist: the calling thread makes them while the others
+   inflate their first units, which are written once it is done; a stream's file is created
+   with its first chunk): streams
    first, largest first, so that the longest member - the critical path, torch's 414 MiB
    libtorch_cpu.so - starts at once on one CPU while the other CPUs take everything else. The
    deflate decoder (``ioring._inflate``: ISA-L, else zlib-ng, else zlib) and ``pread`` release
@@ -58,14 +61,19 @@ Files being written when an error or Ctrl-C stops the run may be incomplete, as 
 from __future__ import annotations
 
 import errno
+import gc
 import io
 import itertools
 import os
-import signal
 import stat
 import struct
+import sys
 import threading
 import zipfile
+
+# signal's C module: the same pthread_sigmask (sets of ints rather than Signals members), without
+# signal.py's enum building (0.5 ms at import, a tenth of what importing this module costs)
+import _signal
 
 from ioring import liburing as L
 from ioring import _inflate, _zipdir
@@ -134,6 +142,7 @@ _LINK = L.IOSQE_IO_LINK
 _ASYNC = L.IOSQE_ASYNC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _ECANCELED = errno.ECANCELED
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 # ---- member names and modes ---------------------------------------------------------------------
@@ -391,33 +400,43 @@ def extract_zip(archive, dest, *, progress=None, max_ratio=DEFAULT_MAX_RATIO, th
     if max_ratio is not None and not max_ratio > 0:
         raise ValueError("max_ratio must be > 0, or None for no limit")
     dest = os.fsdecode(os.fspath(dest))
-    src = Archive(archive)
+    gc_was_on = gc.isenabled()
     try:
-        zf = src.zf
-        infos = zf.infolist()
-        # 1. Every name, then the archive as a whole, before touching the filesystem.
-        entries = []                # (info, relative path, is_dir)
-        last = {}
-        for info in infos:
-            rel = member_rel(info.filename)
-            if not rel:
-                continue
-            last[rel] = len(entries)
-            entries.append((info, rel, info.filename.endswith("/")))
-        entries = [e for i, e in enumerate(entries) if last[e[1]] == i]
-        ends = check_archive(zf, max_ratio)
-        # 2. Directories (inside dest once resolved), then the files.
-        os.makedirs(dest, exist_ok=True)
-        dirs = parent_dirs(rel for _, rel, is_dir in entries if not is_dir)
-        dirs.update(rel for _, rel, is_dir in entries if is_dir)
-        make_dirs(dest, dirs)
-        members = [Member(job, info, rel, member_mode(info), ends[info.header_offset])
-                   for job, (info, rel) in enumerate((info, rel) for info, rel, is_dir in entries
-                                                     if not is_dir)]
-        run(src, dest, members, progress=progress, threads=threads)
-        return [os.path.join(dest, rel) for _, rel, _ in entries]
+        gc.disable()                # see the note after this function
+        src = Archive(archive)
+        try:
+            zf = src.zf
+            # 1. Every name, then the archive as a whole, before touching the filesystem.
+            entries = {}                # relative path -> (info, is_dir): the last entry wins
+            for info in zf.infolist():
+                rel = member_rel(info.filename)
+                if rel:
+                    entries.pop(rel, None)          # keeps archive order of the last ones
+                    entries[rel] = (info, info.filename[-1] == "/")
+            ends = check_archive(zf, max_ratio)
+            # 2. The files, their directories (inside dest once resolved: made by run() while
+            # its threads start inflating).
+            os.makedirs(dest, exist_ok=True)
+            files = [(rel, info) for rel, (info, is_dir) in entries.items() if not is_dir]
+            dirs = parent_dirs(rel for rel, _ in files)
+            dirs.update(rel for rel, (_, is_dir) in entries.items() if is_dir)
+            members = [Member(job, info, rel, member_mode(info), ends[info.header_offset])
+                       for job, (rel, info) in enumerate(files)]
+            run(src, dest, members, progress=progress, threads=threads, dirs=dirs)
+            prefix = os.path.join(dest, "")
+            return [prefix + rel for rel in entries]
+        finally:
+            src.close()
     finally:
-        src.close()
+        if gc_was_on:
+            gc.enable()
+
+
+# The cyclic garbage collector is off during extract_zip (then on again if it was): reading the
+# directory allocates a few objects per member (entries, members, tuples) that live until the
+# end, and every 700 allocations a collection traverses all of them with the GIL held -
+# pandas' wheel: 13 young and 1 older collection, ~2 ms of the calling thread's time, most of
+# it before the other threads start. extract_zip makes no reference cycles.
 
 
 # ---- the run: units shared by threads ---------------------------------------------------------
@@ -493,6 +512,7 @@ class _Run:
         self.lock = threading.Lock()
         self.left = threading.Condition(self.lock)  # notified when a thread leaves _work
         self.running = 0                            # threads inside _work
+        self.dirs_made = threading.Event()          # set: nothing stops a thread writing
         self.closed = False                         # set: a thread entering _work returns
 
     def fail(self, exc):
@@ -509,15 +529,20 @@ def _cpus():
         return os.cpu_count() or 1
 
 
-def run(src, dest, members, *, progress=None, threads=None, hashing=False):
-    """Write ``members`` (``Member`` objects of the open Archive ``src``) under ``dest``, whose
-    directories exist. ``hashing``: set each member's ``sha256`` (and ``orig_sha256`` when it is
-    rewritten). Raises as the module docstring says."""
+def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=None):
+    """Write ``members`` (``Member`` objects of the open Archive ``src``) under ``dest``, an
+    existing directory. ``dirs``: the directories (relative, "/"-separated) to create first with
+    ``make_dirs``; the calling thread makes them once the other threads have started, which
+    inflate their first units meanwhile but write nothing before they exist (None: they exist).
+    ``hashing``: set each member's ``sha256`` (and ``orig_sha256`` when it is rewritten). Raises
+    as the module docstring says."""
     from ioring import files as F            # not at import time: files imports this module
     if threads is not None and threads < 1:
         raise ValueError("threads must be >= 1 (or None: one per CPU)")
     total = sum(m.size for m in members)
     if not members:
+        if dirs:
+            make_dirs(dest, dirs)
         if progress is not None:
             progress(0, 0)
         return
@@ -544,11 +569,15 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
                 workers.append(t)
         finally:
             if blocked is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
+        if dirs:
+            make_dirs(dest, dirs)
+        r.dirs_made.set()
         _work(r, 0, progress)
     except BaseException as exc:        # KeyboardInterrupt between units: stop the others
         r.fail(exc)
     finally:
+        r.dirs_made.set()           # (after r.fail: a waiting thread then sees r.stop)
         with r.lock:
             r.closed = True         # a thread not yet in _work will not start anything
         while True:
@@ -579,7 +608,7 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False):
 def _block_signals():
     """Block every signal in this thread; returns the previous mask (None: not possible)."""
     try:
-        return signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        return _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
     except (AttributeError, OSError, ValueError):
         return None
 
@@ -720,14 +749,24 @@ def _batch(r, w, index, members):
         datas.append(data)
         pending += m.written
         if pending > _BUDGET:
+            if not _dirs_ready(r):
+                return
             w.put_many(ready, datas)
             done[index] += sum(m.size for m in ready)
             ready, datas = [], []
             pending = 0
-    if ready and not r.stop:
+    if ready and _dirs_ready(r):
         w.put_many(ready, datas)
         done[index] += sum(m.size for m in ready)
     w.flush()
+
+
+def _dirs_ready(r):
+    """Wait until the directories exist (``run``'s calling thread makes them while the others
+    inflate their first units); False when the run stopped instead."""
+    if not r.dirs_made.is_set():
+        r.dirs_made.wait()
+    return not r.stop
 
 
 def _hash_and_rewrite(m, data, sha256):
@@ -757,22 +796,32 @@ def _stream(r, w, index, m, progress, via_zipfile=False):
         pos = m.start + _data_start(r, m, head, 0)
         data_end = pos + m.csize
         d = _inflate.decompressobj() if m.method == _DEFLATED else None
-    try:
-        st = w.open_stream(m)
-        if st is None:                      # the open failed: recorded, go on with the others
-            return
-        try:
-            _stream_data(r, w, index, m, progress, st, source,
-                         None if source is not None else (pos, data_end, d))
-        finally:
-            w.close_stream(st)
+    opened = []         # the stream, once open: its file is created when the first chunk is
+    try:                # ready (the directories may still be in the making until then)
+        _stream_data(r, w, index, m, progress, opened, source,
+                     None if source is not None else (pos, data_end, d))
     finally:
-        if source is not None:
-            source.close()
+        try:
+            if opened:
+                w.close_stream(opened[0])
+        finally:
+            if source is not None:
+                source.close()
 
 
-def _stream_data(r, w, index, m, progress, st, source, raw):
+def _open_stream(r, w, m, opened):
+    """The file of a stream, created (None: the run stopped, or the open failed: recorded)."""
+    if not _dirs_ready(r):
+        return None
+    st = w.open_stream(m)
+    if st is not None:
+        opened.append(st)
+    return st
+
+
+def _stream_data(r, w, index, m, progress, opened, source, raw):
     name = m.info.filename
+    st = None
     if raw is not None:
         pos, data_end, d = raw
     crc32 = _inflate.crc32
@@ -785,7 +834,7 @@ def _stream_data(r, w, index, m, progress, st, source, raw):
     tail = b""
     first = True
     done = r.done
-    while not r.stop and not st.failed:
+    while not r.stop and (st is None or not st.failed):
         if source is not None:
             chunk = source.read(_CHUNK)
             if not chunk:
@@ -823,11 +872,19 @@ def _stream_data(r, w, index, m, progress, st, source, raw):
         first = False
         if h is not None:
             h.update(chunk)
+        if st is None:
+            st = _open_stream(r, w, m, opened)
+            if st is None:
+                return
         w.write(st, chunk, written)
         written += len(chunk)
         done[index] += len(chunk)
         if progress is not None:
             progress(sum(done), r.total)
+    if st is None and not r.stop:           # no data: an empty file
+        st = _open_stream(r, w, m, opened)
+        if st is None:
+            return
     if r.stop or st.failed:
         return
     if source is None:
@@ -935,17 +992,27 @@ class _RingWriter:
             for m, data in zip(members, datas):
                 self.put(m, data)
             return
-        by_mode = {}
-        for i, m in enumerate(members):
-            by_mode.setdefault(m.mode, []).append(i)
+        mode = members[0].mode
+        if all(m.mode == mode for m in members):       # the usual case: one call
+            groups = ((mode, members, datas),)
+        else:
+            by_mode = {}
+            for m, data in zip(members, datas):
+                group = by_mode.get(m.mode)
+                if group is None:
+                    group = by_mode[m.mode] = ([], [])
+                group[0].append(m)
+                group[1].append(data)
+            groups = [(mode, ms, ds) for mode, (ms, ds) in by_mode.items()]
         errors = self.r.errors
-        for mode, idx in by_mode.items():
+        encoding, how = _FS_ENCODING, _FS_ERRORS                # os.fsencode's
+        for mode, ms, ds in groups:
             failed = _fileops.write_pipelined(
-                [os.fsencode(members[i].rel) for i in idx], [datas[i] for i in idx], self.r.dfd,
-                mode, _FILE_FLAGS, resolve=L.RESOLVE_BENEATH, slots=min(len(idx), _SLOTS),
-                max_workers=1, max_write=_WRITE_MAX)
+                [m.rel.encode(encoding, how) for m in ms], ds, self.r.dfd, mode, _FILE_FLAGS,
+                resolve=L.RESOLVE_BENEATH, slots=min(len(ms), _SLOTS), max_workers=1,
+                max_write=_WRITE_MAX)
             for j, err, what in failed:
-                errors.setdefault(members[idx[j]].job, (err, what))
+                errors.setdefault(ms[j].job, (err, what))
 
     def flush(self):
         if self.queued:

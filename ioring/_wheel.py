@@ -313,13 +313,13 @@ def install_wheel(wheel, target, *, interpreter=None, installer="ioring", reques
 
         os.makedirs(target, exist_ok=True)
         dirs = _unzip.parent_dirs([m.rel for m in members] + list(generated) + [record_name])
-        _unzip.make_dirs(target, dirs)
         digest = [None]
         if direct_url and src.path is not None:
             hasher = threading.Thread(target=_hash_file, args=(src.path, digest),
                                       name="ioring-wheel-hash", daemon=True)
             hasher.start()
-        _unzip.run(src, target, members, progress=progress, threads=threads, hashing=True)
+        _unzip.run(src, target, members, progress=progress, threads=threads, hashing=True,
+                   dirs=dirs)
         if verify_record:
             _verify(wheel, members, record_rows, record_name)
         if hasher is not None:

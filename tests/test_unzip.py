@@ -753,3 +753,71 @@ def test_default_max_ratio_is_the_engines():
     assert sub.choices["unzip"].parse_args(["a", "b"]).max_ratio == _unzip.DEFAULT_MAX_RATIO
     assert sub.choices["install"].parse_args(["w", "-t", "d"]).max_ratio == \
         _unzip.DEFAULT_MAX_RATIO
+
+
+def _threaded_archive(path, under):
+    """Streams (over 1 MiB) and batches of small members, all below ``under``/: with threads=2
+    the other thread inflates while the calling thread makes the directories."""
+    rnd = __import__("random").Random(16)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{under}/big0.bin", rnd.randbytes(3 << 20))
+        z.writestr(f"{under}/big1.txt", b"".join(b"%08d line\n" % i for i in range(300000)))
+        for i in range(400):
+            z.writestr(f"{under}/d{i % 9}/f{i}.txt", rnd.randbytes(2000 + i))
+    return path
+
+
+@pytest.mark.parametrize("blocked", ["symlink", "file"])
+def test_threads_write_nothing_when_the_directories_are_refused(tmp_path, writer, blocked):
+    """run() starts its threads before it makes the directories (they inflate meanwhile): when
+    a directory is refused, no file may have been written, inside dest or outside it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    if blocked == "symlink":
+        (dest / "pkg").symlink_to(outside)
+    else:
+        (dest / "pkg").write_bytes(b"a file where the archive wants a directory")
+    archive = _threaded_archive(tmp_path / "a.zip", "pkg")
+    with pytest.raises(ValueError if blocked == "symlink" else NotADirectoryError):
+        F.extract_zip(archive, dest, threads=2)
+    assert list(outside.iterdir()) == []
+    assert sorted(os.listdir(dest)) == ["pkg"]
+    if blocked == "file":
+        assert (dest / "pkg").read_bytes() == b"a file where the archive wants a directory"
+
+
+def test_threads_wait_for_the_directories(tmp_path, writer, monkeypatch):
+    """make_dirs slowed down: the threads inflate, then write once every directory exists;
+    the tree is zipfile's."""
+    import time
+    archive = _threaded_archive(tmp_path / "a.zip", "pkg")
+    made = _unzip.make_dirs
+
+    def slow(dest, dirs):
+        time.sleep(0.3)
+        made(dest, dirs)
+    monkeypatch.setattr(_unzip, "make_dirs", slow)
+    F.extract_zip(archive, tmp_path / "ours", threads=2)
+    assert tree(tmp_path / "ours") == zipfile_tree(archive, tmp_path / "theirs")
+
+
+def test_gc_is_paused_during_the_call_and_restored(tmp_path):
+    import gc
+    archive = crafted(tmp_path / "a.zip")
+    seen = []
+    assert gc.isenabled()
+    try:
+        F.extract_zip(archive, tmp_path / "a", progress=lambda done, total: seen.append(
+            gc.isenabled()))
+        assert seen and not any(seen)
+        assert gc.isenabled()
+        with pytest.raises(zipfile.BadZipFile):       # restored when it raises too
+            F.extract_zip(archive, tmp_path / "b", max_ratio=0.5)
+        assert gc.isenabled()
+        gc.disable()                                    # the caller's choice is kept
+        F.extract_zip(archive, tmp_path / "c")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
