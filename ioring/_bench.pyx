@@ -32,7 +32,7 @@ cdef extern from *:
      * and retake it around io_uring_enter as it does for the other extensions (ioring/python.h
      * defines these hooks as Py_BEGIN/END_ALLOW_THREADS). bench_loop.h includes the core
      * first, with the hooks empty; ioring/python.h, included after this block through
-     * ioring/_core.pxd, then finds the core already compiled. */
+     * ioring/includes/ring.pxd, then finds the core already compiled. */
     #define IORING_BLOCKING_BEGIN
     #define IORING_BLOCKING_END
     #include "bench_loop.h"
@@ -47,16 +47,9 @@ cdef extern from *:
 
 from libc.stdint cimport uint64_t
 
-cdef extern from "ioring/abi.h":
-    enum:
-        IOSQE_FIXED_FILE
-
-cdef extern from "<endian.h>" nogil:
-    uint64_t htole64(uint64_t v)
-    uint64_t le64toh(uint64_t v)
-
-cdef extern from "<stdlib.h>" nogil:
-    int posix_memalign(void **memptr, size_t alignment, size_t size)
+from ioring.includes.constants cimport _c_IOSQE_FIXED_FILE as IOSQE_FIXED_FILE
+from ioring.includes.libc_extra cimport htole64, le64toh
+from posix.stdlib cimport posix_memalign
 
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset, strerror
@@ -65,7 +58,7 @@ from posix.stat cimport struct_stat, fstat
 from posix.uio cimport iovec
 from libc.errno cimport errno
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 
 #: Size of one read or write of the read/write loops.
 BLOCK_SIZE = 4096
@@ -398,7 +391,7 @@ cdef int _check_args(unsigned n, double seconds, str what) except -1:
 
 # ---- storage workloads: the constant-depth stream, in C ----------------------------------------
 
-from ioring cimport _stream as st
+from ioring.includes cimport stream as st
 
 
 def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=None,

@@ -3,25 +3,9 @@ from libc.stdint cimport uint32_t, uint64_t, int32_t
 from cpython.buffer cimport Py_buffer
 from posix.uio cimport iovec
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
+from ioring.includes.udcount cimport *      # the tracking table liburing.pyx uses
 
-
-cdef extern from "ioring/udcount.h" nogil:
-    struct ioring_udcount_slot:
-        uint64_t key
-        uint32_t count
-        uint32_t ref
-    struct ioring_udcount:
-        ioring_udcount_slot *slots
-        uint32_t mask
-        uint32_t used
-        uint64_t total
-    ioring_udcount_slot *ioring_udcount_add(ioring_udcount *t, uint64_t key)
-    ioring_udcount_slot *ioring_udcount_find(const ioring_udcount *t, uint64_t key)
-    int ioring_udcount_take(ioring_udcount *t, uint64_t key, uint32_t *ref)
-    int ioring_udcount_remove(ioring_udcount *t, uint64_t key, uint32_t *count, uint32_t *ref)
-    void ioring_udcount_clear(ioring_udcount *t)
-    void ioring_udcount_free(ioring_udcount *t)
 
 
 cdef class _Buffer:

@@ -22,7 +22,7 @@ from posix.signal cimport sigset_t, sigemptyset, sigaddset
 from posix.uio cimport iovec
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 
 import os
 import warnings
@@ -62,8 +62,7 @@ from weakref import WeakSet as _WeakSet
 # (a C-level global: a teardown at interpreter shutdown, when module dicts are cleared, still reaches it)
 cdef object _live_rings = _WeakSet()
 
-cdef extern from "ioring/register_ext.h" nogil:
-    int ioring_same_file(int fd1, int fd2)
+from ioring._core cimport ioring_same_file      # register_ext.h
 
 # True once two live rings of this process were seen with different inodes: this kernel gives
 # each io_uring instance its own anonymous inode (5.x kernels share one among all of them, and

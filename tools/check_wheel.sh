@@ -107,7 +107,8 @@ mkdir -p "$WORK/src"
 # Sources only: no build products (they would be reused instead of rebuilt), no git metadata.
 tar -C "$SRC" \
     --exclude=./.git --exclude=./build --exclude='./build-*' --exclude='*.so' --exclude=./dist \
-    --exclude='./ioring/*.c' --exclude=./ioring/_constants.pxi --exclude='*.egg-info' \
+    --exclude='./ioring/*.c' --exclude=./ioring/_constants.pxi --exclude=./ioring/includes/constants.pxd \
+    --exclude='*.egg-info' \
     --exclude=__pycache__ --exclude=.hypothesis --exclude=.pytest_cache --exclude=.benchmarks \
     -cf - . | tar -C "$WORK/src" -xf - || fail "copy of the sources"
 if [ "$FULL" = "1" ]; then     # a pristine copy for the tree's own wheel (the sdist build cythonizes in src/)
@@ -134,7 +135,8 @@ step "pip wheel from the sdist"
 WHEEL="$(ls "$WORK"/dist/ioring-*.whl 2>/dev/null | head -n1)"
 [ -f "$WHEEL" ] || fail "no wheel built from the sdist"
 echo "built $(basename "$WHEEL")"
-# Every module, stub, .pxd and py.typed of the tree's ioring/, one extension per .pyx, the license.
+# Every module, stub, .pxd and py.typed of the tree's ioring/ (and the .pxd of ioring/includes/),
+# one extension per .pyx, the license.
 "$TPY" - "$WHEEL" "$SRC/ioring" <<'PYEOF' || fail "the wheel does not hold what the tree has"
 import glob, os, sys, sysconfig, zipfile
 wheel, pkg = sys.argv[1:]
@@ -144,6 +146,7 @@ suffix = sysconfig.get_config_var("EXT_SUFFIX")
 expected = {"ioring/" + os.path.basename(p) for pat in ("*.py", "*.pyi", "*.pxd", "py.typed")
             for p in glob.glob(os.path.join(pkg, pat))}
 expected |= {"ioring/" + os.path.basename(p)[:-4] + suffix for p in glob.glob(os.path.join(pkg, "*.pyx"))}
+expected |= {"ioring/includes/" + os.path.basename(p) for p in glob.glob(os.path.join(pkg, "includes", "*.pxd"))}
 missing = sorted(expected - files)
 if missing:
     print("missing from the wheel:", missing)
