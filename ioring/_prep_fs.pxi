@@ -85,7 +85,6 @@ cdef class epoll_event:
     """struct epoll_event { events, data }, laid out as <sys/epoll.h> lays it out (packed, 12
     bytes, on x86_64). ``data`` is epoll_data_t as its 64-bit member (data.u64); an fd stored
     by C code as data.fd reads back as that fd."""
-    cdef _epoll_event_t ev
 
     def __init__(self, uint32_t events=0, uint64_t data=0):
         memset(&self.ev, 0, sizeof(self.ev))
@@ -122,8 +121,6 @@ cdef epoll_event _epoll_event_copy(const _epoll_event_t *src):
 cdef class epoll_event_array:
     """A C array of ``n`` struct epoll_event for io_uring_prep_epoll_wait, filled by the kernel
     in place. ``len(a)``; ``a[i]`` returns a copy as an epoll_event; ``a[i] = epoll_event(...)``."""
-    cdef _epoll_event_t *events
-    cdef Py_ssize_t count
 
     def __cinit__(self, Py_ssize_t n):
         if n < 1:
@@ -168,7 +165,6 @@ cdef class epoll_event_array:
 cdef class siginfo:
     """siginfo_t, filled in place by the kernel (io_uring_prep_waitid): si_signo, si_errno,
     si_code, si_pid, si_uid, si_status."""
-    cdef siginfo_t si
 
     def __init__(self):
         memset(&self.si, 0, sizeof(self.si))
@@ -205,9 +201,6 @@ cdef class futex_waitv:
     """struct futex_waitv { val, uaddr, flags } for io_uring_prep_futex_waitv. ``uaddr`` is a
     writable buffer whose first bytes are the futex word (e.g. a 4-byte slice of an mmap); this
     object keeps it pinned."""
-    cdef _futex_waitv_t fw
-    cdef _Buffer _word
-    cdef object _uaddr
 
     def __init__(self, uint64_t val, uaddr, uint32_t flags):
         cdef _Buffer b = _futex_word(uaddr, flags)
@@ -232,9 +225,6 @@ cdef class futex_waitv:
 @cython.final
 cdef class _FutexWaitvArray:
     """A contiguous C copy of futex_waitv entries; holds the entries (and so their words)."""
-    cdef _futex_waitv_t *items
-    cdef unsigned count
-    cdef list entries
 
     def __cinit__(self, object futexes, object nr):
         cdef list items = list(futexes)
@@ -615,9 +605,6 @@ def io_uring_prep_close_direct(io_uring_sqe sqe not None, file_index):
 cdef class _FdArray:
     """The int array of io_uring_prep_files_update: a writable int buffer used in place (so
     the slots IORING_FILE_INDEX_ALLOC picks are seen), or a C copy of a sequence of ints."""
-    cdef int *items
-    cdef unsigned count
-    cdef object keep
 
     def __cinit__(self, object fds, object nr, bint alloc):
         cdef _Buffer b

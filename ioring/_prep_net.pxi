@@ -66,8 +66,6 @@ cdef class sockaddr:
 
     ``addrlen`` is the length of the address; prepping an accept or getsockname sets it to the
     capacity, and the kernel writes the actual length there (the object is pinned meanwhile)."""
-    cdef c_sockaddr_storage ss
-    cdef socklen_t _len
 
     def __cinit__(self):
         memset(&self.ss, 0, sizeof(self.ss))
@@ -231,16 +229,6 @@ cdef class msghdr:
     of buffers (writable ones for a recvmsg), ``msg_control`` a buffer or None. The kernel
     writes msg_namelen, msg_controllen and msg_flags back after a recvmsg. The buffers are
     fixed at construction (they may be in flight); the lengths can be set, within them."""
-    cdef c_msghdr hdr
-    cdef sockaddr _name
-    cdef tuple _iov_objs
-    cdef list _iov_bufs
-    cdef iovec *_iovecs
-    cdef object _control_obj
-    cdef _Buffer _control
-    cdef bint _iov_writable
-    cdef bint _control_writable
-    cdef bint _ready
 
     def __cinit__(self):
         memset(&self.hdr, 0, sizeof(self.hdr))
@@ -636,10 +624,6 @@ def io_uring_prep_recvmsg_multishot(io_uring_sqe sqe not None, int fd, msghdr ms
 cdef class io_uring_recvmsg_out:
     """struct io_uring_recvmsg_out at the start of a multishot recvmsg buffer (see
     io_uring_recvmsg_validate); fields read from the buffer."""
-    cdef _Buffer _buf
-    cdef object _view
-    cdef Py_ssize_t _len
-    cdef size_t _namecap          # msg_namelen of the msghdr it was validated against
 
     cdef c_recvmsg_out *_out(self) except NULL:
         # Made directly from Python (not by io_uring_recvmsg_validate): there is no buffer.
@@ -667,8 +651,6 @@ cdef class io_uring_recvmsg_out:
 cdef class cmsghdr:
     """A control message inside a multishot recvmsg buffer: cmsg_len, cmsg_level, cmsg_type
     and cmsg_data (a zero-copy memoryview of CMSG_DATA, cut to the buffer)."""
-    cdef io_uring_recvmsg_out _o
-    cdef Py_ssize_t _off
 
     cdef c_cmsghdr *_hdr(self) except NULL:
         # Made directly from Python (not by io_uring_recvmsg_cmsg_firsthdr/nexthdr): no buffer.

@@ -366,10 +366,6 @@ cdef int _assign_field(io_uring_sqe sqe, str name, unsigned off, unsigned size, 
 cdef class _SqeField:
     """A field (or union alias) of struct io_uring_sqe, by its C name: reads the SQE's value,
     assigns with C's semantics under the checks of _sqe_fields.pxi."""
-    cdef str name
-    cdef unsigned off
-    cdef unsigned size
-    cdef bint signed
 
     def __init__(self, str name, unsigned off, unsigned size, bint signed=False):
         self.name = name

@@ -10,3 +10,5 @@ cdef extern from "Python.h":
     int _get_buffer_noexc "PyObject_GetBuffer"(object obj, Py_buffer *view, int flags)
     void _clear_error "PyErr_Clear"()
     object PyUnicode_EncodeFSDefault(object unicode)
+    # The caller tells an error from 2**64-1 itself (ioring.liburing's integer conversions).
+    unsigned long long _as_u64 "PyLong_AsUnsignedLongLong"(object o)
