@@ -34,7 +34,7 @@ cdef extern from *:
      * and retake it around io_uring_enter as it does for the other extensions (ioring/python.h
      * defines these hooks as Py_BEGIN/END_ALLOW_THREADS). step_loop.h includes the core
      * first, with the hooks empty; ioring/python.h, included after this block through
-     * ioring/_core.pxd, then finds the core already compiled. */
+     * ioring/includes/ring.pxd, then finds the core already compiled. */
     #define IORING_BLOCKING_BEGIN
     #define IORING_BLOCKING_END
     #include "ioring/step_loop.h"
@@ -43,7 +43,7 @@ cdef extern from *:
     """
 
 from libc.stdint cimport uint64_t
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 
 cdef extern from "ioring/step_loop.h" nogil:
     # include/ioring/step_loop.h: the step loops, shared with bench/c (bench_nop.c, bench_read.c)
@@ -80,12 +80,9 @@ cdef extern from "ioring/step_loop.h" nogil:
     enum:
         IORING_STEP_BS
 
-cdef extern from "ioring/abi.h":
-    enum:
-        IOSQE_FIXED_FILE
-
-cdef extern from "<stdlib.h>" nogil:
-    int posix_memalign(void **memptr, size_t alignment, size_t size)
+from ioring.includes.constants cimport _c_IOSQE_FIXED_FILE as IOSQE_FIXED_FILE
+from ioring.includes.libc_extra cimport htole64, le64toh
+from posix.stdlib cimport posix_memalign
 
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset, strerror
@@ -294,7 +291,7 @@ cdef int _check_args(unsigned n, double seconds, str what) except -1:
 
 # ---- storage workloads: the constant-depth stream, in C ----------------------------------------
 
-from ioring cimport _stream as st
+from ioring.includes cimport stream as st
 
 
 def storage(int fd, str rw, unsigned bs, unsigned qd, double seconds, *, size=None,

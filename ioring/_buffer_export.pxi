@@ -2,10 +2,7 @@
 # (winioring cannot cimport ioring.liburing, which does not exist on Windows). Each module's .pxd
 # declares the attributes: Py_buffer view, bint held, char *ptr, Py_ssize_t nbytes, and _export.
 
-cdef extern from "Python.h":
-    # Without an exception clause: the fast path tests the result itself (no try block).
-    int _get_buffer_noexc "PyObject_GetBuffer"(object obj, Py_buffer *view, int flags)
-    void _clear_error "PyErr_Clear"()
+from ioring.includes.cpython_extra cimport _get_buffer_noexc, _clear_error
 
 
 cdef int _raise_buffer_error(object obj, int flags, bint writable) except -1:

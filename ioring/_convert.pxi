@@ -76,9 +76,7 @@ cdef inline unsigned _file_index(object value) except? 0xFFFFFFFE:
                              "must be a slot in 0..2**32-2 or IORING_FILE_INDEX_ALLOC")
 
 
-cdef extern from "Python.h":
-    # Without an exception clause: the caller tells an error from 2**64-1 itself.
-    unsigned long long _as_u64 "PyLong_AsUnsignedLongLong"(object o)
+from ioring.includes.cpython_extra cimport _as_u64   # no exception clause: see there
 
 
 # C constants: Cython makes a literal past 2**31 a Python int, and a comparison with it a Python one.

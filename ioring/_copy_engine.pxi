@@ -22,32 +22,10 @@
 # the calling thread with plain syscalls (copy_file_range, else read/write) while the ring works
 # on the chains in flight.
 
-cdef extern from "<sys/xattr.h>" nogil:
-    ssize_t listxattr(const char *path, char *names, size_t size)
-    ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
-    int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
-
-cdef extern from "<unistd.h>" nogil:
-    ssize_t c_read "read"(int fd, void *buf, size_t count)
-    ssize_t copy_file_range(int fd_in, long long *off_in, int fd_out, long long *off_out,
-                            size_t count, unsigned flags)
-
-cdef extern from "<errno.h>" nogil:
-    enum:
-        ENOTSUP
-        ENODATA
-        EPERM
-        EXDEV
-        ENOSYS
-        EOPNOTSUPP
-        ERANGE
-
-cdef extern from "<fcntl.h>" nogil:
-    enum:
-        O_WRONLY
-        O_CREAT
-        O_TRUNC
-
+from ioring.includes.libc_extra cimport listxattr, getxattr, setxattr, copy_file_range, ENOTSUP
+from posix.unistd cimport read as c_read
+from libc.errno cimport ENODATA, EPERM, EXDEV, ENOSYS, EOPNOTSUPP, ERANGE
+from posix.fcntl cimport O_WRONLY, O_CREAT, O_TRUNC
 from posix.stat cimport utimensat, fchmodat
 from libc.stdlib cimport malloc, realloc
 from libc.string cimport memset, strlen

@@ -28,8 +28,7 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
 @cython.final
 @cython.freelist(8)
 cdef class _CqeIterator:
-    cdef io_uring ring
-    cdef unsigned head
+    # attributes: liburing.pxd
 
     def __cinit__(self):
         self.ring = _NO_RING

@@ -28,66 +28,20 @@ and reaped, and the exception propagates: nothing is left open or pinned. ``writ
 removes each file it was writing whose requests did not all succeed, so every file is
 complete, absent, or untouched (not reached); ``write_plain`` finishes the file it is writing.
 """
-cdef extern from *:
-    """
-    /* The loop runs without the GIL from start to end, so the core must not drop and retake
-     * it around io_uring_enter (ioring/python.h defines these hooks as Py_BEGIN/END_ALLOW_THREADS
-     * for the other extensions): include the core first with the hooks empty, as _bench.pyx. */
-    #define IORING_BLOCKING_BEGIN
-    #define IORING_BLOCKING_END
-    #include "ioring/ioring.h"
-    #include "ioring/register_ext.h"
-    #undef IORING_BLOCKING_BEGIN
-    #undef IORING_BLOCKING_END
-    """
-    enum:
-        IOSQE_IO_LINK
-        IOSQE_IO_HARDLINK
-        IOSQE_FIXED_FILE
-        IOSQE_ASYNC
-        IORING_SETUP_COOP_TASKRUN
-        IORING_FEAT_LINKED_FILE
-        IORING_FEAT_EXT_ARG
-        IORING_ASYNC_CANCEL_ANY
-
-cdef extern from "Python.h":
-    # Declared without an exception value: a handler's exception is left set, for the loop to
-    # raise once it has cancelled and reaped what is in flight (_raise_pending).
-    int _run_signal_handlers "PyErr_CheckSignals" ()
-
-cdef extern from "<errno.h>" nogil:
-    int errno
-    enum:
-        EINTR
-        EAGAIN
-        EBUSY
-        EINVAL
-        EIO
-        ENOMEM
-        ECANCELED
-        EMFILE
-        ENFILE
-        ETIME
-
-cdef extern from "<fcntl.h>" nogil:
-    int openat(int dirfd, const char *pathname, int flags, ...)
-    enum:
-        O_RDONLY
-        O_CLOEXEC
-
-cdef extern from "<unistd.h>" nogil:
-    ssize_t c_write "write"(int fd, const void *buf, size_t count)
-    int c_close "close"(int fd)
-    int c_fsync "fsync"(int fd)
-    int unlinkat(int dirfd, const char *pathname, int flags)
-
-cdef extern from "<stdlib.h>" nogil:
-    void *aligned_alloc(size_t alignment, size_t size)
-
-cdef extern from "<sys/syscall.h>" nogil:
-    long syscall(long number, ...)
-    enum:
-        SYS_openat2
+from ioring.includes cimport nogil as _nogil_core  # first: the core without its GIL hooks
+from ioring.includes.constants cimport (_c_IOSQE_IO_LINK as IOSQE_IO_LINK,
+                                        _c_IOSQE_IO_HARDLINK as IOSQE_IO_HARDLINK,
+                                        _c_IOSQE_FIXED_FILE as IOSQE_FIXED_FILE,
+                                        _c_IOSQE_ASYNC as IOSQE_ASYNC,
+                                        _c_IORING_SETUP_COOP_TASKRUN as IORING_SETUP_COOP_TASKRUN,
+                                        _c_IORING_FEAT_LINKED_FILE as IORING_FEAT_LINKED_FILE,
+                                        _c_IORING_FEAT_EXT_ARG as IORING_FEAT_EXT_ARG,
+                                        _c_IORING_ASYNC_CANCEL_ANY as IORING_ASYNC_CANCEL_ANY)
+from ioring.includes.cpython_extra cimport _run_signal_handlers
+from libc.errno cimport errno, EINTR, EAGAIN, EBUSY, EINVAL, EIO, ENOMEM, EMFILE, ENFILE, ETIME
+from ioring.includes.libc_extra cimport ECANCELED, unlinkat, aligned_alloc, syscall, SYS_openat2
+from posix.fcntl cimport openat, O_RDONLY, O_CLOEXEC
+from posix.unistd cimport write as c_write, close as c_close, fsync as c_fsync
 
 cimport cython
 from libc.stdint cimport uint64_t
@@ -100,7 +54,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_SET_ITEM
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 from ioring.liburing cimport io_uring
 
 from ioring import liburing as _L

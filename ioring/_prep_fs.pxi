@@ -10,119 +10,10 @@ from posix.unistd cimport sysconf, _SC_PAGESIZE
 import mmap as _mmap
 
 
-cdef extern from "<sys/epoll.h>" nogil:
-    ctypedef union _epoll_data_t "epoll_data_t":
-        void *ptr
-        int fd
-        uint32_t u32
-        uint64_t u64
-
-    # glibc's definition: __attribute__((packed)) on x86_64 (12 bytes), 16 bytes elsewhere.
-    ctypedef struct _epoll_event_t "struct epoll_event":
-        uint32_t events
-        _epoll_data_t data
-
-
-cdef extern from "ioring/python.h" nogil:
-    ctypedef struct _futex_waitv_t "struct ioring_futex_waitv":
-        uint64_t val
-        uint64_t uaddr
-        uint32_t flags
-
-    const long long _c_FUTEX2_SIZE_U8 "FUTEX2_SIZE_U8"
-    const long long _c_FUTEX2_SIZE_U16 "FUTEX2_SIZE_U16"
-    const long long _c_FUTEX2_SIZE_U32 "FUTEX2_SIZE_U32"
-    const long long _c_FUTEX2_SIZE_U64 "FUTEX2_SIZE_U64"
-    const long long _c_FUTEX2_SIZE_MASK "FUTEX2_SIZE_MASK"
-    const long long _c_FUTEX2_NUMA "FUTEX2_NUMA"
-    const long long _c_FUTEX2_PRIVATE "FUTEX2_PRIVATE"
-    const long long _c_FUTEX_BITSET_MATCH_ANY "FUTEX_BITSET_MATCH_ANY"
-    const long long _c_FUTEX_WAITV_MAX "FUTEX_WAITV_MAX"
-    const long long _c_EPOLL_CTL_ADD "EPOLL_CTL_ADD"
-    const long long _c_EPOLL_CTL_DEL "EPOLL_CTL_DEL"
-    const long long _c_EPOLL_CTL_MOD "EPOLL_CTL_MOD"
-    const long long _c_RENAME_NOREPLACE "RENAME_NOREPLACE"
-    const long long _c_RENAME_EXCHANGE "RENAME_EXCHANGE"
-    const long long _c_RENAME_WHITEOUT "RENAME_WHITEOUT"
-    const long long _c_FALLOC_FL_KEEP_SIZE "FALLOC_FL_KEEP_SIZE"
-    const long long _c_FALLOC_FL_PUNCH_HOLE "FALLOC_FL_PUNCH_HOLE"
-    const long long _c_FALLOC_FL_COLLAPSE_RANGE "FALLOC_FL_COLLAPSE_RANGE"
-    const long long _c_FALLOC_FL_ZERO_RANGE "FALLOC_FL_ZERO_RANGE"
-    const long long _c_FALLOC_FL_INSERT_RANGE "FALLOC_FL_INSERT_RANGE"
-    const long long _c_FALLOC_FL_UNSHARE_RANGE "FALLOC_FL_UNSHARE_RANGE"
-    const long long _c_SYNC_FILE_RANGE_WAIT_BEFORE "SYNC_FILE_RANGE_WAIT_BEFORE"
-    const long long _c_SYNC_FILE_RANGE_WRITE "SYNC_FILE_RANGE_WRITE"
-    const long long _c_SYNC_FILE_RANGE_WAIT_AFTER "SYNC_FILE_RANGE_WAIT_AFTER"
-
-    ctypedef int _idtype_t "idtype_t"
-    ctypedef unsigned _id_t "id_t"
-
-    void ioring_prep_timeout_update(c.io_uring_sqe *sqe, c.ioring_kernel_timespec *ts,
-                                    uint64_t user_data, unsigned flags)
-    void ioring_prep_splice(c.io_uring_sqe *sqe, int fd_in, int64_t off_in, int fd_out,
-                            int64_t off_out, unsigned nbytes, unsigned splice_flags)
-    void ioring_prep_tee(c.io_uring_sqe *sqe, int fd_in, int fd_out, unsigned nbytes,
-                         unsigned splice_flags)
-    void ioring_prep_pipe(c.io_uring_sqe *sqe, int *fds, int pipe_flags)
-    void ioring_prep_pipe_direct(c.io_uring_sqe *sqe, int *fds, int pipe_flags, unsigned file_index)
-    void ioring_prep_fallocate(c.io_uring_sqe *sqe, int fd, int mode, uint64_t offset, uint64_t len)
-    void ioring_prep_ftruncate(c.io_uring_sqe *sqe, int fd, int64_t len)
-    void ioring_prep_fadvise(c.io_uring_sqe *sqe, int fd, uint64_t offset, uint32_t len, int advice)
-    void ioring_prep_fadvise64(c.io_uring_sqe *sqe, int fd, uint64_t offset, int64_t len, int advice)
-    void ioring_prep_madvise(c.io_uring_sqe *sqe, void *addr, uint32_t length, int advice)
-    void ioring_prep_madvise64(c.io_uring_sqe *sqe, void *addr, int64_t length, int advice)
-    void ioring_prep_sync_file_range(c.io_uring_sqe *sqe, int fd, unsigned len, uint64_t offset,
-                                     int flags)
-    void ioring_prep_unlinkat(c.io_uring_sqe *sqe, int dfd, const char *path, int flags)
-    void ioring_prep_unlink(c.io_uring_sqe *sqe, const char *path, int flags)
-    void ioring_prep_renameat(c.io_uring_sqe *sqe, int olddfd, const char *oldpath, int newdfd,
-                              const char *newpath, unsigned flags)
-    void ioring_prep_rename(c.io_uring_sqe *sqe, const char *oldpath, const char *newpath)
-    void ioring_prep_mkdirat(c.io_uring_sqe *sqe, int dfd, const char *path, unsigned mode)
-    void ioring_prep_mkdir(c.io_uring_sqe *sqe, const char *path, unsigned mode)
-    void ioring_prep_symlinkat(c.io_uring_sqe *sqe, const char *target, int newdirfd,
-                               const char *linkpath)
-    void ioring_prep_symlink(c.io_uring_sqe *sqe, const char *target, const char *linkpath)
-    void ioring_prep_linkat(c.io_uring_sqe *sqe, int olddfd, const char *oldpath, int newdfd,
-                            const char *newpath, int flags)
-    void ioring_prep_link(c.io_uring_sqe *sqe, const char *oldpath, const char *newpath, int flags)
-    void ioring_prep_getxattr(c.io_uring_sqe *sqe, const char *name, char *value, const char *path,
-                              unsigned len)
-    void ioring_prep_setxattr(c.io_uring_sqe *sqe, const char *name, const char *value,
-                              const char *path, int flags, unsigned len)
-    void ioring_prep_fgetxattr(c.io_uring_sqe *sqe, int fd, const char *name, char *value,
-                               unsigned len)
-    void ioring_prep_fsetxattr(c.io_uring_sqe *sqe, int fd, const char *name, const char *value,
-                               int flags, unsigned len)
-    void ioring_prep_open(c.io_uring_sqe *sqe, const char *path, int flags, unsigned mode)
-    void ioring_prep_open_direct(c.io_uring_sqe *sqe, const char *path, int flags, unsigned mode,
-                                 unsigned file_index)
-    void ioring_prep_openat2_direct(c.io_uring_sqe *sqe, int dfd, const char *path,
-                                    c.ioring_open_how *how, unsigned file_index)
-    void ioring_prep_close_direct(c.io_uring_sqe *sqe, unsigned file_index)
-    void ioring_prep_files_update(c.io_uring_sqe *sqe, int *fds, unsigned nr_fds, int offset)
-    void ioring_prep_fixed_fd_install(c.io_uring_sqe *sqe, int fd, unsigned flags)
-    void ioring_prep_readv_fixed(c.io_uring_sqe *sqe, int fd, const iovec *iovecs, unsigned nr_vecs,
-                                 uint64_t offset, int flags, int buf_index)
-    void ioring_prep_writev_fixed(c.io_uring_sqe *sqe, int fd, const iovec *iovecs, unsigned nr_vecs,
-                                  uint64_t offset, int flags, int buf_index)
-    void ioring_prep_read_multishot(c.io_uring_sqe *sqe, int fd, unsigned nbytes, uint64_t offset,
-                                    int buf_group)
-    void ioring_prep_poll_multishot(c.io_uring_sqe *sqe, int fd, unsigned poll_mask)
-    void ioring_prep_poll_update(c.io_uring_sqe *sqe, uint64_t old_user_data, uint64_t new_user_data,
-                                 unsigned poll_mask, unsigned flags)
-    void ioring_prep_epoll_ctl(c.io_uring_sqe *sqe, int epfd, int fd, int op, const _epoll_event_t *ev)
-    void ioring_prep_epoll_wait(c.io_uring_sqe *sqe, int fd, _epoll_event_t *events, int maxevents,
-                                unsigned flags)
-    void ioring_prep_waitid(c.io_uring_sqe *sqe, _idtype_t idtype, _id_t id, siginfo_t *infop,
-                            int options, unsigned flags)
-    void ioring_prep_futex_wake(c.io_uring_sqe *sqe, const uint32_t *futex, uint64_t val,
-                                uint64_t mask, uint32_t futex_flags, unsigned flags)
-    void ioring_prep_futex_wait(c.io_uring_sqe *sqe, const uint32_t *futex, uint64_t val,
-                                uint64_t mask, uint32_t futex_flags, unsigned flags)
-    void ioring_prep_futex_waitv(c.io_uring_sqe *sqe, const _futex_waitv_t *futex, uint32_t nr_futex,
-                                 unsigned flags)
-    void ioring_prep_nop128(c.io_uring_sqe *sqe)
+from ioring.includes.prep_fs cimport *
+from ioring.includes.prep cimport ioring_prep_timeout_update
+from ioring.includes.abi cimport ioring_futex_waitv as _futex_waitv_t
+from ioring.includes.libc_extra cimport _epoll_data_t, _epoll_event_t
 
 
 FUTEX2_SIZE_U8 = _c_FUTEX2_SIZE_U8
@@ -158,7 +49,6 @@ cdef class epoll_event:
     """struct epoll_event { events, data }, laid out as <sys/epoll.h> lays it out (packed, 12
     bytes, on x86_64). ``data`` is epoll_data_t as its 64-bit member (data.u64); an fd stored
     by C code as data.fd reads back as that fd."""
-    cdef _epoll_event_t ev
 
     def __init__(self, uint32_t events=0, uint64_t data=0):
         memset(&self.ev, 0, sizeof(self.ev))
@@ -195,8 +85,6 @@ cdef epoll_event _epoll_event_copy(const _epoll_event_t *src):
 cdef class epoll_event_array:
     """A C array of ``n`` struct epoll_event for io_uring_prep_epoll_wait, filled by the kernel
     in place. ``len(a)``; ``a[i]`` returns a copy as an epoll_event; ``a[i] = epoll_event(...)``."""
-    cdef _epoll_event_t *events
-    cdef Py_ssize_t count
 
     def __cinit__(self, Py_ssize_t n):
         if n < 1:
@@ -241,7 +129,6 @@ cdef class epoll_event_array:
 cdef class siginfo:
     """siginfo_t, filled in place by the kernel (io_uring_prep_waitid): si_signo, si_errno,
     si_code, si_pid, si_uid, si_status."""
-    cdef siginfo_t si
 
     def __init__(self):
         memset(&self.si, 0, sizeof(self.si))
@@ -278,9 +165,6 @@ cdef class futex_waitv:
     """struct futex_waitv { val, uaddr, flags } for io_uring_prep_futex_waitv. ``uaddr`` is a
     writable buffer whose first bytes are the futex word (e.g. a 4-byte slice of an mmap); this
     object keeps it pinned."""
-    cdef _futex_waitv_t fw
-    cdef _Buffer _word
-    cdef object _uaddr
 
     def __init__(self, uint64_t val, uaddr, uint32_t flags):
         cdef _Buffer b = _futex_word(uaddr, flags)
@@ -305,9 +189,6 @@ cdef class futex_waitv:
 @cython.final
 cdef class _FutexWaitvArray:
     """A contiguous C copy of futex_waitv entries; holds the entries (and so their words)."""
-    cdef _futex_waitv_t *items
-    cdef unsigned count
-    cdef list entries
 
     def __cinit__(self, object futexes, object nr):
         cdef list items = list(futexes)
@@ -688,9 +569,6 @@ def io_uring_prep_close_direct(io_uring_sqe sqe not None, file_index):
 cdef class _FdArray:
     """The int array of io_uring_prep_files_update: a writable int buffer used in place (so
     the slots IORING_FILE_INDEX_ALLOC picks are seen), or a C copy of a sequence of ints."""
-    cdef int *items
-    cdef unsigned count
-    cdef object keep
 
     def __cinit__(self, object fds, object nr, bint alloc):
         cdef _Buffer b

@@ -6,119 +6,9 @@
 # the Python object pins the memory the kernel uses.
 from libc.string cimport memcpy
 
-cdef extern from "<sys/socket.h>":
-    ctypedef unsigned int socklen_t
-    ctypedef struct c_sockaddr "struct sockaddr":
-        unsigned short sa_family
-    ctypedef struct c_sockaddr_storage "struct sockaddr_storage":
-        unsigned short ss_family
-    ctypedef struct c_msghdr "struct msghdr":
-        void *msg_name
-        socklen_t msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-    ctypedef struct c_cmsghdr "struct cmsghdr":
-        size_t cmsg_len
-        int cmsg_level
-        int cmsg_type
-    int _c_AF_UNSPEC "AF_UNSPEC"
-    int _c_AF_UNIX "AF_UNIX"
-    int _c_AF_INET "AF_INET"
-    int _c_AF_INET6 "AF_INET6"
-
-cdef extern from "<netinet/in.h>":
-    ctypedef struct c_in_addr "struct in_addr":
-        uint32_t s_addr
-    ctypedef struct c_sockaddr_in "struct sockaddr_in":
-        unsigned short sin_family
-        uint16_t sin_port
-        c_in_addr sin_addr
-    ctypedef struct c_in6_addr "struct in6_addr":
-        unsigned char s6_addr[16]
-    ctypedef struct c_sockaddr_in6 "struct sockaddr_in6":
-        unsigned short sin6_family
-        uint16_t sin6_port
-        uint32_t sin6_flowinfo
-        c_in6_addr sin6_addr
-        uint32_t sin6_scope_id
-    uint32_t _c_INADDR_ANY "INADDR_ANY"
-    uint32_t _c_INADDR_BROADCAST "INADDR_BROADCAST"
-
-cdef extern from "<sys/un.h>":
-    ctypedef struct c_sockaddr_un "struct sockaddr_un":
-        unsigned short sun_family
-        char sun_path[108]
-    const size_t _c_sun_path_off "offsetof(struct sockaddr_un, sun_path)"
-
-cdef extern from "<arpa/inet.h>":
-    uint16_t htons(uint16_t)
-    uint16_t ntohs(uint16_t)
-    uint32_t htonl(uint32_t)
-    uint32_t ntohl(uint32_t)
-    int inet_pton(int af, const char *src, void *dst)
-    const char *inet_ntop(int af, const void *src, char *dst, socklen_t size)
-
-cdef extern from "ioring/python.h":
-    const unsigned _c_BLOCK_URING_CMD_DISCARD "BLOCK_URING_CMD_DISCARD"
-    const unsigned _c_BLOCK_URING_CMD_ZONE_RESET_ALL "BLOCK_URING_CMD_ZONE_RESET_ALL"
-    size_t IORING_CMSG_ALIGN(size_t)
-    ctypedef struct c_recvmsg_out "struct io_uring_recvmsg_out":
-        uint32_t namelen
-        uint32_t controllen
-        uint32_t payloadlen
-        uint32_t flags
-
-    c_recvmsg_out *ioring_recvmsg_validate(void *buf, int buf_len, const c_msghdr *msgh)
-
-    void ioring_prep_socket(c.io_uring_sqe *sqe, int domain, int type, int protocol, unsigned flags)
-    void ioring_prep_socket_direct(c.io_uring_sqe *sqe, int domain, int type, int protocol,
-                                   unsigned file_index, unsigned flags)
-    void ioring_prep_socket_direct_alloc(c.io_uring_sqe *sqe, int domain, int type, int protocol,
-                                         unsigned flags)
-    void ioring_prep_connect(c.io_uring_sqe *sqe, int fd, const c_sockaddr *addr, socklen_t addrlen)
-    void ioring_prep_bind(c.io_uring_sqe *sqe, int fd, const c_sockaddr *addr, socklen_t addrlen)
-    void ioring_prep_listen(c.io_uring_sqe *sqe, int fd, int backlog)
-    void ioring_prep_shutdown(c.io_uring_sqe *sqe, int fd, int how)
-    void ioring_prep_accept(c.io_uring_sqe *sqe, int fd, c_sockaddr *addr, socklen_t *addrlen, int flags)
-    void ioring_prep_accept_direct(c.io_uring_sqe *sqe, int fd, c_sockaddr *addr, socklen_t *addrlen,
-                                   int flags, unsigned file_index)
-    void ioring_prep_multishot_accept(c.io_uring_sqe *sqe, int fd, c_sockaddr *addr,
-                                      socklen_t *addrlen, int flags)
-    void ioring_prep_multishot_accept_direct(c.io_uring_sqe *sqe, int fd, c_sockaddr *addr,
-                                             socklen_t *addrlen, int flags)
-    void ioring_prep_send_set_addr(c.io_uring_sqe *sqe, const c_sockaddr *dest_addr, uint16_t addr_len)
-    void ioring_prep_sendto(c.io_uring_sqe *sqe, int sockfd, const void *buf, size_t len, int flags,
-                            const c_sockaddr *addr, socklen_t addrlen)
-    void ioring_prep_send_bundle(c.io_uring_sqe *sqe, int sockfd, size_t len, int flags)
-    void ioring_prep_send_zc(c.io_uring_sqe *sqe, int sockfd, const void *buf, size_t len, int flags,
-                             unsigned zc_flags)
-    void ioring_prep_send_zc_fixed(c.io_uring_sqe *sqe, int sockfd, const void *buf, size_t len,
-                                   int flags, unsigned zc_flags, unsigned buf_index)
-    void ioring_prep_sendmsg(c.io_uring_sqe *sqe, int fd, const c_msghdr *msg, unsigned flags)
-    void ioring_prep_sendmsg_zc(c.io_uring_sqe *sqe, int fd, const c_msghdr *msg, unsigned flags)
-    void ioring_prep_sendmsg_zc_fixed(c.io_uring_sqe *sqe, int fd, const c_msghdr *msg, unsigned flags,
-                                      unsigned buf_index)
-    void ioring_prep_recv_multishot(c.io_uring_sqe *sqe, int sockfd, void *buf, size_t len, int flags)
-    void ioring_prep_recvmsg(c.io_uring_sqe *sqe, int fd, c_msghdr *msg, unsigned flags)
-    void ioring_prep_recvmsg_multishot(c.io_uring_sqe *sqe, int fd, c_msghdr *msg, unsigned flags)
-    void ioring_prep_msg_ring(c.io_uring_sqe *sqe, int fd, unsigned len, uint64_t data, unsigned flags)
-    void ioring_prep_msg_ring_cqe_flags(c.io_uring_sqe *sqe, int fd, unsigned len, uint64_t data,
-                                        unsigned flags, unsigned cqe_flags)
-    void ioring_prep_msg_ring_fd(c.io_uring_sqe *sqe, int fd, int source_fd, int target_fd,
-                                 uint64_t data, unsigned flags)
-    void ioring_prep_msg_ring_fd_alloc(c.io_uring_sqe *sqe, int fd, int source_fd, uint64_t data,
-                                       unsigned flags)
-    void ioring_prep_uring_cmd(c.io_uring_sqe *sqe, int cmd_op, int fd)
-    void ioring_prep_uring_cmd128(c.io_uring_sqe *sqe, int cmd_op, int fd)
-    void ioring_prep_cmd_sock(c.io_uring_sqe *sqe, int cmd_op, int fd, int level, int optname,
-                              void *optval, int optlen)
-    void ioring_prep_cmd_getsockname(c.io_uring_sqe *sqe, int fd, c_sockaddr *sockaddr,
-                                     socklen_t *sockaddr_len, int peer)
-    void ioring_prep_cmd_discard(c.io_uring_sqe *sqe, int fd, uint64_t offset, uint64_t nbytes)
-    void ioring_prep_cmd_zone_reset_all(c.io_uring_sqe *sqe, int fd)
+from ioring.includes.socket cimport *
+from ioring.includes.prep_net cimport *
+from ioring.includes.abi cimport io_uring_recvmsg_out as c_recvmsg_out
 
 BLOCK_URING_CMD_DISCARD = _c_BLOCK_URING_CMD_DISCARD
 BLOCK_URING_CMD_ZONE_RESET_ALL = _c_BLOCK_URING_CMD_ZONE_RESET_ALL
@@ -172,8 +62,6 @@ cdef class sockaddr:
 
     ``addrlen`` is the length of the address; prepping an accept or getsockname sets it to the
     capacity, and the kernel writes the actual length there (the object is pinned meanwhile)."""
-    cdef c_sockaddr_storage ss
-    cdef socklen_t _len
 
     def __cinit__(self):
         memset(&self.ss, 0, sizeof(self.ss))
@@ -337,16 +225,6 @@ cdef class msghdr:
     of buffers (writable ones for a recvmsg), ``msg_control`` a buffer or None. The kernel
     writes msg_namelen, msg_controllen and msg_flags back after a recvmsg. The buffers are
     fixed at construction (they may be in flight); the lengths can be set, within them."""
-    cdef c_msghdr hdr
-    cdef sockaddr _name
-    cdef tuple _iov_objs
-    cdef list _iov_bufs
-    cdef iovec *_iovecs
-    cdef object _control_obj
-    cdef _Buffer _control
-    cdef bint _iov_writable
-    cdef bint _control_writable
-    cdef bint _ready
 
     def __cinit__(self):
         memset(&self.hdr, 0, sizeof(self.hdr))
@@ -734,10 +612,6 @@ def io_uring_prep_recvmsg_multishot(io_uring_sqe sqe not None, int fd, msghdr ms
 cdef class io_uring_recvmsg_out:
     """struct io_uring_recvmsg_out at the start of a multishot recvmsg buffer (see
     io_uring_recvmsg_validate); fields read from the buffer."""
-    cdef _Buffer _buf
-    cdef object _view
-    cdef Py_ssize_t _len
-    cdef size_t _namecap          # msg_namelen of the msghdr it was validated against
 
     cdef c_recvmsg_out *_out(self) except NULL:
         # Made directly from Python (not by io_uring_recvmsg_validate): there is no buffer.
@@ -765,8 +639,6 @@ cdef class io_uring_recvmsg_out:
 cdef class cmsghdr:
     """A control message inside a multishot recvmsg buffer: cmsg_len, cmsg_level, cmsg_type
     and cmsg_data (a zero-copy memoryview of CMSG_DATA, cut to the buffer)."""
-    cdef io_uring_recvmsg_out _o
-    cdef Py_ssize_t _off
 
     cdef c_cmsghdr *_hdr(self) except NULL:
         # Made directly from Python (not by io_uring_recvmsg_cmsg_firsthdr/nexthdr): no buffer.

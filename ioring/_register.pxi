@@ -83,7 +83,7 @@ def io_uring_get_probe_ring(io_uring ring not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rg.ioring_register_probe(&ring.ring, probe.probe, c.IORING_PROBE_OPS)
+        ret = rg.ioring_register_probe(&ring.ring, probe.probe, rg.IORING_PROBE_OPS)
     _reg_end(ring, ret)
     return probe
 
@@ -92,8 +92,8 @@ def io_uring_register_probe(io_uring ring not None, io_uring_probe probe not Non
     """io_uring_register_probe(3): fill ``probe`` (a fresh, zeroed io_uring_probe: the kernel
     refuses one already filled, EINVAL) with up to ``nr`` opcodes. Returns 0."""
     cdef int ret
-    if nr > <unsigned>c.IORING_PROBE_OPS:
-        raise ValueError(f"nr={nr}: an io_uring_probe holds {c.IORING_PROBE_OPS} ops")
+    if nr > <unsigned>rg.IORING_PROBE_OPS:
+        raise ValueError(f"nr={nr}: an io_uring_probe holds {rg.IORING_PROBE_OPS} ops")
     _reg_begin(ring)
     with nogil:
         ret = rg.ioring_register_probe(&ring.ring, probe.probe, nr)

@@ -14,21 +14,20 @@ from cpython.bytes cimport PyBytes_Check
 from cpython.bytearray cimport PyByteArray_Check
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pythread cimport PyThread_get_thread_ident
-from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY
-cdef extern from "<errno.h>":
-    enum: ECANCELED
+from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY, errno as errno_c
+from ioring.includes.libc_extra cimport ECANCELED
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset, memcpy
 
-from ioring cimport _core as c
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from posix.unistd cimport read as _c_read
+
+from ioring.includes cimport core as c
+from ioring.includes.constants cimport (_c_IORING_CQE_F_MORE as IORING_CQE_F_MORE,
+                                        _c_IORING_FEAT_EXT_ARG as IORING_FEAT_EXT_ARG)
 cimport cpython.array as carray
 from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer
-
-cdef extern from "ioring/abi.h":
-    enum:
-        IORING_CQE_F_MORE
-        IORING_FEAT_EXT_ARG
 
 import array
 import collections
@@ -57,19 +56,6 @@ cdef uint64_t _WAKE_UD = _CANCEL_TAG
 # A thread waiting in the kernel re-checks at least this often (seconds): the bound for what no
 # wake-up NOP can reach (completions consumed through the thin layer, a full SQ).
 cdef double _SAFETY_WAIT = 1.0
-
-cdef extern from "<unistd.h>" nogil:
-    ssize_t _c_read "read"(int fd, void *buf, size_t count)
-cdef extern from "<errno.h>":
-    int errno_c "errno"
-
-cdef extern from "<time.h>":
-    ctypedef int clockid_t
-    cdef struct timespec:
-        long tv_sec
-        long tv_nsec
-    int clock_gettime(clockid_t clk, timespec *tp) nogil
-    enum: CLOCK_MONOTONIC
 
 
 cdef inline double _now() noexcept:

@@ -21,22 +21,14 @@
 
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, _PyBytes_Resize
 
 from posix.mman cimport mmap, munmap, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FAILED
 
-cdef extern from "Python.h":
-    object PyUnicode_EncodeFSDefault(object unicode)
-    int _PyBytes_Resize(PyObject **bytes, Py_ssize_t newsize) except -1
-
-cdef extern from "ioring/abi.h":
-    enum:
-        IORING_ASYNC_CANCEL_ALL
-cdef extern from "<errno.h>":
-    enum: EEXIST
-
-cdef extern from "ioring/prep_fs.h" nogil:
-    void ioring_prep_close_direct(c.io_uring_sqe *sqe, unsigned file_index)
+from libc.errno cimport EEXIST
+from ioring.includes.constants cimport _c_IORING_ASYNC_CANCEL_ALL as IORING_ASYNC_CANCEL_ALL
+from ioring.includes.cpython_extra cimport PyUnicode_EncodeFSDefault
+from ioring.includes.prep_fs cimport ioring_prep_close_direct
 
 # user_data of a chain's requests: _FILE_TAG | seq << 16 | slot << 2 | step (see Ring._reap for
 # how the tags are told apart). seq is new for every chain, so a CQE is matched to the job that

@@ -10,13 +10,10 @@
 from posix.unistd cimport close as _c_close
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
-cdef extern from "ioring/abi.h":
-    enum:
-        IORING_CQE_F_BUFFER
-        IORING_CQE_F_NOTIF
-        IORING_CQE_BUFFER_SHIFT
-cdef extern from "<errno.h>":
-    enum: ENOBUFS
+from libc.errno cimport ENOBUFS
+from ioring.includes.constants cimport (_c_IORING_CQE_F_BUFFER as IORING_CQE_F_BUFFER,
+                                        _c_IORING_CQE_F_NOTIF as IORING_CQE_F_NOTIF,
+                                        _c_IORING_CQE_BUFFER_SHIFT as IORING_CQE_BUFFER_SHIFT)
 
 # What Multishot._take returns besides a result (for ioring.asyncio): nothing queued yet
 # (wait for the Ring to reap), and the end of the iteration.

@@ -12,10 +12,7 @@
 # send per connection. Its CQEs are handled at C level by Ring._reap (no Operation, no Future,
 # no Python call unless someone waits on the queue).
 
-cdef extern from "<sys/socket.h>":
-    enum:
-        MSG_WAITALL
-        MSG_NOSIGNAL
+from ioring.includes.socket cimport MSG_WAITALL, MSG_NOSIGNAL
 
 # user_data of a _SendQueue's sends: _SENDQ_TAG | qid << 16 | seq (16 bits). Bit 61 is the file
 # chains' tag: the two are told apart by bit 60, which file chains never set.

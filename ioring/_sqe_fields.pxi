@@ -31,25 +31,7 @@ from cpython.bytes cimport PyBytes_Check
 from cpython.number cimport PyIndex_Check
 from libc.string cimport memcpy, memchr
 
-cdef extern from "ioring/sqe_refs.h" nogil:
-    struct ioring_sqe_ref:
-        uint8_t off
-        uint8_t size
-        uint8_t kind
-        uint8_t write
-        uint64_t count
-
-    const int IORING_REF_BYTES
-    const int IORING_REF_CSTR
-    const int IORING_REF_IOVEC
-    const int IORING_REF_MSGHDR
-    const int IORING_REF_WAITV
-    const int IORING_REF_FIXED
-    const int IORING_REF_LOCKED
-    const int IORING_REF_FROZEN
-
-    int ioring_sqe_refs(const c.io_uring_sqe *sqe, ioring_sqe_ref *refs)
-
+from ioring.includes.sqe_refs cimport *
 
 # Names of the field ranges the refs name, for messages.
 cdef dict _REF_FIELD_NAMES = {0: "opcode", 4: "fd", 8: "off (addr2)", 16: "addr", 24: "len",
@@ -384,10 +366,6 @@ cdef int _assign_field(io_uring_sqe sqe, str name, unsigned off, unsigned size, 
 cdef class _SqeField:
     """A field (or union alias) of struct io_uring_sqe, by its C name: reads the SQE's value,
     assigns with C's semantics under the checks of _sqe_fields.pxi."""
-    cdef str name
-    cdef unsigned off
-    cdef unsigned size
-    cdef bint signed
 
     def __init__(self, str name, unsigned off, unsigned size, bint signed=False):
         self.name = name

@@ -14,6 +14,7 @@ thin layer, the Ring's methods, from any thread or from a signal handler) raises
 until the stream returns. Ctrl-C (any exception raised by a signal handler) stops it within
 ~0.1 s: what is in flight is cancelled and waited for, then the exception propagates.
 """
+from ioring.includes.stream cimport *      # first: see includes/stream.pxd
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_ANY_CONTIGUOUS, Py_buffer
 from cpython.exc cimport PyErr_CheckSignals
@@ -21,7 +22,7 @@ from libc.stdint cimport uint8_t, uint64_t, int64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 from ioring.liburing cimport io_uring
 
 import array

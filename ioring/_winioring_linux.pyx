@@ -18,7 +18,7 @@ from libc.errno cimport ENOENT, EALREADY, ENOSYS
 from posix.uio cimport iovec
 from posix.unistd cimport close, write
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 from ioring.liburing cimport io_uring
 from ioring.winioring cimport (_Backend, _Buffer, _Segments, _Entry, _Cqe, _Info, _fail, _hr_from_errno,
                                _handle_fd, _OP_READ, _OP_REG_FILES, _OP_REG_BUFS, _OP_CANCEL, _OP_WRITE,

@@ -1,27 +1,15 @@
-# The thin layer's types, for `cimport` by the Pythonic layer and the Windows emulation.
-from libc.stdint cimport uint32_t, uint64_t, int32_t
+# Every cdef class of the thin layer's build unit (liburing.pyx and its .pxi) with its C
+# attributes, for `cimport` by the Pythonic layer, the engines and the Windows emulation.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from cpython.buffer cimport Py_buffer
+from posix.signal cimport sigset_t, siginfo_t
 from posix.uio cimport iovec
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
+from ioring.includes.udcount cimport *      # the tracking table liburing.pyx uses
+from ioring.includes.libc_extra cimport _epoll_event_t
+from ioring.includes.socket cimport c_sockaddr_storage, socklen_t, c_msghdr, c_cmsghdr
 
-
-cdef extern from "ioring/udcount.h" nogil:
-    struct ioring_udcount_slot:
-        uint64_t key
-        uint32_t count
-        uint32_t ref
-    struct ioring_udcount:
-        ioring_udcount_slot *slots
-        uint32_t mask
-        uint32_t used
-        uint64_t total
-    ioring_udcount_slot *ioring_udcount_add(ioring_udcount *t, uint64_t key)
-    ioring_udcount_slot *ioring_udcount_find(const ioring_udcount *t, uint64_t key)
-    int ioring_udcount_take(ioring_udcount *t, uint64_t key, uint32_t *ref)
-    int ioring_udcount_remove(ioring_udcount *t, uint64_t key, uint32_t *count, uint32_t *ref)
-    void ioring_udcount_clear(ioring_udcount *t)
-    void ioring_udcount_free(ioring_udcount *t)
 
 
 cdef class _Buffer:
@@ -204,3 +192,123 @@ cdef class io_uring_buf_ring:
     cdef unsigned long _generation   # the fork generation it was set up in
 
     cdef void _detach(self)
+
+
+# ---- the other classes of the build unit (so that another module can cimport any of them) ----
+
+# liburing.pyx
+
+cdef class kernel_timespec:
+    cdef c.ioring_kernel_timespec ts
+
+cdef class open_how:
+    cdef c.ioring_open_how how
+
+cdef class statx_timestamp:
+    cdef readonly long long tv_sec
+    cdef readonly unsigned tv_nsec
+
+cdef class statx:
+    cdef c.ioring_statx st
+
+cdef class io_sqring_offsets:
+    cdef readonly uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array
+    cdef readonly uint64_t user_addr
+
+cdef class io_cqring_offsets:
+    cdef readonly uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags
+    cdef readonly uint64_t user_addr
+
+cdef class io_uring_params:
+    cdef c.io_uring_params p
+
+cdef class io_uring_probe_op:
+    cdef readonly uint8_t op
+    cdef readonly uint16_t flags
+
+cdef class io_uring_probe:
+    cdef c.io_uring_probe *probe
+
+cdef class io_uring_sq:
+    cdef io_uring _ring
+    cdef c.ioring_sq *_sq(self) except NULL
+
+cdef class io_uring_cq:
+    cdef io_uring _ring
+    cdef c.ioring_cq *_cq(self) except NULL
+
+cdef class _SqeMemory:
+    cdef c.io_uring_sqe *sqe
+
+cdef class _Sigmask:
+    cdef sigset_t mask
+
+cdef class _CqeIterator:
+    cdef io_uring ring
+    cdef unsigned head
+
+# _prep_fs.pxi
+
+cdef class epoll_event:
+    cdef _epoll_event_t ev
+
+cdef class epoll_event_array:
+    cdef _epoll_event_t *events
+    cdef Py_ssize_t count
+    cdef Py_ssize_t _index(self, Py_ssize_t i) except -1
+
+cdef class siginfo:
+    cdef siginfo_t si
+
+cdef class futex_waitv:
+    cdef c.ioring_futex_waitv fw
+    cdef _Buffer _word
+    cdef object _uaddr
+
+cdef class _FutexWaitvArray:
+    cdef c.ioring_futex_waitv *items
+    cdef unsigned count
+    cdef list entries
+
+cdef class _FdArray:
+    cdef int *items
+    cdef unsigned count
+    cdef object keep
+
+# _prep_net.pxi
+
+cdef class sockaddr:
+    cdef c_sockaddr_storage ss
+    cdef socklen_t _len
+
+cdef class msghdr:
+    cdef c_msghdr hdr
+    cdef sockaddr _name
+    cdef tuple _iov_objs
+    cdef list _iov_bufs
+    cdef iovec *_iovecs
+    cdef object _control_obj
+    cdef _Buffer _control
+    cdef bint _iov_writable
+    cdef bint _control_writable
+    cdef bint _ready
+
+cdef class io_uring_recvmsg_out:
+    cdef _Buffer _buf
+    cdef object _view
+    cdef Py_ssize_t _len
+    cdef size_t _namecap          # msg_namelen of the msghdr it was validated against
+    cdef c.io_uring_recvmsg_out *_out(self) except NULL
+
+cdef class cmsghdr:
+    cdef io_uring_recvmsg_out _o
+    cdef Py_ssize_t _off
+    cdef c_cmsghdr *_hdr(self) except NULL
+
+# _sqe_fields.pxi
+
+cdef class _SqeField:
+    cdef str name
+    cdef unsigned off
+    cdef unsigned size
+    cdef bint signed

@@ -22,7 +22,7 @@ from posix.signal cimport sigset_t, sigemptyset, sigaddset
 from posix.uio cimport iovec
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
-from ioring cimport _core as c
+from ioring.includes cimport core as c
 
 import os
 import warnings
@@ -177,7 +177,6 @@ cdef class _Inflight:
 @cython.final
 cdef class kernel_timespec:
     """struct __kernel_timespec { tv_sec, tv_nsec }."""
-    cdef c.ioring_kernel_timespec ts
 
     def __init__(self, long long tv_sec=0, long long tv_nsec=0):
         self.ts.tv_sec = tv_sec
@@ -206,7 +205,6 @@ cdef class kernel_timespec:
 @cython.final
 cdef class open_how:
     """struct open_how { flags, mode, resolve } for openat2."""
-    cdef c.ioring_open_how how
 
     def __init__(self, unsigned long long flags=0, unsigned long long mode=0, unsigned long long resolve=0):
         self.how.flags = flags
@@ -240,8 +238,6 @@ cdef class open_how:
 @cython.final
 cdef class statx_timestamp:
     """struct statx_timestamp { tv_sec, tv_nsec }."""
-    cdef readonly long long tv_sec
-    cdef readonly unsigned tv_nsec
 
     def __repr__(self):
         return f"statx_timestamp(tv_sec={self.tv_sec}, tv_nsec={self.tv_nsec})"
@@ -258,7 +254,6 @@ cdef statx_timestamp _stamp(c.ioring_statx_timestamp t):
 cdef class statx:
     """struct statx (256 bytes, Linux 6.18's fields), filled by the kernel in place
     (io_uring_prep_statx). A field is meaningful when its STATX_* bit is in stx_mask."""
-    cdef c.ioring_statx st
 
     def __init__(self):
         memset(&self.st, 0, sizeof(self.st))
@@ -328,22 +323,17 @@ cdef class statx:
 @cython.final
 cdef class io_sqring_offsets:
     """struct io_sqring_offsets, as the kernel filled it."""
-    cdef readonly uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array
-    cdef readonly uint64_t user_addr
 
 
 @cython.final
 cdef class io_cqring_offsets:
     """struct io_cqring_offsets, as the kernel filled it."""
-    cdef readonly uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags
-    cdef readonly uint64_t user_addr
 
 
 @cython.final
 cdef class io_uring_params:
     """struct io_uring_params: set flags (and sq_thread_*, cq_entries, wq_fd) before
     io_uring_queue_init_params; the kernel fills in the rest."""
-    cdef c.io_uring_params p
 
     def __init__(self, unsigned flags=0, unsigned sq_entries=0, unsigned cq_entries=0,
                  unsigned sq_thread_cpu=0, unsigned sq_thread_idle=0, unsigned wq_fd=0):
@@ -408,8 +398,6 @@ cdef class io_uring_params:
 @cython.final
 cdef class io_uring_probe_op:
     """struct io_uring_probe_op { op, flags }."""
-    cdef readonly uint8_t op
-    cdef readonly uint16_t flags
 
     def __repr__(self):
         return f"io_uring_probe_op(op={self.op}, flags={self.flags:#x})"
@@ -418,7 +406,6 @@ cdef class io_uring_probe_op:
 @cython.final
 cdef class io_uring_probe:
     """struct io_uring_probe, as IORING_REGISTER_PROBE fills it (io_uring_get_probe)."""
-    cdef c.io_uring_probe *probe
 
     def __cinit__(self):
         self.probe = <c.io_uring_probe *>calloc(1, c.ioring_probe_size())
@@ -1198,7 +1185,6 @@ cdef io_uring _NO_RING = io_uring()
 cdef class io_uring_sq:
     """ring->sq: khead, ktail, kflags, kdropped (the kernel's counters, read at each access),
     sqe_head, sqe_tail, ring_mask, ring_entries. Read-only."""
-    cdef io_uring _ring
 
     def __cinit__(self):
         self._ring = _NO_RING           # made directly: refuses use, never crashes
@@ -1236,7 +1222,6 @@ cdef class io_uring_sq:
 cdef class io_uring_cq:
     """ring->cq: khead, ktail, kflags, koverflow (the kernel's counters, read at each access),
     ring_mask, ring_entries. Read-only."""
-    cdef io_uring _ring
 
     def __cinit__(self):
         self._ring = _NO_RING           # made directly: refuses use, never crashes
@@ -1272,7 +1257,6 @@ cdef class io_uring_cq:
 @cython.final
 cdef class _SqeMemory:
     """The 128 bytes of a free-standing SQE (io_uring_sqe()), freed with it."""
-    cdef c.io_uring_sqe *sqe
 
     def __cinit__(self):
         self.sqe = <c.io_uring_sqe *>calloc(1, 2 * sizeof(c.io_uring_sqe))
@@ -1650,8 +1634,6 @@ def io_uring_submit_and_wait(io_uring ring not None, unsigned wait_nr):
 
 
 cdef class _Sigmask:
-    cdef sigset_t mask
-
     def __cinit__(self, object signals):
         sigemptyset(&self.mask)
         for s in signals:

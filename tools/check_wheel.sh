@@ -107,7 +107,8 @@ mkdir -p "$WORK/src"
 # Sources only: no build products (they would be reused instead of rebuilt), no git metadata.
 tar -C "$SRC" \
     --exclude=./.git --exclude=./build --exclude='./build-*' --exclude='*.so' --exclude=./dist \
-    --exclude='./ioring/*.c' --exclude=./ioring/_constants.pxi --exclude='*.egg-info' \
+    --exclude='./ioring/*.c' --exclude=./ioring/_constants.pxi --exclude=./ioring/includes/constants.pxd \
+    --exclude='*.egg-info' \
     --exclude=__pycache__ --exclude=.hypothesis --exclude=.pytest_cache --exclude=.benchmarks \
     -cf - . | tar -C "$WORK/src" -xf - || fail "copy of the sources"
 if [ "$FULL" = "1" ]; then     # a pristine copy for the tree's own wheel (the sdist build cythonizes in src/)
@@ -145,6 +146,7 @@ suffix = sysconfig.get_config_var("EXT_SUFFIX")
 expected = {"ioring/" + os.path.relpath(p, pkg) for pat in ("*.py", "*.pyi", "*.pxd", "py.typed")
             for p in glob.glob(os.path.join(pkg, "**", pat), recursive=True)}   # and ioring/bench/
 expected |= {"ioring/" + os.path.basename(p)[:-4] + suffix for p in glob.glob(os.path.join(pkg, "*.pyx"))}
+expected |= {"ioring/includes/" + os.path.basename(p) for p in glob.glob(os.path.join(pkg, "includes", "*.pxd"))}
 missing = sorted(expected - files)
 if missing:
     print("missing from the wheel:", missing)

@@ -5,7 +5,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from posix.signal cimport sigset_t
 from posix.uio cimport iovec
 
-from ioring cimport _core as c
+from ioring.includes cimport abi
+from ioring.includes.ring cimport ioring
 
 
 cdef extern from "ioring/register_ext.h" nogil:
@@ -19,7 +20,7 @@ cdef extern from "ioring/register_ext.h" nogil:
         uint64_t addr
         int32_t fd
         uint32_t flags
-        c.ioring_kernel_timespec timeout
+        abi.ioring_kernel_timespec timeout
         uint8_t opcode
 
     ctypedef struct _s_napi "struct io_uring_napi":
@@ -124,36 +125,36 @@ cdef extern from "ioring/register_ext.h" nogil:
     const int _c_IO_URING_BPF_FILTER_SZ_STRICT "IO_URING_BPF_FILTER_SZ_STRICT"
     const int _c_IO_URING_BPF_CMD_FILTER "IO_URING_BPF_CMD_FILTER"
 
-    int ioring_register_buffers_tags(c.ioring *ring, const iovec *iovecs, const uint64_t *tags, unsigned nr)
-    int ioring_register_buffers_sparse(c.ioring *ring, unsigned nr)
-    int ioring_register_buffers_update_tag(c.ioring *ring, unsigned off, const iovec *iovecs,
+    int ioring_register_buffers_tags(ioring *ring, const iovec *iovecs, const uint64_t *tags, unsigned nr)
+    int ioring_register_buffers_sparse(ioring *ring, unsigned nr)
+    int ioring_register_buffers_update_tag(ioring *ring, unsigned off, const iovec *iovecs,
                                            const uint64_t *tags, unsigned nr)
-    int ioring_clone_buffers_offset(c.ioring *dst, c.ioring *src, unsigned dst_off, unsigned src_off,
+    int ioring_clone_buffers_offset(ioring *dst, ioring *src, unsigned dst_off, unsigned src_off,
                                     unsigned nr, unsigned flags)
-    int ioring_clone_buffers(c.ioring *dst, c.ioring *src)
-    int ioring_register_files_tags(c.ioring *ring, const int *files, const uint64_t *tags, unsigned nr)
-    int ioring_register_files_update_tag(c.ioring *ring, unsigned off, const int *files,
+    int ioring_clone_buffers(ioring *dst, ioring *src)
+    int ioring_register_files_tags(ioring *ring, const int *files, const uint64_t *tags, unsigned nr)
+    int ioring_register_files_update_tag(ioring *ring, unsigned off, const int *files,
                                          const uint64_t *tags, unsigned nr_files)
-    int ioring_register_file_alloc_range(c.ioring *ring, unsigned off, unsigned len)
-    int ioring_register_personality(c.ioring *ring)
-    int ioring_unregister_personality(c.ioring *ring, int id)
-    int ioring_register_restrictions(c.ioring *ring, _s_restriction *res, unsigned nr_res)
-    int ioring_enable_rings(c.ioring *ring)
-    int ioring_register_iowq_aff(c.ioring *ring, size_t cpusz, const void *mask)
-    int ioring_unregister_iowq_aff(c.ioring *ring)
-    int ioring_register_sync_cancel(c.ioring *ring, _s_sync_cancel_reg *reg)
-    int ioring_register_sync_msg(c.io_uring_sqe *sqe)
-    int ioring_register_napi(c.ioring *ring, _s_napi *napi)
-    int ioring_unregister_napi(c.ioring *ring, _s_napi *napi)
-    int ioring_register_clock(c.ioring *ring, _s_clock_register *arg)
-    int ioring_register_region(c.ioring *ring, _s_mem_region_reg *reg)
-    int ioring_register_ifq(c.ioring *ring, _s_zcrx_ifq_reg *reg)
-    int ioring_register_zcrx_ctrl(c.ioring *ring, _s_zcrx_ctrl *ctrl)
-    int ioring_register_bpf_filter(c.ioring *ring, _s_bpf *bpf)
+    int ioring_register_file_alloc_range(ioring *ring, unsigned off, unsigned len)
+    int ioring_register_personality(ioring *ring)
+    int ioring_unregister_personality(ioring *ring, int id)
+    int ioring_register_restrictions(ioring *ring, _s_restriction *res, unsigned nr_res)
+    int ioring_enable_rings(ioring *ring)
+    int ioring_register_iowq_aff(ioring *ring, size_t cpusz, const void *mask)
+    int ioring_unregister_iowq_aff(ioring *ring)
+    int ioring_register_sync_cancel(ioring *ring, _s_sync_cancel_reg *reg)
+    int ioring_register_sync_msg(abi.io_uring_sqe *sqe)
+    int ioring_register_napi(ioring *ring, _s_napi *napi)
+    int ioring_unregister_napi(ioring *ring, _s_napi *napi)
+    int ioring_register_clock(ioring *ring, _s_clock_register *arg)
+    int ioring_register_region(ioring *ring, _s_mem_region_reg *reg)
+    int ioring_register_ifq(ioring *ring, _s_zcrx_ifq_reg *reg)
+    int ioring_register_zcrx_ctrl(ioring *ring, _s_zcrx_ctrl *ctrl)
+    int ioring_register_bpf_filter(ioring *ring, _s_bpf *bpf)
     int ioring_register_bpf_filter_task(_s_bpf *bpf)
     int ioring_register_query(_s_query_hdr *query)
 
-    int ioring_sys_setup(unsigned entries, c.io_uring_params *p)
+    int ioring_sys_setup(unsigned entries, abi.io_uring_params *p)
     int ioring_sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags, sigset_t *sig)
     int ioring_sys_enter2(int fd, unsigned to_submit, unsigned min_complete, unsigned flags,
                           void *arg, size_t arg_size)
@@ -163,7 +164,6 @@ cdef extern from "ioring/register_ext.h" nogil:
     const long long IORING_RAW_REGISTER_POINTERS
     const long long IORING_RAW_REGISTER_UNKNOWN
 
-    # (the first two are also declared in ioring/_core.pxd until it is split, issue 15)
-    int ioring_register_iowq_max_workers(c.ioring *ring, unsigned *val)
-    int ioring_register_files_sparse(c.ioring *ring, unsigned nr)
+    int ioring_register_iowq_max_workers(ioring *ring, unsigned *val)
+    int ioring_register_files_sparse(ioring *ring, unsigned nr)
     int ioring_same_file(int fd1, int fd2)

@@ -1,11 +1,11 @@
-# C declarations of include/ioring/stream.h (the constant-depth request stream), for
-# ioring._stream (Ring.run_stream) and ioring._bench (the C reference of the storage workloads).
+# include/ioring/stream.h: the constant-depth request stream, for ioring._stream (Ring.run_stream)
+# and ioring._bench (the C reference of the storage workloads).
 cdef extern from *:
     """
     /* The stream runs without the GIL from start to end, so the ring core must not drop and
      * retake it around io_uring_enter as it does for the other extensions (ioring/python.h
      * defines these hooks as Py_BEGIN/END_ALLOW_THREADS): the core is compiled here, first, with
-     * the hooks empty; ioring/python.h, included later through _core.pxd, finds it compiled. */
+     * the hooks empty; ioring/python.h, included later through ring.pxd, finds it compiled. */
     #undef IORING_BLOCKING_BEGIN
     #undef IORING_BLOCKING_END
     #define IORING_BLOCKING_BEGIN
@@ -17,7 +17,7 @@ cdef extern from *:
 
 from libc.stdint cimport uint8_t, uint64_t, int64_t, int32_t
 
-from ioring cimport _core as c
+from ioring.includes cimport ring as _ring
 
 cdef extern from "ioring/stream.h" nogil:
     enum:
@@ -135,9 +135,9 @@ cdef extern from "ioring/stream.h" nogil:
     double ioring_lat_hist_percentile(const ioring_lat_hist *h, double p)
     uint64_t ioring_lat_bucket_low(unsigned idx, uint64_t *width)
     void ioring_stream_fill_pattern(unsigned char *buf, size_t length)
-    int ioring_stream_init(ioring_stream *s, c.ioring *ring, const ioring_stream_config *cfg)
+    int ioring_stream_init(ioring_stream *s, _ring.ioring *ring, const ioring_stream_config *cfg)
     int ioring_stream_run(ioring_stream *s)
     void ioring_stream_free(ioring_stream *s)
     int64_t ioring_stream_elapsed_ns(const ioring_stream *s)
-    int ioring_stream_register_buffers(c.ioring *ring, unsigned char *bufs, size_t stride,
+    int ioring_stream_register_buffers(_ring.ioring *ring, unsigned char *bufs, size_t stride,
                                        unsigned depth, unsigned bs)
