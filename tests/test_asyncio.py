@@ -10,6 +10,7 @@ import asyncio
 import errno
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -713,6 +714,30 @@ def test_ring_configurations(arun, config, datafile):
             os.close(fd)
             a.close()
             b.close()
+    arun(main())
+
+
+def test_coop_taskrun_by_default(arun):
+    """AsyncRing sets IORING_SETUP_COOP_TASKRUN up (the kernel posts completions at the loop
+    thread's next system call instead of interrupting it), not with sqpoll or DEFER_TASKRUN
+    (which rule it out or imply it); a completion that arrives while the loop sleeps in its
+    poll still wakes it."""
+    coop = L.IORING_SETUP_COOP_TASKRUN
+
+    async def main():
+        async with AsyncRing(16) as ring:
+            assert ring.ring.uring.flags & coop
+            a, b = socket.socketpair()
+            with a, b:
+                fut = ring.recv(a, 16)
+                await asyncio.sleep(0.02)        # the loop sleeps in its poll meanwhile
+                threading.Timer(0.02, b.send, (b"woken",)).start()
+                assert await asyncio.wait_for(fut, 5) == b"woken"
+        defer = L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN
+        async with AsyncRing(16, flags=defer) as ring:
+            assert not ring.ring.uring.flags & coop
+        async with AsyncRing(16, sqpoll=True) as ring:
+            assert not ring.ring.uring.flags & coop
     arun(main())
 
 
