@@ -40,6 +40,8 @@ cdef class _AsyncDriver:
     cdef public bint chain_active
     cdef public bint idle_watch
     cdef object _flush_cb               # self.flush, bound once
+    cdef uint64_t drained_gen           # ring._reap_gen at the last drain
+    cdef bint stale_seen                # on_readable found nothing to drain since that drain
 
     def __cinit__(self, Ring ring, aring, int efd, bint defer, int rounds):
         self.ring = ring
@@ -51,10 +53,20 @@ cdef class _AsyncDriver:
     def on_readable(self):
         """The eventfd is readable: completions were posted. Reap them (and drain it)."""
         cdef uint64_t counter
+        cdef Ring ring = self.ring
         if self.defer:
             _c_read(self.efd, &counter, 8)      # before entering: see the class doc
-        else:
+        elif (self.must_drain or self.stale_seen or ring._reap_gen != self.drained_gen
+              or not ring.uring.initialized or ring.uring.door_cq_ready()
+              or ring.uring.door_cq_needs_flush()):
             self.must_drain = True
+        else:
+            # Nothing was reaped since the last drain and nothing is posted: the loop's poll
+            # saw the eventfd readable before a drain later in the same iteration (after a
+            # flush's reap) emptied it. Reading it would only find it empty (one system call
+            # per message in an echo server). Once only: a signal the kernel sent late is
+            # drained at the next wake-up.
+            self.stale_seen = True
         self._pump()
 
     def flush(self):
@@ -85,7 +97,7 @@ cdef class _AsyncDriver:
             self.aring._chain_interrupted()
             if self.must_drain:
                 self.must_drain = False
-                _c_read(self.efd, &counter, 8)
+                self._drain()
             return 0
         try:
             flags = ring._pump_c(self.defer, self.rounds, -1)
@@ -96,7 +108,7 @@ cdef class _AsyncDriver:
             while self.must_drain and not self.soon:
                 # The last pump of this iteration: drain, then look once more.
                 self.must_drain = False
-                _c_read(self.efd, &counter, 8)      # non-blocking: EAGAIN if nothing is left
+                self._drain()
                 if ring.uring.door_cq_ready() or ring.uring.door_cq_needs_flush():
                     flags = ring._pump_c(self.defer, self.rounds, -1)
                     if flags & 4:
@@ -112,12 +124,19 @@ cdef class _AsyncDriver:
                     self.handle = self.loop.call_later(0.001, self._flush_cb)
                 if self.must_drain and not self.soon:
                     self.must_drain = False
-                    _c_read(self.efd, &counter, 8)
+                    self._drain()
             else:
                 raise
         if self.idle_watch:
             self.aring._check_idle()
         return 0
+
+    cdef void _drain(self) noexcept:
+        """Read the eventfd's count (non-blocking: EAGAIN if nothing is left)."""
+        cdef uint64_t counter
+        _c_read(self.efd, &counter, 8)
+        self.drained_gen = self.ring._reap_gen
+        self.stale_seen = False
 
     def cancel_flush(self):
         if self.handle is not None:

@@ -9,7 +9,9 @@ are posted (SQPOLL, COOP_TASKRUN, DEFER_TASKRUN).
 import asyncio
 import errno
 import os
+import select
 import socket
+import threading
 import time
 
 import pytest
@@ -441,6 +443,48 @@ def test_cancelled_buffer_stays_pinned_until_cqe_reaped(arun):
     arun(main())
 
 
+def test_stale_eventfd_readiness_costs_no_read(arun):
+    """The loop's poll may report the eventfd readable and a flush later in the same iteration
+    reap and drain it: the reader callback then finds nothing reaped since that drain and an
+    empty CQ, and does not read the eventfd (a system call per message in an echo server). A
+    count found there anyway (a signal the kernel sent late) is drained at the next call, and
+    completions still wake the loop."""
+    def readable(fd):
+        return bool(select.select([fd], [], [], 0)[0])
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with AsyncRing(16) as ring:
+            assert await ring.nop() == 0
+            await asyncio.sleep(0.01)       # reaped and drained
+            efd = ring.eventfd
+            assert not readable(efd)
+            loop.remove_reader(efd)         # the calls below are the test's own
+            try:
+                # A late signal with nothing reaped since the last drain: the first call that
+                # sees it leaves it (it looks like stale readiness), the next one drains it.
+                left = []
+                for _ in range(2):
+                    os.eventfd_write(efd, 1)
+                    ring._on_readable()
+                    left.append(readable(efd))
+                    if left[-1]:
+                        break
+                assert left[-1], left       # one call did not read the eventfd
+                ring._on_readable()
+                assert not readable(efd)    # the next one drained it
+            finally:
+                loop.add_reader(efd, ring._on_readable)
+            assert await asyncio.wait_for(ring.nop(), 5) == 0
+            a, b = socket.socketpair()
+            with a, b:
+                fut = ring.recv(a, 16)
+                await asyncio.sleep(0.02)
+                b.send(b"later")
+                assert await asyncio.wait_for(fut, 5) == b"later"
+    arun(main())
+
+
 def test_cancel_before_submission(arun):
     """Cancelled in the same loop iteration it was queued: never runs, pins released."""
     async def main():
@@ -688,6 +732,30 @@ def test_ring_configurations(arun, config, datafile):
             os.close(fd)
             a.close()
             b.close()
+    arun(main())
+
+
+def test_coop_taskrun_by_default(arun):
+    """AsyncRing sets IORING_SETUP_COOP_TASKRUN up (the kernel posts completions at the loop
+    thread's next system call instead of interrupting it), not with sqpoll or DEFER_TASKRUN
+    (which rule it out or imply it); a completion that arrives while the loop sleeps in its
+    poll still wakes it."""
+    coop = L.IORING_SETUP_COOP_TASKRUN
+
+    async def main():
+        async with AsyncRing(16) as ring:
+            assert ring.ring.uring.flags & coop
+            a, b = socket.socketpair()
+            with a, b:
+                fut = ring.recv(a, 16)
+                await asyncio.sleep(0.02)        # the loop sleeps in its poll meanwhile
+                threading.Timer(0.02, b.send, (b"woken",)).start()
+                assert await asyncio.wait_for(fut, 5) == b"woken"
+        defer = L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN
+        async with AsyncRing(16, flags=defer) as ring:
+            assert not ring.ring.uring.flags & coop
+        async with AsyncRing(16, sqpoll=True) as ring:
+            assert not ring.ring.uring.flags & coop
     arun(main())
 
 

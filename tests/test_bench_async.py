@@ -49,3 +49,15 @@ def test_bench_echo_every_server_and_case():
         assert all(r["median"] > 0 for r in row.values()), case
         assert "ioring-asyncio/asyncio" in out["ratios"][case]
     assert "pingpong-10" in bench.format_results(out)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root")
+def test_bench_echo_realtime_runs_servers_at_fifo_and_restores_this_process():
+    bench = _import("bench_echo")
+    before = os.sched_getscheduler(0)
+    out = bench.run_benchmark(cases=("pingpong-1",), servers=["ioring-asyncio", "asyncio"],
+                              seconds=0.1, repeat=1, realtime=True)
+    assert out["realtime"] is True
+    assert os.sched_getscheduler(0) == before
+    assert all(r["median"] > 0 for r in out["results"]["pingpong-1"].values())
+    assert "SCHED_FIFO" in bench.format_results(out) and "load average" in bench.format_results(out)
