@@ -45,40 +45,9 @@ cdef extern from *:
 from libc.stdint cimport uint64_t
 from ioring.includes cimport core as c
 
-cdef extern from "ioring/step_loop.h" nogil:
-    # include/ioring/step_loop.h: the step loops, shared with bench/c (bench_nop.c, bench_read.c)
-    struct ioring_step_result:
-        unsigned long long ops
-        double seconds
-    ctypedef int (*ioring_step_fn)(void *ctx) noexcept nogil
-    int ioring_step_timed(double seconds, ioring_step_fn step, void *ctx,
-                          ioring_step_result *r) nogil
-    struct ioring_nop_loop:
-        c.ioring *ring
-        unsigned batch
-        uint64_t seq
-        c.io_uring_cqe **cqes
-        char err[256]
-    int ioring_nop_step(void *ctx) noexcept nogil
-    struct ioring_rw_loop:
-        c.ioring *ring
-        int fd
-        unsigned qd
-        int write
-        int fixed_buffers
-        int verify
-        unsigned sqe_flags
-        uint64_t nblocks
-        uint64_t rng
-        unsigned char *bufs
-        uint64_t *block
-        c.io_uring_cqe **cqes
-        char err[256]
-    int ioring_rw_queue(ioring_rw_loop *x, unsigned slot) nogil
-    int ioring_rw_step(void *ctx) noexcept nogil
-    int ioring_rw_drain(ioring_rw_loop *x, unsigned inflight) nogil
-    enum:
-        IORING_STEP_BS
+from ioring.includes.step_loop cimport (
+    ioring_step_result, ioring_step_fn, ioring_nop_loop, ioring_rw_loop, ioring_step_timed,
+    ioring_nop_step, ioring_rw_queue, ioring_rw_step, ioring_rw_drain, IORING_STEP_BS)
 
 from ioring.includes.constants cimport _c_IOSQE_FIXED_FILE as IOSQE_FIXED_FILE
 from ioring.includes.libc_extra cimport htole64, le64toh

@@ -240,12 +240,12 @@ cdef class _EmulatedRing(_Backend):
     # -- the backend interface --
 
     cdef bint usable(self):
-        return self.open and not self.uring._in_fork_child()
+        return self.open and not self.uring.door_in_fork_child()
 
     cdef int check(self) except -1:
         if not self.open:
             _fail(E_HANDLE, "the HIORING is closed")
-        if self.uring._in_fork_child():
+        if self.uring.door_in_fork_child():
             _fail(E_HANDLE, "the HIORING belongs to the parent process: a ring cannot be used after fork() "
                             "(create one in the child)")
         return 0
@@ -387,7 +387,7 @@ cdef class _EmulatedRing(_Backend):
             self.open = False
             self.sq_pins = [None] * self.sq_size
             self.sq_head = self.sq_tail
-            if self.waiters and not self.uring._in_fork_child():
+            if self.waiters and not self.uring.door_in_fork_child():
                 self._wake_waiters()
             else:
                 self._teardown()
@@ -697,7 +697,7 @@ cdef class _EmulatedRing(_Backend):
             self.pump = None
         if p is None:
             return 0
-        if self.uring._in_fork_child():
+        if self.uring.door_in_fork_child():
             p.forget()                # the parent's: its eventfd stays registered with the parent's ring
             return 0
         p.halt(True)
