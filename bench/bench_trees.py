@@ -41,6 +41,7 @@ if __name__ == "__main__":
 
 import ioring.files as F              # noqa: E402
 from ioring import _copytree          # noqa: E402
+from ioring.bench._runner import filesystem_of as fs_type   # noqa: E402
 
 DEFAULT_PACKAGES = ("pip", "setuptools", "pygments")
 
@@ -207,24 +208,6 @@ def wait_for_fast_creates(base, limit_s, fast_us=40):
               f"waiting", file=sys.stderr)
         os.sync()
         time.sleep(30)
-
-
-def fs_type(path):
-    """The file-system type of the mount holding ``path`` (from /proc/self/mountinfo)."""
-    path = os.path.realpath(path)
-    best, kind = "", "?"
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                mount = fields[4]
-                fstype = fields[fields.index("-") + 1]
-                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and \
-                        len(mount) >= len(best):
-                    best, kind = mount, fstype
-    except (OSError, ValueError, IndexError):
-        pass
-    return kind
 
 
 def default_targets():

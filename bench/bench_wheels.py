@@ -298,7 +298,7 @@ def run(args):
     for key, wheel in wheels.items():
         report["inflate_only"][key] = inflate_only(wheel)
     for fs in args.fs:
-        kind = W.fs_type(os.path.abspath(fs))
+        kind = W.filesystem_of(os.path.abspath(fs))
         keep = kind not in ("tmpfs", "ramfs")          # see W.clear_round
         base = tempfile.mkdtemp(prefix="ioring-wheels-", dir=fs)
         info = report["filesystems"][kind] = {"dir": fs, "journal": journal(base)}

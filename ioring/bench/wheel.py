@@ -29,7 +29,7 @@ import sys
 import tempfile
 import zipfile
 
-from ioring.bench._runner import BenchError, Skip, _bad, _Runner
+from ioring.bench._runner import BenchError, Skip, _bad, _Runner, filesystem_of
 
 #: implementation key -> label (merged into ioring.bench.IMPLS)
 IMPLS = {
@@ -106,24 +106,6 @@ def byte_compile_package():
                                            maxlevels=0, quiet=2))
     except OSError:
         return False
-
-
-def fs_type(path):
-    """The file-system type of the mount holding ``path`` (from /proc/self/mountinfo)."""
-    path = os.path.realpath(path)
-    best, kind = "", "?"
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                mount = fields[4]
-                fstype = fields[fields.index("-") + 1]
-                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and \
-                        len(mount) >= len(best):
-                    best, kind = mount, fstype
-    except (OSError, ValueError, IndexError):
-        pass
-    return kind
 
 
 def clear_round(tmp, keep_inodes):
@@ -249,7 +231,7 @@ class WheelRounds(_Runner):
         if skip is not None:
             raise skip
         self.impl, self.wheel, self.base, self.members = impl, wheel, base, members
-        self.keep_inodes = fs_type(base) not in ("tmpfs", "ramfs")
+        self.keep_inodes = filesystem_of(base) not in ("tmpfs", "ramfs")
         global _compiled
         if not _compiled:
             _compiled = True
