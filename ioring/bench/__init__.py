@@ -48,6 +48,7 @@ from ioring.bench._runner import (BLOCK, DEFAULT_BATCHES, DEFAULT_FILE_BYTES, DE
                                   DEFAULT_QDS, DEFAULT_SECONDS, DEFAULT_SIZE_MIB, WORKLOADS,
                                   BenchError, Report, Result, Skip, Stalled, _default_dir,
                                   _offsets, _ratios, _Runner, _si, _Watchdog, filesystem_of,
+                                  pyplot, save_figure, style_qd_axis,
                                   header, is_stamped, machine_info, make_file,
                                   timed)  # noqa: F401 (Stalled, timed: re-exported)
 from ioring.bench.nop import NOP_IMPLS
@@ -434,13 +435,7 @@ def write_json(report: Report, path: str) -> None:
 def plot(report: Report, path: str) -> None:
     """A PNG of the QD sweeps (ops/s against queue depth, one line per implementation, one
     panel per read/write configuration). Needs matplotlib (``pip install ioring[bench]``)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError("--plot needs matplotlib: pip install 'ioring[bench]' "
-                           "(or pip install matplotlib)") from None
+    plt = pyplot()
     panels = {}
     for r in report.results:
         if r.workload in ("read", "write") and r.status == "ok" and r.impl not in RW_QD1_ONLY:
@@ -467,17 +462,8 @@ def plot(report: Report, path: str) -> None:
                     color=colors[impl])
         if wl in flat:
             ax.axhline(flat[wl][1], linestyle="--", color=colors["sync"], label=flat[wl][0] + " (QD 1)")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("queue depth")
-        ax.set_ylabel("ops/s")
-        ax.set_title(f"4 KiB random {wl}s, {mode}, {config}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.suptitle(header(report), fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        style_qd_axis(ax, "ops/s", f"4 KiB random {wl}s, {mode}, {config}")
+    save_figure(fig, report, path)
 
 
 # Real wheels unpacked and installed by every tool (unzip): ioring/bench/wheel.py.

@@ -321,3 +321,36 @@ def header(report: Report) -> str:
     m = report.machine
     return (f"ioring {m['ioring']} | {m['cpu']}, {m['cores']} cores | Linux {m['kernel']} "
             f"{m['arch']} | {m['python']}")
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (the plots of --plot), or RuntimeError saying how to
+    install it."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RuntimeError("--plot needs matplotlib: pip install 'ioring[bench]' "
+                           "(or pip install matplotlib)") from None
+    return plt
+
+
+def style_qd_axis(ax, ylabel: str, title: str) -> None:
+    """An axis of a plot against queue depth: log-log, labelled, gridded, with its legend."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("queue depth")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def save_figure(fig, report: Report, path: str) -> None:
+    """Title ``fig`` with the run's header, write it to ``path`` (PNG) and free it."""
+    plt = pyplot()
+    fig.suptitle(header(report), fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

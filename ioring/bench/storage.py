@@ -51,7 +51,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from ioring.bench._runner import (BLOCK, BenchError, DEFAULT_QDS, DEFAULT_SECONDS, DEFAULT_SIZE_MIB,
                                   Report, Result, Skip, _Watchdog, _aligned, _default_dir, _ratios,
-                                  _si, filesystem_of, header, machine_info, make_file)
+                                  _si, filesystem_of, header, machine_info, make_file, pyplot,
+                                  save_figure, style_qd_axis)
 
 WORKLOADS = ("randread", "randwrite", "seqread", "seqwrite", "randrw")
 #: workload -> rw of Ring.run_stream (fio's --rw)
@@ -632,13 +633,7 @@ def format_report(report: Report) -> str:
 def plot(report: Report, path: str) -> None:
     """A PNG: IOPS and p99 latency against queue depth, one line per implementation, one row of
     two panels per (workload, config). Needs matplotlib."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError("--plot needs matplotlib: pip install 'ioring[bench]' "
-                           "(or pip install matplotlib)") from None
+    plt = pyplot()
     panels: Dict[tuple, Dict[str, list]] = {}
     for r in report.results:
         if isinstance(r, StorageResult) and r.status == "ok":
@@ -658,14 +653,5 @@ def plot(report: Report, path: str) -> None:
             ax_lat.plot([x[0] for x in lat], [x[1] for x in lat], marker="o", label=IMPLS[impl],
                         color=colors[impl])
         for ax, what in ((ax_iops, "IOPS"), (ax_lat, "p99 latency (µs)")):
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.set_xlabel("queue depth")
-            ax.set_ylabel(what)
-            ax.set_title(f"{wl}, {report.settings['bs']} B, {mode}, {config}: {what}")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize="small")
-    fig.suptitle(header(report), fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+            style_qd_axis(ax, what, f"{wl}, {report.settings['bs']} B, {mode}, {config}: {what}")
+    save_figure(fig, report, path)
