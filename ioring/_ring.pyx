@@ -257,6 +257,9 @@ cdef class Ring:
     cdef BufferRing _default_buffers
     cdef int _next_bgid
     cdef _FileEngine _files        # read_file/write_file chains, made on first use
+    cdef object _files_lock        # held while the engine is made: it registers the file
+                                   # table outside the GIL, and a thread arriving meanwhile
+                                   # must not register a second one (EBUSY)
     cdef dict _sendqs              # qid -> _SendQueue of a stream socket (ioring.asyncio streams)
     cdef uint32_t _next_qid
     cdef list _stalled_sends       # _SendQueues with data that waits for a moment to queue it
@@ -287,6 +290,7 @@ cdef class Ring:
         self._collectors = {}
         self._cond = threading.Condition(threading.Lock())
         self._chain_cond = threading.Condition(threading.Lock())
+        self._files_lock = threading.Lock()
         self._batches = {}
         self._next_batch = 1
         self._deferred_cancels = []
@@ -762,9 +766,11 @@ cdef class Ring:
                                "ring.linked():` block")
         self._await_chain()
         if self._files is None:
-            engine = _FileEngine.__new__(_FileEngine)
-            engine._setup(self)
-            self._files = engine
+            with self._files_lock:
+                if self._files is None:
+                    engine = _FileEngine.__new__(_FileEngine)
+                    engine._setup(self)
+                    self._files = engine
         return self._files
 
     def _file_job(self, sink, path, data, bint writing, unsigned mode, dir_fd, unsigned flags,

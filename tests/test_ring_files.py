@@ -8,6 +8,7 @@ import errno
 import os
 import signal
 import stat
+import sys
 import threading
 import time
 
@@ -382,3 +383,38 @@ def test_threads_share_the_file_engine(ring, tmp_path):
         t.join()
     assert errors == []
     assert ring.in_flight == 0 and occupied_slots(ring) == []
+
+
+def test_threads_that_first_use_read_file_together_make_one_engine(tmp_path):
+    # The engine registers the ring's file table on first use, outside the GIL; threads
+    # arriving together each saw no engine yet, and all but one got EBUSY ("already has a
+    # registered file table"). Spinning threads (not a Barrier) meet inside that window.
+    (tmp_path / "f").write_bytes(b"f")
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        failed = [round_errors for round_errors in map(first_use_together, [tmp_path] * 200)
+                  if round_errors]
+    finally:
+        sys.setswitchinterval(interval)
+    assert failed == []
+
+
+def first_use_together(tmp_path):
+    go = threading.Event()
+    errors = []
+    with ioring.Ring(8) as ring:
+        def worker():
+            while not go.is_set():
+                pass
+            try:
+                assert ring.read_file(tmp_path / "f").result() == b"f"
+            except BaseException as exc:
+                errors.append(exc)
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for t in threads:
+            t.start()
+        go.set()
+        for t in threads:
+            t.join()
+    return errors
