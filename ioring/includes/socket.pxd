@@ -29,6 +29,7 @@ cdef extern from "<sys/socket.h>" nogil:
     enum:
         MSG_WAITALL
         MSG_NOSIGNAL
+        SOCK_CLOEXEC
 
 cdef extern from "<netinet/in.h>" nogil:
     ctypedef struct c_in_addr "struct in_addr":
