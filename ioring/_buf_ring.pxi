@@ -85,8 +85,6 @@ cdef class io_uring_buf_reg:
     With IOU_PBUF_RING_MMAP in ``flags``, ``ring_addr`` is None (C's 0): the kernel allocates
     the ring, and io_uring_register_buf_ring maps it (C mmaps the ring fd at
     IORING_OFF_PBUF_RING | bgid << IORING_OFF_PBUF_SHIFT); ``.br`` is then that mapping."""
-    cdef c.io_uring_buf_reg reg
-    cdef io_uring_buf_ring _ring_view
 
     def __init__(self, ring_addr, unsigned ring_entries, unsigned bgid, unsigned flags=0):
         cdef _Buffer mem

@@ -189,7 +189,6 @@ cdef class _Iovecs:
 @cython.final
 cdef class _U64Array:
     """A C __u64 array (resource tags) of ``count`` items, or NULL for None."""
-    cdef uint64_t *items
 
 
     def __cinit__(self, object values, unsigned count, str name):
@@ -214,8 +213,6 @@ cdef class _U64Array:
 @cython.final
 cdef class _IntArray:
     """A C int array copied from a sequence of ints (fds: -1 marks a sparse slot)."""
-    cdef int *items
-    cdef unsigned count
 
     def __cinit__(self, object values, object nr, str name):
         cdef list vals = list(values)

@@ -15,7 +15,6 @@ IO_URING_BPF_CMD_FILTER = rx._c_IO_URING_BPF_CMD_FILTER
 cdef class io_uring_restriction:
     """struct io_uring_restriction: ``opcode`` is IORING_RESTRICTION_*; the second field is a
     C union, named register_op, sqe_op or sqe_flags after what the opcode restricts."""
-    cdef rx._s_restriction res
 
     def __init__(self, opcode=0, register_op=None, sqe_op=None, sqe_flags=None):
         given = [v for v in (register_op, sqe_op, sqe_flags) if v is not None]
@@ -52,10 +51,8 @@ cdef class io_uring_sync_cancel_reg:
     """struct io_uring_sync_cancel_reg: what to cancel (``addr`` = user_data, or ``fd`` with
     IORING_ASYNC_CANCEL_FD, ``opcode`` with IORING_ASYNC_CANCEL_OP...), IORING_ASYNC_CANCEL_*
     ``flags``, and how long to wait (``timeout``; kernel_timespec(-1, -1) = forever)."""
-    cdef rx._s_sync_cancel_reg reg
     # The timeout as an object of its own, returned by the getter each time, so that
     # reg.timeout.tv_sec = 200 sticks as it does in C; copied into reg when registering.
-    cdef kernel_timespec _timeout
 
     def __init__(self, addr=0, fd=-1, flags=0, kernel_timespec timeout=None, opcode=0):
         memset(&self.reg, 0, sizeof(self.reg))
@@ -104,7 +101,6 @@ cdef class io_uring_napi:
     """struct io_uring_napi: busy-poll settings (``busy_poll_to`` microseconds,
     ``prefer_busy_poll``; ``opcode`` IO_URING_NAPI_* with ``op_param``). The kernel writes the
     previous settings back into it."""
-    cdef rx._s_napi napi
 
     def __init__(self, busy_poll_to=0, prefer_busy_poll=0, opcode=0, op_param=0):
         memset(&self.napi, 0, sizeof(self.napi))
@@ -139,7 +135,6 @@ cdef class io_uring_napi:
 cdef class io_uring_clock_register:
     """struct io_uring_clock_register: the clock of the ring's waits (``clockid``:
     CLOCK_MONOTONIC or CLOCK_BOOTTIME, as time.CLOCK_*)."""
-    cdef rx._s_clock_register reg
 
     def __init__(self, clockid=0):
         memset(&self.reg, 0, sizeof(self.reg))
@@ -160,8 +155,6 @@ cdef class io_uring_region_desc:
     buffer (e.g. an mmap; with IORING_MEM_REGION_TYPE_USER in ``flags``), pinned by this
     object, or None for kernel-allocated memory, whose mmap offset on the ring fd the kernel
     writes into ``mmap_offset``. ``size`` defaults to the buffer's length."""
-    cdef rx._s_region_desc rd
-    cdef _Buffer _mem
 
     def __init__(self, user_addr=None, size=None, flags=0, id=0):
         memset(&self.rd, 0, sizeof(self.rd))
@@ -200,8 +193,6 @@ cdef class io_uring_mem_region_reg:
     """struct io_uring_mem_region_reg: ``region_uptr`` (an io_uring_region_desc) and
     IORING_MEM_REGION_REG_* ``flags`` (WAIT_ARG: the registered wait-argument region, only
     while the ring is disabled)."""
-    cdef rx._s_mem_region_reg reg
-    cdef io_uring_region_desc _desc
 
     def __init__(self, io_uring_region_desc region_uptr not None, flags=0):
         memset(&self.reg, 0, sizeof(self.reg))
@@ -222,7 +213,6 @@ cdef class io_uring_mem_region_reg:
 cdef class io_uring_zcrx_offsets:
     """struct io_uring_zcrx_offsets: where the refill queue's head, tail and entries are in
     the region (filled by the kernel)."""
-    cdef readonly uint32_t head, tail, rqes
 
     def __repr__(self):
         return f"io_uring_zcrx_offsets(head={self.head}, tail={self.tail}, rqes={self.rqes})"
@@ -233,8 +223,6 @@ cdef class io_uring_zcrx_area_reg:
     """struct io_uring_zcrx_area_reg: the memory received data lands in. ``addr``: a
     writable buffer (pinned by this object), or with IORING_ZCRX_AREA_DMABUF in ``flags`` an
     offset into ``dmabuf_fd``. The kernel writes ``rq_area_token``."""
-    cdef rx._s_zcrx_area_reg area
-    cdef _Buffer _mem
 
     def __init__(self, addr=None, len=None, flags=0, dmabuf_fd=0):
         memset(&self.area, 0, sizeof(self.area))
@@ -272,9 +260,6 @@ cdef class io_uring_zcrx_ifq_reg:
     ``if_rxq`` with ``rq_entries`` refill entries, its ``area_ptr`` (io_uring_zcrx_area_reg)
     and refill ring ``region_ptr`` (io_uring_region_desc). The kernel fills ``offsets`` and
     ``zcrx_id``."""
-    cdef rx._s_zcrx_ifq_reg reg
-    cdef io_uring_zcrx_area_reg _area
-    cdef io_uring_region_desc _region
 
     def __init__(self, if_idx=0, if_rxq=0, rq_entries=0, flags=0,
                  io_uring_zcrx_area_reg area_ptr=None, io_uring_region_desc region_ptr=None, rx_buf_len=0):
@@ -320,7 +305,6 @@ cdef class zcrx_ctrl:
     """struct zcrx_ctrl: an operation (``op``: ZCRX_CTRL_FLUSH_RQ, ZCRX_CTRL_EXPORT) on
     zero-copy receive queue ``zcrx_id``; EXPORT writes a file descriptor into ``zcrx_fd``
     (zc_export.zcrx_fd)."""
-    cdef rx._s_zcrx_ctrl ctrl
 
     def __init__(self, zcrx_id=0, op=0):
         memset(&self.ctrl, 0, sizeof(self.ctrl))
@@ -341,9 +325,6 @@ cdef class io_uring_bpf_filter:
     (code, jt, jf, k) instructions, or the bytes of a struct sock_filter array, copied) run
     for every SQE of ``opcode``; IO_URING_BPF_FILTER_* ``flags``. ``filter_len`` defaults to
     the number of instructions."""
-    cdef rx._s_bpf_filter f
-    cdef rx._s_sock_filter *insns
-    cdef unsigned ninsns
 
     def __init__(self, opcode=0, flags=0, filter_ptr=None, filter_len=None, pdu_size=0):
         cdef _Buffer b
@@ -410,8 +391,6 @@ cdef class io_uring_bpf_filter:
 cdef class io_uring_bpf:
     """struct io_uring_bpf: a BPF command (``cmd_type`` IO_URING_BPF_CMD_FILTER with its
     ``filter``, an io_uring_bpf_filter)."""
-    cdef rx._s_bpf bpf
-    cdef io_uring_bpf_filter _filter
 
     def __init__(self, cmd_type=IO_URING_BPF_CMD_FILTER, cmd_flags=0, io_uring_bpf_filter filter=None):
         memset(&self.bpf, 0, sizeof(self.bpf))
@@ -433,7 +412,6 @@ cdef class io_uring_bpf:
 cdef class io_uring_query_opcode:
     """struct io_uring_query_opcode: what IO_URING_QUERY_OPCODES reports (counts of request,
     register and query opcodes; feature, setup, enter and SQE flag masks)."""
-    cdef rx._s_query_opcode q
 
     def __init__(self):
         memset(&self.q, 0, sizeof(self.q))
@@ -462,7 +440,6 @@ cdef class io_uring_query_opcode:
 cdef class io_uring_query_scq:
     """struct io_uring_query_scq: what IO_URING_QUERY_SCQ reports (SQ/CQ ring header size and
     alignment)."""
-    cdef rx._s_query_scq q
 
     def __init__(self):
         memset(&self.q, 0, sizeof(self.q))
@@ -480,10 +457,6 @@ cdef class io_uring_query_hdr:
     ``size`` bytes of it (default: all). ``next_entry`` chains another io_uring_query_hdr.
     The kernel writes ``result`` (0 or -errno for this entry) and the ``size`` it filled;
     like C, a header must have result 0 to be sent again."""
-    cdef rx._s_query_hdr hdr
-    cdef object _data_obj
-    cdef _Buffer _data_buf
-    cdef io_uring_query_hdr _next
 
     def __init__(self, query_op=0, query_data=None, size=None, io_uring_query_hdr next_entry=None):
         cdef size_t available = 0
@@ -535,10 +508,6 @@ cdef class io_uring_getevents_arg:
     ``sigmask`` (an iterable of signal numbers blocked during the wait, or None),
     ``sigmask_sz`` (default _NSIG/8 with a sigmask), ``min_wait_usec``, ``ts`` (a
     kernel_timespec, kept alive by this object, or None)."""
-    cdef rx._s_getevents_arg arg
-    cdef _Sigmask _sigmask
-    cdef kernel_timespec _ts
-    cdef object _signals
 
     def __init__(self, sigmask=None, sigmask_sz=None, min_wait_usec=0, kernel_timespec ts=None):
         memset(&self.arg, 0, sizeof(self.arg))

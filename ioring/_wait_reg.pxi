@@ -11,8 +11,6 @@ cdef wr.c_reg_wait _EMPTY_SLOT
 @cython.final
 cdef class io_uring_reg_wait:
     """One slot of a wait region (struct io_uring_reg_wait): a view into the region's memory."""
-    cdef io_uring_reg_wait_region region
-    cdef wr.c_reg_wait *slot
 
     def __cinit__(self):
         self.slot = &_EMPTY_SLOT     # until a region hands out a real one
@@ -40,9 +38,6 @@ cdef class io_uring_reg_wait:
 cdef class io_uring_reg_wait_region:
     """``nentries`` struct io_uring_reg_wait slots in page-aligned memory owned by this object
     (C's ``struct io_uring_reg_wait *reg``). Index it to fill a slot."""
-    cdef wr.c_reg_wait *slots
-    cdef size_t size
-    cdef readonly unsigned nentries
 
     def __cinit__(self, unsigned nentries):
         if nentries == 0 or nentries > 4096:

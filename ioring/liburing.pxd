@@ -9,6 +9,8 @@ from ioring.includes cimport core as c
 from ioring.includes.udcount cimport *      # the tracking table liburing.pyx uses
 from ioring.includes.libc_extra cimport _epoll_event_t
 from ioring.includes.socket cimport c_sockaddr_storage, socklen_t, c_msghdr, c_cmsghdr
+from ioring.includes cimport register_ext as rx
+from ioring.includes cimport wait_reg as wr
 
 
 
@@ -312,3 +314,90 @@ cdef class _SqeField:
     cdef unsigned off
     cdef unsigned size
     cdef bint signed
+
+
+# ---- the int arrays of _convert.pxi, the structs of _register_structs.pxi, _buf_ring.pxi and
+# _wait_reg.pxi (their methods are there) ---------------------------------------------------------
+
+cdef class _U64Array:
+    cdef uint64_t *items
+
+cdef class _IntArray:
+    cdef int *items
+    cdef unsigned count
+
+cdef class io_uring_restriction:
+    cdef rx._s_restriction res
+
+cdef class io_uring_sync_cancel_reg:
+    cdef rx._s_sync_cancel_reg reg
+    cdef kernel_timespec _timeout
+
+cdef class io_uring_napi:
+    cdef rx._s_napi napi
+
+cdef class io_uring_clock_register:
+    cdef rx._s_clock_register reg
+
+cdef class io_uring_region_desc:
+    cdef rx._s_region_desc rd
+    cdef _Buffer _mem
+
+cdef class io_uring_mem_region_reg:
+    cdef rx._s_mem_region_reg reg
+    cdef io_uring_region_desc _desc
+
+cdef class io_uring_zcrx_offsets:
+    cdef readonly uint32_t head, tail, rqes
+
+cdef class io_uring_zcrx_area_reg:
+    cdef rx._s_zcrx_area_reg area
+    cdef _Buffer _mem
+
+cdef class io_uring_zcrx_ifq_reg:
+    cdef rx._s_zcrx_ifq_reg reg
+    cdef io_uring_zcrx_area_reg _area
+    cdef io_uring_region_desc _region
+
+cdef class zcrx_ctrl:
+    cdef rx._s_zcrx_ctrl ctrl
+
+cdef class io_uring_bpf_filter:
+    cdef rx._s_bpf_filter f
+    cdef rx._s_sock_filter *insns
+    cdef unsigned ninsns
+
+cdef class io_uring_bpf:
+    cdef rx._s_bpf bpf
+    cdef io_uring_bpf_filter _filter
+
+cdef class io_uring_query_opcode:
+    cdef rx._s_query_opcode q
+
+cdef class io_uring_query_scq:
+    cdef rx._s_query_scq q
+
+cdef class io_uring_query_hdr:
+    cdef rx._s_query_hdr hdr
+    cdef object _data_obj
+    cdef _Buffer _data_buf
+    cdef io_uring_query_hdr _next
+
+cdef class io_uring_getevents_arg:
+    cdef rx._s_getevents_arg arg
+    cdef _Sigmask _sigmask
+    cdef kernel_timespec _ts
+    cdef object _signals
+
+cdef class io_uring_buf_reg:
+    cdef c.io_uring_buf_reg reg
+    cdef io_uring_buf_ring _ring_view
+
+cdef class io_uring_reg_wait_region:
+    cdef wr.c_reg_wait *slots
+    cdef size_t size
+    cdef readonly unsigned nentries
+
+cdef class io_uring_reg_wait:
+    cdef io_uring_reg_wait_region region
+    cdef wr.c_reg_wait *slot
