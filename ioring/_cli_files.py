@@ -6,7 +6,7 @@
 import os
 import sys
 
-from ioring._progress import Progress, human_bytes
+from ioring._progress import Progress, human_bytes, run_paths_command
 
 __all__ = ["add_subcommands", "cmd_cp", "cmd_unzip"]
 
@@ -68,21 +68,12 @@ def _copy_tree(src, dst, args):
 
 def cmd_unzip(args):
     """Extract ARCHIVE (zip or wheel) into DEST."""
-    import zipfile
     from ioring.files import extract_zip
-    bar = Progress(0, os.path.basename(args.archive), enabled=False if args.quiet else None)
-    try:
-        with bar:
-            paths = extract_zip(args.archive, args.dest, progress=bar,
-                                max_ratio=args.max_ratio or None, threads=args.threads)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        return _fail("unzip", exc)
-    if args.verbose:
-        for path in paths:
-            print(path)
-    if not args.quiet:
-        print(f"{len(paths)} entries extracted to {args.dest}", file=sys.stderr)
-    return 0
+    return run_paths_command(
+        "unzip", args, args.archive,
+        lambda bar: extract_zip(args.archive, args.dest, progress=bar,
+                                max_ratio=args.max_ratio or None, threads=args.threads),
+        f"{{n}} entries extracted to {args.dest}")
 
 
 def _size(text):

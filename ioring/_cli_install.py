@@ -5,11 +5,8 @@ wheel, through ``ioring.files.install_wheel``.
 (the handler, ``func(args) -> exit status``) as a default.
 """
 import argparse
-import os
-import sys
-import zipfile
 
-from ioring._progress import Progress
+from ioring._progress import run_paths_command
 
 __all__ = ["add_subcommands", "cmd_install"]
 
@@ -17,21 +14,12 @@ __all__ = ["add_subcommands", "cmd_install"]
 def cmd_install(args):
     """Install WHEEL into DIR as `pip install --no-deps --target DIR WHEEL` does."""
     from ioring.files import install_wheel
-    bar = Progress(0, os.path.basename(args.wheel), enabled=False if args.quiet else None)
-    try:
-        with bar:
-            paths = install_wheel(args.wheel, args.target, progress=bar,
+    return run_paths_command(
+        "install", args, args.wheel,
+        lambda bar: install_wheel(args.wheel, args.target, progress=bar,
                                   compile_bytecode=args.compile, verify_record=args.verify_record,
-                                  max_ratio=args.max_ratio or None)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        print(f"python -m ioring install: {exc}", file=sys.stderr)
-        return 1
-    if args.verbose:
-        for path in paths:
-            print(path)
-    if not args.quiet:
-        print(f"{len(paths)} files installed in {args.target}", file=sys.stderr)
-    return 0
+                                  max_ratio=args.max_ratio or None),
+        f"{{n}} files installed in {args.target}")
 
 
 def add_subcommands(subparsers):

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-__all__ = ["Progress", "human_bytes"]
+__all__ = ["Progress", "human_bytes", "run_paths_command"]
 
 
 def human_bytes(n):
@@ -112,3 +112,24 @@ class Progress:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def run_paths_command(prog, args, source, work, done):
+    """What ``python -m ioring unzip`` and ``install`` share: ``work(progress)`` (the call that
+    returns the paths written, its progress drawn for ``source`` unless ``args.quiet``), the
+    paths printed with ``args.verbose``, then ``done`` (formatted with ``n``, how many) on stderr.
+    Returns the exit status: 1 with the error on stderr for OSError, ValueError, BadZipFile."""
+    import zipfile
+    bar = Progress(0, os.path.basename(source), enabled=False if args.quiet else None)
+    try:
+        with bar:
+            paths = work(bar)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        print(f"python -m ioring {prog}: {exc}", file=sys.stderr)
+        return 1
+    if args.verbose:
+        for path in paths:
+            print(path)
+    if not args.quiet:
+        print(done.format(n=len(paths)), file=sys.stderr)
+    return 0

@@ -48,7 +48,7 @@ from ioring.bench._runner import (BLOCK, DEFAULT_BATCHES, DEFAULT_FILE_BYTES, DE
                                   DEFAULT_QDS, DEFAULT_SECONDS, DEFAULT_SIZE_MIB, WORKLOADS,
                                   BenchError, Report, Result, Skip, Stalled, _default_dir,
                                   _offsets, _ratios, _Runner, _si, _Watchdog, filesystem_of,
-                                  pyplot, save_figure, style_qd_axis,
+                                  pyplot, save_figure, style_qd_axis, table_rows,
                                   header, is_stamped, machine_info, make_file,
                                   timed)  # noqa: F401 (Stalled, timed: re-exported)
 from ioring.bench.nop import NOP_IMPLS
@@ -385,22 +385,11 @@ def format_report(report: Report) -> str:
              f"{report.settings['seconds']:g} s per point; ratios are to the C reference of the same "
              "point (small-files, unzip: to the plain-Python way), all measured in this run", ""]
     rows = [("workload", "point", "config", "implementation", "ops/s", "µs/op (1/throughput)", "ratio")]
-    last, seen = None, set()
-    for r in report.results:
-        key = (r.workload, r.value, r.config)
-        if last is not None and key != last:
-            rows.append(None)
-        last = key
-        point = f"{r.param} {r.value}"
-        if r.status != "ok":
-            # The same reason for every point of an implementation is shown once.
-            note = "" if (r.impl, r.status, r.note) in seen else r.note
-            seen.add((r.impl, r.status, r.note))
-            rows.append((r.workload, point, r.config, r.label, r.status, "", note))
-            continue
-        ratio = "ref" if r.impl == r.reference else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
-        rows.append((r.workload, point, r.config, r.label, _si(r.ops_per_sec),
-                     f"{r.us_per_op:.3f}", f"{ratio:<6} {r.note}" if r.note else ratio))
+    rows += table_rows(
+        report.results,
+        lambda r, ratio: (r.workload, f"{r.param} {r.value}", r.config, r.label, _si(r.ops_per_sec),
+                          f"{r.us_per_op:.3f}", f"{ratio:<6} {r.note}" if r.note else ratio),
+        lambda r, note: (r.workload, f"{r.param} {r.value}", r.config, r.label, r.status, "", note))
     widths = [max(len(row[i]) for row in rows if row is not None and i < 6) for i in range(6)]
     for row in rows:
         if row is None:

@@ -317,6 +317,28 @@ def _si(v: Optional[float]) -> str:
     return f"{v:.0f}"
 
 
+def table_rows(results: List[Result], ok_row: Callable, failed_row: Callable) -> list:
+    """The rows of a report's table, None between points (workload, value, config):
+    ``ok_row(result, ratio)`` for a result measured (ratio "ref" for the reference, "1.23x" or
+    "-"), ``failed_row(result, note)`` for one that did not run (its reason shown once per
+    implementation, status and reason)."""
+    rows: list = []
+    last, seen = None, set()
+    for r in results:
+        key = (r.workload, r.value, r.config)
+        if last is not None and key != last:
+            rows.append(None)
+        last = key
+        if r.status != "ok":
+            note = "" if (r.impl, r.status, r.note) in seen else r.note
+            seen.add((r.impl, r.status, r.note))
+            rows.append(failed_row(r, note))
+        else:
+            ratio = "ref" if r.impl == r.reference else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
+            rows.append(ok_row(r, ratio))
+    return rows
+
+
 def header(report: Report) -> str:
     m = report.machine
     return (f"ioring {m['ioring']} | {m['cpu']}, {m['cores']} cores | Linux {m['kernel']} "

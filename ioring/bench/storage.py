@@ -52,7 +52,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from ioring.bench._runner import (BLOCK, BenchError, DEFAULT_QDS, DEFAULT_SECONDS, DEFAULT_SIZE_MIB,
                                   Report, Result, Skip, _Watchdog, _aligned, _default_dir, _ratios,
                                   _si, filesystem_of, header, machine_info, make_file, pyplot,
-                                  save_figure, style_qd_axis)
+                                  save_figure, style_qd_axis, table_rows)
 
 WORKLOADS = ("randread", "randwrite", "seqread", "seqwrite", "randrw")
 #: workload -> rw of Ring.run_stream (fio's --rw)
@@ -599,21 +599,12 @@ def format_report(report: Report) -> str:
     pk = [_pkey(p) for p in PERCENTILES]
     head = ("workload", "qd", "config", "implementation", "IOPS", "MB/s") + tuple(f"{k} µs" for k in pk) + ("ratio",)
     rows: List[Optional[tuple]] = [head]
-    last, seen = None, set()
-    for r in report.results:
-        key = (r.workload, r.value, r.config)
-        if last is not None and key != last:
-            rows.append(None)
-        last = key
-        if r.status != "ok":
-            note = "" if (r.impl, r.status, r.note) in seen else r.note
-            seen.add((r.impl, r.status, r.note))
-            rows.append((r.workload, str(r.value), r.config, r.label, r.status, note))
-            continue
-        ratio = "ref" if r.impl == r.reference else (f"{r.ratio:.2f}x" if r.ratio is not None else "-")
-        lat = r.lat_us or {}
-        rows.append((r.workload, str(r.value), r.config, r.label, _si(r.ops_per_sec),
-                     f"{r.mb_per_sec:.1f}") + tuple(_fmt_us(lat.get(k)) for k in pk) + (ratio,))
+    rows += table_rows(
+        report.results,
+        lambda r, ratio: ((r.workload, str(r.value), r.config, r.label, _si(r.ops_per_sec),
+                           f"{r.mb_per_sec:.1f}")
+                          + tuple(_fmt_us((r.lat_us or {}).get(k)) for k in pk) + (ratio,)),
+        lambda r, note: (r.workload, str(r.value), r.config, r.label, r.status, note))
     ncol = len(head)
     widths = [max(len(row[i]) for row in rows if row is not None and len(row) == ncol) for i in range(ncol)]
     for row in rows:
