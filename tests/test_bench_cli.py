@@ -145,3 +145,20 @@ def test_bench_files_script_runs(tmp_path):
     assert {"write_4k", "read_4k", "ablation_write", "unzip_250",
             "copy_32m", "mkdir_200"} <= set(data), sorted(data)
     assert list(tmp_path.iterdir()) == []           # its scratch directory was removed
+
+
+def test_compare_builds_script_runs(tmp_path):
+    # bench/compare_builds.py (old build vs new, same run): the same build twice, one short
+    # repetition; its JSON has a row per point and implementation, with both rates.
+    script = pathlib.Path(__file__).resolve().parent.parent / "bench" / "compare_builds.py"
+    out = tmp_path / "cmp.json"
+    result = subprocess.run([sys.executable, str(script), PKG_PARENT, PKG_PARENT, "--reps", "1",
+                             "--json", str(out), "--", "nop", "--batch", "1,8", "--seconds",
+                             "0.02", "--impl", "c,thin"],
+                            capture_output=True, text=True, timeout=300, env=_env())
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["point"], r["implementation"].split(" ")[0]) for r in rows} >= {
+        ("batch 1", "C"), ("batch 8", "C"), ("batch 1", "thin"), ("batch 8", "thin")}
+    assert all(r["old_ops_per_sec"] > 0 and r["new_ops_per_sec"] > 0 for r in rows)
+    assert "new/old" in result.stdout
