@@ -27,7 +27,7 @@ repetitions, medians): randread, randwrite, seqread, seqwrite (fio's read/write)
 
 thin (run when named): ioring.liburing's per-operation loop against the same loop written for the
 PyPI liburing package (pip install liburing), NOP batch 1 and 32 and page-cache 4 KiB reads at QD
-1 and 32, both ways of reaping (for_each_cqe + cq_advance, peek_cqe + cqe_seen), and the cost of a
+1 and 32 (and the same reads into registered buffers, read_fixed: no target), both ways of reaping (for_each_cqe + cq_advance, peek_cqe + cqe_seen), and the cost of a
 bare call; pinned to one CPU, --reps interleaved repetitions, medians, ratios (issue 18's
 targets: >= 1.15x, <= 35 ns). Without the PyPI package only ioring.liburing is measured.
 """

@@ -438,6 +438,21 @@ cdef class io_uring_probe:
 
 # ---- the ring ----------------------------------------------------------------------------------
 
+# cqe.res as a Python int: the int made for the last value is reused while the value repeats
+# (every CQE of a loop of 4 KiB reads has res 4096, past CPython's cache of small ints), which
+# saves an allocation and a free per CQE. Ints are immutable: sharing one is invisible.
+cdef int32_t _last_res = 0
+cdef object _last_res_obj = 0
+
+
+cdef inline object _res_int(int32_t res):
+    global _last_res, _last_res_obj
+    if res != _last_res:
+        _last_res_obj = res
+        _last_res = res
+    return _last_res_obj
+
+
 @cython.no_gc_clear
 cdef class io_uring:
     """struct io_uring. Create it empty and fill it with io_uring_queue_init, as in C."""
@@ -665,7 +680,7 @@ cdef class io_uring:
         out.res = cqe.res
         out.flags = cqe.flags
         out._user_data_obj = cqe.user_data
-        out._res_obj = cqe.res
+        out._res_obj = _res_int(cqe.res)
         out._flags_obj = cqe.flags
         out._ring = self
         out._pos = pos

@@ -31,9 +31,9 @@ def _env():
 def test_loops_of_both_packages_run_and_compare(tmp_path):
     _pypi()
     report = T.run(seconds=0.02, reps=1, size_mib=4, directory=str(tmp_path),
-                   points=(("nop", 1), ("nop", 4), ("read", 1), ("read", 4)))
+                   points=(("nop", 1), ("nop", 4), ("read", 1), ("read", 4), ("fixed", 4)))
     loops = [r for r in report.results if r.param != "call"]
-    assert len(loops) == 4 * len(T.SHAPES) * 3       # ioring, PyPI, the C loop
+    assert len(loops) == 5 * len(T.SHAPES) * 3       # ioring, PyPI, the C loop
     assert all(r.status == "ok" and r.ops > 0 for r in loops), [(r.label, r.status, r.note) for r in loops]
     mine = [r for r in loops if r.impl == "ioring"]
     assert all(r.ratio is not None and r.ratio > 0 for r in mine)
@@ -43,8 +43,10 @@ def test_loops_of_both_packages_run_and_compare(tmp_path):
     keys = {t["key"] for t in report.targets}
     assert {f"thin-{op}-{v}-{s}" for op, v in (("nop", 1), ("read", 4)) for s in T.SHAPES} <= keys
     assert "thin-bare-call" in keys
+    assert not [k for k in keys if "fixed" in k]     # read_fixed is measured, with no target
     text = T.format_report(report)
     assert "targets (issue 18)" in text and "bare call" in text and "read QD 4" in text
+    assert "read_fixed QD 4" in text
     assert "what 1.15x asks" in text
     assert not list(tmp_path.iterdir())             # the data file is removed
 

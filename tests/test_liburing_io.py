@@ -89,6 +89,30 @@ def test_for_each_cqe_and_cq_advance(ring):
     assert L.io_uring_peek_cqe(ring) is None
 
 
+def test_cqe_res_of_repeated_and_changing_values(ring, datafile):
+    """cqe.res (whose int object is shared while the value repeats) is each completion's own,
+    however the values alternate, and a CQE kept from before still reads its value."""
+    fd, data, _ = datafile
+    bufs = [bytearray(4096) for _ in range(6)]
+    reads = [(4096, 0), (4096, 4096), (4096, 10000 - 100), (0, None), (4096, -2), (4096, 4096)]
+    for ud, (n, off) in enumerate(reads):
+        sqe = sqe_for(ring, ud)
+        if off is None:
+            L.io_uring_prep_nop(sqe)
+        elif off == -2:
+            L.io_uring_prep_read(sqe, 999_999, bufs[ud], n, 0)          # not an fd: -EBADF
+        else:
+            L.io_uring_prep_read(sqe, fd, bufs[ud], n, off)
+    assert L.io_uring_submit_and_wait(ring, 6) == 6
+    expected = {0: 4096, 1: 4096, 2: 100, 3: 0, 4: -errno.EBADF, 5: 4096}
+    kept = list(L.io_uring_for_each_cqe(ring))
+    assert {c.user_data: c.res for c in kept} == expected
+    assert {L.io_uring_peek_batch_cqe(ring, 6)[i].user_data: c.res for i, c in enumerate(kept)} == expected
+    L.io_uring_cq_advance(ring, 6)
+    assert {c.user_data: c.res for c in kept} == expected     # copies: consumed or not
+    assert bytes(bufs[2][:100]) == data[-100:]
+
+
 def test_prep_read_encodes_the_sqe_zero_copy(ring, datafile):
     fd, _, _ = datafile
     buf = bytearray(512)

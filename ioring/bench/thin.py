@@ -11,6 +11,9 @@ nop B      B x (get_sqe, prep_nop, set_data64), submit_and_wait(B), every CQE ch
 read QD    submit_and_wait(1), every ready CQE checked (res == 4096), cq_advance, then one new
            4 KiB read at a random block (get_sqe, prep_read, set_data64) per completion: QD
            requests in flight, page cache (a 64 MiB file read once before)
+fixed QD   the same reads into registered buffers (io_uring_register_buffers, then
+           io_uring_prep_read_fixed): no buffer export per request in either package; no target,
+           it tells how much of the read loop is the buffer argument
 ========== =========================================================================================
 
 Two ways of reaping, each measured for both packages (``SHAPES``): ``advance`` iterates the
@@ -53,7 +56,11 @@ WORKLOADS = ("thin",)
 IMPLS = {"ioring": "ioring.liburing, per-op loop", "liburing": "liburing (PyPI), per-op loop",
          "c": "C loop over ioring's core (ioring._bench)"}
 REFERENCE = "liburing"
-POINTS = (("nop", 1), ("nop", 32), ("read", 1), ("read", 32))
+POINTS = (("nop", 1), ("nop", 32), ("read", 1), ("read", 32), ("fixed", 1), ("fixed", 32))
+#: the points the issue-18 targets are about (``fixed``, reads into registered buffers, is there
+#: to tell what a read's buffer costs: no export per request in the PyPI package either)
+TARGET_OPS = ("nop", "read")
+_POINT_NAMES = {"nop": "nop batch", "read": "read QD", "fixed": "read_fixed QD"}
 SHAPES = ("advance", "seen")
 DEFAULT_REPS = 5
 DEFAULT_SECONDS = 0.3
@@ -272,6 +279,115 @@ def _pypi_read(fd: int, offsets, qd: int, shape: str):
     return (step_advance if shape == "advance" else step_seen), close
 
 
+def _ioring_fixed(fd: int, offsets, qd: int, shape: str):
+    """The read loop into registered buffers (io_uring_prep_read_fixed; slot i is buffer i)."""
+    from ioring import liburing as L
+    ring = L.io_uring()
+    L.io_uring_queue_init(qd, ring, 0)
+    bufs = [bytearray(BLOCK) for _ in range(qd)]
+    L.io_uring_register_buffers(ring, bufs)
+    get_sqe, prep_read_fixed, set_data64 = L.io_uring_get_sqe, L.io_uring_prep_read_fixed, L.io_uring_sqe_set_data64
+    submit_and_wait, cq_advance = L.io_uring_submit_and_wait, L.io_uring_cq_advance
+    for_each_cqe, peek_cqe, cqe_seen, cq_ready = (L.io_uring_for_each_cqe, L.io_uring_peek_cqe,
+                                                  L.io_uring_cqe_seen, L.io_uring_cq_ready)
+    next_off = itertools.cycle(offsets).__next__
+    for slot in range(qd):
+        sqe = get_sqe(ring)
+        prep_read_fixed(sqe, fd, bufs[slot], BLOCK, next_off(), slot)
+        set_data64(sqe, slot)
+
+    def step_advance():
+        submit_and_wait(ring, 1)
+        done = []
+        for cqe in for_each_cqe(ring):
+            if cqe.res != BLOCK:
+                raise _bad("bad read completion", cqe.user_data, cqe.res)
+            done.append(cqe.user_data)
+        cq_advance(ring, len(done))
+        for slot in done:
+            sqe = get_sqe(ring)
+            prep_read_fixed(sqe, fd, bufs[slot], BLOCK, next_off(), slot)
+            set_data64(sqe, slot)
+        return len(done)
+
+    def step_seen():
+        submit_and_wait(ring, 1)
+        n = 0
+        while cq_ready(ring):
+            cqe = peek_cqe(ring)
+            slot = cqe.user_data
+            if cqe.res != BLOCK:
+                raise _bad("bad read completion", slot, cqe.res)
+            cqe_seen(ring, cqe)
+            sqe = get_sqe(ring)
+            prep_read_fixed(sqe, fd, bufs[slot], BLOCK, next_off(), slot)
+            set_data64(sqe, slot)
+            n += 1
+        return n
+
+    return (step_advance if shape == "advance" else step_seen), lambda: L.io_uring_queue_exit(ring)
+
+
+def _pypi_fixed(fd: int, offsets, qd: int, shape: str):
+    U = import_pypi_liburing()
+    ring, holder = U.Ring(), U.Cqe()
+    U.io_uring_queue_init(qd, ring)
+    bufs = [bytearray(BLOCK) for _ in range(qd)]
+    iovecs = U.Iovec(bufs)
+    U.io_uring_register_buffers(ring, iovecs)
+    get_sqe, prep_read_fixed, set_data64 = U.io_uring_get_sqe, U.io_uring_prep_read_fixed, U.io_uring_sqe_set_data64
+    submit_and_wait, cq_advance = U.io_uring_submit_and_wait, U.io_uring_cq_advance
+    CqeIter, peek_cqe, cqe_seen, cq_ready = U.CqeIter, U.io_uring_peek_cqe, U.io_uring_cqe_seen, U.io_uring_cq_ready
+    next_off = itertools.cycle(offsets).__next__
+    # The PyPI package's argument order: (sqe, fd, buf, buf_index, offset).
+    for slot in range(qd):
+        sqe = get_sqe(ring)
+        prep_read_fixed(sqe, fd, bufs[slot], slot, next_off())
+        set_data64(sqe, slot)
+
+    def step_advance():
+        submit_and_wait(ring, 1)
+        done = []
+        for _ in CqeIter(ring, holder):
+            cqe = holder[0]
+            if cqe.res != BLOCK:
+                raise _bad("bad read completion", cqe.user_data, cqe.res)
+            done.append(cqe.user_data)
+        cq_advance(ring, len(done))
+        for slot in done:
+            sqe = get_sqe(ring)
+            prep_read_fixed(sqe, fd, bufs[slot], slot, next_off())
+            set_data64(sqe, slot)
+        return len(done)
+
+    def step_seen():
+        submit_and_wait(ring, 1)
+        n = 0
+        while cq_ready(ring):
+            peek_cqe(ring, holder)
+            cqe = holder[0]
+            slot = cqe.user_data
+            if cqe.res != BLOCK:
+                raise _bad("bad read completion", slot, cqe.res)
+            cqe_seen(ring, cqe)
+            sqe = get_sqe(ring)
+            prep_read_fixed(sqe, fd, bufs[slot], slot, next_off())
+            set_data64(sqe, slot)
+            n += 1
+        return n
+
+    def close():
+        U.io_uring_submit(ring)
+        left = qd - U.io_uring_cq_ready(ring)
+        if left > 0:
+            U.io_uring_wait_cqe_nr(ring, holder, left)
+        U.io_uring_cq_advance(ring, U.io_uring_cq_ready(ring))
+        U.io_uring_queue_exit(ring)
+        bufs.clear()
+
+    return (step_advance if shape == "advance" else step_seen), close
+
+
 def _timed_c(run: Callable[[float], Tuple[int, float]]):
     """A C reference measurement as (ops, wall seconds, CPU seconds): the C loop times its own
     measured part (after its warm-up); its CPU time is that share of the call's CPU time."""
@@ -294,8 +410,16 @@ def _c_read(fd: int, offsets, qd: int, shape: str):
     return _timed_c(lambda seconds: _bench.read(fd, qd, seconds, verify=False, nblocks=nblocks)), None
 
 
+def _c_fixed(fd: int, offsets, qd: int, shape: str):
+    from ioring import _bench
+    nblocks = os.fstat(fd).st_size // BLOCK
+    return _timed_c(lambda seconds: _bench.read(fd, qd, seconds, fixed_buffers=True, verify=False,
+                                                nblocks=nblocks)), None
+
+
 _LOOPS = {("nop", "ioring"): _ioring_nop, ("nop", "liburing"): _pypi_nop, ("nop", "c"): _c_nop,
-          ("read", "ioring"): _ioring_read, ("read", "liburing"): _pypi_read, ("read", "c"): _c_read}
+          ("read", "ioring"): _ioring_read, ("read", "liburing"): _pypi_read, ("read", "c"): _c_read,
+          ("fixed", "ioring"): _ioring_fixed, ("fixed", "liburing"): _pypi_fixed, ("fixed", "c"): _c_fixed}
 
 
 SLICES = 12    # each repetition alternates the packages this many times (drift hits both alike)
@@ -425,7 +549,7 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
     fd = -1
     try:
         offsets = None
-        if any(op == "read" for op, _ in points):
+        if any(op != "nop" for op, _ in points):
             path = os.path.join(tmp, "data.bin")
             make_file(path, size_mib << 20)
             nblocks = _warm_file(path)
@@ -523,6 +647,8 @@ def _fill(report: Report, samples, calls, impls, pypi_skip, points, shapes) -> N
             r.ratio = _ratio(mine, theirs, 2)
             wall_ratio = _ratio(mine, theirs, 1)
             r.note += f"; wall-clock ratio {wall_ratio:.2f}x"
+            if op not in TARGET_OPS:
+                continue
             report.targets.append({
                 "key": f"thin-{op}-{value}-{shape}",
                 "description": f"{op} {'batch' if op == 'nop' else 'QD'} {value}, {shape} loop",
@@ -564,7 +690,7 @@ def format_report(report: Report) -> str:
     for r in report.results:
         if r.param == "call":
             continue
-        point = f"{'nop batch' if r.param == 'batch' else 'read QD'} {r.value}"
+        point = f"{_POINT_NAMES[r.config.split()[0]]} {r.value}"
         shape = r.config.split()[1]
         if r.status != "ok":
             rows.append((point, shape, r.label, r.status, "", r.note))
@@ -618,7 +744,7 @@ def _python_shares(report: Report):
         if python <= 0:
             continue
         op, shape = r.config.split()
-        out.append((f"{'nop batch' if op == 'nop' else 'read QD'} {r.value}", shape, tp, tc,
+        out.append((f"{_POINT_NAMES[op]} {r.value}", shape, tp, tc,
                     (tp - tp / TARGET_RATIO) / python, (tp - to) / python))
     return out
 
@@ -639,15 +765,20 @@ class _Calls:
     def __init__(self, impl: str, fd: int):
         self.impl, self.fd = impl, fd
         self.buf = bytearray(BLOCK)
+        self.view = memoryview(bytearray(BLOCK))
+        self.fixed = bytearray(BLOCK)           # registered buffer 0 (read_fixed)
         if impl == "ioring":
             from ioring import liburing as L
             self.M = L
             self.ring = L.io_uring()
             L.io_uring_queue_init(_K, self.ring, 0)
+            L.io_uring_register_buffers(self.ring, [self.fixed])
         else:
             U = self.M = import_pypi_liburing()
             self.ring, self.holder = U.Ring(), U.Cqe()
             U.io_uring_queue_init(_K, self.ring)
+            self.iovecs = U.Iovec([self.fixed])
+            U.io_uring_register_buffers(self.ring, self.iovecs)
 
     def close(self):
         self.M.io_uring_queue_exit(self.ring)
@@ -675,6 +806,23 @@ class _Calls:
 
     def _drain(self):
         M, ring = self.M, self.ring
+        M.io_uring_cq_advance(ring, M.io_uring_cq_ready(ring))
+
+    def _ready_reads(self, n=_K):
+        """n completed 4 KiB reads (each pinned ``buf``) waiting in the CQ."""
+        M, ring, fd, buf = self.M, self.ring, self.fd, self.buf
+        for i in range(n):
+            s = M.io_uring_get_sqe(ring)
+            if self.impl == "ioring":
+                M.io_uring_prep_read(s, fd, buf, BLOCK, 0)
+            else:
+                M.io_uring_prep_read(s, fd, buf, 0)
+            M.io_uring_sqe_set_data64(s, i + 1)
+        M.io_uring_submit_and_wait(ring, n)
+
+    def _flush_reads(self):
+        M, ring = self.M, self.ring
+        M.io_uring_submit_and_wait(ring, _K)
         M.io_uring_cq_advance(ring, M.io_uring_cq_ready(ring))
 
     # the timers: each returns ns per iteration of its loop
@@ -721,9 +869,42 @@ class _Calls:
             for s in sqes:
                 f(s, fd, buf, 0)
         t = (time.perf_counter_ns() - t0) / _K
-        M, ring = self.M, self.ring
-        M.io_uring_submit_and_wait(ring, _K)
-        M.io_uring_cq_advance(ring, M.io_uring_cq_ready(ring))
+        self._flush_reads()
+        return t
+
+    def prep_read_view(self):
+        """ioring only: the PyPI package takes a bytearray, not a memoryview."""
+        sqes, f, fd, view = self._sqes(), self.M.io_uring_prep_read, self.fd, self.view
+        t0 = time.perf_counter_ns()
+        for s in sqes:
+            f(s, fd, view, BLOCK, 0)
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_reads()
+        return t
+
+    def prep_read_unpinned(self):
+        """ioring only: buf None (C's NULL, for a provided buffer): nothing exported or pinned,
+        so the difference to prep_read is what the pin costs in the prep (the kernel answers
+        -EFAULT without IOSQE_BUFFER_SELECT)."""
+        sqes, f, fd = self._sqes(), self.M.io_uring_prep_read, self.fd
+        t0 = time.perf_counter_ns()
+        for s in sqes:
+            f(s, fd, None, BLOCK, 0)
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_reads()
+        return t
+
+    def prep_read_fixed(self):
+        sqes, f, fd, buf = self._sqes(), self.M.io_uring_prep_read_fixed, self.fd, self.fixed
+        t0 = time.perf_counter_ns()
+        if self.impl == "ioring":
+            for s in sqes:
+                f(s, fd, buf, BLOCK, 0, 0)
+        else:
+            for s in sqes:
+                f(s, fd, buf, 0, 0)         # (sqe, fd, buf, buf_index, offset)
+        t = (time.perf_counter_ns() - t0) / _K
+        self._flush_reads()
         return t
 
     def set_data64(self):
@@ -788,6 +969,9 @@ class _Calls:
 
     def peek_seen(self):
         self._ready()
+        return self._peek_seen_timed()
+
+    def _peek_seen_timed(self):
         ring, rng = self.ring, range(_K)
         seen = self.M.io_uring_cqe_seen
         if self.impl == "ioring":
@@ -814,8 +998,43 @@ class _Calls:
             f(ring, 1)
         return (time.perf_counter_ns() - t0) / _K
 
+    def cq_advance_read(self):
+        self._ready_reads()
+        f, ring, rng = self.M.io_uring_cq_advance, self.ring, range(_K)
+        t0 = time.perf_counter_ns()
+        for _ in rng:
+            f(ring, 1)
+        return (time.perf_counter_ns() - t0) / _K
+
+    def cq_advance_all_read(self):
+        """One io_uring_cq_advance(ring, 256) of 256 read CQEs, per CQE."""
+        self._ready_reads()
+        f, ring = self.M.io_uring_cq_advance, self.ring
+        t0 = time.perf_counter_ns()
+        f(ring, _K)
+        return (time.perf_counter_ns() - t0) / _K
+
+    def cq_advance_all_nop(self):
+        """One io_uring_cq_advance(ring, 256) of 256 NOP CQEs, per CQE."""
+        self._ready()
+        f, ring = self.M.io_uring_cq_advance, self.ring
+        t0 = time.perf_counter_ns()
+        f(ring, _K)
+        return (time.perf_counter_ns() - t0) / _K
+
+    def peek_seen_read(self):
+        self._ready_reads()
+        return self._peek_seen_timed()
+
+    def for_each_read(self):
+        self._ready_reads()
+        return self._for_each_timed()
+
     def for_each_cqe(self):
         self._ready()
+        return self._for_each_timed()
+
+    def _for_each_timed(self):
         ring = self.ring
         if self.impl == "ioring":
             each = self.M.io_uring_for_each_cqe
@@ -848,6 +1067,16 @@ CALLS = (
     ("peek_seen", "io_uring_cqe_seen(ring, io_uring_peek_cqe(ring))", "peek_cqe(ring, cqe); cqe_seen(ring, cqe[0])"),
     ("cq_advance", "io_uring_cq_advance(ring, 1)", "io_uring_cq_advance(ring, 1)"),
     ("for_each_cqe", "for cqe in io_uring_for_each_cqe(ring) (per CQE)", "for _ in CqeIter(ring, cqe): cqe[0]"),
+    # what a read adds over a NOP
+    ("prep_read_unpinned", "io_uring_prep_read(sqe, fd, None, 4096, 0): no pin", None),
+    ("prep_read_view", "io_uring_prep_read(sqe, fd, memoryview, 4096, 0)", None),
+    ("prep_read_fixed", "io_uring_prep_read_fixed(sqe, fd, buf, 4096, 0, 0)",
+     "io_uring_prep_read_fixed(sqe, fd, buf, 0, 0)"),
+    ("cq_advance_read", "io_uring_cq_advance(ring, 1), read CQEs", "io_uring_cq_advance(ring, 1), read CQEs"),
+    ("cq_advance_all_nop", "io_uring_cq_advance(ring, 256) per CQE, NOPs", "the same"),
+    ("cq_advance_all_read", "io_uring_cq_advance(ring, 256) per CQE, reads", "the same"),
+    ("peek_seen_read", "cqe_seen(ring, peek_cqe(ring)), read CQEs", "the same, read CQEs"),
+    ("for_each_read", "for cqe in io_uring_for_each_cqe(ring), reads", "CqeIter, read CQEs"),
 )
 
 
@@ -874,8 +1103,9 @@ def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int
                 for impl in (impls if rep % 2 == 0 else impls[::-1]):
                     calls = _Calls(impl, fd)
                     try:
-                        for key, _, _ in CALLS:
-                            out.setdefault((key, impl), []).append(_best(getattr(calls, key), rounds))
+                        for key, _, theirs in CALLS:
+                            if impl == "ioring" or theirs is not None:
+                                out.setdefault((key, impl), []).append(_best(getattr(calls, key), rounds))
                     finally:
                         calls.close()
         finally:
@@ -887,8 +1117,8 @@ def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int
     rows = []
     for key, ours, theirs in CALLS:
         mine = statistics.median(out[(key, "ioring")])
-        other = statistics.median(out[(key, "liburing")]) if "liburing" in impls else None
-        rows.append((key, ours, theirs, mine, other))
+        other = statistics.median(out[(key, "liburing")]) if (key, "liburing") in out else None
+        rows.append((key, ours, theirs or "(no such spelling)", mine, other))
     return {"calls": rows, "reps": reps, "rounds": rounds,
             "pypi": None if skip else "liburing (PyPI)", "note": skip.note if skip else ""}
 
