@@ -20,9 +20,7 @@ cdef class _AsyncDriver:
     checked once more. Every completion reaped signalled it; one posted after the drain
     signals it again (the kernel posts the CQE, then signals under the eventfd's lock, which
     the drain takes): no wake-up is lost, and none is spent on completions already reaped.
-    On an IORING_SETUP_DEFER_TASKRUN ring a signal announces work the kernel holds until the
-    ring is entered, which the CQ does not show yet: there the eventfd is drained first, then
-    each round enters the ring (io_uring_get_events) and reaps.
+    (AsyncRing refuses IORING_SETUP_DEFER_TASKRUN rings: see ioring.asyncio.)
 
     ``aring`` is called back only for what is rare: a pump while a task is inside ``with
     ring.linked():`` (``chain_active``), a transient submit error (retried 1 ms later), and
@@ -31,7 +29,6 @@ cdef class _AsyncDriver:
     cdef object aring
     cdef public object loop             # None until the AsyncRing is attached to its loop
     cdef int efd
-    cdef bint defer
     cdef int rounds
     cdef public object handle           # the scheduled flush (a Handle/TimerHandle) or None
     cdef bint soon                      # handle is a call_soon: it runs in this iteration
@@ -43,21 +40,16 @@ cdef class _AsyncDriver:
     cdef uint64_t drained_gen           # ring._reap_gen at the last drain
     cdef bint stale_seen                # on_readable found nothing to drain since that drain
 
-    def __cinit__(self, Ring ring, aring, int efd, bint defer, int rounds):
+    def __cinit__(self, Ring ring, aring, int efd, int rounds):
         self.ring = ring
         self.aring = aring
         self.efd = efd
-        self.defer = defer
         self.rounds = rounds
 
     def on_readable(self):
         """The eventfd is readable: completions were posted. Reap them (and drain it)."""
-        cdef uint64_t counter
         cdef Ring ring = self.ring
-        if self.defer:
-            _c_read(self.efd, &counter, 8)      # before entering: see the class doc
-        elif (self.must_drain or self.stale_seen or ring._reap_gen != self.drained_gen
-              or not ring.uring.initialized or ring.uring.door_cq_ready()
+        if (self.must_drain or self.stale_seen or ring._reap_gen != self.drained_gen or not ring.uring.initialized or ring.uring.door_cq_ready()
               or ring.uring.door_cq_needs_flush()):
             self.must_drain = True
         else:
@@ -90,7 +82,6 @@ cdef class _AsyncDriver:
     cdef int _pump(self) except -1:
         cdef Ring ring = self.ring
         cdef int flags
-        cdef uint64_t counter
         if not ring.uring.initialized:
             return 0
         if self.chain_active:
@@ -100,8 +91,8 @@ cdef class _AsyncDriver:
                 self._drain()
             return 0
         try:
-            flags = ring._pump_c(self.defer, self.rounds, -1)
-            if flags & 4 and not self.defer:
+            flags = ring._pump_c(False, self.rounds, -1)
+            if flags & 4:
                 self.must_drain = True
             if flags & 3:
                 self.schedule_flush()
@@ -110,7 +101,7 @@ cdef class _AsyncDriver:
                 self.must_drain = False
                 self._drain()
                 if ring.uring.door_cq_ready() or ring.uring.door_cq_needs_flush():
-                    flags = ring._pump_c(self.defer, self.rounds, -1)
+                    flags = ring._pump_c(False, self.rounds, -1)
                     if flags & 4:
                         self.must_drain = True
                     if flags & 3:

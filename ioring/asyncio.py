@@ -40,18 +40,16 @@ How it behaves:
   ring and the eventfd. The futures of requests cancelled that way fail with
   ``OSError(ECANCELED)``.
 - **Ring flags.** Any ``ioring.Ring`` keyword works (``sqpoll=True``, ``flags=...``).
-  ``IORING_SETUP_COOP_TASKRUN`` is added (unless ``sqpoll`` or ``DEFER_TASKRUN`` is asked
-  for, or the kernel predates it): the kernel does not interrupt the loop's thread to post a
-  completion while it runs Python code, it posts it at the thread's next system call (every
-  loop iteration makes one) and still wakes the thread from the loop's poll.
-  ``IORING_SETUP_DEFER_TASKRUN`` is not enabled by default: with it, the kernel only posts
-  completions when the submitting thread enters the ring, so the eventfd alone would not be
-  enough; when the caller asks for it (with ``IORING_SETUP_SINGLE_ISSUER``, and the
-  ``AsyncRing`` must then be used from the thread that created it), every wake-up of the
-  eventfd (which the kernel signals when deferred work is queued) also enters the ring with
-  ``IORING_ENTER_GETEVENTS`` (``io_uring_get_events``) to run that work before reaping.
-  ``IORING_SETUP_IOPOLL`` is refused (ValueError): its completions appear only when the ring
-  is polled, so the eventfd would never fire.
+  ``IORING_SETUP_COOP_TASKRUN`` is added (unless ``sqpoll`` is asked for, or the kernel
+  predates it): the kernel does not interrupt the loop's thread to post a completion while it
+  runs Python code, it posts it at the thread's next system call (every loop iteration makes
+  one) and still wakes the thread from the loop's poll. ``IORING_SETUP_DEFER_TASKRUN`` is
+  refused (ValueError): its completions run only when the submitting thread enters the ring,
+  and nothing wakes a loop asleep in its poll in time (the kernel signals the eventfd for such
+  work milliseconds late, 0.4 to 18 ms measured on 6.18, and a poll of the ring fd not at
+  all): an echo server answered 60 messages/s instead of 15,000. ``IORING_SETUP_IOPOLL`` is
+  refused too: its completions appear only when the ring is polled, so the eventfd would
+  never fire.
 - **Event loops.** Works with the default asyncio loop and with uvloop (anything with
   ``add_reader``). An ``AsyncRing`` belongs to the loop that created it (or, created outside
   any loop, the one it is first used in), and must only be used from that loop's thread: a
@@ -107,14 +105,21 @@ def _eventfd():
 
 def _open_ring(entries, ring_kwargs):
     """The AsyncRing's Ring, with IORING_SETUP_COOP_TASKRUN (5.19) unless the caller asked for
-    sqpoll or DEFER_TASKRUN (which rule it out or imply it). Without it the kernel interrupts
+    sqpoll (which rules it out). Without it the kernel interrupts
     the loop's thread (an IPI) whenever a completion is ready while it runs Python code, e.g.
     for every segment a multishot recv takes: an echo server then spent a third more CPU per
     message than asyncio's. With it the completion is posted at the thread's next system call,
     which an event loop makes every iteration, and a thread asleep in the loop's poll is still
     woken. A kernel without the flag (EINVAL): the Ring is made without it."""
     flags = ring_kwargs.get("flags", 0)
-    if ring_kwargs.get("sqpoll") or flags & (L.IORING_SETUP_SQPOLL | L.IORING_SETUP_DEFER_TASKRUN):
+    if flags & L.IORING_SETUP_DEFER_TASKRUN:
+        raise ValueError(
+            "IORING_SETUP_DEFER_TASKRUN rings run completions only when the submitting thread "
+            "enters the ring, and nothing wakes an event loop asleep in its poll in time (the "
+            "kernel signals the eventfd for that work milliseconds late): AsyncRing refuses "
+            "the flag and sets IORING_SETUP_COOP_TASKRUN up instead; use ioring.Ring (which "
+            "waits in io_uring_enter) for DEFER_TASKRUN")
+    if ring_kwargs.get("sqpoll") or flags & L.IORING_SETUP_SQPOLL:
         return Ring(entries, **ring_kwargs)
     try:
         return Ring(entries, **dict(ring_kwargs, flags=flags | L.IORING_SETUP_COOP_TASKRUN))
@@ -208,7 +213,6 @@ class AsyncRing:
             self._ring.close()
             raise ValueError("IORING_SETUP_IOPOLL rings post completions only when the ring is "
                              "polled; an event loop cannot wait for them without blocking")
-        self._defer = bool(self._uring.flags & L.IORING_SETUP_DEFER_TASKRUN)
         self._efd = -1
         self._loop = None
         self._live_loop = None          # the loop while open and attached (hot-path check)
@@ -224,8 +228,7 @@ class AsyncRing:
         try:
             self._efd = _eventfd()
             L.io_uring_register_eventfd(self._uring, self._efd)
-            driver = self._driver = _AsyncDriver(self._ring, self, self._efd, self._defer,
-                                                 _PUMP_ROUNDS)
+            driver = self._driver = _AsyncDriver(self._ring, self, self._efd, _PUMP_ROUNDS)
             # The hot callbacks are the driver's C methods (no Python frame per call):
             self._on_readable = driver.on_readable      # the eventfd's reader callback
             self._flush = driver.flush                  # submit what this iteration queued
@@ -709,8 +712,6 @@ class AsyncRing:
             if not self._ring.closed:
                 # Completions already posted resolve their futures with the real result.
                 with contextlib.suppress(OSError, ValueError):
-                    if self._defer:
-                        L.io_uring_submit_and_get_events(self._uring)
                     self._ring.wait(0)
                 with contextlib.suppress(OSError, ValueError):
                     L.io_uring_unregister_eventfd(self._uring)

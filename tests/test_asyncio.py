@@ -695,14 +695,12 @@ def test_sync_close():
 CONFIGS = {
     "sqpoll": dict(sqpoll=True),
     "coop_taskrun": dict(flags=L.IORING_SETUP_COOP_TASKRUN | L.IORING_SETUP_TASKRUN_FLAG),
-    "defer_taskrun": dict(flags=L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN),
-}
+}   # DEFER_TASKRUN is refused: tests/test_asyncio_defer_taskrun.py
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_ring_configurations(arun, config, datafile):
-    """Completions posted later (socket data, timers) reach the loop in every configuration;
-    DEFER_TASKRUN needs the ring entered (io_uring_get_events) on each eventfd wake-up."""
+    """Completions posted later (socket data, timers) reach the loop in every configuration."""
     path, data = datafile
 
     async def main():
@@ -737,8 +735,8 @@ def test_ring_configurations(arun, config, datafile):
 
 def test_coop_taskrun_by_default(arun):
     """AsyncRing sets IORING_SETUP_COOP_TASKRUN up (the kernel posts completions at the loop
-    thread's next system call instead of interrupting it), not with sqpoll or DEFER_TASKRUN
-    (which rule it out or imply it); a completion that arrives while the loop sleeps in its
+    thread's next system call instead of interrupting it), not with sqpoll (which rules it
+    out); a completion that arrives while the loop sleeps in its
     poll still wakes it."""
     coop = L.IORING_SETUP_COOP_TASKRUN
 
@@ -751,9 +749,6 @@ def test_coop_taskrun_by_default(arun):
                 await asyncio.sleep(0.02)        # the loop sleeps in its poll meanwhile
                 threading.Timer(0.02, b.send, (b"woken",)).start()
                 assert await asyncio.wait_for(fut, 5) == b"woken"
-        defer = L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN
-        async with AsyncRing(16, flags=defer) as ring:
-            assert not ring.ring.uring.flags & coop
         async with AsyncRing(16, sqpoll=True) as ring:
             assert not ring.ring.uring.flags & coop
     arun(main())
