@@ -36,6 +36,12 @@ cdef class _AsyncDriver:
     cdef public bint closing
     cdef public bint chain_active
     cdef public bint idle_watch
+    # A stream write may send at once (send(2), _SendQueue._write_inline) instead of queueing
+    # an io_uring send: set by a pump whose reaps woke at most one waiter (a ping-pong: the
+    # reply is the only send to come), cleared by that send. After a reap that woke several
+    # (ten connections' messages) their replies go out together in the next pump's
+    # io_uring_enter, one system call for all.
+    cdef public bint inline_ok
     cdef object _flush_cb               # self.flush, bound once
     cdef uint64_t drained_gen           # ring._reap_gen at the last drain
     cdef bint stale_seen                # on_readable found nothing to drain since that drain
@@ -82,6 +88,7 @@ cdef class _AsyncDriver:
     cdef int _pump(self) except -1:
         cdef Ring ring = self.ring
         cdef int flags
+        cdef uint64_t wakes
         if not ring.uring.initialized:
             return 0
         if self.chain_active:
@@ -90,8 +97,10 @@ cdef class _AsyncDriver:
                 self.must_drain = False
                 self._drain()
             return 0
+        wakes = ring._wakes
         try:
             flags = ring._pump_c(False, self.rounds, -1)
+            self.inline_ok = ring._wakes - wakes <= 1
             if flags & 4:
                 self.must_drain = True
             if flags & 3:
