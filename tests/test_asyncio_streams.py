@@ -674,15 +674,21 @@ def test_write_on_an_idle_stream_sends_at_once_then_batches(arun):
             await asyncio.get_running_loop().run_in_executor(None, t.join)
             assert bytes(received) == big + b"tail"
 
+            writer.close()
+            await writer.wait_closed()
+
             # the peer is gone: the inline send fails (EPIPE), drain() and write() report it
+            a, b = socket.socketpair()
+            reader, writer = await ring.open_connection(sock=a)
             b.close()
-            assert await reader.read(10) == b""
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)               # the end of stream is reaped by a pump
             writer.write(b"x")
+            assert L.io_uring_sq_ready(ring.ring.uring) == 0     # it was not queued
             with pytest.raises(BrokenPipeError):
                 await writer.drain()
             with pytest.raises(BrokenPipeError):
                 writer.write(b"y")
+            assert await reader.read(10) == b""
             writer.close()
             await writer.wait_closed()
             await _until(lambda: ring.in_flight == 0)
