@@ -23,10 +23,13 @@ How the bytes move (no syscall per message, no Future per write):
   the kernel. ``read()`` takes from that queue and waits (one Future) only when it is empty.
   A reader that falls behind by more than the BufferRing's capacity pauses the request (TCP
   flow control holds the peer back) until it catches up.
-- **Sending.** ``write()`` queues a send (MSG_WAITALL) at once when none is in the kernel, else
-  joins the data to the next one (``_SendQueue``): at most one send per connection per reap,
-  all of them submitted by the AsyncRing's one ``io_uring_enter`` of the loop iteration, their
-  completions handled in C. ``drain()`` waits only while more than the high-water mark (64 KiB,
+- **Sending.** ``write()`` with nothing in flight sends at once, with a non-blocking
+  ``send(2)`` as asyncio's transports do, when that saves the loop iteration's
+  ``io_uring_enter`` (a ping-pong: the loop's last wake-up reaped one message; see
+  ``_AsyncDriver.inline_ok``); what the socket does not take then goes by io_uring. Otherwise
+  it queues a send (MSG_WAITALL) when none is in the kernel, else joins the data to the next
+  one (``_SendQueue``): at most one send per connection per reap, all of them submitted by the
+  AsyncRing's one ``io_uring_enter`` of the loop iteration, their completions handled in C. ``drain()`` waits only while more than the high-water mark (64 KiB,
   as asyncio) is not yet sent.
 - **Closing.** ``close()`` cancels the receive, lets what was written go out, then closes the
   socket (once nothing in the kernel refers to its fd); ``wait_closed()`` waits for that.

@@ -445,7 +445,7 @@ cdef class Multishot:
         ``_set_waker`` is called after the next reap that concerns this request) or ``_END``."""
         return self._stream()._take()
 
-    def _read(self, _AsyncDriver driver, Py_ssize_t n):
+    def _read(self, _AsyncDriver driver not None, Py_ssize_t n):
         """For ioring.asyncio's StreamReader: the bytes of every queued receive that fits in
         ``n`` (joined: a multishot recv posts a completion per segment that arrives, and a
         reader that took them one by one would pay a Python round each; a receive larger
@@ -458,6 +458,7 @@ cdef class Multishot:
         if not ring._reaping and ring.uring.initialized and \
                 ring.uring.door_cq_ready() and not ring._in_own_chain():
             ring._reap(0)
+            driver._streaming()
         data = _take_joined(s, n)
         if data is _END:
             return b""

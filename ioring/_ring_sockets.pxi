@@ -13,6 +13,11 @@
 # no Python call unless someone waits on the queue).
 
 from ioring.includes.socket cimport MSG_WAITALL, MSG_NOSIGNAL
+from libc.errno cimport ENOBUFS
+
+cdef extern from "<sys/socket.h>" nogil:
+    ssize_t _c_send "send"(int fd, const void *buf, size_t n, int flags)
+    int _c_MSG_DONTWAIT "MSG_DONTWAIT"
 
 # user_data of a _SendQueue's sends: _SENDQ_TAG | qid << 16 | seq (16 bits). Bit 61 is the file
 # chains' tag: the two are told apart by bit 60, which file chains never set.
@@ -122,6 +127,7 @@ cdef class _SendQueue:
         """Queue ``data`` (a copy is kept unless it is ``bytes``, so the caller may reuse its
         buffer). Raises the OSError that ended the queue, or ValueError once closed."""
         cdef Py_ssize_t n
+        cdef _AsyncDriver driver
         if self.error:
             raise OSError(self.error, f"{os.strerror(self.error)} [send(fd={self.fd})]")
         if self.closed:
@@ -130,6 +136,10 @@ cdef class _SendQueue:
             data = bytes(data)
         n = len(<bytes>data)
         if n == 0:
+            return
+        driver = self.driver
+        if self.current is None and not self.pending and driver is not None and driver.inline_ok:
+            self._write_inline(<bytes>data, n, driver)
             return
         self.buffered += n
         if self.current is None and not self.pending and self._may_queue():
@@ -140,6 +150,35 @@ cdef class _SendQueue:
                 self._stall()
         if self.driver is not None:
             self.driver.schedule_flush()
+
+    cdef int _write_inline(self, bytes data, Py_ssize_t n, _AsyncDriver driver) except -1:
+        """Nothing is in flight and the driver allows it (see _AsyncDriver.inline_ok): send
+        now, with a non-blocking send(2), as asyncio's transports do; what the socket does not
+        take now (it would block) goes out by io_uring, MSG_WAITALL. In an echo server's
+        ping-pong this one system call replaces an io_uring send (its SQE, the CQE, the
+        eventfd signal and the reap). A failure ends the queue, reported by the next write()
+        or drain() as for a send by io_uring."""
+        cdef ssize_t sent
+        cdef int err
+        self.ring.uring.door_check()
+        driver.inline_ok = False        # one per pump: writes that follow are batched
+        sent = _c_send(self.fd, PyBytes_AS_STRING(data), <size_t>n, _c_MSG_DONTWAIT | MSG_NOSIGNAL)
+        if sent == n:
+            return 0
+        if sent < 0:
+            err = errno_c
+            if err != EAGAIN and err != EINTR and err != ENOBUFS:
+                self.error = err
+                return 0
+            sent = 0
+        self.buffered += n - sent
+        if self._may_queue():
+            self._send(data, sent)
+        else:
+            self.pending.append(data[sent:] if sent else data)
+            self._stall()
+        driver.schedule_flush()
+        return 0
 
     def drain(self):
         """For StreamWriter.drain: an awaitable that is done once what is not sent is at most

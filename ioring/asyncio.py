@@ -1,9 +1,9 @@
 """asyncio-native io_uring: ``await ring.read(fd, buf, 0)`` in any asyncio program.
 
-``AsyncRing`` owns an ``ioring.Ring`` and an eventfd registered with it
-(``io_uring_register_eventfd``). The event loop watches the eventfd (``loop.add_reader``); when
-the kernel posts completions, the eventfd becomes readable, the loop drains it, reaps every
-ready completion without waiting and resolves the asyncio Futures of those requests::
+``AsyncRing`` owns an ``ioring.Ring`` whose fd the event loop watches (``loop.add_reader``):
+the ring fd polls readable while completions wait in its completion queue, and then the loop
+reaps every ready completion without waiting and resolves the asyncio Futures of those
+requests (reaping is what makes the fd quiet again: no eventfd to read)::
 
     import asyncio, os
     from ioring.asyncio import AsyncRing
@@ -37,21 +37,19 @@ How it behaves:
   cancelled caller), as with any cancelled I/O.
 - **Closing** (``await ring.aclose()`` or leaving ``async with``) cancels every request in
   flight, waits (without blocking the loop) for the kernel to complete them, then closes the
-  ring and the eventfd. The futures of requests cancelled that way fail with
+  ring. The futures of requests cancelled that way fail with
   ``OSError(ECANCELED)``.
 - **Ring flags.** Any ``ioring.Ring`` keyword works (``sqpoll=True``, ``flags=...``).
-  ``IORING_SETUP_COOP_TASKRUN`` is added (unless ``sqpoll`` or ``DEFER_TASKRUN`` is asked
-  for, or the kernel predates it): the kernel does not interrupt the loop's thread to post a
-  completion while it runs Python code, it posts it at the thread's next system call (every
-  loop iteration makes one) and still wakes the thread from the loop's poll.
-  ``IORING_SETUP_DEFER_TASKRUN`` is not enabled by default: with it, the kernel only posts
-  completions when the submitting thread enters the ring, so the eventfd alone would not be
-  enough; when the caller asks for it (with ``IORING_SETUP_SINGLE_ISSUER``, and the
-  ``AsyncRing`` must then be used from the thread that created it), every wake-up of the
-  eventfd (which the kernel signals when deferred work is queued) also enters the ring with
-  ``IORING_ENTER_GETEVENTS`` (``io_uring_get_events``) to run that work before reaping.
-  ``IORING_SETUP_IOPOLL`` is refused (ValueError): its completions appear only when the ring
-  is polled, so the eventfd would never fire.
+  ``IORING_SETUP_COOP_TASKRUN`` is added (unless ``sqpoll`` is asked for, or the kernel
+  predates it): the kernel does not interrupt the loop's thread to post a completion while it
+  runs Python code, it posts it at the thread's next system call (every loop iteration makes
+  one) and still wakes the thread from the loop's poll. ``IORING_SETUP_DEFER_TASKRUN`` is
+  refused (ValueError): its completions run only when the submitting thread enters the ring,
+  and nothing wakes a loop asleep in its poll in time (the kernel signals the eventfd for such
+  work milliseconds late, 0.4 to 18 ms measured on 6.18, and a poll of the ring fd not at
+  all): an echo server answered 60 messages/s instead of 15,000. ``IORING_SETUP_IOPOLL`` is
+  refused too: its completions appear only when the ring is polled, so the loop's poll would
+  never see them.
 - **Event loops.** Works with the default asyncio loop and with uvloop (anything with
   ``add_reader``). An ``AsyncRing`` belongs to the loop that created it (or, created outside
   any loop, the one it is first used in), and must only be used from that loop's thread: a
@@ -88,33 +86,24 @@ _get_running_loop = asyncio._get_running_loop
 # each, 256-entry SQ), so a pump lasts a few milliseconds at most before other callbacks run.
 _PUMP_ROUNDS = 8
 
-_EFD_CLOEXEC = 0o2000000
-_EFD_NONBLOCK = 0o4000
-
-
-def _eventfd():
-    """A non-blocking, close-on-exec eventfd (``os.eventfd`` on Python >= 3.10, libc before)."""
-    if hasattr(os, "eventfd"):
-        return os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = libc.eventfd(0, _EFD_CLOEXEC | _EFD_NONBLOCK)
-    if fd < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return fd
-
-
 def _open_ring(entries, ring_kwargs):
     """The AsyncRing's Ring, with IORING_SETUP_COOP_TASKRUN (5.19) unless the caller asked for
-    sqpoll or DEFER_TASKRUN (which rule it out or imply it). Without it the kernel interrupts
+    sqpoll (which rules it out). Without it the kernel interrupts
     the loop's thread (an IPI) whenever a completion is ready while it runs Python code, e.g.
     for every segment a multishot recv takes: an echo server then spent a third more CPU per
     message than asyncio's. With it the completion is posted at the thread's next system call,
     which an event loop makes every iteration, and a thread asleep in the loop's poll is still
     woken. A kernel without the flag (EINVAL): the Ring is made without it."""
     flags = ring_kwargs.get("flags", 0)
-    if ring_kwargs.get("sqpoll") or flags & (L.IORING_SETUP_SQPOLL | L.IORING_SETUP_DEFER_TASKRUN):
+    if flags & L.IORING_SETUP_DEFER_TASKRUN:
+        raise ValueError(
+            "IORING_SETUP_DEFER_TASKRUN rings run completions only when the submitting thread "
+            "enters the ring, and nothing wakes an event loop asleep in its poll in time (a "
+            "poll of the ring fd is not woken for that work, an eventfd is signalled "
+            "milliseconds late): AsyncRing refuses "
+            "the flag and sets IORING_SETUP_COOP_TASKRUN up instead; use ioring.Ring (which "
+            "waits in io_uring_enter) for DEFER_TASKRUN")
+    if ring_kwargs.get("sqpoll") or flags & L.IORING_SETUP_SQPOLL:
         return Ring(entries, **ring_kwargs)
     try:
         return Ring(entries, **dict(ring_kwargs, flags=flags | L.IORING_SETUP_COOP_TASKRUN))
@@ -208,8 +197,6 @@ class AsyncRing:
             self._ring.close()
             raise ValueError("IORING_SETUP_IOPOLL rings post completions only when the ring is "
                              "polled; an event loop cannot wait for them without blocking")
-        self._defer = bool(self._uring.flags & L.IORING_SETUP_DEFER_TASKRUN)
-        self._efd = -1
         self._loop = None
         self._live_loop = None          # the loop while open and attached (hot-path check)
         self._pending = set()           # OpFutures whose completion has not been reaped
@@ -218,16 +205,14 @@ class AsyncRing:
         self._streams = weakref.WeakSet()   # the Multishots of AsyncMultishot iterators
         self._chain_task = None         # the task inside `with ring.linked():`, if any
         self._chain_futs = None         # the OpFutures queued in that chain
+        self._reader_paused = False     # that task awaited inside the block: ring fd unwatched
         self._cancel_timer = None       # re-sends file-chain cancels that found nothing yet
         self._closing = False
         self._closed = False
         try:
-            self._efd = _eventfd()
-            L.io_uring_register_eventfd(self._uring, self._efd)
-            driver = self._driver = _AsyncDriver(self._ring, self, self._efd, self._defer,
-                                                 _PUMP_ROUNDS)
+            driver = self._driver = _AsyncDriver(self._ring, self, _PUMP_ROUNDS)
             # The hot callbacks are the driver's C methods (no Python frame per call):
-            self._on_readable = driver.on_readable      # the eventfd's reader callback
+            self._on_readable = driver.on_readable      # the ring fd's reader callback
             self._flush = driver.flush                  # submit what this iteration queued
             self._pump = driver.pump                    # submit and reap, never waiting
             self._schedule_flush = driver.schedule_flush
@@ -255,9 +240,9 @@ class AsyncRing:
         return self._loop
 
     @property
-    def eventfd(self):
-        """The eventfd registered with the ring and watched by the loop."""
-        return self._efd
+    def fd(self):
+        """The ring fd, which the loop watches (readable while completions wait)."""
+        return self._ring.fd
 
     @property
     def closed(self):
@@ -280,7 +265,7 @@ class AsyncRing:
     # ---- loop plumbing -------------------------------------------------------------------------
 
     def _attach(self, loop):
-        loop.add_reader(self._efd, self._driver.on_readable)
+        loop.add_reader(self._ring.fd, self._driver.on_readable)
         self._driver.loop = loop
         self._loop = self._live_loop = loop
 
@@ -344,7 +329,12 @@ class AsyncRing:
         """The loop runs while a task is inside `with ring.linked():` (it awaited there).
         Submitting now would send half of the chain, and its requests are not submitted before
         the block is left: fail their futures, so that the task does not wait for them
-        forever. The chain is submitted, whole, once the task has left the block."""
+        forever. The chain is submitted, whole, once the task has left the block. Until then
+        the loop stops watching the ring fd (it would poll readable, and be called back, at
+        every iteration while completions wait)."""
+        if not self._reader_paused and self._loop is not None:
+            self._loop.remove_reader(self._ring.fd)
+            self._reader_paused = True
         futs, self._chain_futs = self._chain_futs or (), set()
         for fut in futs:
             if not fut.done():
@@ -412,6 +402,10 @@ class AsyncRing:
                 self._chain_task = None
                 self._driver.chain_active = False
                 self._chain_futs = None
+                if self._reader_paused:
+                    self._reader_paused = False
+                    if self._loop is not None and not self._closing:
+                        self._loop.add_reader(self._ring.fd, self._driver.on_readable)
                 self._schedule_flush()
 
     # BEGIN ops (generated by tools/gen_ops.py from ioring/_ops_table.py: edit the table)
@@ -650,7 +644,7 @@ class AsyncRing:
 
     async def aclose(self, timeout=5.0):
         """Cancel every request in flight, wait (at most ``timeout`` seconds, without blocking
-        the loop) for the kernel to complete them, then close the ring and the eventfd.
+        the loop) for the kernel to complete them, then close the ring.
         Futures of requests cancelled here fail with OSError(ECANCELED). Idempotent."""
         if self._closing:
             return
@@ -700,8 +694,9 @@ class AsyncRing:
             self._cancel_timer.cancel()
             self._cancel_timer = None
         loop, self._loop = self._loop, None
-        if loop is not None and self._efd >= 0 and not loop.is_closed():
-            loop.remove_reader(self._efd)
+        if loop is not None and not loop.is_closed() and not self._ring.closed:
+            loop.remove_reader(self._ring.fd)
+        self._reader_paused = False
         try:
             for ms in list(self._streams):
                 with contextlib.suppress(OSError, ValueError, RuntimeError):
@@ -709,17 +704,10 @@ class AsyncRing:
             if not self._ring.closed:
                 # Completions already posted resolve their futures with the real result.
                 with contextlib.suppress(OSError, ValueError):
-                    if self._defer:
-                        L.io_uring_submit_and_get_events(self._uring)
                     self._ring.wait(0)
-                with contextlib.suppress(OSError, ValueError):
-                    L.io_uring_unregister_eventfd(self._uring)
         finally:
             # Ring.close() completes what remains with -ECANCELED (OSError for its future).
             self._ring.close()
-            if self._efd >= 0:
-                os.close(self._efd)
-                self._efd = -1
 
     async def __aenter__(self):
         self._check()

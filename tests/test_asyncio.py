@@ -403,7 +403,7 @@ def test_cancelled_buffer_stays_pinned_until_cqe_reaped(arun):
                 op = ops[0]
                 assert not op.done()
                 # Stop reaping for a moment, so that "CQE posted but not reaped" is certain.
-                loop.remove_reader(ring.eventfd)
+                loop.remove_reader(ring.fd)
                 try:
                     task.cancel()
                     with pytest.raises(asyncio.CancelledError):
@@ -422,7 +422,7 @@ def test_cancelled_buffer_stays_pinned_until_cqe_reaped(arun):
                         del buf[10:]
                     assert len(buf) == 64
                 finally:
-                    loop.add_reader(ring.eventfd, ring._on_readable)
+                    loop.add_reader(ring.fd, ring._on_readable)
                 await _wait_until(op.done)
                 assert op.res == -errno.ECANCELED
                 buf.extend(b"x")            # reaped: the pin is released
@@ -443,45 +443,73 @@ def test_cancelled_buffer_stays_pinned_until_cqe_reaped(arun):
     arun(main())
 
 
-def test_stale_eventfd_readiness_costs_no_read(arun):
-    """The loop's poll may report the eventfd readable and a flush later in the same iteration
-    reap and drain it: the reader callback then finds nothing reaped since that drain and an
-    empty CQ, and does not read the eventfd (a system call per message in an echo server). A
-    count found there anyway (a signal the kernel sent late) is drained at the next call, and
-    completions still wake the loop."""
+def test_loop_watches_the_ring_fd_and_reaping_quiets_it(arun):
+    """The loop watches the ring fd itself (no eventfd is registered, none is read): it polls
+    readable while completions wait in the CQ, and reaping them is what makes it quiet; a
+    wake-up that finds the CQ empty (a flush reaped first) costs nothing, and completions
+    posted later still wake the loop."""
     def readable(fd):
         return bool(select.select([fd], [], [], 0)[0])
 
+    def eventfds():
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                count += os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[eventfd]"
+            except OSError:
+                pass            # the directory's own fd, closed since
+        return count
+
     async def main():
         loop = asyncio.get_running_loop()
+        before = eventfds()
         async with AsyncRing(16) as ring:
+            assert ring.fd == ring.ring.fd
+            assert eventfds() == before
             assert await ring.nop() == 0
-            await asyncio.sleep(0.01)       # reaped and drained
-            efd = ring.eventfd
-            assert not readable(efd)
-            loop.remove_reader(efd)         # the calls below are the test's own
+            assert not readable(ring.fd)            # reaped
+            loop.remove_reader(ring.fd)             # the calls below are the test's own
             try:
-                # A late signal with nothing reaped since the last drain: the first call that
-                # sees it leaves it (it looks like stale readiness), the next one drains it.
-                left = []
-                for _ in range(2):
-                    os.eventfd_write(efd, 1)
-                    ring._on_readable()
-                    left.append(readable(efd))
-                    if left[-1]:
-                        break
-                assert left[-1], left       # one call did not read the eventfd
+                fut = ring.nop()
+                ring.ring.submit()                  # submitted (completes at once): not reaped
+                assert readable(ring.fd) and not fut.done()
                 ring._on_readable()
-                assert not readable(efd)    # the next one drained it
+                assert fut.done() and await fut == 0
+                assert not readable(ring.fd)
+                ring._on_readable()                 # nothing waits: a no-op
             finally:
-                loop.add_reader(efd, ring._on_readable)
+                loop.add_reader(ring.fd, ring._on_readable)
             assert await asyncio.wait_for(ring.nop(), 5) == 0
             a, b = socket.socketpair()
             with a, b:
                 fut = ring.recv(a, 16)
                 await asyncio.sleep(0.02)
-                b.send(b"later")
+                threading.Timer(0.01, b.send, (b"later",)).start()
                 assert await asyncio.wait_for(fut, 5) == b"later"
+    arun(main())
+
+
+def test_open_chain_does_not_spin_the_loop_on_the_ring_fd(arun):
+    """While a task awaits inside ``with ring.linked():`` nothing is reaped (half a chain would
+    be submitted), so the ring fd, readable while a completion waits, is not watched until the
+    block is left: the loop sleeps meanwhile instead of calling back at every iteration."""
+    async def main():
+        async with AsyncRing(16) as ring:
+            a, b = socket.socketpair()
+            with a, b:
+                fut = ring.recv(a, 16)
+                await asyncio.sleep(0.01)
+                with ring.linked():
+                    chained = ring.nop()
+                    b.send(b"x")                    # the recv completes: its CQE waits
+                    t0 = time.thread_time()
+                    await asyncio.sleep(0.3)
+                    spent = time.thread_time() - t0
+                assert spent < 0.03, f"the loop spun: {spent:.3f} s of CPU in 0.3 s"
+                assert await asyncio.wait_for(fut, 5) == b"x"
+                with pytest.raises(RuntimeError, match="is in a chain whose task awaited"):
+                    await chained
+                assert await asyncio.wait_for(ring.nop(), 5) == 0
     arun(main())
 
 
@@ -644,7 +672,7 @@ def test_aclose_cancels_in_flight(arun):
             timer = ring.timeout(3600)
             done = ring.nop()
             await asyncio.sleep(0.01)
-            efd = ring.eventfd
+            fd = ring.fd
             t0 = time.monotonic()
             await ring.aclose()
             assert time.monotonic() - t0 < 2
@@ -654,8 +682,7 @@ def test_aclose_cancels_in_flight(arun):
                     await f
                 assert ei.value.errno == errno.ECANCELED
             assert ring.ring.closed and ring.in_flight == 0
-            with pytest.raises(OSError):
-                os.fstat(efd)               # the eventfd is closed
+            assert not asyncio.get_running_loop().remove_reader(fd)    # not watched any more
             buf.extend(b"free")             # nothing pinned any more
             b.send(b"unread")
             assert a.recv(10) == b"unread"
@@ -695,14 +722,12 @@ def test_sync_close():
 CONFIGS = {
     "sqpoll": dict(sqpoll=True),
     "coop_taskrun": dict(flags=L.IORING_SETUP_COOP_TASKRUN | L.IORING_SETUP_TASKRUN_FLAG),
-    "defer_taskrun": dict(flags=L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN),
-}
+}   # DEFER_TASKRUN is refused: tests/test_asyncio_defer_taskrun.py
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_ring_configurations(arun, config, datafile):
-    """Completions posted later (socket data, timers) reach the loop in every configuration;
-    DEFER_TASKRUN needs the ring entered (io_uring_get_events) on each eventfd wake-up."""
+    """Completions posted later (socket data, timers) reach the loop in every configuration."""
     path, data = datafile
 
     async def main():
@@ -737,8 +762,8 @@ def test_ring_configurations(arun, config, datafile):
 
 def test_coop_taskrun_by_default(arun):
     """AsyncRing sets IORING_SETUP_COOP_TASKRUN up (the kernel posts completions at the loop
-    thread's next system call instead of interrupting it), not with sqpoll or DEFER_TASKRUN
-    (which rule it out or imply it); a completion that arrives while the loop sleeps in its
+    thread's next system call instead of interrupting it), not with sqpoll (which rules it
+    out); a completion that arrives while the loop sleeps in its
     poll still wakes it."""
     coop = L.IORING_SETUP_COOP_TASKRUN
 
@@ -751,9 +776,6 @@ def test_coop_taskrun_by_default(arun):
                 await asyncio.sleep(0.02)        # the loop sleeps in its poll meanwhile
                 threading.Timer(0.02, b.send, (b"woken",)).start()
                 assert await asyncio.wait_for(fut, 5) == b"woken"
-        defer = L.IORING_SETUP_SINGLE_ISSUER | L.IORING_SETUP_DEFER_TASKRUN
-        async with AsyncRing(16, flags=defer) as ring:
-            assert not ring.ring.uring.flags & coop
         async with AsyncRing(16, sqpoll=True) as ring:
             assert not ring.ring.uring.flags & coop
     arun(main())

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import ioring
+from ioring import liburing as L
 from ioring.asyncio import AsyncRing, Server, StreamReader, StreamWriter
 
 from helpers import open_fds
@@ -631,4 +632,64 @@ def test_reads_across_short_receives(arun):
             writer.close()
             await writer.wait_closed()
             b.close()
+    arun(main())
+
+
+def test_write_on_an_idle_stream_sends_at_once_then_batches(arun):
+    """A write with nothing in flight goes out inside write() (a non-blocking send(2), as
+    asyncio's transports; in a ping-pong it replaces an io_uring send, its CQE and its eventfd
+    signal), at most one per pump of the ring: the writes that follow before the loop runs are
+    joined into one io_uring send. What the socket does not take at once goes by io_uring, in
+    order; a failed inline send is reported by the next drain()/write()."""
+    async def main():
+        async with AsyncRing() as ring:
+            a, b = socket.socketpair()
+            reader, writer = await ring.open_connection(sock=a)
+            await asyncio.sleep(0.01)               # a pump ran since
+            writer.write(b"now")
+            assert b.recv(100, socket.MSG_DONTWAIT) == b"now"      # no loop iteration needed
+            assert L.io_uring_sq_ready(ring.ring.uring) == 0
+            writer.write(b"second ")
+            writer.write(b"third")
+            with pytest.raises(BlockingIOError):
+                b.recv(100, socket.MSG_DONTWAIT)    # queued, submitted by the loop's flush
+            assert L.io_uring_sq_ready(ring.ring.uring) == 1
+            await writer.drain()
+            await asyncio.sleep(0.01)
+            assert b.recv(100, socket.MSG_DONTWAIT) == b"second third"
+
+            # more than the socket takes: the rest by io_uring, in order, before what follows
+            big = os.urandom(1 << 16) * 64
+            await asyncio.sleep(0.01)
+            writer.write(big)
+            writer.write(b"tail")
+            received = bytearray()
+
+            def read_all():
+                while len(received) < len(big) + 4:
+                    received.extend(b.recv(1 << 20))
+            t = threading.Thread(target=read_all)
+            t.start()
+            await writer.drain()
+            await asyncio.get_running_loop().run_in_executor(None, t.join)
+            assert bytes(received) == big + b"tail"
+
+            writer.close()
+            await writer.wait_closed()
+
+            # the peer is gone: the inline send fails (EPIPE), drain() and write() report it
+            a, b = socket.socketpair()
+            reader, writer = await ring.open_connection(sock=a)
+            b.close()
+            await asyncio.sleep(0.01)               # the end of stream is reaped by a pump
+            writer.write(b"x")
+            assert L.io_uring_sq_ready(ring.ring.uring) == 0     # it was not queued
+            with pytest.raises(BrokenPipeError):
+                await writer.drain()
+            with pytest.raises(BrokenPipeError):
+                writer.write(b"y")
+            assert await reader.read(10) == b""
+            writer.close()
+            await writer.wait_closed()
+            await _until(lambda: ring.in_flight == 0)
     arun(main())
