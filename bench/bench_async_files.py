@@ -2,6 +2,7 @@
 measured in the same run (issue 19, the asyncio small-files job).
 
     python bench/bench_async_files.py [--files N] [--size BYTES] [--reps N] [--dir DIR] [--json FILE]
+                                      [--c-limit]
 
 A directory of ``--files`` files (default 5,000) of about ``--size`` bytes (default 8 KiB,
 41 MB in all; the sizes vary by +-1 KiB so that no two reads are alike) is made in ``--dir``
@@ -24,6 +25,12 @@ aiofiles is done before the clock starts):
                       (skipped if aiofiles is not installed)
 The asyncio methods run on the default asyncio loop and, if installed, under uvloop.
 
+``--c-limit`` also compiles bench/c/bench_smallfiles.c (cc, the include/ directory; no Python)
+and runs it over as many files of the same sizes in the same directory: the kernel's cost of the
+job, a C blocking loop (open/read/close) and the same openat_direct -> read -> close chains as
+read_files, inline, with IOSQE_CQE_SKIP_SUCCESS on the open, and on io-wq. Its wall and CPU times
+(the process's, io-wq workers included) say how far the Python methods are from the limit.
+
 Done when (issue 19): gather(read_file) >= 1.0x the blocking loop and >= 5x aiofiles;
 read_files >= 1.5x the blocking loop. Figures from a shared or loaded machine are preliminary:
 compare ratios of one run.
@@ -35,6 +42,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -169,6 +177,7 @@ def methods():
 
 
 def run_benchmark(directory, count, size, reps):
+    load_before = os.getloadavg()
     files = make_files(directory, count, size)
     paths = list(files)
     expected = list(files.values())
@@ -184,15 +193,44 @@ def run_benchmark(directory, count, size, reps):
     base = med["blocking loop"]
     return {"files": count, "total_bytes": sum(map(len, expected)), "reps": reps,
             "python": sys.version.split()[0], "dir": directory,
+            "loadavg": [load_before, os.getloadavg()],
             "median_ms": {k: v * 1e3 for k, v in med.items()},
             "all_ms": {k: [x * 1e3 for x in v] for k, v in times.items()},
             "ratio_vs_blocking": {k: base / v for k, v in med.items()}}
 
 
+def c_limit(directory, count, size, reps):
+    """Compile and run bench/c/bench_smallfiles.c: {way: {"wall_ms", "cpu_ms",
+    "enters_per_file"}}, or None (with the reason printed) without a C compiler."""
+    source = os.path.join(HERE, "c", "bench_smallfiles.c")
+    include = os.path.join(os.path.dirname(HERE), "include")
+    exe = os.path.join(directory, "bench_smallfiles")
+    cc = os.environ.get("CC", "cc")
+    try:
+        subprocess.run([cc, "-O2", "-I", include, "-o", exe, source, "-lpthread"], check=True,
+                       capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"# no C limit: {cc} failed: {getattr(exc, 'stderr', None) or exc}", file=sys.stderr)
+        return None
+    try:
+        run = subprocess.run([exe, "--files", str(count), "--size", str(size), "--reps", str(reps),
+                              "--dir", directory], check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        print(f"# no C limit: bench_smallfiles failed: {exc.stderr or exc.stdout}", file=sys.stderr)
+        return None
+    ways = {}
+    for line in run.stdout.splitlines():
+        if line.startswith("way="):
+            kv = dict(item.split("=", 1) for item in line.split())
+            ways[kv["way"]] = {k: float(kv[k]) for k in ("wall_ms", "cpu_ms", "enters_per_file")}
+    return ways
+
+
 def format_results(out):
     lines = [f"{out['files']:,} files, {out['total_bytes'] / 1e6:.1f} MB, warm page cache "
              f"({out['dir']}); median of {out['reps']} interleaved repetitions; Python "
-             f"{out['python']}; preliminary on a shared machine", "",
+             f"{out['python']}; preliminary on a shared machine; load average "
+             f"{out['loadavg'][0][0]:.2f} before, {out['loadavg'][1][0]:.2f} after", "",
              f"{'method':34}{'median ms':>12}{'vs blocking':>14}", "-" * 60]
     for name, ms in out["median_ms"].items():
         lines.append(f"{name:34}{ms:12.1f}{out['ratio_vs_blocking'][name]:13.2f}x")
@@ -207,6 +245,18 @@ def format_results(out):
         if a is not None:
             parts.append(f"gather/aiofiles {a / g:.1f}x (>= 5)")
         lines.append(f"  [{loop_name}] " + ", ".join(parts))
+    limit = out.get("c_limit")
+    if limit:
+        lines += ["", "the C limit (bench/c/bench_smallfiles.c, as many files of the same sizes, no "
+                  "Python; CPU = the process's, io-wq included):",
+                  f"{'way':34}{'wall ms':>12}{'CPU ms':>10}{'enters/file':>13}", "-" * 69]
+        for way, v in limit.items():
+            lines.append(f"{way:34}{v['wall_ms']:12.1f}{v['cpu_ms']:10.1f}{v['enters_per_file']:13.3f}")
+        chain = limit.get("chain")
+        if chain:
+            lines.append(f"  Ring.read_files / C chains: {med['Ring.read_files'] / chain['wall_ms']:.2f}x "
+                         f"the limit's time; blocking loop / C loop: "
+                         f"{med['blocking loop'] / limit['loop']['wall_ms']:.2f}x")
     return "\n".join(lines)
 
 
@@ -217,12 +267,16 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--dir", default=None, help="where the files are made (default: temp dir)")
     p.add_argument("--json", default=None, help="also write the results to this file")
+    p.add_argument("--c-limit", action="store_true",
+                   help="also compile and run bench/c/bench_smallfiles.c (the kernel's cost)")
     args = p.parse_args(argv)
     if args.reps < 1 or args.files < 1:
         p.error("--reps and --files must be >= 1")
     directory = tempfile.mkdtemp(prefix="ioring-bench-async-files-", dir=args.dir)
     try:
         out = run_benchmark(directory, args.files, args.size, args.reps)
+        if args.c_limit:
+            out["c_limit"] = c_limit(directory, args.files, args.size, args.reps)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     print(format_results(out))

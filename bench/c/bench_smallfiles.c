@@ -24,7 +24,9 @@
  * copy out of it is made, so this is the kernel's work plus the ring's, nothing a binding adds.
  * Output: one line per way, key=value:
  *   way=chain files=5000 wall_ms=... cpu_ms=... enters_per_file=... impl=ioring */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
