@@ -10,7 +10,9 @@ A directory of ``--files`` files (default 5,000) of about ``--size`` bytes (defa
 file, ``--reps`` times (default 5), the methods interleaved within each repetition so that a
 noisy neighbour hurts all alike, after an untimed warm-up round of every method that also
 checks its result against the files' contents; the median elapsed time is reported with the
-ratio to the blocking loop (> 1: faster than it).
+ratio to the blocking loop (> 1: faster than it), and so is the median CPU time of the process
+(io-wq workers and executor threads included): on a loaded machine the elapsed time is mostly
+waiting for a CPU, the CPU time still compares the work each method does.
 
 Methods (each coroutine runs on a fresh event loop; what sets up a ring, an executor or
 aiofiles is done before the clock starts):
@@ -91,44 +93,44 @@ def _read(path):
         return f.read()
 
 
-# ---- the methods: each returns (seconds, contents list) ----------------------------------------
+# ---- the methods: each returns (seconds, contents list, CPU seconds of the process) ----------------------------------------
 
 def blocking_loop(paths):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = [_read(p) for p in paths]
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, out, time.process_time() - c0
 
 
 def ring_read_files_sync(paths):
     with ioring.Ring(256) as ring:
         ring.read_files(paths[:1])                  # the file engine is set up on first use
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = ring.read_files(paths)
-        return time.perf_counter() - t0, out
+        return time.perf_counter() - t0, out, time.process_time() - c0
 
 
 async def gather_read_file(paths):
     async with AsyncRing() as ring:
         await ring.read_file(paths[0])              # the file engine is set up on first use
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = await asyncio.gather(*(ring.read_file(p) for p in paths))
-        return time.perf_counter() - t0, out
+        return time.perf_counter() - t0, out, time.process_time() - c0
 
 
 async def async_read_files(paths):
     async with AsyncRing() as ring:
         await ring.read_file(paths[0])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = await ring.read_files(paths)
-        return time.perf_counter() - t0, out
+        return time.perf_counter() - t0, out, time.process_time() - c0
 
 
 async def run_in_executor(paths):
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, _read, paths[0])     # the executor's threads started
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = await asyncio.gather(*(loop.run_in_executor(None, _read, p) for p in paths))
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, out, time.process_time() - c0
 
 
 async def aiofiles_gather(paths):
@@ -136,9 +138,9 @@ async def aiofiles_gather(paths):
         async with aiofiles.open(p, "rb") as f:
             return await f.read()
     await read(paths[0])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = await asyncio.gather(*(read(p) for p in paths))
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, out, time.process_time() - c0
 
 
 ASYNC_METHODS = {
@@ -186,15 +188,21 @@ def run_benchmark(directory, count, size, reps):
         if list(fn(paths)[1]) != expected:
             raise AssertionError(f"{name}: wrong contents")
     times = {name: [] for name in table}
+    cpu = {name: [] for name in table}
     for rep in range(reps):
         for name, fn in table.items():
-            times[name].append(fn(paths)[0])
+            r = fn(paths)
+            times[name].append(r[0])
+            cpu[name].append(r[2] if len(r) > 2 else float("nan"))
     med = {name: statistics.median(v) for name, v in times.items()}
+    med_cpu = {name: statistics.median(v) for name, v in cpu.items()}
     base = med["blocking loop"]
     return {"files": count, "total_bytes": sum(map(len, expected)), "reps": reps,
             "python": sys.version.split()[0], "dir": directory,
             "loadavg": [load_before, os.getloadavg()],
             "median_ms": {k: v * 1e3 for k, v in med.items()},
+            "median_cpu_ms": {k: v * 1e3 for k, v in med_cpu.items()},
+            "cpu_ratio_vs_blocking": {k: med_cpu["blocking loop"] / v for k, v in med_cpu.items()},
             "all_ms": {k: [x * 1e3 for x in v] for k, v in times.items()},
             "ratio_vs_blocking": {k: base / v for k, v in med.items()}}
 
@@ -231,9 +239,11 @@ def format_results(out):
              f"({out['dir']}); median of {out['reps']} interleaved repetitions; Python "
              f"{out['python']}; preliminary on a shared machine; load average "
              f"{out['loadavg'][0][0]:.2f} before, {out['loadavg'][1][0]:.2f} after", "",
-             f"{'method':34}{'median ms':>12}{'vs blocking':>14}", "-" * 60]
+             f"{'method':34}{'median ms':>12}{'vs blocking':>14}{'CPU ms':>10}{'vs blocking':>14}",
+             "-" * 84]
     for name, ms in out["median_ms"].items():
-        lines.append(f"{name:34}{ms:12.1f}{out['ratio_vs_blocking'][name]:13.2f}x")
+        lines.append(f"{name:34}{ms:12.1f}{out['ratio_vs_blocking'][name]:13.2f}x"
+                     f"{out['median_cpu_ms'][name]:10.1f}{out['cpu_ratio_vs_blocking'][name]:13.2f}x")
     med = out["median_ms"]
     lines += ["", "issue 19's targets:"]
     for loop_name in _loops():

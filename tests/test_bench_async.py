@@ -30,6 +30,8 @@ def test_bench_async_files_runs_and_checks_every_method(tmp_path):
     assert all(r > 0 for r in out["ratio_vs_blocking"].values())
     text = bench.format_results(out)
     assert "gather/blocking" in text and "read_files/blocking" in text
+    assert "CPU ms" in text and all(v >= 0 for v in out["median_cpu_ms"].values())
+    assert out["loadavg"][0][0] >= 0
 
 
 @pytest.mark.skipif(not shutil.which(os.environ.get("CC", "cc")), reason="no C compiler")
