@@ -30,7 +30,8 @@ The asyncio methods run on the default asyncio loop and, if installed, under uvl
 ``--c-limit`` also compiles bench/c/bench_smallfiles.c (cc, the include/ directory; no Python)
 and runs it over as many files of the same sizes in the same directory: the kernel's cost of the
 job, a C blocking loop (open/read/close) and the same openat_direct -> read -> close chains as
-read_files, inline, with IOSQE_CQE_SKIP_SUCCESS on the open, and on io-wq. Its wall and CPU times
+read_files, inline, with IOSQE_CQE_SKIP_SUCCESS on the open, on io-wq, and half of them on io-wq
+of a second ring. Its wall and CPU times
 (the process's, io-wq workers included) say how far the Python methods are from the limit.
 
 Done when (issue 19): gather(read_file) >= 1.0x the blocking loop and >= 5x aiofiles;

@@ -41,7 +41,7 @@ def test_bench_async_files_c_limit_runs_every_way(tmp_path):
     bench = _import("bench_async_files")
     ways = bench.c_limit(str(tmp_path), 300, 3000, 1)
     assert set(ways) == {"loop", "loop-2threads", "chain", "chain-skip", "chain-async/2",
-                         "chain-async"}
+                         "chain-async", "2rings"}
     assert all(w["wall_ms"] > 0 and w["cpu_ms"] >= 0 for w in ways.values())
     assert ways["loop"]["enters_per_file"] == 0 and ways["chain"]["enters_per_file"] > 0
     assert os.listdir(tmp_path) == ["bench_smallfiles"]    # its files are removed

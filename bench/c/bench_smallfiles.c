@@ -16,6 +16,9 @@
  *   chain-skip    the same, the open with IOSQE_CQE_SKIP_SUCCESS (2 CQEs per file, not 3)
  *   chain-async/2 every other chain with IOSQE_ASYNC (io-wq runs it, on the other CPU)
  *   chain-async   every chain with IOSQE_ASYNC
+ *   2rings        every other file on a second ring (its own file table), all with IOSQE_ASYNC,
+ *                 the others inline on the first: io-wq's workers then lock the second ring's
+ *                 table, not the one the submitting thread holds while it runs its chains
  *
  * --iowq-max W limits io-wq to W bounded workers (IORING_REGISTER_IOWQ_MAX_WORKERS; default:
  * the kernel's, which starts a worker for every request queued while the others are busy).
@@ -220,11 +223,92 @@ static unsigned long run_chains(bench_ring *ring, const struct files *f, char *b
     return enters;
 }
 
+/* Two rings: files i % 2 == 0 on ring b (IOSQE_ASYNC), the others inline on ring a. */
+struct ring_state {
+    bench_ring *ring;
+    char *bufs;
+    unsigned free_slots[MAX_SLOTS], nfree, next, inflight;
+    unsigned extra;
+};
+
+static unsigned reap_ring(struct ring_state *r, const struct files *f)
+{
+    unsigned ready = ioring_cq_ready(r->ring), done = 0;
+    for (unsigned head = 0; head < ready; head++) {
+        struct io_uring_cqe *cqe = ioring_cqe_at(r->ring, *r->ring->cq.khead + head);
+        unsigned i = (unsigned)(cqe->user_data >> 12);
+        unsigned s = (unsigned)(cqe->user_data >> 2) & (MAX_SLOTS - 1);
+        unsigned step = cqe->user_data & 3;
+        if (step == STEP_OPEN) {
+            if (cqe->res < 0)
+                fail(f->paths[i], -cqe->res);
+        } else if (step == STEP_READ) {
+            check(f, i, r->bufs + (size_t)s * BUF, cqe->res);
+        } else {
+            if (cqe->res < 0)
+                fail("close_direct", -cqe->res);
+            r->free_slots[r->nfree++] = s;
+            r->inflight--;
+            done++;
+        }
+    }
+    ioring_cq_advance(r->ring, ready);
+    return done;
+}
+
+static unsigned long run_two_rings(bench_ring *a, bench_ring *b, const struct files *f,
+                                   char *bufs_a, char *bufs_b, unsigned slots)
+{
+    static struct ring_state st[2];
+    unsigned long enters = 0;
+    unsigned done = 0;
+    for (unsigned k = 0; k < 2; k++) {
+        st[k].ring = k ? b : a;
+        st[k].bufs = k ? bufs_b : bufs_a;
+        st[k].nfree = 0;
+        st[k].next = k ? 0 : 1;
+        st[k].inflight = 0;
+        st[k].extra = k ? IOSQE_ASYNC : 0;
+        for (unsigned s = 0; s < slots; s++)
+            st[k].free_slots[st[k].nfree++] = slots - 1 - s;
+    }
+    while (done < f->n) {
+        for (unsigned k = 2; k-- > 0;) {       /* the io-wq ring first: its work starts at once */
+            struct ring_state *r = &st[k];
+            while (r->nfree && r->next < f->n && ioring_sq_space_left(r->ring) >= 3) {
+                unsigned s = r->free_slots[--r->nfree];
+                queue_chain(r->ring, r->bufs + (size_t)s * BUF, s, r->next, f->paths[r->next],
+                            r->extra, 0);
+                r->next += 2;
+                r->inflight++;
+            }
+            if (ioring_sq_ready(r->ring)) {
+                int ret = ioring_submit(r->ring);
+                enters++;
+                if (ret < 0 && ret != -EINTR)
+                    fail("io_uring_enter", -ret);
+            }
+            done += reap_ring(r, f);
+        }
+        if (!ioring_cq_ready(a) && !ioring_cq_ready(b) && done < f->n) {
+            /* a wait on one ring does not return for the other's completions: wait on the
+             * one with chains in flight, at most 1 ms (ring a's rarely wait: inline) */
+            struct ioring_kernel_timespec ts = {0, 1000000};
+            struct io_uring_cqe *cqe;
+            int ret = ioring_wait_cqes_timeout(st[1].inflight ? b : a, &cqe, 0, 1, &ts, NULL);
+            enters++;
+            if (ret < 0 && ret != -EINTR && ret != -ETIME)
+                fail("io_uring_enter", -ret);
+        }
+    }
+    return enters;
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
-#define NWAYS 6
+#define NWAYS 7
 static const char *way_names[NWAYS] = {"loop", "loop-2threads", "chain", "chain-skip",
-                                       "chain-async/2", "chain-async"};
+                                       "chain-async/2", "chain-async", "2rings"};
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -289,6 +373,12 @@ int main(int argc, char **argv)
             fail("register_iowq_max_workers", -ret);
     }
     char *bufs = malloc((size_t)slots * BUF);
+    bench_ring ring2;                  /* 2rings: the io-wq half, its own file table */
+    bench_ring_init(&ring2, 4 * slots < 4096 ? 4 * slots : 4096, 0);
+    ret = ioring_register_files_sparse(&ring2, slots);
+    if (ret < 0)
+        fail("register_files_sparse", -ret);
+    char *bufs2 = malloc((size_t)slots * BUF);
     struct chain_opts opts[NWAYS] = {
         {0}, {0},
         {slots, batch, 0, 0},
@@ -307,6 +397,8 @@ int main(int argc, char **argv)
             double t0 = now_s(), c0 = cpu_s();
             if (w < 2)
                 e = run_loop(&f, w + 1);
+            else if (w == NWAYS - 1)
+                e = run_two_rings(&ring, &ring2, &f, bufs, bufs2, slots);
             else
                 e = run_chains(&ring, &f, bufs, &opts[w]);
             double t1 = now_s(), c1 = cpu_s();
@@ -322,6 +414,7 @@ int main(int argc, char **argv)
                way_names[w], n, median(wall[w], reps) * 1e3, median(cpu[w], reps) * 1e3,
                enters[w], BENCH_IMPL);
     ioring_queue_exit(&ring);
+    ioring_queue_exit(&ring2);
     for (unsigned i = 0; i < n; i++) {
         unlink(f.paths[i]);
         free(f.paths[i]);
