@@ -223,7 +223,11 @@ def c_limit(directory, count, size, reps):
         return None
     try:
         run = subprocess.run([exe, "--files", str(count), "--size", str(size), "--reps", str(reps),
-                              "--dir", directory], check=True, capture_output=True, text=True)
+                              "--dir", directory], check=True, capture_output=True, text=True,
+                             timeout=60 + 2 * count * reps / 1000)
+    except subprocess.TimeoutExpired:
+        print("# no C limit: bench_smallfiles did not finish in time", file=sys.stderr)
+        return None
     except subprocess.CalledProcessError as exc:
         print(f"# no C limit: bench_smallfiles failed: {exc.stderr or exc.stdout}", file=sys.stderr)
         return None
