@@ -792,18 +792,23 @@ cdef class Ring:
         cdef _FileEngine engine = self._file_engine()
         cdef _FileBatch batch = _FileBatch.__new__(_FileBatch)
         cdef _FileJob job
+        cdef Py_ssize_t i
         from ioring import files as _files_mod
+        jobs = []
         if writing:
             pairs = _files_mod._file_items(items)
             paths = [p for p, _ in pairs]
+            for i in range(len(pairs)):
+                path, data = pairs[i]
+                job = engine._new_job(batch, path, data, True, mode, dir_fd, flags, timeout)
+                job.index = i
+                jobs.append(job)
         else:
             paths = _files_mod._path_list(items, "read_files")
-            pairs = [(p, None) for p in paths]
-        jobs = []
-        for i, (path, data) in enumerate(pairs):
-            job = engine._new_job(batch, path, data, writing, mode, dir_fd, flags, timeout)
-            job.index = i
-            jobs.append(job)
+            for i in range(len(paths)):
+                job = engine._new_job(batch, paths[i], None, False, mode, dir_fd, flags, timeout)
+                job.index = i
+                jobs.append(job)
         batch.paths = paths
         batch.jobs = jobs
         batch.errors = {}

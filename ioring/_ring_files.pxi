@@ -27,6 +27,12 @@ from posix.mman cimport mmap, munmap, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_AN
 
 from libc.errno cimport EEXIST
 from ioring.includes.constants cimport _c_IORING_ASYNC_CANCEL_ALL as IORING_ASYNC_CANCEL_ALL
+# C constants, not attributes of the liburing module looked up for every chain
+from ioring.includes.constants cimport (_c_IOSQE_ASYNC as _ASYNC, _c_IOSQE_IO_DRAIN as _DRAIN,
+                                        _c_IOSQE_IO_LINK as _LINK, _c_IOSQE_IO_HARDLINK as _HARDLINK,
+                                        _c_IOSQE_FIXED_FILE as _FIXED, _c_AT_FDCWD as _AT_FDCWD,
+                                        _c_STATX_SIZE as _STATX_SIZE)
+from posix.fcntl cimport O_RDONLY as _O_RDONLY, O_WRONLY as _O_WRONLY, O_CREAT as _O_CREAT, O_TRUNC as _O_TRUNC
 from ioring.includes.cpython_extra cimport PyUnicode_EncodeFSDefault
 from ioring.includes.prep_fs cimport ioring_prep_close_direct
 
@@ -47,7 +53,7 @@ cdef enum:
     _RECANCEL_NS = 50000000         # a cancel that found nothing is sent again after 50 ms
 
 _STEP_NAMES = ("open", None, "close", "statx")
-_FILE_SQE_FLAGS = L.IOSQE_ASYNC | L.IOSQE_IO_DRAIN
+cdef unsigned _FILE_SQE_FLAGS = _ASYNC | _DRAIN
 
 
 cdef inline long long _mono_ns() noexcept:
@@ -79,6 +85,7 @@ cdef class _FileJob:
     """One file read or written by the engine: its arguments, where the current chain stands,
     and its sink."""
     cdef _FileEngine engine
+    cdef _FileMemory memory         # the slot buffers its reads may write into
     cdef bint writing
     cdef bytes cpath                # what the kernel reads (held until the job ends)
     cdef object path                # as given: errors name it
@@ -93,7 +100,9 @@ cdef class _FileJob:
     cdef bint held
     cdef object big                 # read: the bytes a later chain reads into (None: the slot buffer)
     cdef size_t cap                 # read: bytes the current chain asks for
-    cdef c.ioring_statx stx         # read: the size of a file that filled the slot buffer
+    cdef c.ioring_statx *stx        # read: the size of a file that filled the slot buffer
+                                    # (allocated for those only: inline, it would make every
+                                    # job too large for Python's small-object allocator)
     cdef int slot                   # -1: waiting for one
     cdef uint32_t seq
     cdef int step                   # what is in the kernel: _STEP_DATA (a chain) or _STEP_STAT
@@ -113,6 +122,7 @@ cdef class _FileJob:
     def __dealloc__(self):
         if self.held:
             PyBuffer_Release(&self.view)
+        free(self.stx)              # the kernel is done with it: this job was kept until then
 
     cdef inline uint64_t _ud(self, int step):
         return _FILE_TAG | (<uint64_t>self.seq << 16) | (<uint64_t>self.slot << 2) | <uint64_t>step
@@ -193,7 +203,8 @@ cdef void _resolve_future(object fut, object outcome) except *:
 
 cdef class _FileMemory:
     """The slots' read buffers: one anonymous mapping, unmapped when the last chain that may
-    write into it is over (the engine and the _Inflight record of every chain hold it)."""
+    write into it is over (the engine and every job hold it; the _Inflight record of every
+    chain holds its job)."""
     cdef char *base
     cdef size_t size
 
@@ -272,10 +283,11 @@ cdef class _FileEngine:
                              f"goes to io-wq) and IOSQE_IO_DRAIN (its open waits for what was "
                              f"queued before); the chain's links and fixed-file flags are its own")
         job.engine = self
+        job.memory = self.memory
         job.writing = writing
         job.cpath = _kernel_path(path)
         job.path = path
-        job.dir_fd = L.AT_FDCWD if dir_fd is None else _fileno(dir_fd, "dir_fd")
+        job.dir_fd = _AT_FDCWD if dir_fd is None else _fileno(dir_fd, "dir_fd")
         job.mode = mode
         job.sqe_flags = flags
         job.slot = -1
@@ -288,12 +300,12 @@ cdef class _FileEngine:
             job.ts.tv_sec = <long long>sec
             job.ts.tv_nsec = <long long>((sec - <long long>sec) * 1e9)
         if writing:
-            job.oflags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC     # (O_CLOEXEC: EINVAL for a slot)
+            job.oflags = _O_WRONLY | _O_CREAT | _O_TRUNC     # (O_CLOEXEC: EINVAL for a slot)
             PyObject_GetBuffer(data, &job.view, PyBUF_ANY_CONTIGUOUS)
             job.held = True
             job.nchunks = 1 if job.view.len == 0 else <unsigned>((job.view.len + _FILE_CHUNK - 1) // _FILE_CHUNK)
         else:
-            job.oflags = os.O_RDONLY
+            job.oflags = _O_RDONLY
             job.cap = self.bufsize
             job.nchunks = 1
         if self._chain_sqes(job) > self.ring.uring.door_sq_entries():
@@ -336,6 +348,10 @@ cdef class _FileEngine:
         cdef uint64_t final_ud
         if uring.door_sq_space() < need:
             return False
+        if job.step == _STEP_STAT and job.stx == NULL:
+            job.stx = <c.ioring_statx *>calloc(1, sizeof(c.ioring_statx))
+            if job.stx == NULL:
+                raise MemoryError()
         if job.slot < 0:
             job.slot = self.free.pop()
             self.slots[job.slot] = job
@@ -350,17 +366,17 @@ cdef class _FileEngine:
         if job.step == _STEP_STAT:
             sqe = uring.door_next_sqe()
             c.ioring_prep_statx(sqe, job.dir_fd, PyBytes_AS_STRING(job.cpath), 0,
-                                L.STATX_SIZE, &job.stx)
+                                _STATX_SIZE, job.stx)
             sqe.flags = 0
             sqe.user_data = job._ud(_STEP_STAT)
             final_ud = job._ud(_STEP_STAT)
         else:
             job.step = _STEP_DATA
-            extra = job.sqe_flags & L.IOSQE_ASYNC
+            extra = job.sqe_flags & _ASYNC
             sqe = uring.door_next_sqe()
             c.ioring_prep_openat_direct(sqe, job.dir_fd, PyBytes_AS_STRING(job.cpath), job.oflags,
                                         job.mode, <unsigned>job.slot)
-            sqe.flags = L.IOSQE_IO_LINK | extra | (job.sqe_flags & L.IOSQE_IO_DRAIN)
+            sqe.flags = _LINK | extra | (job.sqe_flags & _DRAIN)
             sqe.user_data = job._ud(_STEP_OPEN)
             self._link_timeout(job)
             if job.writing:
@@ -381,7 +397,7 @@ cdef class _FileEngine:
                 else:
                     c.ioring_prep_read(sqe, job.slot, ptr + off, <unsigned>n, off)
                 # HARDLINK: a short or failed read/write does not cancel the close
-                sqe.flags = L.IOSQE_FIXED_FILE | L.IOSQE_IO_HARDLINK | extra
+                sqe.flags = _FIXED | _HARDLINK | extra
                 sqe.user_data = job._ud(_STEP_DATA)
                 self._link_timeout(job)
                 off += n
@@ -393,7 +409,9 @@ cdef class _FileEngine:
         uring.door_own_end()
         # What the chain uses stays alive until its last CQE is consumed, whatever happens to
         # the Ring (a teardown that cannot confirm the kernel is done keeps it forever).
-        uring.door_keep(final_ud, [job, self.memory])
+        # (the job holds the slot memory; it is not tracked by the GC, so the record adds nothing
+        # for the GC to track, and nothing it may clear)
+        uring.door_keep(final_ud, job)
         return True
 
     cdef void _link_timeout(self, _FileJob job) noexcept:
@@ -403,7 +421,7 @@ cdef class _FileEngine:
             return
         sqe = ring.uring.door_next_sqe()
         c.ioring_prep_link_timeout(sqe, &job.ts, 0)
-        sqe.flags = L.IOSQE_IO_LINK
+        sqe.flags = _LINK
         sqe.user_data = _CANCEL_TAG | ring._next_ud        # its CQE is dropped by _reap
         ring._next_ud += 1
 
@@ -473,7 +491,7 @@ cdef class _FileEngine:
                         self._finish(job)
                     else:
                         # read it again whole: its size + 1, so that a full read means it grew
-                        self._grow(job, <size_t>job.stx.stx_size + 1)
+                        self._grow(job, <size_t>job.stx[0].stx_size + 1)
                 elif job.err:
                     self._finish(job)
                 elif job.writing:

@@ -2,6 +2,7 @@
 result is checked by the benchmark itself (a wrong one raises), and the report has the ratios
 issue 19 asks for."""
 import os
+import shutil
 import sys
 
 import pytest
@@ -29,6 +30,26 @@ def test_bench_async_files_runs_and_checks_every_method(tmp_path):
     assert all(r > 0 for r in out["ratio_vs_blocking"].values())
     text = bench.format_results(out)
     assert "gather/blocking" in text and "read_files/blocking" in text
+    assert "CPU ms" in text and all(v >= 0 for v in out["median_cpu_ms"].values())
+    assert out["loadavg"][0][0] >= 0
+
+
+@pytest.mark.skipif(not shutil.which(os.environ.get("CC", "cc")), reason="no C compiler")
+def test_bench_async_files_c_limit_runs_every_way(tmp_path):
+    # bench/c/bench_smallfiles.c checks the length and first byte of every file it reads and
+    # exits 1 on a wrong one (c_limit then returns None).
+    bench = _import("bench_async_files")
+    ways = bench.c_limit(str(tmp_path), 300, 3000, 1)
+    assert set(ways) == {"loop", "loop-2threads", "chain", "chain-skip", "chain-async/2",
+                         "chain-async", "2rings"}
+    assert all(w["wall_ms"] > 0 and w["cpu_ms"] >= 0 for w in ways.values())
+    assert ways["loop"]["enters_per_file"] == 0 and ways["chain"]["enters_per_file"] > 0
+    assert os.listdir(tmp_path) == ["bench_smallfiles"]    # its files are removed
+    (tmp_path / "py").mkdir()
+    out = bench.run_benchmark(str(tmp_path / "py"), 20, 3000, 1)
+    out["c_limit"] = ways
+    text = bench.format_results(out)
+    assert "the C limit" in text and "Ring.read_files / C chains" in text
 
 
 def test_bench_async_files_catches_a_wrong_result(tmp_path, monkeypatch):
