@@ -21,10 +21,12 @@ def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mo
     ...
 
 def read_chains(paths: Sequence[bytes], dir_fd: int = ..., *, slots: int = ...,
-                size: int = ...) -> Tuple[List[Optional[bytes]], List[Tuple[int, int, str]], List[int]]:
+                size: int = ..., stop: Optional[bytearray] = ...
+                ) -> Tuple[List[Optional[bytes]], List[Tuple[int, int, str]], List[int]]:
     """Read small files with one ``openat_direct -> read`` chain each; returns (contents,
     failures, indexes of the files that filled their buffer). A signal handler's exception
-    cancels the reads in flight and propagates."""
+    cancels the reads in flight and propagates; ``stop[0] = 1`` (from another thread) cancels
+    them and raises OSError(ECANCELED)."""
     ...
 
 @final

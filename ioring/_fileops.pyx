@@ -50,6 +50,7 @@ from posix.stat cimport struct_stat, fstat, fstatat, S_ISREG
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from libc.stdlib cimport calloc, free
 from cpython.ref cimport Py_INCREF
+from cpython.exc cimport PyErr_Occurred
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_SET_ITEM
@@ -587,7 +588,8 @@ cdef enum:
     _READ_SLOT_MASK = 0x1FFFFFFF
 
 
-def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=32768):
+def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=32768,
+                bytearray stop=None):
     """Read small files whole: ``paths`` a sequence of ``bytes`` (relative to ``dir_fd``, or
     absolute). For every file one chain ``openat_direct(slot) -> read(slot, size bytes into the
     slot's buffer)`` on a private ring with ``slots`` direct descriptors (a slot is closed by
@@ -602,8 +604,11 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     4096..16 MiB; ``slots``: 1..4096. Raises OSError when the ring cannot be set up
     (ENOSYS/EPERM: io_uring unavailable; EINVAL: no IORING_FEAT_LINKED_FILE, before 5.17).
     Python's signal handlers run after every round; when one raises (KeyboardInterrupt), the
-    chains in flight are cancelled and reaped (their direct descriptors closed with the ring)
-    and the exception propagates."""
+    chains in flight are cancelled and reaped and the exception propagates. ``stop``: a
+    ``bytearray`` another thread may set (``stop[0] = 1``; read in C, no Python call in the
+    loop): then too no more files start, those in flight are cancelled and reaped, and
+    OSError(ECANCELED) is raised. Whatever the end, the slots' files are closed before it
+    returns (the table is unregistered, not left to the ring's deferred teardown)."""
     cdef tuple ps = _checked_paths(paths)
     cdef Py_ssize_t n = len(ps), i = 0, done = 0, job
     cdef c.ioring *ring
@@ -618,11 +623,13 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
     cdef c.io_uring_cqe *cqe
     cdef c.io_uring_cqe **cqes = NULL
     cdef uint64_t ud
-    cdef bint in_flight_left = False, out_of_memory = False, interrupted = False
+    cdef bint in_flight_left = False, out_of_memory = False, interrupted = False, stopped = False
     cdef list contents = [None] * n
     _check_slots(slots)
     if size % 4096 or not 4096 <= size <= (1 << 24):
         raise ValueError("size must be a multiple of 4096 in 4096..16 MiB")
+    if stop is not None and len(stop) != 1:
+        raise ValueError("stop must be a bytearray of one byte")
     if n == 0:
         return contents, [], []
     if slots > n:
@@ -696,16 +703,19 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
             if interrupted:
                 if done == i:
                     break
-            elif _run_signal_handlers() < 0:
-                # A handler raised (KeyboardInterrupt): start no more files, cancel those in
-                # flight and reap them, then raise.
+            elif _run_signal_handlers() < 0 or (stop is not None and stop[0]):
+                # A handler raised (KeyboardInterrupt), or stop was set: start no more files,
+                # cancel those in flight and reap them, then raise.
                 interrupted = True
+                stopped = not PyErr_Occurred()
                 if done == i:
                     break
                 with nogil:
                     _queue_cancel_all(ring)
         if interrupted:
             in_flight_left = done < i
+            if stopped:
+                raise OSError(ECANCELED, "read_chains stopped (stop was set)")
             _raise_pending()
         if done < n:
             raise OSError(-ret, "io_uring_enter failed")
@@ -717,6 +727,9 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
         big = [x for x in range(n) if errs[x] == 0 and kinds[x] == _READ_BIG]
         return contents, failures, big
     finally:
+        if not in_flight_left:
+            c.ioring_unregister_files(ring)     # the slots' files closed now (fails harmlessly
+                                                # when the table was never registered)
         _engine_done(uring, in_flight_left)
         if not in_flight_left:          # else: leaked, the kernel may still write into mem
             free(mem)

@@ -67,7 +67,6 @@ How it behaves:
 import asyncio
 import contextlib
 import errno
-import functools
 import os
 import socket
 import weakref
@@ -562,8 +561,20 @@ class AsyncRing:
         """``contents = await ring.read_files(paths)``: every file read by its own chain, no
         Future or Task per file: one Future for the whole batch, resolved with the list of
         ``bytes`` (input order) or the OSError of the first failing path (``errors`` lists
-        them all; see ``Ring.read_files``). Cancelling it cancels every chain."""
+        them all; see ``Ring.read_files``). Cancelling it cancels every chain.
+
+        A batch of at least 64 files without ``flags`` or ``timeout`` goes to ioring.files' C
+        engine (the same chains on a private ring, no Python per file: ~40% less CPU per file)
+        on a thread of the loop's default executor, the GIL released while the kernel works;
+        cancelling the Future cancels the chains in flight there too (every file closed)."""
         loop = self._check()
+        paths, c_dir_fd, in_c = self._ring._read_files_in_c(paths, dir_fd, flags, timeout)
+        if in_c:
+            from ioring import files as _files_mod
+            stop = bytearray(1)
+            fut = loop.run_in_executor(None, _files_mod._read_files_in_c, paths, c_dir_fd, stop)
+            fut.add_done_callback(lambda f: f.cancelled() and stop.__setitem__(0, 1))
+            return fut
         fut = _FileFuture(loop=loop)
         fut._aring = self
         fut._job = self._ring._file_batch(fut, paths, False, 0, dir_fd, flags, timeout)

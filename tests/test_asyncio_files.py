@@ -2,6 +2,7 @@
 uvloop: one chain per file, one Future per file (or per batch), cancellation that closes what the
 chain opened, the loop kept responsive during a large batch, and nothing left open."""
 import asyncio
+import concurrent.futures
 import errno
 import os
 import time
@@ -110,9 +111,9 @@ def test_cancel_mid_chain_closes_the_file(arun, tmp_path):
                 await task
             await _until(lambda: ring.in_flight == 0)
             assert occupied_slots(ring.ring) == []
-            # a batch: its Future cancelled, every chain ends
+            # a batch (small: the Ring's own engine): its Future cancelled, every chain ends
             (tmp_path / "f").write_bytes(b"f")
-            fut = ring.read_files([tmp_path / "f"] * 200 + [fifo])
+            fut = ring.read_files([tmp_path / "f"] * 40 + [fifo])
             await _until(lambda: ring.in_flight == 1)       # the FIFO's read is left
             fut.cancel()
             await _until(lambda: ring.in_flight == 0)
@@ -135,6 +136,69 @@ def test_cancel_mid_chain_closes_the_file(arun, tmp_path):
         except OSError:
             pass
     assert not fifo_has_reader(fifo)
+
+
+def test_cancelling_a_large_batch_stops_the_c_engine_and_closes_its_files(arun, tmp_path):
+    """A batch of 64+ files goes to the C engine on an executor thread: cancelling its Future
+    cancels the chains there (a read blocked on a FIFO), the thread is freed, nothing stays
+    open. Before, nothing could stop it: the thread waited for the FIFO forever."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "f").write_bytes(b"f")
+    fds = open_fds()
+    writer = os.open(fifo, os.O_RDWR)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=1))
+        async with AsyncRing() as ring:
+            fut = ring.read_files([tmp_path / "f"] * 200 + [fifo])
+            # the executor's only thread is blocked on the FIFO's read
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(loop.run_in_executor(None, lambda: None), 0.3)
+            assert ring.in_flight == 0                      # not on the AsyncRing's ring
+            fut.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await fut
+            # the thread is freed (the read cancelled), and a second batch completes
+            await asyncio.wait_for(loop.run_in_executor(None, lambda: None), 5)
+            assert await ring.read_files([tmp_path / "f"] * 100) == [b"f"] * 100
+    try:
+        arun(main())
+    finally:
+        os.close(writer)
+    assert not fifo_has_reader(fifo)
+    assert open_fds() == fds
+
+
+def test_large_batch_reads_like_a_small_one(arun, tmp_path, small_files):
+    """The C engine (64+ files) and the Ring's engine (fewer) give the same contents, errors
+    and dir_fd handling."""
+    paths = list(small_files)
+    missing = str(tmp_path / "missing")
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+
+    async def main():
+        async with AsyncRing() as ring:
+            assert await ring.read_files(paths) == [small_files[p] for p in paths]
+            assert await ring.read_files(paths[:10]) == [small_files[p] for p in paths[:10]]
+            names = [os.path.basename(p) for p in paths[:100]]
+            assert await ring.read_files(names, dir_fd=dfd) == [small_files[p] for p in paths[:100]]
+            for batch in (paths[:5], paths[:300]):
+                with pytest.raises(FileNotFoundError) as info:
+                    await ring.read_files(batch[:3] + [missing] + batch[3:])
+                assert info.value.filename == missing and len(info.value.errors) == 1
+    try:
+        arun(main())
+    finally:
+        os.close(dfd)
+    ring = ioring.Ring(64)
+    try:
+        assert ring.read_files(paths[:300]) == [small_files[p] for p in paths[:300]]
+        with pytest.raises(FileNotFoundError):
+            ring.read_files(paths[:100] + [missing])
+    finally:
+        ring.close()
 
 
 def test_wait_for_timeout_and_kernel_timeout(arun, tmp_path):
