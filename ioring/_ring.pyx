@@ -64,6 +64,7 @@ cdef inline double _now() noexcept:
     return t.tv_sec + t.tv_nsec * 1e-9
 
 
+
 cdef class Operation:
     """One queued request. ``result()`` waits for it; a negative result raises OSError naming
     the request, its fd and its path."""
@@ -187,8 +188,10 @@ cdef class _Linked:
         cdef Ring ring = self.ring
         if ring._chain_owner == PyThread_get_thread_ident():
             raise RuntimeError("linked() chains do not nest")
-        ring._await_chain()         # another thread's chain is being queued: after it
         ring.uring.door_check()
+        ring._sq_gate()             # another thread's chain is being queued: after it
+        # Claimed with nothing between the gate's check and here that could let another
+        # thread in: two chains open at once would interleave.
         ring._chain_owner = PyThread_get_thread_ident()
         ring._link_depth = 1
         ring._link_last = None
@@ -378,43 +381,56 @@ cdef class Ring:
         """This thread is queueing a linked() chain."""
         return self._link_depth and self._chain_owner == PyThread_get_thread_ident()
 
-    cdef int _await_chain(self) except -1:
-        """Return once no other thread is queueing a linked() chain on this Ring (waiting,
-        the GIL released, if one is)."""
-        if self._chain_owner == 0 or self._chain_owner == PyThread_get_thread_ident():
+    cdef inline int _sq_gate(self) except -1:
+        """The gate of the SQ, passed by every path that queues an SQE or publishes the SQ
+        tail: returns once no other thread has a linked() chain open on this Ring (waiting,
+        the GIL released, while one has). The check is the last thing it does, so the caller
+        may queue and publish until it next runs Python code or releases the GIL (either lets
+        another thread open a chain): then it passes the gate again. One thread alone pays one
+        comparison."""
+        cdef unsigned long owner = self._chain_owner
+        if owner == 0 or owner == PyThread_get_thread_ident():
             return 0
+        return self._wait_chain_closed()
+
+    cdef int _wait_chain_closed(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
         if self._chain_cond is None:
             raise ValueError("not an initialized Ring")
-        self._chain_waiters += 1
-        try:
-            with self._chain_cond:
-                while self._chain_owner != 0:
-                    self._chain_cond.wait()
-        finally:
-            self._chain_waiters -= 1
+        # Re-checked once the Condition is left: leaving it runs Python code (its __exit__),
+        # where yet another thread may open a chain.
+        while self._chain_owner != 0 and self._chain_owner != me:
+            self._chain_waiters += 1
+            try:
+                with self._chain_cond:
+                    while self._chain_owner != 0:
+                        self._chain_cond.wait()
+            finally:
+                self._chain_waiters -= 1
         return 0
 
     cdef int _gate_submit(self, str what) except -1:
-        """Before publishing SQEs: wait while another thread queues a chain; refuse inside this
-        thread's own chain, whose first part would go to the kernel alone."""
+        """Before publishing SQEs: refuse inside this thread's own chain, whose first part
+        would go to the kernel alone; pass the SQ gate."""
         if self._in_own_chain():
             raise RuntimeError(
                 f"{what} inside this thread's open linked() chain would submit the first part of "
                 f"the chain alone: queue the whole chain, leave the `with ring.linked():` block, "
                 f"then {what}")
-        return self._await_chain()
+        return self._sq_gate()
 
     cdef io_uring_sqe _sqe(self):
         """An SQE, submitting queued ones when the SQ is full."""
         if self._issuer:
             self._check_thread()
-        self._await_chain()
+        self._sq_gate()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._in_own_chain():
                 self._submit_before_chain()
             else:
                 self._submit_some()
+            self._sq_gate()     # the submit's reap may have run Python code
             sqe = L.io_uring_get_sqe(self.uring)
         return sqe
 
@@ -449,6 +465,7 @@ cdef class Ring:
         return 0
 
     cdef void _submit_some(self) except *:
+        self._sq_gate()
         L.io_uring_submit(self.uring)
         if L.io_uring_sq_space_left(self.uring) == 0:
             # SQPOLL consumes asynchronously; a full CQ backlog can also hold it back.
@@ -764,7 +781,7 @@ cdef class Ring:
             raise RuntimeError("read_file/write_file make a chain of their own, which cannot be "
                                "part of a linked() chain: call them outside the `with "
                                "ring.linked():` block")
-        self._await_chain()
+        self._sq_gate()
         if self._files is None:
             with self._files_lock:
                 if self._files is None:
@@ -1004,7 +1021,7 @@ cdef class Ring:
         L.io_uring_prep_cancel64(sqe, op.user_data, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud
         self._next_ud += 1
-        self._await_chain()
+        self._sq_gate()
         L.io_uring_submit(self.uring)
 
     # ---- registration -----------------------------------------------------------------------
@@ -1108,7 +1125,7 @@ cdef class Ring:
         reaps and re-checks. Best effort: without an SQE, its bounded wait is the fallback."""
         cdef io_uring uring = self.uring
         cdef c.io_uring_sqe *sqe
-        if self._link_depth:
+        if self._chain_owner != 0:
             return      # a linked() chain is being queued: submitting now would cut it
         try:
             if uring.door_sq_space() == 0:
@@ -1144,7 +1161,7 @@ cdef class Ring:
             if deadline >= 0 and _now() >= deadline:
                 break
             self._block(deadline, True)
-        self._await_chain()
+        self._sq_gate()
         if self.uring.door_sq_ready():
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
@@ -1214,6 +1231,7 @@ cdef class Ring:
             before = self._ncompleted
             if self._stalled_sends:
                 self._kick_sends()
+            self._sq_gate()         # the last round's reap may have run Python code
             if defer:
                 ret = uring.door_submit_events()
             else:
@@ -1270,10 +1288,13 @@ cdef class Ring:
         uring.door_check()
         if self._issuer:
             self._check_thread()
-        self._gate_submit("waiting for a completion")    # or cut a chain being queued
         if self._files is not None and (self._files.waiting or self._files.continuing
                                         or self._files.cancelling):
-            self._files._refill()       # file jobs waiting for SQ room
+            self._files._refill()       # file jobs waiting for SQ room (Python code may run)
+        # From the gate on, nothing runs Python code before a submit, and the GIL is released
+        # only by a submit (its enter, once the SQ is published): the leader's wait, or a
+        # submit that flushes a CQ overflow (the submit_first one re-checks after it).
+        self._gate_submit("waiting for a completion")    # or cut a chain being queued
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -1287,6 +1308,11 @@ cdef class Ring:
                     raise OSError(-ret, os.strerror(-ret))
                 if uring.door_cq_ready():
                     self._reap(0)
+                    return 0
+                if self._leader or self._chain_owner != 0:
+                    # The submit released the GIL (it flushed a CQ overflow): another thread
+                    # became the leader or opened a chain meanwhile. The caller re-checks and
+                    # comes back through the gate.
                     return 0
             self._leader = True
             self._woken = False
@@ -1880,17 +1906,19 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     self._batches[batch.key] = batch
     try:
         while batch.completed < n:
-            self._await_chain()     # batch SQEs must not land inside another thread's chain
-            # SQEs a signal handler queued through the thin layer (it runs in
-            # PyErr_CheckSignals in _block) keep their own tracking, before the batch's are added.
-            uring.door_own_begin()
+            self._sq_gate()     # batch SQEs must not land inside another thread's chain
             # Fill the SQ with the next requests.
             space = uring.door_sq_space()
             if space == 0 and queued < n:
                 # Other threads' requests fill the SQ: publish them to make room, rather than
                 # wait for a completion that may be slow to come.
                 uring.door_submit()
+                self._sq_gate()     # that submit may have released the GIL (a CQ overflow)
                 space = uring.door_sq_space()
+            # SQEs a signal handler or another thread queued through the thin layer keep their
+            # own tracking, before the batch's are added (nothing from here to door_own_end
+            # lets another thread run: it would queue SQEs that door_own_end counts as ours).
+            uring.door_own_begin()
             while queued < n and space:
                 sqe = uring.door_next_sqe()
                 if kind == _BATCH_NOP:

@@ -334,8 +334,8 @@ cdef class _FileEngine:
         cdef size_t off, n, length
         cdef char *ptr
         cdef uint64_t final_ud
-        if uring.door_sq_space() < need:
-            return False
+        if uring.door_sq_space() < need or not self._may_queue():
+            return False        # (_refill's loops run Python code: re-checked per chain)
         if job.slot < 0:
             job.slot = self.free.pop()
             self.slots[job.slot] = job
