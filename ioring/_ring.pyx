@@ -196,7 +196,7 @@ cdef class _Linked:
         ring._link_depth = 1
         ring._link_last = None
         # Where the chain begins in the SQ: if the SQ fills while it is queued, what precedes
-        # this point is submitted on its own (Ring._submit_before_chain).
+        # this point is submitted on its own (Ring._submit_before).
         ring._chain_start = ring.uring.door_sq_tail()
         return ring
 
@@ -427,20 +427,20 @@ cdef class Ring:
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._in_own_chain():
-                self._submit_before_chain()
+                self._submit_before(self._chain_start)
             else:
                 self._submit_some()
             self._sq_gate()     # the submit's reap may have run Python code
             sqe = L.io_uring_get_sqe(self.uring)
         return sqe
 
-    cdef int _submit_before_chain(self) except -1:
-        """The SQ is full while this thread queues a linked() chain: submit the requests
-        queued before the chain, and only those. The SQ tail is published up to the chain's
-        first SQE, so no part of the chain reaches the kernel before it is complete (a chain
-        cut in two runs its first half linked to nothing)."""
+    cdef int _submit_before(self, unsigned start) except -1:
+        """The SQ is full while this thread queues a chain that begins at SQ index ``start``
+        (a linked() chain, or a request and its linked timeout): submit the requests queued
+        before it, and only those. The SQ tail is published up to the chain's first SQE, so no
+        part of the chain reaches the kernel before it is complete (a chain cut in two runs
+        its first half linked to nothing)."""
         cdef io_uring uring = self.uring
-        cdef unsigned start = self._chain_start
         cdef unsigned chain = uring.door_sq_tail() - start
         cdef unsigned entries = uring.door_sq_entries()
         cdef int ret
@@ -474,8 +474,17 @@ cdef class Ring:
 
     cdef Operation _track(self, io_uring_sqe sqe, str kind, object fd, object path, object value,
                           unsigned flags, timeout):
-        cdef Operation op = Operation.__new__(Operation)
-        cdef uint64_t ud = self._next_ud
+        cdef Operation op
+        cdef uint64_t ud
+        ts = None
+        if timeout is not None:
+            try:
+                ts = self._timeout_spec(timeout)
+            except BaseException:
+                _void_sqe(self, sqe)    # a bad timeout: nothing queued, nothing left linked
+                raise
+        op = Operation.__new__(Operation)
+        ud = self._next_ud
         self._next_ud += 1
         op.ring = self
         op.kind = kind
@@ -488,27 +497,57 @@ cdef class Ring:
         if self._in_own_chain():
             flags |= L.IOSQE_IO_LINK
             self._link_last = sqe
-        if timeout is not None:
+        if ts is not None:
             flags |= L.IOSQE_IO_LINK
         if flags:
             sqe.flags = sqe.flags | flags
         self._ops[ud] = op
-        if timeout is not None:
-            self._link_timeout(timeout)
+        if ts is not None:
+            self._link_timeout(ts, sqe)
         return op
 
-    cdef _link_timeout(self, timeout):
+    cdef object _timeout_spec(self, timeout):
+        """The kernel_timespec of a request's ``timeout=`` (seconds), checked before the
+        request is linked to anything."""
         sec = float(timeout)
-        if sec < 0:
-            raise ValueError("timeout must be >= 0")
-        ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
-        sqe = self._sqe()
-        L.io_uring_prep_link_timeout(sqe, ts, 0)
-        sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
-        self._next_ud += 1
-        if self._in_own_chain():
-            sqe.flags = sqe.flags | L.IOSQE_IO_LINK
-            self._link_last = sqe
+        if not 0 <= sec < 9e18:
+            raise ValueError(f"timeout must be >= 0 seconds (and finite), not {timeout!r}")
+        if self.uring.door_sq_entries() < 2:
+            raise ValueError("a request with timeout= takes two submission queue entries (the "
+                             "request and its IORING_OP_LINK_TIMEOUT) and this Ring has one: use "
+                             "Ring(entries >= 2)")
+        return L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
+
+    cdef _link_timeout(self, ts, io_uring_sqe request):
+        """Queue the IORING_OP_LINK_TIMEOUT of ``request`` (queued with IOSQE_IO_LINK) right
+        after it. If the request took the SQ's last entry, what precedes it is submitted, not
+        the request (it would run linked to nothing, without its timeout); meanwhile the pair
+        is this thread's chain, which other threads stay out of."""
+        cdef bint claimed = False
+        sqe = L.io_uring_get_sqe(self.uring)
+        if sqe is None:
+            if self._chain_owner == 0:
+                self._chain_owner = PyThread_get_thread_ident()
+                self._chain_start = request.seq
+                claimed = True
+            else:
+                sqe = self._sqe()       # inside this thread's linked() chain: its own rules
+        try:
+            while sqe is None:
+                self._submit_before(request.seq)
+                sqe = L.io_uring_get_sqe(self.uring)
+            L.io_uring_prep_link_timeout(sqe, ts, 0)
+            sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
+            self._next_ud += 1
+            if self._in_own_chain():
+                sqe.flags = sqe.flags | L.IOSQE_IO_LINK
+                self._link_last = sqe
+        finally:
+            if claimed:
+                self._chain_owner = 0
+                if self._chain_waiters:
+                    with self._chain_cond:
+                        self._chain_cond.notify_all()
 
     def queue(self, prep, *args, kind=None, fd=None, path=None, value=None, unsigned flags=0,
               timeout=None):
