@@ -64,7 +64,6 @@ cdef inline double _now() noexcept:
     return t.tv_sec + t.tv_nsec * 1e-9
 
 
-
 cdef class Operation:
     """One queued request. ``result()`` waits for it; a negative result raises OSError naming
     the request, its fd and its path."""
@@ -383,8 +382,9 @@ cdef class Ring:
 
     cdef inline int _sq_gate(self) except -1:
         """The gate of the SQ, passed by every path that queues an SQE or publishes the SQ
-        tail: returns once no other thread has a linked() chain open on this Ring (waiting,
-        the GIL released, while one has). The check is the last thing it does, so the caller
+        tail: returns once no other thread has a linked() chain open on this Ring (or a
+        request and its linked timeout, while the SQ makes room for the timeout: _link_timeout),
+        waiting, the GIL released, while one has. The check is the last thing it does, so the caller
         may queue and publish until it next runs Python code or releases the GIL (either lets
         another thread open a chain): then it passes the gate again. One thread alone pays one
         comparison."""
