@@ -192,13 +192,15 @@ cdef class _Linked:
         cdef Ring ring = self.ring
         if ring._chain_owner == PyThread_get_thread_ident():
             raise RuntimeError("linked() chains do not nest")
-        ring._await_chain()         # another thread's chain is being queued: after it
         ring.uring.door_check()
+        ring._sq_gate()             # another thread's chain is being queued: after it
+        # Claimed with nothing between the gate's check and here that could let another
+        # thread in: two chains open at once would interleave.
         ring._chain_owner = PyThread_get_thread_ident()
         ring._link_depth = 1
         ring._link_last = None
         # Where the chain begins in the SQ: if the SQ fills while it is queued, what precedes
-        # this point is submitted on its own (Ring._submit_before_chain).
+        # this point is submitted on its own (Ring._submit_before).
         ring._chain_start = ring.uring.door_sq_tail()
         return ring
 
@@ -383,53 +385,67 @@ cdef class Ring:
         """This thread is queueing a linked() chain."""
         return self._link_depth and self._chain_owner == PyThread_get_thread_ident()
 
-    cdef int _await_chain(self) except -1:
-        """Return once no other thread is queueing a linked() chain on this Ring (waiting,
-        the GIL released, if one is)."""
-        if self._chain_owner == 0 or self._chain_owner == PyThread_get_thread_ident():
+    cdef inline int _sq_gate(self) except -1:
+        """The gate of the SQ, passed by every path that queues an SQE or publishes the SQ
+        tail: returns once no other thread has a linked() chain open on this Ring (or a
+        request and its linked timeout, while the SQ makes room for the timeout: _link_timeout),
+        waiting, the GIL released, while one has. The check is the last thing it does, so the caller
+        may queue and publish until it next runs Python code or releases the GIL (either lets
+        another thread open a chain): then it passes the gate again. One thread alone pays one
+        comparison."""
+        cdef unsigned long owner = self._chain_owner
+        if owner == 0 or owner == PyThread_get_thread_ident():
             return 0
+        return self._wait_chain_closed()
+
+    cdef int _wait_chain_closed(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
         if self._chain_cond is None:
             raise ValueError("not an initialized Ring")
-        self._chain_waiters += 1
-        try:
-            with self._chain_cond:
-                while self._chain_owner != 0:
-                    self._chain_cond.wait()
-        finally:
-            self._chain_waiters -= 1
+        # Re-checked once the Condition is left: leaving it runs Python code (its __exit__),
+        # where yet another thread may open a chain.
+        while self._chain_owner != 0 and self._chain_owner != me:
+            self._chain_waiters += 1
+            try:
+                with self._chain_cond:
+                    while self._chain_owner != 0:
+                        self._chain_cond.wait()
+            finally:
+                self._chain_waiters -= 1
         return 0
 
     cdef int _gate_submit(self, str what) except -1:
-        """Before publishing SQEs: wait while another thread queues a chain; refuse inside this
-        thread's own chain, whose first part would go to the kernel alone."""
+        """Before publishing SQEs: refuse inside this thread's own chain, whose first part
+        would go to the kernel alone; pass the SQ gate."""
         if self._in_own_chain():
             raise RuntimeError(
                 f"{what} inside this thread's open linked() chain would submit the first part of "
                 f"the chain alone: queue the whole chain, leave the `with ring.linked():` block, "
                 f"then {what}")
-        return self._await_chain()
+        return self._sq_gate()
 
     cdef io_uring_sqe _sqe(self):
         """An SQE, submitting queued ones when the SQ is full."""
         if self._issuer:
             self._check_thread()
-        self._await_chain()
+        self._sq_gate()
         sqe = L.io_uring_get_sqe(self.uring)
         while sqe is None:
             if self._in_own_chain():
-                self._submit_before_chain()
+                self._submit_before(self._chain_start)
             else:
                 self._submit_some()
+            self._sq_gate()     # the submit's reap may have run Python code
             sqe = L.io_uring_get_sqe(self.uring)
         return sqe
 
-    cdef int _submit_before_chain(self) except -1:
-        """The SQ is full while this thread queues a linked() chain: submit the requests
-        queued before the chain, and only those. The SQ tail is published up to the chain's
-        first SQE, so no part of the chain reaches the kernel before it is complete (a chain
-        cut in two runs its first half linked to nothing)."""
+    cdef int _submit_before(self, unsigned start) except -1:
+        """The SQ is full while this thread queues a chain that begins at SQ index ``start``
+        (a linked() chain, or a request and its linked timeout): submit the requests queued
+        before it, and only those. The SQ tail is published up to the chain's first SQE, so no
+        part of the chain reaches the kernel before it is complete (a chain cut in two runs
+        its first half linked to nothing)."""
         cdef io_uring uring = self.uring
-        cdef unsigned start = self._chain_start
         cdef unsigned chain = uring.door_sq_tail() - start
         cdef unsigned entries = uring.door_sq_entries()
         cdef int ret
@@ -454,6 +470,7 @@ cdef class Ring:
         return 0
 
     cdef void _submit_some(self) except *:
+        self._sq_gate()
         L.io_uring_submit(self.uring)
         if L.io_uring_sq_space_left(self.uring) == 0:
             # SQPOLL consumes asynchronously; a full CQ backlog can also hold it back.
@@ -462,8 +479,17 @@ cdef class Ring:
 
     cdef Operation _track(self, io_uring_sqe sqe, str kind, object fd, object path, object value,
                           unsigned flags, timeout):
-        cdef Operation op = Operation.__new__(Operation)
-        cdef uint64_t ud = self._next_ud
+        cdef Operation op
+        cdef uint64_t ud
+        ts = None
+        if timeout is not None:
+            try:
+                ts = self._timeout_spec(timeout)
+            except BaseException:
+                _void_sqe(self, sqe)    # a bad timeout: nothing queued, nothing left linked
+                raise
+        op = Operation.__new__(Operation)
+        ud = self._next_ud
         self._next_ud += 1
         op.ring = self
         op.kind = kind
@@ -476,27 +502,57 @@ cdef class Ring:
         if self._in_own_chain():
             flags |= L.IOSQE_IO_LINK
             self._link_last = sqe
-        if timeout is not None:
+        if ts is not None:
             flags |= L.IOSQE_IO_LINK
         if flags:
             sqe.flags = sqe.flags | flags
         self._ops[ud] = op
-        if timeout is not None:
-            self._link_timeout(timeout)
+        if ts is not None:
+            self._link_timeout(ts, sqe)
         return op
 
-    cdef _link_timeout(self, timeout):
+    cdef object _timeout_spec(self, timeout):
+        """The kernel_timespec of a request's ``timeout=`` (seconds), checked before the
+        request is linked to anything."""
         sec = float(timeout)
-        if sec < 0:
-            raise ValueError("timeout must be >= 0")
-        ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
-        sqe = self._sqe()
-        L.io_uring_prep_link_timeout(sqe, ts, 0)
-        sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
-        self._next_ud += 1
-        if self._in_own_chain():
-            sqe.flags = sqe.flags | L.IOSQE_IO_LINK
-            self._link_last = sqe
+        if not 0 <= sec < 9e18:
+            raise ValueError(f"timeout must be >= 0 seconds (and finite), not {timeout!r}")
+        if self.uring.door_sq_entries() < 2:
+            raise ValueError("a request with timeout= takes two submission queue entries (the "
+                             "request and its IORING_OP_LINK_TIMEOUT) and this Ring has one: use "
+                             "Ring(entries >= 2)")
+        return L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
+
+    cdef _link_timeout(self, ts, io_uring_sqe request):
+        """Queue the IORING_OP_LINK_TIMEOUT of ``request`` (queued with IOSQE_IO_LINK) right
+        after it. If the request took the SQ's last entry, what precedes it is submitted, not
+        the request (it would run linked to nothing, without its timeout); meanwhile the pair
+        is this thread's chain, which other threads stay out of."""
+        cdef bint claimed = False
+        sqe = L.io_uring_get_sqe(self.uring)
+        if sqe is None:
+            if self._chain_owner == 0:
+                self._chain_owner = PyThread_get_thread_ident()
+                self._chain_start = request.seq
+                claimed = True
+            else:
+                sqe = self._sqe()       # inside this thread's linked() chain: its own rules
+        try:
+            while sqe is None:
+                self._submit_before(request.seq)
+                sqe = L.io_uring_get_sqe(self.uring)
+            L.io_uring_prep_link_timeout(sqe, ts, 0)
+            sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
+            self._next_ud += 1
+            if self._in_own_chain():
+                sqe.flags = sqe.flags | L.IOSQE_IO_LINK
+                self._link_last = sqe
+        finally:
+            if claimed:
+                self._chain_owner = 0
+                if self._chain_waiters:
+                    with self._chain_cond:
+                        self._chain_cond.notify_all()
 
     def queue(self, prep, *args, kind=None, fd=None, path=None, value=None, unsigned flags=0,
               timeout=None):
@@ -774,7 +830,7 @@ cdef class Ring:
         """The engine of read_file/write_file, made (its slot table registered) on first use."""
         cdef _FileEngine engine
         self._file_checks()
-        self._await_chain()
+        self._sq_gate()
         if self._files is None:
             with self._files_lock:
                 if self._files is None:
@@ -1037,7 +1093,7 @@ cdef class Ring:
         L.io_uring_prep_cancel64(sqe, op.user_data, 0)
         sqe.user_data = _CANCEL_TAG | self._next_ud
         self._next_ud += 1
-        self._await_chain()
+        self._sq_gate()
         L.io_uring_submit(self.uring)
 
     # ---- registration -----------------------------------------------------------------------
@@ -1141,7 +1197,7 @@ cdef class Ring:
         reaps and re-checks. Best effort: without an SQE, its bounded wait is the fallback."""
         cdef io_uring uring = self.uring
         cdef c.io_uring_sqe *sqe
-        if self._link_depth:
+        if self._chain_owner != 0:
             return      # a linked() chain is being queued: submitting now would cut it
         try:
             if uring.door_sq_space() == 0:
@@ -1177,7 +1233,7 @@ cdef class Ring:
             if deadline >= 0 and _now() >= deadline:
                 break
             self._block(deadline, True)
-        self._await_chain()
+        self._sq_gate()
         if self.uring.door_sq_ready():
             L.io_uring_submit(self.uring)
         return <int>(self._ncompleted - start)
@@ -1247,6 +1303,7 @@ cdef class Ring:
             before = self._ncompleted
             if self._stalled_sends:
                 self._kick_sends()
+            self._sq_gate()         # the last round's reap may have run Python code
             if defer:
                 ret = uring.door_submit_events()
             else:
@@ -1303,10 +1360,13 @@ cdef class Ring:
         uring.door_check()
         if self._issuer:
             self._check_thread()
-        self._gate_submit("waiting for a completion")    # or cut a chain being queued
         if self._files is not None and (self._files.waiting or self._files.continuing
                                         or self._files.cancelling):
-            self._files._refill()       # file jobs waiting for SQ room
+            self._files._refill()       # file jobs waiting for SQ room (Python code may run)
+        # From the gate on, nothing runs Python code before a submit, and the GIL is released
+        # only by a submit (its enter, once the SQ is published): the leader's wait, or a
+        # submit that flushes a CQ overflow (the submit_first one re-checks after it).
+        self._gate_submit("waiting for a completion")    # or cut a chain being queued
         if deadline >= 0:
             left = deadline - _now()
             if left > _SAFETY_WAIT:
@@ -1320,6 +1380,11 @@ cdef class Ring:
                     raise OSError(-ret, os.strerror(-ret))
                 if uring.door_cq_ready():
                     self._reap(0)
+                    return 0
+                if self._leader or self._chain_owner != 0:
+                    # The submit released the GIL (it flushed a CQ overflow): another thread
+                    # became the leader or opened a chain meanwhile. The caller re-checks and
+                    # comes back through the gate.
                     return 0
             self._leader = True
             self._woken = False
@@ -1913,17 +1978,19 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     self._batches[batch.key] = batch
     try:
         while batch.completed < n:
-            self._await_chain()     # batch SQEs must not land inside another thread's chain
-            # SQEs a signal handler queued through the thin layer (it runs in
-            # PyErr_CheckSignals in _block) keep their own tracking, before the batch's are added.
-            uring.door_own_begin()
+            self._sq_gate()     # batch SQEs must not land inside another thread's chain
             # Fill the SQ with the next requests.
             space = uring.door_sq_space()
             if space == 0 and queued < n:
                 # Other threads' requests fill the SQ: publish them to make room, rather than
                 # wait for a completion that may be slow to come.
                 uring.door_submit()
+                self._sq_gate()     # that submit may have released the GIL (a CQ overflow)
                 space = uring.door_sq_space()
+            # SQEs a signal handler or another thread queued through the thin layer keep their
+            # own tracking, before the batch's are added (nothing from here to door_own_end
+            # lets another thread run: it would queue SQEs that door_own_end counts as ours).
+            uring.door_own_begin()
             while queued < n and space:
                 sqe = uring.door_next_sqe()
                 if kind == _BATCH_NOP:

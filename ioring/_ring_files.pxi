@@ -346,8 +346,8 @@ cdef class _FileEngine:
         cdef size_t off, n, length
         cdef char *ptr
         cdef uint64_t final_ud
-        if uring.door_sq_space() < need:
-            return False
+        if uring.door_sq_space() < need or not self._may_queue():
+            return False        # (_refill's loops run Python code: re-checked per chain)
         if job.step == _STEP_STAT and job.stx == NULL:
             job.stx = <c.ioring_statx *>calloc(1, sizeof(c.ioring_statx))
             if job.stx == NULL:

@@ -615,7 +615,7 @@ cdef Multishot _start_multishot(Ring ring, _MsKind kind, str name, object fd, ob
         s.max_bytes = <Py_ssize_t>buffers.count * buffers.size
     if ring._issuer:
         ring._check_thread()
-    ring._await_chain()
+    ring._sq_gate()
     s._arm()
     ms._s = s
     return ms

@@ -213,7 +213,8 @@ cdef class _SendQueue:
         cdef c.io_uring_sqe *sqe
         cdef uint64_t ud
         uring.door_check()
-        if uring.door_sq_space() == 0:
+        if uring.door_sq_space() == 0 or not self._may_queue():
+            # (_after_reap sends the rest of a short send: a linked() chain may be open then)
             self.pending.insert(0, data[offset:] if offset else data)
             self._stall()           # the next pump submits the SQ, then starts it
             return 0

@@ -982,17 +982,27 @@ cdef class io_uring:
         what io_uring_submit returns (-errno not raised). RuntimeError if part of that chain
         was already published (a submit through the thin layer while it was being queued)."""
         cdef unsigned tail = self.ring.sq.sqe_tail
-        cdef int ret
+        cdef unsigned to_submit, flags = 0
+        cdef bint enter
+        self._check()
         if <int>(self.ring.sq.sqe_head - start) > 0 or <int>(self._tracked - start) > 0:
             raise RuntimeError("this linked() chain was partly submitted through the thin layer "
                                "(io_uring_submit on Ring.uring) while it was being queued")
         self.ring.sq.sqe_tail = start
         try:
             self._track()           # only the SQEs before the chain
-            ret = c.ioring_submit(&self.ring)
+            to_submit = c.ioring_flush_sq(&self.ring)      # the kernel's SQ tail: start
         finally:
             self.ring.sq.sqe_tail = tail
-        return ret
+        # ioring_submit's enter, made once the SQ is whole again: an enter that also flushes
+        # the CQ (GETEVENTS) releases the GIL, and no other thread may see the SQ cut at start.
+        enter = c.ioring_sq_needs_enter(&self.ring, to_submit, &flags)
+        if c.ioring_cq_needs_enter(&self.ring):
+            flags |= _c_IORING_ENTER_GETEVENTS
+            enter = True
+        if not enter:
+            return <int>to_submit
+        return c.ioring_enter(&self.ring, to_submit, 0, flags, NULL, c.IORING_SIGSET_BYTES)
 
     cdef int door_submit_events(self) except? -1:
         """door_submit that also enters the kernel when nothing is queued, so that it runs

@@ -69,6 +69,46 @@ def test_chain_with_timeouts_counts_two_sqes_per_timed_request():
         assert c.exception(5).errno == errno.ECANCELED
 
 
+@pytest.mark.parametrize("sqpoll", [False, True], ids=["plain", "sqpoll"])
+def test_request_with_timeout_in_the_last_sq_entry_keeps_its_timeout(sqpoll):
+    # The read takes the SQ's last entry; its link timeout needs one more. Before, the full SQ
+    # was submitted to make room, the read with it: linked to nothing, it ran without a
+    # timeout and waited for data forever. Now what precedes it is submitted, not the read.
+    r, w = os.pipe()
+    try:
+        with ioring.Ring(4, sqpoll=sqpoll) as ring:
+            before = [ring.nop() for _ in range(3)]
+            read = ring.read(r, bytearray(8), timeout=0.05)
+            assert read.exception(5).errno == errno.ECANCELED     # timed out, not hung
+            assert [op.result(5) for op in before] == [0] * 3
+            assert ring.in_flight == 0
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.parametrize("timeout, error", [(-1, ValueError), (float("nan"), ValueError),
+                                            (float("inf"), ValueError), ("soon", ValueError),
+                                            (object(), TypeError)])
+def test_bad_timeout_queues_nothing_and_links_nothing(timeout, error):
+    # Before, the read was queued and linked (IOSQE_IO_LINK) before its timeout was checked:
+    # the error left it in the SQ, linked to the next request, which its failure cancelled.
+    with ioring.Ring(8) as ring:
+        with pytest.raises(error):
+            ring.read(9999, bytearray(1), 0, timeout=timeout)
+        assert ring.in_flight == 0
+        assert ring.nop().result(5) == 0
+
+
+def test_timeout_on_a_ring_of_one_sq_entry_is_refused_clearly():
+    with ioring.Ring(1) as ring:
+        with pytest.raises(ValueError, match=r"timeout= takes two submission queue entries.*"
+                                             r"Ring\(entries >= 2\)"):
+            ring.read(9999, bytearray(1), 0, timeout=1)
+        assert ring.in_flight == 0
+        assert ring.nop().result(5) == 0
+
+
 @pytest.mark.parametrize("call, what", [
     (lambda ring, op: ring.submit(), "submit()"),
     (lambda ring, op: ring.wait(1), "wait()"),

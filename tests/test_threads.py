@@ -221,11 +221,6 @@ def test_two_threads_build_linked_chains_at_once():
     assert not errors, errors
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known race (session 14, open): with sys.setswitchinterval(1e-6) this scenario fails in 6-13 "
-    "of 30 rounds (at c8ba8ac too): a chain is cut ([None, None, None]) or another thread's NOP "
-    "lands in it (ECANCELED); the sanitizer build hit it once. Re-checking the chain gate after "
-    "Condition release and after a GIL-releasing submit did not remove it."))
 def test_chains_that_fill_the_sq_while_other_threads_queue_and_wait():
     """An 8-entry Ring: each 4-request chain finds the SQ holding other threads' requests and
     must have them submitted first (Ring._submit_before_chain), while those threads wait on
@@ -257,6 +252,106 @@ def test_chains_that_fill_the_sq_while_other_threads_queue_and_wait():
         _run_threads(worker, 5, 60, "a thread hung")
         assert ring.in_flight == 0
     assert not errors, errors[:4]
+
+
+def _errnos(ops):
+    """The errno each Operation failed with, None for a success."""
+    return [None if e is None else e.errno for e in (op.exception(5) for op in ops)]
+
+
+@pytest.mark.parametrize("b_queues", ["a request", "a chain"])
+def test_a_thread_woken_at_the_chain_gate_checks_it_again_after_leaving_the_condition(b_queues):
+    """Thread B waits at the SQ gate while A's chain is open. A closes it and B wakes up; the
+    moment B leaves the gate's Condition (its __exit__ is Python code, where another thread
+    may run) thread C opens a chain and queues its first request. B must wait for C's chain
+    too (before: it had checked before leaving the Condition, and its NOP, or its own chain,
+    went into the middle of C's: ECANCELED, and the two chains interleaved). The switch is
+    forced at that exact point with a trace function in B."""
+    import errno
+    import ioring
+    results = {}
+    a_open, a_close, c_go, c_queued = (threading.Event() for _ in range(4))
+
+    def a(ring):
+        with ring.linked():
+            results["a"] = ring.read(9999, bytearray(1), 0)
+            a_open.set()
+            a_close.wait(5)
+
+    def c(ring):
+        c_go.wait(5)
+        with ring.linked():
+            bad = ring.read(9999, bytearray(1), 0)
+            c_queued.set()
+            time.sleep(0.3)     # B runs now: it must not queue into this chain
+            nop = ring.nop()
+        results["c"] = _errnos([bad, nop])
+
+    def tracer(frame, event, arg):
+        if (event == "call" and frame.f_code.co_name == "__exit__"
+                and isinstance(frame.f_locals.get("self"), threading.Condition)
+                and not c_go.is_set()):
+            c_go.set()                  # B is leaving the gate's Condition: C opens its chain
+            c_queued.wait(5)
+        return None
+
+    def b(ring):
+        a_open.wait(5)
+        threading.Timer(0.2, a_close.set).start()   # A closes its chain while B waits
+        sys.settrace(tracer)
+        try:
+            if b_queues == "a request":
+                ops = [ring.nop()]
+            else:
+                with ring.linked():
+                    ops = [ring.read(9999, bytearray(1), 0), ring.nop()]
+        finally:
+            sys.settrace(None)
+        results["b"] = _errnos(ops)
+
+    with ioring.Ring(16) as ring:
+        _run_threads(lambda k: (a, b, c)[k](ring), 3, 30, "a thread hung")
+        assert c_go.is_set(), "B never waited at the gate"
+        assert _errnos([results["a"]]) == [errno.EBADF]
+        assert results["c"] == [errno.EBADF, errno.ECANCELED]
+        assert results["b"] == ([None] if b_queues == "a request" else [errno.EBADF, errno.ECANCELED])
+        assert ring.in_flight == 0
+
+
+def test_a_pump_whose_reap_let_a_chain_open_does_not_submit_half_of_it():
+    """Ring._pump (ioring.asyncio's submit-and-reap, round after round while requests complete):
+    a done-callback run by its first reap lets thread A open a linked() chain and queue its
+    first request. The pump's next round must wait at the gate, not submit that half (before:
+    the failing read went to the kernel alone, and the NOP queued after it ran unlinked: 0
+    instead of ECANCELED)."""
+    import errno
+    import ioring
+    opened = threading.Event()
+    results = {}
+
+    def a(ring):
+        with ring.linked():
+            bad = ring.read(9999, bytearray(1), 0)
+            opened.set()
+            time.sleep(0.3)     # the pump goes on meanwhile
+            nop = ring.nop()
+        results["a"] = _errnos([bad, nop])
+
+    with ioring.Ring(16) as ring:
+        t = threading.Thread(target=a, args=(ring,))
+
+        def let_a_open_a_chain(op):
+            t.start()
+            opened.wait(5)
+
+        first = ring.nop()
+        first.add_done_callback(let_a_open_a_chain)
+        ring._pump(False, 4, -1)
+        t.join(10)
+        assert not t.is_alive(), "thread A hung"
+        assert first.result(5) == 0
+        assert results["a"] == [errno.EBADF, errno.ECANCELED]
+        assert ring.in_flight == 0
 
 
 def test_multishot_results_reach_their_iterator_whoever_reaps_them():

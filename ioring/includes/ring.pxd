@@ -48,6 +48,8 @@ cdef extern from "ioring/ring.h" nogil:
     abi.io_uring_sqe *ioring_get_sqe_zeroed(ioring *ring)
     unsigned ioring_flush_sq(ioring *ring)
     bint ioring_cq_needs_flush(const ioring *ring)
+    bint ioring_cq_needs_enter(const ioring *ring)
+    bint ioring_sq_needs_enter(const ioring *ring, unsigned submit, unsigned *flags)
     int ioring_enter(ioring *ring, unsigned submit, unsigned wait_nr, unsigned flags, void *arg, size_t arg_size)
     int ioring_submit_and_wait(ioring *ring, unsigned wait_nr)
     int ioring_submit_and_wait_split(ioring *ring, unsigned wait_nr, unsigned *submitted)
