@@ -522,13 +522,6 @@ class _Run:
         self.stop = True
 
 
-def _cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=None):
     """Write ``members`` (``Member`` objects of the open Archive ``src``) under ``dest``, an
     existing directory. ``dirs``: the directories (relative, "/"-separated) to create first with
@@ -548,7 +541,7 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=
         return
     compressed = sum(m.csize for m in members)
     if threads is None:
-        threads = 1 if compressed < _ONE_THREAD_BELOW else min(_cpus(), _MAX_THREADS)
+        threads = 1 if compressed < _ONE_THREAD_BELOW else min(F._cpus(), _MAX_THREADS)
     units = plan(members, threads)
     threads = max(1, min(threads, len(units)))
     dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -560,7 +553,7 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=
         # the new thread, would otherwise leave a thread out of ``workers``. (Where another
         # thread of the program takes the signal, the handler may still run there: such a
         # thread finds the run closed when it enters _work, and does nothing.)
-        blocked = _block_signals()
+        blocked = F._block_signals()
         try:
             for i in range(1, threads):
                 t = threading.Thread(target=_work, args=(r, i, None), name=f"ioring-unzip-{i}",
@@ -603,14 +596,6 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=
         F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
     if progress is not None:
         progress(total, total)
-
-
-def _block_signals():
-    """Block every signal in this thread; returns the previous mask (None: not possible)."""
-    try:
-        return _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def _work(r, index, progress):

@@ -14,6 +14,7 @@ docs/FILES.md. ``copytree``'s engine is in ``ioring/_copytree.py`` and
 """
 from __future__ import annotations
 
+import _signal
 import errno
 import functools
 import os
@@ -41,6 +42,7 @@ _COPY_DEPTH = 4
 _SMALL_READ = 64 << 10          # copy_file of one chunk: pread size (below malloc's mmap threshold)
 _MAX_WRITE = 1 << 30           # bytes per write request (the kernel caps one at 2 GiB - 4 KiB)
 _MIN_BATCH = 4                 # fewer files than this: the plain loop is cheaper than a ring
+_SPLIT_BATCH = 512             # this many files or more: read on two threads (two CPUs)
 _C_BATCH = 32                  # write_files in C: files whose writes are queued per io_uring_enter
 # write_files in C: io-wq workers for the writes. The calling thread's creates are the
 # bottleneck for small files; one worker per other CPU (up to 4) keeps large writes moving.
@@ -250,11 +252,14 @@ def _read_chains(paths, dir_fd=None, stop=None):
     ``stop``: a ``bytearray(1)`` another thread sets to cancel the batch (OSError ECANCELED)."""
     if _fileops is None:
         return None
+    encoded = [os.fsencode(p) for p in paths]
+    at = _AT_FDCWD if dir_fd is None else dir_fd
     try:
-        out, failed, big = _fileops.read_chains([os.fsencode(p) for p in paths],
-                                                _AT_FDCWD if dir_fd is None else dir_fd,
-                                                slots=min(_SLOTS, len(paths)), size=_READ_BUFFER,
-                                                stop=stop)
+        if len(encoded) >= _SPLIT_BATCH and _cpus() > 1:
+            out, failed, big = _read_chains_on_two_threads(encoded, at, stop)
+        else:
+            out, failed, big = _fileops.read_chains(encoded, at, slots=min(_SLOTS, len(encoded)),
+                                                    size=_READ_BUFFER, stop=stop)
     except OSError as exc:
         if exc.errno not in _RING_UNAVAILABLE_ERRNOS:
             raise
@@ -267,6 +272,84 @@ def _read_chains(paths, dir_fd=None, stop=None):
             errors[job] = exc
     _raise_collected(errors, paths)
     return out
+
+
+def _read_chains_on_two_threads(encoded, dir_fd, stop):
+    """``_fileops.read_chains`` over the two halves of ``encoded`` at once, the second on a
+    thread: each holds the GIL only between its rings' waits (most of a small file's cost is
+    the kernel's open and read), so the halves run on two CPUs (5,000 files here: ~0.65x the
+    time of one call, ~1.1x its CPU). Returns what one call over all of them returns. An
+    exception in this thread (Ctrl-C) stops the other through ``stop``; it is joined first."""
+    import threading
+    half = len(encoded) // 2
+    if stop is None:
+        stop = bytearray(1)
+    second = {}
+    # Released by the thread as it ends. (Not Thread.join: a join interrupted by Ctrl-C marks
+    # the thread stopped while it runs, bpo-45274's fix in 3.11, and the next join returns.)
+    running = threading.Lock()
+    running.acquire()
+
+    def read_second_half():
+        try:
+            second["result"] = _fileops.read_chains(encoded[half:], dir_fd, slots=_SLOTS,
+                                                    size=_READ_BUFFER, stop=stop)
+        except BaseException as exc:        # handed to the calling thread
+            second["error"] = exc
+        finally:
+            running.release()
+    # Signals blocked while it starts (it inherits the mask: they go to this thread), so that
+    # Ctrl-C cannot land inside Thread.start() and leave it running unwatched.
+    blocked = _block_signals()
+    try:
+        threading.Thread(target=read_second_half, name="ioring-read-files", daemon=True).start()
+    finally:
+        if blocked is not None:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, blocked)
+    try:
+        out, failed, big = _fileops.read_chains(encoded[:half], dir_fd, slots=_SLOTS,
+                                                size=_READ_BUFFER, stop=stop)
+    except BaseException:
+        stop[0] = 1
+        _wait_released(running, stop)
+        raise
+    _wait_released(running, stop)
+    if "error" in second:
+        raise second["error"]
+    out2, failed2, big2 = second["result"]
+    return (out + out2, failed + [(job + half, err, kind) for job, err, kind in failed2],
+            big + [job + half for job in big2])
+
+
+def _wait_released(lock, stop):
+    """Wait for ``lock`` to be released; an exception meanwhile (a second Ctrl-C) sets
+    ``stop`` (the thread holding it then ends within a wait round) and is raised after."""
+    pending = None
+    while True:
+        try:
+            lock.acquire()
+            break
+        except BaseException as exc:
+            stop[0] = 1
+            pending = exc
+    lock.release()
+    if pending is not None:
+        raise pending
+
+
+def _block_signals():
+    """Block every signal in this thread; returns the previous mask (None: not possible)."""
+    try:
+        return _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _read_whole(path, dir_fd=None):

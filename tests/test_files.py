@@ -114,6 +114,26 @@ def test_read_files_missing_file_names_the_path(tmp_path, engine):
     assert "1 more path(s) failed" in exc.__notes__[0]
 
 
+def test_read_files_on_two_threads_keeps_input_order_errors_and_big_files(tmp_path, engine):
+    # 1,200 paths: read in two halves at once (files._SPLIT_BATCH); what the second half
+    # reports (errors, files that filled the slot buffer) lands at its own index.
+    paths, expected = [], []
+    for i in range(1200):
+        p = tmp_path / f"f{i}"
+        data = payload(i, 40000 if i in (7, 900) else i % 3000)
+        p.write_bytes(data)
+        paths.append(p)
+        expected.append(data)
+    assert len(paths) >= F._SPLIT_BATCH
+    assert F.read_files(paths) == expected
+    broken = list(paths)
+    broken[1000] = tmp_path / "missing"
+    broken[100] = tmp_path                      # a directory: EISDIR, first half
+    with pytest.raises(IsADirectoryError) as info:
+        F.read_files(broken)
+    assert [e.filename for e in info.value.errors] == [str(tmp_path), str(tmp_path / "missing")]
+
+
 def test_read_files_single_missing_plain_path(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         F.read_files([tmp_path / "nope"])
