@@ -6,7 +6,8 @@ ioring and pip, on tmpfs and on the disk, a fresh process per measurement.
                                  [--skip-install] [--json FILE]
 
 What is measured, each a new process timed from spawn to exit (interpreter start-up and imports
-count, as for a user), repetitions interleaved (rep 1 of every tool, then rep 2, ...) so that a
+count, as for a user), repetitions interleaved (rep 1 of every tool, then rep 2, ..., each round starting with the
+next tool) so that a
 noisy neighbour hurts them alike, medians reported, after one untimed warm-up round of each tool
 (the wheel and the tools in the page cache):
 
@@ -316,7 +317,11 @@ def run(args):
                 samples = {i: [] for i in impls}
                 ref = os.path.join(base, f"zipfile-reference-{key}")
                 for rnd in range(args.reps + 1):        # round 0: warm-up (and the checks)
-                    for impl in impls:
+                    # Each round starts with the next tool: a tool that always ran right after
+                    # the same one would always inherit its after-effects (uv's 35 MiB and the
+                    # tree just removed: the kernel frees and reports those pages meanwhile).
+                    shift = rnd % len(impls)
+                    for impl in impls[shift:] + impls[:shift]:
                         s, dest, tmp = measure_once(impl, wheel, base, rnd)
                         if rnd == 0 and impl in ("extract_zip", "uv"):
                             if not os.path.exists(ref):
