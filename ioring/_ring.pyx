@@ -961,12 +961,12 @@ cdef class Ring:
         ``flags`` or ``timeout`` is read by ``ioring.files.read_files``' C engine (the same chains
         on a private ring, no Python per file: ~40% less CPU per file)."""
         from ioring import files as _files_mod
-        paths, c_dir_fd, in_c = self._read_files_in_c(paths, dir_fd, flags, timeout)
+        paths, c_dir_fd, in_c = self._read_files_route(paths, dir_fd, flags, timeout)
         if in_c:
             return _files_mod._read_files_in_c(paths, c_dir_fd)
         return self._run_file_batch(paths, False, 0, dir_fd, flags, timeout)
 
-    def _read_files_in_c(self, paths, dir_fd, unsigned flags, timeout):
+    def _read_files_route(self, paths, dir_fd, unsigned flags, timeout):
         """For Ring/AsyncRing.read_files: ``(paths as a list, dir_fd as an int or None, True)``
         when ioring.files' C engine is to read the batch (large enough, no flags nor timeout,
         the engine built), else ``(paths as a list, None, False)``: this Ring's engine reads

@@ -568,7 +568,7 @@ class AsyncRing:
         on a thread of the loop's default executor, the GIL released while the kernel works;
         cancelling the Future cancels the chains in flight there too (every file closed)."""
         loop = self._check()
-        paths, c_dir_fd, in_c = self._ring._read_files_in_c(paths, dir_fd, flags, timeout)
+        paths, c_dir_fd, in_c = self._ring._read_files_route(paths, dir_fd, flags, timeout)
         if in_c:
             from ioring import files as _files_mod
             stop = bytearray(1)
