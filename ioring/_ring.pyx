@@ -278,7 +278,9 @@ cdef class Ring:
     cdef Py_ssize_t _rs_ndone
     cdef unsigned _rs_others       # CQEs of no Operation (another thread may wait for them)
     cdef int _rs_limit
-    cdef uint64_t _rs_bid          # the batch id last looked up, and its _Batch
+    # The batch id last looked up and its _Batch (None: not running), kept between reaps: a
+    # batch's registration sets it and its end clears it, so it is never stale.
+    cdef uint64_t _rs_bid
     cdef _Batch _rs_batch
     cdef object __weakref__
 
@@ -1142,7 +1144,6 @@ cdef class Ring:
         self._rs_limit = limit
         self._rs_ndone = 0
         self._rs_others = 0
-        self._rs_bid = 0
         try:
             uring.door_reap(_reap_cqe, <void *>self, max_cqes)
         finally:
@@ -1150,7 +1151,6 @@ cdef class Ring:
             done, self._rs_done = self._rs_done, None
             streams, self._rs_streams = self._rs_streams, None
             sendqs, self._rs_sendqs = self._rs_sendqs, None
-            self._rs_batch = None
         ndone = self._rs_ndone
         others = self._rs_others
         self._reap_gen += 1
@@ -1976,6 +1976,8 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     # From here on, whichever thread reaps this Ring's CQEs (this one or another waiting on the
     # same Ring) records this batch's results in it: the batch ends when all n were recorded.
     self._batches[batch.key] = batch
+    self._rs_bid = batch.id         # the lookup _reap_cqe makes first
+    self._rs_batch = batch
     try:
         while batch.completed < n:
             self._sq_gate()     # batch SQEs must not land inside another thread's chain
@@ -2020,6 +2022,9 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
         raise
     finally:
         del self._batches[batch.key]
+        if self._rs_bid == batch.id:
+            self._rs_bid = 0
+            self._rs_batch = None
         uring.door_unhold()
         free(offs)
         free(idx)
