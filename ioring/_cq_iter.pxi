@@ -65,9 +65,7 @@ def io_uring_cqe_nr(io_uring_cqe cqe not None):
 @cython.final
 cdef class io_uring_cqe_iter:
     """struct io_uring_cqe_iter: a snapshot of the ready CQEs (liburing 2.15)."""
-    cdef io_uring ring
-    cdef unsigned head
-    cdef unsigned tail
+    # (attributes in liburing.pxd)
 
     def __cinit__(self):
         self.ring = _NO_RING

@@ -21,22 +21,41 @@ cdef inline void *_ptr(_Buffer b):
     return NULL if b is None else b.ptr
 
 
+# The door's preps (liburing.pxd): the encoding of the preps below that convert or pin an
+# argument, shared by their def (``sqe``: an io_uring_sqe, begun once the arguments passed their
+# checks) and by the Pythonic layer (``sqe`` None, ``s``: an SQE it took with door_acquire).
+# Each returns what must stay pinned until the completion (door_pin / io_uring_sqe._pin).
+
+cdef inline c.io_uring_sqe *_target(io_uring_sqe sqe, c.io_uring_sqe *s) except NULL:
+    return sqe._begin() if sqe is not None else s
+
+
 def io_uring_prep_read(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_read(3): read ``nbytes`` into the writable buffer ``buf`` (zero-copy) at
     ``offset`` (-1: the current file position). ``buf`` None: a provided buffer is selected
     (IOSQE_BUFFER_SELECT with io_uring_sqe_set_buf_group)."""
+    sqe._pin(door_prep_read(sqe, NULL, fd, buf, nbytes, offset))
+
+
+cdef object door_prep_read(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,
+                           object offset):
     cdef _Buffer b = _selectable_buffer(buf, nbytes)
     cdef uint64_t off = _offset(offset)
-    c.ioring_prep_read(sqe._begin(), fd, _ptr(b), <unsigned>nbytes, off)
-    sqe._pin(b)
+    c.ioring_prep_read(_target(sqe, s), fd, _ptr(b), <unsigned>nbytes, off)
+    return b
 
 
 def io_uring_prep_write(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_write(3): write ``nbytes`` of ``buf`` at ``offset`` (-1: current position)."""
+    sqe._pin(door_prep_write(sqe, NULL, fd, buf, nbytes, offset))
+
+
+cdef object door_prep_write(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,
+                            object offset):
     cdef _Buffer b = _buffer_for(buf, nbytes, False)
     cdef uint64_t off = _offset(offset)
-    c.ioring_prep_write(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off)
-    sqe._pin(b)
+    c.ioring_prep_write(_target(sqe, s), fd, b.ptr, <unsigned>nbytes, off)
+    return b
 
 
 def io_uring_prep_readv(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0):
@@ -46,10 +65,19 @@ def io_uring_prep_readv(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None,
 
 def io_uring_prep_readv2(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0, int flags=0):
     """io_uring_prep_readv2(3): readv with RWF_* ``flags``."""
-    cdef _Iovecs v = _Iovecs(iovecs, nr_vecs, True)
+    sqe._pin(door_prep_rwv(sqe, NULL, fd, iovecs, nr_vecs, offset, flags, True))
+
+
+cdef object door_prep_rwv(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object iovecs, object nr_vecs,
+                          object offset, int flags, bint reading):
+    """io_uring_prep_readv2 (``reading``) or io_uring_prep_writev2."""
+    cdef _Iovecs v = _Iovecs(iovecs, nr_vecs, reading)
     cdef uint64_t off = _offset(offset)
-    c.ioring_prep_readv2(sqe._begin(), fd, v.vecs, <unsigned>v.count, off, flags)
-    sqe._pin(v)
+    if reading:
+        c.ioring_prep_readv2(_target(sqe, s), fd, v.vecs, <unsigned>v.count, off, flags)
+    else:
+        c.ioring_prep_writev2(_target(sqe, s), fd, v.vecs, <unsigned>v.count, off, flags)
+    return v
 
 
 def io_uring_prep_writev(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0):
@@ -59,29 +87,32 @@ def io_uring_prep_writev(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None
 
 def io_uring_prep_writev2(io_uring_sqe sqe not None, int fd, iovecs, nr_vecs=None, offset=0, int flags=0):
     """io_uring_prep_writev2(3): writev with RWF_* ``flags``."""
-    cdef _Iovecs v = _Iovecs(iovecs, nr_vecs, False)
-    cdef uint64_t off = _offset(offset)
-    c.ioring_prep_writev2(sqe._begin(), fd, v.vecs, <unsigned>v.count, off, flags)
-    sqe._pin(v)
+    sqe._pin(door_prep_rwv(sqe, NULL, fd, iovecs, nr_vecs, offset, flags, False))
 
 
 def io_uring_prep_read_fixed(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset, int buf_index):
     """io_uring_prep_read_fixed(3): ``buf`` must lie inside registered buffer ``buf_index``
     (a memoryview slice of it, for instance)."""
-    cdef _Buffer b = _buffer_for(buf, nbytes, True)
+    sqe._pin(door_prep_rw_fixed(sqe, sqe.ring, NULL, fd, buf, nbytes, offset, buf_index, True))
+
+
+cdef object door_prep_rw_fixed(io_uring_sqe sqe, io_uring ring, c.io_uring_sqe *s, int fd, object buf,
+                               long long nbytes, object offset, int buf_index, bint reading):
+    """io_uring_prep_read_fixed (``reading``) or io_uring_prep_write_fixed: the memory must lie
+    inside registered buffer ``buf_index`` of ``ring``."""
+    cdef _Buffer b = _buffer_for(buf, nbytes, reading)
     cdef uint64_t off = _offset(offset)
-    sqe.ring._check_fixed(b.ptr, <size_t>nbytes, buf_index)
-    c.ioring_prep_read_fixed(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off, buf_index)
-    sqe._pin(b)
+    ring._check_fixed(b.ptr, <size_t>nbytes, buf_index)
+    if reading:
+        c.ioring_prep_read_fixed(_target(sqe, s), fd, b.ptr, <unsigned>nbytes, off, buf_index)
+    else:
+        c.ioring_prep_write_fixed(_target(sqe, s), fd, b.ptr, <unsigned>nbytes, off, buf_index)
+    return b
 
 
 def io_uring_prep_write_fixed(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset, int buf_index):
     """io_uring_prep_write_fixed(3): ``buf`` must lie inside registered buffer ``buf_index``."""
-    cdef _Buffer b = _buffer_for(buf, nbytes, False)
-    cdef uint64_t off = _offset(offset)
-    sqe.ring._check_fixed(b.ptr, <size_t>nbytes, buf_index)
-    c.ioring_prep_write_fixed(sqe._begin(), fd, b.ptr, <unsigned>nbytes, off, buf_index)
-    sqe._pin(b)
+    sqe._pin(door_prep_rw_fixed(sqe, sqe.ring, NULL, fd, buf, nbytes, offset, buf_index, False))
 
 
 def io_uring_prep_fsync(io_uring_sqe sqe not None, int fd, unsigned fsync_flags=0):
@@ -94,9 +125,13 @@ def io_uring_prep_timeout(io_uring_sqe sqe not None, kernel_timespec ts, unsigne
     """io_uring_prep_timeout(3): complete after ``ts`` or after ``count`` other completions.
     ``ts`` None is C's NULL: the kernel answers -EFAULT, unless addr then holds the timeout in
     nanoseconds with IORING_TIMEOUT_IMMEDIATE_ARG (set sqe.timeout_flags first, then sqe.addr)."""
-    c.ioring_prep_timeout(sqe._begin(), _timespec_ptr(ts), count, flags)
-    if ts is not None:
-        sqe._pin(ts)
+    sqe._pin(door_prep_timeout(sqe, NULL, ts, count, flags))
+
+
+cdef object door_prep_timeout(io_uring_sqe sqe, c.io_uring_sqe *s, kernel_timespec ts, unsigned count,
+                              unsigned flags):
+    c.ioring_prep_timeout(_target(sqe, s), _timespec_ptr(ts), count, flags)
+    return ts
 
 
 def io_uring_prep_timeout_remove(io_uring_sqe sqe not None, uint64_t user_data, unsigned flags=0):
@@ -131,9 +166,14 @@ def io_uring_prep_cancel_fd(io_uring_sqe sqe not None, int fd, unsigned flags=0)
 
 def io_uring_prep_openat(io_uring_sqe sqe not None, int dfd, path, int flags, unsigned mode=0):
     """io_uring_prep_openat(3): ``path`` is str or bytes; cqe.res is the new fd or -errno."""
+    sqe._pin(door_prep_openat(sqe, NULL, dfd, path, flags, mode))
+
+
+cdef object door_prep_openat(io_uring_sqe sqe, c.io_uring_sqe *s, int dfd, object path, int flags,
+                             unsigned mode):
     cdef bytes raw = _path(path)
-    c.ioring_prep_openat(sqe._begin(), dfd, PyBytes_AS_STRING(raw), flags, mode)
-    sqe._pin(raw)
+    c.ioring_prep_openat(_target(sqe, s), dfd, PyBytes_AS_STRING(raw), flags, mode)
+    return raw
 
 
 def io_uring_prep_openat2(io_uring_sqe sqe not None, int dfd, path, open_how how not None):
@@ -151,9 +191,14 @@ def io_uring_prep_close(io_uring_sqe sqe not None, int fd):
 def io_uring_prep_statx(io_uring_sqe sqe not None, int dfd, path, int flags, unsigned mask,
                         statx statxbuf not None):
     """io_uring_prep_statx(3): the kernel fills ``statxbuf`` (a statx()) in place."""
+    sqe._pin(door_prep_statx(sqe, NULL, dfd, path, flags, mask, statxbuf))
+
+
+cdef object door_prep_statx(io_uring_sqe sqe, c.io_uring_sqe *s, int dfd, object path, int flags,
+                            unsigned mask, statx statxbuf):
     cdef bytes raw = _path(path)
-    c.ioring_prep_statx(sqe._begin(), dfd, PyBytes_AS_STRING(raw), flags, mask, &statxbuf.st)
-    sqe._pin((raw, statxbuf))
+    c.ioring_prep_statx(_target(sqe, s), dfd, PyBytes_AS_STRING(raw), flags, mask, &statxbuf.st)
+    return (raw, statxbuf)
 
 
 cdef _Iovecs _send_iovecs(object buf, long long nr):
@@ -169,27 +214,35 @@ def io_uring_prep_send(io_uring_sqe sqe not None, int sockfd, buf, long long len
     of buffers is a vectorized send (IORING_SEND_VECTORIZED, kernel 6.17) of its first ``len`` buffers, which
     are pinned with their iovec array until the completion; the flag is set in sqe.ioprio (C
     programs set it after the prep; doing it again changes nothing)."""
+    sqe._pin(door_prep_send(sqe, NULL, sockfd, buf, len, flags))
+
+
+cdef object door_prep_send(io_uring_sqe sqe, c.io_uring_sqe *s, int sockfd, object buf, long long len,
+                           int flags):
     cdef _Buffer b
     cdef _Iovecs v
-    cdef c.io_uring_sqe *s
     if isinstance(buf, (list, tuple)):
         v = _send_iovecs(buf, len)
-        s = sqe._begin()
+        s = _target(sqe, s)
         c.ioring_prep_send(s, sockfd, v.vecs, <size_t>v.count, flags)
         s.ioprio |= <uint16_t>_c_IORING_SEND_VECTORIZED
-        sqe._pin(v)
-        return
+        return v
     b = _selectable_buffer(None, len) if buf is None else _buffer_for(buf, len, False)
-    c.ioring_prep_send(sqe._begin(), sockfd, _ptr(b), <size_t>len, flags)
-    sqe._pin(b)
+    c.ioring_prep_send(_target(sqe, s), sockfd, _ptr(b), <size_t>len, flags)
+    return b
 
 
 def io_uring_prep_recv(io_uring_sqe sqe not None, int sockfd, buf, long long len, int flags=0):
     """io_uring_prep_recv(3): receive up to ``len`` bytes into the writable ``buf`` (None: a
     provided buffer is selected, as for io_uring_prep_read)."""
+    sqe._pin(door_prep_recv(sqe, NULL, sockfd, buf, len, flags))
+
+
+cdef object door_prep_recv(io_uring_sqe sqe, c.io_uring_sqe *s, int sockfd, object buf, long long len,
+                           int flags):
     cdef _Buffer b = _selectable_buffer(buf, len)
-    c.ioring_prep_recv(sqe._begin(), sockfd, _ptr(b), <size_t>len, flags)
-    sqe._pin(b)
+    c.ioring_prep_recv(_target(sqe, s), sockfd, _ptr(b), <size_t>len, flags)
+    return b
 
 
 def io_uring_prep_poll_add(io_uring_sqe sqe not None, int fd, unsigned poll_mask):

@@ -269,9 +269,15 @@ def io_uring_prep_splice(io_uring_sqe sqe not None, int fd_in, off_in, int fd_ou
     """io_uring_prep_splice(3): move ``nbytes`` from ``fd_in`` to ``fd_out``; one of them must
     be a pipe. An offset of -1 means the current position (and must be -1 for a pipe).
     SPLICE_F_FD_IN_FIXED in ``splice_flags`` makes ``fd_in`` a registered file index."""
+    door_prep_splice(sqe, NULL, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
+
+
+cdef object door_prep_splice(io_uring_sqe sqe, c.io_uring_sqe *s, int fd_in, object off_in, int fd_out,
+                             object off_out, unsigned nbytes, unsigned splice_flags):
+    """(The door's, _prep.pxi; pins nothing.)"""
     cdef int64_t oin = _s64(off_in, "off_in")
     cdef int64_t oout = _s64(off_out, "off_out")
-    ioring_prep_splice(sqe._begin(), fd_in, oin, fd_out, oout, nbytes, splice_flags)
+    ioring_prep_splice(_target(sqe, s), fd_in, oin, fd_out, oout, nbytes, splice_flags)
 
 
 def io_uring_prep_tee(io_uring_sqe sqe not None, int fd_in, int fd_out, unsigned nbytes,

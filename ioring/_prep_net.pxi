@@ -374,9 +374,14 @@ def io_uring_prep_socket_direct_alloc(io_uring_sqe sqe not None, int domain, int
 def io_uring_prep_connect(io_uring_sqe sqe not None, int fd, sockaddr addr not None, addrlen=None):
     """io_uring_prep_connect(3): connect ``fd`` to ``addr`` (``addrlen`` defaults to
     addr.addrlen)."""
+    sqe._pin(door_prep_connect(sqe, NULL, fd, addr, addrlen))
+
+
+cdef object door_prep_connect(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, sockaddr addr, object addrlen):
+    """(The door's, _prep.pxi.)"""
     cdef socklen_t n = _socklen(addr, addrlen, "addrlen")
-    ioring_prep_connect(sqe._begin(), fd, <c_sockaddr *>&addr.ss, n)
-    sqe._pin(addr)
+    ioring_prep_connect(_target(sqe, s), fd, <c_sockaddr *>&addr.ss, n)
+    return addr
 
 
 def io_uring_prep_bind(io_uring_sqe sqe not None, int fd, sockaddr addr not None, addrlen=None):

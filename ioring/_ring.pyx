@@ -2,10 +2,10 @@
 """The Pythonic layer's core: ``Ring`` (one io_uring), ``Operation`` (one queued request) and
 the batch entry points that prepare, submit and reap a whole batch in one call into C.
 
-Every request goes through the thin layer (``ioring.liburing``): its prep helpers encode the
-SQEs and its pinning keeps buffers alive until the kernel is done. The hot requests (read,
-write, nop and the batches) are prepared here at C level over the same ring, without the
-per-call Python objects of the thin layer.
+Every request goes through the thin layer's door (``ioring/liburing.pxd``, docs/ARCHITECTURE.md):
+SQEs are taken with ``door_acquire``, encoded by the door's preps (the checks and conversions of
+the thin layer's ``io_uring_prep_*``, at C level, no Python-level SQE object) or by the batches in
+C, and what the kernel uses stays pinned by the thin layer until the completion is reaped.
 """
 cimport cython
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyObject_CheckBuffer, PyBUF_WRITABLE,
@@ -17,7 +17,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY, errno as errno_c
 from ioring.includes.libc_extra cimport ECANCELED
 from ioring.includes.socket cimport SOCK_CLOEXEC
-from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t
+from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t, uint8_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset, memcpy
 
@@ -28,7 +28,12 @@ from ioring.includes cimport core as c
 from ioring.includes.constants cimport (_c_IORING_CQE_F_MORE as IORING_CQE_F_MORE,
                                         _c_IORING_FEAT_EXT_ARG as IORING_FEAT_EXT_ARG)
 cimport cpython.array as carray
-from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer
+from ioring.liburing cimport io_uring, io_uring_sqe, _Buffer, kernel_timespec
+# The door's preps (ioring/liburing.pxd): the request methods encode their SQEs through these.
+from ioring.liburing cimport (door_prep_read, door_prep_write, door_prep_rwv, door_prep_rw_fixed,
+                              door_prep_timeout, door_prep_openat, door_prep_statx, door_prep_send,
+                              door_prep_recv, door_prep_splice, door_prep_connect)
+from ioring.includes.prep_net cimport ioring_prep_accept
 
 import array
 import collections
@@ -198,7 +203,7 @@ cdef class _Linked:
         # thread in: two chains open at once would interleave.
         ring._chain_owner = PyThread_get_thread_ident()
         ring._link_depth = 1
-        ring._link_last = None
+        ring._link_open = False
         # Where the chain begins in the SQ: if the SQ fills while it is queued, what precedes
         # this point is submitted on its own (Ring._submit_before).
         ring._chain_start = ring.uring.door_sq_tail()
@@ -206,16 +211,16 @@ cdef class _Linked:
 
     def __exit__(self, *exc):
         cdef Ring ring = self.ring
-        cdef io_uring_sqe last = ring._link_last
+        cdef c.io_uring_sqe *last = NULL
+        if ring._link_open:
+            # (NULL: already submitted, through the thin layer, or the ring closed)
+            last = ring.uring.door_queued_sqe(ring._link_last)
         ring._link_depth = 0
-        ring._link_last = None
+        ring._link_open = False
         try:
-            if last is not None:
+            if last != NULL:
                 # The last request of a chain must not link to whatever comes next.
-                try:
-                    last.flags = last.flags & ~(L.IOSQE_IO_LINK | L.IOSQE_IO_HARDLINK)
-                except ValueError:
-                    pass    # already submitted (through the thin layer, or the ring closed)
+                last.flags = last.flags & ~<uint8_t>(L.IOSQE_IO_LINK | L.IOSQE_IO_HARDLINK)
         finally:
             ring._chain_owner = 0
             if ring._chain_waiters:
@@ -238,7 +243,8 @@ cdef class Ring:
     cdef dict _ops                 # user_data -> Operation
     cdef uint64_t _next_ud
     cdef int _link_depth
-    cdef io_uring_sqe _link_last
+    cdef bint _link_open           # the chain's last request so far is at SQ index _link_last
+    cdef unsigned _link_last
     # A linked() chain is positional in the SQ: while one thread queues it, the others neither
     # queue (their request would join it) nor submit (the kernel would run half of it).
     cdef unsigned long _chain_owner    # thread ident of the chain's builder, 0: none
@@ -426,20 +432,32 @@ cdef class Ring:
                 f"then {what}")
         return self._sq_gate()
 
-    cdef io_uring_sqe _sqe(self):
-        """An SQE, submitting queued ones when the SQ is full."""
+    cdef c.io_uring_sqe *_acquire(self) except NULL:
+        """An SQE taken through the door (zeroed, its slot tracked), submitting queued ones
+        first when the SQ is full (only those before this thread's chain, if one is open)."""
+        cdef io_uring uring = self.uring
+        cdef c.io_uring_sqe *s
         if self._issuer:
             self._check_thread()
+        uring.door_check()      # closed, a fork child's copy, held by a stream: refused
         self._sq_gate()
-        sqe = L.io_uring_get_sqe(self.uring)
-        while sqe is None:
+        while True:
+            if uring.door_sq_space():
+                s = uring.door_acquire()
+                if s != NULL:
+                    return s
             if self._in_own_chain():
                 self._submit_before(self._chain_start)
             else:
                 self._submit_some()
-            self._sq_gate()     # the submit's reap may have run Python code
-            sqe = L.io_uring_get_sqe(self.uring)
-        return sqe
+            self._sq_gate()     # the submit's reap may have run Python code...
+            uring.door_check()  # ... that closed the Ring
+
+    cdef io_uring_sqe _sqe(self):
+        """An SQE as the thin layer's object, for a prep given by the caller (Ring.queue, the
+        multishot requests): _acquire's, handed out as io_uring_get_sqe hands them out."""
+        self._acquire()
+        return self.uring.door_sqe_object()
 
     cdef int _submit_before(self, unsigned start) except -1:
         """The SQ is full while this thread queues a chain that begins at SQ index ``start``
@@ -472,24 +490,33 @@ cdef class Ring:
         return 0
 
     cdef void _submit_some(self) except *:
+        cdef int ret
         self._sq_gate()
-        L.io_uring_submit(self.uring)
-        if L.io_uring_sq_space_left(self.uring) == 0:
-            # SQPOLL consumes asynchronously; a full CQ backlog can also hold it back.
+        ret = self.uring.door_submit()
+        if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+            raise OSError(-ret, os.strerror(-ret))
+        if self.uring.door_sq_space() == 0:
+            # SQPOLL consumes asynchronously; a full CQ backlog (EBUSY) can also hold it back.
             self._reap(0)
-            L.io_uring_sqring_wait(self.uring) if self.uring.flags & L.IORING_SETUP_SQPOLL else None
+            if self.uring.flags & L.IORING_SETUP_SQPOLL:
+                L.io_uring_sqring_wait(self.uring)
 
-    cdef Operation _track(self, io_uring_sqe sqe, str kind, object fd, object path, object value,
-                          unsigned flags, timeout):
+    cdef Operation _track(self, c.io_uring_sqe *s, object pin, str kind, object fd, object path,
+                          object value, unsigned flags, timeout):
+        """The Operation of the SQE ``s`` just prepared (_acquire'd), ``pin`` (what its door
+        prep returned) kept alive until its completion."""
         cdef Operation op
         cdef uint64_t ud
+        cdef unsigned seq = self.uring.door_sqe_index(s)
         ts = None
         if timeout is not None:
             try:
                 ts = self._timeout_spec(timeout)
             except BaseException:
-                _void_sqe(self, sqe)    # a bad timeout: nothing queued, nothing left linked
+                self._void(s)       # a bad timeout: nothing queued, nothing left linked
                 raise
+        if pin is not None:
+            self.uring.door_pin(s, pin)
         op = Operation.__new__(Operation)
         ud = self._next_ud
         self._next_ud += 1
@@ -500,18 +527,26 @@ cdef class Ring:
         op._value = value
         op.user_data = ud
         op._thread = PyThread_get_thread_ident()
-        sqe.user_data = ud
+        s.user_data = ud
         if self._in_own_chain():
             flags |= L.IOSQE_IO_LINK
-            self._link_last = sqe
+            self._link_open = True
+            self._link_last = seq
         if ts is not None:
             flags |= L.IOSQE_IO_LINK
         if flags:
-            sqe.flags = sqe.flags | flags
+            s.flags = s.flags | <uint8_t>flags
         self._ops[ud] = op
         if ts is not None:
-            self._link_timeout(ts, sqe)
+            self._link_timeout(ts, seq)
         return op
+
+    cdef void _void(self, c.io_uring_sqe *s) noexcept:
+        """Turn an SQE this Ring will not track into a NOP whose completion _reap drops."""
+        c.ioring_prep_nop(s)
+        s.flags = 0
+        s.user_data = _CANCEL_TAG | self._next_ud
+        self._next_ud += 1
 
     cdef object _timeout_spec(self, timeout):
         """The kernel_timespec of a request's ``timeout=`` (seconds), checked before the
@@ -525,30 +560,37 @@ cdef class Ring:
                              "Ring(entries >= 2)")
         return L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
 
-    cdef _link_timeout(self, ts, io_uring_sqe request):
-        """Queue the IORING_OP_LINK_TIMEOUT of ``request`` (queued with IOSQE_IO_LINK) right
-        after it. If the request took the SQ's last entry, what precedes it is submitted, not
-        the request (it would run linked to nothing, without its timeout); meanwhile the pair
-        is this thread's chain, which other threads stay out of."""
+    cdef _link_timeout(self, kernel_timespec ts, unsigned request):
+        """Queue the IORING_OP_LINK_TIMEOUT of the request at SQ index ``request`` (queued
+        with IOSQE_IO_LINK) right after it. If the request took the SQ's last entry, what
+        precedes it is submitted, not the request (it would run linked to nothing, without its
+        timeout); meanwhile the pair is this thread's chain, which other threads stay out of."""
+        cdef io_uring uring = self.uring
+        cdef c.io_uring_sqe *s = NULL
         cdef bint claimed = False
-        sqe = L.io_uring_get_sqe(self.uring)
-        if sqe is None:
+        if uring.door_sq_space():
+            s = uring.door_acquire()
+        if s == NULL:
             if self._chain_owner == 0:
                 self._chain_owner = PyThread_get_thread_ident()
-                self._chain_start = request.seq
+                self._chain_start = request
                 claimed = True
             else:
-                sqe = self._sqe()       # inside this thread's linked() chain: its own rules
+                s = self._acquire()     # inside this thread's linked() chain: its own rules
         try:
-            while sqe is None:
-                self._submit_before(request.seq)
-                sqe = L.io_uring_get_sqe(self.uring)
-            L.io_uring_prep_link_timeout(sqe, ts, 0)
-            sqe.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
+            while s == NULL:
+                self._submit_before(request)
+                uring.door_check()      # its reap may have run a callback that closed the Ring
+                if uring.door_sq_space():
+                    s = uring.door_acquire()
+            c.ioring_prep_link_timeout(s, &ts.ts, 0)
+            uring.door_pin(s, ts)
+            s.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
             self._next_ud += 1
             if self._in_own_chain():
-                sqe.flags = sqe.flags | L.IOSQE_IO_LINK
-                self._link_last = sqe
+                s.flags = s.flags | <uint8_t>L.IOSQE_IO_LINK
+                self._link_open = True
+                self._link_last = uring.door_sqe_index(s)
         finally:
             if claimed:
                 self._chain_owner = 0
@@ -587,163 +629,236 @@ cdef class Ring:
                              f"Ring.queue() cannot route: its results would be lost. Use "
                              f"{hint}, which yields every result and cancels the request when "
                              f"closed")
-        return self._track(sqe, kind or prep.__name__.replace("io_uring_prep_", ""), fd, path,
-                           value, flags, timeout)
+        return self._track(_queued_sqe(sqe), None, kind or prep.__name__.replace("io_uring_prep_", ""),
+                           fd, path, value, flags, timeout)
 
     # BEGIN ops (generated by tools/gen_ops.py from ioring/_ops_table.py: edit the table)
     def nop(self, *, unsigned flags=0):
         """Queue a NOP (io_uring_prep_nop); result 0."""
-        sqe = self._sqe()
-        L.io_uring_prep_nop(sqe)
-        return self._track(sqe, "nop", None, None, None, flags, None)
+        cdef c.io_uring_sqe *s
+        s = self._acquire()
+        c.ioring_prep_nop(s)
+        return self._track(s, None, "nop", None, None, None, flags, None)
 
     def read(self, fd, buf, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
         """Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the
         file position). Result: bytes read. A buffer of a registered BufferPool is read with
         IORING_OP_READ_FIXED. io_uring_prep_read / io_uring_prep_read_fixed."""
+        cdef c.io_uring_sqe *s
         cdef int index
         fd = _fileno(fd, "fd")
         index = self._registered_index(buf)
-        sqe = self._sqe()
-        if index >= 0:
-            L.io_uring_prep_read_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, index)
-            return self._track(sqe, "read_fixed", fd, None, None, flags, timeout)
-        L.io_uring_prep_read(sqe, fd, buf, _nbytes(buf, nbytes), offset)
-        return self._track(sqe, "read", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            if index >= 0:
+                pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, index,
+                                         True)
+            else:
+                pin = door_prep_read(None, s, fd, buf, _nbytes(buf, nbytes), offset)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "read_fixed" if index >= 0 else "read", fd, None, None, flags, timeout)
 
     def write(self, fd, data, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
         """Write ``data`` (all of it, or ``nbytes``) at ``offset`` (-1: the file position);
         WRITE_FIXED for a buffer of a registered BufferPool. Result: bytes written.
         io_uring_prep_write / io_uring_prep_write_fixed."""
+        cdef c.io_uring_sqe *s
         cdef int index
         fd = _fileno(fd, "fd")
         index = self._registered_index(data)
-        sqe = self._sqe()
-        if index >= 0:
-            L.io_uring_prep_write_fixed(sqe, fd, data, _nbytes(data, nbytes), offset, index)
-            return self._track(sqe, "write_fixed", fd, None, None, flags, timeout)
-        L.io_uring_prep_write(sqe, fd, data, _nbytes(data, nbytes), offset)
-        return self._track(sqe, "write", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            if index >= 0:
+                pin = door_prep_rw_fixed(None, self.uring, s, fd, data, _nbytes(data, nbytes), offset, index,
+                                         False)
+            else:
+                pin = door_prep_write(None, s, fd, data, _nbytes(data, nbytes), offset)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "write_fixed" if index >= 0 else "write", fd, None, None, flags, timeout)
 
     def readv(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
         """Scatter-read into ``buffers`` (writable buffers) at ``offset`` (-1: the file
         position); result: total bytes read. io_uring_prep_readv."""
+        cdef c.io_uring_sqe *s
         fd = _fileno(fd, "fd")
-        sqe = self._sqe()
-        L.io_uring_prep_readv(sqe, fd, buffers, None, offset)
-        return self._track(sqe, "readv", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_rwv(None, s, fd, buffers, None, offset, 0, True)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "readv", fd, None, None, flags, timeout)
 
     def writev(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
         """Gather-write ``buffers`` at ``offset`` (-1: the file position); result: total bytes
         written. io_uring_prep_writev."""
+        cdef c.io_uring_sqe *s
         fd = _fileno(fd, "fd")
-        sqe = self._sqe()
-        L.io_uring_prep_writev(sqe, fd, buffers, None, offset)
-        return self._track(sqe, "writev", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_rwv(None, s, fd, buffers, None, offset, 0, False)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "writev", fd, None, None, flags, timeout)
 
     def read_fixed(self, fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
         """READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it; all of it,
         or ``nbytes``) at ``offset``; result: bytes read. io_uring_prep_read_fixed."""
+        cdef c.io_uring_sqe *s
         fd = _fileno(fd, "fd")
-        sqe = self._sqe()
-        L.io_uring_prep_read_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, buf_index)
-        return self._track(sqe, "read_fixed", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, buf_index,
+                                     True)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "read_fixed", fd, None, None, flags, timeout)
 
     def write_fixed(self, fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
         """WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it; all of it,
         or ``nbytes``) at ``offset``; result: bytes written. io_uring_prep_write_fixed."""
+        cdef c.io_uring_sqe *s
         fd = _fileno(fd, "fd")
-        sqe = self._sqe()
-        L.io_uring_prep_write_fixed(sqe, fd, buf, _nbytes(buf, nbytes), offset, buf_index)
-        return self._track(sqe, "write_fixed", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, buf_index,
+                                     False)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "write_fixed", fd, None, None, flags, timeout)
 
     def fsync(self, fd, *, bint datasync=False, unsigned flags=0, timeout=None):
         """fsync(2) ``fd`` (``datasync=True``: fdatasync); result 0. io_uring_prep_fsync."""
+        cdef c.io_uring_sqe *s
         fd = _fileno(fd, "fd")
-        sqe = self._sqe()
-        L.io_uring_prep_fsync(sqe, fd, L.IORING_FSYNC_DATASYNC if datasync else 0)
-        return self._track(sqe, "fsync", fd, None, None, flags, timeout)
+        s = self._acquire()
+        c.ioring_prep_fsync(s, fd, L.IORING_FSYNC_DATASYNC if datasync else 0)
+        return self._track(s, None, "fsync", fd, None, None, flags, timeout)
 
     def openat(self, path, int oflags=os.O_RDONLY, unsigned mode=0o666, *, dir_fd=L.AT_FDCWD,
                unsigned flags=0, timeout=None):
         """Open ``path`` (relative to ``dir_fd``); result: the new fd. io_uring_prep_openat."""
+        cdef c.io_uring_sqe *s
         dir_fd = _fileno(dir_fd, "dir_fd")
-        sqe = self._sqe()
-        L.io_uring_prep_openat(sqe, dir_fd, path, oflags, mode)
-        return self._track(sqe, "openat", None, path, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_openat(None, s, dir_fd, path, oflags, mode)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "openat", None, path, None, flags, timeout)
 
     def close_fd(self, fd, *, unsigned flags=0):
         """Close ``fd`` (IORING_OP_CLOSE, io_uring_prep_close). (``Ring.close()`` closes the ring
         itself.)"""
+        cdef c.io_uring_sqe *s
         fd = _fileno(fd, "fd")
-        sqe = self._sqe()
-        L.io_uring_prep_close(sqe, fd)
-        return self._track(sqe, "close", fd, None, None, flags, None)
+        s = self._acquire()
+        c.ioring_prep_close(s, fd)
+        return self._track(s, None, "close", fd, None, None, flags, None)
 
     def statx(self, path, unsigned mask=L.STATX_BASIC_STATS, int statx_flags=0, *, dir_fd=L.AT_FDCWD,
               unsigned flags=0, timeout=None):
         """statx(2) of ``path``; result: an ``ioring.liburing.statx``. io_uring_prep_statx."""
+        cdef c.io_uring_sqe *s
         dir_fd = _fileno(dir_fd, "dir_fd")
         st = L.statx()
-        sqe = self._sqe()
-        L.io_uring_prep_statx(sqe, dir_fd, path, statx_flags, mask, st)
-        return self._track(sqe, "statx", None, path, st, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_statx(None, s, dir_fd, path, statx_flags, mask, st)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "statx", None, path, st, flags, timeout)
 
     def send(self, sock, data, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """send(2) ``data`` on ``sock`` (a socket or an fd); result: bytes sent.
         io_uring_prep_send."""
+        cdef c.io_uring_sqe *s
         cdef int fd = _fileno(sock, "sock")
-        sqe = self._sqe()
-        L.io_uring_prep_send(sqe, fd, data, _nbytes(data, None), msg_flags)
-        return self._track(sqe, "send", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_send(None, s, fd, data, _nbytes(data, None), msg_flags)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "send", fd, None, None, flags, timeout)
 
     def recv(self, sock, buf, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """Receive into ``buf`` (a writable buffer) or, given an int, into a new bytearray of
         that size (the result is then the bytes received). io_uring_prep_recv."""
+        cdef c.io_uring_sqe *s
         cdef int fd = _fileno(sock, "sock")
         value = None
         if isinstance(buf, int):
             buf = bytearray(buf)
             value = _Truncate(buf)
-        sqe = self._sqe()
-        L.io_uring_prep_recv(sqe, fd, buf, _nbytes(buf, None), msg_flags)
-        return self._track(sqe, "recv", fd, None, value, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_recv(None, s, fd, buf, _nbytes(buf, None), msg_flags)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "recv", fd, None, value, flags, timeout)
 
     def accept(self, sock, int accept_flags=_SOCK_CLOEXEC, *, unsigned flags=0, timeout=None):
         """Accept a connection; result: the new socket fd (close-on-exec by default, as the
         sockets of Python are: ``accept_flags=0`` makes it inheritable). io_uring_prep_accept."""
+        cdef c.io_uring_sqe *s
         cdef int fd = _fileno(sock, "sock")
-        sqe = self._sqe()
-        L.io_uring_prep_accept(sqe, fd, None, None, accept_flags)
-        return self._track(sqe, "accept", fd, None, None, flags, timeout)
+        s = self._acquire()
+        ioring_prep_accept(s, fd, NULL, NULL, accept_flags)
+        return self._track(s, None, "accept", fd, None, None, flags, timeout)
 
     def connect(self, sock, address, *, unsigned flags=0, timeout=None):
         """Connect ``sock`` to ``address`` (as the socket module takes it); result 0.
         io_uring_prep_connect."""
+        cdef c.io_uring_sqe *s
         cdef int fd = _fileno(sock, "sock")
         addr = L.sockaddr(int(sock.family), address)
-        sqe = self._sqe()
-        L.io_uring_prep_connect(sqe, fd, addr)
-        return self._track(sqe, "connect", fd, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_connect(None, s, fd, addr, None)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "connect", fd, None, None, flags, timeout)
 
     def splice(self, fd_in, off_in, fd_out, off_out, unsigned nbytes, unsigned splice_flags=0, *,
                unsigned flags=0, timeout=None):
         """splice(2) ``nbytes`` from ``fd_in`` (at ``off_in``, -1: its position) to ``fd_out``
         (at ``off_out``); result: bytes moved. io_uring_prep_splice."""
+        cdef c.io_uring_sqe *s
         fd_in = _fileno(fd_in, "fd_in")
         fd_out = _fileno(fd_out, "fd_out")
-        sqe = self._sqe()
-        L.io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
-        return self._track(sqe, "splice", fd_in, None, None, flags, timeout)
+        s = self._acquire()
+        try:
+            pin = door_prep_splice(None, s, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "splice", fd_in, None, None, flags, timeout)
 
     def timeout(self, seconds, *, unsigned count=0, unsigned flags=0):
         """A timer: completes after ``seconds`` (result() returns 0; -ETIME is success here);
         ``count``: or once that many requests completed. io_uring_prep_timeout."""
+        cdef c.io_uring_sqe *s
         sec = float(seconds)
         ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
-        sqe = self._sqe()
-        L.io_uring_prep_timeout(sqe, ts, count, 0)
-        return self._track(sqe, "timeout", None, None, 0, flags, None)
+        s = self._acquire()
+        try:
+            pin = door_prep_timeout(None, s, ts, count, 0)
+        except BaseException:
+            self._void(s)
+            raise
+        return self._track(s, pin, "timeout", None, None, 0, flags, None)
 
     # END ops
 
@@ -1090,13 +1205,13 @@ cdef class Ring:
         return self._default_buffers
 
     cdef _cancel(self, Operation op):
+        cdef c.io_uring_sqe *s
         self._gate_submit("cancel()")
-        sqe = self._sqe()
-        L.io_uring_prep_cancel64(sqe, op.user_data, 0)
-        sqe.user_data = _CANCEL_TAG | self._next_ud
+        s = self._acquire()
+        c.ioring_prep_cancel64(s, op.user_data, 0)
+        s.user_data = _CANCEL_TAG | self._next_ud
         self._next_ud += 1
-        self._sq_gate()
-        L.io_uring_submit(self.uring)
+        self._submit_some()
 
     # ---- registration -----------------------------------------------------------------------
 
@@ -1773,14 +1888,18 @@ def _prep_read_multishot(sqe, int fd, int bgid):
 
 
 cdef void _void_sqe(Ring ring, io_uring_sqe sqe):
-    """Turn an SQE this Ring will not track into a NOP whose completion _reap drops."""
-    try:
-        L.io_uring_prep_nop(sqe)
-        sqe.flags = 0
-        sqe.user_data = _CANCEL_TAG | ring._next_ud
-        ring._next_ud += 1
-    except BaseException:
-        pass
+    """Ring._void for an SQE of Ring._sqe (a prep of the caller's may have failed half-way)."""
+    cdef c.io_uring_sqe *s = ring.uring.door_queued_sqe(sqe.seq)
+    if s != NULL:
+        ring._void(s)
+
+
+cdef c.io_uring_sqe *_queued_sqe(io_uring_sqe sqe) except NULL:
+    """The C SQE of an io_uring_sqe of Ring._sqe, which must still be queued."""
+    cdef c.io_uring_sqe *s = sqe.ring.door_queued_sqe(sqe.seq)
+    if s == NULL:
+        raise RuntimeError("the request's SQE was submitted before it was tracked")
+    return s
 
 
 include "_ring_multishot.pxi"

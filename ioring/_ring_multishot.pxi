@@ -216,7 +216,7 @@ cdef class _Stream:
         except BaseException:
             _void_sqe(ring, sqe)
             raise
-        op = ring._track(sqe, self.name, self.fd, None, None, flags, None)
+        op = ring._track(_queued_sqe(sqe), None, self.name, self.fd, None, None, flags, None)
         op._stream = self
         self.op = op
         self.cancel_sent = False

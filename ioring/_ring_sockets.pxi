@@ -40,9 +40,13 @@ cdef class _SendAll:
     cdef int _send_next(self) except -1:
         cdef Ring ring = self.ring
         rest = self.view[self.sent:]
-        sqe = ring._sqe()
-        L.io_uring_prep_send(sqe, self.fd, rest, len(rest), self.msg_flags | MSG_WAITALL)
-        self.inner = ring._track(sqe, "send", self.fd, None, None, self.sqe_flags, self.timeout)
+        cdef c.io_uring_sqe *s = ring._acquire()
+        try:
+            pin = door_prep_send(None, s, self.fd, rest, len(rest), self.msg_flags | MSG_WAITALL)
+        except BaseException:
+            ring._void(s)
+            raise
+        self.inner = ring._track(s, pin, "send", self.fd, None, None, self.sqe_flags, self.timeout)
         self.inner.add_done_callback(self._inner_done)
         return 0
 

@@ -67,6 +67,9 @@ cdef class _Inflight:
 ctypedef int (*door_reap_fn)(void *ctx, uint64_t user_data, int32_t res, uint32_t flags) except -1
 
 
+cdef class io_uring_sqe        # (below; returned by io_uring.door_sqe_object)
+
+
 cdef class io_uring:
     cdef c.ioring ring
     cdef bint initialized
@@ -151,6 +154,9 @@ cdef class io_uring:
     cdef int door_registered_find(self, const char *ptr, size_t nbytes) noexcept
     cdef Py_ssize_t door_registered_count(self) noexcept
     cdef int door_check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
+    cdef c.io_uring_sqe *door_queued_sqe(self, unsigned seq) noexcept
+    cdef io_uring_sqe door_sqe_object(self)
+    cdef unsigned door_sqe_index(self, c.io_uring_sqe *sqe) noexcept
 
 
 cdef class io_uring_sqe:
@@ -248,6 +254,11 @@ cdef class _Sigmask:
 cdef class _CqeIterator:
     cdef io_uring ring
     cdef unsigned head
+
+cdef class io_uring_cqe_iter:
+    cdef io_uring ring
+    cdef unsigned head
+    cdef unsigned tail
 
 # _prep_fs.pxi
 
@@ -401,3 +412,33 @@ cdef class io_uring_reg_wait_region:
 cdef class io_uring_reg_wait:
     cdef io_uring_reg_wait_region region
     cdef wr.c_reg_wait *slot
+
+
+# ---- the door's preps (ioring/_prep*.pxi) ---------------------------------------------------------
+# The encoding of the thin layer's preps that convert or pin an argument, for an SQE the caller took
+# with door_acquire (``sqe`` None, ``s`` that SQE; or an io_uring_sqe, as the def preps call them):
+# arguments checked as io_uring_prep_* checks them, the SQE encoded, and the return value is what
+# must stay pinned until the completion (door_pin it). The Pythonic layer's request methods
+# (Ring.read, ...) prepare through these; preps that convert nothing are the C core's own
+# (c.ioring_prep_nop, ...).
+cdef object door_prep_read(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,
+                           object offset)
+cdef object door_prep_write(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,
+                            object offset)
+cdef object door_prep_rwv(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object iovecs, object nr_vecs,
+                          object offset, int flags, bint reading)
+cdef object door_prep_rw_fixed(io_uring_sqe sqe, io_uring ring, c.io_uring_sqe *s, int fd, object buf,
+                               long long nbytes, object offset, int buf_index, bint reading)
+cdef object door_prep_timeout(io_uring_sqe sqe, c.io_uring_sqe *s, kernel_timespec ts, unsigned count,
+                              unsigned flags)
+cdef object door_prep_openat(io_uring_sqe sqe, c.io_uring_sqe *s, int dfd, object path, int flags,
+                             unsigned mode)
+cdef object door_prep_statx(io_uring_sqe sqe, c.io_uring_sqe *s, int dfd, object path, int flags,
+                            unsigned mask, statx statxbuf)
+cdef object door_prep_send(io_uring_sqe sqe, c.io_uring_sqe *s, int sockfd, object buf, long long len,
+                           int flags)
+cdef object door_prep_recv(io_uring_sqe sqe, c.io_uring_sqe *s, int sockfd, object buf, long long len,
+                           int flags)
+cdef object door_prep_splice(io_uring_sqe sqe, c.io_uring_sqe *s, int fd_in, object off_in, int fd_out,
+                             object off_out, unsigned nbytes, unsigned splice_flags)
+cdef object door_prep_connect(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, sockaddr addr, object addrlen)

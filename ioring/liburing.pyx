@@ -897,6 +897,27 @@ cdef class io_uring:
             self._retire(i)
         return i
 
+    cdef unsigned door_sqe_index(self, c.io_uring_sqe *sqe) noexcept:
+        """The SQ index (door_sq_tail when it was acquired) of ``sqe``, one of the last
+        sq_entries SQEs handed out."""
+        cdef unsigned slot = <unsigned>((<size_t>(sqe - self.ring.sq.sqes)) >> c.ioring_sqe_shift(&self.ring))
+        cdef unsigned last = self.ring.sq.sqe_tail - 1
+        return last - ((last - slot) & self.ring.sq.ring_mask)
+
+    cdef io_uring_sqe door_sqe_object(self):
+        """The io_uring_sqe of the SQE door_acquire handed out last, for a prep of the thin
+        layer given by the caller (Ring.queue(prep, ...))."""
+        return _last_sqe(self)
+
+    cdef c.io_uring_sqe *door_queued_sqe(self, unsigned seq) noexcept:
+        """The SQE door_acquire handed out at SQ index ``seq`` (door_sq_tail before it) if it is
+        still queued, unpublished: its flags may still change (a linked() chain's last request
+        unlinked at the chain's end). NULL once it was submitted, or the ring closed."""
+        if (self.initialized and self._busy is None and self._generation == _fork_generation
+                and <unsigned>(seq - self._tracked) < <unsigned>(self.ring.sq.sqe_tail - self._tracked)):
+            return c.ioring_sqe_at(&self.ring, seq)
+        return NULL
+
     cdef bint door_exit(self) except -1:
         """io_uring_queue_exit through the door: what is in flight is cancelled and waited for
         (the thin layer's bound and pre-5.19 fallback), then the ring is closed; in a fork child
@@ -1553,6 +1574,11 @@ def io_uring_get_sqe(io_uring ring not None):
     _ready(ring)
     if c.ioring_get_sqe_zeroed(&ring.ring) == NULL:   # unprepared, it is a NOP
         return None
+    return _last_sqe(ring)
+
+
+cdef io_uring_sqe _last_sqe(io_uring ring):
+    """The io_uring_sqe of the SQE handed out last (at SQ index sqe_tail - 1)."""
     cdef io_uring_sqe sqe = io_uring_sqe.__new__(io_uring_sqe)
     sqe.ring = ring
     sqe.seq = ring.ring.sq.sqe_tail - 1

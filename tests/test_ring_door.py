@@ -34,3 +34,36 @@ def test_files_found():
     names = {p.name for p in FILES}
     assert {"_ring.pyx", "_ring_files.pxi", "_ring_sockets.pxi", "_ring_multishot.pxi",
             "_ring_async.pxi"} <= names
+
+
+# The request path: SQEs are taken with door_acquire and encoded by the door's preps, never by the
+# thin layer's Python-level get_sqe/prep functions (Ring.queue and the multishot requests, which
+# run a prep the caller gives, get the thin layer's SQE object through the door too).
+THIN_REQUEST_CALL = re.compile(r"L\.io_uring_(get_sqe|prep_\w+|submit)\(")
+
+
+@pytest.mark.parametrize("path", RING_FILES, ids=lambda p: p.name)
+def test_requests_go_through_the_door(path):
+    offending = [f"{path.name}:{n}: {line.strip()}"
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if THIN_REQUEST_CALL.search(line) and not line.lstrip().startswith("#")
+                 # Ring.submit()/wait(n=0) are io_uring_submit itself (its errors as it raises them)
+                 and "return L.io_uring_submit(self.uring)" not in line
+                 and line.strip() != "L.io_uring_submit(self.uring)"
+                 # the multishot requests run the thin layer's prep of their kind on its SQE
+                 # object, as Ring.queue runs the caller's
+                 and not line.lstrip().startswith("L.io_uring_prep_read_multishot(sqe,")]
+    assert offending == []
+
+
+def test_every_cdef_class_of_the_thin_layer_is_declared_in_its_pxd():
+    """docs/ARCHITECTURE.md: liburing.pxd declares every cdef class of the build unit, so any
+    module can cimport it."""
+    unit = [ROOT / "liburing.pyx"] + [
+        ROOT / name for name in re.findall(r'^include "(\w+\.pxi)"', (ROOT / "liburing.pyx").read_text(),
+                                           flags=re.M)]
+    cdef_class = re.compile(r"^cdef class (\w+)", flags=re.M)
+    defined = {name for path in unit for name in cdef_class.findall(path.read_text())}
+    declared = set(cdef_class.findall((ROOT / "liburing.pxd").read_text()))
+    assert len(defined) >= 55
+    assert defined - declared == set()

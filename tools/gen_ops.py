@@ -41,6 +41,21 @@ def wrap(head, items, tail, indent):
     return lines
 
 
+def split_args(args):
+    """The top-level comma-separated arguments of ``args`` (Python source)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(args):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(args[start:i].strip())
+            start = i + 1
+    items.append(args[start:].strip())
+    return items
+
+
 def docstring(text, indent):
     body = text.split("\n")
     lines = [indent + '"""' + body[0]] + [indent + b for b in body[1:]]
@@ -76,21 +91,37 @@ def render_ring(table):
         out += wrap(f"def {op.name}", ["self"] + signature(op, ring_param, "unsigned flags=0", "timeout=None"),
                     ":", "    ")
         out += docstring(op.doc, "        ")
+        out.append("        cdef c.io_uring_sqe *s")
         if op.fixed is not None:
             out.append("        cdef int index")
         out += ["        " + line for line in op.setup]
         timeout = "timeout" if op.timeout else "None"
         if op.fixed is not None:
             out.append(f"        index = self._registered_index({op.fixed.buf})")
-        out.append("        sqe = self._sqe()")
-        if op.fixed is not None:
-            out.append("        if index >= 0:")
-            out.append(f"            L.{op.fixed.prep}(sqe, {op.fixed.prep_args})")
-            out.append(f'            return self._track(sqe, "{op.fixed.kind}", {op.fd}, {op.path}, '
-                       f'{op.value}, flags, {timeout})')
-        out.append(f"        L.{op.prep}(sqe{', ' if op.prep_args else ''}{op.prep_args})")
-        out.append(f'        return self._track(sqe, "{op.kind}", {op.fd}, {op.path}, {op.value}, '
-                   f'flags, {timeout})')
+        # The SQE is taken through the door; a door prep that raises leaves it a NOP whose
+        # completion is dropped (Ring._void), and what it returns is pinned by _track.
+        out.append("        s = self._acquire()")
+        if not op.door:
+            out.append(f"        {op.prep}({op.prep_args})")
+            out.append(f'        return self._track(s, None, "{op.kind}", {op.fd}, {op.path}, {op.value}, '
+                       f'flags, {timeout})')
+        else:
+            out.append("        try:")
+            if op.fixed is not None:
+                out.append("            if index >= 0:")
+                out += wrap(f"pin = {op.fixed.prep}", split_args(op.fixed.prep_args), "",
+                            "                ")
+                out.append("            else:")
+                out += wrap(f"pin = {op.prep}", split_args(op.prep_args), "", "                ")
+            else:
+                out += wrap(f"pin = {op.prep}", split_args(op.prep_args), "", "            ")
+            out.append("        except BaseException:")
+            out.append("            self._void(s)")
+            out.append("            raise")
+            kind = (f'"{op.fixed.kind}" if index >= 0 else "{op.kind}"' if op.fixed is not None
+                    else f'"{op.kind}"')
+            out.append(f"        return self._track(s, pin, {kind}, {op.fd}, {op.path}, {op.value}, "
+                       f"flags, {timeout})")
         out.append("")
     return out
 
