@@ -2032,6 +2032,7 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
     cdef Py_ssize_t i, queued = 0
     cdef unsigned space
     cdef c.io_uring_sqe *sqe
+    cdef c.ioring *own
     cdef uint64_t *offs = NULL
     cdef int *idx = NULL
     cdef bint writable = kind == _BATCH_READ or kind == _BATCH_READ_FIXED
@@ -2112,8 +2113,9 @@ cdef object _run_batch_inner(Ring self, _BatchKind kind, Py_ssize_t n, int fd, o
             # own tracking, before the batch's are added (nothing from here to door_own_end
             # lets another thread run: it would queue SQEs that door_own_end counts as ours).
             uring.door_own_begin()
+            own = uring.door_own_ring()
             while queued < n and space:
-                sqe = uring.door_next_sqe()
+                sqe = c.ioring_get_sqe(own)     # (door_next_sqe, inline)
                 if kind == _BATCH_NOP:
                     c.ioring_prep_nop(sqe)
                 elif kind == _BATCH_READ:

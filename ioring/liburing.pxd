@@ -141,6 +141,7 @@ cdef class io_uring:
     cdef unsigned door_sq_entries(self) noexcept
     cdef c.io_uring_sqe *door_next_sqe(self) noexcept
     cdef void door_own_begin(self)
+    cdef c.ioring *door_own_ring(self) noexcept
     cdef void door_own_end(self) noexcept
     cdef int door_keep(self, uint64_t user_data, object pins) except -1
     cdef int door_submit_before(self, unsigned start) except? -1

@@ -979,6 +979,12 @@ cdef class io_uring:
         queued so far keep their own pins (they become in flight as at a submit)."""
         self._track()
 
+    cdef c.ioring *door_own_ring(self) noexcept:
+        """The C ring, for SQEs taken with the inline c.ioring_get_sqe (door_next_sqe without
+        a call per SQE: the batches' loop). Only between door_own_begin and door_own_end, after
+        door_check and door_sq_space, with no Python code run in between."""
+        return &self.ring
+
     cdef void door_own_end(self) noexcept:
         """After those SQEs: they pin nothing here (their completions release nothing; a
         door_keep of their user_data makes their memory outlive them)."""
