@@ -1,12 +1,11 @@
 # The raw syscalls io_uring_setup(2), io_uring_enter(2)/enter2 and io_uring_register(2), for
 # programs that drive a ring fd themselves. Included by liburing.pyx.
-from ioring.includes cimport register_ext as rx
 
 
 def io_uring_setup(unsigned entries, io_uring_params p not None):
     """io_uring_setup(2): create a ring (the kernel fills ``p``); returns its file descriptor,
     which the caller owns (os.close it, or hand it to io_uring_queue_mmap)."""
-    return _check_ret(rx.ioring_sys_setup(entries, &p.p))
+    return _check_ret(c.ioring_sys_setup(entries, &p.p))
 
 
 def io_uring_enter(fd, unsigned to_submit, unsigned min_complete, unsigned flags, sig=None):
@@ -18,7 +17,7 @@ def io_uring_enter(fd, unsigned to_submit, unsigned min_complete, unsigned flags
     cdef sigset_t *mask = NULL if m is None else &m.mask
     cdef int ret
     with nogil:
-        ret = rx.ioring_sys_enter(<int>ufd, to_submit, min_complete, flags, mask)
+        ret = c.ioring_sys_enter(<int>ufd, to_submit, min_complete, flags, mask)
     return _syscall_end(ret)
 
 
@@ -41,12 +40,12 @@ def io_uring_enter2(fd, unsigned to_submit, unsigned min_complete, unsigned flag
             raise ValueError("an io_uring_getevents_arg needs IORING_ENTER_EXT_ARG (without _REG) in flags")
         ga = <io_uring_getevents_arg>arg
         p = &ga.arg
-        maximum = sizeof(rx._s_getevents_arg)
+        maximum = sizeof(c._s_getevents_arg)
     elif isinstance(arg, int):
         if not (flags & _c_IORING_ENTER_EXT_ARG_REG):
             raise TypeError("an int arg is a registered wait region offset: it needs IORING_ENTER_EXT_ARG_REG")
         p = <void *><size_t>_uint(arg, 0xFFFFFFFF, "arg")
-        maximum = sizeof(rx._s_reg_wait)
+        maximum = sizeof(c._s_reg_wait)
     else:
         if flags & _c_IORING_ENTER_EXT_ARG:
             raise TypeError("with IORING_ENTER_EXT_ARG, arg must be an io_uring_getevents_arg "
@@ -61,7 +60,7 @@ def io_uring_enter2(fd, unsigned to_submit, unsigned min_complete, unsigned flag
         if arg is not None and not isinstance(arg, int) and size > maximum:
             raise ValueError(f"sz={sz} is larger than arg ({maximum} bytes)")
     with nogil:
-        ret = rx.ioring_sys_enter2(<int>ufd, to_submit, min_complete, flags, p, size)
+        ret = c.ioring_sys_enter2(<int>ufd, to_submit, min_complete, flags, p, size)
     return _syscall_end(ret)
 
 
@@ -100,12 +99,12 @@ def io_uring_register(fd, unsigned opcode, arg, unsigned nr_args):
     registered behind its back (read_fixed validation keeps using what the io_uring_register_*
     functions recorded)."""
     cdef unsigned ufd = _fd_arg(fd)
-    cdef long long need = rx.ioring_raw_register_arg_size(opcode, nr_args)
+    cdef long long need = c.ioring_raw_register_arg_size(opcode, nr_args)
     cdef unsigned base = opcode & ~(<unsigned>_c_IORING_REGISTER_USE_REGISTERED_RING)
-    if need == rx.IORING_RAW_REGISTER_UNKNOWN:
+    if need == c.IORING_RAW_REGISTER_UNKNOWN:
         raise ValueError(f"io_uring_register: unknown opcode {opcode}: what the kernel would do "
                          "with arg cannot be checked")
-    if need == rx.IORING_RAW_REGISTER_POINTERS:
+    if need == c.IORING_RAW_REGISTER_POINTERS:
         raise ValueError(f"io_uring_register: opcode {base} passes pointers the kernel follows or "
                          f"keeps (or changes what an io_uring tracks): use "
                          f"{_RAW_REGISTER_USE.get(base, 'the typed io_uring_register_* function')}")
@@ -118,5 +117,5 @@ def io_uring_register(fd, unsigned opcode, arg, unsigned nr_args):
     if base == _c_IORING_REGISTER_SEND_MSG_RING and b is not None:
         _announce_sync_msg(<const c.io_uring_sqe *>p)
     with nogil:
-        ret = rx.ioring_sys_register(<int>ufd, opcode, p, nr_args)
+        ret = c.ioring_sys_register(<int>ufd, opcode, p, nr_args)
     return _syscall_end(ret)

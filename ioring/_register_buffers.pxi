@@ -5,7 +5,6 @@
 # way, after the kernel said yes. READ_FIXED/WRITE_FIXED are checked against it (_check_fixed,
 # the door's door_registered*). A fixed request in flight pins its own memory (its SQE's pins),
 # so replacing or unregistering a slot never frees memory the kernel may still be using.
-from ioring.includes cimport register_ext as rx
 
 
 @cython.final
@@ -119,7 +118,7 @@ def io_uring_register_buffers(io_uring ring not None, iovecs, nr_iovecs=None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rg.ioring_register_buffers(&ring.ring, v.vecs, <unsigned>v.count)
+        ret = c.ioring_register_buffers(&ring.ring, v.vecs, <unsigned>v.count)
     _reg_end(ring, ret)
     ring._reg_buffers.clear()
     ring._reg_buffers.set_slots(0, v.buffers, <unsigned>v.count)
@@ -131,7 +130,7 @@ def io_uring_unregister_buffers(io_uring ring not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rg.ioring_unregister_buffers(&ring.ring)
+        ret = c.ioring_unregister_buffers(&ring.ring)
     _reg_end(ring, ret)
     ring._reg_buffers.clear()
     return 0
@@ -147,7 +146,7 @@ def io_uring_register_buffers_tags(io_uring ring not None, iovecs, tags, nr=None
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_buffers_tags(&ring.ring, v.vecs, t.items, <unsigned>v.count)
+        ret = c.ioring_register_buffers_tags(&ring.ring, v.vecs, t.items, <unsigned>v.count)
     ret = _reg_end(ring, ret)
     _expect_tag_cqes(ring, t, <unsigned>v.count)
     ring._reg_buffers.clear()
@@ -161,7 +160,7 @@ def io_uring_register_buffers_sparse(io_uring ring not None, unsigned nr):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_buffers_sparse(&ring.ring, nr)
+        ret = c.ioring_register_buffers_sparse(&ring.ring, nr)
     ret = _reg_end(ring, ret)
     ring._reg_buffers.clear()
     ring._reg_buffers.set_slots(0, [None] * nr, nr)
@@ -177,7 +176,7 @@ def io_uring_register_buffers_update_tag(io_uring ring not None, unsigned off, i
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_buffers_update_tag(&ring.ring, off, v.vecs, t.items, <unsigned>v.count)
+        ret = c.ioring_register_buffers_update_tag(&ring.ring, off, v.vecs, t.items, <unsigned>v.count)
     ret = _reg_end(ring, ret)
     _expect_tag_cqes(ring, t, <unsigned>v.count)
     ring._reg_buffers.set_slots(off, v.buffers, <unsigned>ret if ret < v.count else <unsigned>v.count)
@@ -198,7 +197,7 @@ def io_uring_clone_buffers(io_uring dst not None, io_uring src not None):
     cdef int ret
     _clone_begin(dst, src)
     with nogil:
-        ret = rx.ioring_clone_buffers(&dst.ring, &src.ring)
+        ret = c.ioring_clone_buffers(&dst.ring, &src.ring)
     src._blocking -= 1
     ret = _reg_end(dst, ret)
     dst._reg_buffers.clone_from(src._reg_buffers, 0, 0, 0)
@@ -213,7 +212,7 @@ def io_uring_clone_buffers_offset(io_uring dst not None, io_uring src not None, 
     cdef int ret
     _clone_begin(dst, src)
     with nogil:
-        ret = rx.ioring_clone_buffers_offset(&dst.ring, &src.ring, dst_off, src_off, nr, flags)
+        ret = c.ioring_clone_buffers_offset(&dst.ring, &src.ring, dst_off, src_off, nr, flags)
     src._blocking -= 1
     ret = _reg_end(dst, ret)
     dst._reg_buffers.clone_from(src._reg_buffers, dst_off, src_off, nr)

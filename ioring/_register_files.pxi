@@ -1,7 +1,6 @@
 # Registered files (io_uring_register_files and its updated, tagged and sparse variants, the
 # allocation range of direct descriptors). Included by liburing.pyx; the kernel keeps its own
 # reference to each registered file, so nothing here needs pinning.
-from ioring.includes cimport register_ext as rx
 
 
 def io_uring_register_files(io_uring ring not None, files, nr_files=None):
@@ -10,7 +9,7 @@ def io_uring_register_files(io_uring ring not None, files, nr_files=None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rg.ioring_register_files(&ring.ring, fds.items, fds.count)
+        ret = c.ioring_register_files(&ring.ring, fds.items, fds.count)
     return _reg_end(ring, ret)
 
 
@@ -19,7 +18,7 @@ def io_uring_unregister_files(io_uring ring not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rg.ioring_unregister_files(&ring.ring)
+        ret = c.ioring_unregister_files(&ring.ring)
     return _reg_end(ring, ret)
 
 
@@ -30,7 +29,7 @@ def io_uring_register_files_update(io_uring ring not None, unsigned off, files, 
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rg.ioring_register_files_update(&ring.ring, off, fds.items, fds.count)
+        ret = c.ioring_register_files_update(&ring.ring, off, fds.items, fds.count)
     return _reg_end(ring, ret)
 
 
@@ -44,7 +43,7 @@ def io_uring_register_files_tags(io_uring ring not None, files, tags, nr=None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_files_tags(&ring.ring, fds.items, t.items, fds.count)
+        ret = c.ioring_register_files_tags(&ring.ring, fds.items, t.items, fds.count)
     ret = _reg_end(ring, ret)
     _expect_tag_cqes(ring, t, fds.count)
     return ret
@@ -57,7 +56,7 @@ def io_uring_register_files_sparse(io_uring ring not None, unsigned nr):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_files_sparse(&ring.ring, nr)
+        ret = c.ioring_register_files_sparse(&ring.ring, nr)
     return _reg_end(ring, ret)
 
 
@@ -70,7 +69,7 @@ def io_uring_register_files_update_tag(io_uring ring not None, unsigned off, fil
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_files_update_tag(&ring.ring, off, fds.items, t.items, fds.count)
+        ret = c.ioring_register_files_update_tag(&ring.ring, off, fds.items, t.items, fds.count)
     ret = _reg_end(ring, ret)
     _expect_tag_cqes(ring, t, fds.count)
     return ret
@@ -82,5 +81,5 @@ def io_uring_register_file_alloc_range(io_uring ring not None, unsigned off, uns
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_file_alloc_range(&ring.ring, off, len)
+        ret = c.ioring_register_file_alloc_range(&ring.ring, off, len)
     return _reg_end(ring, ret)

@@ -1,7 +1,6 @@
 # Memory regions and zero-copy receive (zcrx) interface queues: registrations whose structs
 # the kernel keeps pointing at, so they are kept in ring._provided until io_uring_queue_exit.
 # Included by liburing.pyx; the structs are in _register_structs.pxi.
-from ioring.includes cimport register_ext as rx
 
 
 # ---- memory regions ----------------------------------------------------------------------------
@@ -14,7 +13,7 @@ def io_uring_register_region(io_uring ring not None, io_uring_mem_region_reg reg
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_region(&ring.ring, &reg.reg)
+        ret = c.ioring_register_region(&ring.ring, &reg.reg)
     ret = _reg_end(ring, ret)
     ring._provided.append(reg)
     return ret
@@ -30,7 +29,7 @@ def io_uring_register_ifq(io_uring ring not None, io_uring_zcrx_ifq_reg reg not 
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_ifq(&ring.ring, &reg.reg)
+        ret = c.ioring_register_ifq(&ring.ring, &reg.reg)
     ret = _reg_end(ring, ret)
     ring._provided.append(reg)
     return ret
@@ -42,5 +41,5 @@ def io_uring_register_zcrx_ctrl(io_uring ring not None, zcrx_ctrl ctrl not None)
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_zcrx_ctrl(&ring.ring, &ctrl.ctrl)
+        ret = c.ioring_register_zcrx_ctrl(&ring.ring, &ctrl.ctrl)
     return _reg_end(ring, ret)

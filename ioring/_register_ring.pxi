@@ -3,7 +3,6 @@
 # BPF filters and queries. Included by liburing.pyx (the idiom: _register.pxi); the structs
 # these calls take are in _register_structs.pxi.
 from libc.string cimport memcpy
-from ioring.includes cimport register_ext as rx
 
 
 # ---- the ring's fd and size ----------------------------------------------------------------------
@@ -52,7 +51,7 @@ def io_uring_register_personality(io_uring ring not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_personality(&ring.ring)
+        ret = c.ioring_register_personality(&ring.ring)
     return _reg_end(ring, ret)
 
 
@@ -61,7 +60,7 @@ def io_uring_unregister_personality(io_uring ring not None, int id):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_unregister_personality(&ring.ring, id)
+        ret = c.ioring_unregister_personality(&ring.ring, id)
     return _reg_end(ring, ret)
 
 
@@ -72,12 +71,12 @@ def io_uring_register_restrictions(io_uring ring not None, res, nr_res=None):
     cdef list items = list(res)
     cdef unsigned n = _length(len(items), nr_res, "nr_res")
     cdef unsigned i
-    cdef rx._s_restriction *arr
+    cdef c._s_restriction *arr
     cdef int ret
     for i in range(n):
         if not isinstance(items[i], io_uring_restriction):
             raise TypeError(f"res[{i}] must be an io_uring_restriction, not {type(items[i]).__name__}")
-    arr = <rx._s_restriction *>calloc(n if n else 1, sizeof(rx._s_restriction))
+    arr = <c._s_restriction *>calloc(n if n else 1, sizeof(c._s_restriction))
     if arr == NULL:
         raise MemoryError()
     try:
@@ -85,7 +84,7 @@ def io_uring_register_restrictions(io_uring ring not None, res, nr_res=None):
             arr[i] = (<io_uring_restriction>items[i]).res
         _reg_begin(ring)
         with nogil:
-            ret = rx.ioring_register_restrictions(&ring.ring, arr, n)
+            ret = c.ioring_register_restrictions(&ring.ring, arr, n)
         return _reg_end(ring, ret)
     finally:
         free(arr)
@@ -97,7 +96,7 @@ def io_uring_enable_rings(io_uring ring not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_enable_rings(&ring.ring)
+        ret = c.ioring_enable_rings(&ring.ring)
     return _reg_end(ring, ret)
 
 
@@ -140,7 +139,7 @@ def io_uring_register_iowq_aff(io_uring ring not None, cpusz, mask=_NO_MASK):
             bits[cpu // bits_per_word] |= (<unsigned long>1) << (cpu % bits_per_word)
         _reg_begin(ring)
         with nogil:
-            ret = rx.ioring_register_iowq_aff(&ring.ring, <size_t>size, bits)
+            ret = c.ioring_register_iowq_aff(&ring.ring, <size_t>size, bits)
         return _reg_end(ring, ret)
     finally:
         free(bits)
@@ -152,7 +151,7 @@ def io_uring_unregister_iowq_aff(io_uring ring not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_unregister_iowq_aff(&ring.ring)
+        ret = c.ioring_unregister_iowq_aff(&ring.ring)
     return _reg_end(ring, ret)
 
 
@@ -169,7 +168,7 @@ def io_uring_register_iowq_max_workers(io_uring ring not None, values):
     arr[1] = <unsigned>_uint(vals[1], 0xFFFFFFFF, "values[1]")
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_iowq_max_workers(&ring.ring, arr)
+        ret = c.ioring_register_iowq_max_workers(&ring.ring, arr)
     _reg_end(ring, ret)
     return [arr[0], arr[1]]
 
@@ -182,12 +181,12 @@ def io_uring_register_sync_cancel(io_uring ring not None, io_uring_sync_cancel_r
     until they are done or reg.timeout expires. Returns 0 when one was found and cancelled
     (with IORING_ASYNC_CANCEL_ALL/ANY: how many); OSError ENOENT when nothing matched, ETIME
     on timeout. The cancelled requests still post their CQEs."""
-    cdef rx._s_sync_cancel_reg copy = reg.reg
+    cdef c._s_sync_cancel_reg copy = reg.reg
     cdef int ret
     copy.timeout = reg._timeout.ts
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_sync_cancel(&ring.ring, &copy)
+        ret = c.ioring_register_sync_cancel(&ring.ring, &copy)
     return _reg_end(ring, ret)
 
 
@@ -210,7 +209,7 @@ def io_uring_register_sync_msg(sqe):
         memcpy(&copy, b.ptr, sizeof(copy))
     _announce_sync_msg(&copy)
     with nogil:
-        ret = rx.ioring_register_sync_msg(&copy)
+        ret = c.ioring_register_sync_msg(&copy)
     return _syscall_end(ret)
 
 
@@ -232,18 +231,18 @@ def io_uring_register_napi(io_uring ring not None, io_uring_napi napi not None):
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_napi(&ring.ring, &napi.napi)
+        ret = c.ioring_register_napi(&ring.ring, &napi.napi)
     return _reg_end(ring, ret)
 
 
 def io_uring_unregister_napi(io_uring ring not None, io_uring_napi napi=None):
     """io_uring_unregister_napi(3): disable NAPI busy polling; the settings in force are
     written into ``napi`` if one is given (C's NULL otherwise)."""
-    cdef rx._s_napi *p = NULL if napi is None else &napi.napi
+    cdef c._s_napi *p = NULL if napi is None else &napi.napi
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_unregister_napi(&ring.ring, p)
+        ret = c.ioring_unregister_napi(&ring.ring, p)
     return _reg_end(ring, ret)
 
 
@@ -253,7 +252,7 @@ def io_uring_register_clock(io_uring ring not None, io_uring_clock_register arg 
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_clock(&ring.ring, &arg.reg)
+        ret = c.ioring_register_clock(&ring.ring, &arg.reg)
     return _reg_end(ring, ret)
 
 
@@ -266,7 +265,7 @@ def io_uring_register_bpf_filter(io_uring ring not None, io_uring_bpf bpf not No
     cdef int ret
     _reg_begin(ring)
     with nogil:
-        ret = rx.ioring_register_bpf_filter(&ring.ring, &bpf.bpf)
+        ret = c.ioring_register_bpf_filter(&ring.ring, &bpf.bpf)
     return _reg_end(ring, ret)
 
 
@@ -276,7 +275,7 @@ def io_uring_register_bpf_filter_task(io_uring_bpf bpf not None):
     no_new_privs. Linux 7.0; EINVAL before."""
     cdef int ret
     with nogil:
-        ret = rx.ioring_register_bpf_filter_task(&bpf.bpf)
+        ret = c.ioring_register_bpf_filter_task(&bpf.bpf)
     return _syscall_end(ret)
 
 
@@ -289,5 +288,5 @@ def io_uring_register_query(io_uring_query_hdr query not None):
     the kernel does not know shows in that header's result (-EOPNOTSUPP)."""
     cdef int ret
     with nogil:
-        ret = rx.ioring_register_query(&query.hdr)
+        ret = c.ioring_register_query(&query.hdr)
     return _syscall_end(ret)

@@ -3,12 +3,11 @@
 # io_uring_region_desc, io_uring_mem_region_reg, the zcrx structs, io_uring_bpf(_filter), the
 # query structs and io_uring_getevents_arg. Included by liburing.pyx.
 from libc.string cimport memcpy
-from ioring.includes cimport register_ext as rx
 
 
-IO_URING_BPF_FILTER_DENY_REST = rx._c_IO_URING_BPF_FILTER_DENY_REST
-IO_URING_BPF_FILTER_SZ_STRICT = rx._c_IO_URING_BPF_FILTER_SZ_STRICT
-IO_URING_BPF_CMD_FILTER = rx._c_IO_URING_BPF_CMD_FILTER
+IO_URING_BPF_FILTER_DENY_REST = c._c_IO_URING_BPF_FILTER_DENY_REST
+IO_URING_BPF_FILTER_SZ_STRICT = c._c_IO_URING_BPF_FILTER_SZ_STRICT
+IO_URING_BPF_CMD_FILTER = c._c_IO_URING_BPF_CMD_FILTER
 
 
 @cython.final
@@ -343,16 +342,16 @@ cdef class io_uring_bpf_filter:
             except TypeError:
                 b = None
             if b is not None:
-                if b.nbytes % sizeof(rx._s_sock_filter):
+                if b.nbytes % sizeof(c._s_sock_filter):
                     raise ValueError(f"a struct sock_filter array is a multiple of 8 bytes, not {b.nbytes}")
-                self.ninsns = <unsigned>(b.nbytes // sizeof(rx._s_sock_filter))
-                self.insns = <rx._s_sock_filter *>calloc(self.ninsns if self.ninsns else 1, sizeof(rx._s_sock_filter))
+                self.ninsns = <unsigned>(b.nbytes // sizeof(c._s_sock_filter))
+                self.insns = <c._s_sock_filter *>calloc(self.ninsns if self.ninsns else 1, sizeof(c._s_sock_filter))
                 if self.insns == NULL:
                     raise MemoryError()
                 memcpy(self.insns, b.ptr, b.nbytes)
             else:
                 prog = list(filter_ptr)
-                self.insns = <rx._s_sock_filter *>calloc(len(prog) if prog else 1, sizeof(rx._s_sock_filter))
+                self.insns = <c._s_sock_filter *>calloc(len(prog) if prog else 1, sizeof(c._s_sock_filter))
                 if self.insns == NULL:
                     raise MemoryError()
                 for i in range(len(prog)):
@@ -465,10 +464,10 @@ cdef class io_uring_query_hdr:
         self._data_obj = query_data
         if isinstance(query_data, io_uring_query_opcode):
             self.hdr.query_data = <size_t>&(<io_uring_query_opcode>query_data).q
-            available = sizeof(rx._s_query_opcode)
+            available = sizeof(c._s_query_opcode)
         elif isinstance(query_data, io_uring_query_scq):
             self.hdr.query_data = <size_t>&(<io_uring_query_scq>query_data).q
-            available = sizeof(rx._s_query_scq)
+            available = sizeof(c._s_query_scq)
         elif query_data is not None:
             self._data_buf = _Buffer(query_data, True)
             self.hdr.query_data = <size_t>self._data_buf.ptr

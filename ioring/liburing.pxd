@@ -9,7 +9,6 @@ from ioring.includes cimport core as c
 from ioring.includes.udcount cimport *      # the tracking table liburing.pyx uses
 from ioring.includes.libc_extra cimport _epoll_event_t
 from ioring.includes.socket cimport c_sockaddr_storage, socklen_t, c_msghdr, c_cmsghdr
-from ioring.includes cimport register_ext as rx
 from ioring.includes cimport wait_reg as wr
 
 
@@ -339,64 +338,64 @@ cdef class _IntArray:
     cdef unsigned count
 
 cdef class io_uring_restriction:
-    cdef rx._s_restriction res
+    cdef c._s_restriction res
 
 cdef class io_uring_sync_cancel_reg:
-    cdef rx._s_sync_cancel_reg reg
+    cdef c._s_sync_cancel_reg reg
     cdef kernel_timespec _timeout
 
 cdef class io_uring_napi:
-    cdef rx._s_napi napi
+    cdef c._s_napi napi
 
 cdef class io_uring_clock_register:
-    cdef rx._s_clock_register reg
+    cdef c._s_clock_register reg
 
 cdef class io_uring_region_desc:
-    cdef rx._s_region_desc rd
+    cdef c._s_region_desc rd
     cdef _Buffer _mem
 
 cdef class io_uring_mem_region_reg:
-    cdef rx._s_mem_region_reg reg
+    cdef c._s_mem_region_reg reg
     cdef io_uring_region_desc _desc
 
 cdef class io_uring_zcrx_offsets:
     cdef readonly uint32_t head, tail, rqes
 
 cdef class io_uring_zcrx_area_reg:
-    cdef rx._s_zcrx_area_reg area
+    cdef c._s_zcrx_area_reg area
     cdef _Buffer _mem
 
 cdef class io_uring_zcrx_ifq_reg:
-    cdef rx._s_zcrx_ifq_reg reg
+    cdef c._s_zcrx_ifq_reg reg
     cdef io_uring_zcrx_area_reg _area
     cdef io_uring_region_desc _region
 
 cdef class zcrx_ctrl:
-    cdef rx._s_zcrx_ctrl ctrl
+    cdef c._s_zcrx_ctrl ctrl
 
 cdef class io_uring_bpf_filter:
-    cdef rx._s_bpf_filter f
-    cdef rx._s_sock_filter *insns
+    cdef c._s_bpf_filter f
+    cdef c._s_sock_filter *insns
     cdef unsigned ninsns
 
 cdef class io_uring_bpf:
-    cdef rx._s_bpf bpf
+    cdef c._s_bpf bpf
     cdef io_uring_bpf_filter _filter
 
 cdef class io_uring_query_opcode:
-    cdef rx._s_query_opcode q
+    cdef c._s_query_opcode q
 
 cdef class io_uring_query_scq:
-    cdef rx._s_query_scq q
+    cdef c._s_query_scq q
 
 cdef class io_uring_query_hdr:
-    cdef rx._s_query_hdr hdr
+    cdef c._s_query_hdr hdr
     cdef object _data_obj
     cdef _Buffer _data_buf
     cdef io_uring_query_hdr _next
 
 cdef class io_uring_getevents_arg:
-    cdef rx._s_getevents_arg arg
+    cdef c._s_getevents_arg arg
     cdef _Sigmask _sigmask
     cdef kernel_timespec _ts
     cdef object _signals

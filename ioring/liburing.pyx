@@ -62,7 +62,7 @@ from weakref import WeakSet as _WeakSet
 # (a C-level global: a teardown at interpreter shutdown, when module dicts are cleared, still reaches it)
 cdef object _live_rings = _WeakSet()
 
-from ioring.includes.register_ext cimport ioring_same_file
+from ioring.includes.register_ring cimport ioring_same_file
 
 # True once two live rings of this process were seen with different inodes: this kernel gives
 # each io_uring instance its own anonymous inode (5.x kernels share one among all of them, and

@@ -37,7 +37,8 @@
 
 #include "bench_loop.h"
 #include "ioring/prep_fs.h"
-#include "ioring/register_ext.h"
+#include "ioring/register_files.h"
+#include "ioring/register_ring.h"
 
 #define BUF 32768
 #define MAX_SLOTS 1024

@@ -10,6 +10,11 @@
 #include "ioring/prep_fs.h"
 #include "ioring/prep_net.h"
 #include "ioring/register.h"
+#include "ioring/register_buffers.h"
+#include "ioring/register_files.h"
+#include "ioring/register_ring.h"
+#include "ioring/register_regions.h"
+#include "ioring/wait_reg.h"
 #include "ioring/buf_ring.h"
 #include "ioring/sqe_refs.h"
 

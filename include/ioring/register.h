@@ -1,5 +1,9 @@
-/* io_uring_register wrappers: buffers, files, eventfd, probe. Each returns 0 (or the kernel's
- * non-negative result) or -errno, as liburing's register.c does. */
+/* io_uring_register: the call every registration makes (ioring_register: through the
+ * registered ring fd when there is one), eventfds and the probe. What is registered has a
+ * header each: register_buffers.h, register_files.h, register_ring.h (the ring's own settings),
+ * register_regions.h (memory regions, zero-copy receive), wait_reg.h (wait regions). Each call
+ * returns 0 (or the kernel's non-negative result) or -errno, as liburing's register.c does;
+ * nothing allocates or keeps a pointer: the caller owns every argument. */
 #ifndef IORING_REGISTER_H
 #define IORING_REGISTER_H
 
@@ -19,37 +23,6 @@ static inline int ioring_register(struct ioring *ring, unsigned opcode, const vo
         return ioring_sys_register(ring->enter_ring_fd, opcode | IORING_REGISTER_USE_REGISTERED_RING,
                                    arg, nr_args);
     return ioring_sys_register(ring->ring_fd, opcode, arg, nr_args);
-}
-
-static inline int ioring_register_buffers(struct ioring *ring, const struct iovec *iovecs,
-                                          unsigned nr_iovecs)
-{
-    return ioring_register(ring, IORING_REGISTER_BUFFERS, iovecs, nr_iovecs);
-}
-
-static inline int ioring_unregister_buffers(struct ioring *ring)
-{
-    return ioring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
-}
-
-static inline int ioring_register_files(struct ioring *ring, const int *files, unsigned nr_files)
-{
-    return ioring_register(ring, IORING_REGISTER_FILES, files, nr_files);
-}
-
-static inline int ioring_unregister_files(struct ioring *ring)
-{
-    return ioring_register(ring, IORING_UNREGISTER_FILES, NULL, 0);
-}
-
-static inline int ioring_register_files_update(struct ioring *ring, unsigned off, const int *files,
-                                               unsigned nr_files)
-{
-    struct io_uring_files_update up;
-    memset(&up, 0, sizeof(up));
-    up.offset = off;
-    up.fds = (uint64_t)(uintptr_t)files;
-    return ioring_register(ring, IORING_REGISTER_FILES_UPDATE, &up, nr_files);
 }
 
 static inline int ioring_register_eventfd(struct ioring *ring, int fd)

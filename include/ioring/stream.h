@@ -35,7 +35,7 @@
 
 #include "ioring/loop_clock.h"
 #include "ioring/prep.h"
-#include "ioring/register.h"
+#include "ioring/register_buffers.h"
 #include "ioring/ring.h"
 
 /* ---- latency histogram ------------------------------------------------------------------------

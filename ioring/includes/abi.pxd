@@ -133,3 +133,98 @@ cdef extern from "ioring/abi.h" nogil:
         uint32_t controllen
         uint32_t payloadlen
         uint32_t flags
+
+    # The structs of the registration calls (register_ring.pxd, register_regions.pxd, wait_reg,
+    # the raw syscalls); ``_s_`` names: the thin layer's classes have the C names.
+    ctypedef struct _s_restriction "struct io_uring_restriction":
+        uint16_t opcode
+        uint8_t register_op
+        uint8_t sqe_op
+        uint8_t sqe_flags
+
+    ctypedef struct _s_sync_cancel_reg "struct io_uring_sync_cancel_reg":
+        uint64_t addr
+        int32_t fd
+        uint32_t flags
+        ioring_kernel_timespec timeout
+        uint8_t opcode
+
+    ctypedef struct _s_napi "struct io_uring_napi":
+        uint32_t busy_poll_to
+        uint8_t prefer_busy_poll
+        uint8_t opcode
+        uint32_t op_param
+
+    ctypedef struct _s_clock_register "struct io_uring_clock_register":
+        uint32_t clockid
+
+    ctypedef struct _s_region_desc "struct io_uring_region_desc":
+        uint64_t user_addr
+        uint64_t size
+        uint32_t flags
+        uint32_t id
+        uint64_t mmap_offset
+
+    ctypedef struct _s_mem_region_reg "struct io_uring_mem_region_reg":
+        uint64_t region_uptr
+        uint64_t flags
+
+    ctypedef struct _s_zcrx_offsets "struct io_uring_zcrx_offsets":
+        uint32_t head
+        uint32_t tail
+        uint32_t rqes
+
+    ctypedef struct _s_zcrx_area_reg "struct io_uring_zcrx_area_reg":
+        uint64_t addr
+        uint64_t len
+        uint64_t rq_area_token
+        uint32_t flags
+        uint32_t dmabuf_fd
+
+    ctypedef struct _s_zcrx_ifq_reg "struct io_uring_zcrx_ifq_reg":
+        uint32_t if_idx
+        uint32_t if_rxq
+        uint32_t rq_entries
+        uint32_t flags
+        uint64_t area_ptr
+        uint64_t region_ptr
+        _s_zcrx_offsets offsets
+        uint32_t zcrx_id
+        uint32_t rx_buf_len
+
+    ctypedef struct _s_zcrx_ctrl_export "struct zcrx_ctrl_export":
+        uint32_t zcrx_fd
+
+    ctypedef struct _s_zcrx_ctrl "struct zcrx_ctrl":
+        uint32_t zcrx_id
+        uint32_t op
+        _s_zcrx_ctrl_export zc_export
+
+    ctypedef struct _s_query_hdr "struct io_uring_query_hdr":
+        uint64_t next_entry
+        uint64_t query_data
+        uint32_t query_op
+        uint32_t size
+        int32_t result
+
+    ctypedef struct _s_query_opcode "struct io_uring_query_opcode":
+        uint32_t nr_request_opcodes
+        uint32_t nr_register_opcodes
+        uint64_t feature_flags
+        uint64_t ring_setup_flags
+        uint64_t enter_flags
+        uint64_t sqe_flags
+        uint32_t nr_query_opcodes
+
+    ctypedef struct _s_query_scq "struct io_uring_query_scq":
+        uint64_t hdr_size
+        uint64_t hdr_alignment
+
+    ctypedef struct _s_getevents_arg "struct io_uring_getevents_arg":
+        uint64_t sigmask
+        uint32_t sigmask_sz
+        uint32_t min_wait_usec
+        uint64_t ts
+
+    ctypedef struct _s_reg_wait "struct io_uring_reg_wait":
+        pass

@@ -10,5 +10,8 @@ from ioring.includes.prep_fs cimport *
 from ioring.includes.prep_net cimport *
 from ioring.includes.buf_ring cimport *
 from ioring.includes.register cimport *
-from ioring.includes.register_ext cimport *
+from ioring.includes.register_buffers cimport *
+from ioring.includes.register_files cimport *
+from ioring.includes.register_ring cimport *
+from ioring.includes.register_regions cimport *
 from ioring.includes.wait_reg cimport *

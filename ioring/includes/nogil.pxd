@@ -8,7 +8,6 @@ cdef extern from *:
     #define IORING_BLOCKING_BEGIN
     #define IORING_BLOCKING_END
     #include "ioring/ioring.h"
-    #include "ioring/register_ext.h"
     #undef IORING_BLOCKING_BEGIN
     #undef IORING_BLOCKING_END
     """

@@ -1,7 +1,5 @@
-# include/ioring/register.h: the basic io_uring_register calls (buffers, files, eventfd, probe).
+# include/ioring/register.h: the call every registration makes, eventfds, the probe.
 # The ring's types come from includes/abi.pxd and includes/ring.pxd.
-from posix.uio cimport iovec
-
 from ioring.includes cimport abi
 from ioring.includes.ring cimport ioring
 
@@ -9,11 +7,6 @@ from ioring.includes.ring cimport ioring
 cdef extern from "ioring/register.h" nogil:
     int IORING_PROBE_OPS
     int ioring_register(ioring *ring, unsigned opcode, const void *arg, unsigned nr_args)
-    int ioring_register_buffers(ioring *ring, const iovec *iovecs, unsigned nr_iovecs)
-    int ioring_unregister_buffers(ioring *ring)
-    int ioring_register_files(ioring *ring, const int *files, unsigned nr_files)
-    int ioring_unregister_files(ioring *ring)
-    int ioring_register_files_update(ioring *ring, unsigned off, const int *files, unsigned nr_files)
     int ioring_register_eventfd(ioring *ring, int fd)
     int ioring_register_eventfd_async(ioring *ring, int fd)
     int ioring_unregister_eventfd(ioring *ring)

@@ -1,15 +1,13 @@
-/* io_uring_register wrappers beyond the basics, with liburing 2.15's argument lists and
- * results: tagged and sparse resource tables, buffer cloning, personalities, restrictions,
- * io-wq control, synchronous cancel and message, NAPI, clock, memory regions, zero-copy
- * receive, BPF filters and queries. Each returns the kernel's result or -errno, as liburing's
- * register.c does. Nothing here allocates or keeps a pointer: the caller owns every argument. */
-#ifndef IORING_REGISTER_EXT_H
-#define IORING_REGISTER_EXT_H
+/* The ring's own settings through io_uring_register, with liburing 2.15's argument lists and
+ * results: personalities, restrictions, enabling, io-wq control, synchronous cancel and
+ * message, NAPI, clock, BPF filters, queries; what a raw io_uring_register(2) may be given;
+ * and which ring an fd is. */
+#ifndef IORING_REGISTER_RING_H
+#define IORING_REGISTER_RING_H
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -64,148 +62,6 @@ struct ioring_sock_filter {
     uint32_t k;
 };
 IORING_ABI_ASSERT(sizeof(struct ioring_sock_filter) == 8, "sizeof(struct sock_filter)");
-
-/* ---- registered buffers ----------------------------------------------------------------- */
-
-static inline int ioring_register_buffers_tags(struct ioring *ring, const struct iovec *iovecs,
-                                               const uint64_t *tags, unsigned nr)
-{
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.nr = nr;
-    reg.data = (uint64_t)(uintptr_t)iovecs;
-    reg.tags = (uint64_t)(uintptr_t)tags;
-    return ioring_register(ring, IORING_REGISTER_BUFFERS2, &reg, sizeof(reg));
-}
-
-static inline int ioring_register_buffers_sparse(struct ioring *ring, unsigned nr)
-{
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.flags = IORING_RSRC_REGISTER_SPARSE;
-    reg.nr = nr;
-    return ioring_register(ring, IORING_REGISTER_BUFFERS2, &reg, sizeof(reg));
-}
-
-static inline int ioring_register_buffers_update_tag(struct ioring *ring, unsigned off,
-                                                     const struct iovec *iovecs,
-                                                     const uint64_t *tags, unsigned nr)
-{
-    struct io_uring_rsrc_update2 up;
-    memset(&up, 0, sizeof(up));
-    up.offset = off;
-    up.data = (uint64_t)(uintptr_t)iovecs;
-    up.tags = (uint64_t)(uintptr_t)tags;
-    up.nr = nr;
-    return ioring_register(ring, IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof(up));
-}
-
-/* liburing's __io_uring_clone_buffers_offset: the source is named by its registered index
- * only when asked to and when it has one; otherwise by its fd, without the flag. */
-static inline int __ioring_clone_buffers_offset(struct ioring *dst, struct ioring *src,
-                                                unsigned dst_off, unsigned src_off,
-                                                unsigned nr, unsigned flags)
-{
-    struct io_uring_clone_buffers buf;
-    memset(&buf, 0, sizeof(buf));
-    buf.flags = flags;
-    buf.src_off = src_off;
-    buf.dst_off = dst_off;
-    buf.nr = nr;
-    if ((flags & IORING_REGISTER_SRC_REGISTERED) && (src->int_flags & IORING_INT_FLAG_REG_REG_RING)) {
-        buf.src_fd = (uint32_t)src->enter_ring_fd;
-    } else {
-        buf.src_fd = (uint32_t)src->ring_fd;
-        buf.flags &= ~IORING_REGISTER_SRC_REGISTERED;
-    }
-    return ioring_register(dst, IORING_REGISTER_CLONE_BUFFERS, &buf, 1);
-}
-
-static inline int ioring_clone_buffers_offset(struct ioring *dst, struct ioring *src,
-                                              unsigned dst_off, unsigned src_off, unsigned nr,
-                                              unsigned flags)
-{
-    return __ioring_clone_buffers_offset(dst, src, dst_off, src_off, nr,
-                                         flags | IORING_REGISTER_SRC_REGISTERED);
-}
-
-static inline int ioring_clone_buffers(struct ioring *dst, struct ioring *src)
-{
-    return __ioring_clone_buffers_offset(dst, src, 0, 0, 0, IORING_REGISTER_SRC_REGISTERED);
-}
-
-/* ---- registered files ------------------------------------------------------------------- */
-
-/* As liburing: on EMFILE, raise RLIMIT_NOFILE's soft limit once and try again. */
-static inline void ioring_increase_rlimit_nofile(unsigned nr)
-{
-    struct rlimit rlim;
-    if (getrlimit(RLIMIT_NOFILE, &rlim) < 0)
-        return;
-    if (rlim.rlim_cur < nr) {
-        rlim.rlim_cur += nr;
-        (void)setrlimit(RLIMIT_NOFILE, &rlim);
-    }
-}
-
-static inline int ioring_register_files2(struct ioring *ring, struct io_uring_rsrc_register *reg)
-{
-    int ret, did_increase = 0;
-    int saved = errno;
-    for (;;) {
-        ret = ioring_register(ring, IORING_REGISTER_FILES2, reg, sizeof(*reg));
-        if (ret == -EMFILE && !did_increase) {
-            did_increase = 1;
-            ioring_increase_rlimit_nofile(reg->nr);
-            continue;
-        }
-        break;
-    }
-    errno = saved;
-    return ret;
-}
-
-static inline int ioring_register_files_tags(struct ioring *ring, const int *files,
-                                             const uint64_t *tags, unsigned nr)
-{
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.nr = nr;
-    reg.data = (uint64_t)(uintptr_t)files;
-    reg.tags = (uint64_t)(uintptr_t)tags;
-    return ioring_register_files2(ring, &reg);
-}
-
-static inline int ioring_register_files_sparse(struct ioring *ring, unsigned nr)
-{
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.flags = IORING_RSRC_REGISTER_SPARSE;
-    reg.nr = nr;
-    return ioring_register_files2(ring, &reg);
-}
-
-static inline int ioring_register_files_update_tag(struct ioring *ring, unsigned off,
-                                                   const int *files, const uint64_t *tags,
-                                                   unsigned nr_files)
-{
-    struct io_uring_rsrc_update2 up;
-    memset(&up, 0, sizeof(up));
-    up.offset = off;
-    up.data = (uint64_t)(uintptr_t)files;
-    up.tags = (uint64_t)(uintptr_t)tags;
-    up.nr = nr_files;
-    return ioring_register(ring, IORING_REGISTER_FILES_UPDATE2, &up, sizeof(up));
-}
-
-static inline int ioring_register_file_alloc_range(struct ioring *ring, unsigned off, unsigned len)
-{
-    struct io_uring_file_index_range range;
-    memset(&range, 0, sizeof(range));
-    range.off = off;
-    range.len = len;
-    return ioring_register(ring, IORING_REGISTER_FILE_ALLOC_RANGE, &range, 0);
-}
 
 /* ---- credentials and restrictions ------------------------------------------------------- */
 
@@ -281,23 +137,6 @@ static inline int ioring_unregister_napi(struct ioring *ring, struct io_uring_na
 static inline int ioring_register_clock(struct ioring *ring, struct io_uring_clock_register *arg)
 {
     return ioring_register(ring, IORING_REGISTER_CLOCK, arg, 0);
-}
-
-/* ---- memory regions, zero-copy receive -------------------------------------------------- */
-
-static inline int ioring_register_region(struct ioring *ring, struct io_uring_mem_region_reg *reg)
-{
-    return ioring_register(ring, IORING_REGISTER_MEM_REGION, reg, 1);
-}
-
-static inline int ioring_register_ifq(struct ioring *ring, struct io_uring_zcrx_ifq_reg *reg)
-{
-    return ioring_register(ring, IORING_REGISTER_ZCRX_IFQ, reg, 1);
-}
-
-static inline int ioring_register_zcrx_ctrl(struct ioring *ring, struct zcrx_ctrl *ctrl)
-{
-    return ioring_register(ring, IORING_REGISTER_ZCRX_CTRL, ctrl, 0);
 }
 
 /* ---- BPF filters, queries --------------------------------------------------------------- */
@@ -418,4 +257,4 @@ static inline int ioring_same_file(int fd1, int fd2)
 #endif
 }
 
-#endif /* IORING_REGISTER_EXT_H */
+#endif /* IORING_REGISTER_RING_H */
