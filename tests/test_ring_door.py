@@ -67,3 +67,31 @@ def test_every_cdef_class_of_the_thin_layer_is_declared_in_its_pxd():
     declared = set(cdef_class.findall((ROOT / "liburing.pxd").read_text()))
     assert len(defined) >= 55
     assert defined - declared == set()
+
+
+def test_no_c_declaration_is_written_twice():
+    """docs/ARCHITECTURE.md rule 2: each header of include/ioring/ is declared by one .pxd of
+    ioring/includes/, and no C function, struct or constant is declared in two of them (the
+    Windows-only subset, which compiles without the Linux core, aside)."""
+    declared = {}
+    # A C name is the quoted one when given (`ctypedef struct _s_x "struct io_uring_x"`), else
+    # the declared identifier: structs/unions/enums with a name, functions, variables, constants.
+    tagged = re.compile(r'^\s+(?:ctypedef\s+)?(?:struct|union|enum)\s+(\w+)\s*(?:"([^"]+)")?\s*:')
+    pointer = re.compile(r'^\s+ctypedef\s[^(]*\(\*(\w+)\)()')       # a function pointer type
+    plain = re.compile(r'^\s+(?!\s|ctypedef\b)(?:const\s+)?[\w\s\*]*?[\s\*](\w+)\s*(?:"([^"]+)")?\s*(?:\(|$)')
+    for pxd in sorted((ROOT / "includes").glob("*.pxd")):
+        inside = False
+        for line in pxd.read_text().splitlines():
+            if line.startswith("cdef extern from"):
+                inside = '"ioring/' in line
+                continue
+            if line and not line[0].isspace():
+                inside = False
+            if not inside or line.startswith(" " * 8) or line.strip().startswith(("#", '"""', "pass")):
+                continue
+            m = tagged.match(line) or pointer.match(line) or plain.match(line)
+            if m:
+                declared.setdefault(m.group(2) or m.group(1), []).append(pxd.name)
+    twice = {name: files for name, files in declared.items() if len(files) > 1}
+    assert len(declared) > 300
+    assert twice == {}
