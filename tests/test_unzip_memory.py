@@ -169,3 +169,33 @@ def test_extract_zip_keeps_the_heap_once(monkeypatch, tmp_path):
     for n in range(2):
         ioring.files.extract_zip(archive, tmp_path / f"out{n}")
     assert seen == [(_unzip._MMAP_THRESHOLD, _unzip._TRIM_THRESHOLD)]
+
+
+def test_bench_wheels_cpu_table(tmp_path):
+    """bench/bench_wheels.py --cpu: one row per tool with CPU ms, page faults and a peak RSS
+    of the child itself (the bare spawner's, not the benchmark's: an empty interpreter stays
+    well under the benchmark process's own peak), extract_zip's CPU ratio to zipfile's; the
+    children run from a directory without an ioring/ (each --baseline tree is what it
+    imports)."""
+    import argparse
+    import importlib.util
+    archive = tmp_path / "w.whl"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(50):
+            z.writestr(f"pkg/m{i}.py", f"X = {i}\n" * 200)
+    spec = importlib.util.spec_from_file_location("bench_wheels_t",
+                                                  ROOT / "bench" / "bench_wheels.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ballast = bytearray(200 << 20)              # this process's peak: 200 MiB more
+    args = argparse.Namespace(reps=1, fs=[str(tmp_path)], baseline=[str(ROOT)])
+    out = bench.cpu_table(args, {"synthetic": str(archive)})
+    del ballast
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| synthetic")]
+    tools = [r[1].strip() for r in rows]
+    assert tools == ["empty interpreter", "zipfile.extractall", "extract_zip",
+                     f"extract_zip ({ROOT.name})"]
+    for r in rows:
+        cpu, faults, rss = float(r[2]), int(r[3]), float(r[4])
+        assert cpu > 0 and faults > 100 and 0 < rss < 150, r
+    assert rows[2][5].strip().endswith("x") and not rows[1][5].strip()
