@@ -774,6 +774,8 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
         free(cqes)
         free(errs)
         free(kinds)
+
+
 # ---- malloc thresholds for extract_zip ----------------------------------------------------------
 
 cdef extern from *:
