@@ -467,6 +467,79 @@ def table(report):
     return "\n".join(lines)
 
 
+# --cpu: what each tool costs a fresh process, in CPU time and page faults (both stable on a
+# loaded machine, unlike wall time): the calling process's rusage of each child (its threads
+# and io-wq workers included).
+_CPU_SCRIPTS = {
+    "empty interpreter": "pass",
+    "zipfile.extractall": "import sys, zipfile\nzipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
+    "extract_zip": "import sys\nfrom ioring.files import extract_zip\nextract_zip(sys.argv[1], sys.argv[2])",
+}
+
+
+# Spawns one child and prints its CPU ms, minor faults and peak RSS (KiB). A bare interpreter
+# (python -S): a child's peak RSS starts at that of the process it was exec'd from.
+_CPU_SPAWNER = r"""
+import os, sys
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
+_, status, ru = os.wait4(pid, 0)
+print((ru.ru_utime + ru.ru_stime) * 1e3, ru.ru_minflt, ru.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def cpu_table(args, wheels):
+    """Fresh-process CPU ms, minor page faults and peak RSS (medians of ``args.reps``,
+    interleaved, after a warm-up) of an empty interpreter, zipfile and extract_zip of this
+    checkout, and of each ``--baseline`` checkout (a built tree, e.g. a worktree of main)."""
+    trees = [("extract_zip", _checkout.IMPORT_PATH)] + [
+        (f"extract_zip ({os.path.basename(os.path.normpath(b))})", os.path.abspath(b))
+        for b in args.baseline]
+    W.byte_compile_package()        # as installing does (see W.byte_compile_package)
+    for _, tree in trees[1:]:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "-l",
+                        os.path.join(tree, "ioring")], check=True, stdout=subprocess.DEVNULL)
+    tools = [("empty interpreter", "", _CPU_SCRIPTS["empty interpreter"]),
+             ("zipfile.extractall", "", _CPU_SCRIPTS["zipfile.extractall"])]
+    tools += [(name, tree, _CPU_SCRIPTS["extract_zip"]) for name, tree in trees]
+    lines = [f"fresh process per measurement, {args.reps} interleaved rounds after a warm-up, "
+             f"medians; {args.fs[0]} ({W.filesystem_of(os.path.abspath(args.fs[0]))}), "
+             f"load {os.getloadavg()[0]:.1f} at the start", "",
+             "| wheel | tool | CPU ms | minor faults | peak RSS MiB | CPU vs zipfile |",
+             "|---|---|---|---|---|---|"]
+    base = tempfile.mkdtemp(prefix="ioring-cpu-", dir=args.fs[0])
+    try:
+        for key, wheel in wheels.items():
+            samples = {name: [] for name, _, _ in tools}
+            for rnd in range(args.reps + 1):
+                shift = rnd % len(tools)
+                for name, tree, code in tools[shift:] + tools[:shift]:
+                    dest = os.path.join(base, "out")
+                    shutil.rmtree(dest, ignore_errors=True)
+                    env = dict(os.environ)
+                    if tree:
+                        env["PYTHONPATH"] = os.pathsep.join(
+                            filter(None, [tree, env.get("PYTHONPATH")]))
+                    # cwd: a directory without an ioring/ (``-c`` puts the cwd first on
+                    # sys.path, before PYTHONPATH)
+                    out = subprocess.run([sys.executable, "-S", "-c", _CPU_SPAWNER,
+                                          sys.executable, "-c", code, wheel, dest], env=env,
+                                         cwd=base, check=True, capture_output=True, text=True)
+                    cpu, faults, rss, code_ = out.stdout.split()
+                    if int(code_):
+                        raise SystemExit(f"{name} failed on {wheel}")
+                    if rnd:
+                        samples[name].append((float(cpu), int(faults), int(rss) / 1024))
+            med = {name: [statistics.median(x[i] for x in v) for i in range(3)]
+                   for name, v in samples.items()}
+            zcpu = med["zipfile.extractall"][0]
+            for name, (cpu, faults, rss) in med.items():
+                ratio = f"{zcpu / cpu:.2f}x" if name.startswith("extract_zip") else ""
+                lines.append(f"| {key} | {name} | {cpu:.0f} | {faults:.0f} | {rss:.0f} | {ratio} |")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5, help="measured rounds per tool (default 5)")
@@ -489,8 +562,18 @@ def main(argv=None):
     parser.add_argument("--skip-install", action="store_true",
                         help="only unpacking (no install_wheel vs pip)")
     parser.add_argument("--json", help="also write the raw report as JSON")
+    parser.add_argument("--cpu", action="store_true",
+                        help="instead: CPU time, page faults and peak RSS per fresh process "
+                        "(empty interpreter, zipfile, extract_zip) on the first --fs, which a "
+                        "loaded machine does not blur as it does wall time")
+    parser.add_argument("--baseline", nargs="*", default=[], metavar="TREE",
+                        help="with --cpu: also extract_zip of these built checkouts")
     args = parser.parse_args(argv)
     t0 = time.time()
+    if args.cpu:
+        print(cpu_table(args, get_wheels(args)))
+        print(f"\n({time.time() - t0:.0f} s)")
+        return 0
     report = run(args)
     print(table(report))
     print(f"\n({time.time() - t0:.0f} s)")

@@ -3,14 +3,32 @@ from typing import Callable, List, Optional, Sequence, Tuple, final
 
 from typing_extensions import Buffer, Self
 
+from ioring.liburing import io_uring
+
 def write_pipelined(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,
                     oflags: int, *, resolve: int = ..., slots: int = ..., fsync: bool = ...,
-                    batch: int = ..., max_workers: int = ...,
-                    max_write: int = ...) -> List[Tuple[int, int, str]]:
+                    batch: int = ..., max_workers: int = ..., max_write: int = ...,
+                    ring: Optional[io_uring] = ...) -> List[Tuple[int, int, str]]:
     """Create/truncate every file on the calling thread and write it (then fsync it) on an
     io-wq worker; returns ``(index, errno, request)`` for the files that failed. A signal
     handler's exception (Ctrl-C) cancels what is in flight, removes the files it cut short and
-    propagates."""
+    propagates. ``ring``: an idle ring of the caller (``engine_ring``) used instead of one set
+    up for the call."""
+    ...
+
+def pipelined_entries(slots: int, longest: int, max_write: int = ...) -> int:
+    """The SQ entries a ring given to write_pipelined needs (``slots`` files in flight, the
+    largest datum ``longest`` bytes, writes of at most ``max_write``)."""
+    ...
+
+def engine_ring(entries: int) -> io_uring:
+    """A new ring set up as write_pipelined sets up its own, for its ``ring`` argument (the
+    caller closes it with io_uring_queue_exit)."""
+    ...
+
+def keep_heap(mmap_threshold: int, trim_threshold: int) -> bool:
+    """glibc's mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD), for the rest of the
+    process; False where the C library has no mallopt."""
     ...
 
 def write_plain(paths: Sequence[bytes], datas: Sequence[Buffer], dir_fd: int, mode: int,

@@ -449,7 +449,8 @@ cdef int _run(c.ioring *ring, _Job *jobs, Py_ssize_t n, int dir_fd, int oflags, 
 
 def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
                     unsigned long long resolve=0, unsigned slots=64, bint fsync=False,
-                    unsigned batch=32, unsigned max_workers=1, unsigned max_write=0):
+                    unsigned batch=32, unsigned max_workers=1, unsigned max_write=0,
+                    io_uring ring=None):
     """Create/truncate and write every file: ``paths`` a sequence of ``bytes`` (relative to
     ``dir_fd``, or absolute), ``datas`` a sequence of C-contiguous buffers of at most 1 GiB
     each (an empty one: the file is only opened). ``oflags`` are the open flags (O_WRONLY |
@@ -462,6 +463,10 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     ``max_write`` (0: no limit) cuts a datum into linked writes of at most that many bytes
     (in order; a short one cancels the rest): the page cache then allocates folios no larger
     than a write (ext4 sizes its large folios by the write), see ioring._unzip.
+    ``ring``: an idle ``ioring.liburing.io_uring`` of the caller, with at least
+    ``pipelined_entries(slots, longest datum, max_write)`` SQ entries, used (claimed for the
+    call) instead of a ring set up and torn down for this call: a caller making many calls
+    saves ~45 us each (ValueError when it is too small, RuntimeError when it is busy).
 
     Interrupted (a signal handler raises, e.g. KeyboardInterrupt at Ctrl-C; handlers run at
     least every 10 ms): no further file is opened, the requests in flight are cancelled and
@@ -475,7 +480,7 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     or ``slots`` outside 1..4096, or a datum needing more than 16384 pieces of ``max_write``."""
     cdef _Jobs files = _Jobs(paths, datas)
     cdef Py_ssize_t n = files.n, in_flight = 0, i
-    cdef c.ioring *ring
+    cdef c.ioring *cring
     cdef io_uring uring
     cdef c.ioring_open_how how
     cdef c.ioring_open_how *howp = NULL
@@ -494,18 +499,26 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
     if most > 16384:
         raise ValueError(f"max_write={max_write} cuts a datum into {most} writes (16384 at most)")
     entries = max(2 * slots + 2, most + 2)     # a file's pieces (and its fsync) fit the SQ
-    uring = _engine_ring(entries, "ioring.files.write_files", &ring)
+    if ring is None:
+        uring = _engine_ring(entries, "ioring.files.write_files", &cring)
+    else:
+        cring = ring.door_claim("ioring.files.write_pipelined")
+        if cring.sq.ring_entries < entries:
+            ring.door_release()
+            raise ValueError(f"the ring has {cring.sq.ring_entries} SQ entries, this call needs "
+                             f"{entries}: pass a larger ring (pipelined_entries) or none")
+        uring = ring
     try:
         if max_workers:
             workers[0] = workers[1] = max_workers
-            c.ioring_register_iowq_max_workers(ring, workers)  # best effort (5.15+)
+            c.ioring_register_iowq_max_workers(cring, workers)  # best effort (5.15+)
         if resolve:
             how.flags = <unsigned>oflags
             how.mode = mode
             how.resolve = resolve
             howp = &how
         with nogil:
-            ret = _run(ring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
+            ret = _run(cring, files.jobs, n, dir_fd, oflags, mode, howp, slots, fsync, batch,
                        max_write, &in_flight)
         if in_flight:
             files.leak()            # the kernel may still read the paths and buffers
@@ -514,8 +527,32 @@ def write_pipelined(paths, datas, int dir_fd, unsigned mode, int oflags, *,
         if ret < 0:
             raise OSError(-ret, "io_uring_enter failed")
     finally:
-        _engine_done(uring, in_flight != 0)
+        if ring is None:
+            _engine_done(uring, in_flight != 0)
+        elif in_flight:
+            _leaked_rings.append(uring)     # stays claimed: its owner can no longer use it
+        else:
+            uring.door_release()
     return files.failures()
+
+
+def pipelined_entries(unsigned slots, Py_ssize_t longest, unsigned max_write=0):
+    """The SQ entries a ring given to ``write_pipelined`` needs for ``slots`` files in flight
+    whose largest datum is ``longest`` bytes, cut in writes of ``max_write`` (0: no limit)."""
+    _check_slots(slots)
+    if longest < 0 or longest > _MAX_LEN:
+        raise ValueError(f"longest must be 0..{_MAX_LEN} bytes")
+    return max(2 * slots + 2, _pieces(<unsigned>longest, max_write) + 2)
+
+
+def engine_ring(unsigned entries):
+    """A new ``ioring.liburing.io_uring`` set up as ``write_pipelined`` sets up its own
+    (IORING_SETUP_COOP_TASKRUN where the kernel has it), for the ``ring`` argument; the caller
+    closes it (``io_uring_queue_exit``). OSError when the kernel refuses a ring."""
+    cdef c.ioring *unused
+    uring = _engine_ring(entries, "ioring._fileops.engine_ring", &unused)
+    uring.door_release()
+    return uring
 
 
 def write_plain(paths, datas, int dir_fd, unsigned mode, int oflags, *, bint fsync=False):
@@ -737,4 +774,38 @@ def read_chains(paths, int dir_fd=-100, *, unsigned slots=64, unsigned size=3276
         free(cqes)
         free(errs)
         free(kinds)
+
+
+# ---- malloc thresholds for extract_zip ----------------------------------------------------------
+
+cdef extern from *:
+    """
+    #if defined(__GLIBC__)
+    #include <malloc.h>
+    static int ioring_keep_heap(int mmap_threshold, int trim_threshold) {
+        return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1
+               && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+    }
+    #else
+    static int ioring_keep_heap(int mmap_threshold, int trim_threshold) {
+        (void)mmap_threshold; (void)trim_threshold;
+        return 0;
+    }
+    #endif
+    """
+    int ioring_keep_heap(int mmap_threshold, int trim_threshold) nogil
+
+
+def keep_heap(int mmap_threshold, int trim_threshold):
+    """glibc's ``mallopt(M_MMAP_THRESHOLD, mmap_threshold)`` and ``mallopt(M_TRIM_THRESHOLD,
+    trim_threshold)``: blocks below ``mmap_threshold`` come from the heap, and the heap keeps
+    up to ``trim_threshold`` free bytes at its top instead of returning them to the kernel
+    (every page given back and taken again is a page fault). Fixes both thresholds for the rest
+    of the process (glibc then stops adjusting them itself). True when set; False where the C
+    library has no mallopt (not glibc)."""
+    if mmap_threshold < 0 or trim_threshold < 0:
+        raise ValueError("thresholds must be >= 0 bytes")
+    return ioring_keep_heap(mmap_threshold, trim_threshold) != 0
+
+
 include "_copy_engine.pxi"

@@ -102,6 +102,11 @@ _BUDGET = 1 << 20           # inflated bytes waiting for their writes, per threa
 _SLOTS = 32                 # files in flight per thread (direct descriptors)
 _SUBMIT_EVERY = 8           # small-member chains queued per io_uring_enter
 _MAX_THREADS = 8
+_PIPE_ENTRIES = 256         # SQ entries of a thread's ring for write_pipelined: _SLOTS files,
+                            # or a datum of up to 254 writes of _WRITE_MAX
+# glibc's malloc thresholds during and after a run (see _keep_heap)
+_MMAP_THRESHOLD = 2 << 20
+_TRIM_THRESHOLD = 8 << 20
 
 
 def _write_max(path="/sys/module/page_reporting/parameters/page_reporting_order"):
@@ -540,6 +545,7 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=
             progress(0, 0)
         return
     compressed = sum(m.csize for m in members)
+    _keep_heap()
     if threads is None:
         threads = 1 if compressed < _ONE_THREAD_BELOW else min(F._cpus(), _MAX_THREADS)
     units = plan(members, threads)
@@ -596,6 +602,25 @@ def run(src, dest, members, *, progress=None, threads=None, hashing=False, dirs=
         F._raise_collected(r.errors, [os.path.join(dest, m.rel) for m in members])
     if progress is not None:
         progress(total, total)
+
+
+_heap_kept = False
+
+
+def _keep_heap():
+    """Once per process: malloc keeps blocks of up to 2 MiB (a chunk, a batch's members) on
+    its heap and up to 8 MiB free at its top. By default glibc gives each freed block of 128 KiB
+    and more back to the kernel (or trims the heap past 128 KiB free, thresholds it raises to
+    ~1 and ~2 MiB once such a block is freed), so the next chunk faults its pages in again:
+    numpy's wheel took ~8,500 page faults in a fresh process, ~4,800 so (~2.8 us each here,
+    free page reporting). What it costs a program afterwards: up to 8 MiB of freed memory per
+    malloc arena kept rather than returned, blocks of 128 KiB-2 MiB from the heap rather than
+    mmap (what glibc's own adjustment does after the first such block is freed anyway), and
+    thresholds no longer adjusted past these by glibc."""
+    global _heap_kept
+    if not _heap_kept and _fileops is not None:
+        _heap_kept = True
+        _fileops.keep_heap(_MMAP_THRESHOLD, _TRIM_THRESHOLD)
 
 
 def _work(r, index, progress):
@@ -925,6 +950,7 @@ class _RingWriter:
         self.queued = 0
         self.scratch = _Scratch()
         self.writes_now = _fileops is not None  # put_many returns once the data is written
+        self.pipe = None            # write_pipelined's ring, set up at the first put_many
 
     def _how(self, mode):
         how = self.hows.get(mode)
@@ -991,11 +1017,17 @@ class _RingWriter:
             groups = [(mode, ms, ds) for mode, (ms, ds) in by_mode.items()]
         errors = self.r.errors
         encoding, how = _FS_ENCODING, _FS_ERRORS                # os.fsencode's
+        if self.pipe is None:       # one ring for all the calls (~45 us each set up anew)
+            self.pipe = _fileops.engine_ring(_PIPE_ENTRIES)
         for mode, ms, ds in groups:
+            slots = min(len(ms), _SLOTS)
+            longest = max(map(len, ds))
+            pipe = (self.pipe if max(2 * slots, -(-longest // _WRITE_MAX)) + 2 <= _PIPE_ENTRIES
+                    else None)      # a datum of more pieces (rewritten): a ring of its own
             failed = _fileops.write_pipelined(
                 [m.rel.encode(encoding, how) for m in ms], ds, self.r.dfd, mode, _FILE_FLAGS,
-                resolve=L.RESOLVE_BENEATH, slots=min(len(ms), _SLOTS), max_workers=1,
-                max_write=_WRITE_MAX)
+                resolve=L.RESOLVE_BENEATH, slots=slots, max_workers=1,
+                max_write=_WRITE_MAX, ring=pipe)
             for j, err, what in failed:
                 errors.setdefault(ms[j].job, (err, what))
 
@@ -1090,7 +1122,15 @@ class _RingWriter:
             self.reap(True)
 
     def close(self):
-        self.ring.close()           # cancels what is still in flight and waits for it
+        try:
+            self.ring.close()       # cancels what is still in flight and waits for it
+        finally:
+            pipe, self.pipe = self.pipe, None
+            if pipe is not None:
+                try:
+                    L.io_uring_queue_exit(pipe)
+                except RuntimeError:    # still claimed: write_pipelined gave up on requests
+                    pass                # in flight (Ctrl-C) and keeps it open for the kernel
 
 
 class _PlainWriter:
