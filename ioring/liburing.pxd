@@ -248,6 +248,8 @@ cdef class _Sigmask:
 cdef class _CqeIterator:
     cdef io_uring ring
     cdef unsigned head
+    cdef io_uring_cqe _newer         # the copies made last: one nobody else holds is refilled
+    cdef io_uring_cqe _older
 
 # _prep_fs.pxi
 
