@@ -51,6 +51,12 @@ def main(argv=None):
     with contextlib.ExitStack() as stack:
         extra = {}
         if args.limit:
+            try:
+                T.import_pypi_liburing()
+            except T.Skip as skip:
+                print(f"--limit compares with the PyPI liburing package: {skip.status} ({skip.note})",
+                      file=sys.stderr)
+                return 2
             import ideal_binding
             extra["ideal"] = (IDEAL_LABEL, stack.enter_context(ideal_binding.load()))
         return _measure(args, extra)

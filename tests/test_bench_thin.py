@@ -99,3 +99,34 @@ def test_bench_thin_cli_and_script(tmp_path):
     assert "what 1.15x asks" in result.stdout
     data = json.loads((tmp_path / "s.json").read_text())
     assert set(data) == {"loops", "calls"}
+
+
+def test_limit_runs_the_same_loops_over_the_ideal_binding(tmp_path):
+    """bench_thin.py --limit compiles the ideal binding (bench/ideal_binding.c: no safety, for
+    measuring only) and runs ioring.liburing's very loop functions over it, in the same slices:
+    each loop checks every completion (user_data, res == 4096), so a wrong binding fails here;
+    its ratio to the PyPI package is reported per point as the limit of the targets."""
+    _pypi()
+    script = pathlib.Path(__file__).resolve().parent.parent / "bench" / "bench_thin.py"
+    result = subprocess.run([sys.executable, str(script), "--limit", "--reps", "1", "--seconds", "0.02",
+                             "--calls", "--json", str(tmp_path / "limit.json")],
+                            capture_output=True, text=True, timeout=600, env=_env())
+    assert result.returncode in (0, 1), result.stderr        # 1: a target missed
+    assert "ideal binding (no safety)" in result.stdout
+    assert "the limit: ideal binding" in result.stdout
+    data = json.loads((tmp_path / "limit.json").read_text())
+    loops = [r for r in data["loops"]["results"] if r["impl"] == "ideal"]
+    assert {(r["param"], r["value"], r["config"]) for r in loops} == {
+        ("batch" if op == "nop" else "qd", v, f"{op} {s}") for op, v in T.LIMIT_POINTS for s in T.SHAPES}
+    assert all(r["status"] == "ok" and r["ops"] > 0 and r["ratio"] > 0 for r in loops)
+    ratios = [t for t in data["loops"]["targets"] if "others" in t]
+    assert len(ratios) == len(T.LIMIT_POINTS) * len(T.SHAPES)
+    assert all(t["others"]["ideal"] > 0 for t in ratios)
+    ideal_calls = data["calls"]["others"]["ideal"]
+    assert set(ideal_calls) == {key for key, _, _ in T.CALLS} - T._SAFE_ONLY
+    assert all(ns > 0 for ns in ideal_calls.values())
+
+
+def test_other_bindings_run_only_the_nop_and_read_points():
+    with pytest.raises(ValueError, match="nop and read"):
+        T.run(seconds=0.01, reps=1, points=(("fixed", 1),), extra={"x": ("x", None)})
