@@ -12,8 +12,10 @@ left of a loop without Python). ``--calls`` adds the cost of each single call of
 the "ideal binding" (bench/ideal_binding.c, compiled at run time into a temporary directory):
 the cheapest Python-callable functions over the same ring core, with no safety at all (no pin,
 no tracking, no checks). Its ratio to the PyPI package on a point is the most any binding with
-this loop shape can reach there. Points: NOP batch 1 and 32, reads QD 1 and 32 (with --calls,
-its single calls are timed too).
+this loop shape can reach there. Its variant "+ buffer pin" (the same, compiled with the pin
+at its cheapest: each read's buffer exported from the prep until its completion is consumed,
+in C arrays) tells what is left once that guarantee is kept. Points: NOP batch 1 and 32, reads
+QD 1 and 32 (with --calls, their single calls are timed too).
 
     pip install liburing                     # the PyPI package to compare with
     python bench/bench_thin.py [--reps 5] [--seconds 0.3] [--cpu 1] [--calls] [--json FILE]
@@ -59,10 +61,12 @@ def main(argv=None):
                 return 2
             import ideal_binding
             extra["ideal"] = (IDEAL_LABEL, stack.enter_context(ideal_binding.load()))
+            extra["pinned"] = (PINNED_LABEL, stack.enter_context(ideal_binding.load(pinning=True)))
         return _measure(args, extra)
 
 
 IDEAL_LABEL = "ideal binding (no safety)"
+PINNED_LABEL = "ideal binding + buffer pin"
 
 
 def _measure(args, extra):

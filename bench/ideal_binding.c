@@ -18,13 +18,29 @@
  *   - submit_and_wait is the core's ioring_submit_and_wait_split, which ioring.liburing uses
  *     (same enters, so the same kernel work), without releasing the GIL.
  * Names and signatures are ioring.liburing's, so that the bench runs the very same loop
- * functions (ioring/bench/thin.py) over it. */
+ * functions (ioring/bench/thin.py) over it.
+ *
+ * Compiled with -DIDEAL_PIN (module ideal_pinning) it adds the one guarantee that costs memory
+ * work per read, at its cheapest: the buffer stays exported (PyObject_GetBuffer: a bytearray
+ * cannot be resized or freed) from io_uring_prep_read until the completion is consumed, kept
+ * in C arrays (a Py_buffer per SQ slot until io_uring_sqe_set_data64 moves it to the entry of
+ * its user_data, released by io_uring_cq_advance / io_uring_cqe_seen). Only what the bench's
+ * loops need: user_data < PIN_SLOTS, one request in flight per user_data. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <errno.h>
 
 #include "ioring/ioring.h"
+
+#ifdef IDEAL_PIN
+#define MODULE_NAME "ideal_pinning"
+#define MODULE_INIT PyInit_ideal_pinning
+#define PIN_SLOTS 1024u         /* user_data values that can hold a pin */
+#else
+#define MODULE_NAME "ideal_binding"
+#define MODULE_INIT PyInit_ideal_binding
+#endif
 
 /* An int that fits one 30-bit digit (all of this bench's), else the generic conversion. */
 static inline long long small_int(PyObject *o)
@@ -51,9 +67,13 @@ static inline unsigned long long small_uint(PyObject *o)
 
 /* ---- SQE: a pointer into the ring's SQE array ------------------------------------------------ */
 
+struct RingObject;
+
 typedef struct {
     PyObject_HEAD
     struct io_uring_sqe *sqe;
+    struct RingObject *ring;  /* borrowed: the ring owns its SQE objects */
+    unsigned slot;
 } SqeObject;
 
 static PyTypeObject Sqe_Type = {
@@ -100,9 +120,11 @@ static PyTypeObject Cqe_Type = {
 
 /* ---- the ring: also the CQE iterator of io_uring_for_each_cqe --------------------------------- */
 
-typedef struct {
+typedef struct RingObject {
     PyObject_HEAD
     struct ioring ring;
+    Py_buffer *staged;        /* IDEAL_PIN: per SQ slot, the export of the read prepared there */
+    Py_buffer *held;          /* IDEAL_PIN: per user_data, the export of the read in flight */
     int live;
     unsigned nslots;
     PyObject **sqes;          /* one SqeObject per SQ slot */
@@ -113,12 +135,28 @@ typedef struct {
 
 #define RING(o) ((RingObject *)(o))
 
+static void release_all(Py_buffer *views, unsigned n)
+{
+    if (views) {
+        for (unsigned i = 0; i < n; i++)
+            if (views[i].obj)
+                PyBuffer_Release(&views[i]);
+        PyMem_Free(views);
+    }
+}
+
 static void ring_release(RingObject *self)
 {
     if (self->live) {
-        ioring_queue_exit(&self->ring);
+        ioring_queue_exit(&self->ring);     /* the kernel is done with every buffer */
         self->live = 0;
     }
+    release_all(self->staged, self->nslots);
+    self->staged = NULL;
+#ifdef IDEAL_PIN
+    release_all(self->held, PIN_SLOTS);
+#endif
+    self->held = NULL;
     if (self->sqes) {
         for (unsigned i = 0; i < self->nslots; i++)
             Py_XDECREF(self->sqes[i]);
@@ -209,6 +247,14 @@ static PyObject *queue_init(PyObject *m, PyObject *const *args, Py_ssize_t nargs
     r->nslots = r->ring.sq.ring_entries;
     r->sqes = PyMem_Calloc(r->nslots, sizeof(PyObject *));
     r->view = PyObject_New(CqeObject, &Cqe_Type);
+#ifdef IDEAL_PIN
+    r->staged = PyMem_Calloc(r->nslots, sizeof(Py_buffer));
+    r->held = PyMem_Calloc(PIN_SLOTS, sizeof(Py_buffer));
+    if (!r->staged || !r->held) {
+        ring_release(r);
+        return PyErr_NoMemory();
+    }
+#endif
     if (!r->sqes || !r->view) {
         ring_release(r);
         return PyErr_NoMemory();
@@ -221,6 +267,8 @@ static PyObject *queue_init(PyObject *m, PyObject *const *args, Py_ssize_t nargs
             return NULL;
         }
         s->sqe = ioring_sqe_at(&r->ring, i);
+        s->ring = r;
+        s->slot = i;
         r->sqes[i] = (PyObject *)s;
     }
     return PyLong_FromLong(0);
@@ -251,6 +299,7 @@ static PyObject *prep_nop(PyObject *m, PyObject *o)
 }
 
 /* io_uring_prep_read(sqe, fd, buf, nbytes, offset): buf is a bytearray, its pointer taken as is. */
+#ifndef IDEAL_PIN
 static PyObject *prep_read(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
 {
     ioring_prep_read(SQE(args[0]), (int)small_int(args[1]), PyByteArray_AS_STRING(args[2]),
@@ -263,6 +312,50 @@ static PyObject *set_data64(PyObject *m, PyObject *const *args, Py_ssize_t nargs
     ioring_sqe_set_data64(SQE(args[0]), (uint64_t)small_uint(args[1]));
     Py_RETURN_NONE;
 }
+
+#define RELEASE_CONSUMED(r, head, nr)
+#else
+static PyObject *prep_read(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    SqeObject *s = (SqeObject *)args[0];
+    Py_buffer *view = &s->ring->staged[s->slot];
+    if (view->obj)                      /* the SQE prepared again before its submission */
+        PyBuffer_Release(view);
+    if (PyObject_GetBuffer(args[2], view, PyBUF_WRITABLE) < 0)
+        return NULL;
+    ioring_prep_read(s->sqe, (int)small_int(args[1]), view->buf,
+                     (unsigned)small_uint(args[3]), (uint64_t)small_uint(args[4]));
+    Py_RETURN_NONE;
+}
+
+static PyObject *set_data64(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    SqeObject *s = (SqeObject *)args[0];
+    uint64_t data = (uint64_t)small_uint(args[1]);
+    Py_buffer *view = &s->ring->staged[s->slot];
+    s->sqe->user_data = data;
+    if (view->obj && data < PIN_SLOTS) {    /* the pin follows the request's user_data */
+        Py_buffer *held = &s->ring->held[data];
+        if (held->obj)
+            PyBuffer_Release(held);
+        *held = *view;
+        view->obj = NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* The completions of CQ indexes head..head+nr-1 are consumed: their reads' buffers go. */
+static inline void release_consumed(RingObject *r, unsigned head, unsigned nr)
+{
+    for (unsigned i = 0; i < nr; i++) {
+        uint64_t data = ioring_cqe_at(&r->ring, head + i)->user_data;
+        if (data < PIN_SLOTS && r->held[data].obj)
+            PyBuffer_Release(&r->held[data]);
+    }
+}
+
+#define RELEASE_CONSUMED(r, head, nr) release_consumed((r), (head), (nr))
+#endif
 
 static PyObject *submit_and_wait(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -294,7 +387,9 @@ static PyObject *cq_ready(PyObject *m, PyObject *o)
 
 static PyObject *cq_advance(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
 {
-    ioring_cq_advance(&RING(args[0])->ring, (unsigned)small_uint(args[1]));
+    unsigned nr = (unsigned)small_uint(args[1]);
+    RELEASE_CONSUMED(RING(args[0]), *RING(args[0])->ring.cq.khead, nr);
+    ioring_cq_advance(&RING(args[0])->ring, nr);
     Py_RETURN_NONE;
 }
 
@@ -316,6 +411,7 @@ static PyObject *peek_cqe(PyObject *m, PyObject *o)
 
 static PyObject *cqe_seen(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
 {
+    RELEASE_CONSUMED(RING(args[0]), *RING(args[0])->ring.cq.khead, 1);
     ioring_cq_advance(&RING(args[0])->ring, 1);
     Py_RETURN_NONE;
 }
@@ -339,12 +435,12 @@ static PyMethodDef functions[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "ideal_binding",
+    PyModuleDef_HEAD_INIT, MODULE_NAME,
     "issue 18's ideal binding: the cheapest functions for ioring.liburing's loops, no safety "
     "(bench only)", -1, functions,
 };
 
-PyMODINIT_FUNC PyInit_ideal_binding(void)
+PyMODINIT_FUNC MODULE_INIT(void)
 {
     PyObject *m;
     if (PyType_Ready(&Sqe_Type) < 0 || PyType_Ready(&Cqe_Type) < 0 || PyType_Ready(&Ring_Type) < 0)

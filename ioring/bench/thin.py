@@ -765,8 +765,8 @@ def format_report(report: Report) -> str:
                 got += f" (wall {t['wall_ratio']:.2f}x)"
             lines.append(f"  {t['description']:<32} {want:<14} {got:>9}  {'met' if t['met'] else 'MISSED'}")
         for o, label in (s.get("extra") or {}).items():
-            lines += ["", f"the limit: {label} / PyPI on the same points (the most any binding with "
-                      f"this loop shape reaches over this core)"]
+            lines += ["", f"the limit: {label} / PyPI on the same points (bench/ideal_binding.c: "
+                      f"the cheapest functions for these loops over this core)"]
             for t in report.targets:
                 if o in t.get("others", {}):
                     r = t["others"][o]
