@@ -254,6 +254,8 @@ cdef class _Sigmask:
 cdef class _CqeIterator:
     cdef io_uring ring
     cdef unsigned head
+    cdef io_uring_cqe _newer         # the copies made last: one nobody else holds is refilled
+    cdef io_uring_cqe _older
 
 cdef class io_uring_cqe_iter:
     cdef io_uring ring

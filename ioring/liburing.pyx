@@ -453,6 +453,33 @@ cdef inline object _res_int(int32_t res):
     return _last_res_obj
 
 
+cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigned pos) except -1:
+    """Make ``out`` the copy of ``cqe`` (at CQ index ``pos``): a new io_uring_cqe, or one
+    that nobody but its maker can reach any more (see _CqeIterator)."""
+    cdef _Inflight rec
+    out.user_data = cqe.user_data
+    out.res = cqe.res
+    out.flags = cqe.flags
+    out._user_data_obj = cqe.user_data
+    out._res_obj = _res_int(cqe.res)
+    out._flags_obj = cqe.flags
+    out._ring = ring
+    out._pos = pos
+    out._incarnation = ring._incarnation
+    out._data = None
+    if ring._has_data and ring._inflight:
+        rec = <_Inflight>ring._inflight.get(out.user_data)
+        if rec is not None:
+            out._data = rec.data
+    if (ring.ring.flags & _c_IORING_SETUP_CQE32) or (cqe.flags & _c_IORING_CQE_F_32):
+        out._is_big = True
+        out._big[0] = cqe.big_cqe[0]
+        out._big[1] = cqe.big_cqe[1]
+    else:
+        out._is_big = False
+    return 0
+
+
 @cython.no_gc_clear
 cdef class io_uring:
     """struct io_uring. Create it empty and fill it with io_uring_queue_init, as in C."""
@@ -674,25 +701,8 @@ cdef class io_uring:
         c.ioring_cq_advance(&self.ring, nr)
 
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
-        cdef _Inflight rec
         cdef io_uring_cqe out = io_uring_cqe.__new__(io_uring_cqe)
-        out.user_data = cqe.user_data
-        out.res = cqe.res
-        out.flags = cqe.flags
-        out._user_data_obj = cqe.user_data
-        out._res_obj = _res_int(cqe.res)
-        out._flags_obj = cqe.flags
-        out._ring = self
-        out._pos = pos
-        out._incarnation = self._incarnation
-        if self._has_data and self._inflight:
-            rec = <_Inflight>self._inflight.get(out.user_data)
-            if rec is not None:
-                out._data = rec.data
-        if (self.ring.flags & _c_IORING_SETUP_CQE32) or (cqe.flags & _c_IORING_CQE_F_32):
-            out._is_big = True
-            out._big[0] = cqe.big_cqe[0]
-            out._big[1] = cqe.big_cqe[1]
+        _fill_cqe(self, out, cqe, pos)
         return out
 
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,

@@ -113,6 +113,54 @@ def test_cqe_res_of_repeated_and_changing_values(ring, datafile):
     assert bytes(bufs[2][:100]) == data[-100:]
 
 
+def test_for_each_cqe_copies_read_their_own_completion_kept_or_not(ring):
+    """io_uring_for_each_cqe refills a copy it made that nothing else holds any more: every CQE
+    the loop sees reads its own user_data, res and attached data (a refilled copy carries
+    nothing of the CQE it was before), and a copy kept by the loop's code (a variable, a list)
+    is never refilled."""
+    marks = {ud: object() for ud in (2, 5, 6, 9)}         # io_uring_sqe_set_data objects
+    for ud in range(12):
+        sqe = L.io_uring_get_sqe(ring)
+        if ud % 4 == 3:
+            L.io_uring_prep_read(sqe, 999_999, bytearray(8), 8, 0)     # not an fd: -EBADF
+        else:
+            L.io_uring_prep_nop(sqe)
+        if ud in marks:
+            L.io_uring_sqe_set_data(sqe, marks[ud])
+        else:
+            L.io_uring_sqe_set_data64(sqe, ud)
+    assert L.io_uring_submit_and_wait(ring, 12) == 12
+
+    def expected(ud):
+        return -errno.EBADF if ud % 4 == 3 else 0
+
+    for _ in range(2):                  # not consumed: the second pass sees them again
+        kept, prev, seen = [], None, []
+        for cqe in L.io_uring_for_each_cqe(ring):
+            ud = id(marks[len(seen)]) if len(seen) in marks else len(seen)
+            assert (cqe.user_data, cqe.res) == (ud, expected(len(seen)))
+            data = L.io_uring_cqe_get_data(cqe)
+            if len(seen) in marks:
+                assert data is marks[len(seen)]
+            else:
+                assert data == (len(seen) or None)      # user_data 0 reads as NULL
+            if prev is not None:        # the last copy, still held by prev: untouched
+                assert prev[0].user_data == prev[1] and prev[0].res == expected(len(seen) - 1)
+            prev = (cqe, ud)
+            if len(seen) % 3 == 0:
+                kept.append((cqe, ud, len(seen)))
+            seen.append(ud)
+        assert len(seen) == 12
+        assert len({id(c) for c, _, _ in kept}) == len(kept)
+        for c, ud, i in kept:
+            assert (c.user_data, c.res, c.flags) == (ud, expected(i), 0)
+            if i in marks:
+                assert L.io_uring_cqe_get_data(c) is marks[i]
+        del cqe, prev
+    L.io_uring_cq_advance(ring, 12)
+    assert [(c.user_data, c.res) for c, _, i in kept] == [(ud, expected(i)) for _, ud, i in kept]
+
+
 def test_prep_read_encodes_the_sqe_zero_copy(ring, datafile):
     fd, _, _ = datafile
     buf = bytearray(512)

@@ -39,6 +39,7 @@ in a Python loop of 256 calls; ``bench/bench_thin.py --calls`` prints it).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -57,6 +58,8 @@ IMPLS = {"ioring": "ioring.liburing, per-op loop", "liburing": "liburing (PyPI),
          "c": "C loop over ioring's core (ioring._bench)"}
 REFERENCE = "liburing"
 POINTS = (("nop", 1), ("nop", 32), ("read", 1), ("read", 32), ("fixed", 1), ("fixed", 32))
+#: the points of a run with other bindings (``run(extra=...)``; bench/bench_thin.py --limit)
+LIMIT_POINTS = tuple(p for p in POINTS if p[0] in ("nop", "read"))
 #: the points the issue-18 targets are about (``fixed``, reads into registered buffers, is there
 #: to tell what a read's buffer costs: no export per request in the PyPI package either)
 TARGET_OPS = ("nop", "read")
@@ -79,8 +82,10 @@ def import_pypi_liburing():
 
 # ---- the loops, once per package ----------------------------------------------------------------
 
-def _ioring_nop(batch: int, shape: str):
-    from ioring import liburing as L
+def _ioring_nop(batch: int, shape: str, L=None):
+    """``L``: another binding spelled as ioring.liburing (the ideal binding of ``--limit``)."""
+    if L is None:
+        from ioring import liburing as L
     ring = L.io_uring()
     L.io_uring_queue_init(max(batch, 1), ring, 0)
     get_sqe, prep_nop, set_data64 = L.io_uring_get_sqe, L.io_uring_prep_nop, L.io_uring_sqe_set_data64
@@ -174,8 +179,12 @@ def _pypi_nop(batch: int, shape: str):
     return (step_advance if shape == "advance" else step_seen), lambda: U.io_uring_queue_exit(ring)
 
 
-def _ioring_read(fd: int, offsets, qd: int, shape: str):
-    from ioring import liburing as L
+def _ioring_read(fd: int, offsets, qd: int, shape: str, L=None):
+    """``L``: another binding spelled as ioring.liburing (the ideal binding of ``--limit``, which
+    pins nothing: its reads in flight are reaped before the bytearrays may go)."""
+    pins = L is None
+    if L is None:
+        from ioring import liburing as L
     ring = L.io_uring()
     L.io_uring_queue_init(qd, ring, 0)
     bufs = [bytearray(BLOCK) for _ in range(qd)]
@@ -218,7 +227,14 @@ def _ioring_read(fd: int, offsets, qd: int, shape: str):
             n += 1
         return n
 
-    return (step_advance if shape == "advance" else step_seen), lambda: L.io_uring_queue_exit(ring)
+    def close():
+        if not pins:            # the qd reads prepared by the last step: submit and reap them
+            L.io_uring_submit_and_wait(ring, qd)
+            L.io_uring_cq_advance(ring, L.io_uring_cq_ready(ring))
+        L.io_uring_queue_exit(ring)
+        bufs.clear()
+
+    return (step_advance if shape == "advance" else step_seen), close
 
 
 def _pypi_read(fd: int, offsets, qd: int, shape: str):
@@ -442,14 +458,18 @@ def _run_for(step: Callable[[], int], seconds: float) -> Tuple[int, float, float
 
 
 def _measure_pair(op: str, value: int, shape: str, impls: Sequence[str], seconds: float,
-                  fd: int, offsets, first: int) -> Dict[str, Tuple[int, float, float]]:
+                  fd: int, offsets, first: int,
+                  extra: Optional[Dict[str, Tuple[str, object]]] = None) -> Dict[str, Tuple[int, float, float]]:
     """Each implementation's loop for ``seconds`` in all, in SLICES slices alternating between
     them (``first`` starts), after a warm-up: {impl: (ops, wall seconds, CPU seconds)}. The C
     reference ("c") measures its own slices (its loop warms up in each)."""
     made = {}
     try:
         for impl in impls:
-            make = _LOOPS[(op, impl)]
+            if extra and impl in extra:         # another binding, in ioring.liburing's loops
+                make = functools.partial(_LOOPS[(op, "ioring")], L=extra[impl][1])
+            else:
+                make = _LOOPS[(op, impl)]
             step, close = make(value, shape) if op == "nop" else make(fd, offsets, value, shape)
             if close is None:                       # the C reference: a measuring function
                 made[impl] = (step, None)
@@ -523,27 +543,36 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
         size_mib: int = DEFAULT_SIZE_MIB, directory: Optional[str] = None,
         cpu: Optional[int] = None, shapes: Sequence[str] = SHAPES,
         points: Sequence[Tuple[str, int]] = POINTS,
-        progress: Optional[Callable[[int, int, str], None]] = None) -> Report:
+        progress: Optional[Callable[[int, int, str], None]] = None,
+        extra: Optional[Dict[str, Tuple[str, object]]] = None) -> Report:
     """Measure the loops and the bare call for both packages, interleaved, ``reps`` times;
     return a ``Report`` (workload ``thin``; a point's ``config`` is ``<op> <shape>``, the bare
     call's is ``call``). When the PyPI package is missing, only ioring.liburing is measured
-    and the report says so."""
+    and the report says so.
+
+    ``extra``: {impl: (label, module)}, more bindings spelled as ioring.liburing, run in the
+    very same loop functions (nop and read points only) in the same slices, with their ratio to
+    the PyPI package (bench/bench_thin.py --limit: the ideal binding)."""
     if not seconds > 0 or reps < 1:
         raise ValueError("seconds must be > 0 and reps >= 1")
     for s in shapes:
         if s not in SHAPES:
             raise ValueError(f"unknown shape {s!r} (choose from {', '.join(SHAPES)})")
+    extra = dict(extra or {})
+    if extra and any(op not in ("nop", "read") for op, _ in points):
+        raise ValueError("another binding runs the nop and read points only")
     try:
         import_pypi_liburing()
         pypi_skip = None
     except Skip as skip:
         pypi_skip = skip
     impls = ["ioring"] + ([] if pypi_skip else ["liburing"])
-    looped = impls + ["c"]          # the C loop: what is left of a loop without Python
+    looped = impls + list(extra) + ["c"]   # the C loop: what is left of a loop without Python
     tmp = tempfile.mkdtemp(prefix="ioring-bench-thin-", dir=directory or _default_dir())
     old_affinity = _pinned(cpu)
     settings = {"workloads": ["thin"], "seconds": seconds, "reps": reps, "size_mib": size_mib,
                 "shapes": list(shapes), "points": [list(p) for p in points],
+                "extra": {impl: label for impl, (label, _) in extra.items()},
                 "cpu": (sorted(os.sched_getaffinity(0)) if old_affinity is not None else None)}
     report = Report(machine_info(tmp), settings)
     fd = -1
@@ -566,7 +595,7 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
                 for shape in shapes:
                     if progress:
                         progress(done, total, f"thin {op} {value} {shape} (rep {rep + 1})")
-                    got = _measure_pair(op, value, shape, looped, seconds, fd, offsets, rep % 2)
+                    got = _measure_pair(op, value, shape, looped, seconds, fd, offsets, rep % 2, extra)
                     for impl in looped:
                         samples.setdefault((op, value, shape, impl), []).append(got[impl])
                     done += 1
@@ -584,7 +613,7 @@ def run(*, seconds: float = DEFAULT_SECONDS, reps: int = DEFAULT_REPS,
         shutil.rmtree(tmp, ignore_errors=True)
         if old_affinity is not None:
             os.sched_setaffinity(0, old_affinity)
-    _fill(report, samples, calls, impls, pypi_skip, points, shapes)
+    _fill(report, samples, calls, impls, pypi_skip, points, shapes, extra)
     return report
 
 
@@ -606,14 +635,14 @@ def _bare_call(impl: str) -> float:
         U.io_uring_queue_exit(ring)
 
 
-def _median_result(op, value, shape, impl, runs) -> Result:
+def _median_result(op, value, shape, impl, runs, label: Optional[str] = None) -> Result:
     """The median ops per CPU-second of ``runs`` [(ops, wall, cpu)]; the wall-clock rate in the
     note."""
     rates = [ops / cpu for ops, wall, cpu in runs]
     walls = [ops / wall for ops, wall, cpu in runs]
     med = statistics.median(rates)
     r = Result("thin", "batch" if op == "nop" else "qd", value, f"{op} {shape}", impl,
-                 IMPLS[impl], ops=round(med * 1e6), seconds=1e6, reference=REFERENCE,
+                 label or IMPLS[impl], ops=round(med * 1e6), seconds=1e6, reference=REFERENCE,
                  note=f"median of {len(runs)} (min {min(rates) / 1e3:.0f}K, max {max(rates) / 1e3:.0f}K); "
                       f"wall clock {statistics.median(walls) / 1e3:.0f}K/s")
     return r
@@ -624,7 +653,7 @@ def _ratio(mine, theirs, index: int) -> float:
     return statistics.median((a[0] / a[index]) / (b[0] / b[index]) for a, b in zip(mine, theirs))
 
 
-def _fill(report: Report, samples, calls, impls, pypi_skip, points, shapes) -> None:
+def _fill(report: Report, samples, calls, impls, pypi_skip, points, shapes, extra=None) -> None:
     reps = report.settings["reps"]
     for op, value in points:
         for shape in shapes:
@@ -643,17 +672,28 @@ def _fill(report: Report, samples, calls, impls, pypi_skip, points, shapes) -> N
                 continue
             theirs = samples[(op, value, shape, "liburing")]
             report.results.append(_median_result(op, value, shape, "liburing", theirs))
+            for impl, (label, _) in (extra or {}).items():
+                other = samples[(op, value, shape, impl)]
+                o = _median_result(op, value, shape, impl, other, label)
+                o.ratio = _ratio(other, theirs, 2)
+                o.note += (f"; wall-clock ratio {_ratio(other, theirs, 1):.2f}x; "
+                           f"ioring.liburing / this: {_ratio(mine, other, 2):.2f}x")
+                report.results.append(o)
             report.results.append(c_ref)
             r.ratio = _ratio(mine, theirs, 2)
             wall_ratio = _ratio(mine, theirs, 1)
             r.note += f"; wall-clock ratio {wall_ratio:.2f}x"
             if op not in TARGET_OPS:
                 continue
-            report.targets.append({
+            target = {
                 "key": f"thin-{op}-{value}-{shape}",
                 "description": f"{op} {'batch' if op == 'nop' else 'QD'} {value}, {shape} loop",
                 "minimum": TARGET_RATIO, "reference": IMPLS["liburing"],
-                "ratio": r.ratio, "wall_ratio": wall_ratio, "met": r.ratio >= TARGET_RATIO})
+                "ratio": r.ratio, "wall_ratio": wall_ratio, "met": r.ratio >= TARGET_RATIO}
+            if extra:       # what the other bindings reach on the same point (the limit)
+                target["others"] = {impl: _ratio(samples[(op, value, shape, impl)], theirs, 2)
+                                    for impl in extra}
+            report.targets.append(target)
     floor = statistics.median(calls["floor"])
     for impl in impls:
         ns = statistics.median(calls[impl])
@@ -702,14 +742,15 @@ def format_report(report: Report) -> str:
         lines.append("  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
                                 row[3].rjust(widths[3]), row[4].rjust(widths[4]), row[5]]).rstrip())
     asks = _python_shares(report)
+    others = list(s.get("extra") or {})
     if asks:
         lines += ["", "what 1.15x asks: the Python part of a loop is its time minus the C loop's (same "
                   "kernel work); PyPI's loop must lose 13% of its time, all of it from its Python part",
                   f"  {'point':<13} {'loop':<8} {'PyPI µs':>8} {'C µs':>7} {'PyPI Python':>12} "
-                  f"{'cut needed':>11} {'cut made':>9}"]
-        for point, shape, tp, tc, need, made in asks:
+                  f"{'cut needed':>11} {'cut made':>9}" + "".join(f" {'by ' + o:>10}" for o in others)]
+        for point, shape, tp, tc, need, made, by_other in asks:
             lines.append(f"  {point:<13} {shape:<8} {tp:8.3f} {tc:7.3f} {tp - tc:9.3f} µs "
-                         f"{need:10.0%} {made:9.0%}")
+                         f"{need:10.0%} {made:9.0%}" + "".join(f" {by_other[o]:10.0%}" for o in others))
     lines += ["", f"bare call (timeit, CPU time; len(()) = {s.get('floor_ns', 0):.1f} ns)"]
     for r in report.results:
         if r.param == "call":
@@ -723,6 +764,15 @@ def format_report(report: Report) -> str:
                 want, got = f">= {t['minimum']:.2f}x PyPI", f"{t['ratio']:.2f}x"
                 got += f" (wall {t['wall_ratio']:.2f}x)"
             lines.append(f"  {t['description']:<32} {want:<14} {got:>9}  {'met' if t['met'] else 'MISSED'}")
+        for o, label in (s.get("extra") or {}).items():
+            lines += ["", f"the limit: {label} / PyPI on the same points (bench/ideal_binding.c: "
+                      f"the cheapest functions for these loops over this core)"]
+            for t in report.targets:
+                if o in t.get("others", {}):
+                    r = t["others"][o]
+                    lines.append(f"  {t['description']:<32} {r:.2f}x  "
+                                 f"{'reaches' if r >= t['minimum'] else 'BELOW'} {t['minimum']:.2f}x; "
+                                 f"ioring.liburing at {t['ratio'] / r:.0%} of it")
     if report.notes:
         lines += [""] + [f"note: {n}" for n in report.notes]
     return "\n".join(lines)
@@ -730,7 +780,8 @@ def format_report(report: Report) -> str:
 
 def _python_shares(report: Report):
     """Per point and loop: PyPI's and the C loop's µs/op, the share of PyPI's Python part (its
-    time minus the C loop's) a 1.15x ratio needs removed, and the share ioring.liburing removed."""
+    time minus the C loop's) a 1.15x ratio needs removed, the share ioring.liburing removed, and
+    {other binding: the share it removed}."""
     by = {(r.config, r.value, r.impl): r for r in report.results if r.param != "call" and r.status == "ok"}
     out = []
     for r in report.results:
@@ -744,8 +795,10 @@ def _python_shares(report: Report):
         if python <= 0:
             continue
         op, shape = r.config.split()
+        by_other = {o: (tp - by[(r.config, r.value, o)].us_per_op) / python
+                    for o in (report.settings.get("extra") or {}) if (r.config, r.value, o) in by}
         out.append((f"{_POINT_NAMES[op]} {r.value}", shape, tp, tc,
-                    (tp - tp / TARGET_RATIO) / python, (tp - to) / python))
+                    (tp - tp / TARGET_RATIO) / python, (tp - to) / python, by_other))
     return out
 
 
@@ -762,12 +815,19 @@ class _Calls:
     """One package's single calls, each timed in a Python loop of _K calls (ns per iteration),
     set up and cleaned up outside the timed loop."""
 
-    def __init__(self, impl: str, fd: int):
+    def __init__(self, impl: str, fd: int, module=None):
+        """``module``: another binding spelled as ioring.liburing (``impl`` names it); it
+        times the calls that are not in ``_SAFE_ONLY``."""
         self.impl, self.fd = impl, fd
         self.buf = bytearray(BLOCK)
         self.view = memoryview(bytearray(BLOCK))
         self.fixed = bytearray(BLOCK)           # registered buffer 0 (read_fixed)
-        if impl == "ioring":
+        if module is not None:
+            self.M = module
+            self.ring = module.io_uring()
+            module.io_uring_queue_init(_K, self.ring, 0)
+            self.impl = "ioring"                # its spelling
+        elif impl == "ioring":
             from ioring import liburing as L
             self.M = L
             self.ring = L.io_uring()
@@ -1080,17 +1140,27 @@ CALLS = (
 )
 
 
+#: the calls another binding (``extra``: the ideal binding, which checks nothing) is not given:
+#: a None or memoryview buffer, registered buffers, an SQE attribute
+_SAFE_ONLY = frozenset({"prep_read_unpinned", "prep_read_view", "prep_read_fixed", "user_data_set"})
+
+
 def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int] = None,
-               directory: Optional[str] = None) -> dict:
+               directory: Optional[str] = None,
+               extra: Optional[Dict[str, Tuple[str, object]]] = None) -> dict:
     """ns per call of each of ``CALLS`` for both packages (the PyPI one when installed): the
     best of ``rounds`` loops of 256 calls, the median over ``reps`` repetitions, the packages
-    interleaved. Returns {"calls": [(key, ours, theirs, ns_ours, ns_theirs or None)], ...}."""
+    interleaved. Returns {"calls": [(key, ours, theirs, ns_ours, ns_theirs or None)], ...};
+    with ``extra`` ({impl: (label, module)}, bindings spelled as ioring.liburing), also
+    "others": {impl: {key: ns}} and "labels": {impl: label}."""
     try:
         import_pypi_liburing()
         impls = ["ioring", "liburing"]
         skip = None
     except Skip as s:
         impls, skip = ["ioring"], s
+    extra = dict(extra or {})
+    impls += list(extra)
     tmp = tempfile.mkdtemp(prefix="ioring-bench-calls-", dir=directory or _default_dir())
     old = _pinned(cpu)
     out: Dict[Tuple[str, str], List[float]] = {}
@@ -1101,10 +1171,12 @@ def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int
         try:
             for rep in range(reps):
                 for impl in (impls if rep % 2 == 0 else impls[::-1]):
-                    calls = _Calls(impl, fd)
+                    calls = _Calls(impl, fd, extra[impl][1] if impl in extra else None)
                     try:
                         for key, _, theirs in CALLS:
-                            if impl == "ioring" or theirs is not None:
+                            if impl in extra and key in _SAFE_ONLY:
+                                continue
+                            if impl != "liburing" or theirs is not None:
                                 out.setdefault((key, impl), []).append(_best(getattr(calls, key), rounds))
                     finally:
                         calls.close()
@@ -1119,18 +1191,28 @@ def call_costs(*, reps: int = DEFAULT_REPS, rounds: int = 200, cpu: Optional[int
         mine = statistics.median(out[(key, "ioring")])
         other = statistics.median(out[(key, "liburing")]) if (key, "liburing") in out else None
         rows.append((key, ours, theirs or "(no such spelling)", mine, other))
-    return {"calls": rows, "reps": reps, "rounds": rounds,
+    others = {impl: {key: statistics.median(out[(key, impl)]) for key, _, _ in CALLS if (key, impl) in out}
+              for impl in extra}
+    return {"calls": rows, "reps": reps, "rounds": rounds, "others": others,
+            "labels": {impl: label for impl, (label, _) in extra.items()},
             "pypi": None if skip else "liburing (PyPI)", "note": skip.note if skip else ""}
 
 
 def format_call_costs(costs: dict) -> str:
+    others = costs.get("others") or {}
     lines = [f"ns per loop iteration (one call + the Python loop around it), best of "
              f"{costs['rounds']} loops of {_K}, median of {costs['reps']} interleaved repetitions",
-             f"{'call (ioring.liburing)':<52} {'ioring':>8} {'PyPI':>8} {'diff':>7}   PyPI spelling"]
+             f"{'call (ioring.liburing)':<52} {'ioring':>8} {'PyPI':>8} {'diff':>7}"
+             + "".join(f" {impl:>8} {'ours-it':>7}" for impl in others) + "   PyPI spelling"]
     for key, ours, theirs, mine, other in costs["calls"]:
         o = f"{other:8.1f}" if other is not None else "       -"
         d = f"{mine - other:+7.1f}" if other is not None else "      -"
-        lines.append(f"{ours:<52} {mine:8.1f} {o} {d}   {theirs}")
+        more = ""
+        for impl, ns in others.items():
+            more += f" {ns[key]:8.1f} {mine - ns[key]:+7.1f}" if key in ns else f" {'-':>8} {'-':>7}"
+        lines.append(f"{ours:<52} {mine:8.1f} {o} {d}{more}   {theirs}")
+    for impl, label in (costs.get("labels") or {}).items():
+        lines.append(f"{impl}: {label}")
     if costs["note"]:
         lines.append(f"liburing (PyPI): {costs['note']}")
     return "\n".join(lines)
