@@ -43,6 +43,7 @@ from ioring._ring import _EMPTY, _END
 
 __all__ = ["Server", "StreamReader", "StreamWriter", "open_connection", "start_server"]
 
+_next_iteration = asyncio.sleep      # sleep(0): the task resumes in the next loop iteration
 _DEFAULT_LIMIT = 2 ** 16            # asyncio's: readline()/readuntil() line length limit
 _HIGH_WATER = 2 ** 16               # drain() waits while more than this is not yet sent
 
@@ -121,6 +122,8 @@ class StreamReader:
             elif len(data) > n:
                 buf += memoryview(data)[n:]
                 return data[:n]
+            elif len(data) < n >> 1 and ms._parts > 1:
+                return await self._more(data, n)
             return data
         if n == 0:
             return b""
@@ -141,6 +144,29 @@ class StreamReader:
             buf += memoryview(data)[n:]
             return data[:n]
         return data
+
+    async def _more(self, data, n):
+        """``data`` (fewer than n/2 bytes) came from several receives: the peer streams. Wait
+        one loop iteration and add what came meanwhile, up to ``n`` bytes: the reply to a
+        batch of pipelined messages is then one send instead of several, which costs the
+        peer as much as this side (each segment is received, acknowledged and woken for).
+        A read that finds one receive (a request, its reply) never waits."""
+        try:
+            await _next_iteration(0)
+        except BaseException:
+            self._buffer[0:0] = data    # cancelled: the bytes stay for the next read
+            raise
+        try:
+            more = self._ms._read(self._driver, n - len(data), False)
+        except OSError as exc:
+            self._exception = exc       # raised by the next read
+            return data
+        if more is None:
+            return data
+        if not more:
+            self._eof = True
+            return data
+        return data + more
 
     async def readexactly(self, n):
         """Exactly ``n`` bytes; asyncio.IncompleteReadError (with the partial bytes) if the
