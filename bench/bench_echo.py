@@ -78,7 +78,12 @@ async def _serve(kind):
         from ioring.asyncio import AsyncRing
         flags = int(os.environ.get("IORING_BENCH_ECHO_FLAGS", "0"), 0)     # experiments
         async with AsyncRing(flags=flags) as ring:
-            server = await ring.start_server(echo, "127.0.0.1", 0)
+            buffers = None
+            if os.environ.get("IORING_BENCH_ECHO_BUFFERS"):                # experiments
+                from ioring import BufferRing
+                count, size = map(int, os.environ["IORING_BENCH_ECHO_BUFFERS"].split(","))
+                buffers = BufferRing(ring.ring, count, size)
+            server = await ring.start_server(echo, "127.0.0.1", 0, buffers=buffers)
             print(server.sockets[0].getsockname()[1], flush=True)
             await done
             server.close()

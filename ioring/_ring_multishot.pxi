@@ -197,6 +197,7 @@ cdef class _Stream:
     cdef object waker           # called once after a reap that queued or ended something
     cdef object read_fut        # asyncio StreamReader: the Future a read() waits on, or None
     cdef Py_ssize_t read_n      # ... and how many bytes it takes at most
+    cdef Py_ssize_t parts       # how many receives the bytes _take_joined returned last came from
 
     cdef int _arm(self) except -1:
         cdef Ring ring = self.ring
@@ -445,14 +446,15 @@ cdef class Multishot:
         ``_set_waker`` is called after the next reap that concerns this request) or ``_END``."""
         return self._stream()._take()
 
-    def _read(self, _AsyncDriver driver not None, Py_ssize_t n):
+    def _read(self, _AsyncDriver driver not None, Py_ssize_t n, bint wait=True):
         """For ioring.asyncio's StreamReader: the bytes of every queued receive that fits in
         ``n`` (joined: a multishot recv posts a completion per segment that arrives, and a
         reader that took them one by one would pay a Python round each; a receive larger
         than ``n`` comes whole), b"" at end of stream, or, when nothing is queued, a Future of
         the driver's loop that a reap resolves (with None) once something is: call again
-        then. Completions already posted are reaped first, so that a reply carries everything
-        that has arrived. Raises the request's OSError."""
+        then (``wait`` false: None instead of a Future). Completions already posted are
+        reaped first, so that a reply carries everything that has arrived. Raises the
+        request's OSError. ``_parts`` then tells how many receives the bytes came from."""
         cdef _Stream s = self._stream()
         cdef Ring ring = s.ring
         if not ring._reaping and ring.uring.initialized and \
@@ -464,6 +466,8 @@ cdef class Multishot:
             return b""
         if data is not _EMPTY:
             return data
+        if not wait:
+            return None
         if s.read_fut is not None and not s.read_fut.done():
             raise RuntimeError("read() called while another read() of this stream waits")
         fut = driver.loop.create_future()
@@ -471,6 +475,12 @@ cdef class Multishot:
         s.read_n = n
         driver.schedule_flush()     # a re-armed request may be queued: submit it
         return fut
+
+    @property
+    def _parts(self):
+        """For ioring.asyncio's StreamReader: how many receives the bytes the last ``_read``
+        returned came from (more than one: the peer streams)."""
+        return self._stream().parts
 
     def _set_waker(self, waker):
         self._stream().waker = waker
@@ -561,6 +571,7 @@ cdef object _take_joined(_Stream s, Py_ssize_t n):
     in ``n``."""
     cdef Py_ssize_t total
     cdef list parts
+    s.parts = 1
     if s.kind != _MS_DATA or len(s.results) < 2:
         return s._take()
     first = s.results.popleft()
@@ -574,6 +585,7 @@ cdef object _take_joined(_Stream s, Py_ssize_t n):
         total += len(<bytes>chunk)
         parts.append(chunk)
     s.queued_bytes -= total
+    s.parts = len(parts)
     return b"".join(parts)
 
 

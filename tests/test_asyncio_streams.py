@@ -693,3 +693,49 @@ def test_write_on_an_idle_stream_sends_at_once_then_batches(arun):
             await writer.wait_closed()
             await _until(lambda: ring.in_flight == 0)
     arun(main())
+
+
+def test_read_of_a_streaming_peer_waits_one_iteration_for_more(arun):
+    """read(n) that finds the bytes of several receives (the peer streams) filling less than
+    half of n waits one loop iteration and adds what came meanwhile (a reply to pipelined
+    messages then goes out in one send); bytes of one receive (a request) come at once. A read
+    cancelled while it waits keeps its bytes for the next read."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with AsyncRing() as ring:
+            a, b = socket.socketpair()
+            reader, writer = await ring.open_connection(sock=a)
+            ms = reader._ms
+
+            async def queued(*chunks):
+                for i, chunk in enumerate(chunks):
+                    b.send(chunk)
+                    await _until(lambda: ms.pending == i + 1)   # one receive each
+
+            await queued(b"one")
+            loop.call_soon(b.send, b"late")
+            assert await reader.read(100) == b"one"             # no wait: "late" not there
+            assert await reader.read(100) == b"late"
+
+            await queued(b"ab", b"cd")
+            loop.call_soon(b.send, b"ef")                       # runs before the read resumes
+            assert await reader.read(100) == b"abcdef"
+
+            await queued(b"gh", b"ij")
+            assert await reader.read(8) == b"ghij"              # half of n or more: at once
+
+            await queued(b"kl", b"mn")
+            task = asyncio.ensure_future(reader.read(100))
+            await asyncio.sleep(0)                              # the read waits for more
+            assert not task.done()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await asyncio.wait_for(reader.read(100), 5) == b"klmn"
+
+            b.close()
+            assert await reader.read(100) == b""
+            writer.close()
+            await writer.wait_closed()
+            await _until(lambda: ring.in_flight == 0)
+    arun(main())
