@@ -10,6 +10,21 @@
 
 #include "ioring/abi.h"
 
+/* Direct-descriptor slots (prep_fs.h, prep_net.h): sqe->file_index 0 means "a normal fd", so a
+ * slot is encoded as index + 1; asking for IORING_FILE_INDEX_ALLOC (~0U) stores the all-ones
+ * value, which the kernel reads as "allocate one". */
+static inline void ioring_set_target_fixed_file(struct io_uring_sqe *sqe, unsigned file_index)
+{
+    sqe->file_index = file_index + 1;
+}
+
+static inline void ioring_set_direct_slot(struct io_uring_sqe *sqe, unsigned file_index)
+{
+    if (file_index == IORING_FILE_INDEX_ALLOC)
+        file_index--;
+    ioring_set_target_fixed_file(sqe, file_index);
+}
+
 /* Every prep starts here. Unlike liburing, all fields but flags, user_data and personality are
  * cleared, so that preparing an SQE twice never leaves a pointer from the first preparation. */
 static inline void ioring_prep_rw(int op, struct io_uring_sqe *sqe, int fd, const void *addr,

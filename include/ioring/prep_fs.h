@@ -86,20 +86,6 @@
 
 struct epoll_event;
 
-/* sqe->file_index: 0 means "not a direct descriptor", so a slot is encoded as index + 1. */
-static inline void ioring_fs_set_target_fixed_file(struct io_uring_sqe *sqe, unsigned file_index)
-{
-    sqe->file_index = file_index + 1;
-}
-
-/* IORING_FILE_INDEX_ALLOC is ~0U; encoded as index + 1 it must stay ~0U. */
-static inline void ioring_fs_set_direct_slot(struct io_uring_sqe *sqe, unsigned file_index)
-{
-    if (file_index == IORING_FILE_INDEX_ALLOC)
-        file_index--;
-    ioring_fs_set_target_fixed_file(sqe, file_index);
-}
-
 static inline unsigned ioring_fs_poll_mask(unsigned poll_mask)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -139,7 +125,7 @@ static inline void ioring_prep_pipe_direct(struct io_uring_sqe *sqe, int *fds, i
                                            unsigned file_index)
 {
     ioring_prep_pipe(sqe, fds, pipe_flags);
-    ioring_fs_set_direct_slot(sqe, file_index);
+    ioring_set_direct_slot(sqe, file_index);
 }
 
 /* ---- space, size, advice, sync ------------------------------------------------------------ */
@@ -296,7 +282,7 @@ static inline void ioring_prep_openat_direct(struct io_uring_sqe *sqe, int dfd, 
                                              int flags, unsigned mode, unsigned file_index)
 {
     ioring_prep_openat(sqe, dfd, path, flags, mode);
-    ioring_fs_set_direct_slot(sqe, file_index);
+    ioring_set_direct_slot(sqe, file_index);
 }
 
 static inline void ioring_prep_open(struct io_uring_sqe *sqe, const char *path, int flags,
@@ -315,13 +301,13 @@ static inline void ioring_prep_openat2_direct(struct io_uring_sqe *sqe, int dfd,
                                               struct ioring_open_how *how, unsigned file_index)
 {
     ioring_prep_openat2(sqe, dfd, path, how);
-    ioring_fs_set_direct_slot(sqe, file_index);
+    ioring_set_direct_slot(sqe, file_index);
 }
 
 static inline void ioring_prep_close_direct(struct io_uring_sqe *sqe, unsigned file_index)
 {
     ioring_prep_close(sqe, 0);
-    ioring_fs_set_target_fixed_file(sqe, file_index);
+    ioring_set_target_fixed_file(sqe, file_index);
 }
 
 static inline void ioring_prep_files_update(struct io_uring_sqe *sqe, int *fds, unsigned nr_fds,

@@ -24,20 +24,6 @@
 #define BLOCK_URING_CMD_ZONE_RESET_ALL _IO(0x12, 1) /* liburing 2.16-dev, Linux 7.x */
 #endif
 
-/* Direct-descriptor slots are encoded as index + 1 (0 means "a normal fd"); asking for
- * IORING_FILE_INDEX_ALLOC stores the all-ones value, which the kernel reads as "allocate". */
-static inline void ioring__set_target_fixed_file(struct io_uring_sqe *sqe, unsigned file_index)
-{
-    sqe->file_index = file_index + 1;
-}
-
-static inline void ioring__set_direct_slot(struct io_uring_sqe *sqe, unsigned file_index)
-{
-    if (file_index == IORING_FILE_INDEX_ALLOC)
-        file_index--;
-    ioring__set_target_fixed_file(sqe, file_index);
-}
-
 /* ---- sockets ---------------------------------------------------------------------------------- */
 
 static inline void ioring_prep_socket(struct io_uring_sqe *sqe, int domain, int type, int protocol,
@@ -51,14 +37,14 @@ static inline void ioring_prep_socket_direct(struct io_uring_sqe *sqe, int domai
                                              int protocol, unsigned file_index, unsigned flags)
 {
     ioring_prep_socket(sqe, domain, type, protocol, flags);
-    ioring__set_direct_slot(sqe, file_index);
+    ioring_set_direct_slot(sqe, file_index);
 }
 
 static inline void ioring_prep_socket_direct_alloc(struct io_uring_sqe *sqe, int domain, int type,
                                                    int protocol, unsigned flags)
 {
     ioring_prep_socket(sqe, domain, type, protocol, flags);
-    ioring__set_target_fixed_file(sqe, IORING_FILE_INDEX_ALLOC - 1);
+    ioring_set_target_fixed_file(sqe, IORING_FILE_INDEX_ALLOC - 1);
 }
 
 static inline void ioring_prep_connect(struct io_uring_sqe *sqe, int fd, const struct sockaddr *addr,
@@ -96,7 +82,7 @@ static inline void ioring_prep_accept_direct(struct io_uring_sqe *sqe, int fd, s
                                              socklen_t *addrlen, int flags, unsigned file_index)
 {
     ioring_prep_accept(sqe, fd, addr, addrlen, flags);
-    ioring__set_direct_slot(sqe, file_index);
+    ioring_set_direct_slot(sqe, file_index);
 }
 
 static inline void ioring_prep_multishot_accept(struct io_uring_sqe *sqe, int fd,
@@ -111,7 +97,7 @@ static inline void ioring_prep_multishot_accept_direct(struct io_uring_sqe *sqe,
                                                        int flags)
 {
     ioring_prep_multishot_accept(sqe, fd, addr, addrlen, flags);
-    ioring__set_target_fixed_file(sqe, IORING_FILE_INDEX_ALLOC - 1);
+    ioring_set_target_fixed_file(sqe, IORING_FILE_INDEX_ALLOC - 1);
 }
 
 /* ---- send ------------------------------------------------------------------------------------- */
@@ -292,7 +278,7 @@ static inline void ioring_prep_msg_ring_fd(struct io_uring_sqe *sqe, int fd, int
 {
     ioring_prep_rw(IORING_OP_MSG_RING, sqe, fd, (void *)(uintptr_t)IORING_MSG_SEND_FD, 0, data);
     sqe->addr3 = (uint64_t)(int64_t)source_fd;
-    ioring__set_direct_slot(sqe, (unsigned)target_fd);
+    ioring_set_direct_slot(sqe, (unsigned)target_fd);
     sqe->msg_ring_flags = flags;
 }
 
