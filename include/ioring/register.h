@@ -25,6 +25,32 @@ static inline int ioring_register(struct ioring *ring, unsigned opcode, const vo
     return ioring_sys_register(ring->ring_fd, opcode, arg, nr_args);
 }
 
+/* The arguments of the tagged and sparse tables (IORING_REGISTER_BUFFERS2/FILES2) and of their
+ * updates (IORING_REGISTER_BUFFERS_UPDATE/FILES_UPDATE2): register_buffers.h, register_files.h. */
+static inline struct io_uring_rsrc_register ioring_rsrc_table(unsigned nr, const void *data,
+                                                              const uint64_t *tags, unsigned flags)
+{
+    struct io_uring_rsrc_register reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.nr = nr;
+    reg.flags = flags;
+    reg.data = (uint64_t)(uintptr_t)data;
+    reg.tags = (uint64_t)(uintptr_t)tags;
+    return reg;
+}
+
+static inline struct io_uring_rsrc_update2 ioring_rsrc_update(unsigned off, const void *data,
+                                                              const uint64_t *tags, unsigned nr)
+{
+    struct io_uring_rsrc_update2 up;
+    memset(&up, 0, sizeof(up));
+    up.offset = off;
+    up.data = (uint64_t)(uintptr_t)data;
+    up.tags = (uint64_t)(uintptr_t)tags;
+    up.nr = nr;
+    return up;
+}
+
 static inline int ioring_register_eventfd(struct ioring *ring, int fd)
 {
     return ioring_register(ring, IORING_REGISTER_EVENTFD, &fd, 1);

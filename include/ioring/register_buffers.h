@@ -24,20 +24,13 @@ static inline int ioring_unregister_buffers(struct ioring *ring)
 static inline int ioring_register_buffers_tags(struct ioring *ring, const struct iovec *iovecs,
                                                const uint64_t *tags, unsigned nr)
 {
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.nr = nr;
-    reg.data = (uint64_t)(uintptr_t)iovecs;
-    reg.tags = (uint64_t)(uintptr_t)tags;
+    struct io_uring_rsrc_register reg = ioring_rsrc_table(nr, iovecs, tags, 0);
     return ioring_register(ring, IORING_REGISTER_BUFFERS2, &reg, sizeof(reg));
 }
 
 static inline int ioring_register_buffers_sparse(struct ioring *ring, unsigned nr)
 {
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.flags = IORING_RSRC_REGISTER_SPARSE;
-    reg.nr = nr;
+    struct io_uring_rsrc_register reg = ioring_rsrc_table(nr, NULL, NULL, IORING_RSRC_REGISTER_SPARSE);
     return ioring_register(ring, IORING_REGISTER_BUFFERS2, &reg, sizeof(reg));
 }
 
@@ -45,12 +38,7 @@ static inline int ioring_register_buffers_update_tag(struct ioring *ring, unsign
                                                      const struct iovec *iovecs,
                                                      const uint64_t *tags, unsigned nr)
 {
-    struct io_uring_rsrc_update2 up;
-    memset(&up, 0, sizeof(up));
-    up.offset = off;
-    up.data = (uint64_t)(uintptr_t)iovecs;
-    up.tags = (uint64_t)(uintptr_t)tags;
-    up.nr = nr;
+    struct io_uring_rsrc_update2 up = ioring_rsrc_update(off, iovecs, tags, nr);
     return ioring_register(ring, IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof(up));
 }
 

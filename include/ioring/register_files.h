@@ -64,20 +64,13 @@ static inline int ioring_register_files2(struct ioring *ring, struct io_uring_rs
 static inline int ioring_register_files_tags(struct ioring *ring, const int *files,
                                              const uint64_t *tags, unsigned nr)
 {
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.nr = nr;
-    reg.data = (uint64_t)(uintptr_t)files;
-    reg.tags = (uint64_t)(uintptr_t)tags;
+    struct io_uring_rsrc_register reg = ioring_rsrc_table(nr, files, tags, 0);
     return ioring_register_files2(ring, &reg);
 }
 
 static inline int ioring_register_files_sparse(struct ioring *ring, unsigned nr)
 {
-    struct io_uring_rsrc_register reg;
-    memset(&reg, 0, sizeof(reg));
-    reg.flags = IORING_RSRC_REGISTER_SPARSE;
-    reg.nr = nr;
+    struct io_uring_rsrc_register reg = ioring_rsrc_table(nr, NULL, NULL, IORING_RSRC_REGISTER_SPARSE);
     return ioring_register_files2(ring, &reg);
 }
 
@@ -85,12 +78,7 @@ static inline int ioring_register_files_update_tag(struct ioring *ring, unsigned
                                                    const int *files, const uint64_t *tags,
                                                    unsigned nr_files)
 {
-    struct io_uring_rsrc_update2 up;
-    memset(&up, 0, sizeof(up));
-    up.offset = off;
-    up.data = (uint64_t)(uintptr_t)files;
-    up.tags = (uint64_t)(uintptr_t)tags;
-    up.nr = nr_files;
+    struct io_uring_rsrc_update2 up = ioring_rsrc_update(off, files, tags, nr_files);
     return ioring_register(ring, IORING_REGISTER_FILES_UPDATE2, &up, sizeof(up));
 }
 
