@@ -134,7 +134,9 @@ _FAULTS = textwrap.dedent("""
     faults(2)
     if sys.argv[1] == "keep":
         from ioring import _fileops
-        assert _fileops.keep_heap(2 << 20, 8 << 20) is True
+        if not _fileops.keep_heap(2 << 20, 8 << 20):
+            print("refused")        # not glibc's malloc (AddressSanitizer's answers 0)
+            sys.exit(0)
         faults(1)
     print(faults(20))
 """)
@@ -151,6 +153,9 @@ def test_keep_heap_stops_freed_memory_faulting_in_again():
     for how in ("default", "keep"):
         out = subprocess.run([sys.executable, "-c", _FAULTS, how], env=env, check=True,
                              capture_output=True, text=True).stdout
+        if out.strip() == "refused":
+            pytest.skip("this process's malloc refuses mallopt (not glibc's: AddressSanitizer's "
+                        "interceptor returns 0), so keep_heap returns False")
         counts[how] = int(out)
     assert counts["default"] > 20 * 1000, counts
     assert counts["keep"] < 20 * 50, counts
