@@ -439,19 +439,18 @@ cdef class Ring:
         cdef c.io_uring_sqe *s
         if self._issuer:
             self._check_thread()
-        uring.door_check()      # closed, a fork child's copy, held by a stream: refused
         self._sq_gate()
         while True:
-            if uring.door_sq_space():
-                s = uring.door_acquire()
-                if s != NULL:
-                    return s
+            # (closed, a fork child's copy, held by a stream: refused, also after a submit
+            # whose reap ran a callback that closed the Ring)
+            s = uring.door_try_acquire()
+            if s != NULL:
+                return s
             if self._in_own_chain():
                 self._submit_before(self._chain_start)
             else:
                 self._submit_some()
-            self._sq_gate()     # the submit's reap may have run Python code...
-            uring.door_check()  # ... that closed the Ring
+            self._sq_gate()     # the submit's reap may have run Python code
 
     cdef io_uring_sqe _sqe(self):
         """An SQE as the thin layer's object, for a prep given by the caller (Ring.queue, the
@@ -468,7 +467,6 @@ cdef class Ring:
         cdef io_uring uring = self.uring
         cdef unsigned chain = uring.door_sq_tail() - start
         cdef unsigned entries = uring.door_sq_entries()
-        cdef int ret
         if chain >= entries:
             raise RuntimeError(
                 f"a linked() chain must fit in the submission queue: this Ring has "
@@ -476,30 +474,25 @@ cdef class Ring:
                 f"timeout= takes two); use a larger Ring(entries) or split the chain")
         # (RuntimeError if part of the chain was published behind our back: io_uring_submit of
         # the thin layer on this ring; it cannot be held back any more.)
-        ret = uring.door_submit_before(start)
-        if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
-            raise OSError(-ret, os.strerror(-ret))
-        if uring.door_sq_space() == 0:
-            # The kernel has not consumed them yet: SQPOLL works asynchronously, and a CQ
-            # backlog can hold submission back. Reap and wait for SQ space. (A done-callback
-            # run by this reap that queues a request adds it to the chain, as one run by any
-            # wait of this thread would.)
+        _check_submit(uring.door_submit_before(start))
+        # (A done-callback run by _make_sq_room's reap that queues a request adds it to the
+        # chain, as one run by any wait of this thread would.)
+        return self._make_sq_room()
+
+    cdef void _submit_some(self) except *:
+        self._sq_gate()
+        _check_submit(self.uring.door_submit())
+        self._make_sq_room()
+
+    cdef int _make_sq_room(self) except -1:
+        """After a submit that left the SQ full: the kernel has not consumed the SQEs yet
+        (SQPOLL works asynchronously, and a CQ backlog, EBUSY, can hold submission back):
+        reap, and wait for SQ space."""
+        if self.uring.door_sq_space() == 0:
             self._reap(0)
             if self.uring.flags & L.IORING_SETUP_SQPOLL:
                 L.io_uring_sqring_wait(self.uring)
         return 0
-
-    cdef void _submit_some(self) except *:
-        cdef int ret
-        self._sq_gate()
-        ret = self.uring.door_submit()
-        if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
-            raise OSError(-ret, os.strerror(-ret))
-        if self.uring.door_sq_space() == 0:
-            # SQPOLL consumes asynchronously; a full CQ backlog (EBUSY) can also hold it back.
-            self._reap(0)
-            if self.uring.flags & L.IORING_SETUP_SQPOLL:
-                L.io_uring_sqring_wait(self.uring)
 
     cdef Operation _track(self, c.io_uring_sqe *s, object pin, str kind, object fd, object path,
                           object value, unsigned flags, timeout):
@@ -507,7 +500,6 @@ cdef class Ring:
         prep returned) kept alive until its completion."""
         cdef Operation op
         cdef uint64_t ud
-        cdef unsigned seq = self.uring.door_sqe_index(s)
         ts = None
         if timeout is not None:
             try:
@@ -531,14 +523,14 @@ cdef class Ring:
         if self._in_own_chain():
             flags |= L.IOSQE_IO_LINK
             self._link_open = True
-            self._link_last = seq
+            self._link_last = self.uring.door_sqe_index(s)
         if ts is not None:
             flags |= L.IOSQE_IO_LINK
         if flags:
             s.flags = s.flags | <uint8_t>flags
         self._ops[ud] = op
         if ts is not None:
-            self._link_timeout(ts, seq)
+            self._link_timeout(ts, self.uring.door_sqe_index(s))
         return op
 
     cdef void _void(self, c.io_uring_sqe *s) noexcept:
@@ -568,8 +560,7 @@ cdef class Ring:
         cdef io_uring uring = self.uring
         cdef c.io_uring_sqe *s = NULL
         cdef bint claimed = False
-        if uring.door_sq_space():
-            s = uring.door_acquire()
+        s = uring.door_try_acquire()
         if s == NULL:
             if self._chain_owner == 0:
                 self._chain_owner = PyThread_get_thread_ident()
@@ -580,9 +571,7 @@ cdef class Ring:
         try:
             while s == NULL:
                 self._submit_before(request)
-                uring.door_check()      # its reap may have run a callback that closed the Ring
-                if uring.door_sq_space():
-                    s = uring.door_acquire()
+                s = uring.door_try_acquire()    # (refused if its reap closed the Ring)
             c.ioring_prep_link_timeout(s, &ts.ts, 0)
             uring.door_pin(s, ts)
             s.user_data = _CANCEL_TAG | self._next_ud      # its CQE is dropped by _reap
@@ -1490,9 +1479,7 @@ cdef class Ring:
                 left = 0
         if not self._leader:
             if submit_first and uring.door_sq_ready():
-                ret = uring.door_submit()
-                if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
-                    raise OSError(-ret, os.strerror(-ret))
+                _check_submit(uring.door_submit())
                 if uring.door_cq_ready():
                     self._reap(0)
                     return 0
@@ -1525,9 +1512,7 @@ cdef class Ring:
             return 0
         # Another thread waits in the kernel: publish our requests, wait until it has reaped.
         if uring.door_sq_ready():
-            ret = uring.door_submit()
-            if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
-                raise OSError(-ret, os.strerror(-ret))
+            _check_submit(uring.door_submit())
         self._followers += 1
         uring.door_hold()
         try:
@@ -1903,6 +1888,14 @@ cdef bint _msg_ring_to(Ring ring, io_uring_sqe sqe) except -1:
 
 def _prep_read_multishot(sqe, int fd, int bgid):
     L.io_uring_prep_read_multishot(sqe, fd, 0, 0, bgid)
+
+
+cdef inline int _check_submit(int ret) except -1:
+    """A submit's answer (io_uring_submit's, -errno not raised): -EINTR, -EAGAIN and -EBUSY
+    leave the SQEs queued for the next submit (after a reap); anything else is raised."""
+    if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
+        raise OSError(-ret, os.strerror(-ret))
+    return 0
 
 
 cdef void _void_sqe(Ring ring, io_uring_sqe sqe):

@@ -122,6 +122,7 @@ cdef class io_uring:
     # The door: the cdef API another module drives this ring through (docs/ARCHITECTURE.md).
     # Used by the Windows emulation (ioring/_winioring_linux.pyx); door_claim/door_release by the
     # stream (_stream.pyx), the file engines (_fileops.pyx) and the C reference loops (_bench.pyx).
+    cdef c.io_uring_sqe *door_try_acquire(self) except? NULL
     cdef c.io_uring_sqe *door_acquire(self) except? NULL
     cdef int door_pin(self, c.io_uring_sqe *sqe, object obj) except -1
     cdef int door_submit(self) except? -1

@@ -843,13 +843,18 @@ cdef class io_uring:
     # on the door queues with door_acquire + door_pin, publishes with door_submit/door_enter,
     # consumes with door_reap and tears down with door_exit.
 
-    cdef c.io_uring_sqe *door_acquire(self) except? NULL:
-        """The next SQE, zeroed (closed/fork/busy checks first). When the SQ is full, what is
-        queued is submitted first; NULL without an exception when the kernel takes nothing now
-        (EBUSY, EAGAIN): reap completions, then call again."""
-        cdef c.io_uring_sqe *sqe
+    cdef c.io_uring_sqe *door_try_acquire(self) except? NULL:
+        """The next SQE, zeroed (closed/fork/busy checks first), or NULL without an exception
+        when the SQ is full: nothing is submitted (a caller queueing a linked chain decides
+        what may go to the kernel)."""
         self._check()
-        sqe = c.ioring_get_sqe_zeroed(&self.ring)
+        return c.ioring_get_sqe_zeroed(&self.ring)
+
+    cdef c.io_uring_sqe *door_acquire(self) except? NULL:
+        """door_try_acquire, but when the SQ is full what is queued is submitted first; NULL
+        without an exception when the kernel takes nothing now (EBUSY, EAGAIN): reap
+        completions, then call again."""
+        cdef c.io_uring_sqe *sqe = self.door_try_acquire()
         if sqe == NULL:
             self._track()
             c.ioring_submit(&self.ring)
