@@ -20,7 +20,7 @@ Each ``Op`` says:
   (``door_prep_*`` of ``ioring/liburing.pxd``: the checks and conversions of the matching
   ``io_uring_prep_*``; it returns what must stay pinned, buffers, paths, iovecs, timespecs,
   sockaddrs, which ``Ring._track`` door_pins until the completion is consumed), or, for a prep
-  that converts and pins nothing, the C core's (``c.ioring_prep_nop``...: ``door=False``).
+  that converts and pins nothing, the C core's (``c.ioring_prep_nop``...).
 - ``fixed``: for read/write, the READ_FIXED/WRITE_FIXED prep used when the buffer lies in a
   registered BufferPool (``_registered_index`` finds its index).
 - ``kind``, ``fd``, ``path``, ``value``: what the Operation records (``value`` is what
@@ -69,7 +69,11 @@ class Op:
     setup: tuple[str, ...] = ()
     fixed: Optional[Fixed] = None
     timeout: bool = True
-    door: bool = True                 # prep is a door prep (may raise, returns the pins)
+
+    @property
+    def door(self) -> bool:
+        """``prep`` is a door prep: it may raise, and returns what must stay pinned."""
+        return self.prep.startswith("door_prep_")
 
 
 FD = Param("fd", "_Fd")
@@ -111,7 +115,7 @@ OPS: tuple[Op, ...] = (
     Op("nop",
        "Queue a NOP (io_uring_prep_nop); result 0.",
        "A NOP; result 0.",
-       (), "c.ioring_prep_nop", "s", "nop", timeout=False, door=False),
+       (), "c.ioring_prep_nop", "s", "nop", timeout=False),
     _rw_op("read",
            "Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the\n"
            "file position). Result: bytes read. A buffer of a registered BufferPool is read with\n"
@@ -149,7 +153,7 @@ OPS: tuple[Op, ...] = (
            "fsync(2) ``fd`` (``datasync=True``: fdatasync); result 0. io_uring_prep_fsync.",
            "fsync(2) (``datasync=True``: fdatasync); result 0.",
            (Param("datasync", "bool", "False", cy="bint", keyword=True),),
-           "c.ioring_prep_fsync", "s, fd, L.IORING_FSYNC_DATASYNC if datasync else 0", door=False),
+           "c.ioring_prep_fsync", "s, fd, L.IORING_FSYNC_DATASYNC if datasync else 0"),
     Op("openat",
        "Open ``path`` (relative to ``dir_fd``); result: the new fd. io_uring_prep_openat.",
        "Open ``path`` (``dir_fd=`` for a relative one); result: the new fd.",
@@ -161,7 +165,7 @@ OPS: tuple[Op, ...] = (
            "Close ``fd`` (IORING_OP_CLOSE, io_uring_prep_close). (``Ring.close()`` closes the ring\n"
            "itself.)",
            "Close the file descriptor ``fd`` (IORING_OP_CLOSE); result 0.",
-           (), "c.ioring_prep_close", "s, fd", kind="close", timeout=False, door=False),
+           (), "c.ioring_prep_close", "s, fd", kind="close", timeout=False),
     Op("statx",
        "statx(2) of ``path``; result: an ``ioring.liburing.statx``. io_uring_prep_statx.",
        "statx(2) of ``path``; result: an ``ioring.liburing.statx`` (``stx_size``, ...).",
@@ -196,8 +200,7 @@ OPS: tuple[Op, ...] = (
        "(close-on-exec unless ``accept_flags`` says otherwise, as Python's sockets).",
        (SOCK, Param("accept_flags", "int", "_SOCK_CLOEXEC", cy="int",
                     async_default="socket.SOCK_CLOEXEC")),
-       "ioring_prep_accept", "s, fd, NULL, NULL, accept_flags", "accept", fd="fd", setup=SOCK_SETUP,
-       door=False),
+       "ioring_prep_accept", "s, fd, NULL, NULL, accept_flags", "accept", fd="fd", setup=SOCK_SETUP),
     Op("connect",
        "Connect ``sock`` to ``address`` (as the socket module takes it); result 0.\n"
        "io_uring_prep_connect.",

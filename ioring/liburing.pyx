@@ -928,10 +928,7 @@ cdef class io_uring:
         """The SQE door_acquire handed out at SQ index ``seq`` (door_sq_tail before it) if it is
         still queued, unpublished: its flags may still change (a linked() chain's last request
         unlinked at the chain's end). NULL once it was submitted, or the ring closed."""
-        if (self.initialized and self._busy is None and self._generation == _fork_generation
-                and <unsigned>(seq - self._tracked) < <unsigned>(self.ring.sq.sqe_tail - self._tracked)):
-            return c.ioring_sqe_at(&self.ring, seq)
-        return NULL
+        return c.ioring_sqe_at(&self.ring, seq) if _is_queued(self, seq) else NULL
 
     cdef bint door_exit(self) except -1:
         """io_uring_queue_exit through the door: what is in flight is cancelled and waited for
@@ -1230,11 +1227,16 @@ cdef inline int _ready(io_uring ring) except -1:
     return ring._check()
 
 
+cdef inline bint _is_queued(io_uring ring, unsigned seq) noexcept:
+    """SQ index ``seq`` holds an SQE handed out and not yet submitted, on a ring usable here
+    (open, not held by a stream, not the parent's in a fork child)."""
+    return (ring._busy is None and ring.initialized and ring._generation == _fork_generation
+            and <unsigned>(seq - ring._tracked) < <unsigned>(ring.ring.sq.sqe_tail - ring._tracked))
+
+
 cdef inline c.io_uring_sqe *_slot_sqe(io_uring ring, unsigned seq, unsigned long incarnation) except NULL:
     """ring._sqe(seq, incarnation): the SQE handed out at SQ index seq if it is unsubmitted."""
-    if (ring._busy is None and ring.initialized and incarnation == ring._incarnation
-            and ring._generation == _fork_generation
-            and <unsigned>(seq - ring._tracked) < <unsigned>(ring.ring.sq.sqe_tail - ring._tracked)):
+    if incarnation == ring._incarnation and _is_queued(ring, seq):
         return c.ioring_sqe_at(&ring.ring, seq)
     return ring._sqe(seq, incarnation)
 
