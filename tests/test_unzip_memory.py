@@ -17,7 +17,8 @@ from ioring import _unzip
 
 _fileops = pytest.importorskip("ioring._fileops")
 
-ROOT = pathlib.Path(ioring.__file__).resolve().parent.parent
+ROOT = pathlib.Path(ioring.__file__).resolve().parent.parent   # the tree ioring is imported from
+REPO = pathlib.Path(__file__).resolve().parent.parent          # the checkout: bench/ is not installed
 FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
 
@@ -189,7 +190,7 @@ def test_bench_wheels_cpu_table(tmp_path):
         for i in range(50):
             z.writestr(f"pkg/m{i}.py", f"X = {i}\n" * 200)
     spec = importlib.util.spec_from_file_location("bench_wheels_t",
-                                                  ROOT / "bench" / "bench_wheels.py")
+                                                  REPO / "bench" / "bench_wheels.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     ballast = bytearray(200 << 20)              # this process's peak: 200 MiB more
