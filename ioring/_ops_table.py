@@ -15,12 +15,14 @@ Each ``Op`` says:
   and ``timeout`` (a linked timeout, when ``timeout=True``) close every signature.
 - ``setup``: the lines that convert arguments before the SQE is taken (fds, values); they
   raise TypeError/ValueError before the kernel sees anything.
-- ``prep`` / ``prep_args``: the C-level call that encodes the SQE ``s`` (taken through the thin
-  layer's door, ``Ring._acquire``) and its arguments: one of the thin layer's door preps
-  (``door_prep_*`` of ``ioring/liburing.pxd``: the checks and conversions of the matching
-  ``io_uring_prep_*``; it returns what must stay pinned, buffers, paths, iovecs, timespecs,
-  sockaddrs, which ``Ring._track`` door_pins until the completion is consumed), or, for a prep
-  that converts and pins nothing, the C core's (``c.ioring_prep_nop``...).
+- ``prep`` / ``prep_args``: the C-level call that encodes the request in the SQE ``s`` (a
+  zeroed one of the method's own, off the SQ: ``Ring._queue`` takes an SQE through the thin
+  layer's door and copies the request in once it is complete) and its arguments: one of the
+  thin layer's door preps (``door_prep_*`` of ``ioring/liburing.pxd``: the checks and
+  conversions of the matching ``io_uring_prep_*``; it returns what must stay pinned, buffers,
+  paths, iovecs, timespecs, sockaddrs, which ``Ring._queue`` door_pins until the completion is
+  consumed), or, for a prep that converts and pins nothing, the C core's
+  (``c.ioring_prep_nop``...).
 - ``fixed``: for read/write, the READ_FIXED/WRITE_FIXED prep used when the buffer lies in a
   registered BufferPool (``_registered_index`` finds its index).
 - ``kind``, ``fd``, ``path``, ``value``: what the Operation records (``value`` is what

@@ -231,6 +231,13 @@ cdef class _Linked:
         return False
 
 
+cdef inline c.io_uring_sqe *_blank(c.io_uring_sqe *request) noexcept:
+    """``request`` zeroed: a request method encodes its SQE there, off the SQ, and Ring._queue
+    copies it in once it is complete."""
+    memset(request, 0, sizeof(c.io_uring_sqe))
+    return request
+
+
 @cython.no_gc_clear
 cdef class Ring:
     """One io_uring, as a context manager.
@@ -453,10 +460,13 @@ cdef class Ring:
             self._sq_gate()     # the submit's reap may have run Python code
 
     cdef io_uring_sqe _sqe(self):
-        """An SQE as the thin layer's object, for a prep given by the caller (Ring.queue, the
-        multishot requests): _acquire's, handed out as io_uring_get_sqe hands them out."""
-        self._acquire()
-        return self.uring.door_sqe_object()
+        """A free-standing SQE (``io_uring_sqe()``) for a prep given by the caller (Ring.queue,
+        the multishot requests), bound to this Ring so that a prep that checks the ring's tables
+        (registered buffers) checks this one's. The prep runs off the SQ: _queue_sqe copies the
+        SQE in once it is complete (see _queue)."""
+        cdef io_uring_sqe sqe = io_uring_sqe()
+        sqe.ring = self.uring
+        return sqe
 
     cdef int _submit_before(self, unsigned start) except -1:
         """The SQ is full while this thread queues a chain that begins at SQ index ``start``
@@ -494,44 +504,58 @@ cdef class Ring:
                 L.io_uring_sqring_wait(self.uring)
         return 0
 
-    cdef Operation _track(self, c.io_uring_sqe *s, object pin, str kind, object fd, object path,
-                          object value, unsigned flags, timeout):
-        """The Operation of the SQE ``s`` just prepared (_acquire'd), ``pin`` (what its door
-        prep returned) kept alive until its completion."""
+    cdef Operation _queue(self, const c.io_uring_sqe *request, size_t size, object pin, str kind,
+                          object fd, object path, object value, unsigned flags, timeout):
+        """Queue the request encoded in ``request`` (``size`` bytes, prepared off the SQ; ``pin``:
+        what its door prep returned, kept alive until its completion) as a new Operation;
+        ``timeout`` links a timeout to it.
+
+        What may run Python code (a conversion; an allocation, which the garbage collector may
+        follow with finalizers) is done before the SQE is taken: Python code lets another thread
+        run, and its submit would publish the SQ as it is, the kernel then running an SQE half
+        made (zeroed, or without its user_data and its pin) while the request itself was never
+        submitted. From _acquire's return until the Operation is registered only C runs."""
         cdef Operation op
+        cdef c.io_uring_sqe *s
         cdef uint64_t ud
-        ts = None
-        if timeout is not None:
-            try:
-                ts = self._timeout_spec(timeout)
-            except BaseException:
-                self._void(s)       # a bad timeout: nothing queued, nothing left linked
-                raise
-        if pin is not None:
-            self.uring.door_pin(s, pin)
+        ts = None if timeout is None else self._timeout_spec(timeout)
         op = Operation.__new__(Operation)
-        ud = self._next_ud
-        self._next_ud += 1
         op.ring = self
         op.kind = kind
         op.fd = fd
         op.path = path
         op._value = value
-        op.user_data = ud
         op._thread = PyThread_get_thread_ident()
+        s = self._acquire()
+        memcpy(s, request, size)
+        ud = self._next_ud
+        self._next_ud += 1
+        op.user_data = ud
         s.user_data = ud
-        if self._in_own_chain():
-            flags |= L.IOSQE_IO_LINK
-            self._link_open = True
-            self._link_last = self.uring.door_sqe_index(s)
-        if ts is not None:
+        if ts is not None or self._in_own_chain():
             flags |= L.IOSQE_IO_LINK
         if flags:
             s.flags = s.flags | <uint8_t>flags
-        self._ops[ud] = op
+        try:
+            if pin is not None:
+                self.uring.door_pin(s, pin)
+            self._ops[ud] = op
+        except BaseException:       # (MemoryError) nothing queued, nothing left linked
+            self._void(s)
+            raise
+        if self._in_own_chain():
+            self._link_open = True
+            self._link_last = self.uring.door_sqe_index(s)
         if ts is not None:
             self._link_timeout(ts, self.uring.door_sqe_index(s))
         return op
+
+    cdef Operation _queue_sqe(self, io_uring_sqe sqe, str kind, object fd, object path, object value,
+                              unsigned flags, timeout):
+        """_queue for the free-standing SQE of _sqe, prepared by a prep of the thin layer: all
+        of it (128 bytes on an IORING_SETUP_SQE128 ring) and what the prep pinned."""
+        return self._queue(sqe._own, sizeof(c.io_uring_sqe) << c.ioring_sqe_shift(self.uring.door_own_ring()),
+                           sqe._own_pins, kind, fd, path, value, flags, timeout)
 
     cdef void _void(self, c.io_uring_sqe *s) noexcept:
         """Turn an SQE this Ring will not track into a NOP whose completion _reap drops."""
@@ -599,15 +623,10 @@ cdef class Ring:
         completion it posts belongs to no request. A zero-copy send's second completion (the
         notification) only ends the request: its result is the first one."""
         sqe = self._sqe()
-        try:
-            prep(sqe, *args)
-            hint = _multishot_prep_hint(sqe)
-            to_self = hint is None and _msg_ring_to(self, sqe)
-        except BaseException:
-            _void_sqe(self, sqe)
-            raise
+        prep(sqe, *args)
+        hint = _multishot_prep_hint(sqe)
+        to_self = hint is None and _msg_ring_to(self, sqe)
         if hint is not None or to_self:
-            _void_sqe(self, sqe)
             name = getattr(prep, "__name__", repr(prep))
             if to_self:
                 raise ValueError(f"{name} would post a completion into this same Ring that no "
@@ -618,236 +637,183 @@ cdef class Ring:
                              f"Ring.queue() cannot route: its results would be lost. Use "
                              f"{hint}, which yields every result and cancels the request when "
                              f"closed")
-        return self._track(_queued_sqe(sqe), None, kind or prep.__name__.replace("io_uring_prep_", ""),
-                           fd, path, value, flags, timeout)
+        return self._queue_sqe(sqe, kind or prep.__name__.replace("io_uring_prep_", ""),
+                               fd, path, value, flags, timeout)
 
     # BEGIN ops (generated by tools/gen_ops.py from ioring/_ops_table.py: edit the table)
     def nop(self, *, unsigned flags=0):
         """Queue a NOP (io_uring_prep_nop); result 0."""
-        cdef c.io_uring_sqe *s
-        s = self._acquire()
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         c.ioring_prep_nop(s)
-        return self._track(s, None, "nop", None, None, None, flags, None)
+        return self._queue(s, sizeof(request), None, "nop", None, None, None, flags, None)
 
     def read(self, fd, buf, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
         """Read into the writable ``buf`` (all of it, or ``nbytes``) at ``offset`` (-1: the
         file position). Result: bytes read. A buffer of a registered BufferPool is read with
         IORING_OP_READ_FIXED. io_uring_prep_read / io_uring_prep_read_fixed."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         cdef int index
         fd = _fileno(fd, "fd")
         index = self._registered_index(buf)
-        s = self._acquire()
-        try:
-            if index >= 0:
-                pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, index,
-                                         True)
-            else:
-                pin = door_prep_read(None, s, fd, buf, _nbytes(buf, nbytes), offset)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "read_fixed" if index >= 0 else "read", fd, None, None, flags, timeout)
+        if index >= 0:
+            pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, index, True)
+        else:
+            pin = door_prep_read(None, s, fd, buf, _nbytes(buf, nbytes), offset)
+        return self._queue(s, sizeof(request), pin, "read_fixed" if index >= 0 else "read", fd, None, None,
+                           flags, timeout)
 
     def write(self, fd, data, offset=-1, *, nbytes=None, unsigned flags=0, timeout=None):
         """Write ``data`` (all of it, or ``nbytes``) at ``offset`` (-1: the file position);
         WRITE_FIXED for a buffer of a registered BufferPool. Result: bytes written.
         io_uring_prep_write / io_uring_prep_write_fixed."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         cdef int index
         fd = _fileno(fd, "fd")
         index = self._registered_index(data)
-        s = self._acquire()
-        try:
-            if index >= 0:
-                pin = door_prep_rw_fixed(None, self.uring, s, fd, data, _nbytes(data, nbytes), offset, index,
-                                         False)
-            else:
-                pin = door_prep_write(None, s, fd, data, _nbytes(data, nbytes), offset)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "write_fixed" if index >= 0 else "write", fd, None, None, flags, timeout)
+        if index >= 0:
+            pin = door_prep_rw_fixed(None, self.uring, s, fd, data, _nbytes(data, nbytes), offset, index,
+                                     False)
+        else:
+            pin = door_prep_write(None, s, fd, data, _nbytes(data, nbytes), offset)
+        return self._queue(s, sizeof(request), pin, "write_fixed" if index >= 0 else "write", fd, None, None,
+                           flags, timeout)
 
     def readv(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
         """Scatter-read into ``buffers`` (writable buffers) at ``offset`` (-1: the file
         position); result: total bytes read. io_uring_prep_readv."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd = _fileno(fd, "fd")
-        s = self._acquire()
-        try:
-            pin = door_prep_rwv(None, s, fd, buffers, None, offset, 0, True)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "readv", fd, None, None, flags, timeout)
+        pin = door_prep_rwv(None, s, fd, buffers, None, offset, 0, True)
+        return self._queue(s, sizeof(request), pin, "readv", fd, None, None, flags, timeout)
 
     def writev(self, fd, buffers, offset=-1, *, unsigned flags=0, timeout=None):
         """Gather-write ``buffers`` at ``offset`` (-1: the file position); result: total bytes
         written. io_uring_prep_writev."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd = _fileno(fd, "fd")
-        s = self._acquire()
-        try:
-            pin = door_prep_rwv(None, s, fd, buffers, None, offset, 0, False)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "writev", fd, None, None, flags, timeout)
+        pin = door_prep_rwv(None, s, fd, buffers, None, offset, 0, False)
+        return self._queue(s, sizeof(request), pin, "writev", fd, None, None, flags, timeout)
 
     def read_fixed(self, fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
         """READ_FIXED into registered buffer ``buf_index`` (``buf`` lies inside it; all of it,
         or ``nbytes``) at ``offset``; result: bytes read. io_uring_prep_read_fixed."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd = _fileno(fd, "fd")
-        s = self._acquire()
-        try:
-            pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, buf_index,
-                                     True)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "read_fixed", fd, None, None, flags, timeout)
+        pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, buf_index, True)
+        return self._queue(s, sizeof(request), pin, "read_fixed", fd, None, None, flags, timeout)
 
     def write_fixed(self, fd, buf, offset, int buf_index, *, nbytes=None, unsigned flags=0, timeout=None):
         """WRITE_FIXED from registered buffer ``buf_index`` (``buf`` lies inside it; all of it,
         or ``nbytes``) at ``offset``; result: bytes written. io_uring_prep_write_fixed."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd = _fileno(fd, "fd")
-        s = self._acquire()
-        try:
-            pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, buf_index,
-                                     False)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "write_fixed", fd, None, None, flags, timeout)
+        pin = door_prep_rw_fixed(None, self.uring, s, fd, buf, _nbytes(buf, nbytes), offset, buf_index, False)
+        return self._queue(s, sizeof(request), pin, "write_fixed", fd, None, None, flags, timeout)
 
     def fsync(self, fd, *, bint datasync=False, unsigned flags=0, timeout=None):
         """fsync(2) ``fd`` (``datasync=True``: fdatasync); result 0. io_uring_prep_fsync."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd = _fileno(fd, "fd")
-        s = self._acquire()
         c.ioring_prep_fsync(s, fd, L.IORING_FSYNC_DATASYNC if datasync else 0)
-        return self._track(s, None, "fsync", fd, None, None, flags, timeout)
+        return self._queue(s, sizeof(request), None, "fsync", fd, None, None, flags, timeout)
 
     def openat(self, path, int oflags=os.O_RDONLY, unsigned mode=0o666, *, dir_fd=L.AT_FDCWD,
                unsigned flags=0, timeout=None):
         """Open ``path`` (relative to ``dir_fd``); result: the new fd. io_uring_prep_openat."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         dir_fd = _fileno(dir_fd, "dir_fd")
-        s = self._acquire()
-        try:
-            pin = door_prep_openat(None, s, dir_fd, path, oflags, mode)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "openat", None, path, None, flags, timeout)
+        pin = door_prep_openat(None, s, dir_fd, path, oflags, mode)
+        return self._queue(s, sizeof(request), pin, "openat", None, path, None, flags, timeout)
 
     def close_fd(self, fd, *, unsigned flags=0):
         """Close ``fd`` (IORING_OP_CLOSE, io_uring_prep_close). (``Ring.close()`` closes the ring
         itself.)"""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd = _fileno(fd, "fd")
-        s = self._acquire()
         c.ioring_prep_close(s, fd)
-        return self._track(s, None, "close", fd, None, None, flags, None)
+        return self._queue(s, sizeof(request), None, "close", fd, None, None, flags, None)
 
     def statx(self, path, unsigned mask=L.STATX_BASIC_STATS, int statx_flags=0, *, dir_fd=L.AT_FDCWD,
               unsigned flags=0, timeout=None):
         """statx(2) of ``path``; result: an ``ioring.liburing.statx``. io_uring_prep_statx."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         dir_fd = _fileno(dir_fd, "dir_fd")
         st = L.statx()
-        s = self._acquire()
-        try:
-            pin = door_prep_statx(None, s, dir_fd, path, statx_flags, mask, st)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "statx", None, path, st, flags, timeout)
+        pin = door_prep_statx(None, s, dir_fd, path, statx_flags, mask, st)
+        return self._queue(s, sizeof(request), pin, "statx", None, path, st, flags, timeout)
 
     def send(self, sock, data, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """send(2) ``data`` on ``sock`` (a socket or an fd); result: bytes sent.
         io_uring_prep_send."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         cdef int fd = _fileno(sock, "sock")
-        s = self._acquire()
-        try:
-            pin = door_prep_send(None, s, fd, data, _nbytes(data, None), msg_flags)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "send", fd, None, None, flags, timeout)
+        pin = door_prep_send(None, s, fd, data, _nbytes(data, None), msg_flags)
+        return self._queue(s, sizeof(request), pin, "send", fd, None, None, flags, timeout)
 
     def recv(self, sock, buf, int msg_flags=0, *, unsigned flags=0, timeout=None):
         """Receive into ``buf`` (a writable buffer) or, given an int, into a new bytearray of
         that size (the result is then the bytes received). io_uring_prep_recv."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         cdef int fd = _fileno(sock, "sock")
         value = None
         if isinstance(buf, int):
             buf = bytearray(buf)
             value = _Truncate(buf)
-        s = self._acquire()
-        try:
-            pin = door_prep_recv(None, s, fd, buf, _nbytes(buf, None), msg_flags)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "recv", fd, None, value, flags, timeout)
+        pin = door_prep_recv(None, s, fd, buf, _nbytes(buf, None), msg_flags)
+        return self._queue(s, sizeof(request), pin, "recv", fd, None, value, flags, timeout)
 
     def accept(self, sock, int accept_flags=_SOCK_CLOEXEC, *, unsigned flags=0, timeout=None):
         """Accept a connection; result: the new socket fd (close-on-exec by default, as the
         sockets of Python are: ``accept_flags=0`` makes it inheritable). io_uring_prep_accept."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         cdef int fd = _fileno(sock, "sock")
-        s = self._acquire()
         ioring_prep_accept(s, fd, NULL, NULL, accept_flags)
-        return self._track(s, None, "accept", fd, None, None, flags, timeout)
+        return self._queue(s, sizeof(request), None, "accept", fd, None, None, flags, timeout)
 
     def connect(self, sock, address, *, unsigned flags=0, timeout=None):
         """Connect ``sock`` to ``address`` (as the socket module takes it); result 0.
         io_uring_prep_connect."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         cdef int fd = _fileno(sock, "sock")
         addr = L.sockaddr(int(sock.family), address)
-        s = self._acquire()
-        try:
-            pin = door_prep_connect(None, s, fd, addr, None)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "connect", fd, None, None, flags, timeout)
+        pin = door_prep_connect(None, s, fd, addr, None)
+        return self._queue(s, sizeof(request), pin, "connect", fd, None, None, flags, timeout)
 
     def splice(self, fd_in, off_in, fd_out, off_out, unsigned nbytes, unsigned splice_flags=0, *,
                unsigned flags=0, timeout=None):
         """splice(2) ``nbytes`` from ``fd_in`` (at ``off_in``, -1: its position) to ``fd_out``
         (at ``off_out``); result: bytes moved. io_uring_prep_splice."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         fd_in = _fileno(fd_in, "fd_in")
         fd_out = _fileno(fd_out, "fd_out")
-        s = self._acquire()
-        try:
-            pin = door_prep_splice(None, s, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "splice", fd_in, None, None, flags, timeout)
+        pin = door_prep_splice(None, s, fd_in, off_in, fd_out, off_out, nbytes, splice_flags)
+        return self._queue(s, sizeof(request), pin, "splice", fd_in, None, None, flags, timeout)
 
     def timeout(self, seconds, *, unsigned count=0, unsigned flags=0):
         """A timer: completes after ``seconds`` (result() returns 0; -ETIME is success here);
         ``count``: or once that many requests completed. io_uring_prep_timeout."""
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request
+        cdef c.io_uring_sqe *s = _blank(&request)
         sec = float(seconds)
         ts = L.kernel_timespec(int(sec), int((sec - int(sec)) * 1e9))
-        s = self._acquire()
-        try:
-            pin = door_prep_timeout(None, s, ts, count, 0)
-        except BaseException:
-            self._void(s)
-            raise
-        return self._track(s, pin, "timeout", None, None, 0, flags, None)
+        pin = door_prep_timeout(None, s, ts, count, 0)
+        return self._queue(s, sizeof(request), pin, "timeout", None, None, 0, flags, None)
 
     # END ops
 
@@ -1896,21 +1862,6 @@ cdef inline int _check_submit(int ret) except -1:
     if ret < 0 and ret != -EINTR and ret != -EAGAIN and ret != -EBUSY:
         raise OSError(-ret, os.strerror(-ret))
     return 0
-
-
-cdef void _void_sqe(Ring ring, io_uring_sqe sqe):
-    """Ring._void for an SQE of Ring._sqe (a prep of the caller's may have failed half-way)."""
-    cdef c.io_uring_sqe *s = ring.uring.door_queued_sqe(sqe.seq)
-    if s != NULL:
-        ring._void(s)
-
-
-cdef c.io_uring_sqe *_queued_sqe(io_uring_sqe sqe) except NULL:
-    """The C SQE of an io_uring_sqe of Ring._sqe, which must still be queued."""
-    cdef c.io_uring_sqe *s = sqe.ring.door_queued_sqe(sqe.seq)
-    if s == NULL:
-        raise RuntimeError("the request's SQE was submitted before it was tracked")
-    return s
 
 
 include "_ring_multishot.pxi"

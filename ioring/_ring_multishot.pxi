@@ -209,15 +209,11 @@ cdef class _Stream:
         if self.buffers is not None and self.buffers._closed:
             raise ValueError(f"{self.buffers!r} is closed")
         sqe = ring._sqe()
-        try:
-            self.prep(sqe, *self.args)
-            if self.buffers is not None:
-                L.io_uring_sqe_set_buf_group(sqe, self.buffers.bgid)
-                flags |= L.IOSQE_BUFFER_SELECT
-        except BaseException:
-            _void_sqe(ring, sqe)
-            raise
-        op = ring._track(_queued_sqe(sqe), None, self.name, self.fd, None, None, flags, None)
+        self.prep(sqe, *self.args)
+        if self.buffers is not None:
+            L.io_uring_sqe_set_buf_group(sqe, self.buffers.bgid)
+            flags |= L.IOSQE_BUFFER_SELECT
+        op = ring._queue_sqe(sqe, self.name, self.fd, None, None, flags, None)
         op._stream = self
         self.op = op
         self.cancel_sent = False

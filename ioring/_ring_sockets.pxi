@@ -39,14 +39,11 @@ cdef class _SendAll:
 
     cdef int _send_next(self) except -1:
         cdef Ring ring = self.ring
+        cdef c.io_uring_sqe request         # encoded off the SQ (Ring._queue)
         rest = self.view[self.sent:]
-        cdef c.io_uring_sqe *s = ring._acquire()
-        try:
-            pin = door_prep_send(None, s, self.fd, rest, len(rest), self.msg_flags | MSG_WAITALL)
-        except BaseException:
-            ring._void(s)
-            raise
-        self.inner = ring._track(s, pin, "send", self.fd, None, None, self.sqe_flags, self.timeout)
+        pin = door_prep_send(None, _blank(&request), self.fd, rest, len(rest), self.msg_flags | MSG_WAITALL)
+        self.inner = ring._queue(&request, sizeof(request), pin, "send", self.fd, None, None,
+                                 self.sqe_flags, self.timeout)
         self.inner.add_done_callback(self._inner_done)
         return 0
 

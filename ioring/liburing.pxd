@@ -66,7 +66,7 @@ cdef class _Inflight:
 ctypedef int (*door_reap_fn)(void *ctx, uint64_t user_data, int32_t res, uint32_t flags) except -1
 
 
-cdef class io_uring_sqe        # (below; returned by io_uring.door_sqe_object)
+cdef class io_uring_sqe        # (below)
 
 
 cdef class io_uring:
@@ -156,7 +156,6 @@ cdef class io_uring:
     cdef Py_ssize_t door_registered_count(self) noexcept
     cdef int door_check_fixed(self, const char *ptr, size_t nbytes, int buf_index) except -1
     cdef c.io_uring_sqe *door_queued_sqe(self, unsigned seq) noexcept
-    cdef io_uring_sqe door_sqe_object(self)
     cdef unsigned door_sqe_index(self, c.io_uring_sqe *sqe) noexcept
 
 

@@ -919,11 +919,6 @@ cdef class io_uring:
         cdef unsigned last = self.ring.sq.sqe_tail - 1
         return last - ((last - slot) & self.ring.sq.ring_mask)
 
-    cdef io_uring_sqe door_sqe_object(self):
-        """The io_uring_sqe of the SQE door_acquire handed out last, for a prep of the thin
-        layer given by the caller (Ring.queue(prep, ...))."""
-        return _last_sqe(self)
-
     cdef c.io_uring_sqe *door_queued_sqe(self, unsigned seq) noexcept:
         """The SQE door_acquire handed out at SQ index ``seq`` (door_sq_tail before it) if it is
         still queued, unpublished: its flags may still change (a linked() chain's last request

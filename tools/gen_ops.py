@@ -91,37 +91,32 @@ def render_ring(table):
         out += wrap(f"def {op.name}", ["self"] + signature(op, ring_param, "unsigned flags=0", "timeout=None"),
                     ":", "    ")
         out += docstring(op.doc, "        ")
-        out.append("        cdef c.io_uring_sqe *s")
+        # The request is encoded in ``request``, off the SQ, and Ring._queue copies it in once
+        # it is complete: a conversion that runs Python code lets another thread submit the SQ.
+        out.append("        cdef c.io_uring_sqe request")
+        out.append("        cdef c.io_uring_sqe *s = _blank(&request)")
         if op.fixed is not None:
             out.append("        cdef int index")
         out += ["        " + line for line in op.setup]
         timeout = "timeout" if op.timeout else "None"
         if op.fixed is not None:
             out.append(f"        index = self._registered_index({op.fixed.buf})")
-        # The SQE is taken through the door; a door prep that raises leaves it a NOP whose
-        # completion is dropped (Ring._void), and what it returns is pinned by _track.
-        out.append("        s = self._acquire()")
         if not op.door:
             out.append(f"        {op.prep}({op.prep_args})")
-            out.append(f'        return self._track(s, None, "{op.kind}", {op.fd}, {op.path}, {op.value}, '
-                       f'flags, {timeout})')
+            pin = "None"
+        elif op.fixed is not None:
+            out.append("        if index >= 0:")
+            out += wrap(f"pin = {op.fixed.prep}", split_args(op.fixed.prep_args), "", "            ")
+            out.append("        else:")
+            out += wrap(f"pin = {op.prep}", split_args(op.prep_args), "", "            ")
+            pin = "pin"
         else:
-            out.append("        try:")
-            if op.fixed is not None:
-                out.append("            if index >= 0:")
-                out += wrap(f"pin = {op.fixed.prep}", split_args(op.fixed.prep_args), "",
-                            "                ")
-                out.append("            else:")
-                out += wrap(f"pin = {op.prep}", split_args(op.prep_args), "", "                ")
-            else:
-                out += wrap(f"pin = {op.prep}", split_args(op.prep_args), "", "            ")
-            out.append("        except BaseException:")
-            out.append("            self._void(s)")
-            out.append("            raise")
-            kind = (f'"{op.fixed.kind}" if index >= 0 else "{op.kind}"' if op.fixed is not None
-                    else f'"{op.kind}"')
-            out.append(f"        return self._track(s, pin, {kind}, {op.fd}, {op.path}, {op.value}, "
-                       f"flags, {timeout})")
+            out += wrap(f"pin = {op.prep}", split_args(op.prep_args), "", "        ")
+            pin = "pin"
+        kind = (f'"{op.fixed.kind}" if index >= 0 else "{op.kind}"' if op.fixed is not None
+                else f'"{op.kind}"')
+        out += wrap("return self._queue", ["s", "sizeof(request)", pin, kind, op.fd, op.path, op.value,
+                                            "flags", timeout], "", "        ")
         out.append("")
     return out
 
