@@ -159,3 +159,17 @@ def test_multishot_with_a_prep_that_runs_python_while_another_thread_submits():
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_requests_prepared_off_the_sq_on_a_ring_of_128_byte_sqes(data_file):
+    """Ring._queue copies a request into an SQE of IORING_SETUP_SQE128's size (the generated
+    methods' 64 bytes into a zeroed slot, a queue() prep's free-standing 128 bytes whole)."""
+    _, fd = data_file
+    with Ring(4, flags=L.IORING_SETUP_SQE128) as ring:
+        a, b = bytearray(16), bytearray(16)
+        ops = [ring.read(fd, a, 16), ring.queue(L.io_uring_prep_read, fd, b, 16, 32), ring.nop()]
+        assert [op.result(timeout=WAIT) for op in ops] == [16, 16, 0]
+        assert a == b"0123456789abcdef" and b == a
+        for _ in range(3):          # around the SQ more than once
+            ops = [ring.queue(L.io_uring_prep_nop) for _ in range(4)]
+            assert [op.result(timeout=WAIT) for op in ops] == [0] * 4
