@@ -276,6 +276,7 @@ cdef class _Stream:
         if self.op is not None and not self.op_single and not self.cancel_sent:
             self.pausing = True         # its ECANCELED does not end the stream
             self._send_cancel()
+            self.driver.schedule_flush()
         return 0
 
     cdef int _push(self, int res, uint32_t flags) except -1:
@@ -513,9 +514,11 @@ cdef class Multishot:
         reader that took them one by one would pay a Python round each; a receive larger
         than ``n`` comes whole), b"" at end of stream, or, when nothing is queued, a Future of
         the driver's loop that a reap resolves (with None) once something is: call again
-        then (``wait`` false: None instead of a Future). Completions already posted are
-        reaped first, so that a reply carries everything that has arrived. Raises the
-        request's OSError. ``_parts`` then tells how many receives the bytes came from."""
+        then (``wait`` false: None instead of a Future; a single-shot recv is then submitted
+        at once, see _Stream.single, and what it takes returned). Completions already posted
+        are reaped first, so that a reply carries everything that has arrived. Raises the
+        request's OSError. ``_parts`` then tells how many receives the bytes came from;
+        several switch the stream to single-shot receives (the peer streams)."""
         cdef _Stream s = self._stream()
         cdef Ring ring = s.ring
         if s.driver is not driver:
@@ -544,6 +547,15 @@ cdef class Multishot:
         if s.single:
             driver._streaming()         # the recv goes in the next enter: the writes too
         if not wait:
+            if s.op_single and driver.pumps == s.arm_pump:
+                # A single-shot recv armed and not submitted yet: submit it now, it takes
+                # what is there (StreamReader._more).
+                driver._pump()
+                data = _take_joined(s, n)
+                if data is _END:
+                    return b""
+                if data is not _EMPTY:
+                    return data
             return None
         if s.read_fut is not None and not s.read_fut.done():
             raise RuntimeError("read() called while another read() of this stream waits")
