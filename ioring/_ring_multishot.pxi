@@ -549,8 +549,13 @@ cdef class Multishot:
         if not wait:
             if s.op_single and driver.pumps == s.arm_pump:
                 # A single-shot recv armed and not submitted yet: submit it now, it takes
-                # what is there (StreamReader._more).
-                driver._pump()
+                # what is there (StreamReader._more). A failing submit is the Ring's, not this
+                # stream's: the flush scheduled here reports it (to the loop).
+                try:
+                    driver._pump()
+                except OSError:
+                    driver.schedule_flush()
+                    return None
                 data = _take_joined(s, n)
                 if data is _END:
                     return b""
