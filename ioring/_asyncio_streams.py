@@ -26,9 +26,10 @@ How the bytes move (no syscall per message, no Future per write):
   would run in the thread's task work at every system call once data is there (2-3
   receives per read cycle, each a ``tcp_recvmsg`` that may make TCP send the peer an ACK):
   the reader then cancels it and takes **single-shot receives**, one per ``read()`` that
-  finds nothing queued, into a 64 KiB buffer of the connection's, submitted with the loop
-  iteration's sends in one ``io_uring_enter`` (where it completes at once: the data is
-  there), as asyncio's transport makes one ``recv(2)`` per iteration; nothing is received
+  finds nothing queued, into a 64 KiB buffer of the connection's (dropped when it goes back
+  to the multishot recv), submitted with the loop iteration's sends in one
+  ``io_uring_enter`` (where it completes at once: the data is there), as asyncio's
+  transport makes one ``recv(2)`` per iteration; nothing is received
   while the reader does not read (TCP flow control holds the peer back). A single-shot
   recv that has to wait for data (the peer paused) brings the multishot recv back. When
   what ``read(n)`` finds fills less than half of ``n`` while the peer streams, it waits one

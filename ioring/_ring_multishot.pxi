@@ -216,7 +216,7 @@ cdef class _Stream:
     # again.
     cdef bint single            # the next request armed is a single-shot recv
     cdef bint op_single         # op is one
-    cdef object sbuf            # bytearray the single-shot recvs receive into
+    cdef object sbuf            # bytearray the single-shot recvs receive into (while single)
     cdef _AsyncDriver driver    # the StreamReader's, whose pump count tells an inline recv
     cdef unsigned long arm_pump # driver.pumps when the single-shot recv was armed
 
@@ -298,6 +298,7 @@ cdef class _Stream:
                     self.queued_bytes += res
                 if self.driver.pumps - self.arm_pump > 1:
                     self.single = False     # it waited for data: the peer paused
+                    self.sbuf = None        # (the request's pin holds it until the CQE is consumed)
         elif self.kind == _MS_FD:
             if res >= 0:
                 if self.closing:
