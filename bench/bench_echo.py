@@ -29,6 +29,11 @@ of one run.
     python bench/bench_echo.py --seconds 2 --repeat 5 pingpong-1 pipelined-4k
     python bench/bench_echo.py --json out.json
     python bench/bench_echo.py --realtime            # servers and client at SCHED_FIFO 1 (root)
+    python bench/bench_echo.py --old ../old-tree --servers ioring-asyncio old-ioring-asyncio
+
+``--old TREE`` adds the servers ``old-ioring-asyncio`` and ``old-ioring-uvloop``: the same
+servers run from another checkout with its extensions built in place (the build before a
+change), measured in the same run, interleaved, with the ratio new / old.
 
 On a machine shared with other work the figures swing from run to run (the scheduler decides
 how many messages each wake-up of a server finds), and a loaded machine batches far more
@@ -59,7 +64,9 @@ CASES = {
     "pipelined-4k": ("pipelined", 1, 4096, 64),
 }
 SERVERS = ["ioring-asyncio", "asyncio", "ioring-uvloop", "uvloop"]
+OLD_SERVERS = ["old-ioring-asyncio", "old-ioring-uvloop"]     # --old TREE: another build's
 BASELINE = {"ioring-asyncio": "asyncio", "ioring-uvloop": "uvloop"}
+OLD_BASELINE = {"ioring-asyncio": "old-ioring-asyncio", "ioring-uvloop": "old-ioring-uvloop"}
 
 
 # ---- servers (run in a child process: python bench/bench_echo.py --serve KIND) -----------------
@@ -156,10 +163,20 @@ def _have(module):
         return False
 
 
-def start_server(kind):
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", kind],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env=_checkout.child_env())
+def start_server(kind, old_tree=None):
+    """The server process ``kind`` and its port; an old-* kind runs from ``old_tree`` (its own
+    bench_echo.py and its own ioring)."""
+    if kind.startswith("old-"):
+        if old_tree is None:
+            raise ValueError(f"server {kind} needs --old TREE")
+        tree = os.path.abspath(old_tree)
+        script = os.path.join(tree, "bench", "bench_echo.py")
+        env = dict(os.environ, PYTHONPATH=tree)
+        kind = kind[len("old-"):]
+    else:
+        script, env = os.path.abspath(__file__), _checkout.child_env()
+    proc = subprocess.Popen([sys.executable, script, "--serve", kind],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
     if not line:
         proc.wait()
@@ -178,19 +195,24 @@ def _realtime():
     return lambda: os.sched_setscheduler(0, policy, param)
 
 
-def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realtime=False):
+def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realtime=False,
+                  old_tree=None):
     """{"results": {case: {server: {"median": ops/s, "runs": [...]}}}, "ratios": {case:
-    {"ioring-asyncio/asyncio": r, ...}}, "realtime": bool, "loadavg": (1, 5, 15 min)}.
-    ``realtime``: servers and client at SCHED_FIFO 1 (see the module doc)."""
+    {"ioring-asyncio/asyncio": r, ...}}, "paired": {case: {"ioring-asyncio/old-ioring-asyncio":
+    median of the per-repetition ratios, ...}}, "realtime": bool, "loadavg": (1, 5, 15 min)}.
+    ``realtime``: servers and client at SCHED_FIFO 1 (see the module doc); ``old_tree``: a
+    checkout the old-* servers run from."""
     if servers is None:
         servers = [s for s in SERVERS if not s.endswith("uvloop") or _have("uvloop")]
+        if old_tree is not None:
+            servers += [s for s in OLD_SERVERS if not s.endswith("uvloop") or _have("uvloop")]
     exe = build_client()
     procs = {}
     loadavg = os.getloadavg()
     undo = _realtime() if realtime else None
     try:
         for kind in servers:
-            procs[kind] = start_server(kind)
+            procs[kind] = start_server(kind, old_tree)
         runs = {case: {kind: [] for kind in servers} for case in cases}
         cpus = {case: {kind: [] for kind in servers} for case in cases}
         for _ in range(repeat):
@@ -219,7 +241,14 @@ def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realt
                                 for k, v in runs[case].items()}
         out["ratios"][case] = {
             f"{k}/{base}": out["results"][case][k]["median"] / out["results"][case][base]["median"]
-            for k, base in BASELINE.items() if k in servers and base in servers}
+            for k, base in list(BASELINE.items()) + list(OLD_BASELINE.items())
+            if k in servers and base in servers}
+        # Same-repetition ratios (each pair measured one after the other), median: less noisy
+        # than the ratio of medians on a shared machine.
+        out.setdefault("paired", {})[case] = {
+            f"{k}/{base}": statistics.median(a / b for a, b in zip(runs[case][k], runs[case][base]))
+            for k, base in list(BASELINE.items()) + list(OLD_BASELINE.items())
+            if k in servers and base in servers}
     return out
 
 
@@ -232,16 +261,29 @@ def format_results(out):
              f"runs of {out['seconds']:g} s; Python {out['python']}); {where}"
              + (f"; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before the run" if load else ""),
              ""]
-    head = f"{'case':14}" + "".join(f"{s:>16}" for s in servers) + "".join(
-        f"{r:>24}" for r in next(iter(out["ratios"].values())))
+    w = max([16] + [len(s) + 2 for s in servers])
+    ratios = list(next(iter(out["ratios"].values())))
+    rw = max([24] + [len(r) + 2 for r in ratios])
+    head = f"{'case':14}" + "".join(f"{s:>{w}}" for s in servers) + "".join(f"{r:>{rw}}" for r in ratios)
     lines += [head, "-" * len(head)]
     for case, row in out["results"].items():
-        lines.append(f"{case:14}" + "".join(f"{row[s]['median']:16,.0f}" for s in servers) +
-                     "".join(f"{r:23.2f}x" for r in out["ratios"][case].values()))
-    lines += ["", "server CPU time per message echoed (us, median):", head.split("  ")[0][:14] +
-              "".join(f"{s:>16}" for s in servers)]
+        lines.append(f"{case:14}" + "".join(f"{row[s]['median']:{w},.0f}" for s in servers) +
+                     "".join(f"{r:{rw - 1}.2f}x" for r in out["ratios"][case].values()))
+    lines += ["", "server CPU time per message echoed (us, median):",
+              f"{'case':14}" + "".join(f"{s:>{w}}" for s in servers)]
     for case, row in out["results"].items():
-        lines.append(f"{case:14}" + "".join(f"{row[s]['cpu_us_per_msg']:16.2f}" for s in servers))
+        lines.append(f"{case:14}" + "".join(f"{row[s]['cpu_us_per_msg']:{w}.2f}" for s in servers))
+    if out.get("paired") and out["repeat"] > 1:
+        lines += ["", "paired ratios (median of the ratios of each repetition, min-max):",
+                  f"{'case':14}" + "".join(f"{r:>{rw + 12}}" for r in ratios)]
+        for case, row in out["paired"].items():
+            cells = []
+            for r, v in row.items():
+                a, b = r.split("/")
+                each = [x / y for x, y in zip(out["results"][case][a]["runs"],
+                                              out["results"][case][b]["runs"])]
+                cells.append(f"{v:.3f}x ({min(each):.2f}-{max(each):.2f})")
+            lines.append(f"{case:14}" + "".join(f"{c:>{rw + 12}}" for c in cells))
     return "\n".join(lines)
 
 
@@ -250,10 +292,12 @@ def main(argv=None):
     p.add_argument("cases", nargs="*", help=f"cases to run (default: all): {', '.join(CASES)}")
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--servers", nargs="+", choices=SERVERS, default=None)
+    p.add_argument("--servers", nargs="+", choices=SERVERS + OLD_SERVERS, default=None)
     p.add_argument("--json", default=None, help="also write the results to this file")
     p.add_argument("--realtime", action="store_true",
                    help="run the servers and the client at SCHED_FIFO priority 1 (root)")
+    p.add_argument("--old", default=None, metavar="TREE",
+                   help="also run the ioring servers of this checkout (built in place): old-*")
     p.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve:
@@ -262,8 +306,10 @@ def main(argv=None):
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
         p.error(f"unknown case(s) {unknown}: choose from {', '.join(CASES)}")
+    if args.servers and any(s.startswith("old-") for s in args.servers) and not args.old:
+        p.error("old-* servers need --old TREE")
     out = run_benchmark(args.cases or list(CASES), args.servers, args.seconds, args.repeat,
-                        args.realtime)
+                        args.realtime, args.old)
     print(format_results(out))
     if args.json:
         with open(args.json, "w") as f:

@@ -17,16 +17,28 @@ An echo server::
 
 How the bytes move (no syscall per message, no Future per write):
 
-- **Receiving.** One multishot recv per connection (``Ring.recv_multishot``) into the ring's
-  provided buffers (``BufferRing``): the kernel receives as data arrives, each completion's
-  bytes are queued in the connection's reader by the reap, and the buffer goes straight back to
-  the kernel. ``read()`` takes from that queue and waits (one Future) only when it is empty.
-  When what it takes came in several receives (the peer streams) and fills less than half of
-  ``n``, it waits one loop iteration for more (``StreamReader._more``): a server's reply to a
-  burst of pipelined messages is then one send instead of several (measured: 3-5 % more
-  64-byte messages echoed, as each segment costs the peer a receive, an ACK and a wake-up).
-  A reader that falls behind by more than the BufferRing's capacity pauses the request (TCP
-  flow control holds the peer back) until it catches up.
+- **Receiving.** While the peer is idle (a request, its reply): one multishot recv per
+  connection (``Ring.recv_multishot``) into the ring's provided buffers (``BufferRing``): the
+  kernel receives as data arrives, each completion's bytes are queued in the connection's
+  reader by the reap, and the buffer goes straight back to the kernel; a message costs no
+  SQE. ``read()`` takes from that queue and waits (one Future) only when it is empty.
+  While the peer streams (a read finds the bytes of several receives), a multishot recv
+  would run in the thread's task work at every system call once data is there (2-3
+  receives per read cycle, each a ``tcp_recvmsg`` that may make TCP send the peer an ACK):
+  the reader then cancels it and takes **single-shot receives**, one per ``read()`` that
+  finds nothing queued, into a 64 KiB buffer of the connection's (dropped when it goes back
+  to the multishot recv), submitted with the loop iteration's sends in one
+  ``io_uring_enter`` (where it completes at once: the data is there), as asyncio's
+  transport makes one ``recv(2)`` per iteration; nothing is received
+  while the reader does not read (TCP flow control holds the peer back). A single-shot
+  recv that has to wait for data (the peer paused) brings the multishot recv back. When
+  what ``read(n)`` finds fills less than half of ``n`` while the peer streams, it waits one
+  loop iteration for more (``StreamReader._more``): a server's reply to a burst of
+  pipelined messages is then one send instead of several (each segment costs the peer a
+  receive, an ACK and a wake-up). Measured together, 64-byte pipelined messages echoed:
+  1.10x the multishot-only reader (bench/RESULTS.md, session 17). A multishot recv whose
+  reader falls behind by more than the BufferRing's capacity is paused (TCP flow control
+  holds the peer back) until the reader catches up.
 - **Sending.** ``write()`` with nothing in flight sends at once, with a non-blocking
   ``send(2)`` as asyncio's transports do, when that saves the loop iteration's
   ``io_uring_enter`` (a ping-pong: the loop's last wake-up reaped one message; see
@@ -126,7 +138,7 @@ class StreamReader:
             elif len(data) > n:
                 buf += memoryview(data)[n:]
                 return data[:n]
-            elif len(data) < n >> 1 and ms._parts > 1:
+            elif len(data) < n >> 1 and (ms._parts > 1 or ms._single):
                 return await self._more(data, n)
             return data
         if n == 0:
@@ -150,11 +162,13 @@ class StreamReader:
         return data
 
     async def _more(self, data, n):
-        """``data`` (fewer than n/2 bytes) came from several receives: the peer streams. Wait
-        one loop iteration and add what came meanwhile, up to ``n`` bytes: the reply to a
-        batch of pipelined messages is then one send instead of several, which costs the
-        peer as much as this side (each segment is received, acknowledged and woken for).
-        A read that finds one receive (a request, its reply) never waits."""
+        """``data`` (fewer than n/2 bytes) came while the peer streams (from several receives
+        of the multishot recv, or from a single-shot one: see the module doc). Wait one loop
+        iteration and add what came meanwhile, up to ``n`` bytes (in single-shot mode a recv
+        submitted then takes it): the reply to a batch of pipelined messages is then one send
+        instead of several, which costs the peer as much as this side (each segment is
+        received, acknowledged and woken for). A read of an idle peer (a request, its
+        reply) never waits."""
         try:
             await _next_iteration(0)
         except BaseException:

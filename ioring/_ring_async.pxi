@@ -46,6 +46,9 @@ cdef class _AsyncDriver:
     # for the next _STREAMING_PUMPS pumps after that.
     cdef public bint inline_ok
     cdef int streaming
+    # Pumps so far: a stream's single-shot recv reaped by the pump that submitted it (the next
+    # one after it was armed) found data waiting (see _Stream.single).
+    cdef public unsigned long pumps
     cdef object _flush_cb               # self.flush, bound once
 
     def __cinit__(self, Ring ring, aring, int rounds):
@@ -84,6 +87,7 @@ cdef class _AsyncDriver:
         if self.chain_active:
             self.aring._chain_interrupted()
             return 0
+        self.pumps += 1
         wakes = ring._wakes
         try:
             flags = ring._pump_c(False, self.rounds, -1)

@@ -9,6 +9,7 @@
 
 from posix.unistd cimport close as _c_close
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from libc.errno cimport ENOBUFS
 from ioring.includes.constants cimport (_c_IORING_CQE_F_BUFFER as IORING_CQE_F_BUFFER,
@@ -33,6 +34,11 @@ cdef enum _MsKind:
 # BufferRing's capacity in bytes in a recv/recvmsg/read one. The rest waits in the kernel
 # (the listen backlog, the socket's receive buffer), where TCP flow control applies.
 cdef Py_ssize_t _MAX_QUEUED_FDS = 128
+
+# A StreamReader's receive while the peer streams: one single-shot recv per read() into a buffer
+# of the stream's own (see _Stream.single), this large (asyncio's transports read 256 KiB at
+# most; a reader that asks for 64 KiB gets what fits, the rest waits for its next read).
+cdef Py_ssize_t _SINGLE_RECV_SIZE = 65536
 
 _SOCKADDR_STORAGE = 128     # sizeof(struct sockaddr_storage): room for any source address
 
@@ -198,6 +204,21 @@ cdef class _Stream:
     cdef object read_fut        # asyncio StreamReader: the Future a read() waits on, or None
     cdef Py_ssize_t read_n      # ... and how many bytes it takes at most
     cdef Py_ssize_t parts       # how many receives the bytes _take_joined returned last came from
+    # A StreamReader's recv (Multishot._read) adapts to the peer. Idle (ping-pong: a request,
+    # its reply), the multishot recv is armed and a message costs no SQE. While the peer
+    # streams, a multishot recv runs in the thread's task work at every system call once data
+    # is there (2-3 receives per read cycle, each a tcp_recvmsg that may make TCP send the
+    # peer an ACK); then ``single``: the multishot is cancelled and each read() that finds
+    # nothing queued arms ONE recv into ``sbuf``, submitted with the iteration's sends in one
+    # io_uring_enter, where it completes at once since the data is there (as asyncio's
+    # transport makes one recv(2) per loop iteration). A recv that found nothing and had to
+    # wait (completed after the pump that submitted it) means the peer paused: the multishot
+    # again.
+    cdef bint single            # the next request armed is a single-shot recv
+    cdef bint op_single         # op is one
+    cdef object sbuf            # bytearray the single-shot recvs receive into (while single)
+    cdef _AsyncDriver driver    # the StreamReader's, whose pump count tells an inline recv
+    cdef unsigned long arm_pump # driver.pumps when the single-shot recv was armed
 
     cdef int _arm(self) except -1:
         cdef Ring ring = self.ring
@@ -208,6 +229,8 @@ cdef class _Stream:
                                "start it outside the `with ring.linked():` block")
         if self.buffers is not None and self.buffers._closed:
             raise ValueError(f"{self.buffers!r} is closed")
+        if self.single:
+            return self._arm_single()
         sqe = ring._sqe()
         self.prep(sqe, *self.args)
         if self.buffers is not None:
@@ -216,8 +239,40 @@ cdef class _Stream:
         op = ring._queue_sqe(sqe, self.name, self.fd, None, None, flags, None)
         op._stream = self
         self.op = op
+        self.op_single = False
         self.cancel_sent = False
         self.pausing = False
+        return 0
+
+    cdef int _arm_single(self) except -1:
+        """Arm one recv into sbuf (see ``single``)."""
+        cdef Ring ring = self.ring
+        cdef c.io_uring_sqe *s
+        if self.sbuf is None:
+            self.sbuf = bytearray(_SINGLE_RECV_SIZE)
+        s = ring._acquire()
+        try:
+            pin = door_prep_recv(None, s, <int>self.fd, self.sbuf, _SINGLE_RECV_SIZE,
+                                 <int>self.args[3])
+        except BaseException:
+            ring._void(s)
+            raise
+        self.op = ring._track(s, pin, self.name, self.fd, None, None, self.sqe_flags, None)
+        self.op._stream = self
+        self.op_single = True
+        self.arm_pump = self.driver.pumps
+        self.cancel_sent = False
+        self.pausing = False
+        return 0
+
+    cdef int _go_single(self) except -1:
+        """The peer streams: cancel the multishot recv; the next read() arms a single-shot
+        one (once the multishot's last completion is reaped)."""
+        self.single = True
+        if self.op is not None and not self.op_single and not self.cancel_sent:
+            self.pausing = True         # its ECANCELED does not end the stream
+            self._send_cancel()
+            self.driver.schedule_flush()
         return 0
 
     cdef int _push(self, int res, uint32_t flags) except -1:
@@ -233,6 +288,13 @@ cdef class _Stream:
                         self.queued_bytes += res
                 finally:
                     self.buffers._recycle(bid)
+            elif self.op_single and res > 0:
+                if not self.closing:
+                    obj = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self.sbuf), res)
+                    self.queued_bytes += res
+                if self.driver.pumps - self.arm_pump > 1:
+                    self.single = False     # it waited for data: the peer paused
+                    self.sbuf = None        # (the request's pin holds it until the CQE is consumed)
         elif self.kind == _MS_FD:
             if res >= 0:
                 if self.closing:
@@ -254,6 +316,7 @@ cdef class _Stream:
     cdef void _final(self, int res) noexcept:
         """The armed request ended (its last CQE, or the Ring closed)."""
         self.op = None
+        self.op_single = False
         if self.closing or self.stopping:
             self.ended = True
             return
@@ -448,11 +511,17 @@ cdef class Multishot:
         reader that took them one by one would pay a Python round each; a receive larger
         than ``n`` comes whole), b"" at end of stream, or, when nothing is queued, a Future of
         the driver's loop that a reap resolves (with None) once something is: call again
-        then (``wait`` false: None instead of a Future). Completions already posted are
-        reaped first, so that a reply carries everything that has arrived. Raises the
-        request's OSError. ``_parts`` then tells how many receives the bytes came from."""
+        then (``wait`` false: None instead of a Future; a single-shot recv is then submitted
+        at once, see _Stream.single, and what it takes returned). Completions already posted
+        are reaped first, so that a reply carries everything that has arrived. Raises the
+        request's OSError. ``_parts`` then tells how many receives the bytes came from;
+        several switch the stream to single-shot receives (the peer streams)."""
         cdef _Stream s = self._stream()
         cdef Ring ring = s.ring
+        if s.driver is not driver:
+            if s.kind != _MS_DATA or s.buffers is None:
+                raise ValueError("StreamReader reads take a recv_multishot's data")
+            s.driver = driver
         if not ring._reaping and ring.uring.initialized and \
                 ring.uring.door_cq_ready() and not ring._in_own_chain():
             ring._reap(0)
@@ -461,8 +530,34 @@ cdef class Multishot:
         if data is _END:
             return b""
         if data is not _EMPTY:
+            if s.single:
+                pass
+            elif s.parts > 1:
+                s._go_single()          # several receives queued since the last read: streaming
+            elif s.op is None and not s.results and not (s.ended or s.closing or ring.closed) \
+                    and not ring._in_own_chain():
+                # Back from single-shot receives (the last one waited): the multishot armed
+                # again now, while the reader works, as it is between reads of an idle peer.
+                s._arm()
+                driver.schedule_flush()
             return data
+        if s.single:
+            driver._streaming()         # the recv goes in the next enter: the writes too
         if not wait:
+            if s.op_single and driver.pumps == s.arm_pump:
+                # A single-shot recv armed and not submitted yet: submit it now, it takes
+                # what is there (StreamReader._more). A failing submit is the Ring's, not this
+                # stream's: the flush scheduled here reports it (to the loop).
+                try:
+                    driver._pump()
+                except OSError:
+                    driver.schedule_flush()
+                    return None
+                data = _take_joined(s, n)
+                if data is _END:
+                    return b""
+                if data is not _EMPTY:
+                    return data
             return None
         if s.read_fut is not None and not s.read_fut.done():
             raise RuntimeError("read() called while another read() of this stream waits")
@@ -471,6 +566,12 @@ cdef class Multishot:
         s.read_n = n
         driver.schedule_flush()     # a re-armed request may be queued: submit it
         return fut
+
+    @property
+    def _single(self):
+        """For tests: a StreamReader's recv takes single-shot receives (the peer streams)
+        instead of the multishot one (see _Stream.single)."""
+        return self._stream().single
 
     @property
     def _parts(self):

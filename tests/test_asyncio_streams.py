@@ -717,12 +717,23 @@ def test_read_of_a_streaming_peer_waits_one_iteration_for_more(arun):
             assert await reader.read(100) == b"one"             # no wait: "late" not there
             assert await reader.read(100) == b"late"
 
+            async def multishot_again():
+                # Several receives in one read switched the reader to single-shot receives
+                # (see test_asyncio_streams_recv.py); a read that waits brings the multishot
+                # recv back.
+                assert ms._single
+                loop.call_later(0.02, b.send, b"!")
+                assert await reader.read(100) == b"!"
+                assert not ms._single and ms.armed
+
             await queued(b"ab", b"cd")
             loop.call_soon(b.send, b"ef")                       # runs before the read resumes
             assert await reader.read(100) == b"abcdef"
+            await multishot_again()
 
             await queued(b"gh", b"ij")
             assert await reader.read(8) == b"ghij"              # half of n or more: at once
+            await multishot_again()
 
             await queued(b"kl", b"mn")
             task = asyncio.ensure_future(reader.read(100))
