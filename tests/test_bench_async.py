@@ -82,3 +82,51 @@ def test_bench_echo_realtime_runs_servers_at_fifo_and_restores_this_process():
     assert os.sched_getscheduler(0) == before
     assert all(r["median"] > 0 for r in out["results"]["pingpong-1"].values())
     assert "SCHED_FIFO" in bench.format_results(out) and "load average" in bench.format_results(out)
+
+
+def _echo_server(mangle_at=None):
+    """A blocking echo server on a thread (one connection); with ``mangle_at``, the byte at that
+    stream offset is echoed changed. Returns (port, thread)."""
+    import socket
+    import threading
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+
+    def serve():
+        conn, _ = lst.accept()
+        lst.close()
+        offset = 0
+        with conn:
+            try:
+                while data := conn.recv(1 << 16):
+                    if mangle_at is not None and offset <= mangle_at < offset + len(data):
+                        data = bytearray(data)
+                        data[mangle_at - offset] ^= 0x40
+                    offset += len(data)
+                    conn.sendall(data)
+            except ConnectionError:
+                pass            # the client stopped at the wrong byte
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return lst.getsockname()[1], t
+
+
+@pytest.mark.parametrize("mode, size", [("pingpong", 4096), ("pipelined", 4096), ("pipelined", 64),
+                                        ("pipelined", 5), ("pingpong", 8)])
+@pytest.mark.parametrize("mangle_at", [None, 3, 4095 * 7 + 2, 4096 * 9 + 1000])
+def test_echo_client_checks_every_byte(tmp_path, mode, size, mangle_at):
+    """The C client of bench_echo verifies every byte echoed (the index bytes of each message and
+    its pattern): a server that changes one byte fails it, an exact one passes."""
+    import subprocess
+    exe = _import("bench_echo").build_client(str(tmp_path))
+    port, t = _echo_server(mangle_at)
+    args = [exe, "127.0.0.1", str(port), mode, "1", str(size), "0.3"] + (["8"] if mode == "pipelined" else [])
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    t.join(10)
+    if mangle_at is None:
+        assert proc.returncode == 0, proc.stderr
+        assert int(proc.stdout.split()[0]) > 0
+    else:
+        assert proc.returncode == 1 and "wrong data" in proc.stderr, (proc.returncode, proc.stderr)
