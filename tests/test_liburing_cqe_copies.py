@@ -135,6 +135,8 @@ def test_a_copy_of_a_ring_gone_is_refused_by_a_ring_at_the_same_address():
             L.io_uring_cqe_seen(b, cqe)
         finally:
             L.io_uring_queue_exit(b)
+    if not hits and os.environ.get("IORING_SANITIZED"):
+        pytest.skip("AddressSanitizer's quarantine never gives a freed ring's address again")
     assert hits, "no new ring was allocated at a dropped ring's address: nothing was tested"
 
 
