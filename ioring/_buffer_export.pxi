@@ -42,10 +42,62 @@ cdef class _Buffer:
         self.nbytes = self.view.len
         return 0
 
-    def __dealloc__(self):
-        if self.held:
-            PyBuffer_Release(&self.view)
-            self.held = False
+    # No __dealloc__: the export is released by ioring_buffer_dealloc (below), the type's
+    # tp_dealloc, which a read's release at its completion runs once per request: Cython's
+    # __dealloc__ saves and restores the error state and takes a reference around the call
+    # every time; the C function does so only while an exception is pending.
+
+
+cdef extern from *:
+    """
+    /* _Buffer's tp_dealloc: releases the export (at the offsets of its fields view and held,
+       found at import), then runs the tp_dealloc Cython made (its freelist). */
+    static destructor ioring_buffer_base_dealloc;
+    static Py_ssize_t ioring_buffer_view_offset, ioring_buffer_held_offset;
+
+    static void ioring_buffer_dealloc(PyObject *o)
+    {
+        int *held = (int *)((char *)o + ioring_buffer_held_offset);
+        if (*held) {
+            Py_buffer *view = (Py_buffer *)((char *)o + ioring_buffer_view_offset);
+            *held = 0;
+            if (PyErr_Occurred()) {     /* releasing may run Python code: keep the error */
+                PyObject *type, *value, *tb;
+                PyErr_Fetch(&type, &value, &tb);
+                PyBuffer_Release(view);
+                PyErr_Restore(type, value, tb);
+            } else {
+                PyBuffer_Release(view);
+            }
+        }
+        ioring_buffer_base_dealloc(o);
+    }
+
+    static void ioring_buffer_install_dealloc(PyObject *type, Py_ssize_t view_offset,
+                                              Py_ssize_t held_offset)
+    {
+        PyTypeObject *tp = (PyTypeObject *)type;
+        ioring_buffer_view_offset = view_offset;
+        ioring_buffer_held_offset = held_offset;
+        if (tp->tp_dealloc != ioring_buffer_dealloc) {
+            ioring_buffer_base_dealloc = tp->tp_dealloc;
+            tp->tp_dealloc = ioring_buffer_dealloc;
+        }
+    }
+    """
+    void ioring_buffer_install_dealloc(object type, Py_ssize_t view_offset, Py_ssize_t held_offset)
+
+
+cdef int _install_buffer_dealloc() except -1:
+    cdef _Buffer probe = _Buffer.__new__(_Buffer)
+    if sizeof(probe.held) != sizeof(int):
+        raise RuntimeError("_Buffer.held is not a C int")
+    ioring_buffer_install_dealloc(_Buffer, <char *>&probe.view - <char *><void *>probe,
+                                  <char *>&probe.held - <char *><void *>probe)
+    return 0
+
+
+_install_buffer_dealloc()
 
 
 cdef inline _Buffer _export_buffer(object obj, bint writable):

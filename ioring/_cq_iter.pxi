@@ -25,25 +25,11 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
     return out
 
 
-from cpython.object cimport PyObject
-
-cdef extern from *:
-    """
-    static inline int ioring_sole_reference(PyObject *o) { return Py_REFCNT(o) == 1; }
-    """
-    bint ioring_sole_reference(PyObject *o)
-
-
 @cython.final
 @cython.freelist(8)
 cdef class _CqeIterator:
-    # attributes: liburing.pxd
-    #
-    # The copies it made last (``_newer``) and the time before (``_older``) are kept: in
-    # ``for cqe in io_uring_for_each_cqe(ring)`` the loop's variable still holds the last copy
-    # when the next is asked for, not the one before. A kept copy that only this iterator
-    # references (no variable, list or other object holds it: nothing can read it again) is
-    # refilled for the next CQE instead of a new one allocated, its GC tracking and its free.
+    # attributes: liburing.pxd. Its copies come from io_uring._copy_cqe, which refills one
+    # nobody holds any more (in ``for cqe in ...`` the loop variable holds the last one only).
 
     def __cinit__(self):
         self.ring = _NO_RING
@@ -57,13 +43,7 @@ cdef class _CqeIterator:
         if self.head == c.ioring_cq_tail(&self.ring.ring):
             raise StopIteration
         cdef c.io_uring_cqe *cqe = c.ioring_cqe_at(&self.ring.ring, self.head)
-        if self._older is not None and ioring_sole_reference(<PyObject *>self._older):
-            out = self._older
-            _fill_cqe(self.ring, out, cqe, self.head)
-        else:
-            out = self.ring._copy_cqe(cqe, self.head)
-        self._older = self._newer
-        self._newer = out
+        out = self.ring._copy_cqe(cqe, self.head)
         self.head += c.ioring_cqe_nr(cqe)    # 2 slots for a 32-byte CQE of a CQE_MIXED ring
         return out
 

@@ -37,7 +37,7 @@ cdef _adopt(io_uring ring):
     ring._blocking = 0
     ring._foreign = {}
     ring._generation = _fork_generation
-    ring._incarnation += 1
+    ring._incarnation = _new_incarnation()
     _register_live_ring(ring)
 
 

@@ -90,7 +90,10 @@ cdef class io_uring:
     cdef int _blocking            # blocking calls in progress (the GIL is released in them)
     cdef dict _foreign            # user_data -> CQEs expected that complete no request (tags, msg_ring)
     cdef unsigned long _generation   # the fork generation it was created in
-    cdef unsigned long _incarnation  # bumped by every queue_init: SQEs of an earlier one are stale
+    cdef unsigned long _incarnation  # new at every queue_init, unique across rings (_new_incarnation):
+                                     # SQEs and CQE copies of another ring or an earlier one are stale
+    cdef object _cqe_newer        # the CQE copies made last (io_uring_cqe, no data): one nobody
+    cdef object _cqe_older        # else holds any more is refilled by _copy_cqe
     cdef object _ident            # (st_dev, st_ino) of the ring's file while it is initialized
     cdef str _busy                # what holds the ring for itself (Ring.run_stream), None: free
     cdef object __weakref__
@@ -183,7 +186,7 @@ cdef class io_uring_cqe:
     cdef object _flags_obj
     cdef uint64_t _big[2]
     cdef bint _is_big
-    cdef object _ring
+    cdef const void *_ring_addr     # the ring's address, only compared (no reference: see _copy_cqe)
     cdef unsigned _pos
     cdef unsigned long _incarnation
     cdef object _data
@@ -254,8 +257,6 @@ cdef class _Sigmask:
 cdef class _CqeIterator:
     cdef io_uring ring
     cdef unsigned head
-    cdef io_uring_cqe _newer         # the copies made last: one nobody else holds is refilled
-    cdef io_uring_cqe _older
 
 cdef class io_uring_cqe_iter:
     cdef io_uring ring

@@ -453,17 +453,43 @@ cdef inline object _res_int(int32_t res):
     return _last_res_obj
 
 
+# A ring's incarnation: a new number at every queue_init, never reused by any ring of the process.
+# An SQE or a CQE copy carries the incarnation it was made in, so one of another ring, or of an
+# earlier queue_init of the same ring, is told stale by that number alone (a CQE copy holds no
+# reference to its ring: see io_uring._copy_cqe).
+cdef unsigned long _last_incarnation = 0
+
+
+cdef unsigned long _new_incarnation() noexcept:
+    global _last_incarnation
+    _last_incarnation += 1
+    return _last_incarnation
+
+
+from cpython.object cimport PyObject
+
+cdef extern from *:
+    """
+    static inline int ioring_sole_reference(PyObject *o) { return Py_REFCNT(o) == 1; }
+    """
+    bint ioring_sole_reference(PyObject *o)
+
+
 cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigned pos) except -1:
     """Make ``out`` the copy of ``cqe`` (at CQ index ``pos``): a new io_uring_cqe, or one
-    that nobody but its maker can reach any more (see _CqeIterator)."""
+    that nobody but the ring can reach any more (see io_uring._copy_cqe)."""
     cdef _Inflight rec
+    # A refilled copy keeps the ints it has when the values repeat (flags mostly 0, the same
+    # user_data at QD 1); a new copy has None there.
+    if out._user_data_obj is None or out.user_data != cqe.user_data:
+        out._user_data_obj = cqe.user_data
+    if out._flags_obj is None or out.flags != cqe.flags:
+        out._flags_obj = cqe.flags
     out.user_data = cqe.user_data
     out.res = cqe.res
     out.flags = cqe.flags
-    out._user_data_obj = cqe.user_data
     out._res_obj = _res_int(cqe.res)
-    out._flags_obj = cqe.flags
-    out._ring = ring
+    out._ring_addr = <void *>ring
     out._pos = pos
     out._incarnation = ring._incarnation
     out._data = None
@@ -701,8 +727,29 @@ cdef class io_uring:
         c.ioring_cq_advance(&self.ring, nr)
 
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
-        cdef io_uring_cqe out = io_uring_cqe.__new__(io_uring_cqe)
+        """A copy of ``cqe`` (at CQ index ``pos``). The ring keeps the last two copies it
+        made: one that only the ring references (no variable, list or other object holds it:
+        nothing can read it again) is refilled instead of a new one allocated, GC-tracked and
+        freed. In ``for cqe in io_uring_for_each_cqe(ring)`` or ``cqe = io_uring_peek_cqe(ring)``
+        in a loop the variable still holds the last copy when the next is made, not the one
+        before; a loop that makes one copy per call of a function finds its last one free.
+        A copy holds no reference to its ring (no cycle: a dropped ring still closes at once),
+        and one carrying an io_uring_sqe_set_data object is never kept (it may refer back)."""
+        cdef io_uring_cqe out
+        # (the checks read the attributes themselves: a local variable would be a reference)
+        if self._cqe_newer is not None and ioring_sole_reference(<PyObject *>self._cqe_newer):
+            out = <io_uring_cqe>self._cqe_newer
+        elif self._cqe_older is not None and ioring_sole_reference(<PyObject *>self._cqe_older):
+            out = <io_uring_cqe>self._cqe_older
+            self._cqe_older = self._cqe_newer
+            self._cqe_newer = out
+        else:
+            out = io_uring_cqe.__new__(io_uring_cqe)
+            self._cqe_older = self._cqe_newer
+            self._cqe_newer = out
         _fill_cqe(self, out, cqe, pos)
+        if out._data is not None:
+            self._cqe_newer = None
         return out
 
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
@@ -1137,6 +1184,7 @@ cdef class io_uring:
         self._has_data = False
         self._foreign = {}
         self._reg_buffers.clear()
+        self._cqe_newer = self._cqe_older = None
 
     def __del__(self):
         if self.initialized and self._in_fork_child():
@@ -1784,7 +1832,7 @@ def io_uring_peek_cqe(io_uring ring not None):
 def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
     """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ past it)."""
     _ready(ring)
-    if cqe._ring is not ring:
+    if cqe._ring_addr != <void *>ring:
         raise ValueError("the CQE belongs to another ring")
     if cqe._pos != ring.ring.cq.khead[0] or cqe._incarnation != ring._incarnation:
         raise ValueError("the CQE is not at the head of the CQ (already seen?)")
