@@ -247,17 +247,13 @@ cdef class _Stream:
     cdef int _arm_single(self) except -1:
         """Arm one recv into sbuf (see ``single``)."""
         cdef Ring ring = self.ring
-        cdef c.io_uring_sqe *s
+        cdef c.io_uring_sqe request         # encoded off the SQ (Ring._queue)
         if self.sbuf is None:
             self.sbuf = bytearray(_SINGLE_RECV_SIZE)
-        s = ring._acquire()
-        try:
-            pin = door_prep_recv(None, s, <int>self.fd, self.sbuf, _SINGLE_RECV_SIZE,
-                                 <int>self.args[3])
-        except BaseException:
-            ring._void(s)
-            raise
-        self.op = ring._track(s, pin, self.name, self.fd, None, None, self.sqe_flags, None)
+        pin = door_prep_recv(None, _blank(&request), <int>self.fd, self.sbuf, _SINGLE_RECV_SIZE,
+                             <int>self.args[3])
+        self.op = ring._queue(&request, sizeof(request), pin, self.name, self.fd, None, None,
+                              self.sqe_flags, None)
         self.op._stream = self
         self.op_single = True
         self.arm_pump = self.driver.pumps
