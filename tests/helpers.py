@@ -1,9 +1,12 @@
 """Helpers shared by the test files (``from helpers import ...``): ring construction, SQE and
 completion helpers of the thin layer, buffer probes. The fixtures are in conftest.py."""
 import argparse
+import asyncio
 import ctypes
 import errno
 import os
+import socket
+import struct
 import time
 
 import pytest
@@ -203,3 +206,18 @@ def run_cli(argv):
     _cli_files.add_subcommands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+async def until(pred, timeout=5.0):
+    """Await until ``pred()`` is true (an AssertionError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition never became true"
+        await asyncio.sleep(0.002)
+
+
+def reset_socket(sock):
+    """Close ``sock`` so that the peer gets a RST (SO_LINGER 0), not a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+

@@ -6,7 +6,6 @@ import errno
 import gc
 import os
 import socket
-import struct
 import threading
 import time
 
@@ -16,7 +15,7 @@ import ioring
 from ioring import liburing as L
 from ioring.asyncio import AsyncRing, Server, StreamReader, StreamWriter
 
-from helpers import open_fds
+from helpers import open_fds, reset_socket, until
 
 
 async def echo(reader, writer):
@@ -25,19 +24,6 @@ async def echo(reader, writer):
         await writer.drain()
     writer.close()
     await writer.wait_closed()
-
-
-async def _until(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition never became true"
-        await asyncio.sleep(0.002)
-
-
-def _reset(sock):
-    """Close ``sock`` so that the peer gets a RST (SO_LINGER 0), not a FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
 
 
 # ---- sendall, accept_socket --------------------------------------------------------------------
@@ -91,7 +77,7 @@ def test_sendall_to_a_peer_that_resets(arun):
                 # the loop submits the send while this waits for its first bytes
                 assert await asyncio.get_running_loop().sock_recv(s, 1000)
                 assert not fut.done()               # 64 MiB do not fit in the socket buffers
-                _reset(s)
+                reset_socket(s)
                 with pytest.raises(OSError) as info:
                     await fut
                 assert info.value.errno in (errno.ECONNRESET, errno.EPIPE)
@@ -119,7 +105,7 @@ def test_ring_sendall_to_a_peer_that_resets():
             ring.submit()
             assert s.recv(1000)
             assert not op.done()
-            _reset(s)
+            reset_socket(s)
             with pytest.raises(OSError) as info:
                 op.result(10)
             assert info.value.errno in (errno.ECONNRESET, errno.EPIPE)
@@ -216,7 +202,7 @@ def test_echo_server_in_a_few_lines(arun):
             async with server:
                 pass
             assert not server.is_serving()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
     gc.collect()
     assert open_fds() == fds
@@ -274,7 +260,7 @@ def test_reader_api_readexactly_readline_readuntil_eof(arun):
             writer.close()
             await writer.wait_closed()
             b.close()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -336,7 +322,7 @@ def test_peer_reset_on_recv_and_on_send(arun):
             peer, _ = srv.accept()
             peer.sendall(b"some")
             assert await reader.read(100) == b"some"
-            _reset(peer)
+            reset_socket(peer)
             with pytest.raises(ConnectionResetError):
                 await reader.read(100)
             with pytest.raises(ConnectionResetError):
@@ -368,7 +354,7 @@ def test_peer_reset_on_recv_and_on_send(arun):
                     writer.write(b"x")
             writer.close()
             await writer.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -392,7 +378,7 @@ def test_many_concurrent_connections_and_no_fd_left(arun):
             await asyncio.gather(*(client(i) for i in range(200)))
             server.close()
             await server.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
     gc.collect()
     assert open_fds() == fds
@@ -412,7 +398,7 @@ def test_cancelled_reader_task_and_server_close_with_live_connections(arun):
                     handler_done.set()
             server = await ring.start_server(handler, "127.0.0.1", 0)
             c = socket.create_connection(server.sockets[0].getsockname())
-            await _until(lambda: len(server._handlers) == 1)
+            await until(lambda: len(server._handlers) == 1)
             task = next(iter(server._handlers))
             task.cancel()
             await handler_done.wait()
@@ -430,7 +416,7 @@ def test_cancelled_reader_task_and_server_close_with_live_connections(arun):
             b.close()
             server.close()
             await server.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -460,7 +446,7 @@ def test_serve_forever_and_aclose_with_connections(arun):
             await writer.drain()
         writer.close()                              # works on a closed ring
         await writer.wait_closed()
-        await _until(lambda: reported)
+        await until(lambda: reported)
         assert reported[0]["message"] == "Unhandled exception in client_connected_cb"
         assert isinstance(reported[0]["exception"], OSError)
         assert reported[0]["writer"].is_closing()
@@ -512,7 +498,7 @@ def test_accept_multishot_as_sockets_or_fds(arun):
                 assert isinstance(fd, int) and fd >= 0
                 os.close(fd)
                 break
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
         for c in clients:
             c.close()
         srv.close()
@@ -538,7 +524,7 @@ def test_cancel_sendall_mid_way(arun):
             fut.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await fut
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
             op = fut.operation
             assert op.done() and op.res < 0 and op.exception().errno == errno.ECANCELED
             big.append(0)                               # released
@@ -548,7 +534,7 @@ def test_cancel_sendall_mid_way(arun):
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
         a.close()
         b.close()
     arun(main())
@@ -588,7 +574,7 @@ def test_cancel_open_connection_while_connecting(arun):
                 warnings.simplefilter("always")
                 with pytest.raises(asyncio.CancelledError) as info:
                     await task
-                await _until(lambda: ring.in_flight == 0)
+                await until(lambda: ring.in_flight == 0)
                 # closed by the cancellation, while its traceback still holds the frames
                 assert open_fds() == before
                 del task, info
@@ -691,7 +677,7 @@ def test_write_on_an_idle_stream_sends_at_once_then_batches(arun):
             assert await reader.read(10) == b""
             writer.close()
             await writer.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -710,7 +696,7 @@ def test_read_of_a_streaming_peer_waits_one_iteration_for_more(arun):
             async def queued(*chunks):
                 for i, chunk in enumerate(chunks):
                     b.send(chunk)
-                    await _until(lambda: ms.pending == i + 1)   # one receive each
+                    await until(lambda: ms.pending == i + 1)   # one receive each
 
             await queued(b"one")
             loop.call_soon(b.send, b"late")
@@ -748,5 +734,5 @@ def test_read_of_a_streaming_peer_waits_one_iteration_for_more(arun):
             assert await reader.read(100) == b""
             writer.close()
             await writer.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())

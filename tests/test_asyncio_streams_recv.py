@@ -4,27 +4,12 @@ does not read), and back; end of stream, a reset, a cancelled read and close() i
 no request, buffer or fd left behind."""
 import asyncio
 import socket
-import struct
 
 import pytest
 
 from ioring.asyncio import AsyncRing
 
-from helpers import open_fds
-
-
-async def _until(pred, timeout=5.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        assert loop.time() < deadline, "condition never became true"
-        await asyncio.sleep(0.002)
-
-
-def _reset(sock):
-    """Close ``sock`` so that the peer gets a RST (SO_LINGER 0), not a FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+from helpers import open_fds, reset_socket, until
 
 
 async def _streaming(reader, peer):
@@ -34,12 +19,12 @@ async def _streaming(reader, peer):
     ms = reader._ms
     assert not ms._single and ms.armed
     peer.send(b"ab")
-    await _until(lambda: ms.pending == 1)
+    await until(lambda: ms.pending == 1)
     peer.send(b"cd")
-    await _until(lambda: ms.pending == 2)
+    await until(lambda: ms.pending == 2)
     assert await reader.read(4) == b"abcd"      # n: nothing to wait for (see _more)
     assert ms._single
-    await _until(lambda: not ms.armed)
+    await until(lambda: not ms.armed)
 
 
 async def _tcp_pair(ring):
@@ -81,13 +66,13 @@ def test_streaming_peer_one_receive_per_read_then_multishot_again(arun):
             assert await task == b"late"
             assert not ms._single and ms.armed          # the multishot again, armed
             b.send(b"next")
-            await _until(lambda: ms.pending == 1)       # received before any read
+            await until(lambda: ms.pending == 1)       # received before any read
             assert await reader.read(100) == b"next"
 
             writer.close()
             await writer.wait_closed()
             b.close()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -112,7 +97,7 @@ def test_end_of_stream_and_reset_while_single_shot(arun):
             await _streaming(reader, peer)
             task = asyncio.ensure_future(reader.read(100))      # a recv armed, waiting
             await asyncio.sleep(0.01)
-            _reset(peer)
+            reset_socket(peer)
             with pytest.raises(ConnectionResetError):
                 await task
             with pytest.raises(ConnectionResetError):
@@ -122,12 +107,12 @@ def test_end_of_stream_and_reset_while_single_shot(arun):
 
             reader, writer, peer = await _tcp_pair(ring)
             await _streaming(reader, peer)
-            _reset(peer)                                        # no recv armed then
+            reset_socket(peer)                                        # no recv armed then
             with pytest.raises(ConnectionResetError):
                 await reader.read(100)
             writer.close()
             await writer.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -149,16 +134,16 @@ def test_cancelled_read_and_close_while_single_shot(arun):
             with pytest.raises(asyncio.CancelledError):
                 await task
             b.send(b"kept")
-            await _until(lambda: ms.pending == 1)       # the recv took it
+            await until(lambda: ms.pending == 1)       # the recv took it
             assert await reader.read(100) == b"kept"
 
             # back in single-shot mode, close() while a recv waits
             b.send(b"ef")
-            await _until(lambda: ms.pending == 1)
+            await until(lambda: ms.pending == 1)
             b.send(b"gh")
-            await _until(lambda: ms.pending == 2)
+            await until(lambda: ms.pending == 2)
             assert await reader.read(4) == b"efgh"
-            await _until(lambda: not ms.armed)
+            await until(lambda: not ms.armed)
             task = asyncio.ensure_future(reader.read(100))
             await asyncio.sleep(0.01)
             assert ms.armed
@@ -167,7 +152,7 @@ def test_cancelled_read_and_close_while_single_shot(arun):
             assert await task == b""                    # the read sees the end
             assert a.fileno() == -1
             b.close()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
         assert open_fds() == fds
     arun(main())
 
@@ -211,5 +196,5 @@ def test_echo_of_pipelined_messages_is_exact(arun):
             assert True in modes                        # single-shot receives were used
             server.close()
             await server.wait_closed()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())

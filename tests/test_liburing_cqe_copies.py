@@ -18,12 +18,7 @@ def _nops(ring, user_datas):
     assert L.io_uring_submit_and_wait(ring, len(user_datas)) == len(user_datas)
 
 
-@pytest.fixture
-def ring():
-    r = L.io_uring()
-    L.io_uring_queue_init(8, r)
-    yield r
-    L.io_uring_queue_exit(r)
+RING = ("io_uring", 8)          # the conftest ``ring`` fixture: a thin ring of 8 entries
 
 
 def test_peek_cqe_never_refills_a_copy_that_is_held(ring):

@@ -68,17 +68,28 @@ def _queue_nop_and_submit(ring):
     ring.nop().result(timeout=WAIT)
 
 
+def _hook(h, method, value):
+    """An object whose ``method`` (``__index__``, ``__float__``, ``__fspath__``) lets the other
+    thread of ``h`` run, then returns ``value``."""
+    def call(self):
+        h.pause()
+        return value
+    return type("Hook", (), {method: call})()
+
+
 @pytest.mark.parametrize("other", [_submit, _queue_nop_and_submit])
-def test_read_whose_offset_runs_python_while_another_thread_submits(data_file, other):
+@pytest.mark.parametrize("hooked", ["offset", "timeout"])
+def test_read_whose_argument_runs_python_while_another_thread_submits(data_file, other, hooked):
+    """``offset`` is converted before the request is encoded; ``timeout=`` after: a submit then
+    published the read without its user_data and its buffer pin, and its link timeout alone."""
     _, fd = data_file
     with Ring(8) as ring:
         buf = bytearray(16)
         with _Handover(ring, other) as h:
-            class Offset:
-                def __index__(self):
-                    h.pause()
-                    return 16
-            op = ring.read(fd, buf, Offset())
+            if hooked == "offset":
+                op = ring.read(fd, buf, _hook(h, "__index__", 16))
+            else:
+                op = ring.read(fd, buf, 16, timeout=_hook(h, "__float__", 5.0))
         assert op.result(timeout=WAIT) == 16
         assert buf == b"0123456789abcdef"
         assert ring.in_flight == 0
@@ -88,32 +99,12 @@ def test_openat_whose_path_runs_python_while_another_thread_submits(data_file):
     path, _ = data_file
     with Ring(8) as ring:
         with _Handover(ring, _submit) as h:
-            class Path:
-                def __fspath__(self):
-                    h.pause()
-                    return str(path)
-            op = ring.openat(Path())
+            op = ring.openat(_hook(h, "__fspath__", str(path)))
         fd = op.result(timeout=WAIT)
         try:
             assert os.pread(fd, 4, 0) == b"0123"
         finally:
             os.close(fd)
-
-
-def test_timeout_that_runs_python_while_another_thread_submits(data_file):
-    """``timeout=`` is converted with the request already encoded: a submit then published the
-    read without its user_data and its buffer pin, and its link timeout alone after it."""
-    _, fd = data_file
-    with Ring(8) as ring:
-        buf = bytearray(16)
-        with _Handover(ring, _submit) as h:
-            class Seconds:
-                def __float__(self):
-                    h.pause()
-                    return 5.0
-            op = ring.read(fd, buf, 0, timeout=Seconds())
-        assert op.result(timeout=WAIT) == 16
-        assert buf == b"0123456789abcdef"
 
 
 def test_queue_with_a_prep_that_runs_python_while_another_thread_submits(data_file):
