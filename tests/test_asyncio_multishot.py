@@ -11,6 +11,7 @@ import time
 import pytest
 
 import ioring
+from helpers import until
 from ioring import liburing as L
 from ioring.asyncio import AsyncMultishot, AsyncRing
 
@@ -22,13 +23,6 @@ def listener():
     srv.listen(128)
     yield srv
     srv.close()
-
-
-async def _until(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition never became true"
-        await asyncio.sleep(0.001)
 
 
 def _backlog_has_a_connection(srv):
@@ -65,11 +59,11 @@ def test_echo_server_in_a_few_lines(arun, listener):
                 await writer.wait_closed()
 
             await asyncio.gather(*(client(i) for i in range(30)))
-            await _until(lambda: ring.in_flight == 1)      # the echo loops ended at EOF
+            await until(lambda: ring.in_flight == 1)      # the echo loops ended at EOF
             server.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await server
-            await _until(lambda: ring.in_flight == 0)      # the accept was cancelled in the kernel
+            await until(lambda: ring.in_flight == 0)      # the accept was cancelled in the kernel
             assert _backlog_has_a_connection_after_connect(listener)
     arun(main())
 
@@ -88,7 +82,7 @@ def test_results_are_queued_without_a_future_each(arun, listener):
             conns = ring.accept_multishot(listener)
             assert isinstance(conns, AsyncMultishot) and isinstance(conns.multishot, ioring.Multishot)
             clients = [socket.create_connection(listener.getsockname()) for _ in range(4)]
-            await _until(lambda: conns.pending == 4)
+            await until(lambda: conns.pending == 4)
             fds = [await conns.__anext__() for _ in range(4)]
             assert sorted(socket.socket(fileno=fd).getpeername() for fd in fds) == \
                 sorted(c.getsockname() for c in clients)
@@ -105,11 +99,11 @@ def test_cancelling_the_waiting_task_cancels_the_kernel_request(arun, listener):
                 async for fd in ring.accept_multishot(listener):
                     return fd
             task = asyncio.get_running_loop().create_task(next_connection())
-            await _until(lambda: ring.in_flight == 1)
+            await until(lambda: ring.in_flight == 1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
             assert _backlog_has_a_connection_after_connect(listener)
     arun(main())
 
@@ -122,12 +116,12 @@ def test_break_and_garbage_collection_cancel(arun, listener):
                 os.close(fd)
                 break
             gc.collect()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
             assert _backlog_has_a_connection_after_connect(listener)
             c.close()
             async with ring.accept_multishot(listener) as conns:
-                await _until(lambda: conns.armed)
-            await _until(lambda: ring.in_flight == 0)
+                await until(lambda: conns.armed)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -139,11 +133,11 @@ def test_closing_from_another_task_ends_a_waiting_iteration(arun, listener):
             async def consume():
                 return [fd async for fd in conns]
             task = asyncio.get_running_loop().create_task(consume())
-            await _until(lambda: conns.armed)
+            await until(lambda: conns.armed)
             await asyncio.sleep(0.01)
             conns.close()
             assert await task == []
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
     arun(main())
 
 
@@ -189,7 +183,7 @@ def test_async_recvmsg_read_poll_timeout(arun):
             os.write(w2, b"x")
             assert await generic.__anext__() & select.POLLIN
             generic.close()
-            await _until(lambda: ring.in_flight == 0)
+            await until(lambda: ring.in_flight == 0)
             for fd in (r, r2, w2):
                 os.close(fd)
             rx.close()
@@ -222,16 +216,16 @@ def test_no_fd_or_buffer_leaks_over_many_async_iterators(arun, listener):
                 conns = ring.accept_multishot(listener)
                 clients = [socket.create_connection(listener.getsockname()) for _ in range(2)]
                 fd = await conns.__anext__()
-                await _until(lambda: conns.pending == 1)
+                await until(lambda: conns.pending == 1)
                 conns.close()                       # closes the untaken connection
                 a, b = socket.socketpair()
                 data = ring.recv_multishot(a, buffers)
                 b.send(b"ping")
                 assert await data.__anext__() == b"ping"
                 b.send(b"left behind")
-                await _until(lambda: data.pending == 1)
+                await until(lambda: data.pending == 1)
                 del data
-                await _until(lambda: ring.in_flight == 0)
+                await until(lambda: ring.in_flight == 0)
                 os.close(fd)
                 for s in clients + [a, b]:
                     s.close()
