@@ -54,6 +54,7 @@ import tempfile
 import _checkout    # bench/ is on sys.path (a script's own directory)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+INCLUDE = os.path.join(os.path.dirname(HERE), "include", "ioring")
 if __name__ == "__main__":
     _checkout.use()
 
@@ -67,6 +68,9 @@ SERVERS = ["ioring-asyncio", "asyncio", "ioring-uvloop", "uvloop"]
 OLD_SERVERS = ["old-ioring-asyncio", "old-ioring-uvloop"]     # --old TREE: another build's
 BASELINE = {"ioring-asyncio": "asyncio", "ioring-uvloop": "uvloop"}
 OLD_BASELINE = {"ioring-asyncio": "old-ioring-asyncio", "ioring-uvloop": "old-ioring-uvloop"}
+# --limit: the same echo server in C, receiving three ways (bench/c/echo_server_limit.c)
+LIMIT_SERVERS = ["c-epoll", "c-uring", "c-uring-wait"]
+LIMIT_BASELINE = {"c-uring": "c-epoll", "c-uring-wait": "c-epoll"}
 
 
 # ---- servers (run in a child process: python bench/bench_echo.py --serve KIND) -----------------
@@ -133,6 +137,23 @@ def build_client(directory=None):
     return exe
 
 
+def build_limit_server(directory=None):
+    """bench/c/echo_server_limit.c compiled (as build_client) over the ring core's headers."""
+    source = os.path.join(HERE, "c", "echo_server_limit.c")
+    directory = directory or os.path.join(tempfile.gettempdir(), "ioring-bench-echo")
+    os.makedirs(directory, exist_ok=True)
+    exe = os.path.join(directory, "echo_server_limit")
+    newest = max(os.path.getmtime(source), *(os.path.getmtime(os.path.join(INCLUDE, h))
+                                             for h in os.listdir(INCLUDE)))
+    if os.path.exists(exe) and os.path.getmtime(exe) >= newest:
+        return exe
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise SystemExit("bench_echo.py --limit needs a C compiler (cc)")
+    subprocess.run([cc, "-O2", "-I", os.path.dirname(INCLUDE), "-o", exe, source], check=True)
+    return exe
+
+
 def _cpu_seconds(pid):
     """User + system CPU time of process ``pid`` so far."""
     with open(f"/proc/{pid}/stat") as f:
@@ -166,6 +187,10 @@ def _have(module):
 def start_server(kind, old_tree=None):
     """The server process ``kind`` and its port; an old-* kind runs from ``old_tree`` (its own
     bench_echo.py and its own ioring)."""
+    if kind in LIMIT_SERVERS:
+        proc = subprocess.Popen([build_limit_server(), kind[len("c-"):]], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        return proc, int(proc.stdout.readline())
     if kind.startswith("old-"):
         if old_tree is None:
             raise ValueError(f"server {kind} needs --old TREE")
@@ -195,6 +220,15 @@ def _realtime():
     return lambda: os.sched_setscheduler(0, policy, param)
 
 
+def default_servers(old_tree=None):
+    """The servers run when none are named: each Python server whose loop is installed (and the
+    old-* ones with an old tree)."""
+    servers = [s for s in SERVERS if not s.endswith("uvloop") or _have("uvloop")]
+    if old_tree is not None:
+        servers += [s for s in OLD_SERVERS if not s.endswith("uvloop") or _have("uvloop")]
+    return servers
+
+
 def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realtime=False,
                   old_tree=None):
     """{"results": {case: {server: {"median": ops/s, "runs": [...]}}}, "ratios": {case:
@@ -203,9 +237,7 @@ def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realt
     ``realtime``: servers and client at SCHED_FIFO 1 (see the module doc); ``old_tree``: a
     checkout the old-* servers run from."""
     if servers is None:
-        servers = [s for s in SERVERS if not s.endswith("uvloop") or _have("uvloop")]
-        if old_tree is not None:
-            servers += [s for s in OLD_SERVERS if not s.endswith("uvloop") or _have("uvloop")]
+        servers = default_servers(old_tree)
     exe = build_client()
     procs = {}
     loadavg = os.getloadavg()
@@ -225,8 +257,10 @@ def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realt
     finally:
         if undo is not None:
             undo()
-        for proc, _ in procs.values():
+        for kind, (proc, _) in procs.items():
             proc.stdin.close()
+            if kind in LIMIT_SERVERS:
+                proc.terminate()        # (serves until killed)
         for proc, _ in procs.values():
             try:
                 proc.wait(10)
@@ -241,13 +275,13 @@ def run_benchmark(cases=tuple(CASES), servers=None, seconds=1.0, repeat=3, realt
                                 for k, v in runs[case].items()}
         out["ratios"][case] = {
             f"{k}/{base}": out["results"][case][k]["median"] / out["results"][case][base]["median"]
-            for k, base in list(BASELINE.items()) + list(OLD_BASELINE.items())
+            for k, base in list(BASELINE.items()) + list(OLD_BASELINE.items()) + list(LIMIT_BASELINE.items())
             if k in servers and base in servers}
         # Same-repetition ratios (each pair measured one after the other), median: less noisy
         # than the ratio of medians on a shared machine.
         out.setdefault("paired", {})[case] = {
             f"{k}/{base}": statistics.median(a / b for a, b in zip(runs[case][k], runs[case][base]))
-            for k, base in list(BASELINE.items()) + list(OLD_BASELINE.items())
+            for k, base in list(BASELINE.items()) + list(OLD_BASELINE.items()) + list(LIMIT_BASELINE.items())
             if k in servers and base in servers}
     return out
 
@@ -292,12 +326,17 @@ def main(argv=None):
     p.add_argument("cases", nargs="*", help=f"cases to run (default: all): {', '.join(CASES)}")
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--servers", nargs="+", choices=SERVERS + OLD_SERVERS, default=None)
+    p.add_argument("--servers", nargs="+", choices=SERVERS + OLD_SERVERS + LIMIT_SERVERS, default=None)
     p.add_argument("--json", default=None, help="also write the results to this file")
     p.add_argument("--realtime", action="store_true",
                    help="run the servers and the client at SCHED_FIFO priority 1 (root)")
     p.add_argument("--old", default=None, metavar="TREE",
                    help="also run the ioring servers of this checkout (built in place): old-*")
+    p.add_argument("--limit", action="store_true",
+                   help="also run the same echo server in C, receiving with epoll+recv, with a "
+                        "multishot recv under epoll, and with a multishot recv waited for in "
+                        "io_uring_enter (bench/c/echo_server_limit.c): what each way of "
+                        "receiving costs without Python")
     p.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve:
@@ -308,7 +347,10 @@ def main(argv=None):
         p.error(f"unknown case(s) {unknown}: choose from {', '.join(CASES)}")
     if args.servers and any(s.startswith("old-") for s in args.servers) and not args.old:
         p.error("old-* servers need --old TREE")
-    out = run_benchmark(args.cases or list(CASES), args.servers, args.seconds, args.repeat,
+    servers = args.servers
+    if args.limit:
+        servers = (servers or default_servers(args.old)) + [s for s in LIMIT_SERVERS if s not in (servers or ())]
+    out = run_benchmark(args.cases or list(CASES), servers, args.seconds, args.repeat,
                         args.realtime, args.old)
     print(format_results(out))
     if args.json:

@@ -72,6 +72,18 @@ def test_bench_echo_every_server_and_case():
     assert "pingpong-10" in bench.format_results(out)
 
 
+def test_bench_echo_limit_servers_echo_every_case():
+    """--limit's C servers (bench/c/echo_server_limit.c: epoll + recv, a multishot recv under
+    epoll, a multishot recv waited for in io_uring_enter) pass the client's byte check in every
+    case, and the report has their ratios to the epoll server."""
+    bench = _import("bench_echo")
+    out = bench.run_benchmark(servers=list(bench.LIMIT_SERVERS), seconds=0.1, repeat=1)
+    for case, row in out["results"].items():
+        assert all(r["median"] > 0 for r in row.values()), case
+        assert set(out["ratios"][case]) == {"c-uring/c-epoll", "c-uring-wait/c-epoll"}
+    assert "c-uring-wait" in bench.format_results(out)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root")
 def test_bench_echo_realtime_runs_servers_at_fifo_and_restores_this_process():
     bench = _import("bench_echo")
