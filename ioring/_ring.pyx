@@ -518,6 +518,7 @@ cdef class Ring:
         cdef Operation op
         cdef c.io_uring_sqe *s
         cdef uint64_t ud
+        cdef bint in_chain
         ts = None if timeout is None else self._timeout_spec(timeout)
         op = Operation.__new__(Operation)
         op.ring = self
@@ -532,7 +533,8 @@ cdef class Ring:
         self._next_ud += 1
         op.user_data = ud
         s.user_data = ud
-        if ts is not None or self._in_own_chain():
+        in_chain = self._in_own_chain()
+        if ts is not None or in_chain:
             flags |= L.IOSQE_IO_LINK
         if flags:
             s.flags = s.flags | <uint8_t>flags
@@ -543,7 +545,7 @@ cdef class Ring:
         except BaseException:       # (MemoryError) nothing queued, nothing left linked
             self._void(s)
             raise
-        if self._in_own_chain():
+        if in_chain:
             self._link_open = True
             self._link_last = self.uring.door_sqe_index(s)
         if ts is not None:

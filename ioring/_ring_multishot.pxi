@@ -526,12 +526,10 @@ cdef class Multishot:
         if data is _END:
             return b""
         if data is not _EMPTY:
-            if s.single:
-                pass
-            elif s.parts > 1:
+            if not s.single and s.parts > 1:
                 s._go_single()          # several receives queued since the last read: streaming
-            elif s.op is None and not s.results and not (s.ended or s.closing or ring.closed) \
-                    and not ring._in_own_chain():
+            elif not s.single and s.op is None and not s.results and \
+                    not (s.ended or s.closing or ring.closed) and not ring._in_own_chain():
                 # Back from single-shot receives (the last one waited): the multishot armed
                 # again now, while the reader works, as it is between reads of an idle peer.
                 s._arm()
