@@ -121,37 +121,33 @@ def serve(kind):
 
 # ---- client -------------------------------------------------------------------------------------
 
-def build_client(directory=None):
-    """The echo client, compiled from bench/c/echo_client.c into ``directory`` (default: a cache
-    directory under $TMPDIR) unless it is there and newer than its source. Returns its path."""
-    source = os.path.join(HERE, "c", "echo_client.c")
+def _build(name, directory, headers=False):
+    """bench/c/NAME.c compiled into ``directory`` (default: a cache directory under $TMPDIR)
+    unless it is there and newer than its source (and, with ``headers``, than the ring core's
+    headers it is compiled over). Returns its path."""
+    source = os.path.join(HERE, "c", name + ".c")
     directory = directory or os.path.join(tempfile.gettempdir(), "ioring-bench-echo")
     os.makedirs(directory, exist_ok=True)
-    exe = os.path.join(directory, "echo_client")
-    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(source):
+    exe = os.path.join(directory, name)
+    inputs = [source] + ([os.path.join(INCLUDE, h) for h in os.listdir(INCLUDE)] if headers else [])
+    if os.path.exists(exe) and os.path.getmtime(exe) >= max(map(os.path.getmtime, inputs)):
         return exe
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
-        raise SystemExit("bench_echo.py needs a C compiler (cc) for its client")
-    subprocess.run([cc, "-O2", "-o", exe, source], check=True)
+        raise SystemExit(f"bench_echo.py needs a C compiler (cc) for {name}")
+    subprocess.run([cc, "-O2"] + (["-I", os.path.dirname(INCLUDE)] if headers else []) +
+                   ["-o", exe, source], check=True)
     return exe
+
+
+def build_client(directory=None):
+    """The echo client, compiled from bench/c/echo_client.c (see _build). Returns its path."""
+    return _build("echo_client", directory)
 
 
 def build_limit_server(directory=None):
-    """bench/c/echo_server_limit.c compiled (as build_client) over the ring core's headers."""
-    source = os.path.join(HERE, "c", "echo_server_limit.c")
-    directory = directory or os.path.join(tempfile.gettempdir(), "ioring-bench-echo")
-    os.makedirs(directory, exist_ok=True)
-    exe = os.path.join(directory, "echo_server_limit")
-    newest = max(os.path.getmtime(source), *(os.path.getmtime(os.path.join(INCLUDE, h))
-                                             for h in os.listdir(INCLUDE)))
-    if os.path.exists(exe) and os.path.getmtime(exe) >= newest:
-        return exe
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        raise SystemExit("bench_echo.py --limit needs a C compiler (cc)")
-    subprocess.run([cc, "-O2", "-I", os.path.dirname(INCLUDE), "-o", exe, source], check=True)
-    return exe
+    """--limit's servers, bench/c/echo_server_limit.c compiled over the ring core's headers."""
+    return _build("echo_server_limit", directory, headers=True)
 
 
 def _cpu_seconds(pid):
