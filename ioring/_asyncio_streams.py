@@ -17,22 +17,31 @@ An echo server::
 
 How the bytes move (no syscall per message, no Future per write):
 
-- **Receiving.** While the peer is idle (a request, its reply): one multishot recv per
-  connection (``Ring.recv_multishot``) into the ring's provided buffers (``BufferRing``): the
-  kernel receives as data arrives, each completion's bytes are queued in the connection's
-  reader by the reap, and the buffer goes straight back to the kernel; a message costs no
-  SQE. ``read()`` takes from that queue and waits (one Future) only when it is empty.
-  While the peer streams (a read finds the bytes of several receives), a multishot recv
-  would run in the thread's task work at every system call once data is there (2-3
-  receives per read cycle, each a ``tcp_recvmsg`` that may make TCP send the peer an ACK):
-  the reader then cancels it and takes **single-shot receives**, one per ``read()`` that
-  finds nothing queued, into a 64 KiB buffer of the connection's (dropped when it goes back
-  to the multishot recv), submitted with the loop iteration's sends in one
+- **Receiving.** While the peer is idle (a request, its reply), from the reader's first read:
+  the event loop watches the socket (``loop.add_reader``) and each readable event takes one
+  non-blocking ``recv(2)`` (in C, ``_Stream._on_readable``), queued in the connection's reader,
+  as asyncio's transports do: a multishot recv is woken by io_uring's task work, which
+  interrupts the loop's ``epoll_wait`` (EINTR, then a second one), so for one connection
+  waiting on an answering peer readiness costs less (bench/RESULTS.md, session 18). When
+  several connections' sockets are readable in one ``epoll_wait`` (ten clients), their
+  readers take one multishot recv each (``Ring.recv_multishot``) into the ring's provided
+  buffers (``BufferRing``) from then on: the kernel receives as data arrives, one reap queues
+  every connection's bytes, the buffers go straight back to the kernel, a message costs no
+  SQE, and the replies leave in one ``io_uring_enter``. ``read()`` takes from the queue and
+  waits (one Future) only when it is empty.
+  While the peer streams (a read finds the bytes of several receives of the multishot recv,
+  or, under readiness, the socket is readable at once after the reader began to wait, twice
+  in a row), a multishot recv would run in the thread's task work at every system call once
+  data is there (2-3 receives per read cycle, each a ``tcp_recvmsg`` that may make TCP send
+  the peer an ACK), and readiness would cost an ``epoll_wait`` and a ``recv(2)`` per read:
+  the reader then cancels the one or unwatches the other and takes **single-shot
+  receives**, one per ``read()`` that finds nothing queued, into a 64 KiB buffer of the
+  connection's (dropped when it goes back to the idle mode), submitted with the loop iteration's sends in one
   ``io_uring_enter`` (where it completes at once: the data is there), as asyncio's
   transport makes one ``recv(2)`` per iteration; nothing is received
   while the reader does not read (TCP flow control holds the peer back). A single-shot
-  recv that has to wait for data (the peer paused) brings the multishot recv back. When
-  what ``read(n)`` finds fills less than half of ``n`` while the peer streams, it waits one
+  recv that has to wait for data (the peer paused) brings the idle mode back (readiness or
+  the multishot recv). When what ``read(n)`` finds fills less than half of ``n`` while the peer streams, it waits one
   loop iteration for more (``StreamReader._more``): a server's reply to a burst of
   pipelined messages is then one send instead of several (each segment costs the peer a
   receive, an ACK and a wake-up). Measured together, 64-byte pipelined messages echoed:
@@ -425,8 +434,7 @@ def _connection(aring, sock, limit, buffers):
     """The (reader, writer) pair of the connected stream socket ``sock``."""
     if sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)      # as asyncio does
-    reader = StreamReader(aring, aring.ring.recv_multishot(sock, buffers), limit)
-    aring._schedule_flush()
+    reader = StreamReader(aring, aring.ring._stream_recv(sock, buffers, aring._driver), limit)
     return reader, StreamWriter(aring, sock, reader)
 
 

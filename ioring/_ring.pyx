@@ -18,7 +18,7 @@ from libc.errno cimport EINTR, ETIME, EAGAIN, EBUSY, errno as errno_c
 from ioring.includes.libc_extra cimport ECANCELED
 from ioring.includes.socket cimport SOCK_CLOEXEC
 from libc.stdint cimport uint64_t, int64_t, int32_t, uint32_t, uint16_t, uint8_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset, memcpy
 
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
@@ -1095,6 +1095,15 @@ cdef class Ring:
         buffers = self._buffers_for(buffers)
         return _start_multishot(self, _MS_DATA, "recv_multishot", fd, L.io_uring_prep_recv_multishot,
                                 (fd, None, 0, msg_flags), flags, buffers, True)
+
+    def _stream_recv(self, sock, BufferRing buffers, _AsyncDriver driver not None):
+        """For ioring.asyncio's StreamReader: recv_multishot's Multishot, whose idle receives
+        wait for readiness in ``driver``'s loop (see _Stream.ready), armed by the first read
+        (Multishot._read)."""
+        cdef int fd = _fileno(sock, "sock")
+        buffers = self._buffers_for(buffers)
+        return _start_multishot(self, _MS_DATA, "recv_multishot", fd, L.io_uring_prep_recv_multishot,
+                                (fd, None, 0, 0), 0, buffers, True, None, driver)
 
     def recvmsg_multishot(self, sock, BufferRing buffers=None, int ancbufsize=0, int msg_flags=0, *,
                           unsigned flags=0):

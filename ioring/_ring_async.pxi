@@ -50,11 +50,64 @@ cdef class _AsyncDriver:
     # one after it was armed) found data waiting (see _Stream.single).
     cdef public unsigned long pumps
     cdef object _flush_cb               # self.flush, bound once
+    # Readiness receives of StreamReaders (_Stream.ready): the streams whose socket the loop
+    # watches now (unwatched by close_streams), the buffer their recv(2) takes into, and the
+    # batch of wake-ups of one loop iteration (_ready_woke).
+    cdef set ready_streams
+    cdef char *rbuf
+    cdef public bint ready_open
+    cdef int ready_woken
+    cdef _Stream ready_first            # the first stream woken in the batch
 
     def __cinit__(self, Ring ring, aring, int rounds):
         self.ring = ring
         self.aring = aring
         self.rounds = rounds
+        self.ready_streams = set()
+        self.inline_ok = True           # nothing woken yet: a first write may go at once
+
+    def __dealloc__(self):
+        free(self.rbuf)
+
+    cdef char *_recv_buffer(self) except NULL:
+        if self.rbuf == NULL:
+            self.rbuf = <char *>malloc(_SINGLE_RECV_SIZE)
+            if self.rbuf == NULL:
+                raise MemoryError()
+        return self.rbuf
+
+    cdef int _ready_woke(self, _Stream s) except -1:
+        """A readiness receive queued data for its reader (_Stream._on_readable). The first
+        wake-up of a batch (the readable sockets of one epoll_wait: their callbacks run before
+        any task they wake) may reply with an inline send, as after a pump that woke one task.
+        With several, their replies go out together (inline sends off, the flush moved after
+        every task woken so far: a call_soon made now runs after them), and the streams of the
+        batch take the multishot recv from now on (see _Stream.ready)."""
+        if not self.ready_open:
+            self.ready_open = True      # closed by the first read that takes data
+            self.ready_woken = 0
+            self.ready_first = s
+        self.ready_woken += 1
+        if self.ready_woken == 1:
+            self.inline_ok = not self.streaming
+            return 0
+        self.inline_ok = False
+        if self.handle is not None and self.soon:
+            self.handle.cancel()
+            self.handle = None
+        self.schedule_flush()
+        if self.ready_first is not None:
+            self.ready_first._leave_ready()
+            self.ready_first = None
+        s._leave_ready()
+        return 0
+
+    def close_streams(self):
+        """The loop stops watching every StreamReader's socket (the AsyncRing closes): their
+        readers see the closed Ring."""
+        for s in list(self.ready_streams):
+            (<_Stream>s)._unregister()
+            (<_Stream>s)._wake()
 
     def on_readable(self):
         """The ring fd is readable: completions wait in the CQ. Reap them."""

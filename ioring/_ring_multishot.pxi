@@ -12,6 +12,12 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from libc.errno cimport ENOBUFS
+
+cdef extern from "<errno.h>":
+    int EWOULDBLOCK
+
+cdef extern from "<sys/socket.h>" nogil:
+    ssize_t _c_recv "recv"(int fd, void *buf, size_t n, int flags)
 from ioring.includes.constants cimport (_c_IORING_CQE_F_BUFFER as IORING_CQE_F_BUFFER,
                                         _c_IORING_CQE_F_NOTIF as IORING_CQE_F_NOTIF,
                                         _c_IORING_CQE_BUFFER_SHIFT as IORING_CQE_BUFFER_SHIFT)
@@ -39,6 +45,19 @@ cdef Py_ssize_t _MAX_QUEUED_FDS = 128
 # of the stream's own (see _Stream.single), this large (asyncio's transports read 256 KiB at
 # most; a reader that asks for 64 KiB gets what fits, the rest waits for its next read).
 cdef Py_ssize_t _SINGLE_RECV_SIZE = 65536
+
+# A socket readable this soon after its reader began to wait was readable at once (see
+# _Stream.at_once): the time of the rest of that loop iteration, far below a round trip.
+cdef double _AT_ONCE_S = 10e-6
+
+
+def _set_at_once(double seconds):
+    """For tests: the time under which a readable event counts as at once (see
+    _Stream.at_once); returns the one it replaces."""
+    global _AT_ONCE_S
+    old = _AT_ONCE_S
+    _AT_ONCE_S = seconds
+    return old
 
 _SOCKADDR_STORAGE = 128     # sizeof(struct sockaddr_storage): room for any source address
 
@@ -219,6 +238,25 @@ cdef class _Stream:
     cdef object sbuf            # bytearray the single-shot recvs receive into (while single)
     cdef _AsyncDriver driver    # the StreamReader's, whose pump count tells an inline recv
     cdef unsigned long arm_pump # driver.pumps when the single-shot recv was armed
+    # ``ready`` (a StreamReader's stream, made by Ring._stream_recv): while the peer is idle the
+    # socket is watched by the driver's event loop (loop.add_reader) instead of a multishot
+    # recv, and each readable event takes one recv(2) (_on_readable), as asyncio's transports
+    # do. A multishot recv is woken by io_uring's task work, which interrupts the loop's
+    # epoll_wait (EINTR, then a second epoll_wait): measured in C, receiving through io_uring
+    # under an epoll loop is 3 % slower per ping-pong message than epoll + recv(2) (bench/
+    # RESULTS.md, session 17). While the peer streams, ``single`` as before.
+    # Two peers are told apart by when the socket turns readable after the reader began to
+    # wait: a peer that answers (ping-pong) takes a round trip; one that streams (pipelined
+    # messages) has sent more meanwhile, and the socket is readable in the loop iteration
+    # where the reader began to wait (at once). Twice in a row at once: ``single``. Several
+    # sockets readable in one epoll_wait (ten connections' messages): their streams take the
+    # multishot recv (ready off), whose completions come in one reap and whose replies go out
+    # in one io_uring_enter.
+    cdef bint ready             # idle receives wait for readiness in the loop
+    cdef bint registered        # the fd is watched by driver.loop now (add_reader)
+    cdef object ready_cb        # self._on_readable, bound once
+    cdef double wait_t          # _now() when the reader began to wait (0: it does not wait)
+    cdef int at_once            # readable events in a row that came at once (< _AT_ONCE_S)
 
     cdef int _arm(self) except -1:
         cdef Ring ring = self.ring
@@ -231,6 +269,9 @@ cdef class _Stream:
             raise ValueError(f"{self.buffers!r} is closed")
         if self.single:
             return self._arm_single()
+        if self.ready and self.driver is not None and self.driver.loop is not None \
+                and not self.driver.closing:
+            return self._arm_ready()
         sqe = ring._sqe()
         self.prep(sqe, *self.args)
         if self.buffers is not None:
@@ -261,10 +302,88 @@ cdef class _Stream:
         self.pausing = False
         return 0
 
+    cdef int _arm_ready(self) except -1:
+        """Watch the socket in the driver's loop (see ``ready``)."""
+        cdef _AsyncDriver driver = self.driver
+        if self.registered:
+            return 0
+        if self.ready_cb is None:
+            self.ready_cb = self._on_readable
+        driver.loop.add_reader(<int>self.fd, self.ready_cb)
+        self.registered = True
+        driver.ready_streams.add(self)
+        self.cancel_sent = False
+        self.pausing = False
+        return 0
+
+    cdef int _unregister(self) except -1:
+        """Stop watching the socket (end of stream, error, pause, close, streaming peer)."""
+        cdef _AsyncDriver driver = self.driver
+        if not self.registered:
+            return 0
+        self.registered = False
+        self.ready_cb = None            # (a stream -> bound method -> stream cycle otherwise)
+        driver.ready_streams.discard(self)
+        loop = driver.loop
+        if loop is not None and not loop.is_closed():
+            loop.remove_reader(<int>self.fd)
+        return 0
+
+    def _on_readable(self):
+        """The loop's reader callback while ``registered``: one recv(2) of what the socket
+        holds (up to 64 KiB), queued as a multishot recv's completion would be, and the reader
+        woken."""
+        cdef _AsyncDriver driver = self.driver
+        cdef char *buf
+        cdef ssize_t res
+        cdef int err
+        if not self.registered:
+            return                      # unregistered after the loop saw the event
+        if self.ring.closed or driver.closing:
+            self._unregister()          # the reader's next _take reports the closed Ring
+            self._wake()
+            return
+        buf = driver._recv_buffer()
+        res = _c_recv(<int>self.fd, buf, <size_t>_SINGLE_RECV_SIZE, <int>self.args[3] | _c_MSG_DONTWAIT)
+        if res < 0:
+            err = errno_c
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return
+            self._unregister()
+            if not (self.closing or self.stopping):
+                self.error = err
+            self.ended = True
+        elif res == 0:
+            self._unregister()
+            self.ended = True           # the peer shut down
+        else:
+            if not self.closing:
+                self.results.append(PyBytes_FromStringAndSize(buf, res))
+                self.queued_bytes += res
+            if self.wait_t > 0 and _now() - self.wait_t < _AT_ONCE_S:
+                self.at_once += 1
+                if self.at_once >= 2:
+                    self.at_once = 0
+                    self._go_single()   # the peer streams
+            else:
+                self.at_once = 0
+            if self._behind():
+                self._unregister()      # paused: watched again once the reader caught up (_take)
+        self.wait_t = 0
+        driver._ready_woke(self)
+        self._wake()
+
+    cdef int _leave_ready(self) except -1:
+        """Its idle receives go to the multishot recv from now on (armed when the queue is
+        empty: _take, Multishot._read)."""
+        self.ready = False
+        return self._unregister()
+
     cdef int _go_single(self) except -1:
         """The peer streams: cancel the multishot recv; the next read() arms a single-shot
         one (once the multishot's last completion is reaped)."""
         self.single = True
+        self._unregister()
         if self.op is not None and not self.op_single and not self.cancel_sent:
             self.pausing = True         # its ECANCELED does not end the stream
             self._send_cancel()
@@ -374,7 +493,7 @@ cdef class _Stream:
         if fut.done():                  # cancelled: its task no longer wants the data
             self.read_fut = None
             return
-        if not (self.results or self.ended or self.closing or self.op is None):
+        if not (self.results or self.ended or self.closing or (self.op is None and not self.registered)):
             return                      # nothing yet: keep waiting
         self.read_fut = None
         self.ring._wakes += 1
@@ -421,7 +540,7 @@ cdef class _Stream:
                 self.error = 0
                 raise OSError(err, f"{os.strerror(err)} [{self.name}({self._describe()})]")
             return _END
-        if self.op is None:
+        if self.op is None and not self.registered:
             if self.ring.closed:
                 self.ended = True
                 raise OSError(ECANCELED, f"{os.strerror(ECANCELED)} [{self.name}({self._describe()})]: "
@@ -528,12 +647,16 @@ cdef class Multishot:
         if data is not _EMPTY:
             if not s.single and s.parts > 1:
                 s._go_single()          # several receives queued since the last read: streaming
-            elif not s.single and s.op is None and not s.results and \
+            elif not s.single and s.op is None and not s.registered and not s.results and \
                     not (s.ended or s.closing or ring.closed) and not ring._in_own_chain():
-                # Back from single-shot receives (the last one waited): the multishot armed
-                # again now, while the reader works, as it is between reads of an idle peer.
+                # Back from single-shot receives (the last one waited), or from a pause: the
+                # idle receive armed again now, while the reader works, as it is between reads
+                # of an idle peer.
                 s._arm()
-                driver.schedule_flush()
+                if ring.uring.door_sq_ready():
+                    driver.schedule_flush()
+            driver.ready_open = False   # the wake-ups of a batch have all run (_ready_woke)
+            driver.ready_first = None
             return data
         if s.single:
             driver._streaming()         # the recv goes in the next enter: the writes too
@@ -558,8 +681,32 @@ cdef class Multishot:
         fut = driver.loop.create_future()
         s.read_fut = fut
         s.read_n = n
-        driver.schedule_flush()     # a re-armed request may be queued: submit it
+        if s.registered:
+            s.wait_t = _now()
+        if ring.uring.door_sq_ready():
+            driver.schedule_flush()     # a re-armed request is queued: submit it
         return fut
+
+    def _idle_multishot(self):
+        """For tests: a StreamReader's idle receives take the multishot recv from now on (as
+        after several of the loop's sockets were readable at once: see _Stream.ready), armed
+        now."""
+        cdef _Stream s = self._stream()
+        s._leave_ready()
+        if s.op is None and not (s.ended or s.closing or s.single):
+            s._arm()
+            if s.driver is not None:
+                s.driver.schedule_flush()
+
+    @property
+    def _ready(self):
+        """For tests: a StreamReader's idle receives wait for readiness in the event loop
+        (see _Stream.ready); ``_watched``: the loop watches its socket now."""
+        return self._stream().ready
+
+    @property
+    def _watched(self):
+        return self._stream().registered
 
     @property
     def _single(self):
@@ -590,6 +737,7 @@ cdef class Multishot:
         if s.ended or s.stopping or s.closing:
             return False
         s.stopping = True
+        s._unregister()
         if s.op is None:
             s.ended = True
         else:
@@ -604,6 +752,7 @@ cdef class Multishot:
             return
         s.closing = True
         s._dispose()
+        s._unregister()
         if s.op is None:
             s.ended = True
         else:
@@ -700,7 +849,7 @@ cdef class _FutureWaker:
 
 cdef Multishot _start_multishot(Ring ring, _MsKind kind, str name, object fd, object prep,
                                 tuple args, unsigned sqe_flags, BufferRing buffers, bint rearm,
-                                object msg=None):
+                                object msg=None, _AsyncDriver ready_driver=None):
     cdef _Stream s = _Stream.__new__(_Stream)
     cdef Multishot ms = Multishot.__new__(Multishot)
     s.ring = ring
@@ -719,7 +868,11 @@ cdef Multishot _start_multishot(Ring ring, _MsKind kind, str name, object fd, ob
     if ring._issuer:
         ring._check_thread()
     ring._sq_gate()
-    s._arm()
+    if ready_driver is None:
+        s._arm()
+    else:
+        s.ready = True              # armed by the reader's first read (see _Stream.ready)
+        s.driver = ready_driver
     ms._s = s
     return ms
 

@@ -700,6 +700,7 @@ class AsyncRing:
         if self._driver is not None:
             self._driver.closing = True
             self._driver.cancel_flush()
+            self._driver.close_streams()
             self._driver.loop = None
         if self._cancel_timer is not None:
             self._cancel_timer.cancel()
