@@ -269,9 +269,8 @@ cdef class _Stream:
             raise ValueError(f"{self.buffers!r} is closed")
         if self.single:
             return self._arm_single()
-        if self.ready and self.driver is not None and self.driver.loop is not None \
-                and not self.driver.closing:
-            return self._arm_ready()
+        if self.ready and self.driver is not None and self.driver.loop is not None:
+            return self._arm_ready()    # (unwatched by the AsyncRing's close: close_streams)
         sqe = ring._sqe()
         self.prep(sqe, *self.args)
         if self.buffers is not None:
@@ -339,7 +338,7 @@ cdef class _Stream:
         cdef int err
         if not self.registered:
             return                      # unregistered after the loop saw the event
-        if self.ring.closed or driver.closing:
+        if self.ring.closed:
             self._unregister()          # the reader's next _take reports the closed Ring
             self._wake()
             return
