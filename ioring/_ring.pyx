@@ -1091,19 +1091,20 @@ cdef class Ring:
         the provided buffers of ``buffers`` (a BufferRing; None: this Ring's default one, 128 x
         16 KiB, made on first use): a Multishot that yields the bytes of each receive, and ends
         at end of stream (the peer shut down)."""
-        cdef int fd = _fileno(sock, "sock")
-        buffers = self._buffers_for(buffers)
-        return _start_multishot(self, _MS_DATA, "recv_multishot", fd, L.io_uring_prep_recv_multishot,
-                                (fd, None, 0, msg_flags), flags, buffers, True)
+        return self._recv_multishot(sock, buffers, msg_flags, flags, None)
 
     def _stream_recv(self, sock, BufferRing buffers, _AsyncDriver driver not None):
         """For ioring.asyncio's StreamReader: recv_multishot's Multishot, whose idle receives
         wait for readiness in ``driver``'s loop (see _Stream.ready), armed by the first read
         (Multishot._read)."""
+        return self._recv_multishot(sock, buffers, 0, 0, driver)
+
+    cdef Multishot _recv_multishot(self, sock, BufferRing buffers, int msg_flags, unsigned flags,
+                                   _AsyncDriver ready_driver):
         cdef int fd = _fileno(sock, "sock")
         buffers = self._buffers_for(buffers)
         return _start_multishot(self, _MS_DATA, "recv_multishot", fd, L.io_uring_prep_recv_multishot,
-                                (fd, None, 0, 0), 0, buffers, True, None, driver)
+                                (fd, None, 0, msg_flags), flags, buffers, True, None, ready_driver)
 
     def recvmsg_multishot(self, sock, BufferRing buffers=None, int ancbufsize=0, int msg_flags=0, *,
                           unsigned flags=0):
