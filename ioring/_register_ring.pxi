@@ -102,20 +102,17 @@ def io_uring_enable_rings(io_uring ring not None):
 
 # ---- io-wq -------------------------------------------------------------------------------------
 
-_NO_MASK = object()
-
-
-def io_uring_register_iowq_aff(io_uring ring not None, cpusz, mask=_NO_MASK):
+def io_uring_register_iowq_aff(io_uring ring not None, cpusz, mask=None):
     """io_uring_register_iowq_aff(3): run this thread's io-wq workers of the ring on the CPUs
     in ``mask``, an iterable of CPU numbers (as os.sched_setaffinity). ``cpusz`` is C's
-    byte size of the mask; io_uring_register_iowq_aff(ring, mask) picks it (at least
-    sizeof(cpu_set_t), 128). Workers started afterwards get the mask."""
+    byte size of the mask; io_uring_register_iowq_aff(ring, mask) (``mask`` None) picks it (at
+    least sizeof(cpu_set_t), 128). Workers started afterwards get the mask."""
     cdef list cpus = []
     cdef unsigned long long size, need, words, cpu
     cdef unsigned long *bits
     cdef int ret
     cdef size_t bits_per_word = 8 * sizeof(unsigned long)
-    if mask is _NO_MASK:
+    if mask is None:
         mask, cpusz = cpusz, None
     if isinstance(mask, (str, bytes)):
         raise TypeError("mask must be an iterable of CPU numbers")

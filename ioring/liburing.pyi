@@ -568,7 +568,7 @@ def io_uring_enable_rings(ring: io_uring) -> int:
 
 # io-wq
 def io_uring_register_iowq_aff(ring: io_uring, cpusz: Union[int, Iterable[int], None],
-                               mask: Iterable[int] = ...) -> int:
+                               mask: Optional[Iterable[int]] = None) -> int:
     """io_uring_register_iowq_aff(3): (ring, cpusz, mask) or (ring, mask); mask = CPU numbers."""
 def io_uring_unregister_iowq_aff(ring: io_uring) -> int:
     """io_uring_unregister_iowq_aff(3)."""

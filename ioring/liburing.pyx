@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, binding=False
 """liburing's C API, one-to-one, over ioring's own ring core.
 
 Names, argument order and constants are liburing 2.15's; its man pages are the documentation.
@@ -1885,8 +1885,15 @@ include "_sqe_fields.pxi"
 # IntRangeError (public, since it appears in tracebacks): an OverflowError *and* a ValueError,
 # with the same message and traceback (so ``except ValueError`` and ``except OverflowError``
 # both catch it). The shim replaces the
-# object's vectorcall pointer (PEP 590) or the setter of its getset: no cost unless an
-# exception is raised, and the objects keep their types, names and signatures.
+# function pointer of its PyMethodDef, the vectorcall of its type or the setter of its getset: no
+# cost unless an exception is raised, and the objects keep their names, signatures and docs.
+#
+# The module is compiled with ``binding=False``: its functions are builtins (PyCFunction), which
+# CPython's specializing interpreter calls directly (a Cython function is called through the
+# generic path: ~7 ns more per call, issue 18). A builtin's signature comes from a text signature
+# at the start of its C docstring (``name(a, b=0)\n--\n\n``); Cython embeds the C-typed one
+# (``io_uring_prep_read(io_uring_sqe sqe, int fd, ...)``), which stays the doc's first line and
+# from which the routing writes the text signature, so ``inspect.signature`` works as before.
 
 cdef extern from *:
     """
@@ -1921,24 +1928,113 @@ cdef extern from *:
         Py_INCREF((PyObject *)Py_TYPE(exc));
     }
 
-    /* Functions and methods: the original vectorcall of each kind of callable (Cython has a
-     * handful: NOARGS, O, FASTCALL|KEYWORDS, the method variant) behind one shim each. */
-    #define IORING_VC_SLOTS 8
-    static vectorcallfunc ioring_vc_orig[IORING_VC_SLOTS];
-    #define IORING_VC_SHIM(k) \\
-        static PyObject *ioring_vc_shim_##k(PyObject *f, PyObject *const *a, size_t n, PyObject *kw) \\
+    /* Builtins and method descriptors (binding=False): the specializing interpreter calls the
+     * function pointer of their PyMethodDef directly, so the shim takes its place there. Each
+     * PyMethodDef gets a slot: the shim of slot k calls the original kept in slot k. */
+    #define IORING_ML_SLOTS 512
+    static PyCFunction ioring_ml_orig[IORING_ML_SLOTS];
+    static int ioring_ml_count = 0;
+    #define IORING_ML_K(a, b, c) ((a) * 64 + (b) * 8 + (c))
+    #define IORING_ML_SHIM(a, b, c) \\
+        static PyObject *ioring_ml_fk_##a##b##c(PyObject *s, PyObject *const *v, Py_ssize_t n, PyObject *kw) \\
         { \\
-            PyObject *r = ioring_vc_orig[k](f, a, n, kw); \\
+            PyObject *r = ((_PyCFunctionFastWithKeywords)(void (*)(void))ioring_ml_orig[IORING_ML_K(a, b, c)])(s, v, n, kw); \\
+            if (r == NULL) \\
+                ioring_overflow_to_range_error(); \\
+            return r; \\
+        } \\
+        static PyObject *ioring_ml_o_##a##b##c(PyObject *s, PyObject *v) \\
+        { \\
+            PyObject *r = ioring_ml_orig[IORING_ML_K(a, b, c)](s, v); \\
+            if (r == NULL) \\
+                ioring_overflow_to_range_error(); \\
+            return r; \\
+        } \\
+        static PyObject *ioring_ml_va_##a##b##c(PyObject *s, PyObject *v, PyObject *kw) \\
+        { \\
+            PyObject *r = ((PyCFunctionWithKeywords)(void (*)(void))ioring_ml_orig[IORING_ML_K(a, b, c)])(s, v, kw); \\
             if (r == NULL) \\
                 ioring_overflow_to_range_error(); \\
             return r; \\
         }
-    IORING_VC_SHIM(0) IORING_VC_SHIM(1) IORING_VC_SHIM(2) IORING_VC_SHIM(3)
-    IORING_VC_SHIM(4) IORING_VC_SHIM(5) IORING_VC_SHIM(6) IORING_VC_SHIM(7)
-    static const vectorcallfunc ioring_vc_shims[IORING_VC_SLOTS] = {
-        ioring_vc_shim_0, ioring_vc_shim_1, ioring_vc_shim_2, ioring_vc_shim_3,
-        ioring_vc_shim_4, ioring_vc_shim_5, ioring_vc_shim_6, ioring_vc_shim_7,
+    #define IORING_ML_SHIM8(a, b) IORING_ML_SHIM(a, b, 0) IORING_ML_SHIM(a, b, 1) IORING_ML_SHIM(a, b, 2) \\
+        IORING_ML_SHIM(a, b, 3) IORING_ML_SHIM(a, b, 4) IORING_ML_SHIM(a, b, 5) IORING_ML_SHIM(a, b, 6) \\
+        IORING_ML_SHIM(a, b, 7)
+    #define IORING_ML_SHIM64(a) IORING_ML_SHIM8(a, 0) IORING_ML_SHIM8(a, 1) IORING_ML_SHIM8(a, 2) \\
+        IORING_ML_SHIM8(a, 3) IORING_ML_SHIM8(a, 4) IORING_ML_SHIM8(a, 5) IORING_ML_SHIM8(a, 6) \\
+        IORING_ML_SHIM8(a, 7)
+    IORING_ML_SHIM64(0) IORING_ML_SHIM64(1) IORING_ML_SHIM64(2) IORING_ML_SHIM64(3)
+    IORING_ML_SHIM64(4) IORING_ML_SHIM64(5) IORING_ML_SHIM64(6) IORING_ML_SHIM64(7)
+
+    typedef struct { PyCFunction fk, o, va; } ioring_ml_shim_set;    /* by calling convention */
+    #define IORING_ML_ROW(a, b, c) { \\
+        (PyCFunction)(void (*)(void))ioring_ml_fk_##a##b##c, ioring_ml_o_##a##b##c, \\
+        (PyCFunction)(void (*)(void))ioring_ml_va_##a##b##c },
+    #define IORING_ML_ROW8(a, b) IORING_ML_ROW(a, b, 0) IORING_ML_ROW(a, b, 1) IORING_ML_ROW(a, b, 2) \\
+        IORING_ML_ROW(a, b, 3) IORING_ML_ROW(a, b, 4) IORING_ML_ROW(a, b, 5) IORING_ML_ROW(a, b, 6) \\
+        IORING_ML_ROW(a, b, 7)
+    #define IORING_ML_ROW64(a) IORING_ML_ROW8(a, 0) IORING_ML_ROW8(a, 1) IORING_ML_ROW8(a, 2) \\
+        IORING_ML_ROW8(a, 3) IORING_ML_ROW8(a, 4) IORING_ML_ROW8(a, 5) IORING_ML_ROW8(a, 6) \\
+        IORING_ML_ROW8(a, 7)
+    static const ioring_ml_shim_set ioring_ml_shims[IORING_ML_SLOTS] = {
+        IORING_ML_ROW64(0) IORING_ML_ROW64(1) IORING_ML_ROW64(2) IORING_ML_ROW64(3)
+        IORING_ML_ROW64(4) IORING_ML_ROW64(5) IORING_ML_ROW64(6) IORING_ML_ROW64(7)
     };
+
+    static PyMethodDef *ioring_methoddef_of(PyObject *obj)
+    {
+        if (PyCFunction_Check(obj))
+            return ((PyCFunctionObject *)obj)->m_ml;
+        if (Py_IS_TYPE(obj, &PyMethodDescr_Type))
+            return ((PyMethodDescrObject *)obj)->d_method;
+        return NULL;
+    }
+
+    static int ioring_shim_builtin(PyObject *obj)
+    {
+        PyMethodDef *ml = ioring_methoddef_of(obj);
+        PyCFunction shim;
+        int k, flags;
+        if (ml == NULL)
+            return 0;
+        for (k = 0; k < ioring_ml_count; k++)
+            if (ml->ml_meth == ioring_ml_shims[k].fk || ml->ml_meth == ioring_ml_shims[k].o
+                    || ml->ml_meth == ioring_ml_shims[k].va)
+                return 0;                                   /* already */
+        if (ioring_ml_count == IORING_ML_SLOTS)
+            return 0;                                       /* table full: left as it is */
+        k = ioring_ml_count;
+        flags = ml->ml_flags & (METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | METH_METHOD);
+        if (flags == (METH_FASTCALL | METH_KEYWORDS))
+            shim = ioring_ml_shims[k].fk;
+        else if (flags == METH_NOARGS || flags == METH_O || flags == METH_VARARGS)
+            shim = ioring_ml_shims[k].o;
+        else if (flags == (METH_VARARGS | METH_KEYWORDS))
+            shim = ioring_ml_shims[k].va;
+        else
+            return 0;                                       /* a convention Cython does not use here */
+        ioring_ml_orig[k] = ml->ml_meth;
+        ioring_ml_count++;
+        ml->ml_meth = shim;
+        return 1;
+    }
+
+    /* The doc CPython reads a builtin's __text_signature__ and __doc__ from (kept for the
+     * module's life, as Cython's own static docstrings are). */
+    static int ioring_set_builtin_doc(PyObject *obj, const char *doc)
+    {
+        PyMethodDef *ml = ioring_methoddef_of(obj);
+        size_t n = strlen(doc) + 1;
+        char *copy;
+        if (ml == NULL)
+            return 0;
+        copy = (char *)PyMem_RawMalloc(n);
+        if (copy == NULL)
+            return 0;
+        memcpy(copy, doc, n);
+        ml->ml_doc = copy;
+        return 1;
+    }
 
     /* Types: Cython gives each its own vectorcall (or none: then type.__call__ does tp_new and
      * tp_init); the original is kept per type. */
@@ -1986,34 +2082,6 @@ cdef extern from *:
         if (r == NULL)
             ioring_overflow_to_range_error();
         return r;
-    }
-
-    static int ioring_shim_slot(vectorcallfunc *slot)
-    {
-        int k;
-        vectorcallfunc orig = *slot;
-        if (orig == NULL)
-            return 0;
-        for (k = 0; k < IORING_VC_SLOTS; k++)
-            if (ioring_vc_shims[k] == orig)
-                return 0;                                   /* already */
-        for (k = 0; k < IORING_VC_SLOTS; k++) {
-            if (ioring_vc_orig[k] == NULL)
-                ioring_vc_orig[k] = orig;
-            if (ioring_vc_orig[k] == orig) {
-                *slot = ioring_vc_shims[k];
-                return 1;
-            }
-        }
-        return 0;                                           /* table full: left as it is */
-    }
-
-    static int ioring_shim_callable(PyObject *obj)
-    {
-        PyTypeObject *tp = Py_TYPE(obj);
-        if (!PyType_HasFeature(tp, Py_TPFLAGS_HAVE_VECTORCALL) || tp->tp_vectorcall_offset <= 0)
-            return 0;
-        return ioring_shim_slot((vectorcallfunc *)((char *)obj + tp->tp_vectorcall_offset));
     }
 
     static int ioring_shim_type(PyObject *obj)
@@ -2068,7 +2136,8 @@ cdef extern from *:
         ioring_range_error_type = cls;
     }
     """
-    int ioring_shim_callable(object obj)
+    int ioring_shim_builtin(object obj)
+    int ioring_set_builtin_doc(object obj, const char *doc)
     int ioring_shim_type(object obj)
     int ioring_shim_setter(object descr)
     void ioring_set_range_error_type(object cls)
@@ -2081,22 +2150,72 @@ class IntRangeError(OverflowError, ValueError):
     ``except`` catches it."""
 
 
+def _split_params(text):
+    """A signature's parameter list split at its top-level commas."""
+    params, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            params.append(text[start:i].strip())
+            start = i + 1
+    if text[start:].strip():
+        params.append(text[start:].strip())
+    return params
+
+
+def _text_signature(name, doc, method):
+    """The text signature CPython reads from the start of a builtin's C doc
+    (``name($self, a, b=0)``), made from the C-typed first line Cython embeds
+    (``Type.name(self, int a, unsigned int b=0)``): the types dropped, names and defaults kept.
+    None when the first line is not a signature of ``name``."""
+    head = doc.split("\n", 1)[0]
+    qualified, paren, rest = head.partition("(")
+    if not paren or not rest.endswith(")") or qualified.rpartition(".")[2] != name:
+        return None
+    params = []
+    for param in _split_params(rest[:len(rest) - 1]):       # (this module has wraparound=False)
+        declared, eq, default = param.partition("=")
+        ctype, space, pname = declared.strip().rpartition(" ")
+        if space:
+            pname = pname.lstrip("*")                           # "char *p"; "*args" keeps its star
+        params.append(pname + (eq + default.strip() if eq else ""))
+    if method and params and params[0] == "self":
+        params[0] = "$self"
+    return f"{name}({', '.join(params)})"
+
+
+def _route_builtin(obj, method):
+    """Routes one builtin or method descriptor and gives it its text signature."""
+    doc = obj.__doc__
+    if doc and getattr(obj, "__text_signature__", None) is None:
+        sig = _text_signature(obj.__name__, doc, method)
+        if sig is not None:
+            ioring_set_builtin_doc(obj, f"{sig}\n--\n\n{doc}".encode())
+    return ioring_shim_builtin(obj)
+
+
 def _route_int_range_errors():
     ioring_set_range_error_type(IntRangeError)
-    cyfunction = type(_route_int_range_errors)
+    builtin = type(len)
     n = 0
     for obj in list(globals().values()):
-        if type(obj) is cyfunction and getattr(obj, "__module__", None) == __name__:
-            n += ioring_shim_callable(obj)
+        if type(obj) is builtin and getattr(obj, "__module__", None) == __name__:
+            n += _route_builtin(obj, False)
         elif (isinstance(obj, type) and obj.__module__ == __name__
               and not issubclass(obj, BaseException)):
             n += ioring_shim_type(obj)
             for attr in vars(obj).values():
-                if type(attr) is cyfunction:
-                    n += ioring_shim_callable(attr)
+                if type(attr) is _MethodDescriptor and attr.__objclass__ is obj:
+                    n += _route_builtin(attr, True)
+                elif isinstance(attr, (staticmethod, classmethod)) and type(attr.__func__) is builtin:
+                    n += _route_builtin(attr.__func__, False)
                 else:
                     n += ioring_shim_setter(attr)
     return n
 
 
+_MethodDescriptor = type(str.join)
 _route_int_range_errors()

@@ -632,10 +632,25 @@ def test_out_of_range_ints_raise_value_error(ring):
     assert reap(ring, 1) == [(7, 0, 0)]
 
 
+def test_out_of_range_int_in_a_method_raises_value_error(ring):
+    """Methods of the module's types are routed too (their PyMethodDef, as the functions')."""
+    br = L.io_uring_setup_buf_ring(ring, 4, 3, 0)
+    try:
+        with pytest.raises(ValueError) as info:
+            br.buffer(2**32)
+        assert isinstance(info.value, OverflowError)
+        with pytest.raises(ValueError):
+            L.io_uring_buf_ring.buffer(br, -1)
+    finally:
+        L.io_uring_free_buf_ring(ring, br, 4, 3)
+
+
 def test_int_range_routing_keeps_functions_as_they_were():
-    """The routing changes no type, name, signature or docstring, and normal calls work."""
+    """The routing changes no name, signature or docstring, and normal calls work. The functions
+    are builtins (the module is compiled with binding=False: CPython's specializing interpreter
+    calls a builtin directly, a Cython function through its generic path, issue 18)."""
     import inspect
-    assert type(L.io_uring_prep_read).__name__ == "cython_function_or_method"
+    assert type(L.io_uring_prep_read) is type(len)
     assert L.io_uring_prep_read.__name__ == "io_uring_prep_read"
     assert list(inspect.signature(L.io_uring_prep_read).parameters) == ["sqe", "fd", "buf", "nbytes", "offset"]
     assert L.io_uring_prep_read.__doc__.startswith("io_uring_prep_read(")
@@ -645,3 +660,53 @@ def test_int_range_routing_keeps_functions_as_they_were():
         L.kernel_timespec("x")
     with pytest.raises(TypeError):
         L.io_uring_prep_read(1, 2)
+
+
+def _callables_of_the_module():
+    import types
+    for name, obj in sorted(vars(L).items()):
+        if isinstance(obj, types.BuiltinFunctionType) and obj.__module__ == L.__name__:
+            yield name, obj, False
+        elif isinstance(obj, type) and obj.__module__ == L.__name__:
+            for attr, member in sorted(vars(obj).items()):
+                if isinstance(member, types.MethodDescriptorType) and member.__objclass__ is obj:
+                    yield f"{name}.{attr}", member, True
+                elif isinstance(member, staticmethod):
+                    yield f"{name}.{attr}", member.__func__, False
+
+
+def test_every_function_and_method_has_the_signature_of_its_doc():
+    """A builtin's signature comes from a text signature the import writes from the C-typed first
+    line Cython embeds: every function and method of the module has one, with the names and
+    defaults of that line, and the line stays the first of ``__doc__``."""
+    import inspect
+    import re
+    checked = 0
+    for name, fn, method in _callables_of_the_module():
+        if name.startswith("__pyx_unpickle") or (fn.__name__ == "__next__" and fn.__doc__ is None):
+            continue                        # Cython's pickling helpers and a slot's copy: no doc
+        doc = fn.__doc__
+        assert doc, name
+        first = doc.split("\n", 1)[0]
+        assert re.match(rf"^(\w+\.)?{re.escape(fn.__name__)}\(.*\)$", first), (name, first)
+        params = list(inspect.signature(fn).parameters.values())
+        doc_params = [p.strip() for p in first[first.index("(") + 1:-1].split(",") if p.strip()]
+        assert len(params) == len(doc_params), (name, first, params)
+        for param, text in zip(params, doc_params):
+            declared, eq, default = text.partition("=")
+            assert declared.split()[-1].lstrip("*") == param.name, (name, text)
+            if eq:
+                assert repr(param.default) == default.strip(), (name, text, param.default)
+            else:
+                assert param.default is inspect.Parameter.empty, (name, text)
+        if method:
+            assert params[0].name == "self" and params[0].kind is inspect.Parameter.POSITIONAL_ONLY
+        checked += 1
+    assert checked > 250
+
+
+def test_bound_methods_drop_self_from_their_signature():
+    import inspect
+    addr = L.sockaddr.from_bytes(b"\x02\x00\x00\x50\x7f\x00\x00\x01" + bytes(8))
+    assert str(inspect.signature(addr.to_python)) == "()"
+    assert addr.to_python() == ("127.0.0.1", 80)
