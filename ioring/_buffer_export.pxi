@@ -55,20 +55,39 @@ cdef extern from *:
     static destructor ioring_buffer_base_dealloc;
     static Py_ssize_t ioring_buffer_view_offset, ioring_buffer_held_offset;
 
+    /* Releases an export; an exception pending (a failed call releasing what it pinned) is kept,
+       since releasing may run Python code. */
+    static void ioring_release_view(Py_buffer *view)
+    {
+        if (PyErr_Occurred()) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyBuffer_Release(view);
+            PyErr_Restore(type, value, tb);
+        } else {
+            PyBuffer_Release(view);
+        }
+    }
+
+    /* A Py_buffer's export moved (the struct copied, the source no longer holding it), and
+       whether one holds an export: in C, since Cython types a Py_buffer's obj as an object. */
+    static inline void ioring_view_move(Py_buffer *dst, Py_buffer *src)
+    {
+        *dst = *src;
+        src->obj = NULL;
+    }
+
+    static inline int ioring_view_held(const Py_buffer *view)
+    {
+        return view->obj != NULL;
+    }
+
     static void ioring_buffer_dealloc(PyObject *o)
     {
         int *held = (int *)((char *)o + ioring_buffer_held_offset);
         if (*held) {
-            Py_buffer *view = (Py_buffer *)((char *)o + ioring_buffer_view_offset);
             *held = 0;
-            if (PyErr_Occurred()) {     /* releasing may run Python code: keep the error */
-                PyObject *type, *value, *tb;
-                PyErr_Fetch(&type, &value, &tb);
-                PyBuffer_Release(view);
-                PyErr_Restore(type, value, tb);
-            } else {
-                PyBuffer_Release(view);
-            }
+            ioring_release_view((Py_buffer *)((char *)o + ioring_buffer_view_offset));
         }
         ioring_buffer_base_dealloc(o);
     }
@@ -86,6 +105,9 @@ cdef extern from *:
     }
     """
     void ioring_buffer_install_dealloc(object type, Py_ssize_t view_offset, Py_ssize_t held_offset)
+    void ioring_release_view(Py_buffer *view)
+    void ioring_view_move(Py_buffer *dst, Py_buffer *src)
+    bint ioring_view_held(const Py_buffer *view)
 
 
 cdef int _install_buffer_dealloc() except -1:

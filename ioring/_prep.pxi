@@ -30,11 +30,43 @@ cdef inline c.io_uring_sqe *_target(io_uring_sqe sqe, c.io_uring_sqe *s) except 
     return sqe._begin() if sqe is not None else s
 
 
+cdef c.io_uring_sqe *_begin_pinned(io_uring_sqe sqe, object buf, long long nbytes, bint writable,
+                                   object offset, uint64_t *off, void **ptr) except NULL:
+    """The start of a one-buffer prep on a ring's SQE: ``buf`` exported (``nbytes`` of it used),
+    ``offset`` converted, the SQE begun, and the export pinned in the ring's pin table itself
+    (io_uring._pin_put_view: no _Buffer object made and freed per request). Until the SQE is
+    begun a bad argument leaves it untouched; the export is released if anything fails."""
+    cdef Py_buffer view
+    cdef c.io_uring_sqe *s
+    cdef io_uring ring = sqe.ring
+    cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
+    if _get_buffer_noexc(buf, &view, flags) < 0:
+        _clear_error()
+        _raise_buffer_error(buf, flags, writable)
+    try:
+        _check_length(nbytes, view.len, "nbytes")
+        off[0] = _offset(offset)
+        s = sqe._begin()            # (drops what the slot pinned: its ref is 0 now)
+        ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ring._pin_put_view(&view)
+    except BaseException:
+        ioring_release_view(&view)
+        raise
+    ptr[0] = view.buf
+    return s
+
+
 def io_uring_prep_read(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_read(3): read ``nbytes`` into the writable buffer ``buf`` (zero-copy) at
     ``offset`` (-1: the current file position). ``buf`` None: a provided buffer is selected
     (IOSQE_BUFFER_SELECT with io_uring_sqe_set_buf_group)."""
-    sqe._pin(door_prep_read(sqe, NULL, fd, buf, nbytes, offset))
+    cdef uint64_t off
+    cdef void *ptr
+    cdef c.io_uring_sqe *s
+    if buf is None or sqe._own != NULL:
+        sqe._pin(door_prep_read(sqe, NULL, fd, buf, nbytes, offset))
+    else:
+        s = _begin_pinned(sqe, buf, nbytes, True, offset, &off, &ptr)
+        c.ioring_prep_read(s, fd, ptr, <unsigned>nbytes, off)
 
 
 cdef object door_prep_read(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,
@@ -47,7 +79,14 @@ cdef object door_prep_read(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object b
 
 def io_uring_prep_write(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_write(3): write ``nbytes`` of ``buf`` at ``offset`` (-1: current position)."""
-    sqe._pin(door_prep_write(sqe, NULL, fd, buf, nbytes, offset))
+    cdef uint64_t off
+    cdef void *ptr
+    cdef c.io_uring_sqe *s
+    if sqe._own != NULL:
+        sqe._pin(door_prep_write(sqe, NULL, fd, buf, nbytes, offset))
+    else:
+        s = _begin_pinned(sqe, buf, nbytes, False, offset, &off, &ptr)
+        c.ioring_prep_write(s, fd, ptr, <unsigned>nbytes, off)
 
 
 cdef object door_prep_write(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,

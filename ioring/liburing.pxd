@@ -85,6 +85,8 @@ cdef class io_uring:
     cdef uint32_t *_pin_free      # free indices of _pin_store
     cdef uint32_t _pin_nfree
     cdef uint32_t _pin_cap
+    cdef Py_buffer *_pin_views    # per _pin_store index (capacity _pin_cap): a buffer export held
+                                  # in place of an object (obj NULL: none; the store holds None)
     cdef unsigned _tracked        # SQEs before this SQ index have been tracked (_flight or _inflight)
     cdef _RegisteredBuffers _reg_buffers  # the registered buffer table (never None)
     cdef int _blocking            # blocking calls in progress (the GIL is released in them)
@@ -107,9 +109,13 @@ cdef class io_uring:
     cdef void _track(self)
     cdef Py_ssize_t _requests_tracked(self)
     cdef uint32_t _pin_put(self, object pins) except 0
+    cdef uint32_t _pin_put_view(self, Py_buffer *view) except 0
+    cdef object _pin_obj(self, uint32_t ref)
+    cdef void _pin_set(self, uint32_t ref, object obj)
     cdef void _pin_drop(self, uint32_t ref)
     cdef void _settle(self, uint64_t ud)
     cdef void _forget_flight(self)
+    cdef void _release_views(self)
     cdef int _size_slots(self, unsigned n) except -1
     cdef void _retire(self, unsigned nr)
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos)

@@ -585,14 +585,14 @@ cdef class io_uring:
                             entry.ref = ref             # the slot's pins move to the value
                         else:                           # another request pinned for this value
                             old = entry.ref             # (no C pointer is used past here)
-                            self._pin_store[old - 1] = (self._pin_store[old - 1], self._pin_store[ref - 1])
+                            self._pin_set(old, (self._pin_obj(old), self._pin_obj(ref)))
                             self._pin_drop(ref)
                     self._tracked += 1
                     continue
                 # (out of memory for the count: a record does the same)
             pins = None
             if ref:
-                pins = self._pin_store[ref - 1]
+                pins = self._pin_obj(ref)
                 self._slot_ref[slot] = 0
                 self._pin_drop(ref)
             key = ud
@@ -605,7 +605,7 @@ cdef class io_uring:
                 if self._flight.used and ioring_udcount_remove(&self._flight, ud, &count, &ref):
                     rec.count = count               # the value moves to the record
                     if ref:
-                        rec.pins = self._pin_store[ref - 1]
+                        rec.pins = self._pin_obj(ref)
                         self._pin_drop(ref)
                 self._inflight[key] = rec
             rec.count += 1
@@ -621,6 +621,7 @@ cdef class io_uring:
         """Keep ``pins`` in _pin_store: its ref (index + 1)."""
         cdef uint32_t idx, cap
         cdef uint32_t *grown
+        cdef Py_buffer *views
         if self._pin_nfree:
             self._pin_nfree -= 1
             idx = self._pin_free[self._pin_nfree]
@@ -633,12 +634,60 @@ cdef class io_uring:
             if grown == NULL:
                 raise MemoryError()
             self._pin_free = grown
+            # (a held export may move: its release reads only the exporter and ``internal``)
+            views = <Py_buffer *>realloc(self._pin_views, cap * sizeof(Py_buffer))
+            if views == NULL:
+                raise MemoryError()
+            memset(&views[self._pin_cap], 0, (cap - self._pin_cap) * sizeof(Py_buffer))
+            self._pin_views = views
             self._pin_cap = cap
         self._pin_store.append(pins)
         return idx + 1
 
+    cdef uint32_t _pin_put_view(self, Py_buffer *view) except 0:
+        """Keep the export ``view`` (moved in: the ring releases it from now on) in the pin table
+        itself: a read's or a write's buffer is pinned without a _Buffer object to make and free."""
+        cdef uint32_t idx, ref
+        if self._pin_nfree:                     # a free index's store entry is None already
+            self._pin_nfree -= 1
+            idx = self._pin_free[self._pin_nfree]
+            ioring_view_move(&self._pin_views[idx], view)
+            return idx + 1
+        ref = self._pin_put(None)
+        ioring_view_move(&self._pin_views[ref - 1], view)
+        return ref
+
+    cdef object _pin_obj(self, uint32_t ref):
+        """What ``ref`` pins, as an object: an export held in the table moves into a _Buffer
+        (for paths that keep pins elsewhere: merged, in a record, leaked)."""
+        cdef _Buffer b
+        if not ioring_view_held(&self._pin_views[ref - 1]):
+            return self._pin_store[ref - 1]
+        b = _Buffer.__new__(_Buffer)
+        ioring_view_move(&b.view, &self._pin_views[ref - 1])
+        b.held = True
+        b.ptr = <char *>b.view.buf
+        b.nbytes = b.view.len
+        self._pin_store[ref - 1] = b
+        return b
+
+    cdef void _pin_set(self, uint32_t ref, object obj):
+        """``ref`` pins ``obj`` in place of what it pinned (released once ``obj`` is stored)."""
+        cdef Py_buffer view
+        ioring_view_move(&view, &self._pin_views[ref - 1])
+        self._pin_store[ref - 1] = obj
+        if ioring_view_held(&view):
+            ioring_release_view(&view)
+
     cdef void _pin_drop(self, uint32_t ref):
         """Release what _pin_store holds at ``ref``."""
+        cdef Py_buffer view
+        if ioring_view_held(&self._pin_views[ref - 1]):    # (its store entry is None)
+            ioring_view_move(&view, &self._pin_views[ref - 1])
+            self._pin_free[self._pin_nfree] = ref - 1
+            self._pin_nfree += 1
+            ioring_release_view(&view)          # last, once the state is consistent
+            return
         old = self._pin_store[ref - 1]          # dropped last, once the state is consistent
         self._pin_store[ref - 1] = None
         self._pin_free[self._pin_nfree] = ref - 1
@@ -659,7 +708,7 @@ cdef class io_uring:
                 if self._flight.used and ioring_udcount_remove(&self._flight, ud, &count, &ref):
                     rec.count += count
                     if ref:
-                        rec.pins = self._pin_store[ref - 1] if rec.pins is None else (rec.pins, self._pin_store[ref - 1])
+                        rec.pins = self._pin_obj(ref) if rec.pins is None else (rec.pins, self._pin_obj(ref))
                         self._pin_drop(ref)
                 rec.count -= 1
                 if rec.count <= 0:
@@ -674,8 +723,18 @@ cdef class io_uring:
         ioring_udcount_clear(&self._flight)
         if self._slot_ref != NULL:
             memset(self._slot_ref, 0, self._nslots * sizeof(uint32_t))
+        self._release_views()
         self._pin_store = []
         self._pin_nfree = 0
+
+    cdef void _release_views(self):
+        """Release every export the pin table holds in place of an object."""
+        cdef uint32_t i
+        cdef Py_buffer view
+        for i in range(self._pin_cap):
+            if ioring_view_held(&self._pin_views[i]):
+                ioring_view_move(&view, &self._pin_views[i])
+                ioring_release_view(&view)
 
     cdef int _size_slots(self, unsigned n) except -1:
         """Per-slot state for an SQ of ``n`` entries, empty (what slots pinned is dropped)."""
@@ -870,6 +929,10 @@ cdef class io_uring:
         return keys
 
     cdef void _leak(self, str why):
+        cdef uint32_t i
+        for i in range(self._pin_cap):
+            if ioring_view_held(&self._pin_views[i]):
+                self._pin_obj(i + 1)            # its export moves into a _Buffer, kept forever
         _leaked_pins.append(list(self._inflight.values()))
         _leaked_pins.append(self._pin_store)
         self._inflight = {}
@@ -914,7 +977,7 @@ cdef class io_uring:
         cdef size_t slot = <size_t>(sqe - self.ring.sq.sqes) >> c.ioring_sqe_shift(&self.ring)
         cdef uint32_t ref = self._slot_ref[slot]
         if ref:
-            self._pin_store[ref - 1] = (self._pin_store[ref - 1], obj)
+            self._pin_set(ref, (self._pin_obj(ref), obj))
         else:
             self._slot_ref[slot] = self._pin_put(obj)
         return 0
@@ -1206,6 +1269,11 @@ cdef class io_uring:
         ioring_udcount_free(&self._flight)
         free(self._pin_free)
         self._pin_free = NULL
+        if self._pin_views != NULL:
+            self._release_views()
+            free(self._pin_views)
+            self._pin_views = NULL
+            self._pin_cap = 0
         free(self._slot_ref)
         self._slot_ref = NULL
 
@@ -1446,7 +1514,7 @@ cdef class io_uring_sqe:
                 self.ring._slot_ref[slot] = 0
                 self.ring._pin_drop(ref)
         elif ref:
-            self.ring._pin_store[ref - 1] = obj
+            self.ring._pin_set(ref, obj)
         else:
             self.ring._slot_ref[slot] = self.ring._pin_put(obj)
         return 0
@@ -1458,7 +1526,7 @@ cdef class io_uring_sqe:
         if self.ring._slot_ref == NULL:
             return None
         ref = self.ring._slot_ref[self.seq & self.ring.ring.sq.ring_mask]
-        return self.ring._pin_store[ref - 1] if ref else None
+        return self.ring._pin_obj(ref) if ref else None
 
     cdef int _pin_more(self, object obj) except -1:
         """Pin ``obj`` next to what the SQE already pinned."""
