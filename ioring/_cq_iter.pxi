@@ -52,8 +52,13 @@ def io_uring_for_each_cqe(io_uring ring not None):
     """io_uring_for_each_cqe(3): iterate over the ready completions without consuming them;
     follow with io_uring_cq_advance(ring, count) (count in CQ slots: io_uring_cqe_nr(cqe) per
     CQE on IORING_SETUP_CQE_MIXED rings, where IORING_CQE_F_SKIP entries are padding)."""
+    cdef _CqeIterator it
     _ready(ring)
-    cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
+    if ring._spare_iter is not None:               # parked (see ioring_park)
+        it = <_CqeIterator>ring._spare_iter
+        ring._spare_iter = None
+    else:
+        it = _CqeIterator.__new__(_CqeIterator)
     it.ring = ring
     it.head = ring.ring.cq.khead[0]
     return it

@@ -1635,10 +1635,10 @@ cdef Py_ssize_t _slot_offset(object obj, object value) except -1:
     for off in range(sizeof(void *), type(obj).__basicsize__ - sizeof(void *) + 1, sizeof(void *)):
         if (<void **>(base + off))[0] == <void *>value:
             if found != -1:
-                raise RuntimeError("io_uring_cqe: ambiguous slot offset")
+                raise RuntimeError(f"{type(obj).__name__}: ambiguous slot offset")
             found = off
     if found == -1:
-        raise RuntimeError("io_uring_cqe: slot not found")
+        raise RuntimeError(f"{type(obj).__name__}: slot not found")
     return found
 
 
@@ -1711,9 +1711,120 @@ def io_uring_get_sqe(io_uring ring not None):
     return _last_sqe(ring)
 
 
-cdef io_uring_sqe _last_sqe(io_uring ring):
-    """The io_uring_sqe of the SQE handed out last (at SQ index sqe_tail - 1)."""
+# ---- objects parked in their ring ------------------------------------------------------------------
+# Every io_uring_get_sqe hands out an io_uring_sqe (the stale-SQE detection lives in it), every
+# io_uring_for_each_cqe an iterator. When the last holder of one drops it, its tp_dealloc parks it
+# in its ring instead (one spare of each kind per ring): the ring takes the reference, the
+# object's own reference to the ring is dropped (it refers to _NO_RING while parked, so ring and
+# spare form no cycle and a dropped ring still closes at once), and the next call reuses it: no
+# allocation, no GC tracking, no field reset per request (issue 18). Only an object whose ring
+# stays alive without it is parked (and no free-standing SQE); anything else is freed as before.
+
+cdef extern from *:
+    """
+    typedef struct {
+        PyTypeObject *type;
+        destructor base_dealloc;                /* Cython's (its freelist) */
+        Py_ssize_t ring_off, spare_off, own_off;    /* own_off < 0: no free-standing kind */
+    } ioring_parking;
+
+    static PyTypeObject *ioring_ring_type;
+    static PyObject *ioring_no_ring;
+    static ioring_parking ioring_sqe_parking, ioring_iter_parking;
+
+    /* Parks ``o`` (its reference count just dropped to 0) in its ring; 0 when it cannot be. */
+    static int ioring_park(const ioring_parking *p, PyObject *o)
+    {
+        PyObject **ring_field = (PyObject **)((char *)o + p->ring_off);
+        PyObject *ring = *ring_field;
+        PyObject **spare;
+        if (Py_TYPE(o) != p->type || ring == NULL || ring == ioring_no_ring
+                || Py_TYPE(ring) != ioring_ring_type || Py_REFCNT(ring) < 2
+                || (p->own_off >= 0 && *(void **)((char *)o + p->own_off) != NULL))
+            return 0;
+        spare = (PyObject **)((char *)ring + p->spare_off);
+        if (*spare != Py_None)
+            return 0;
+        /* Resurrected (still GC-tracked, as a live object must be) and owned by the ring; its
+           ring reference moves to _NO_RING. The ring outlives the decref: it had another. */
+        Py_SET_REFCNT(o, 1);
+        *spare = o;
+        Py_DECREF(Py_None);
+        Py_INCREF(ioring_no_ring);
+        *ring_field = ioring_no_ring;
+        Py_DECREF(ring);
+        return 1;
+    }
+
+    static void ioring_sqe_dealloc(PyObject *o)
+    {
+        if (!ioring_park(&ioring_sqe_parking, o))
+            ioring_sqe_parking.base_dealloc(o);
+    }
+
+    static void ioring_iter_dealloc(PyObject *o)
+    {
+        if (!ioring_park(&ioring_iter_parking, o))
+            ioring_iter_parking.base_dealloc(o);
+    }
+
+    static void ioring_install_parking(PyObject *ring_type, PyObject *no_ring, PyObject *type,
+                                       Py_ssize_t ring_off, Py_ssize_t spare_off, Py_ssize_t own_off)
+    {
+        PyTypeObject *tp = (PyTypeObject *)type;
+        int sqe = own_off >= 0;
+        ioring_parking *p = sqe ? &ioring_sqe_parking : &ioring_iter_parking;
+        destructor dealloc = sqe ? ioring_sqe_dealloc : ioring_iter_dealloc;
+        if (ioring_no_ring == NULL) {
+            Py_INCREF(no_ring);                             /* for the module's life */
+            ioring_no_ring = no_ring;
+        }
+        ioring_ring_type = (PyTypeObject *)ring_type;
+        p->type = tp;
+        p->ring_off = ring_off;
+        p->spare_off = spare_off;
+        p->own_off = own_off;
+        if (tp->tp_dealloc != dealloc) {
+            p->base_dealloc = tp->tp_dealloc;
+            tp->tp_dealloc = dealloc;
+        }
+    }
+    """
+    void ioring_install_parking(object ring_type, object no_ring, object type,
+                                Py_ssize_t ring_off, Py_ssize_t spare_off, Py_ssize_t own_off)
+
+
+cdef int _install_parking() except -1:
     cdef io_uring_sqe sqe = io_uring_sqe.__new__(io_uring_sqe)
+    cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
+    cdef io_uring ring = io_uring.__new__(io_uring)
+    cdef io_uring mark = io_uring.__new__(io_uring)
+    cdef object spare_mark = object()
+    sqe.ring = mark
+    it.ring = mark
+    ring._spare_sqe = spare_mark
+    ioring_install_parking(io_uring, _NO_RING, io_uring_sqe, _slot_offset(sqe, mark),
+                           _slot_offset(ring, spare_mark), <char *>&sqe._own - <char *><void *>sqe)
+    ring._spare_sqe = None
+    ring._spare_iter = spare_mark
+    ioring_install_parking(io_uring, _NO_RING, _CqeIterator, _slot_offset(it, mark),
+                           _slot_offset(ring, spare_mark), -1)
+    ring._spare_iter = None
+    return 0
+
+
+_install_parking()
+
+
+cdef io_uring_sqe _last_sqe(io_uring ring):
+    """The io_uring_sqe of the SQE handed out last (at SQ index sqe_tail - 1): the ring's
+    parked one if it has one (see ioring_sqe_dealloc), else a new one."""
+    cdef io_uring_sqe sqe
+    if ring._spare_sqe is not None:
+        sqe = <io_uring_sqe>ring._spare_sqe
+        ring._spare_sqe = None
+    else:
+        sqe = io_uring_sqe.__new__(io_uring_sqe)
     sqe.ring = ring
     sqe.seq = ring.ring.sq.sqe_tail - 1
     sqe.incarnation = ring._incarnation
