@@ -40,17 +40,19 @@ cdef c.io_uring_sqe *_begin_pinned(io_uring_sqe sqe, object buf, long long nbyte
     cdef c.io_uring_sqe *s
     cdef io_uring ring = sqe.ring
     cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
+    cdef bint pinned = False
     if _get_buffer_noexc(buf, &view, flags) < 0:
         _clear_error()
         _raise_buffer_error(buf, flags, writable)
-    try:
+    try:                            # (a try/except would save the exception state every time)
         _check_length(nbytes, view.len, "nbytes")
         off[0] = _offset(offset)
         s = sqe._begin()            # (drops what the slot pinned: its ref is 0 now)
         ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ring._pin_put_view(&view)
-    except BaseException:
-        ioring_release_view(&view)
-        raise
+        pinned = True
+    finally:
+        if not pinned:
+            ioring_release_view(&view)
     ptr[0] = view.buf
     return s
 

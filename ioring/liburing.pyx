@@ -485,14 +485,16 @@ cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigne
         out._user_data_obj = cqe.user_data
     if out._flags_obj is None or out.flags != cqe.flags:
         out._flags_obj = cqe.flags
+    if out._res_obj is None or out.res != cqe.res:
+        out._res_obj = _res_int(cqe.res)
     out.user_data = cqe.user_data
     out.res = cqe.res
     out.flags = cqe.flags
-    out._res_obj = _res_int(cqe.res)
     out._ring_addr = <void *>ring
     out._pos = pos
     out._incarnation = ring._incarnation
-    out._data = None
+    if out._data is not None:
+        out._data = None
     if ring._has_data and ring._inflight:
         rec = <_Inflight>ring._inflight.get(out.user_data)
         if rec is not None:
