@@ -21,6 +21,16 @@ cdef int _raise_buffer_error(object obj, int flags, bint writable) except -1:
     raise ValueError(f"the buffer of {type(obj).__name__} could not be exported; try again")
 
 
+cdef inline int _export_view(object obj, Py_buffer *view, bint writable) except -1:
+    """``obj``'s memory exported into ``view`` as the kernel needs it (contiguous; writable when
+    the kernel writes there); a failure raises an error that says what to pass instead."""
+    cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
+    if _get_buffer_noexc(obj, view, flags) < 0:
+        _clear_error()
+        return _raise_buffer_error(obj, flags, writable)
+    return 0
+
+
 @cython.final
 @cython.freelist(64)
 cdef class _Buffer:
@@ -31,12 +41,9 @@ cdef class _Buffer:
         self._export(obj, writable)
 
     cdef int _export(self, object obj, bint writable) except -1:
-        cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
         if self.held:
             raise ValueError("this _Buffer already holds an export")
-        if _get_buffer_noexc(obj, &self.view, flags) < 0:
-            _clear_error()
-            return _raise_buffer_error(obj, flags, writable)
+        _export_view(obj, &self.view, writable)
         self.held = True
         self.ptr = <char *>self.view.buf
         self.nbytes = self.view.len

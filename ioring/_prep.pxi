@@ -39,11 +39,8 @@ cdef c.io_uring_sqe *_begin_pinned(io_uring_sqe sqe, object buf, long long nbyte
     cdef Py_buffer view
     cdef c.io_uring_sqe *s
     cdef io_uring ring = sqe.ring
-    cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
     cdef bint pinned = False
-    if _get_buffer_noexc(buf, &view, flags) < 0:
-        _clear_error()
-        _raise_buffer_error(buf, flags, writable)
+    _export_view(buf, &view, writable)
     try:                            # (a try/except would save the exception state every time)
         _check_length(nbytes, view.len, "nbytes")
         off[0] = _offset(offset)

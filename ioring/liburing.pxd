@@ -111,6 +111,7 @@ cdef class io_uring:
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
     cdef void _track(self)
     cdef Py_ssize_t _requests_tracked(self)
+    cdef uint32_t _pin_index(self) except 0
     cdef uint32_t _pin_put(self, object pins) except 0
     cdef uint32_t _pin_put_view(self, Py_buffer *view) except 0
     cdef object _pin_obj(self, uint32_t ref)

@@ -619,16 +619,15 @@ cdef class io_uring:
                 rec.data = data
             self._tracked += 1
 
-    cdef uint32_t _pin_put(self, object pins) except 0:
-        """Keep ``pins`` in _pin_store: its ref (index + 1)."""
+    cdef uint32_t _pin_index(self) except 0:
+        """A free ref (index + 1) of _pin_store, whose entry is None and holds no export: a
+        freed one, or a new one (the table grown)."""
         cdef uint32_t idx, cap
         cdef uint32_t *grown
         cdef Py_buffer *views
-        if self._pin_nfree:
+        if self._pin_nfree:                     # (a freed entry is None, its export released)
             self._pin_nfree -= 1
-            idx = self._pin_free[self._pin_nfree]
-            self._pin_store[idx] = pins
-            return idx + 1
+            return self._pin_free[self._pin_nfree] + 1
         idx = <uint32_t>len(self._pin_store)
         if idx >= self._pin_cap:                # room to free every index later
             cap = 64 if self._pin_cap == 0 else 2 * self._pin_cap
@@ -643,19 +642,19 @@ cdef class io_uring:
             memset(&views[self._pin_cap], 0, (cap - self._pin_cap) * sizeof(Py_buffer))
             self._pin_views = views
             self._pin_cap = cap
-        self._pin_store.append(pins)
+        self._pin_store.append(None)
         return idx + 1
+
+    cdef uint32_t _pin_put(self, object pins) except 0:
+        """Keep ``pins`` in _pin_store: its ref (index + 1)."""
+        cdef uint32_t ref = self._pin_index()
+        self._pin_store[ref - 1] = pins
+        return ref
 
     cdef uint32_t _pin_put_view(self, Py_buffer *view) except 0:
         """Keep the export ``view`` (moved in: the ring releases it from now on) in the pin table
         itself: a read's or a write's buffer is pinned without a _Buffer object to make and free."""
-        cdef uint32_t idx, ref
-        if self._pin_nfree:                     # a free index's store entry is None already
-            self._pin_nfree -= 1
-            idx = self._pin_free[self._pin_nfree]
-            ioring_view_move(&self._pin_views[idx], view)
-            return idx + 1
-        ref = self._pin_put(None)
+        cdef uint32_t ref = self._pin_index()
         ioring_view_move(&self._pin_views[ref - 1], view)
         return ref
 

@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from helpers import reap
+from helpers import reap, sqe_for
 from ioring import liburing as L
 
 
@@ -45,10 +45,7 @@ def test_a_reused_sqe_is_its_new_slot_and_stale_ones_are_refused(ring):
     L.io_uring_submit(ring)
     reap(ring, 1)
     for ud in range(20, 40):                        # more SQEs than the SQ has: slots wrap
-        sqe = L.io_uring_get_sqe(ring)
-        L.io_uring_prep_nop(sqe)
-        L.io_uring_sqe_set_data64(sqe, ud)
-        del sqe
+        L.io_uring_prep_nop(sqe_for(ring, ud))      # (dropped at once: parked, reused)
         L.io_uring_submit(ring)
         assert reap(ring, 1) == [(ud, 0, 0)]
     with pytest.raises(ValueError, match="already submitted"):
@@ -100,9 +97,8 @@ def test_a_parked_sqe_outlives_queue_exit_and_serves_a_new_init():
     del sqe                                         # parked
     L.io_uring_queue_exit(ring)
     L.io_uring_queue_init(8, ring, 0)
-    sqe = L.io_uring_get_sqe(ring)
+    sqe = sqe_for(ring, 5)
     L.io_uring_prep_nop(sqe)
-    L.io_uring_sqe_set_data64(sqe, 5)
     L.io_uring_submit(ring)
     assert reap(ring, 1) == [(5, 0, 0)]
     L.io_uring_queue_exit(ring)
@@ -134,9 +130,7 @@ def test_free_standing_sqes_are_not_parked(ring):
 
 def _nops(ring, *uds):
     for ud in uds:
-        sqe = L.io_uring_get_sqe(ring)
-        L.io_uring_prep_nop(sqe)
-        L.io_uring_sqe_set_data64(sqe, ud)
+        L.io_uring_prep_nop(sqe_for(ring, ud))
     L.io_uring_submit_and_wait(ring, len(uds))
 
 

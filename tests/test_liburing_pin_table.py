@@ -1,7 +1,7 @@
 """A read's or a write's buffer is pinned in the ring's pin table itself (io_uring._pin_put_view:
 the export held in a C array beside _pin_store, no _Buffer object per request, issue 18). These
-tests follow such an export through every path: consumed, refused, re-prepared, merged with
-another request's pins, moved into a set_data record, the table grown under it, the ring closed
+tests follow such an export through every path: consumed, refused, merged with another
+request's pins (re-preparing an SQE: test_liburing_tracking.py), moved into a set_data record, the table grown under it, the ring closed
 or dropped with it in flight. A bytearray that is still exported cannot be resized, and a
 memoryview cannot be released: that is what they check."""
 import gc
@@ -72,20 +72,6 @@ def test_a_refused_prep_releases_the_export_and_leaves_the_sqe(ring, bad):
     assert reap(ring, 1) == [(7, 0, 0)]
 
 
-def test_reprepping_releases_the_first_export_at_once(ring):
-    a, b = bytearray(8), bytearray(8)
-    sqe = L.io_uring_get_sqe(ring)
-    L.io_uring_prep_read(sqe, 0, a, 8, 0)
-    L.io_uring_prep_write(sqe, 0, b, 8, 0)
-    assert resizable(a) and not resizable(b)
-    sqe.addr = a                                    # pinned next to the held export
-    assert not resizable(a) and not resizable(b)
-    L.io_uring_prep_nop(sqe)
-    assert resizable(a) and resizable(b)
-    L.io_uring_submit(ring)
-    reap(ring, 1)
-
-
 def test_a_memoryview_cannot_be_released_while_pinned(ring, pipe):
     r, w = pipe
     mv = memoryview(bytearray(16))[4:8]
@@ -153,27 +139,26 @@ def test_the_table_grows_under_held_exports(ring, pipe):
     assert all(resizable(b) for b in bufs)
 
 
-def test_queue_exit_releases_exports_of_cancelled_reads(pipe):
-    r, _ = pipe
+def _ring_with_reads_in_flight(fd, n):
+    """A new ring with ``n`` one-byte reads of ``fd`` submitted (they wait), and their buffers."""
     ring = L.io_uring()
     L.io_uring_queue_init(8, ring, 0)
-    bufs = [bytearray(1) for _ in range(5)]
+    bufs = [bytearray(1) for _ in range(n)]
     for i, buf in enumerate(bufs):
-        _pending_read(ring, r, buf, i)
+        _pending_read(ring, fd, buf, i)
     L.io_uring_submit(ring)
-    _pending_read(ring, r, bytearray(1), 99)        # queued, never submitted
+    return ring, bufs
+
+
+def test_queue_exit_releases_exports_of_cancelled_reads(pipe):
+    ring, bufs = _ring_with_reads_in_flight(pipe[0], 5)
+    _pending_read(ring, pipe[0], bytearray(1), 99)  # queued, never submitted
     L.io_uring_queue_exit(ring)
     assert all(resizable(b) for b in bufs)
 
 
 def test_a_dropped_ring_releases_exports_of_its_reads(pipe):
-    r, _ = pipe
-    ring = L.io_uring()
-    L.io_uring_queue_init(8, ring, 0)
-    bufs = [bytearray(1) for _ in range(3)]
-    for i, buf in enumerate(bufs):
-        _pending_read(ring, r, buf, i)
-    L.io_uring_submit(ring)
+    ring, bufs = _ring_with_reads_in_flight(pipe[0], 3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         del ring
