@@ -52,6 +52,10 @@ def io_uring_for_each_cqe(io_uring ring not None):
     """io_uring_for_each_cqe(3): iterate over the ready completions without consuming them;
     follow with io_uring_cq_advance(ring, count) (count in CQ slots: io_uring_cqe_nr(cqe) per
     CQE on IORING_SETUP_CQE_MIXED rings, where IORING_CQE_F_SKIP entries are padding)."""
+    return _for_each_cqe(ring)
+
+
+cdef _CqeIterator _for_each_cqe(io_uring ring):
     cdef _CqeIterator it
     _ready(ring)
     if ring._spare_iter is not None:               # parked (see ioring_park)

@@ -30,42 +30,41 @@ cdef inline c.io_uring_sqe *_target(io_uring_sqe sqe, c.io_uring_sqe *s) except 
     return sqe._begin() if sqe is not None else s
 
 
-cdef c.io_uring_sqe *_begin_pinned(io_uring_sqe sqe, object buf, long long nbytes, bint writable,
-                                   object offset, uint64_t *off, void **ptr) except NULL:
-    """The start of a one-buffer prep on a ring's SQE: ``buf`` exported (``nbytes`` of it used),
-    ``offset`` converted, the SQE begun, and the export pinned in the ring's pin table itself
-    (io_uring._pin_put_view: no _Buffer object made and freed per request). Until the SQE is
-    begun a bad argument leaves it untouched; the export is released if anything fails."""
+cdef int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object buf, long long nbytes,
+                         uint64_t off) except -1:
+    """io_uring_prep_read (``writing`` False) or io_uring_prep_write on a ring's SQE: ``buf``
+    exported (``nbytes`` of it used), the SQE begun, and the export pinned in the ring's pin
+    table itself (io_uring._pin_put_view: no _Buffer object made and freed per request). Until
+    the SQE is begun a bad argument leaves it untouched; the export is released if anything
+    fails. (The def and the call door, _call_doors.pxi, share it.)"""
     cdef Py_buffer view
     cdef c.io_uring_sqe *s
     cdef io_uring ring = sqe.ring
     cdef bint pinned = False
-    _export_view(buf, &view, writable)
+    _export_view(buf, &view, not writing)
     try:                            # (a try/except would save the exception state every time)
         _check_length(nbytes, view.len, "nbytes")
-        off[0] = _offset(offset)
         s = sqe._begin()            # (drops what the slot pinned: its ref is 0 now)
         ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ring._pin_put_view(&view)
         pinned = True
     finally:
         if not pinned:
             ioring_release_view(&view)
-    ptr[0] = view.buf
-    return s
+    if writing:
+        c.ioring_prep_write(s, fd, view.buf, <unsigned>nbytes, off)
+    else:
+        c.ioring_prep_read(s, fd, view.buf, <unsigned>nbytes, off)
+    return 0
 
 
 def io_uring_prep_read(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_read(3): read ``nbytes`` into the writable buffer ``buf`` (zero-copy) at
     ``offset`` (-1: the current file position). ``buf`` None: a provided buffer is selected
     (IOSQE_BUFFER_SELECT with io_uring_sqe_set_buf_group)."""
-    cdef uint64_t off
-    cdef void *ptr
-    cdef c.io_uring_sqe *s
     if buf is None or sqe._own != NULL:
         sqe._pin(door_prep_read(sqe, NULL, fd, buf, nbytes, offset))
     else:
-        s = _begin_pinned(sqe, buf, nbytes, True, offset, &off, &ptr)
-        c.ioring_prep_read(s, fd, ptr, <unsigned>nbytes, off)
+        _prep_rw_pinned(sqe, False, fd, buf, nbytes, _offset(offset))
 
 
 cdef object door_prep_read(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,
@@ -78,14 +77,10 @@ cdef object door_prep_read(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object b
 
 def io_uring_prep_write(io_uring_sqe sqe not None, int fd, buf, long long nbytes, offset):
     """io_uring_prep_write(3): write ``nbytes`` of ``buf`` at ``offset`` (-1: current position)."""
-    cdef uint64_t off
-    cdef void *ptr
-    cdef c.io_uring_sqe *s
     if sqe._own != NULL:
         sqe._pin(door_prep_write(sqe, NULL, fd, buf, nbytes, offset))
     else:
-        s = _begin_pinned(sqe, buf, nbytes, False, offset, &off, &ptr)
-        c.ioring_prep_write(s, fd, ptr, <unsigned>nbytes, off)
+        _prep_rw_pinned(sqe, True, fd, buf, nbytes, _offset(offset))
 
 
 cdef object door_prep_write(io_uring_sqe sqe, c.io_uring_sqe *s, int fd, object buf, long long nbytes,

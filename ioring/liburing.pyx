@@ -1706,6 +1706,10 @@ def io_uring_queue_exit(io_uring ring not None):
 
 def io_uring_get_sqe(io_uring ring not None):
     """io_uring_get_sqe(3): the next SQE, or None when the submission queue is full."""
+    return _get_sqe(ring)
+
+
+cdef object _get_sqe(io_uring ring):
     _ready(ring)
     if c.ioring_get_sqe_zeroed(&ring.ring) == NULL:   # unprepared, it is a NOP
         return None
@@ -1904,6 +1908,10 @@ def io_uring_sq_space_left(io_uring ring not None):
 
 def io_uring_submit(io_uring ring not None):
     """io_uring_submit(3): submit the prepared SQEs; returns how many were submitted."""
+    return _submit(ring)
+
+
+cdef object _submit(io_uring ring):
     _ready(ring)
     ring._track()
     return _check_ret(c.ioring_submit(&ring.ring))
@@ -1911,6 +1919,10 @@ def io_uring_submit(io_uring ring not None):
 
 def io_uring_submit_and_wait(io_uring ring not None, unsigned wait_nr):
     """io_uring_submit_and_wait(3): submit, then wait for ``wait_nr`` completions."""
+    return _submit_and_wait(ring, wait_nr)
+
+
+cdef object _submit_and_wait(io_uring ring, unsigned wait_nr):
     cdef int ret
     cdef unsigned submitted, total = 0
     _ready(ring)
@@ -1999,6 +2011,10 @@ def io_uring_wait_cqe_timeout(io_uring ring not None, kernel_timespec ts=None):
 
 def io_uring_peek_cqe(io_uring ring not None):
     """io_uring_peek_cqe(3): the completion at the head, or None if there is none yet."""
+    return _peek_cqe(ring)
+
+
+cdef object _peek_cqe(io_uring ring):
     cdef c.io_uring_cqe *cqe = NULL
     cdef int ret
     _ready(ring)
@@ -2011,20 +2027,30 @@ def io_uring_peek_cqe(io_uring ring not None):
 
 def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
     """io_uring_cqe_seen(3): mark ``cqe`` consumed (advance the CQ past it)."""
+    _cqe_seen(ring, cqe)
+
+
+cdef int _cqe_seen(io_uring ring, io_uring_cqe cqe) except -1:
     _ready(ring)
     if cqe._ring_addr != <void *>ring:
         raise ValueError("the CQE belongs to another ring")
     if cqe._pos != ring.ring.cq.khead[0] or cqe._incarnation != ring._incarnation:
         raise ValueError("the CQE is not at the head of the CQ (already seen?)")
     ring._retire(2 if cqe.flags & _c_IORING_CQE_F_32 else 1)
+    return 0
 
 
 def io_uring_cq_advance(io_uring ring not None, unsigned nr):
     """io_uring_cq_advance(3): mark ``nr`` completions consumed."""
+    _cq_advance(ring, nr)
+
+
+cdef int _cq_advance(io_uring ring, unsigned nr) except -1:
     _ready(ring)
     if nr > c.ioring_cq_ready(&ring.ring):
         raise ValueError(f"cannot advance by {nr}: only {c.ioring_cq_ready(&ring.ring)} completions are ready")
     ring._retire(nr)
+    return 0
 
 
 def io_uring_cq_ready(io_uring ring not None):
@@ -2399,3 +2425,6 @@ def _route_int_range_errors():
 
 _MethodDescriptor = type(str.join)
 _route_int_range_errors()
+
+
+include "_call_doors.pxi"
