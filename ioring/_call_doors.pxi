@@ -5,68 +5,37 @@
 #
 # A def's Cython wrapper takes a reference to every argument, looks for keywords and converts
 # each int through Cython's generic conversion before the body runs: for io_uring_prep_read that
-# is more instructions than the body itself (issue 18). A door is a C function put in the
-# PyMethodDef in place of the wrapper (which the specializing interpreter calls directly): when
-# the call has no keyword, the expected number of arguments, exact types and ints that fit, its
-# fast function converts them in a few instructions and runs the very body the def runs (one
-# cdef shared by both); any other call goes on to the def's wrapper, through the range-error
-# shim it replaced, so every error and every accepted spelling is exactly the def's.
+# is more instructions than the body itself (issue 18). A door is a function of the
+# METH_FASTCALL | METH_KEYWORDS convention put in the PyMethodDef in place of the wrapper (the
+# specializing interpreter calls it directly): when the call has no keyword, the expected number
+# of arguments, exact types and ints that fit, it converts them in a few instructions and runs
+# the very body the def runs (one cdef shared by both); any other call goes on to the def's
+# wrapper, through the range-error shim the door replaced, so every error and every accepted
+# spelling is exactly the def's.
 
 cdef extern from *:
     """
-    /* A fast function: *handled set to 1 before it does anything (then its result or NULL with
-       the exception is the call's); left 0, the call goes on to the def (its result, a new
-       reference to None, is dropped). */
-    typedef PyObject *(*ioring_fast_fn)(PyObject **args, Py_ssize_t nargs, int *handled);
-
+    /* Slot k: the function a door replaced in its PyMethodDef (the range-error shim in front of
+       the def's wrapper), which the door calls for any call it does not take itself. */
     #define IORING_DOOR_SLOTS 24
-    static ioring_fast_fn ioring_door_fast[IORING_DOOR_SLOTS];
-    static _PyCFunctionFastWithKeywords ioring_door_slow[IORING_DOOR_SLOTS];
-    static int ioring_door_count = 0;
+    static _PyCFunctionFastWithKeywords ioring_door_slow_fn[IORING_DOOR_SLOTS];
 
-    #define IORING_DOOR(k) \\
-        static PyObject *ioring_door_##k(PyObject *m, PyObject *const *args, Py_ssize_t nargs, \\
-                                         PyObject *kwnames) \\
-        { \\
-            if (kwnames == NULL) { \\
-                int handled = 0; \\
-                PyObject *r = ioring_door_fast[k]((PyObject **)args, nargs, &handled); \\
-                if (handled) \\
-                    return r; \\
-                Py_XDECREF(r); \\
-            } \\
-            return ioring_door_slow[k](m, args, nargs, kwnames); \\
-        }
-    IORING_DOOR(0) IORING_DOOR(1) IORING_DOOR(2) IORING_DOOR(3) IORING_DOOR(4) IORING_DOOR(5)
-    IORING_DOOR(6) IORING_DOOR(7) IORING_DOOR(8) IORING_DOOR(9) IORING_DOOR(10) IORING_DOOR(11)
-    IORING_DOOR(12) IORING_DOOR(13) IORING_DOOR(14) IORING_DOOR(15) IORING_DOOR(16)
-    IORING_DOOR(17) IORING_DOOR(18) IORING_DOOR(19) IORING_DOOR(20) IORING_DOOR(21)
-    IORING_DOOR(22) IORING_DOOR(23)
-    static const _PyCFunctionFastWithKeywords ioring_doors[IORING_DOOR_SLOTS] = {
-        ioring_door_0, ioring_door_1, ioring_door_2, ioring_door_3, ioring_door_4, ioring_door_5,
-        ioring_door_6, ioring_door_7, ioring_door_8, ioring_door_9, ioring_door_10,
-        ioring_door_11, ioring_door_12, ioring_door_13, ioring_door_14, ioring_door_15,
-        ioring_door_16, ioring_door_17, ioring_door_18, ioring_door_19, ioring_door_20,
-        ioring_door_21, ioring_door_22, ioring_door_23,
-    };
+    static PyObject *ioring_door_slow(int k, PyObject *m, PyObject **args, Py_ssize_t nargs,
+                                      PyObject *kwnames)
+    {
+        return ioring_door_slow_fn[k](m, args, nargs, kwnames);
+    }
 
-    /* Puts a door in front of the builtin ``func`` (a METH_FASTCALL | METH_KEYWORDS one): 1, or
-       0 when it cannot (then it is left as it is). */
-    static int ioring_install_door(PyObject *func, void *fast)
+    /* Puts ``door`` (a function of the METH_FASTCALL | METH_KEYWORDS convention) in slot k of
+       the builtin ``func``'s PyMethodDef: 1, or 0 when it cannot (then it is left as it is). */
+    static int ioring_install_door(PyObject *func, void *door, int k)
     {
         PyMethodDef *ml = ioring_methoddef_of(func);
-        int k;
-        if (ml == NULL || ml->ml_flags != (METH_FASTCALL | METH_KEYWORDS))
+        if (ml == NULL || ml->ml_flags != (METH_FASTCALL | METH_KEYWORDS) || k < 0
+                || k >= IORING_DOOR_SLOTS || ioring_door_slow_fn[k] != NULL)
             return 0;
-        for (k = 0; k < ioring_door_count; k++)
-            if (ml->ml_meth == (PyCFunction)(void (*)(void))ioring_doors[k])
-                return 0;                                   /* already */
-        if (ioring_door_count == IORING_DOOR_SLOTS)
-            return 0;
-        k = ioring_door_count++;
-        ioring_door_fast[k] = (ioring_fast_fn)fast;
-        ioring_door_slow[k] = (_PyCFunctionFastWithKeywords)(void (*)(void))ml->ml_meth;
-        ml->ml_meth = (PyCFunction)(void (*)(void))ioring_doors[k];
+        ioring_door_slow_fn[k] = (_PyCFunctionFastWithKeywords)(void (*)(void))ml->ml_meth;
+        ml->ml_meth = (PyCFunction)door;
         return 1;
     }
 
@@ -121,144 +90,156 @@ cdef extern from *:
         return 1;
     }
     """
-    int ioring_install_door(object func, void *fast)
+    PyObject *ioring_door_slow(int k, PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kwnames)
+    int ioring_install_door(object func, void *door, int k)
     bint ioring_is_type(PyObject *o, object type) noexcept
     bint ioring_exact_ll(PyObject *o, long long *v) noexcept
     bint ioring_exact_uint(PyObject *o, unsigned long long lim, unsigned long long *v) noexcept
 
 
-# ---- the fast functions: the def's common call, then its body ------------------------------------
-
-cdef inline bint _ring_arg(PyObject **args, Py_ssize_t nargs, Py_ssize_t expected) noexcept:
-    return nargs == expected and ioring_is_type(args[0], io_uring)
+from cpython.ref cimport Py_INCREF
 
 
-cdef inline bint _sqe_arg(PyObject **args, Py_ssize_t nargs, Py_ssize_t expected) noexcept:
-    return nargs == expected and ioring_is_type(args[0], io_uring_sqe)
+cdef enum:      # the doors' slots
+    _DOOR_GET_SQE, _DOOR_PREP_READ, _DOOR_PREP_WRITE, _DOOR_PREP_NOP, _DOOR_SET_DATA64,
+    _DOOR_SUBMIT, _DOOR_SUBMIT_AND_WAIT, _DOOR_FOR_EACH_CQE, _DOOR_PEEK_CQE, _DOOR_CQE_SEEN,
+    _DOOR_CQ_ADVANCE, _DOOR_CQ_READY, _DOOR_SQ_READY
 
 
-cdef object _fast_get_sqe(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _ring_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
-    return _get_sqe(<io_uring>args[0])
+cdef inline PyObject *_result(object value) noexcept:
+    """A door's result: a new reference to ``value``."""
+    Py_INCREF(value)
+    return <PyObject *>value
 
 
-cdef object _fast_prep_rw(PyObject **args, Py_ssize_t nargs, int *handled, bint writing):
-    cdef long long fd, nbytes, off
-    if not (_sqe_arg(args, nargs, 5) and (<io_uring_sqe>args[0])._own == NULL
+# ---- the doors: the def's common call, then its body; anything else, the def ---------------------
+
+cdef inline bint _ring_call(PyObject **args, Py_ssize_t nargs, PyObject *kw, Py_ssize_t expected) noexcept:
+    return kw == NULL and nargs == expected and ioring_is_type(args[0], io_uring)
+
+
+cdef inline bint _sqe_call(PyObject **args, Py_ssize_t nargs, PyObject *kw, Py_ssize_t expected) noexcept:
+    return kw == NULL and nargs == expected and ioring_is_type(args[0], io_uring_sqe)
+
+
+cdef PyObject *_door_get_sqe(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _ring_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_GET_SQE, m, args, nargs, kw)
+    return _result(_get_sqe(<io_uring>args[0]))
+
+
+cdef inline bint _rw_call(PyObject **args, Py_ssize_t nargs, PyObject *kw, long long *fd,
+                          long long *nbytes, long long *off) noexcept:
+    """A prep_read/prep_write call the door takes: a ring's SQE, a buffer, exact ints in range."""
+    return (_sqe_call(args, nargs, kw, 5) and (<io_uring_sqe>args[0])._own == NULL
             and <object>args[2] is not None
-            and ioring_exact_ll(args[1], &fd) and -0x80000000 <= fd <= 0x7FFFFFFF
-            and ioring_exact_ll(args[3], &nbytes) and ioring_exact_ll(args[4], &off) and off >= -1):
-        return None
-    handled[0] = 1
-    _prep_rw_pinned(<io_uring_sqe>args[0], writing, <int>fd, <object>args[2], nbytes, <uint64_t>off)
-    return None
+            and ioring_exact_ll(args[1], fd) and -0x80000000 <= fd[0] <= 0x7FFFFFFF
+            and ioring_exact_ll(args[3], nbytes) and ioring_exact_ll(args[4], off) and off[0] >= -1)
 
 
-cdef object _fast_prep_read(PyObject **args, Py_ssize_t nargs, int *handled):
-    return _fast_prep_rw(args, nargs, handled, False)
+cdef PyObject *_door_prep_read(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    cdef long long fd, nbytes, off
+    if not _rw_call(args, nargs, kw, &fd, &nbytes, &off):
+        return ioring_door_slow(_DOOR_PREP_READ, m, args, nargs, kw)
+    _prep_rw_pinned(<io_uring_sqe>args[0], False, <int>fd, <object>args[2], nbytes, <uint64_t>off)
+    return _result(None)
 
 
-cdef object _fast_prep_write(PyObject **args, Py_ssize_t nargs, int *handled):
-    return _fast_prep_rw(args, nargs, handled, True)
+cdef PyObject *_door_prep_write(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    cdef long long fd, nbytes, off
+    if not _rw_call(args, nargs, kw, &fd, &nbytes, &off):
+        return ioring_door_slow(_DOOR_PREP_WRITE, m, args, nargs, kw)
+    _prep_rw_pinned(<io_uring_sqe>args[0], True, <int>fd, <object>args[2], nbytes, <uint64_t>off)
+    return _result(None)
 
 
-cdef object _fast_prep_nop(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _sqe_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
+cdef PyObject *_door_prep_nop(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _sqe_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_PREP_NOP, m, args, nargs, kw)
     c.ioring_prep_nop((<io_uring_sqe>args[0])._begin())
-    return None
+    return _result(None)
 
 
-cdef object _fast_set_data64(PyObject **args, Py_ssize_t nargs, int *handled):
+cdef PyObject *_door_set_data64(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
     cdef unsigned long long data
-    if not (_sqe_arg(args, nargs, 2) and ioring_exact_uint(args[1], 0xFFFFFFFFFFFFFFFF, &data)):
-        return None
-    handled[0] = 1
+    if not (_sqe_call(args, nargs, kw, 2) and ioring_exact_uint(args[1], 0xFFFFFFFFFFFFFFFF, &data)):
+        return ioring_door_slow(_DOOR_SET_DATA64, m, args, nargs, kw)
     _set_data64(<io_uring_sqe>args[0], data)
-    return None
+    return _result(None)
 
 
-cdef object _fast_submit(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _ring_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
-    return _submit(<io_uring>args[0])
+cdef PyObject *_door_submit(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _ring_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_SUBMIT, m, args, nargs, kw)
+    return _result(_submit(<io_uring>args[0]))
 
 
-cdef object _fast_submit_and_wait(PyObject **args, Py_ssize_t nargs, int *handled):
+cdef PyObject *_door_submit_and_wait(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
     cdef unsigned long long wait_nr
-    if not (_ring_arg(args, nargs, 2) and ioring_exact_uint(args[1], 0xFFFFFFFF, &wait_nr)):
-        return None
-    handled[0] = 1
-    return _submit_and_wait(<io_uring>args[0], <unsigned>wait_nr)
+    if not (_ring_call(args, nargs, kw, 2) and ioring_exact_uint(args[1], 0xFFFFFFFF, &wait_nr)):
+        return ioring_door_slow(_DOOR_SUBMIT_AND_WAIT, m, args, nargs, kw)
+    return _result(_submit_and_wait(<io_uring>args[0], <unsigned>wait_nr))
 
 
-cdef object _fast_for_each_cqe(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _ring_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
-    return _for_each_cqe(<io_uring>args[0])
+cdef PyObject *_door_for_each_cqe(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _ring_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_FOR_EACH_CQE, m, args, nargs, kw)
+    return _result(_for_each_cqe(<io_uring>args[0]))
 
 
-cdef object _fast_peek_cqe(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _ring_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
-    return _peek_cqe(<io_uring>args[0])
+cdef PyObject *_door_peek_cqe(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _ring_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_PEEK_CQE, m, args, nargs, kw)
+    return _result(_peek_cqe(<io_uring>args[0]))
 
 
-cdef object _fast_cqe_seen(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not (_ring_arg(args, nargs, 2) and ioring_is_type(args[1], io_uring_cqe)):
-        return None
-    handled[0] = 1
+cdef PyObject *_door_cqe_seen(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not (_ring_call(args, nargs, kw, 2) and ioring_is_type(args[1], io_uring_cqe)):
+        return ioring_door_slow(_DOOR_CQE_SEEN, m, args, nargs, kw)
     _cqe_seen(<io_uring>args[0], <io_uring_cqe>args[1])
-    return None
+    return _result(None)
 
 
-cdef object _fast_cq_advance(PyObject **args, Py_ssize_t nargs, int *handled):
+cdef PyObject *_door_cq_advance(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
     cdef unsigned long long nr
-    if not (_ring_arg(args, nargs, 2) and ioring_exact_uint(args[1], 0xFFFFFFFF, &nr)):
-        return None
-    handled[0] = 1
+    if not (_ring_call(args, nargs, kw, 2) and ioring_exact_uint(args[1], 0xFFFFFFFF, &nr)):
+        return ioring_door_slow(_DOOR_CQ_ADVANCE, m, args, nargs, kw)
     _cq_advance(<io_uring>args[0], <unsigned>nr)
-    return None
+    return _result(None)
 
 
-cdef object _fast_cq_ready(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _ring_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
+cdef PyObject *_door_cq_ready(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _ring_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_CQ_READY, m, args, nargs, kw)
     _ready(<io_uring>args[0])
-    return c.ioring_cq_ready(&(<io_uring>args[0]).ring)
+    return _result(c.ioring_cq_ready(&(<io_uring>args[0]).ring))
 
 
-cdef object _fast_sq_ready(PyObject **args, Py_ssize_t nargs, int *handled):
-    if not _ring_arg(args, nargs, 1):
-        return None
-    handled[0] = 1
+cdef PyObject *_door_sq_ready(PyObject *m, PyObject **args, Py_ssize_t nargs, PyObject *kw) except NULL:
+    if not _ring_call(args, nargs, kw, 1):
+        return ioring_door_slow(_DOOR_SQ_READY, m, args, nargs, kw)
     _ready(<io_uring>args[0])
-    return c.ioring_sq_ready(&(<io_uring>args[0]).ring)
+    return _result(c.ioring_sq_ready(&(<io_uring>args[0]).ring))
 
 
 cdef int _install_call_doors() except -1:
     cdef int n = 0
-    n += ioring_install_door(io_uring_get_sqe, <void *>_fast_get_sqe)
-    n += ioring_install_door(io_uring_prep_read, <void *>_fast_prep_read)
-    n += ioring_install_door(io_uring_prep_write, <void *>_fast_prep_write)
-    n += ioring_install_door(io_uring_prep_nop, <void *>_fast_prep_nop)
-    n += ioring_install_door(io_uring_sqe_set_data64, <void *>_fast_set_data64)
-    n += ioring_install_door(io_uring_submit, <void *>_fast_submit)
-    n += ioring_install_door(io_uring_submit_and_wait, <void *>_fast_submit_and_wait)
-    n += ioring_install_door(io_uring_for_each_cqe, <void *>_fast_for_each_cqe)
-    n += ioring_install_door(io_uring_peek_cqe, <void *>_fast_peek_cqe)
-    n += ioring_install_door(io_uring_cqe_seen, <void *>_fast_cqe_seen)
-    n += ioring_install_door(io_uring_cq_advance, <void *>_fast_cq_advance)
-    n += ioring_install_door(io_uring_cq_ready, <void *>_fast_cq_ready)
-    n += ioring_install_door(io_uring_sq_ready, <void *>_fast_sq_ready)
+    n += ioring_install_door(io_uring_get_sqe, <void *>_door_get_sqe, _DOOR_GET_SQE)
+    n += ioring_install_door(io_uring_prep_read, <void *>_door_prep_read, _DOOR_PREP_READ)
+    n += ioring_install_door(io_uring_prep_write, <void *>_door_prep_write, _DOOR_PREP_WRITE)
+    n += ioring_install_door(io_uring_prep_nop, <void *>_door_prep_nop, _DOOR_PREP_NOP)
+    n += ioring_install_door(io_uring_sqe_set_data64, <void *>_door_set_data64, _DOOR_SET_DATA64)
+    n += ioring_install_door(io_uring_submit, <void *>_door_submit, _DOOR_SUBMIT)
+    n += ioring_install_door(io_uring_submit_and_wait, <void *>_door_submit_and_wait,
+                             _DOOR_SUBMIT_AND_WAIT)
+    n += ioring_install_door(io_uring_for_each_cqe, <void *>_door_for_each_cqe, _DOOR_FOR_EACH_CQE)
+    n += ioring_install_door(io_uring_peek_cqe, <void *>_door_peek_cqe, _DOOR_PEEK_CQE)
+    n += ioring_install_door(io_uring_cqe_seen, <void *>_door_cqe_seen, _DOOR_CQE_SEEN)
+    n += ioring_install_door(io_uring_cq_advance, <void *>_door_cq_advance, _DOOR_CQ_ADVANCE)
+    n += ioring_install_door(io_uring_cq_ready, <void *>_door_cq_ready, _DOOR_CQ_READY)
+    n += ioring_install_door(io_uring_sq_ready, <void *>_door_sq_ready, _DOOR_SQ_READY)
     return n
 
 
+#: the functions that have a call door (13 when every one was installed)
 _CALL_DOORS = _install_call_doors()

@@ -109,19 +109,19 @@ cdef class io_uring:
     cdef int _check(self) except -1
     cdef int _refuse_busy(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
-    cdef void _track(self)
+    cdef int _track(self) except -1
     cdef Py_ssize_t _requests_tracked(self)
     cdef uint32_t _pin_index(self) except 0
     cdef uint32_t _pin_put(self, object pins) except 0
     cdef uint32_t _pin_put_view(self, Py_buffer *view) except 0
     cdef object _pin_obj(self, uint32_t ref)
-    cdef void _pin_set(self, uint32_t ref, object obj)
-    cdef void _pin_drop(self, uint32_t ref)
-    cdef void _settle(self, uint64_t ud)
+    cdef int _pin_set(self, uint32_t ref, object obj) except -1
+    cdef int _pin_drop(self, uint32_t ref) except -1
+    cdef int _settle(self, uint64_t ud) except -1
     cdef void _forget_flight(self)
     cdef void _release_views(self)
     cdef int _size_slots(self, unsigned n) except -1
-    cdef void _retire(self, unsigned nr)
+    cdef int _retire(self, unsigned nr) except -1
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos)
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
                    c.ioring_kernel_timespec *ts, void *sigmask) except? -1

@@ -560,7 +560,7 @@ cdef class io_uring:
             raise ValueError("the SQE was already submitted; get a new one with io_uring_get_sqe")
         return c.ioring_sqe_at(&self.ring, seq)
 
-    cdef void _track(self):
+    cdef int _track(self) except -1:
         """Count every SQE about to be published under its user_data, with what it pinned, so
         that this is released when the last completion of that user_data is seen (a completion
         cannot tell which of several requests with one user_data it belongs to). Requests go
@@ -618,6 +618,7 @@ cdef class io_uring:
                 self._slot_data[slot] = None
                 rec.data = data
             self._tracked += 1
+        return 0
 
     cdef uint32_t _pin_index(self) except 0:
         """A free ref (index + 1) of _pin_store, whose entry is None and holds no export: a
@@ -672,15 +673,16 @@ cdef class io_uring:
         self._pin_store[ref - 1] = b
         return b
 
-    cdef void _pin_set(self, uint32_t ref, object obj):
+    cdef int _pin_set(self, uint32_t ref, object obj) except -1:
         """``ref`` pins ``obj`` in place of what it pinned (released once ``obj`` is stored)."""
         cdef Py_buffer view
         ioring_view_move(&view, &self._pin_views[ref - 1])
         self._pin_store[ref - 1] = obj
         if ioring_view_held(&view):
             ioring_release_view(&view)
+        return 0
 
-    cdef void _pin_drop(self, uint32_t ref):
+    cdef int _pin_drop(self, uint32_t ref) except -1:
         """Release what _pin_store holds at ``ref``."""
         cdef Py_buffer view
         if ioring_view_held(&self._pin_views[ref - 1]):    # (its store entry is None)
@@ -688,13 +690,14 @@ cdef class io_uring:
             self._pin_free[self._pin_nfree] = ref - 1
             self._pin_nfree += 1
             ioring_release_view(&view)          # last, once the state is consistent
-            return
+            return 0
         old = self._pin_store[ref - 1]          # dropped last, once the state is consistent
         self._pin_store[ref - 1] = None
         self._pin_free[self._pin_nfree] = ref - 1
         self._pin_nfree += 1
+        return 0
 
-    cdef void _settle(self, uint64_t ud):
+    cdef int _settle(self, uint64_t ud) except -1:
         """One request with user_data ``ud`` is no longer in flight: when it was the last one
         with that value, what they all pinned is released."""
         cdef uint32_t ref, count
@@ -714,9 +717,10 @@ cdef class io_uring:
                 rec.count -= 1
                 if rec.count <= 0:
                     del self._inflight[key]
-                return
+                return 0
         if ioring_udcount_take(&self._flight, ud, &ref) and ref:
             self._pin_drop(ref)
+        return 0
 
     cdef void _forget_flight(self):
         """Drop every count and pin of _flight and of the SQ slots (the ring is gone, or the
@@ -757,7 +761,7 @@ cdef class io_uring:
         """Distinct user_data values of requests submitted and not completed."""
         return len(self._inflight) + self._flight.used
 
-    cdef void _retire(self, unsigned nr):
+    cdef int _retire(self, unsigned nr) except -1:
         """Advance the CQ head by nr slots, releasing what completed requests pinned."""
         cdef unsigned head = self.ring.cq.khead[0]
         cdef unsigned i = 0
@@ -785,6 +789,7 @@ cdef class io_uring:
                     continue
                 self._settle(ud)
         c.ioring_cq_advance(&self.ring, nr)
+        return 0
 
     cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
         """A copy of ``cqe`` (at CQ index ``pos``). The ring keeps the last two copies it
@@ -923,10 +928,12 @@ cdef class io_uring:
         """The user_data values counted in _flight."""
         cdef list keys = []
         cdef uint32_t i
+        cdef const ioring_udcount_slot *slot
         if self._flight.used:
-            for i in range(self._flight.mask + 1):
-                if self._flight.slots[i].count:
-                    keys.append(self._flight.slots[i].key)
+            for i in range(ioring_udcount_span(&self._flight)):
+                slot = ioring_udcount_slot_at(&self._flight, i)
+                if slot.count:
+                    keys.append(slot.key)
         return keys
 
     cdef void _leak(self, str why):

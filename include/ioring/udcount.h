@@ -6,7 +6,9 @@
  * which of them it belongs to.
  *
  * Open addressing, linear probing, deletion by backward shift (no tombstones), at most half
- * full: add and take are a multiply, a shift and one or two cache lines. */
+ * full: add and take are a multiply, a shift and one or two cache lines. Keys below
+ * IORING_UDCOUNT_DIRECT (the indices C programs and per-op loops use as user_data) have a slot
+ * each in a second array instead, found without hashing or probing. */
 #ifndef IORING_UDCOUNT_H
 #define IORING_UDCOUNT_H
 
@@ -25,11 +27,21 @@ struct ioring_udcount {
     struct ioring_udcount_slot *slots;
     uint32_t mask;          /* capacity - 1 (capacity a power of two), 0 before the first add */
     uint32_t shift;         /* 64 - log2(capacity) */
-    uint32_t used;          /* distinct keys present */
+    uint32_t used;          /* distinct keys present (in either array) */
     uint64_t total;         /* sum of the counts */
+    struct ioring_udcount_slot *direct;   /* IORING_UDCOUNT_DIRECT slots, by key; NULL before the
+                                             first add of a small key */
+    uint32_t direct_used;   /* of used, the keys in ``direct`` */
 };
 
 #define IORING_UDCOUNT_MIN 64u
+#define IORING_UDCOUNT_DIRECT 256u
+
+static inline int ioring_udcount_is_direct(const struct ioring_udcount *t,
+                                           const struct ioring_udcount_slot *s)
+{
+    return t->direct && s >= t->direct && s < t->direct + IORING_UDCOUNT_DIRECT;
+}
 
 static inline uint32_t ioring_udcount_home(const struct ioring_udcount *t, uint64_t key)
 {
@@ -67,7 +79,27 @@ static inline struct ioring_udcount_slot *ioring_udcount_add(struct ioring_udcou
                                                              uint64_t key)
 {
     uint32_t i;
-    if (!t->slots || 2 * (t->used + 1) > t->mask + 1) {
+    if (key < IORING_UDCOUNT_DIRECT) {
+        struct ioring_udcount_slot *s;
+        if (!t->direct) {
+            t->direct = (struct ioring_udcount_slot *)calloc(IORING_UDCOUNT_DIRECT, sizeof(*s));
+            if (!t->direct)
+                return NULL;
+        }
+        s = &t->direct[key];
+        if (s->count == UINT32_MAX)
+            return NULL;
+        if (!s->count) {
+            s->key = key;
+            s->ref = 0;
+            t->used++;
+            t->direct_used++;
+        }
+        s->count++;
+        t->total++;
+        return s;
+    }
+    if (!t->slots || 2 * (t->used - t->direct_used + 1) > t->mask + 1) {
         uint32_t cap = t->slots ? 2 * (t->mask + 1) : IORING_UDCOUNT_MIN;
         if (cap == 0 || ioring_udcount_resize(t, cap) < 0)
             return NULL;
@@ -96,7 +128,9 @@ static inline struct ioring_udcount_slot *ioring_udcount_find(const struct iorin
                                                               uint64_t key)
 {
     uint32_t i;
-    if (!t->used)
+    if (key < IORING_UDCOUNT_DIRECT)
+        return t->direct && t->direct[key].count ? &t->direct[key] : NULL;
+    if (t->used == t->direct_used)
         return NULL;
     for (i = ioring_udcount_home(t, key); t->slots[i].count; i = (i + 1) & t->mask)
         if (t->slots[i].key == key)
@@ -115,9 +149,16 @@ static inline uint32_t ioring_udcount_get(const struct ioring_udcount *t, uint64
  * (backward shift). */
 static inline void ioring_udcount_delete(struct ioring_udcount *t, struct ioring_udcount_slot *s)
 {
-    uint32_t i = (uint32_t)(s - t->slots), j = i, home;
+    uint32_t i, j, home;
     t->used--;
     t->total -= s->count;
+    if (ioring_udcount_is_direct(t, s)) {
+        t->direct_used--;
+        s->count = 0;
+        s->ref = 0;
+        return;
+    }
+    i = j = (uint32_t)(s - t->slots);
     for (;;) {
         j = (j + 1) & t->mask;
         if (!t->slots[j].count)
@@ -169,15 +210,35 @@ static inline int ioring_udcount_remove(struct ioring_udcount *t, uint64_t key, 
 /* Forget every count (the memory stays for reuse). */
 static inline void ioring_udcount_clear(struct ioring_udcount *t)
 {
-    if (t->slots && t->used)
+    if (t->slots && t->used > t->direct_used)
         memset(t->slots, 0, ((size_t)t->mask + 1) * sizeof(*t->slots));
+    if (t->direct && t->direct_used)
+        memset(t->direct, 0, IORING_UDCOUNT_DIRECT * sizeof(*t->direct));
     t->used = 0;
+    t->direct_used = 0;
     t->total = 0;
+}
+
+/* Slot ``i`` of 0..ioring_udcount_span(t)-1 (both arrays), for visiting every key: count 0 is
+ * an empty slot. */
+static inline uint32_t ioring_udcount_span(const struct ioring_udcount *t)
+{
+    return IORING_UDCOUNT_DIRECT + (t->slots ? t->mask + 1 : 0);
+}
+
+static inline const struct ioring_udcount_slot *ioring_udcount_slot_at(const struct ioring_udcount *t,
+                                                                       uint32_t i)
+{
+    static const struct ioring_udcount_slot empty = {0, 0, 0};
+    if (i < IORING_UDCOUNT_DIRECT)
+        return t->direct ? &t->direct[i] : &empty;
+    return &t->slots[i - IORING_UDCOUNT_DIRECT];
 }
 
 static inline void ioring_udcount_free(struct ioring_udcount *t)
 {
     free(t->slots);
+    free(t->direct);
     memset(t, 0, sizeof(*t));
 }
 

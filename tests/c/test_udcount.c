@@ -135,12 +135,72 @@ static int test_empty_table_and_clear(void)
     return T_PASS;
 }
 
+/* Keys below IORING_UDCOUNT_DIRECT live in the direct array, the others in the hashed one: the
+ * counts, the references, the totals and a visit of every slot agree across both. */
+static int test_direct_and_hashed_keys_agree(void)
+{
+    static const uint64_t keys[] = {0, 1, 255, 256, 257, 1u << 20, UINT64_MAX};
+    const size_t n = sizeof(keys) / sizeof(keys[0]);
+    struct ioring_udcount t;
+    struct ioring_udcount_slot *s;
+    uint32_t ref, count, seen = 0;
+    memset(&t, 0, sizeof(t));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++) {           /* key i is added i + 1 times */
+            s = ioring_udcount_add(&t, keys[i]);
+            CHECK(s != NULL);
+            if (j == 0)
+                s->ref = 100 + (uint32_t)i;
+        }
+    CHECK(t.direct != NULL);
+    CHECK_EQ(t.used, n);
+    CHECK_EQ(t.direct_used, 3);                     /* 0, 1, 255 */
+    CHECK_EQ(t.total, n * (n + 1) / 2);
+    for (uint32_t i = 0; i < ioring_udcount_span(&t); i++) {
+        const struct ioring_udcount_slot *slot = ioring_udcount_slot_at(&t, i);
+        if (!slot->count)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (keys[k] == slot->key) {
+                CHECK_EQ(slot->count, k + 1);
+                CHECK_EQ(slot->ref, 100 + k);
+                seen++;
+            }
+    }
+    CHECK_EQ(seen, n);
+    CHECK_EQ(ioring_udcount_take(&t, 1, &ref), 1);  /* 1 of 2 */
+    CHECK_EQ(ref, 0);
+    CHECK_EQ(ioring_udcount_take(&t, 1, &ref), 1);  /* the last: the reference comes back */
+    CHECK_EQ(ref, 101);
+    CHECK_EQ(ioring_udcount_take(&t, 1, &ref), 0);
+    CHECK(ioring_udcount_find(&t, 1) == NULL);
+    CHECK_EQ(t.direct_used, 2);
+    CHECK_EQ(ioring_udcount_remove(&t, 255, &count, &ref), 1);
+    CHECK_EQ(count, 3);
+    CHECK_EQ(ref, 102);
+    CHECK_EQ(ioring_udcount_remove(&t, 256, &count, &ref), 1);
+    CHECK_EQ(count, 4);
+    CHECK_EQ(ioring_udcount_get(&t, 0), 1);
+    CHECK_EQ(ioring_udcount_get(&t, 257), 5);
+    ioring_udcount_clear(&t);
+    CHECK_EQ(t.used, 0);
+    CHECK_EQ(t.direct_used, 0);
+    CHECK_EQ(ioring_udcount_get(&t, 0), 0);
+    CHECK_EQ(ioring_udcount_get(&t, UINT64_MAX), 0);
+    for (uint32_t i = 0; i < ioring_udcount_span(&t); i++)
+        CHECK_EQ(ioring_udcount_slot_at(&t, i)->count, 0);
+    ioring_udcount_free(&t);
+    CHECK(t.direct == NULL);
+    return T_PASS;
+}
+
 int main(void)
 {
     (void)require_io_uring;             /* pure data structure: no kernel needed */
     static const struct t_case cases[] = {
         {"random adds and takes match a model", test_random_adds_and_takes_match_a_model},
         {"empty table and clear", test_empty_table_and_clear},
+        {"direct and hashed keys agree", test_direct_and_hashed_keys_agree},
     };
     return run_tests("test_udcount", cases, sizeof(cases) / sizeof(cases[0]));
 }
