@@ -508,6 +508,23 @@ cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigne
     return 0
 
 
+cdef inline int _drop_pin(io_uring ring, uint32_t ref) except -1:
+    """io_uring._pin_drop: release what the pin table holds at ``ref`` (inline for the
+    completions' loop)."""
+    cdef Py_buffer view
+    if ioring_view_held(&ring._pin_views[ref - 1]):     # (its store entry is None)
+        ioring_view_move(&view, &ring._pin_views[ref - 1])
+        ring._pin_free[ring._pin_nfree] = ref - 1
+        ring._pin_nfree += 1
+        ioring_release_view(&view)              # last, once the state is consistent
+        return 0
+    old = ring._pin_store[ref - 1]              # dropped last, once the state is consistent
+    ring._pin_store[ref - 1] = None
+    ring._pin_free[ring._pin_nfree] = ref - 1
+    ring._pin_nfree += 1
+    return 0
+
+
 @cython.no_gc_clear
 cdef class io_uring:
     """struct io_uring. Create it empty and fill it with io_uring_queue_init, as in C."""
@@ -684,18 +701,7 @@ cdef class io_uring:
 
     cdef int _pin_drop(self, uint32_t ref) except -1:
         """Release what _pin_store holds at ``ref``."""
-        cdef Py_buffer view
-        if ioring_view_held(&self._pin_views[ref - 1]):    # (its store entry is None)
-            ioring_view_move(&view, &self._pin_views[ref - 1])
-            self._pin_free[self._pin_nfree] = ref - 1
-            self._pin_nfree += 1
-            ioring_release_view(&view)          # last, once the state is consistent
-            return 0
-        old = self._pin_store[ref - 1]          # dropped last, once the state is consistent
-        self._pin_store[ref - 1] = None
-        self._pin_free[self._pin_nfree] = ref - 1
-        self._pin_nfree += 1
-        return 0
+        return _drop_pin(self, ref)
 
     cdef int _settle(self, uint64_t ud) except -1:
         """One request with user_data ``ud`` is no longer in flight: when it was the last one
@@ -769,6 +775,7 @@ cdef class io_uring:
         cdef _Inflight rec
         cdef object key
         cdef uint64_t ud
+        cdef uint32_t ref
         if self._flight.used or self._inflight or self._foreign:
             while i < nr:
                 cqe = c.ioring_cqe_at(&self.ring, head + i)
@@ -776,6 +783,12 @@ cdef class io_uring:
                 if cqe.flags & (_c_IORING_CQE_F_MORE | _c_IORING_CQE_F_SKIP):
                     continue
                 ud = cqe.user_data
+                if not self._inflight and not self._foreign:
+                    # The common case (no record, nothing foreign: _settle's last lines), checked
+                    # again for every CQE, since a release may run Python code.
+                    if ioring_udcount_take(&self._flight, ud, &ref) and ref:
+                        _drop_pin(self, ref)
+                    continue
                 if self._foreign and self._foreign.get(ud):
                     # Announced as not a request's completion (a tag, a MSG_RING): it releases
                     # nothing. Which of two same-valued CQEs is the foreign one is unknowable;
@@ -1844,9 +1857,13 @@ cdef io_uring_sqe _last_sqe(io_uring ring):
 
 
 cdef inline int _set_data64(io_uring_sqe sqe, uint64_t data) except -1:
-    sqe._ptr().user_data = data
-    if sqe._own == NULL and sqe.ring._has_data:      # (no slot holds an object otherwise)
-        sqe.ring._slot_data[sqe.seq & sqe.ring.ring.sq.ring_mask] = None
+    cdef io_uring ring = sqe.ring
+    if sqe._own == NULL and sqe.incarnation == ring._incarnation and _is_queued(ring, sqe.seq):
+        c.ioring_sqe_at(&ring.ring, sqe.seq).user_data = data     # (_ptr's checks, inline)
+        if ring._has_data:                          # (no slot holds an object otherwise)
+            ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
+        return 0
+    sqe._ptr().user_data = data         # a free-standing SQE, or _ptr raises what is wrong
     return 0
 
 
