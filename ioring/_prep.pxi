@@ -41,16 +41,28 @@ cdef int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object buf, lon
     cdef c.io_uring_sqe *s
     cdef io_uring ring = sqe.ring
     cdef bint pinned = False
+    cdef uint32_t *slot_ref
     _export_view(buf, &view, not writing)
-    try:                            # (a try/except would save the exception state every time)
-        _check_length(nbytes, view.len, "nbytes")
-        s = sqe._begin()            # (drops what the slot pinned: its ref is 0 now)
-        ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ring._pin_put_view(&view)
-        pinned = True
-    finally:
-        if not pinned:
-            ioring_release_view(&view)
-    if writing:
+    if (0 <= nbytes <= view.len and nbytes <= _U32_MAX and sqe.incarnation == ring._incarnation
+            and _is_queued(ring, sqe.seq) and ring._pin_nfree != 0
+            and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0):
+        # The common case, inline: a fresh SQE of this ring (sqe._begin's checks), a freed entry
+        # of the pin table (io_uring._pin_index) that the export moves into.
+        s = c.ioring_sqe_at(&ring.ring, sqe.seq)
+        slot_ref = &ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask]
+        ring._pin_nfree -= 1
+        slot_ref[0] = ring._pin_free[ring._pin_nfree] + 1
+        ioring_view_move(&ring._pin_views[slot_ref[0] - 1], &view)
+    else:
+        try:                        # (a try/except would save the exception state every time)
+            _check_length(nbytes, view.len, "nbytes")
+            s = sqe._begin()        # (drops what the slot pinned: its ref is 0 now)
+            ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ring._pin_put_view(&view)
+            pinned = True
+        finally:
+            if not pinned:
+                ioring_release_view(&view)
+    if writing:                     # (view.buf: the struct moved, the memory did not)
         c.ioring_prep_write(s, fd, view.buf, <unsigned>nbytes, off)
     else:
         c.ioring_prep_read(s, fd, view.buf, <unsigned>nbytes, off)

@@ -110,6 +110,7 @@ cdef class io_uring:
     cdef int _refuse_busy(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
     cdef int _track(self) except -1
+    cdef int _track_record(self, unsigned slot, uint64_t ud, uint32_t ref) except -1
     cdef Py_ssize_t _requests_tracked(self)
     cdef uint32_t _pin_index(self) except 0
     cdef uint32_t _pin_put(self, object pins) except 0

@@ -586,16 +586,14 @@ cdef class io_uring:
         cdef unsigned tail = self.ring.sq.sqe_tail
         cdef unsigned slot
         cdef uint64_t ud
-        cdef uint32_t ref, old, count
+        cdef uint32_t ref, old
         cdef ioring_udcount_slot *entry
-        cdef _Inflight rec
-        cdef object pins, data, key
         while self._tracked != tail:
             slot = self._tracked & self.ring.sq.ring_mask
             ud = c.ioring_sqe_at(&self.ring, self._tracked).user_data
             ref = self._slot_ref[slot]
-            data = self._slot_data[slot] if self._has_data else None
-            if data is None and not (self._inflight and ud in self._inflight):
+            if ((not self._has_data or self._slot_data[slot] is None)
+                    and not (self._inflight and ud in self._inflight)):
                 entry = ioring_udcount_add(&self._flight, ud)
                 if entry != NULL:
                     self._slot_ref[slot] = 0
@@ -609,32 +607,41 @@ cdef class io_uring:
                     self._tracked += 1
                     continue
                 # (out of memory for the count: a record does the same)
-            pins = None
-            if ref:
-                pins = self._pin_obj(ref)
-                self._slot_ref[slot] = 0
-                self._pin_drop(ref)
-            key = ud
-            rec = <_Inflight>self._inflight.get(key)
-            if rec is None:
-                rec = _Inflight.__new__(_Inflight)
-                rec.count = 0
-                rec.pins = None
-                rec.data = None
-                if self._flight.used and ioring_udcount_remove(&self._flight, ud, &count, &ref):
-                    rec.count = count               # the value moves to the record
-                    if ref:
-                        rec.pins = self._pin_obj(ref)
-                        self._pin_drop(ref)
-                self._inflight[key] = rec
-            rec.count += 1
-            if pins is not None:
-                # Only kept alive, never looked into: nest rather than build a list.
-                rec.pins = pins if rec.pins is None else (rec.pins, pins)
-            if data is not None:
-                self._slot_data[slot] = None
-                rec.data = data
+            self._track_record(slot, ud, ref)
             self._tracked += 1
+        return 0
+
+    cdef int _track_record(self, unsigned slot, uint64_t ud, uint32_t ref) except -1:
+        """_track for a request with a set_data object, or whose user_data has a record: its
+        count, pins and object go to the value's _Inflight record."""
+        cdef uint32_t count
+        cdef _Inflight rec
+        cdef object pins = None
+        cdef object data = self._slot_data[slot] if self._has_data else None
+        cdef object key = ud
+        if ref:
+            pins = self._pin_obj(ref)
+            self._slot_ref[slot] = 0
+            self._pin_drop(ref)
+        rec = <_Inflight>self._inflight.get(key)
+        if rec is None:
+            rec = _Inflight.__new__(_Inflight)
+            rec.count = 0
+            rec.pins = None
+            rec.data = None
+            if self._flight.used and ioring_udcount_remove(&self._flight, ud, &count, &ref):
+                rec.count = count               # the value moves to the record
+                if ref:
+                    rec.pins = self._pin_obj(ref)
+                    self._pin_drop(ref)
+            self._inflight[key] = rec
+        rec.count += 1
+        if pins is not None:
+            # Only kept alive, never looked into: nest rather than build a list.
+            rec.pins = pins if rec.pins is None else (rec.pins, pins)
+        if data is not None:
+            self._slot_data[slot] = None
+            rec.data = data
         return 0
 
     cdef uint32_t _pin_index(self) except 0:
