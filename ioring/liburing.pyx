@@ -2427,10 +2427,11 @@ def _text_signature(name, doc, method):
 def _route_builtin(obj, method):
     """Routes one builtin or method descriptor and gives it its text signature."""
     doc = obj.__doc__
-    if doc and getattr(obj, "__text_signature__", None) is None:
-        sig = _text_signature(obj.__name__, doc, method)
-        if sig is not None:
-            ioring_set_builtin_doc(obj, f"{sig}\n--\n\n{doc}".encode())
+    sig = _text_signature(obj.__name__, doc, method) if doc else None
+    # (3.13+ gives a builtin without one a signature of its own, "($self, /)" for a METH_NOARGS
+    # function: a parameter the function does not have; ours replaces any other)
+    if sig is not None and getattr(obj, "__text_signature__", None) != sig[len(obj.__name__):]:
+        ioring_set_builtin_doc(obj, f"{sig}\n--\n\n{doc}".encode())
     return ioring_shim_builtin(obj)
 
 
