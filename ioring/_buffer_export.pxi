@@ -89,6 +89,15 @@ cdef extern from *:
         return view->obj != NULL;
     }
 
+    /* An export whose release runs no Python code: an exact bytearray's (a counter decremented,
+       then the bytearray freed if that was its last reference, which has no finalizer). Such an
+       export can be released where it lies, with no copy to keep the releasing code off a
+       table that Python code could change meanwhile. */
+    static inline int ioring_view_release_is_quiet(const Py_buffer *view)
+    {
+        return Py_IS_TYPE(view->obj, &PyByteArray_Type);
+    }
+
     static void ioring_buffer_dealloc(PyObject *o)
     {
         int *held = (int *)((char *)o + ioring_buffer_held_offset);
@@ -115,6 +124,7 @@ cdef extern from *:
     void ioring_release_view(Py_buffer *view)
     void ioring_view_move(Py_buffer *dst, Py_buffer *src)
     bint ioring_view_held(const Py_buffer *view)
+    bint ioring_view_release_is_quiet(const Py_buffer *view)
 
 
 cdef int _install_buffer_dealloc() except -1:

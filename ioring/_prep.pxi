@@ -30,8 +30,8 @@ cdef inline c.io_uring_sqe *_target(io_uring_sqe sqe, c.io_uring_sqe *s) except 
     return sqe._begin() if sqe is not None else s
 
 
-cdef int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object buf, long long nbytes,
-                         uint64_t off) except -1:
+cdef inline int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object buf, long long nbytes,
+                                uint64_t off) except -1:
     """io_uring_prep_read (``writing`` False) or io_uring_prep_write on a ring's SQE: ``buf``
     exported (``nbytes`` of it used), the SQE begun, and the export pinned in the ring's pin
     table itself (io_uring._pin_put_view: no _Buffer object made and freed per request). Until

@@ -513,9 +513,12 @@ cdef inline int _drop_pin(io_uring ring, uint32_t ref) except -1:
     completions' loop)."""
     cdef Py_buffer view
     if ioring_view_held(&ring._pin_views[ref - 1]):     # (its store entry is None)
-        ioring_view_move(&view, &ring._pin_views[ref - 1])
         ring._pin_free[ring._pin_nfree] = ref - 1
         ring._pin_nfree += 1
+        if ioring_view_release_is_quiet(&ring._pin_views[ref - 1]):
+            PyBuffer_Release(&ring._pin_views[ref - 1])     # in place: no Python code runs
+            return 0
+        ioring_view_move(&view, &ring._pin_views[ref - 1])
         ioring_release_view(&view)              # last, once the state is consistent
         return 0
     old = ring._pin_store[ref - 1]              # dropped last, once the state is consistent
