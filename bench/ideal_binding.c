@@ -45,6 +45,11 @@
 /* An int that fits one 30-bit digit (all of this bench's), else the generic conversion. */
 static inline long long small_int(PyObject *o)
 {
+#if PY_VERSION_HEX >= 0x030C0000          /* 3.12+: ints keep their size elsewhere */
+    if (PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return (long long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+    return PyLong_AsLongLong(o);
+#else
     Py_ssize_t size = Py_SIZE(o);
     if (size == 0)
         return 0;
@@ -53,16 +58,23 @@ static inline long long small_int(PyObject *o)
     if (size == -1)
         return -(long long)((PyLongObject *)o)->ob_digit[0];
     return PyLong_AsLongLong(o);
+#endif
 }
 
 static inline unsigned long long small_uint(PyObject *o)
 {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return (unsigned long long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+    return PyLong_AsUnsignedLongLong(o);
+#else
     Py_ssize_t size = Py_SIZE(o);
     if (size == 0)
         return 0;
     if (size == 1)
         return (unsigned long long)((PyLongObject *)o)->ob_digit[0];
     return PyLong_AsUnsignedLongLong(o);
+#endif
 }
 
 /* ---- SQE: a pointer into the ring's SQE array ------------------------------------------------ */
