@@ -9,7 +9,8 @@
 # METH_FASTCALL | METH_KEYWORDS convention put in the PyMethodDef in place of the wrapper (the
 # specializing interpreter calls it directly): when the call has no keyword, the expected number
 # of arguments, exact types and ints that fit, it converts them in a few instructions and runs
-# the very body the def runs (one cdef shared by both); any other call goes on to the def's
+# the very body the def runs (one cdef shared by both; for the one-line bodies of prep_nop,
+# cq_ready and sq_ready, the same line); any other call goes on to the def's
 # wrapper, through the range-error shim the door replaced, so every error and every accepted
 # spelling is exactly the def's.
 

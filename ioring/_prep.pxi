@@ -41,18 +41,17 @@ cdef inline int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object b
     cdef c.io_uring_sqe *s
     cdef io_uring ring = sqe.ring
     cdef bint pinned = False
-    cdef uint32_t *slot_ref
+    cdef uint32_t ref = 0
     _export_view(buf, &view, not writing)
-    if (0 <= nbytes <= view.len and nbytes <= _U32_MAX and sqe.incarnation == ring._incarnation
-            and _is_queued(ring, sqe.seq) and ring._pin_nfree != 0
+    if (0 <= nbytes <= view.len and nbytes <= _U32_MAX and _is_live(ring, sqe.seq, sqe.incarnation)
             and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0):
-        # The common case, inline: a fresh SQE of this ring (sqe._begin's checks), a freed entry
-        # of the pin table (io_uring._pin_index) that the export moves into.
+        ref = _pin_take_free(ring)
+    if ref:
+        # The common case, inline: a fresh SQE of this ring (sqe._begin's checks) whose slot
+        # pins nothing yet, a freed entry of the pin table that the export moves into.
         s = c.ioring_sqe_at(&ring.ring, sqe.seq)
-        slot_ref = &ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask]
-        ring._pin_nfree -= 1
-        slot_ref[0] = ring._pin_free[ring._pin_nfree] + 1
-        ioring_view_move(&ring._pin_views[slot_ref[0] - 1], &view)
+        ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ref
+        ioring_view_move(&ring._pin_views[ref - 1], &view)
     else:
         try:                        # (a try/except would save the exception state every time)
             _check_length(nbytes, view.len, "nbytes")

@@ -528,6 +528,24 @@ cdef inline int _drop_pin(io_uring ring, uint32_t ref) except -1:
     return 0
 
 
+cdef inline uint32_t _pin_take_free(io_uring ring) noexcept:
+    """A freed ref (index + 1) of the pin table, whose entry is None and holds no export; 0
+    when none is free (io_uring._pin_index then grows the table)."""
+    if ring._pin_nfree == 0:
+        return 0
+    ring._pin_nfree -= 1
+    return ring._pin_free[ring._pin_nfree] + 1
+
+
+cdef inline int _settle_counted(io_uring ring, uint64_t ud) except -1:
+    """io_uring._settle for a user_data counted in _flight (no record): one request fewer, and
+    what they pinned released when it was the last."""
+    cdef uint32_t ref
+    if ioring_udcount_take(&ring._flight, ud, &ref) and ref:
+        _drop_pin(ring, ref)
+    return 0
+
+
 @cython.no_gc_clear
 cdef class io_uring:
     """struct io_uring. Create it empty and fill it with io_uring_queue_init, as in C."""
@@ -653,9 +671,9 @@ cdef class io_uring:
         cdef uint32_t idx, cap
         cdef uint32_t *grown
         cdef Py_buffer *views
-        if self._pin_nfree:                     # (a freed entry is None, its export released)
-            self._pin_nfree -= 1
-            return self._pin_free[self._pin_nfree] + 1
+        cdef uint32_t ref = _pin_take_free(self)
+        if ref:
+            return ref
         idx = <uint32_t>len(self._pin_store)
         if idx >= self._pin_cap:                # room to free every index later
             cap = 64 if self._pin_cap == 0 else 2 * self._pin_cap
@@ -734,9 +752,7 @@ cdef class io_uring:
                 if rec.count <= 0:
                     del self._inflight[key]
                 return 0
-        if ioring_udcount_take(&self._flight, ud, &ref) and ref:
-            self._pin_drop(ref)
-        return 0
+        return _settle_counted(self, ud)
 
     cdef void _forget_flight(self):
         """Drop every count and pin of _flight and of the SQ slots (the ring is gone, or the
@@ -785,7 +801,6 @@ cdef class io_uring:
         cdef _Inflight rec
         cdef object key
         cdef uint64_t ud
-        cdef uint32_t ref
         if self._flight.used or self._inflight or self._foreign:
             while i < nr:
                 cqe = c.ioring_cqe_at(&self.ring, head + i)
@@ -794,10 +809,9 @@ cdef class io_uring:
                     continue
                 ud = cqe.user_data
                 if not self._inflight and not self._foreign:
-                    # The common case (no record, nothing foreign: _settle's last lines), checked
-                    # again for every CQE, since a release may run Python code.
-                    if ioring_udcount_take(&self._flight, ud, &ref) and ref:
-                        _drop_pin(self, ref)
+                    # The common case (no record, nothing foreign), checked again for every
+                    # CQE, since a release may run Python code.
+                    _settle_counted(self, ud)
                     continue
                 if self._foreign and self._foreign.get(ud):
                     # Announced as not a request's completion (a tag, a MSG_RING): it releases
@@ -1376,9 +1390,15 @@ cdef inline bint _is_queued(io_uring ring, unsigned seq) noexcept:
             and <unsigned>(seq - ring._tracked) < <unsigned>(ring.ring.sq.sqe_tail - ring._tracked))
 
 
+cdef inline bint _is_live(io_uring ring, unsigned seq, unsigned long incarnation) noexcept:
+    """The SQE handed out at SQ index ``seq`` in ring incarnation ``incarnation`` is still
+    unsubmitted, on a ring usable here."""
+    return incarnation == ring._incarnation and _is_queued(ring, seq)
+
+
 cdef inline c.io_uring_sqe *_slot_sqe(io_uring ring, unsigned seq, unsigned long incarnation) except NULL:
     """ring._sqe(seq, incarnation): the SQE handed out at SQ index seq if it is unsubmitted."""
-    if incarnation == ring._incarnation and _is_queued(ring, seq):
+    if _is_live(ring, seq, incarnation):
         return c.ioring_sqe_at(&ring.ring, seq)
     return ring._sqe(seq, incarnation)
 
@@ -1868,12 +1888,12 @@ cdef io_uring_sqe _last_sqe(io_uring ring):
 
 cdef inline int _set_data64(io_uring_sqe sqe, uint64_t data) except -1:
     cdef io_uring ring = sqe.ring
-    if sqe._own == NULL and sqe.incarnation == ring._incarnation and _is_queued(ring, sqe.seq):
-        c.ioring_sqe_at(&ring.ring, sqe.seq).user_data = data     # (_ptr's checks, inline)
-        if ring._has_data:                          # (no slot holds an object otherwise)
-            ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
+    if sqe._own != NULL:                # free-standing: never submitted, no slot object
+        sqe._own.user_data = data
         return 0
-    sqe._ptr().user_data = data         # a free-standing SQE, or _ptr raises what is wrong
+    _slot_sqe(ring, sqe.seq, sqe.incarnation).user_data = data    # (sqe._ptr, inline)
+    if ring._has_data:                  # (no slot holds an object otherwise)
+        ring._slot_data[sqe.seq & ring.ring.sq.ring_mask] = None
     return 0
 
 

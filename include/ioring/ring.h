@@ -267,10 +267,12 @@ static inline struct io_uring_sqe *ioring_get_sqe_zeroed(struct ioring *ring)
 {
     struct io_uring_sqe *sqe = ioring_get_sqe(ring);
     /* (constant sizes: the compiler writes the zeros inline instead of calling memset) */
-    if (sqe && ioring_sqe_shift(ring))
-        memset(sqe, 0, 2 * sizeof(*sqe));
-    else if (sqe)
-        memset(sqe, 0, sizeof(*sqe));
+    if (sqe) {
+        if (ioring_sqe_shift(ring))
+            memset(sqe, 0, 2 * sizeof(*sqe));
+        else
+            memset(sqe, 0, sizeof(*sqe));
+    }
     return sqe;
 }
 
