@@ -21,10 +21,69 @@ cdef int _raise_buffer_error(object obj, int flags, bint writable) except -1:
     raise ValueError(f"the buffer of {type(obj).__name__} could not be exported; try again")
 
 
+cdef extern from *:
+    """
+    /* An exact bytearray's export, inline: what its bf_getbuffer (bytearray_getbuffer) and
+       bf_releasebuffer do, without PyObject_GetBuffer's dispatch and PyBuffer_FillInfo's
+       generic filling (a read's buffer is exported and released once per request). The
+       export counter is the one bytearray_getbuffer raises: while it is held the bytearray
+       refuses to resize, as with any export. shape, strides and format stay NULL: nothing
+       reads them here, and they would point into a Py_buffer that the pin table moves.
+       CPython versions whose bytearray layout is known only; elsewhere, the generic path. */
+    #if PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED) && !defined(Py_LIMITED_API)
+    #define IORING_INLINE_BYTEARRAY 1
+    #else
+    #define IORING_INLINE_BYTEARRAY 0
+    #endif
+
+    static inline int ioring_export_bytearray(PyObject *obj, Py_buffer *view)
+    {
+    #if IORING_INLINE_BYTEARRAY
+        if (!PyByteArray_CheckExact(obj))
+            return 0;
+        Py_INCREF(obj);
+        view->obj = obj;
+        view->buf = PyByteArray_AS_STRING(obj);
+        view->len = Py_SIZE(obj);
+        view->readonly = 0;
+        view->itemsize = 1;
+        view->format = NULL;
+        view->ndim = 1;
+        view->shape = NULL;
+        view->strides = NULL;
+        view->suboffsets = NULL;
+        view->internal = NULL;
+        ((PyByteArrayObject *)obj)->ob_exports++;
+        return 1;
+    #else
+        (void)obj; (void)view;
+        return 0;
+    #endif
+    }
+
+    /* Releases an export that ioring_view_release_is_quiet accepted (an exact bytearray's). */
+    static inline void ioring_release_bytearray(Py_buffer *view)
+    {
+    #if IORING_INLINE_BYTEARRAY
+        PyObject *obj = view->obj;
+        ((PyByteArrayObject *)obj)->ob_exports--;
+        view->obj = NULL;
+        Py_DECREF(obj);         /* may free it: a bytearray has no finalizer */
+    #else
+        PyBuffer_Release(view);
+    #endif
+    }
+    """
+    bint ioring_export_bytearray(object obj, Py_buffer *view)
+    void ioring_release_bytearray(Py_buffer *view)
+
+
 cdef inline int _export_view(object obj, Py_buffer *view, bint writable) except -1:
     """``obj``'s memory exported into ``view`` as the kernel needs it (contiguous; writable when
     the kernel writes there); a failure raises an error that says what to pass instead."""
     cdef int flags = PyBUF_ANY_CONTIGUOUS | (PyBUF_WRITABLE if writable else 0)
+    if ioring_export_bytearray(obj, view):
+        return 0
     if _get_buffer_noexc(obj, view, flags) < 0:
         _clear_error()
         return _raise_buffer_error(obj, flags, writable)

@@ -94,10 +94,11 @@ cdef class io_uring:
     cdef unsigned long _generation   # the fork generation it was created in
     cdef unsigned long _incarnation  # new at every queue_init, unique across rings (_new_incarnation):
                                      # SQEs and CQE copies of another ring or an earlier one are stale
-    cdef object _cqe_newer        # the CQE copies made last (io_uring_cqe, no data): one nobody
-    cdef object _cqe_older        # else holds any more is refilled by _copy_cqe
-    cdef object _spare_sqe        # an io_uring_sqe of this ring its holders dropped, parked for the
-                                  # next get_sqe (it refers to _NO_RING meanwhile: no cycle)
+    cdef object _cqe_a            # the two CQE copies made last (io_uring_cqe, no data): one nobody
+    cdef object _cqe_b            # else holds any more is refilled by _copy_cqe
+    cdef bint _cqe_last_b         # _cqe_b is the newer of the two
+    cdef object _spare_sqe        # io_uring_sqe objects of this ring their holders dropped, parked
+    cdef object _spare_sqe2       # for the next get_sqe (they refer to _NO_RING meanwhile: no cycle)
     cdef object _spare_iter       # the same for io_uring_for_each_cqe's iterator
     cdef object _ident            # (st_dev, st_ino) of the ring's file while it is initialized
     cdef str _busy                # what holds the ring for itself (Ring.run_stream), None: free

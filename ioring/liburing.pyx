@@ -471,8 +471,33 @@ from cpython.object cimport PyObject
 cdef extern from *:
     """
     static inline int ioring_sole_reference(PyObject *o) { return Py_REFCNT(o) == 1; }
+
+    /* The int of a CQE's user_data or flags: small values (slots, indices, flags 0) straight
+       from a table of CPython's own cached ints, without a call per completion. */
+    static PyObject *ioring_small_uints[256];
+    static int ioring_fill_small_uints(void)
+    {
+        for (unsigned i = 0; i < 256; i++)
+            if (ioring_small_uints[i] == NULL
+                    && (ioring_small_uints[i] = PyLong_FromUnsignedLong(i)) == NULL)
+                return -1;
+        return 0;
+    }
+    static inline PyObject *ioring_uint_obj(uint64_t v)
+    {
+        if (v < 256) {
+            Py_INCREF(ioring_small_uints[v]);
+            return ioring_small_uints[v];
+        }
+        return PyLong_FromUnsignedLongLong(v);
+    }
     """
     bint ioring_sole_reference(PyObject *o)
+    int ioring_fill_small_uints() except -1
+    object ioring_uint_obj(uint64_t v)
+
+
+ioring_fill_small_uints()
 
 
 cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigned pos) except -1:
@@ -482,9 +507,9 @@ cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigne
     # A refilled copy keeps the ints it has when the values repeat (flags mostly 0, the same
     # user_data at QD 1); a new copy has None there.
     if out._user_data_obj is None or out.user_data != cqe.user_data:
-        out._user_data_obj = cqe.user_data
+        out._user_data_obj = ioring_uint_obj(cqe.user_data)
     if out._flags_obj is None or out.flags != cqe.flags:
-        out._flags_obj = cqe.flags
+        out._flags_obj = ioring_uint_obj(cqe.flags)
     if out._res_obj is None or out.res != cqe.res:
         out._res_obj = _res_int(cqe.res)
     out.user_data = cqe.user_data
@@ -516,7 +541,7 @@ cdef inline int _drop_pin(io_uring ring, uint32_t ref) except -1:
         ring._pin_free[ring._pin_nfree] = ref - 1
         ring._pin_nfree += 1
         if ioring_view_release_is_quiet(&ring._pin_views[ref - 1]):
-            PyBuffer_Release(&ring._pin_views[ref - 1])     # in place: no Python code runs
+            ioring_release_bytearray(&ring._pin_views[ref - 1])   # in place: no Python code runs
             return 0
         ioring_view_move(&view, &ring._pin_views[ref - 1])
         ioring_release_view(&view)              # last, once the state is consistent
@@ -838,20 +863,34 @@ cdef class io_uring:
         A copy holds no reference to its ring (no cycle: a dropped ring still closes at once),
         and one carrying an io_uring_sqe_set_data object is never kept (it may refer back)."""
         cdef io_uring_cqe out
-        # (the checks read the attributes themselves: a local variable would be a reference)
-        if self._cqe_newer is not None and ioring_sole_reference(<PyObject *>self._cqe_newer):
-            out = <io_uring_cqe>self._cqe_newer
-        elif self._cqe_older is not None and ioring_sole_reference(<PyObject *>self._cqe_older):
-            out = <io_uring_cqe>self._cqe_older
-            self._cqe_older = self._cqe_newer
-            self._cqe_newer = out
+        # (the checks read the attributes themselves: a local variable would be a reference;
+        # the two are not swapped: a flag says which is the newer, no reference count moves)
+        if self._cqe_last_b:
+            if ioring_sole_reference(<PyObject *>self._cqe_b):
+                out = <io_uring_cqe>self._cqe_b
+            else:
+                self._cqe_last_b = False
+                if ioring_sole_reference(<PyObject *>self._cqe_a):
+                    out = <io_uring_cqe>self._cqe_a
+                else:
+                    out = io_uring_cqe.__new__(io_uring_cqe)
+                    self._cqe_a = out
         else:
-            out = io_uring_cqe.__new__(io_uring_cqe)
-            self._cqe_older = self._cqe_newer
-            self._cqe_newer = out
+            if ioring_sole_reference(<PyObject *>self._cqe_a):
+                out = <io_uring_cqe>self._cqe_a
+            else:
+                self._cqe_last_b = True
+                if ioring_sole_reference(<PyObject *>self._cqe_b):
+                    out = <io_uring_cqe>self._cqe_b
+                else:
+                    out = io_uring_cqe.__new__(io_uring_cqe)
+                    self._cqe_b = out
         _fill_cqe(self, out, cqe, pos)
         if out._data is not None:
-            self._cqe_newer = None
+            if self._cqe_last_b:
+                self._cqe_b = None
+            else:
+                self._cqe_a = None
         return out
 
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
@@ -1292,7 +1331,7 @@ cdef class io_uring:
         self._has_data = False
         self._foreign = {}
         self._reg_buffers.clear()
-        self._cqe_newer = self._cqe_older = None
+        self._cqe_a = self._cqe_b = None
 
     def __del__(self):
         if self.initialized and self._in_fork_child():
@@ -1769,11 +1808,14 @@ cdef object _get_sqe(io_uring ring):
 # ---- objects parked in their ring ------------------------------------------------------------------
 # Every io_uring_get_sqe hands out an io_uring_sqe (the stale-SQE detection lives in it), every
 # io_uring_for_each_cqe an iterator. When the last holder of one drops it, its tp_dealloc parks it
-# in its ring instead (one spare of each kind per ring): the ring takes the reference, the
+# in its ring instead (two spare SQEs per ring, one iterator): the ring takes the reference, the
 # object's own reference to the ring is dropped (it refers to _NO_RING while parked, so ring and
 # spare form no cycle and a dropped ring still closes at once), and the next call reuses it: no
 # allocation, no GC tracking, no field reset per request (issue 18). Only an object whose ring
 # stays alive without it is parked (and no free-standing SQE); anything else is freed as before.
+# Two SQEs: a loop that rebinds ``sqe = io_uring_get_sqe(ring)`` still holds the last one when it
+# asks for the next, and the one its function held at its return is parked too (with one spare,
+# that made one new SQE object per batch).
 
 cdef extern from *:
     """
@@ -1781,6 +1823,7 @@ cdef extern from *:
         PyTypeObject *type;
         destructor base_dealloc;                /* Cython's (its freelist) */
         Py_ssize_t ring_off, spare_off, own_off;    /* own_off < 0: no free-standing kind */
+        Py_ssize_t spare2_off;                      /* < 0: one spare only */
     } ioring_parking;
 
     static PyTypeObject *ioring_ring_type;
@@ -1798,8 +1841,13 @@ cdef extern from *:
                 || (p->own_off >= 0 && *(void **)((char *)o + p->own_off) != NULL))
             return 0;
         spare = (PyObject **)((char *)ring + p->spare_off);
-        if (*spare != Py_None)
-            return 0;
+        if (*spare != Py_None) {
+            if (p->spare2_off < 0)
+                return 0;
+            spare = (PyObject **)((char *)ring + p->spare2_off);
+            if (*spare != Py_None)
+                return 0;
+        }
         /* Resurrected (still GC-tracked, as a live object must be) and owned by the ring; its
            ring reference moves to _NO_RING. The ring outlives the decref: it had another. */
         Py_SET_REFCNT(o, 1);
@@ -1824,7 +1872,8 @@ cdef extern from *:
     }
 
     static void ioring_install_parking(PyObject *ring_type, PyObject *no_ring, PyObject *type,
-                                       Py_ssize_t ring_off, Py_ssize_t spare_off, Py_ssize_t own_off)
+                                       Py_ssize_t ring_off, Py_ssize_t spare_off,
+                                       Py_ssize_t spare2_off, Py_ssize_t own_off)
     {
         PyTypeObject *tp = (PyTypeObject *)type;
         int sqe = own_off >= 0;
@@ -1838,6 +1887,7 @@ cdef extern from *:
         p->type = tp;
         p->ring_off = ring_off;
         p->spare_off = spare_off;
+        p->spare2_off = spare2_off;
         p->own_off = own_off;
         if (tp->tp_dealloc != dealloc) {
             p->base_dealloc = tp->tp_dealloc;
@@ -1846,7 +1896,8 @@ cdef extern from *:
     }
     """
     void ioring_install_parking(object ring_type, object no_ring, object type,
-                                Py_ssize_t ring_off, Py_ssize_t spare_off, Py_ssize_t own_off)
+                                Py_ssize_t ring_off, Py_ssize_t spare_off,
+                                Py_ssize_t spare2_off, Py_ssize_t own_off)
 
 
 cdef int _install_parking() except -1:
@@ -1854,16 +1905,18 @@ cdef int _install_parking() except -1:
     cdef _CqeIterator it = _CqeIterator.__new__(_CqeIterator)
     cdef io_uring ring = io_uring.__new__(io_uring)
     cdef io_uring mark = io_uring.__new__(io_uring)
-    cdef object spare_mark = object()
+    cdef object spare_mark = object(), spare2_mark = object()
     sqe.ring = mark
     it.ring = mark
     ring._spare_sqe = spare_mark
+    ring._spare_sqe2 = spare2_mark
     ioring_install_parking(io_uring, _NO_RING, io_uring_sqe, _slot_offset(sqe, mark),
-                           _slot_offset(ring, spare_mark), <char *>&sqe._own - <char *><void *>sqe)
-    ring._spare_sqe = None
+                           _slot_offset(ring, spare_mark), _slot_offset(ring, spare2_mark),
+                           <char *>&sqe._own - <char *><void *>sqe)
+    ring._spare_sqe = ring._spare_sqe2 = None
     ring._spare_iter = spare_mark
     ioring_install_parking(io_uring, _NO_RING, _CqeIterator, _slot_offset(it, mark),
-                           _slot_offset(ring, spare_mark), -1)
+                           _slot_offset(ring, spare_mark), -1, -1)
     ring._spare_iter = None
     return 0
 
@@ -1872,12 +1925,15 @@ _install_parking()
 
 
 cdef io_uring_sqe _last_sqe(io_uring ring):
-    """The io_uring_sqe of the SQE handed out last (at SQ index sqe_tail - 1): the ring's
-    parked one if it has one (see ioring_sqe_dealloc), else a new one."""
+    """The io_uring_sqe of the SQE handed out last (at SQ index sqe_tail - 1): one the ring
+    has parked if it has one (see ioring_sqe_dealloc), else a new one."""
     cdef io_uring_sqe sqe
     if ring._spare_sqe is not None:
         sqe = <io_uring_sqe>ring._spare_sqe
         ring._spare_sqe = None
+    elif ring._spare_sqe2 is not None:
+        sqe = <io_uring_sqe>ring._spare_sqe2
+        ring._spare_sqe2 = None
     else:
         sqe = io_uring_sqe.__new__(io_uring_sqe)
     sqe.ring = ring

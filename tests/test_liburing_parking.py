@@ -180,3 +180,19 @@ def test_parked_iterators_leak_no_reference_to_the_ring(ring):
         assert [c.user_data for c in L.io_uring_for_each_cqe(ring)] == [i]
         L.io_uring_cq_advance(ring, 1)
     assert sys.getrefcount(ring) == base
+
+
+def test_both_sqes_of_a_rebinding_loop_are_parked(ring):
+    # A loop that rebinds ``sqe = get_sqe(ring)`` holds the last SQE when it asks for the next,
+    # and its function returns holding one: the ring parks two, so the next batch makes none.
+    # (A free-standing SQE made in between takes the memory of one that was freed instead.)
+    first = L.io_uring_get_sqe(ring)
+    second = L.io_uring_get_sqe(ring)
+    ids = {id(first), id(second)}
+    del first, second
+    decoy = L.io_uring_sqe()
+    again = L.io_uring_get_sqe(ring), L.io_uring_get_sqe(ring)
+    assert {id(s) for s in again} == ids
+    assert id(decoy) not in ids
+    L.io_uring_submit(ring)
+    assert sorted(ud for ud, _, _ in reap(ring, 4)) == [0, 0, 0, 0]

@@ -199,3 +199,38 @@ def test_the_last_reference_to_a_buffer_can_be_the_pin(ring, pipe, kind):
         os.write(w, b"ab")
         assert reap(ring, 1) == [(2, 2, 0)]
         assert resizable(buf) and bytes(buf) == b"ab"
+
+
+def test_an_exact_bytearray_export_counts_with_cpythons_own(ring, pipe):
+    # An exact bytearray is exported inline (what bytearray_getbuffer does, without the
+    # dispatch): its export must count with memoryview's, taken before and after it.
+    r, w = pipe
+    buf = bytearray(4)
+    view = memoryview(buf)
+    _pending_read(ring, r, buf, 1, 4)
+    view.release()
+    assert not resizable(buf)                       # the read's export alone
+    view = memoryview(buf)
+    L.io_uring_submit(ring)
+    os.write(w, b"abcd")
+    assert reap(ring, 1) == [(1, 4, 0)]
+    assert buf == b"abcd"
+    assert not resizable(buf)                       # memoryview's alone
+    view.release()
+    assert resizable(buf)
+
+
+def test_an_exact_bytearray_export_moved_into_a_record_is_released_once(ring, pipe):
+    r, w = pipe
+    buf = bytearray(4)
+    sqe = L.io_uring_get_sqe(ring)
+    L.io_uring_prep_read(sqe, r, buf, 4, -1)
+    L.io_uring_sqe_set_data(sqe, object())          # a record: the export leaves the table
+    L.io_uring_submit(ring)
+    os.write(w, b"wxyz")
+    assert len(reap(ring, 1)) == 1
+    assert buf == b"wxyz"
+    assert resizable(buf)
+    before = len(buf)
+    buf.extend(b"more")                             # nothing still counts an export
+    assert len(buf) == before + 4
