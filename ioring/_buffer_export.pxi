@@ -61,6 +61,18 @@ cdef extern from *:
     #endif
     }
 
+    /* ``obj`` is an exact bytearray that ioring_export_bytearray exports, of at least
+       ``nbytes`` bytes. */
+    static inline int ioring_bytearray_holds(PyObject *obj, long long nbytes)
+    {
+    #if IORING_INLINE_BYTEARRAY
+        return PyByteArray_CheckExact(obj) && 0 <= nbytes && nbytes <= Py_SIZE(obj);
+    #else
+        (void)obj; (void)nbytes;
+        return 0;
+    #endif
+    }
+
     /* Releases an export that ioring_view_release_is_quiet accepted (an exact bytearray's). */
     static inline void ioring_release_bytearray(Py_buffer *view)
     {
@@ -75,6 +87,7 @@ cdef extern from *:
     }
     """
     bint ioring_export_bytearray(object obj, Py_buffer *view)
+    bint ioring_bytearray_holds(object obj, long long nbytes)
     void ioring_release_bytearray(Py_buffer *view)
 
 

@@ -42,6 +42,21 @@ cdef inline int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object b
     cdef io_uring ring = sqe.ring
     cdef bint pinned = False
     cdef uint32_t ref = 0
+    if (ioring_bytearray_holds(buf, nbytes) and nbytes <= _U32_MAX
+            and _is_live(ring, sqe.seq, sqe.incarnation)
+            and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0):
+        ref = _pin_take_free(ring)
+        if ref:
+            # The commonest case: an exact bytearray (its export runs no Python code and
+            # cannot fail) exported straight into a freed entry of the pin table.
+            ioring_export_bytearray(buf, &ring._pin_views[ref - 1])
+            ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ref
+            s = c.ioring_sqe_at(&ring.ring, sqe.seq)
+            if writing:
+                c.ioring_prep_write(s, fd, ring._pin_views[ref - 1].buf, <unsigned>nbytes, off)
+            else:
+                c.ioring_prep_read(s, fd, ring._pin_views[ref - 1].buf, <unsigned>nbytes, off)
+            return 0
     _export_view(buf, &view, not writing)
     if (0 <= nbytes <= view.len and nbytes <= _U32_MAX and _is_live(ring, sqe.seq, sqe.incarnation)
             and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0):
