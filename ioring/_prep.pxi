@@ -30,6 +30,21 @@ cdef inline c.io_uring_sqe *_target(io_uring_sqe sqe, c.io_uring_sqe *s) except 
     return sqe._begin() if sqe is not None else s
 
 
+cdef inline bint _pin_slot_free(io_uring ring, io_uring_sqe sqe, long long nbytes) noexcept:
+    """_prep_rw_pinned's inline case: ``nbytes`` fits an SQE and ``sqe`` is a fresh SQE of
+    ``ring`` (sqe._begin's checks) whose slot pins nothing yet."""
+    return (nbytes <= _U32_MAX and _is_live(ring, sqe.seq, sqe.incarnation)
+            and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0)
+
+
+cdef inline void _prep_rw_at(c.io_uring_sqe *s, bint writing, int fd, void *data, long long nbytes,
+                             uint64_t off) noexcept:
+    if writing:
+        c.ioring_prep_write(s, fd, data, <unsigned>nbytes, off)
+    else:
+        c.ioring_prep_read(s, fd, data, <unsigned>nbytes, off)
+
+
 cdef inline int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object buf, long long nbytes,
                                 uint64_t off) except -1:
     """io_uring_prep_read (``writing`` False) or io_uring_prep_write on a ring's SQE: ``buf``
@@ -40,30 +55,23 @@ cdef inline int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object b
     cdef Py_buffer view
     cdef c.io_uring_sqe *s
     cdef io_uring ring = sqe.ring
-    cdef bint pinned = False
     cdef uint32_t ref = 0
-    if (ioring_bytearray_holds(buf, nbytes) and nbytes <= _U32_MAX
-            and _is_live(ring, sqe.seq, sqe.incarnation)
-            and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0):
+    if ioring_bytearray_holds(buf, nbytes) and _pin_slot_free(ring, sqe, nbytes):
         ref = _pin_take_free(ring)
         if ref:
             # The commonest case: an exact bytearray (its export runs no Python code and
             # cannot fail) exported straight into a freed entry of the pin table.
             ioring_export_bytearray(buf, &ring._pin_views[ref - 1])
             ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ref
-            s = c.ioring_sqe_at(&ring.ring, sqe.seq)
-            if writing:
-                c.ioring_prep_write(s, fd, ring._pin_views[ref - 1].buf, <unsigned>nbytes, off)
-            else:
-                c.ioring_prep_read(s, fd, ring._pin_views[ref - 1].buf, <unsigned>nbytes, off)
+            _prep_rw_at(c.ioring_sqe_at(&ring.ring, sqe.seq), writing, fd,
+                        ring._pin_views[ref - 1].buf, nbytes, off)
             return 0
     _export_view(buf, &view, not writing)
-    if (0 <= nbytes <= view.len and nbytes <= _U32_MAX and _is_live(ring, sqe.seq, sqe.incarnation)
-            and ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] == 0):
+    # (checked again: another object's export may have run Python code)
+    if 0 <= nbytes <= view.len and _pin_slot_free(ring, sqe, nbytes):
         ref = _pin_take_free(ring)
     if ref:
-        # The common case, inline: a fresh SQE of this ring (sqe._begin's checks) whose slot
-        # pins nothing yet, a freed entry of the pin table that the export moves into.
+        # A freed entry of the pin table that the export moves into.
         s = c.ioring_sqe_at(&ring.ring, sqe.seq)
         ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ref
         ioring_view_move(&ring._pin_views[ref - 1], &view)
@@ -72,14 +80,10 @@ cdef inline int _prep_rw_pinned(io_uring_sqe sqe, bint writing, int fd, object b
             _check_length(nbytes, view.len, "nbytes")
             s = sqe._begin()        # (drops what the slot pinned: its ref is 0 now)
             ring._slot_ref[sqe.seq & ring.ring.sq.ring_mask] = ring._pin_put_view(&view)
-            pinned = True
         finally:
-            if not pinned:
+            if ioring_view_held(&view):     # (not moved into the pin table: something failed)
                 ioring_release_view(&view)
-    if writing:                     # (view.buf: the struct moved, the memory did not)
-        c.ioring_prep_write(s, fd, view.buf, <unsigned>nbytes, off)
-    else:
-        c.ioring_prep_read(s, fd, view.buf, <unsigned>nbytes, off)
+    _prep_rw_at(s, writing, fd, view.buf, nbytes, off)   # (the struct moved, the memory did not)
     return 0
 
 

@@ -500,6 +500,14 @@ cdef extern from *:
 ioring_fill_small_uints()
 
 
+cdef inline bint _sole_copy(io_uring ring, bint b) noexcept:
+    """The ring's CQE copy _cqe_b (``b``) or _cqe_a is referenced by the ring alone (None never
+    is). The attribute is read in place: a local variable would be one more reference."""
+    if b:
+        return ioring_sole_reference(<PyObject *>ring._cqe_b)
+    return ioring_sole_reference(<PyObject *>ring._cqe_a)
+
+
 cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigned pos) except -1:
     """Make ``out`` the copy of ``cqe`` (at CQ index ``pos``): a new io_uring_cqe, or one
     that nobody but the ring can reach any more (see io_uring._copy_cqe)."""
@@ -863,28 +871,16 @@ cdef class io_uring:
         A copy holds no reference to its ring (no cycle: a dropped ring still closes at once),
         and one carrying an io_uring_sqe_set_data object is never kept (it may refer back)."""
         cdef io_uring_cqe out
-        # (the checks read the attributes themselves: a local variable would be a reference;
-        # the two are not swapped: a flag says which is the newer, no reference count moves)
-        if self._cqe_last_b:
-            if ioring_sole_reference(<PyObject *>self._cqe_b):
-                out = <io_uring_cqe>self._cqe_b
-            else:
-                self._cqe_last_b = False
-                if ioring_sole_reference(<PyObject *>self._cqe_a):
-                    out = <io_uring_cqe>self._cqe_a
+        if not _sole_copy(self, self._cqe_last_b):
+            # The newer copy is held: the older becomes the newer (no reference moves, a flag
+            # says which is which), refilled if nobody holds it either, else replaced.
+            self._cqe_last_b = not self._cqe_last_b
+            if not _sole_copy(self, self._cqe_last_b):
+                if self._cqe_last_b:
+                    self._cqe_b = io_uring_cqe.__new__(io_uring_cqe)
                 else:
-                    out = io_uring_cqe.__new__(io_uring_cqe)
-                    self._cqe_a = out
-        else:
-            if ioring_sole_reference(<PyObject *>self._cqe_a):
-                out = <io_uring_cqe>self._cqe_a
-            else:
-                self._cqe_last_b = True
-                if ioring_sole_reference(<PyObject *>self._cqe_b):
-                    out = <io_uring_cqe>self._cqe_b
-                else:
-                    out = io_uring_cqe.__new__(io_uring_cqe)
-                    self._cqe_b = out
+                    self._cqe_a = io_uring_cqe.__new__(io_uring_cqe)
+        out = <io_uring_cqe>(self._cqe_b if self._cqe_last_b else self._cqe_a)
         _fill_cqe(self, out, cqe, pos)
         if out._data is not None:
             if self._cqe_last_b:
