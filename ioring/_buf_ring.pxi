@@ -260,7 +260,7 @@ def __io_uring_buf_ring_cq_advance(io_uring ring not None, io_uring_buf_ring br 
     if cq_count < 0 or <unsigned>cq_count > c.ioring_cq_ready(&ring.ring):
         raise ValueError(f"cannot advance the CQ by {cq_count}")
     c.ioring_buf_ring_advance(br.br, buf_count)
-    ring._retire(cq_count)
+    _retire(ring, cq_count)
 
 
 def io_uring_buf_ring_cq_advance(io_uring ring not None, io_uring_buf_ring br not None, int count):

@@ -98,6 +98,42 @@ cdef extern from *:
     bint ioring_exact_uint(PyObject *o, unsigned long long lim, unsigned long long *v) noexcept
 
 
+cdef extern from *:
+    """
+    /* The bodies the doors of a per-op loop's calls run (and the CQE copy of
+       io_uring_for_each_cqe's iterator, a def's __next__) are always inlined into them: a call
+       is then one C function, without the prologues, argument moves and reference-count pairs
+       of a call between its layers (issue 18). Only these bodies: their own slow paths stay
+       calls. The names are Cython's for the cdef functions below (forward declarations of
+       its structs suffice); ioring_inlined_bodies refers to each, so that a name Cython no
+       longer defines fails the import (undefined symbol) instead of silently compiling
+       without the attribute. */
+    #if defined(__GNUC__)
+    #define IORING_PYX_OBJ(name) struct __pyx_obj_6ioring_8liburing_##name
+    #define IORING_INLINED(ret, name, args) \
+        static CYTHON_INLINE ret __pyx_f_6ioring_8liburing__##name args __attribute__((always_inline));
+    IORING_PYX_OBJ(io_uring);
+    IORING_PYX_OBJ(io_uring_sqe);
+    IORING_PYX_OBJ(io_uring_cqe);
+    IORING_INLINED(PyObject *, get_sqe, (IORING_PYX_OBJ(io_uring) *))
+    IORING_INLINED(int, prep_rw_pinned, (IORING_PYX_OBJ(io_uring_sqe) *, int, int, PyObject *,
+                                         PY_LONG_LONG, uint64_t))
+    IORING_INLINED(int, set_data64, (IORING_PYX_OBJ(io_uring_sqe) *, uint64_t))
+    IORING_INLINED(int, cq_advance, (IORING_PYX_OBJ(io_uring) *, unsigned int))
+    IORING_INLINED(int, retire, (IORING_PYX_OBJ(io_uring) *, unsigned int))
+    IORING_INLINED(IORING_PYX_OBJ(io_uring_cqe) *, copy_cqe, (IORING_PYX_OBJ(io_uring) *,
+                                                              struct io_uring_cqe *, unsigned int))
+    IORING_INLINED(int, fill_cqe, (IORING_PYX_OBJ(io_uring) *, IORING_PYX_OBJ(io_uring_cqe) *,
+                                   struct io_uring_cqe *, unsigned int))
+    __attribute__((used)) static void *const ioring_inlined_bodies[] = {
+        (void *)__pyx_f_6ioring_8liburing__get_sqe, (void *)__pyx_f_6ioring_8liburing__prep_rw_pinned,
+        (void *)__pyx_f_6ioring_8liburing__set_data64, (void *)__pyx_f_6ioring_8liburing__cq_advance,
+        (void *)__pyx_f_6ioring_8liburing__retire, (void *)__pyx_f_6ioring_8liburing__copy_cqe,
+        (void *)__pyx_f_6ioring_8liburing__fill_cqe,
+    };
+    #endif
+    """
+
 from cpython.ref cimport Py_INCREF
 
 

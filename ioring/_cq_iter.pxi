@@ -20,7 +20,7 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
     i = 0
     while i < ready and <unsigned>len(out) < count:
         cqe = c.ioring_cqe_at(&ring.ring, head + i)
-        out.append(ring._copy_cqe(cqe, head + i))
+        out.append(_copy_cqe(ring, cqe, head + i))
         i += c.ioring_cqe_nr(cqe)
     return out
 
@@ -28,7 +28,7 @@ def io_uring_peek_batch_cqe(io_uring ring not None, unsigned count):
 @cython.final
 @cython.freelist(8)
 cdef class _CqeIterator:
-    # attributes: liburing.pxd. Its copies come from io_uring._copy_cqe, which refills one
+    # attributes: liburing.pxd. Its copies come from _copy_cqe, which refills one
     # nobody holds any more (in ``for cqe in ...`` the loop variable holds the last one only).
 
     def __cinit__(self):
@@ -43,7 +43,7 @@ cdef class _CqeIterator:
         if self.head == c.ioring_cq_tail(&self.ring.ring):
             raise StopIteration
         cdef c.io_uring_cqe *cqe = c.ioring_cqe_at(&self.ring.ring, self.head)
-        out = self.ring._copy_cqe(cqe, self.head)
+        out = _copy_cqe(self.ring, cqe, self.head)
         self.head += c.ioring_cqe_nr(cqe)    # 2 slots for a 32-byte CQE of a CQE_MIXED ring
         return out
 
@@ -99,6 +99,6 @@ def io_uring_cqe_iter_next(io_uring_cqe_iter it not None):
     if it.head == it.tail:
         return None
     cqe = c.ioring_cqe_at(&it.ring.ring, it.head)
-    out = it.ring._copy_cqe(cqe, it.head)
+    out = _copy_cqe(it.ring, cqe, it.head)
     it.head += c.ioring_cqe_nr(cqe)
     return out

@@ -34,7 +34,7 @@ def io_uring_resize_rings(io_uring ring not None, io_uring_params p not None):
     ring._check()
     if ring._blocking:
         raise RuntimeError("io_uring_resize_rings: another thread is waiting on this ring")
-    ring._track()
+    _track(ring)
     c.ioring_flush_sq(&ring.ring)
     _reg_begin(ring)
     _reg_end(ring, c.ioring_resize_rings(&ring.ring, &p.p))

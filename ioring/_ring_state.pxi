@@ -30,7 +30,7 @@ def io_uring_get_events(io_uring ring not None):
 def io_uring_submit_and_get_events(io_uring ring not None):
     """io_uring_submit_and_get_events(3): submit and flush completions, without waiting."""
     ring._check()
-    ring._track()
+    _track(ring)
     return _check_ret(c.ioring_submit_and_get_events(&ring.ring))
 
 
@@ -81,7 +81,7 @@ cdef int _wait_min(io_uring ring, c.io_uring_cqe **cqe, unsigned submit, unsigne
                 return ret
             PyErr_CheckSignals()
             if submitting:
-                ring._track()
+                _track(ring)
                 submit = c.ioring_flush_sq(&ring.ring)
     finally:
         ring._blocking -= 1
@@ -97,7 +97,7 @@ def io_uring_wait_cqes_min_timeout(io_uring ring not None, unsigned wait_nr, ker
     if ret == -ETIME:
         return None
     _check_ret(ret)
-    return None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+    return None if cqe == NULL else _copy_cqe(ring, cqe, ring.ring.cq.khead[0])
 
 
 def io_uring_submit_and_wait_min_timeout(io_uring ring not None, unsigned wait_nr, kernel_timespec ts,
@@ -107,14 +107,14 @@ def io_uring_submit_and_wait_min_timeout(io_uring ring not None, unsigned wait_n
     cdef c.io_uring_cqe *cqe = NULL
     cdef _Sigmask m = None if sigmask is None else _Sigmask(sigmask)
     ring._check()
-    ring._track()
+    _track(ring)
     cdef unsigned before = c.ioring_flush_sq(&ring.ring)
     cdef int ret = _wait_min(ring, &cqe, before, wait_nr, ts, min_wait, m)
     submitted = before if ring.ring.flags & _c_IORING_SETUP_SQPOLL else before - c.ioring_sq_ready(&ring.ring)
     if ret == -ETIME or (ret == -EAGAIN and cqe == NULL):
         return (submitted, None)
     _check_ret(ret)
-    return (submitted, None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0]))
+    return (submitted, None if cqe == NULL else _copy_cqe(ring, cqe, ring.ring.cq.khead[0]))
 
 
 def io_uring_cqe_shift(io_uring ring not None):

@@ -82,7 +82,7 @@ def io_uring_submit_and_wait_reg(io_uring ring not None, unsigned wait_nr, int r
     cdef c.io_uring_cqe *cqe = NULL
     cdef int ret
     ring._check()
-    ring._track()
+    _track(ring)
     cdef unsigned before = c.ioring_sq_ready(&ring.ring)
     ring._blocking += 1
     try:
@@ -97,4 +97,4 @@ def io_uring_submit_and_wait_reg(io_uring ring not None, unsigned wait_nr, int r
     if ret == -ETIME or (ret == -EAGAIN and cqe == NULL):
         return (submitted, None)
     _check_ret(ret)
-    return (submitted, None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0]))
+    return (submitted, None if cqe == NULL else _copy_cqe(ring, cqe, ring.ring.cq.khead[0]))

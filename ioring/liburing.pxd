@@ -110,7 +110,6 @@ cdef class io_uring:
     cdef int _check(self) except -1
     cdef int _refuse_busy(self) except -1
     cdef c.io_uring_sqe *_sqe(self, unsigned seq, unsigned long incarnation) except NULL
-    cdef int _track(self) except -1
     cdef int _track_record(self, unsigned slot, uint64_t ud, uint32_t ref) except -1
     cdef Py_ssize_t _requests_tracked(self)
     cdef uint32_t _pin_index(self) except 0
@@ -123,8 +122,6 @@ cdef class io_uring:
     cdef void _forget_flight(self)
     cdef void _release_views(self)
     cdef int _size_slots(self, unsigned n) except -1
-    cdef int _retire(self, unsigned nr) except -1
-    cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos)
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
                    c.ioring_kernel_timespec *ts, void *sigmask) except? -1
     cdef void _quiesce(self)

@@ -456,7 +456,7 @@ cdef inline object _res_int(int32_t res):
 # A ring's incarnation: a new number at every queue_init, never reused by any ring of the process.
 # An SQE or a CQE copy carries the incarnation it was made in, so one of another ring, or of an
 # earlier queue_init of the same ring, is told stale by that number alone (a CQE copy holds no
-# reference to its ring: see io_uring._copy_cqe).
+# reference to its ring: see _copy_cqe).
 cdef unsigned long _last_incarnation = 0
 
 
@@ -508,9 +508,9 @@ cdef inline bint _sole_copy(io_uring ring, bint b) noexcept:
     return ioring_sole_reference(<PyObject *>ring._cqe_a)
 
 
-cdef int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigned pos) except -1:
+cdef inline int _fill_cqe(io_uring ring, io_uring_cqe out, c.io_uring_cqe *cqe, unsigned pos) except -1:
     """Make ``out`` the copy of ``cqe`` (at CQ index ``pos``): a new io_uring_cqe, or one
-    that nobody but the ring can reach any more (see io_uring._copy_cqe)."""
+    that nobody but the ring can reach any more (see _copy_cqe)."""
     cdef _Inflight rec
     # A refilled copy keeps the ints it has when the values repeat (flags mostly 0, the same
     # user_data at QD 1); a new copy has None there.
@@ -579,6 +579,106 @@ cdef inline int _settle_counted(io_uring ring, uint64_t ud) except -1:
     return 0
 
 
+cdef int _track(io_uring ring) except -1:
+    """Count every SQE about to be published under its user_data, with what it pinned, so
+    that this is released when the last completion of that user_data is seen (a completion
+    cannot tell which of several requests with one user_data it belongs to). Requests go
+    to _flight (C counts; pins in _pin_store), except those with a set_data object, which
+    get an _Inflight record. A user_data is in one of the two at a time (see _settle)."""
+    cdef unsigned tail = ring.ring.sq.sqe_tail
+    cdef unsigned slot
+    cdef uint64_t ud
+    cdef uint32_t ref, old
+    cdef ioring_udcount_slot *entry
+    while ring._tracked != tail:
+        slot = ring._tracked & ring.ring.sq.ring_mask
+        ud = c.ioring_sqe_at(&ring.ring, ring._tracked).user_data
+        ref = ring._slot_ref[slot]
+        if ((not ring._has_data or ring._slot_data[slot] is None)
+                and not (ring._inflight and ud in ring._inflight)):
+            entry = ioring_udcount_add(&ring._flight, ud)
+            if entry != NULL:
+                ring._slot_ref[slot] = 0
+                if ref:
+                    if entry.ref == 0:
+                        entry.ref = ref             # the slot's pins move to the value
+                    else:                           # another request pinned for this value
+                        old = entry.ref             # (no C pointer is used past here)
+                        ring._pin_set(old, (ring._pin_obj(old), ring._pin_obj(ref)))
+                        ring._pin_drop(ref)
+                ring._tracked += 1
+                continue
+            # (out of memory for the count: a record does the same)
+        ring._track_record(slot, ud, ref)
+        ring._tracked += 1
+    return 0
+
+
+cdef inline int _retire(io_uring ring, unsigned nr) except -1:
+    """Advance the CQ head by nr slots, releasing what completed requests pinned."""
+    cdef unsigned head = ring.ring.cq.khead[0]
+    cdef unsigned i = 0
+    cdef c.io_uring_cqe *cqe
+    cdef _Inflight rec
+    cdef object key
+    cdef uint64_t ud
+    if ring._flight.used or ring._inflight or ring._foreign:
+        while i < nr:
+            cqe = c.ioring_cqe_at(&ring.ring, head + i)
+            i += c.ioring_cqe_nr(cqe)
+            if cqe.flags & (_c_IORING_CQE_F_MORE | _c_IORING_CQE_F_SKIP):
+                continue
+            ud = cqe.user_data
+            if not ring._inflight and not ring._foreign:
+                # The common case (no record, nothing foreign), checked again for every
+                # CQE, since a release may run Python code.
+                _settle_counted(ring, ud)
+                continue
+            if ring._foreign and ring._foreign.get(ud):
+                # Announced as not a request's completion (a tag, a MSG_RING): it releases
+                # nothing. Which of two same-valued CQEs is the foreign one is unknowable;
+                # counting either way can only delay a release, never make it early.
+                key = ud
+                n = ring._foreign[key] - 1
+                if n:
+                    ring._foreign[key] = n
+                else:
+                    del ring._foreign[key]
+                continue
+            ring._settle(ud)
+    c.ioring_cq_advance(&ring.ring, nr)
+    return 0
+
+
+cdef inline io_uring_cqe _copy_cqe(io_uring ring, c.io_uring_cqe *cqe, unsigned pos):
+    """A copy of ``cqe`` (at CQ index ``pos``). The ring keeps the last two copies it
+    made: one that only the ring references (no variable, list or other object holds it:
+    nothing can read it again) is refilled instead of a new one allocated, GC-tracked and
+    freed. In ``for cqe in io_uring_for_each_cqe(ring)`` or ``cqe = io_uring_peek_cqe(ring)``
+    in a loop the variable still holds the last copy when the next is made, not the one
+    before; a loop that makes one copy per call of a function finds its last one free.
+    A copy holds no reference to its ring (no cycle: a dropped ring still closes at once),
+    and one carrying an io_uring_sqe_set_data object is never kept (it may refer back)."""
+    cdef io_uring_cqe out
+    if not _sole_copy(ring, ring._cqe_last_b):
+        # The newer copy is held: the older becomes the newer (no reference moves, a flag
+        # says which is which), refilled if nobody holds it either, else replaced.
+        ring._cqe_last_b = not ring._cqe_last_b
+        if not _sole_copy(ring, ring._cqe_last_b):
+            if ring._cqe_last_b:
+                ring._cqe_b = io_uring_cqe.__new__(io_uring_cqe)
+            else:
+                ring._cqe_a = io_uring_cqe.__new__(io_uring_cqe)
+    out = <io_uring_cqe>(ring._cqe_b if ring._cqe_last_b else ring._cqe_a)
+    _fill_cqe(ring, out, cqe, pos)
+    if out._data is not None:
+        if ring._cqe_last_b:
+            ring._cqe_b = None
+        else:
+            ring._cqe_a = None
+    return out
+
+
 @cython.no_gc_clear
 cdef class io_uring:
     """struct io_uring. Create it empty and fill it with io_uring_queue_init, as in C."""
@@ -630,40 +730,6 @@ cdef class io_uring:
         if <unsigned>(seq - self._tracked) >= <unsigned>(self.ring.sq.sqe_tail - self._tracked):
             raise ValueError("the SQE was already submitted; get a new one with io_uring_get_sqe")
         return c.ioring_sqe_at(&self.ring, seq)
-
-    cdef int _track(self) except -1:
-        """Count every SQE about to be published under its user_data, with what it pinned, so
-        that this is released when the last completion of that user_data is seen (a completion
-        cannot tell which of several requests with one user_data it belongs to). Requests go
-        to _flight (C counts; pins in _pin_store), except those with a set_data object, which
-        get an _Inflight record. A user_data is in one of the two at a time (see _settle)."""
-        cdef unsigned tail = self.ring.sq.sqe_tail
-        cdef unsigned slot
-        cdef uint64_t ud
-        cdef uint32_t ref, old
-        cdef ioring_udcount_slot *entry
-        while self._tracked != tail:
-            slot = self._tracked & self.ring.sq.ring_mask
-            ud = c.ioring_sqe_at(&self.ring, self._tracked).user_data
-            ref = self._slot_ref[slot]
-            if ((not self._has_data or self._slot_data[slot] is None)
-                    and not (self._inflight and ud in self._inflight)):
-                entry = ioring_udcount_add(&self._flight, ud)
-                if entry != NULL:
-                    self._slot_ref[slot] = 0
-                    if ref:
-                        if entry.ref == 0:
-                            entry.ref = ref             # the slot's pins move to the value
-                        else:                           # another request pinned for this value
-                            old = entry.ref             # (no C pointer is used past here)
-                            self._pin_set(old, (self._pin_obj(old), self._pin_obj(ref)))
-                            self._pin_drop(ref)
-                    self._tracked += 1
-                    continue
-                # (out of memory for the count: a record does the same)
-            self._track_record(slot, ud, ref)
-            self._tracked += 1
-        return 0
 
     cdef int _track_record(self, unsigned slot, uint64_t ud, uint32_t ref) except -1:
         """_track for a request with a set_data object, or whose user_data has a record: its
@@ -826,69 +892,6 @@ cdef class io_uring:
         """Distinct user_data values of requests submitted and not completed."""
         return len(self._inflight) + self._flight.used
 
-    cdef int _retire(self, unsigned nr) except -1:
-        """Advance the CQ head by nr slots, releasing what completed requests pinned."""
-        cdef unsigned head = self.ring.cq.khead[0]
-        cdef unsigned i = 0
-        cdef c.io_uring_cqe *cqe
-        cdef _Inflight rec
-        cdef object key
-        cdef uint64_t ud
-        if self._flight.used or self._inflight or self._foreign:
-            while i < nr:
-                cqe = c.ioring_cqe_at(&self.ring, head + i)
-                i += c.ioring_cqe_nr(cqe)
-                if cqe.flags & (_c_IORING_CQE_F_MORE | _c_IORING_CQE_F_SKIP):
-                    continue
-                ud = cqe.user_data
-                if not self._inflight and not self._foreign:
-                    # The common case (no record, nothing foreign), checked again for every
-                    # CQE, since a release may run Python code.
-                    _settle_counted(self, ud)
-                    continue
-                if self._foreign and self._foreign.get(ud):
-                    # Announced as not a request's completion (a tag, a MSG_RING): it releases
-                    # nothing. Which of two same-valued CQEs is the foreign one is unknowable;
-                    # counting either way can only delay a release, never make it early.
-                    key = ud
-                    n = self._foreign[key] - 1
-                    if n:
-                        self._foreign[key] = n
-                    else:
-                        del self._foreign[key]
-                    continue
-                self._settle(ud)
-        c.ioring_cq_advance(&self.ring, nr)
-        return 0
-
-    cdef io_uring_cqe _copy_cqe(self, c.io_uring_cqe *cqe, unsigned pos):
-        """A copy of ``cqe`` (at CQ index ``pos``). The ring keeps the last two copies it
-        made: one that only the ring references (no variable, list or other object holds it:
-        nothing can read it again) is refilled instead of a new one allocated, GC-tracked and
-        freed. In ``for cqe in io_uring_for_each_cqe(ring)`` or ``cqe = io_uring_peek_cqe(ring)``
-        in a loop the variable still holds the last copy when the next is made, not the one
-        before; a loop that makes one copy per call of a function finds its last one free.
-        A copy holds no reference to its ring (no cycle: a dropped ring still closes at once),
-        and one carrying an io_uring_sqe_set_data object is never kept (it may refer back)."""
-        cdef io_uring_cqe out
-        if not _sole_copy(self, self._cqe_last_b):
-            # The newer copy is held: the older becomes the newer (no reference moves, a flag
-            # says which is which), refilled if nobody holds it either, else replaced.
-            self._cqe_last_b = not self._cqe_last_b
-            if not _sole_copy(self, self._cqe_last_b):
-                if self._cqe_last_b:
-                    self._cqe_b = io_uring_cqe.__new__(io_uring_cqe)
-                else:
-                    self._cqe_a = io_uring_cqe.__new__(io_uring_cqe)
-        out = <io_uring_cqe>(self._cqe_b if self._cqe_last_b else self._cqe_a)
-        _fill_cqe(self, out, cqe, pos)
-        if out._data is not None:
-            if self._cqe_last_b:
-                self._cqe_b = None
-            else:
-                self._cqe_a = None
-        return out
-
     cdef int _wait(self, c.io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
                    c.ioring_kernel_timespec *ts, void *sigmask) except? -1:
         """Wait with the GIL released in the kernel; EINTR runs Python's signal handlers
@@ -906,7 +909,7 @@ cdef class io_uring:
                 if submitting:
                     # Only a wait that submits publishes SQEs: a pure wait leaves prepared
                     # SQEs unsubmitted (and preparable).
-                    self._track()
+                    _track(self)
                     submit = c.ioring_flush_sq(&self.ring)
         finally:
             self._blocking -= 1
@@ -973,7 +976,7 @@ cdef class io_uring:
                     progress = True
                 elif cqe.res > 0 or cqe.res == -EALREADY:
                     progress = True         # something was found and is being cancelled
-            self._retire(n)
+            _retire(self, n)
             if progress:
                 idle_rounds = 0
             else:
@@ -1046,7 +1049,7 @@ cdef class io_uring:
         completions, then call again."""
         cdef c.io_uring_sqe *sqe = self.door_try_acquire()
         if sqe == NULL:
-            self._track()
+            _track(self)
             c.ioring_submit(&self.ring)
             sqe = c.ioring_get_sqe_zeroed(&self.ring)
         return sqe
@@ -1066,7 +1069,7 @@ cdef class io_uring:
         """Publishes the SQEs queued (their pins become in flight); returns how many the kernel
         took, or -errno (not raised: the SQEs stay queued for the next submit)."""
         self._check()
-        self._track()
+        _track(self)
         return c.ioring_submit(&self.ring)
 
     cdef int door_enter(self, bint submit, unsigned wait_nr, c.ioring_kernel_timespec *ts) except? -1:
@@ -1077,7 +1080,7 @@ cdef class io_uring:
         cdef c.io_uring_cqe *cqe
         self._check()
         if submit:
-            self._track()
+            _track(self)
         return self._wait(&cqe, c.ioring_flush_sq(&self.ring) if submit else 0, wait_nr, ts, NULL)
 
     cdef unsigned door_reap(self, door_reap_fn fn, void *ctx, unsigned max_cqes) except? 0xFFFFFFFF:
@@ -1099,7 +1102,7 @@ cdef class io_uring:
                 if fn(ctx, cqe.user_data, cqe.res, cqe.flags) == 1:
                     break
         finally:
-            self._retire(i)
+            _retire(self, i)
         return i
 
     cdef unsigned door_sqe_index(self, c.io_uring_sqe *sqe) noexcept:
@@ -1174,7 +1177,7 @@ cdef class io_uring:
     cdef void door_own_begin(self):
         """Before SQEs whose memory the caller keeps alive itself (door_next_sqe): the SQEs
         queued so far keep their own pins (they become in flight as at a submit)."""
-        self._track()
+        _track(self)
 
     cdef c.ioring *door_own_ring(self) noexcept:
         """The C ring, for SQEs taken with the inline c.ioring_get_sqe (door_next_sqe without
@@ -1214,7 +1217,7 @@ cdef class io_uring:
                                "(io_uring_submit on Ring.uring) while it was being queued")
         self.ring.sq.sqe_tail = start
         try:
-            self._track()           # only the SQEs before the chain
+            _track(self)           # only the SQEs before the chain
             to_submit = c.ioring_flush_sq(&self.ring)      # the kernel's SQ tail: start
         finally:
             self.ring.sq.sqe_tail = tail
@@ -1232,7 +1235,7 @@ cdef class io_uring:
         """door_submit that also enters the kernel when nothing is queued, so that it runs
         pending completion work (IORING_SETUP_DEFER_TASKRUN): io_uring_submit_and_get_events."""
         self._check()
-        self._track()
+        _track(self)
         return c.ioring_submit_and_get_events(&self.ring)
 
     cdef int door_wait_once(self, c.ioring_kernel_timespec *ts) except? -1:
@@ -1243,7 +1246,7 @@ cdef class io_uring:
         cdef c.io_uring_cqe *cqe
         cdef int ret
         self._check()
-        self._track()
+        _track(self)
         self._blocking += 1
         try:
             if ts != NULL and self.ring.features & _c_IORING_FEAT_EXT_ARG:
@@ -1794,7 +1797,7 @@ def io_uring_get_sqe(io_uring ring not None):
     return _get_sqe(ring)
 
 
-cdef object _get_sqe(io_uring ring):
+cdef inline object _get_sqe(io_uring ring):
     _ready(ring)
     if c.ioring_get_sqe_zeroed(&ring.ring) == NULL:   # unprepared, it is a NOP
         return None
@@ -2024,7 +2027,7 @@ def io_uring_submit(io_uring ring not None):
 
 cdef object _submit(io_uring ring):
     _ready(ring)
-    ring._track()
+    _track(ring)
     return _check_ret(c.ioring_submit(&ring.ring))
 
 
@@ -2040,7 +2043,7 @@ cdef object _submit_and_wait(io_uring ring, unsigned wait_nr):
     ring._blocking += 1
     try:
         while True:
-            ring._track()      # again after a signal handler, which may have queued SQEs
+            _track(ring)      # again after a signal handler, which may have queued SQEs
             # Submitted first with the GIL held (that enter never sleeps); the GIL is released
             # only for a wait that is needed (ioring_submit_and_wait_split, ring.h).
             ret = c.ioring_submit_and_wait_split(&ring.ring, wait_nr, &submitted)
@@ -2074,7 +2077,7 @@ def io_uring_submit_and_wait_timeout(io_uring ring not None, unsigned wait_nr,
     cdef _Sigmask m = None if sigmask is None else _Sigmask(sigmask)
     cdef int ret
     _ready(ring)
-    ring._track()
+    _track(ring)
     cdef unsigned to_submit = c.ioring_flush_sq(&ring.ring)
     cdef unsigned before = to_submit
     ret = ring._wait(&cqe, to_submit, wait_nr, _timespec_ptr(ts), _sigmask_ptr(m))
@@ -2082,7 +2085,7 @@ def io_uring_submit_and_wait_timeout(io_uring ring not None, unsigned wait_nr,
     if ret == -ETIME or (ret == -EAGAIN and cqe == NULL):
         return (submitted, None)
     _check_ret(ret)
-    return (submitted, None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0]))
+    return (submitted, None if cqe == NULL else _copy_cqe(ring, cqe, ring.ring.cq.khead[0]))
 
 
 def io_uring_wait_cqe(io_uring ring not None):
@@ -2093,14 +2096,14 @@ def io_uring_wait_cqe(io_uring ring not None):
     c.ioring_peek_cqe_nowait(&ring.ring, &cqe, NULL)
     if cqe == NULL:
         _check_ret(ring._wait(&cqe, 0, 1, NULL, NULL))
-    return ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+    return _copy_cqe(ring, cqe, ring.ring.cq.khead[0])
 
 
 def io_uring_wait_cqe_nr(io_uring ring not None, unsigned wait_nr):
     """io_uring_wait_cqe_nr(3): wait until ``wait_nr`` completions are ready; returns the first."""
     cdef c.io_uring_cqe *cqe = NULL
     _check_ret(ring._wait(&cqe, 0, wait_nr, NULL, NULL))
-    return None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+    return None if cqe == NULL else _copy_cqe(ring, cqe, ring.ring.cq.khead[0])
 
 
 def io_uring_wait_cqes(io_uring ring not None, unsigned wait_nr, kernel_timespec ts=None, sigmask=None):
@@ -2112,7 +2115,7 @@ def io_uring_wait_cqes(io_uring ring not None, unsigned wait_nr, kernel_timespec
     if ret == -ETIME:
         return None
     _check_ret(ret)
-    return None if cqe == NULL else ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+    return None if cqe == NULL else _copy_cqe(ring, cqe, ring.ring.cq.khead[0])
 
 
 def io_uring_wait_cqe_timeout(io_uring ring not None, kernel_timespec ts=None):
@@ -2133,7 +2136,7 @@ cdef object _peek_cqe(io_uring ring):
     if ret == -EAGAIN or cqe == NULL:
         return None
     _check_ret(ret)
-    return ring._copy_cqe(cqe, ring.ring.cq.khead[0])
+    return _copy_cqe(ring, cqe, ring.ring.cq.khead[0])
 
 
 def io_uring_cqe_seen(io_uring ring not None, io_uring_cqe cqe not None):
@@ -2147,7 +2150,7 @@ cdef int _cqe_seen(io_uring ring, io_uring_cqe cqe) except -1:
         raise ValueError("the CQE belongs to another ring")
     if cqe._pos != ring.ring.cq.khead[0] or cqe._incarnation != ring._incarnation:
         raise ValueError("the CQE is not at the head of the CQ (already seen?)")
-    ring._retire(2 if cqe.flags & _c_IORING_CQE_F_32 else 1)
+    _retire(ring, 2 if cqe.flags & _c_IORING_CQE_F_32 else 1)
     return 0
 
 
@@ -2156,11 +2159,11 @@ def io_uring_cq_advance(io_uring ring not None, unsigned nr):
     _cq_advance(ring, nr)
 
 
-cdef int _cq_advance(io_uring ring, unsigned nr) except -1:
+cdef inline int _cq_advance(io_uring ring, unsigned nr) except -1:
     _ready(ring)
     if nr > c.ioring_cq_ready(&ring.ring):
         raise ValueError(f"cannot advance by {nr}: only {c.ioring_cq_ready(&ring.ring)} completions are ready")
-    ring._retire(nr)
+    _retire(ring, nr)
     return 0
 
 
