@@ -619,7 +619,6 @@ cdef inline int _retire(io_uring ring, unsigned nr) except -1:
     cdef unsigned head = ring.ring.cq.khead[0]
     cdef unsigned i = 0
     cdef c.io_uring_cqe *cqe
-    cdef _Inflight rec
     cdef object key
     cdef uint64_t ud
     if ring._flight.used or ring._inflight or ring._foreign:
@@ -1217,7 +1216,7 @@ cdef class io_uring:
                                "(io_uring_submit on Ring.uring) while it was being queued")
         self.ring.sq.sqe_tail = start
         try:
-            _track(self)           # only the SQEs before the chain
+            _track(self)            # only the SQEs before the chain
             to_submit = c.ioring_flush_sq(&self.ring)      # the kernel's SQ tail: start
         finally:
             self.ring.sq.sqe_tail = tail
@@ -2043,7 +2042,7 @@ cdef object _submit_and_wait(io_uring ring, unsigned wait_nr):
     ring._blocking += 1
     try:
         while True:
-            _track(ring)      # again after a signal handler, which may have queued SQEs
+            _track(ring)        # again after a signal handler, which may have queued SQEs
             # Submitted first with the GIL held (that enter never sleeps); the GIL is released
             # only for a wait that is needed (ioring_submit_and_wait_split, ring.h).
             ret = c.ioring_submit_and_wait_split(&ring.ring, wait_nr, &submitted)
